@@ -1,0 +1,174 @@
+//! HTTP client of the Refill service API.
+//!
+//! Every failure is classified into a [`ClientError`] that says whether the request could have
+//! taken effect: [`ClientError::Unreachable`] means nothing reached the service (so nothing was
+//! ordered), [`ClientError::NoAnswer`] means it may have.
+
+use refill_wire::{ButtonList, ErrorBody, ErrorCode, Health, OrderView, PressResult};
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+
+/// How long to wait for a connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long to wait for a whole answer.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Why a call to the service failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// No connection could be made: the request never reached the service.
+    #[error("Can't reach the Refill service at {url}.")]
+    Unreachable {
+        /// The service's base URL.
+        url: String,
+    },
+    /// The request was sent but no answer came (timeout or dropped connection).
+    #[error("The Refill service at {url} did not answer in time.")]
+    NoAnswer {
+        /// The service's base URL.
+        url: String,
+    },
+    /// The service answered with an error.
+    #[error("{}", body.message)]
+    Api {
+        /// The HTTP status.
+        status: u16,
+        /// The error it gave.
+        body: ErrorBody,
+    },
+    /// The service answered with something that is not the Refill API.
+    #[error("The service at {url} gave an answer Refill does not understand ({detail}). Is this a Refill service?")]
+    Protocol {
+        /// The service's base URL.
+        url: String,
+        /// What was wrong.
+        detail: String,
+    },
+}
+
+impl ClientError {
+    /// The stable code of this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ClientError::Unreachable { .. } => ErrorCode::ServiceUnreachable,
+            ClientError::NoAnswer { .. } => ErrorCode::ServiceTimeout,
+            ClientError::Api { body, .. } => body.code,
+            ClientError::Protocol { .. } => ErrorCode::ServiceError,
+        }
+    }
+}
+
+/// A client of one Refill service.
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Client {
+    /// A client of the service at `base_url` (such as `http://127.0.0.1:8750`).
+    pub fn new(base_url: &str) -> Self {
+        let http = reqwest::Client::builder()
+            .connect_timeout(CONNECT_TIMEOUT)
+            .timeout(REQUEST_TIMEOUT)
+            .build()
+            .unwrap_or_default();
+        Self {
+            http,
+            base: base_url.trim_end_matches('/').to_owned(),
+        }
+    }
+
+    /// The service's base URL.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    /// `GET /health`.
+    pub async fn health(&self) -> Result<Health, ClientError> {
+        self.send(self.http.get(self.url("/health"))).await
+    }
+
+    /// `GET /v1/buttons`: the virtual Dash buttons.
+    pub async fn buttons(&self) -> Result<ButtonList, ClientError> {
+        self.send(self.http.get(self.url("/v1/buttons"))).await
+    }
+
+    /// `POST /v1/buttons/{asin}/press`: order the item again (or get its open order).
+    pub async fn press(&self, asin: &str) -> Result<PressResult, ClientError> {
+        let path = format!("/v1/buttons/{}/press", path_segment(asin));
+        self.send(self.http.post(self.url(&path))).await
+    }
+
+    /// `GET /v1/orders/{id}`.
+    pub async fn order(&self, event_instance_id: &str) -> Result<OrderView, ClientError> {
+        let path = format!("/v1/orders/{}", path_segment(event_instance_id));
+        self.send(self.http.get(self.url(&path))).await
+    }
+
+    /// `POST /v1/orders/{id}/cancel`.
+    pub async fn cancel(&self, event_instance_id: &str) -> Result<OrderView, ClientError> {
+        let path = format!("/v1/orders/{}/cancel", path_segment(event_instance_id));
+        self.send(self.http.post(self.url(&path))).await
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn send<T: DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<T, ClientError> {
+        let response = request.send().await.map_err(|e| self.transport(&e))?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(|e| self.transport(&e))?;
+        if status.is_success() {
+            return serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol {
+                url: self.base.clone(),
+                detail: e.to_string(),
+            });
+        }
+        match serde_json::from_slice::<ErrorBody>(&bytes) {
+            Ok(body) => Err(ClientError::Api {
+                status: status.as_u16(),
+                body,
+            }),
+            Err(_) => Err(ClientError::Protocol {
+                url: self.base.clone(),
+                detail: format!("HTTP {status}"),
+            }),
+        }
+    }
+
+    fn transport(&self, e: &reqwest::Error) -> ClientError {
+        let url = self.base.clone();
+        if e.is_connect() || e.is_builder() {
+            ClientError::Unreachable { url }
+        } else {
+            ClientError::NoAnswer { url }
+        }
+    }
+}
+
+/// Percent-encodes a path segment so ids can't change the path.
+fn path_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn path_segments_are_encoded() {
+        assert_eq!(super::path_segment("refill.v1.o.AB12"), "refill.v1.o.AB12");
+        assert_eq!(super::path_segment("../x y"), "..%2Fx%20y");
+    }
+}

@@ -1,0 +1,83 @@
+//! The client against a real service on loopback.
+
+use refill_client::{Client, ClientError};
+use refill_service::{start, ServiceConfig};
+use refill_wire::{DetailCode, ErrorCode, OrderState};
+
+#[tokio::test]
+async fn the_client_speaks_the_service_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = start(ServiceConfig::sandbox(dir.path().join("s.sqlite")))
+        .await
+        .unwrap();
+    let client = Client::new(&format!("{}/", service.base_url()));
+    assert!(client.health().await.unwrap().sandbox);
+    let grid = client.buttons().await.unwrap();
+    assert_eq!(grid.tiles.len(), 6);
+
+    let placed = client.press("B0RFDTRG30").await.unwrap();
+    assert_eq!(placed.detail_code, DetailCode::StandardOrderPlaced);
+    assert_eq!(
+        client.press("B0RFDTRG30").await.unwrap().detail_code,
+        DetailCode::OrderInProgress
+    );
+    let fetched = client.order(&placed.event_instance_id).await.unwrap();
+    assert_eq!(fetched, placed.order);
+    let cancelled = client.cancel(&placed.event_instance_id).await.unwrap();
+    assert_eq!(cancelled.status, OrderState::Cancelled);
+
+    match client.press("bad").await {
+        Err(e @ ClientError::Api { status: 400, .. }) => {
+            assert_eq!(e.code(), ErrorCode::BadRequest)
+        }
+        other => panic!("expected a 400, got {other:?}"),
+    }
+    // An id that tries to escape its path segment is just an unknown order.
+    match client.cancel("../buttons/B0RFDTRG30/press").await {
+        Err(e @ ClientError::Api { status: 404, .. }) => assert_eq!(e.code(), ErrorCode::NotFound),
+        other => panic!("expected a 404, got {other:?}"),
+    }
+    service.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_service_that_is_down_is_unreachable() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let client = Client::new(&format!("http://127.0.0.1:{port}"));
+    let err = client.press("B0RFBEAN01").await.unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ServiceUnreachable);
+    assert_eq!(
+        err.to_string(),
+        format!("Can't reach the Refill service at http://127.0.0.1:{port}.")
+    );
+}
+
+#[tokio::test]
+async fn something_that_is_not_a_refill_service_is_a_protocol_error() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut buf = [0u8; 1024];
+        let _ = socket.read(&mut buf).await;
+        let _ = socket
+            .write_all(
+                b"HTTP/1.1 200 OK\r\ncontent-length: 5\r\ncontent-type: text/html\r\n\r\n<html",
+            )
+            .await;
+    });
+    let err = Client::new(&format!("http://{addr}"))
+        .buttons()
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ServiceError);
+    assert!(
+        err.to_string().contains("Is this a Refill service?"),
+        "{err}"
+    );
+}

@@ -1,0 +1,55 @@
+//! The last grid seen, kept in the app's data folder so it can be shown while the service is out
+//! of reach. A cache file that is missing, unreadable or for another service is ignored.
+
+use refill_wire::{ButtonTile, OrderView};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+
+/// The cache file's name inside the data folder.
+pub const FILE: &str = "buttons-cache.json";
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Cached {
+    service: String,
+    tiles: Vec<ButtonTile>,
+}
+
+/// The cached tiles for `service`, if any.
+pub fn load(path: &Path, service: &str) -> Option<Vec<ButtonTile>> {
+    let bytes = std::fs::read(path).ok()?;
+    let cached: Cached = serde_json::from_slice(&bytes).ok()?;
+    (cached.service == service).then_some(cached.tiles)
+}
+
+/// Replaces the cache with `tiles` from `service`. Failing to write it only costs the offline view.
+pub fn store(path: &Path, service: &str, tiles: &[ButtonTile]) {
+    let cached = Cached {
+        service: service.to_owned(),
+        tiles: tiles.to_vec(),
+    };
+    let write = || -> std::io::Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, serde_json::to_vec(&cached)?)?;
+        std::fs::rename(tmp, path)
+    };
+    if let Err(e) = write() {
+        tracing::warn!("could not save the button grid for offline use: {e}");
+    }
+}
+
+/// Records a tile's new open order (or none) in the cache.
+pub fn set_open_order(path: &Path, service: &str, asin: &str, order: Option<&OrderView>) {
+    if let Some(mut tiles) = load(path, service) {
+        for tile in tiles.iter_mut().filter(|t| t.asin == asin) {
+            tile.open_order = order.cloned();
+            if let Some(order) = order {
+                tile.last_ordered_at = Some(order.placed_at);
+            }
+        }
+        store(path, service, &tiles);
+    }
+}

@@ -1,0 +1,288 @@
+//! The Refill app's commands, independent of Tauri.
+//!
+//! [`AppCore`] is what the app's buttons and screens call: list the virtual Dash buttons, press
+//! one, cancel an order. The Tauri shell (`src-tauri`) only forwards its commands here, so every
+//! command runs in plain Rust tests with no window, and [`bindings`] generates the UI's TypeScript
+//! from the same declarations.
+//!
+//! The app talks to a Refill service over HTTP. With no service configured it starts one
+//! **embedded** (the sandbox) on a free loopback port, with its SQLite database in the app's data
+//! folder. The last grid seen is kept in that folder too, so the grid still shows (marked
+//! offline) when an external service cannot be reached.
+
+pub mod bindings;
+mod cache;
+mod error;
+
+pub use error::AppError;
+
+use refill_client::{Client, ClientError};
+use refill_service::{RunningService, ServiceConfig};
+use refill_wire::{ButtonTile, ErrorCode, OrderView, PressResult};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
+use tokio::sync::OnceCell;
+use ts_rs::TS;
+
+/// The name of the sandbox database inside the app's data folder.
+pub const SANDBOX_DB: &str = "sandbox.sqlite";
+
+/// Where the app's data lives and which service it talks to.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// The app's data folder (the sandbox database and the grid cache live here).
+    pub data_dir: PathBuf,
+    /// An external Refill service's base URL; `None` runs the embedded sandbox.
+    pub service_url: Option<String>,
+}
+
+/// Which kind of service the app talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum ServiceKind {
+    /// The sandbox service built into the app.
+    Embedded,
+    /// A Refill service elsewhere.
+    External,
+}
+
+/// The service the app talks to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceInfo {
+    /// Embedded or external.
+    pub kind: ServiceKind,
+    /// Its base URL; `null` while the embedded sandbox is still starting.
+    pub url: Option<String>,
+}
+
+/// The home screen: the virtual Dash buttons.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ButtonGrid {
+    /// One tile per recently ordered item.
+    pub tiles: Vec<ButtonTile>,
+    /// The service they came from.
+    pub service: ServiceInfo,
+    /// Set when the service could not be reached and these tiles are the last ones seen.
+    pub offline: Option<AppError>,
+}
+
+/// The app's command layer. Cheap to clone; every clone shares one backend.
+#[derive(Clone)]
+pub struct AppCore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: AppConfig,
+    backend: OnceCell<Result<Client, AppError>>,
+    embedded: Mutex<Option<RunningService>>,
+}
+
+/// What a failed call was doing, so its error can say what did (not) happen.
+#[derive(Clone, Copy)]
+enum Doing {
+    Listing,
+    Pressing,
+    Cancelling,
+}
+
+impl AppCore {
+    /// An app core over `config`. Nothing starts until [`AppCore::warm_up`] or the first command.
+    pub fn new(config: AppConfig) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                config,
+                backend: OnceCell::new(),
+                embedded: Mutex::new(None),
+            }),
+        }
+    }
+
+    /// Starts the embedded sandbox now (if there is one), so the first command doesn't wait.
+    pub async fn warm_up(&self) {
+        let _ = self.client().await;
+    }
+
+    /// The service the app talks to.
+    pub fn service_info(&self) -> ServiceInfo {
+        let url = match (&self.inner.config.service_url, self.inner.backend.get()) {
+            (Some(url), _) => Some(url.clone()),
+            (None, Some(Ok(client))) => Some(client.base_url().to_owned()),
+            (None, _) => None,
+        };
+        ServiceInfo {
+            kind: self.kind(),
+            url,
+        }
+    }
+
+    fn kind(&self) -> ServiceKind {
+        if self.inner.config.service_url.is_some() {
+            ServiceKind::External
+        } else {
+            ServiceKind::Embedded
+        }
+    }
+
+    async fn client(&self) -> Result<&Client, AppError> {
+        let backend = self
+            .inner
+            .backend
+            .get_or_init(|| async {
+                match &self.inner.config.service_url {
+                    Some(url) => Ok(Client::new(url)),
+                    None => self.start_sandbox().await,
+                }
+            })
+            .await;
+        backend.as_ref().map_err(Clone::clone)
+    }
+
+    async fn start_sandbox(&self) -> Result<Client, AppError> {
+        let db = self.inner.config.data_dir.join(SANDBOX_DB);
+        let service = refill_service::start(ServiceConfig::sandbox(&db))
+            .await
+            .map_err(|e| {
+                AppError::new(
+                    ErrorCode::SandboxFailed,
+                    format!("Refill's built-in sandbox service could not start: {e}."),
+                )
+            })?;
+        let client = Client::new(&service.base_url());
+        tracing::info!(url = client.base_url(), db = %db.display(), "sandbox service started");
+        *self
+            .inner
+            .embedded
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(service);
+        Ok(client)
+    }
+
+    /// The virtual Dash buttons. When the service can't be reached, the last grid seen is
+    /// returned with `offline` set; with no grid seen yet, the error itself.
+    pub async fn list_buttons(&self) -> Result<ButtonGrid, AppError> {
+        let client = self.client().await?;
+        match client.buttons().await {
+            Ok(list) => {
+                cache::store(&self.cache_path(), &self.cache_key(), &list.tiles);
+                Ok(ButtonGrid {
+                    tiles: list.tiles,
+                    service: self.service_info(),
+                    offline: None,
+                })
+            }
+            Err(e) => {
+                let error = self.error(e, Doing::Listing);
+                let reachability = matches!(
+                    error.code,
+                    ErrorCode::ServiceUnreachable | ErrorCode::ServiceTimeout
+                );
+                match cache::load(&self.cache_path(), &self.cache_key()) {
+                    Some(tiles) if reachability => Ok(ButtonGrid {
+                        tiles,
+                        service: self.service_info(),
+                        offline: Some(error),
+                    }),
+                    _ => Err(error),
+                }
+            }
+        }
+    }
+
+    /// One tap on a virtual Dash button: orders the item again, or returns its open order.
+    pub async fn press_button(&self, asin: String) -> Result<PressResult, AppError> {
+        let client = self.client().await?;
+        let result = client
+            .press(&asin)
+            .await
+            .map_err(|e| self.error(e, Doing::Pressing))?;
+        cache::set_open_order(
+            &self.cache_path(),
+            &self.cache_key(),
+            &asin,
+            Some(&result.order),
+        );
+        Ok(result)
+    }
+
+    /// Cancels an order while it can still be cancelled.
+    pub async fn cancel_order(&self, event_instance_id: String) -> Result<OrderView, AppError> {
+        let client = self.client().await?;
+        let order = client
+            .cancel(&event_instance_id)
+            .await
+            .map_err(|e| self.error(e, Doing::Cancelling))?;
+        cache::set_open_order(&self.cache_path(), &self.cache_key(), &order.asin, None);
+        Ok(order)
+    }
+
+    /// Called by the UI at its first animation frame. Logs it, and writes the time to the file
+    /// named by `REFILL_READY_FILE` when set (the benchmark's start-up measurement).
+    pub fn ui_ready(&self) {
+        tracing::info!("UI painted its first frame");
+        if let Some(path) = std::env::var_os("REFILL_READY_FILE") {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default();
+            if let Err(e) = std::fs::write(&path, nanos.to_string()) {
+                tracing::warn!("could not write the ready file: {e}");
+            }
+        }
+    }
+
+    /// Stops the embedded sandbox, if it runs, after the requests under way.
+    pub async fn shutdown(&self) {
+        let service = self
+            .inner
+            .embedded
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(service) = service {
+            service.shutdown().await;
+        }
+    }
+
+    fn cache_path(&self) -> PathBuf {
+        self.inner.config.data_dir.join(cache::FILE)
+    }
+
+    fn cache_key(&self) -> String {
+        self.inner
+            .config
+            .service_url
+            .clone()
+            .unwrap_or_else(|| "embedded-sandbox".to_owned())
+    }
+
+    fn error(&self, e: ClientError, doing: Doing) -> AppError {
+        let code = e.code();
+        let message = match (&e, doing) {
+            (ClientError::Unreachable { url }, Doing::Pressing) => format!(
+                "Can't reach the Refill service at {url}, so nothing was ordered. \
+                 Check that it is running, then try again."
+            ),
+            (ClientError::Unreachable { url }, Doing::Cancelling) => format!(
+                "Can't reach the Refill service at {url}, so the order was not cancelled. \
+                 Try again in a moment."
+            ),
+            (ClientError::NoAnswer { .. }, Doing::Pressing) => {
+                "The Refill service did not answer in time, so Refill can't tell whether the \
+                 order went through. Tap again to check: you never get two open orders for \
+                 the same item."
+                    .to_owned()
+            }
+            (ClientError::NoAnswer { .. }, Doing::Cancelling) => {
+                "The Refill service did not answer in time, so Refill can't tell whether the \
+                 order was cancelled. Try again."
+                    .to_owned()
+            }
+            _ => e.to_string(),
+        };
+        AppError::new(code, message)
+    }
+}

@@ -1,0 +1,160 @@
+//! The app's commands without any window: embedded sandbox, restart, external service, offline.
+
+use refill_commands::{AppConfig, AppCore, ServiceKind, SANDBOX_DB};
+use refill_service::{start, ServiceConfig};
+use refill_wire::{DetailCode, ErrorCode, OrderState};
+
+const BEANS: &str = "B0RFBEAN01";
+
+fn embedded(dir: &std::path::Path) -> AppCore {
+    AppCore::new(AppConfig {
+        data_dir: dir.to_owned(),
+        service_url: None,
+    })
+}
+
+#[tokio::test]
+async fn the_embedded_sandbox_serves_the_grid_from_the_data_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let core = embedded(dir.path());
+    assert_eq!(
+        core.service_info().url,
+        None,
+        "nothing starts before it is needed"
+    );
+    let grid = core.list_buttons().await.unwrap();
+    assert_eq!(grid.service.kind, ServiceKind::Embedded);
+    assert!(grid
+        .service
+        .url
+        .as_deref()
+        .unwrap()
+        .starts_with("http://127.0.0.1:"));
+    assert_eq!(grid.tiles.len(), 6);
+    assert!(grid.offline.is_none());
+    assert!(
+        dir.path().join(SANDBOX_DB).exists(),
+        "the sandbox database lives in the data folder"
+    );
+    core.shutdown().await;
+}
+
+#[tokio::test]
+async fn press_then_press_again_then_cancel_and_the_state_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let core = embedded(dir.path());
+    let placed = core.press_button(BEANS.into()).await.unwrap();
+    assert_eq!(placed.detail_code, DetailCode::StandardOrderPlaced);
+    let again = core.press_button(BEANS.into()).await.unwrap();
+    assert_eq!(again.detail_code, DetailCode::OrderInProgress);
+    assert_eq!(again.event_instance_id, placed.event_instance_id);
+    core.shutdown().await;
+
+    // A new app on the same data folder sees the same open order.
+    let core = embedded(dir.path());
+    let grid = core.list_buttons().await.unwrap();
+    let tile = grid.tiles.iter().find(|t| t.asin == BEANS).unwrap();
+    assert_eq!(
+        tile.open_order.as_ref().unwrap().event_instance_id,
+        placed.event_instance_id
+    );
+
+    let cancelled = core
+        .cancel_order(placed.event_instance_id.clone())
+        .await
+        .unwrap();
+    assert_eq!(cancelled.status, OrderState::Cancelled);
+    let grid = core.list_buttons().await.unwrap();
+    assert!(grid
+        .tiles
+        .iter()
+        .find(|t| t.asin == BEANS)
+        .unwrap()
+        .open_order
+        .is_none());
+    core.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_external_service_out_of_reach_shows_the_last_grid_and_orders_nothing() {
+    let service_dir = tempfile::tempdir().unwrap();
+    let service = start(ServiceConfig::sandbox(service_dir.path().join("s.sqlite")))
+        .await
+        .unwrap();
+    let url = service.base_url();
+    let app_dir = tempfile::tempdir().unwrap();
+    let core = AppCore::new(AppConfig {
+        data_dir: app_dir.path().to_owned(),
+        service_url: Some(url.clone()),
+    });
+    assert_eq!(core.service_info().kind, ServiceKind::External);
+    assert_eq!(core.list_buttons().await.unwrap().tiles.len(), 6);
+    let store = service.store().clone();
+    service.shutdown().await;
+
+    let grid = core.list_buttons().await.unwrap();
+    assert_eq!(grid.tiles.len(), 6, "the last grid seen is still shown");
+    let offline = grid.offline.unwrap();
+    assert_eq!(offline.code, ErrorCode::ServiceUnreachable);
+    assert_eq!(
+        offline.message,
+        format!("Can't reach the Refill service at {url}.")
+    );
+
+    let err = core.press_button(BEANS.into()).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::ServiceUnreachable);
+    assert!(
+        err.message.contains("nothing was ordered"),
+        "{}",
+        err.message
+    );
+    drop(store);
+    let service = start(ServiceConfig::sandbox(service_dir.path().join("s.sqlite")))
+        .await
+        .unwrap();
+    let open: i64 = sqlx_count(&service).await;
+    assert_eq!(open, 0, "nothing was ordered while the service was down");
+}
+
+async fn sqlx_count(service: &refill_service::RunningService) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE status IN ('placed','shipped')")
+        .fetch_one(service.store().pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_unreachable_service_with_nothing_seen_yet_is_an_error_in_words() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let core = AppCore::new(AppConfig {
+        data_dir: dir.path().to_owned(),
+        service_url: Some(format!("http://127.0.0.1:{port}")),
+    });
+    let err = core.list_buttons().await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::ServiceUnreachable);
+    assert_eq!(
+        err.message,
+        format!("Can't reach the Refill service at http://127.0.0.1:{port}.")
+    );
+}
+
+#[tokio::test]
+async fn a_sandbox_that_cannot_start_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("not-a-folder");
+    std::fs::write(&blocker, b"a file where the data folder should be").unwrap();
+    let core = embedded(&blocker);
+    let err = core.list_buttons().await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::SandboxFailed);
+    assert!(
+        err.message
+            .starts_with("Refill's built-in sandbox service could not start"),
+        "{}",
+        err.message
+    );
+}

@@ -1,0 +1,190 @@
+//! The HTTP API. Routes (all JSON; errors are `{"message": …, "code": …}`):
+//!
+//! | method | path | answer |
+//! |---|---|---|
+//! | GET | `/health` | [`Health`] |
+//! | GET | `/v1/buttons` | [`ButtonList`]: the virtual Dash buttons |
+//! | POST | `/v1/buttons/{asin}/press` | [`PressResult`]: `STANDARD_ORDER_PLACED` or `ORDER_INPROGRESS` |
+//! | GET | `/v1/orders/{eventInstanceId}` | [`OrderView`] |
+//! | POST | `/v1/orders/{eventInstanceId}/cancel` | [`OrderView`], or `409 order_not_cancellable` |
+//! | GET | `/v1/catalog/images/{name}.svg` | a product picture |
+
+use crate::{images, ApiError, Store};
+use axum::extract::{Path, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use refill_core::{Asin, OrderPolicy, SharedClock};
+use refill_wire::{ButtonList, Health, OrderView, PressResult};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    policy: OrderPolicy,
+    clock: SharedClock,
+    sandbox: bool,
+}
+
+impl AppState {
+    /// State over `store`.
+    pub fn new(store: Store, policy: OrderPolicy, clock: SharedClock, sandbox: bool) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                policy,
+                clock,
+                sandbox,
+            }),
+        }
+    }
+}
+
+/// The API's router.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/v1/buttons", get(buttons))
+        .route("/v1/buttons/{asin}/press", post(press))
+        .route("/v1/orders/{id}", get(order))
+        .route("/v1/orders/{id}/cancel", post(cancel))
+        .route("/v1/catalog/images/{file}", get(image))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(log_request))
+        .with_state(state)
+}
+
+async fn log_request(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    tracing::info!(
+        %method,
+        path,
+        status = response.status().as_u16(),
+        ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    response
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("There is no such page in the Refill API.".to_owned())
+}
+
+async fn method_not_allowed() -> Response {
+    let body = refill_wire::ErrorBody {
+        message: "This method is not allowed on this path of the Refill API.".to_owned(),
+        code: refill_wire::ErrorCode::BadRequest,
+    };
+    (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
+}
+
+/// The base URL the caller used, so that picture URLs point back at this service however it was
+/// reached.
+fn base_url(headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        })
+        .unwrap_or("127.0.0.1");
+    format!("http://{host}")
+}
+
+async fn customer(state: &AppState) -> Result<i64, ApiError> {
+    state
+        .inner
+        .store
+        .default_customer()
+        .await?
+        .ok_or_else(|| ApiError::NotFound("This Refill service has no customers yet.".to_owned()))
+}
+
+async fn health(State(state): State<AppState>) -> Json<Health> {
+    Json(Health {
+        status: "ok".to_owned(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+        sandbox: state.inner.sandbox,
+    })
+}
+
+async fn buttons(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<ButtonList>, ApiError> {
+    let customer = customer(&state).await?;
+    let now = state.inner.clock.now();
+    let tiles = state
+        .inner
+        .store
+        .buttons(customer, now, &base_url(&headers))
+        .await?;
+    Ok(Json(ButtonList { tiles }))
+}
+
+async fn press(
+    State(state): State<AppState>,
+    Path(asin): Path<String>,
+) -> Result<Json<PressResult>, ApiError> {
+    let asin = Asin::parse(&asin).map_err(|e| ApiError::BadRequest(format!("{e}.")))?;
+    let customer = customer(&state).await?;
+    let now = state.inner.clock.now();
+    let result = state
+        .inner
+        .store
+        .press(customer, asin.as_str(), now, &state.inner.policy)
+        .await?;
+    Ok(Json(result))
+}
+
+async fn order(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<OrderView>, ApiError> {
+    let customer = customer(&state).await?;
+    let now = state.inner.clock.now();
+    state
+        .inner
+        .store
+        .order(customer, &id, now)
+        .await?
+        .map(Json)
+        .ok_or_else(|| ApiError::NotFound(format!("There is no order {id}.")))
+}
+
+async fn cancel(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<OrderView>, ApiError> {
+    let customer = customer(&state).await?;
+    let now = state.inner.clock.now();
+    Ok(Json(state.inner.store.cancel(customer, &id, now).await?))
+}
+
+async fn image(Path(file): Path<String>) -> Result<Response, ApiError> {
+    let svg = file
+        .strip_suffix(".svg")
+        .and_then(images::svg)
+        .ok_or_else(|| ApiError::NotFound(format!("There is no picture {file}.")))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        svg,
+    )
+        .into_response())
+}

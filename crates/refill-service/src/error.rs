@@ -1,0 +1,52 @@
+//! API errors: a status, a stable code and a message for people.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use refill_wire::{ErrorBody, ErrorCode};
+
+/// An error answer of the API. Bad input is always a `4xx` with a message saying what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// `400`: the request is malformed.
+    #[error("{0}")]
+    BadRequest(String),
+    /// `404`: no such thing.
+    #[error("{0}")]
+    NotFound(String),
+    /// `409`: the order can no longer be cancelled.
+    #[error("{0}")]
+    NotCancellable(String),
+    /// `500`: the service failed; logged, never shown in detail.
+    #[error("internal error: {0}")]
+    Internal(#[from] sqlx::Error),
+}
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, ErrorCode, String) {
+        match self {
+            ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, ErrorCode::BadRequest, m.clone()),
+            ApiError::NotFound(m) => (StatusCode::NOT_FOUND, ErrorCode::NotFound, m.clone()),
+            ApiError::NotCancellable(m) => (
+                StatusCode::CONFLICT,
+                ErrorCode::OrderNotCancellable,
+                m.clone(),
+            ),
+            ApiError::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorCode::Internal,
+                "The Refill service ran into a problem on its side. Please try again.".to_owned(),
+            ),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(e) = &self {
+            tracing::error!("request failed: {e}");
+        }
+        let (status, code, message) = self.parts();
+        (status, Json(ErrorBody { message, code })).into_response()
+    }
+}

@@ -1,0 +1,164 @@
+//! The Refill service.
+//!
+//! An HTTP API (axum) over a SQLite database (sqlx), which runs either as its own binary
+//! (`refill-service`) or embedded in the app as the **sandbox**: seeded with a customer, device
+//! models, a catalog and an order history, so the app works out of the box.
+//!
+//! * [`store`] owns the database: schema migrations, queries, and the rules that must hold even
+//!   under concurrency (one open order per item is a unique index, not a check in code).
+//! * [`api`] maps HTTP to the store and errors to `4xx` answers with a message.
+//! * [`sandbox`] seeds the sandbox data.
+//! * [`start`] opens the database, binds the listener and serves until shut down.
+//!
+//! Every time-dependent rule reads the [`refill_core::Clock`] given in [`ServiceConfig`].
+
+pub mod api;
+mod error;
+mod images;
+pub mod sandbox;
+pub mod store;
+
+pub use error::ApiError;
+pub use store::Store;
+
+use refill_core::{OrderPolicy, SharedClock, SystemClock};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// How to run a service.
+#[derive(Clone)]
+pub struct ServiceConfig {
+    /// The SQLite database file; created, with its folder, if missing.
+    pub database: PathBuf,
+    /// Where to listen. Port 0 picks a free port.
+    pub listen: SocketAddr,
+    /// Seed the sandbox data into a new database.
+    pub sandbox: bool,
+    /// The order timing rules.
+    pub policy: OrderPolicy,
+    /// The clock every rule reads.
+    pub clock: SharedClock,
+}
+
+impl ServiceConfig {
+    /// A sandbox on `database`, listening on a free loopback port, on the system clock.
+    pub fn sandbox(database: impl Into<PathBuf>) -> Self {
+        Self {
+            database: database.into(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            sandbox: true,
+            policy: OrderPolicy::default(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+/// Why a service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The database could not be opened or migrated.
+    #[error("could not open the database {path}: {source}")]
+    Database {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: sqlx::Error,
+    },
+    /// The database is from a newer or unknown version of Refill.
+    #[error("could not update the database {path} to this version of Refill: {source}")]
+    Migrate {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: sqlx::migrate::MigrateError,
+    },
+    /// The address could not be bound.
+    #[error("could not listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// A service that is serving requests.
+pub struct RunningService {
+    addr: SocketAddr,
+    store: Store,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+impl RunningService {
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Its base URL, such as `http://127.0.0.1:41234`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Its database.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Stops accepting requests, finishes the ones under way and closes the database.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.task).await;
+        self.store.close().await;
+    }
+}
+
+/// Opens the database, seeds the sandbox if asked, and serves the API until shut down.
+pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> {
+    let store = Store::open(&config.database).await?;
+    if config.sandbox {
+        sandbox::seed(&store, config.clock.now())
+            .await
+            .map_err(|source| StartError::Database {
+                path: config.database.clone(),
+                source,
+            })?;
+    }
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| StartError::Listen {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Listen {
+        addr: config.listen,
+        source,
+    })?;
+    let state = api::AppState::new(store.clone(), config.policy, config.clock, config.sandbox);
+    let app = api::router(state);
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await;
+        if let Err(e) = served {
+            tracing::error!("the Refill service stopped: {e}");
+        }
+    });
+    tracing::info!(%addr, sandbox = config.sandbox, "Refill service listening");
+    Ok(RunningService {
+        addr,
+        store,
+        stop: Some(stop),
+        task,
+    })
+}

@@ -1,0 +1,316 @@
+//! The sandbox's data: one customer, three device models from Refill's seed documents (a coffee
+//! maker, a four-colour printer, a washing machine with auto-dosing), a catalog for their slots,
+//! the customer's devices, and a short order history so that the app has recent items to show.
+//!
+//! Seeding happens once, into a new database; history dates are relative to the clock at that
+//! moment.
+
+use crate::store::to_ms;
+use refill_core::{Asin, Currency, DeviceModel, Money, Quantity, SlotSpec, Unit};
+use time::{Duration, OffsetDateTime};
+
+/// The sandbox customer.
+pub const CUSTOMER_NAME: &str = "Alex Sandbox";
+/// The sandbox customer's email.
+pub const CUSTOMER_EMAIL: &str = "alex@sandbox.refill.test";
+
+/// A catalog entry of the sandbox.
+pub struct SeedProduct {
+    /// ASIN.
+    pub asin: &'static str,
+    /// Title.
+    pub title: &'static str,
+    /// Pack size in the slot's unit.
+    pub pack: f64,
+    /// Unit.
+    pub unit: Unit,
+    /// Price in cents.
+    pub price_cents: i64,
+    /// Picture served by the service, if any.
+    pub image: Option<&'static str>,
+}
+
+/// The sandbox catalog.
+pub const PRODUCTS: &[SeedProduct] = &[
+    SeedProduct {
+        asin: "B0RFBEAN01",
+        title: "Refill Roasters Whole Bean Coffee, Medium Roast, 1 kg",
+        pack: 1000.0,
+        unit: Unit::Gram,
+        price_cents: 1899,
+        image: Some("beans"),
+    },
+    SeedProduct {
+        asin: "B0RFBEAN02",
+        title: "Refill Roasters Whole Bean Coffee, Dark Roast, 500 g",
+        pack: 500.0,
+        unit: Unit::Gram,
+        price_cents: 1149,
+        image: Some("beans"),
+    },
+    SeedProduct {
+        asin: "B0RFFILT04",
+        title: "Cone Paper Coffee Filters No. 4, 100 count",
+        pack: 100.0,
+        unit: Unit::Count,
+        price_cents: 449,
+        image: Some("filters"),
+    },
+    SeedProduct {
+        asin: "B0RFWATR02",
+        title: "Charcoal Water Filter Cartridges, 2-pack",
+        pack: 2.0,
+        unit: Unit::Count,
+        price_cents: 1299,
+        image: None,
+    },
+    SeedProduct {
+        asin: "B0RFINKBK1",
+        title: "InkJet 4C XL Ink Cartridge, Black",
+        pack: 22.0,
+        unit: Unit::Millilitre,
+        price_cents: 2999,
+        image: Some("ink-black"),
+    },
+    SeedProduct {
+        asin: "B0RFINKCY1",
+        title: "InkJet 4C Ink Cartridge, Cyan",
+        pack: 13.0,
+        unit: Unit::Millilitre,
+        price_cents: 1999,
+        image: Some("ink-cyan"),
+    },
+    SeedProduct {
+        asin: "B0RFINKMG1",
+        title: "InkJet 4C Ink Cartridge, Magenta",
+        pack: 13.0,
+        unit: Unit::Millilitre,
+        price_cents: 1999,
+        image: Some("ink-magenta"),
+    },
+    SeedProduct {
+        asin: "B0RFINKYL1",
+        title: "InkJet 4C Ink Cartridge, Yellow",
+        pack: 13.0,
+        unit: Unit::Millilitre,
+        price_cents: 1999,
+        image: Some("ink-yellow"),
+    },
+    SeedProduct {
+        asin: "B0RFDTRG30",
+        title: "AutoDose Liquid Laundry Detergent, 2.95 l",
+        pack: 2950.0,
+        unit: Unit::Millilitre,
+        price_cents: 1349,
+        image: Some("detergent"),
+    },
+];
+
+fn slot(id: &str, name: &str, unit: Unit, capacity: f64, compatible: &[&str]) -> SlotSpec {
+    SlotSpec {
+        slot_id: id.to_owned(),
+        name: name.to_owned(),
+        unit,
+        capacity,
+        compatible: compatible
+            .iter()
+            .filter_map(|a| Asin::parse(a).ok())
+            .collect(),
+    }
+}
+
+/// The sandbox's device models.
+pub fn device_models() -> Vec<DeviceModel> {
+    vec![
+        DeviceModel {
+            model_id: "RefillBrew-200".into(),
+            name: "Brewmaster 200 coffee maker".into(),
+            slots: vec![
+                slot(
+                    "brew-beans",
+                    "Coffee beans",
+                    Unit::Gram,
+                    500.0,
+                    &["B0RFBEAN01", "B0RFBEAN02"],
+                ),
+                slot(
+                    "brew-filters",
+                    "Paper filters",
+                    Unit::Count,
+                    100.0,
+                    &["B0RFFILT04"],
+                ),
+                slot(
+                    "brew-water-filter",
+                    "Water filter",
+                    Unit::Count,
+                    1.0,
+                    &["B0RFWATR02"],
+                ),
+            ],
+        },
+        DeviceModel {
+            model_id: "RefillPrint-4C".into(),
+            name: "InkJet 4C printer".into(),
+            slots: vec![
+                slot(
+                    "ink-black",
+                    "Black ink",
+                    Unit::Millilitre,
+                    22.0,
+                    &["B0RFINKBK1"],
+                ),
+                slot(
+                    "ink-cyan",
+                    "Cyan ink",
+                    Unit::Millilitre,
+                    13.0,
+                    &["B0RFINKCY1"],
+                ),
+                slot(
+                    "ink-magenta",
+                    "Magenta ink",
+                    Unit::Millilitre,
+                    13.0,
+                    &["B0RFINKMG1"],
+                ),
+                slot(
+                    "ink-yellow",
+                    "Yellow ink",
+                    Unit::Millilitre,
+                    13.0,
+                    &["B0RFINKYL1"],
+                ),
+            ],
+        },
+        DeviceModel {
+            model_id: "RefillWash-9".into(),
+            name: "AutoDose 9 washing machine".into(),
+            slots: vec![slot(
+                "wash-detergent",
+                "Detergent",
+                Unit::Millilitre,
+                1500.0,
+                &["B0RFDTRG30"],
+            )],
+        },
+    ]
+}
+
+/// The customer's order history: (ASIN, days ago). All delivered.
+pub const HISTORY: &[(&str, i64)] = &[
+    ("B0RFWATR02", 75),
+    ("B0RFFILT04", 60),
+    ("B0RFBEAN01", 41),
+    ("B0RFINKBK1", 33),
+    ("B0RFINKCY1", 33),
+    ("B0RFDTRG30", 19),
+    ("B0RFBEAN01", 12),
+];
+
+/// Seeds the sandbox into an empty database; does nothing when a customer already exists.
+pub async fn seed(store: &crate::Store, now: OffsetDateTime) -> Result<(), sqlx::Error> {
+    let mut tx = store.pool().begin().await?;
+    let customers: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM customers")
+        .fetch_one(&mut *tx)
+        .await?;
+    if customers > 0 {
+        return Ok(());
+    }
+    let currency = Currency::USD;
+    let customer: i64 = sqlx::query_scalar(
+        "INSERT INTO customers (name, email, marketplace, currency) VALUES (?1, ?2, 'US', ?3) \
+         RETURNING id",
+    )
+    .bind(CUSTOMER_NAME)
+    .bind(CUSTOMER_EMAIL)
+    .bind(currency.as_str())
+    .fetch_one(&mut *tx)
+    .await?;
+    for p in PRODUCTS {
+        let price = Money::new(p.price_cents, currency);
+        let pack = Quantity {
+            value: p.pack,
+            unit: p.unit,
+        };
+        sqlx::query(
+            "INSERT INTO products (asin, title, pack_quantity, unit, price_minor, currency, image_path) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .bind(p.asin)
+        .bind(p.title)
+        .bind(pack.value)
+        .bind(pack.unit.as_str())
+        .bind(price.amount_minor)
+        .bind(price.currency.as_str())
+        .bind(p.image.map(|name| format!("/v1/catalog/images/{name}.svg")))
+        .execute(&mut *tx)
+        .await?;
+    }
+    for (serial_no, model) in device_models().into_iter().enumerate() {
+        sqlx::query("INSERT INTO device_models (model_id, name) VALUES (?1, ?2)")
+            .bind(&model.model_id)
+            .bind(&model.name)
+            .execute(&mut *tx)
+            .await?;
+        let device: i64 = sqlx::query_scalar(
+            "INSERT INTO devices (customer_id, model_id, serial, name, is_test) \
+             VALUES (?1, ?2, ?3, ?4, 1) RETURNING id",
+        )
+        .bind(customer)
+        .bind(&model.model_id)
+        .bind(format!("SANDBOX-{:04}", serial_no + 1))
+        .bind(&model.name)
+        .fetch_one(&mut *tx)
+        .await?;
+        for (position, slot) in model.slots.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO slots (model_id, slot_id, name, unit, capacity, position) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .bind(&model.model_id)
+            .bind(&slot.slot_id)
+            .bind(&slot.name)
+            .bind(slot.unit.as_str())
+            .bind(slot.capacity)
+            .bind(position as i64)
+            .execute(&mut *tx)
+            .await?;
+            for asin in &slot.compatible {
+                sqlx::query(
+                    "INSERT INTO slot_products (model_id, slot_id, asin) VALUES (?1, ?2, ?3)",
+                )
+                .bind(&model.model_id)
+                .bind(&slot.slot_id)
+                .bind(asin.as_str())
+                .execute(&mut *tx)
+                .await?;
+            }
+            sqlx::query("INSERT INTO device_slots (device_id, slot_id, asin) VALUES (?1, ?2, ?3)")
+                .bind(device)
+                .bind(&slot.slot_id)
+                .bind(slot.compatible.first().map(Asin::as_str))
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    for (i, (asin, days_ago)) in HISTORY.iter().enumerate() {
+        let placed = now - Duration::days(*days_ago);
+        sqlx::query(
+            "INSERT INTO orders (event_instance_id, customer_id, asin, kind, source, status, \
+                 quantity, price_minor, currency, placed_at_ms, expected_delivery_ms, \
+                 cancellable_until_ms, updated_at_ms) \
+             SELECT ?1, ?2, asin, 'standard', 'history', 'delivered', 1, price_minor, currency, \
+                    ?3, ?4, ?5, ?4 FROM products WHERE asin = ?6",
+        )
+        .bind(format!("refill.v1.o.sandbox-history-{i}"))
+        .bind(customer)
+        .bind(to_ms(placed))
+        .bind(to_ms(placed + Duration::days(2)))
+        .bind(to_ms(placed + Duration::days(1)))
+        .bind(asin)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await
+}

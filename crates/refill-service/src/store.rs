@@ -1,0 +1,331 @@
+//! The service's database: SQLite in WAL mode with `synchronous = FULL`, so that an order the API
+//! has acknowledged is on disk before the answer leaves, and survives a crash or `kill -9`.
+
+use crate::{ApiError, StartError};
+use rand::distributions::Alphanumeric;
+use rand::Rng;
+use refill_core::{Currency, Money, OrderPolicy, OrderStatus, Quantity, Unit};
+use refill_wire::{ButtonTile, DetailCode, OrderView, PressResult, QuantityView};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
+use sqlx::Row;
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// How far back an item must have been ordered to count as recent and get a button.
+const RECENT: time::Duration = time::Duration::days(365);
+/// The most buttons a grid shows.
+const MAX_BUTTONS: i64 = 24;
+
+/// A handle on the database; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn to_ms(t: OffsetDateTime) -> i64 {
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// The instant `ms` milliseconds after the Unix epoch.
+pub(crate) fn from_ms(ms: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// A new order id in DRS's `eventInstanceId` style.
+fn new_event_instance_id() -> String {
+    let suffix: String = rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(24)
+        .map(char::from)
+        .collect();
+    format!("refill.v1.o.{suffix}")
+}
+
+/// The columns an [`OrderView`] is built from (orders `o` joined with products `p`).
+const ORDER_COLUMNS: &str = "o.event_instance_id, o.asin, p.title, o.status, o.quantity, \
+     o.price_minor, o.currency, o.placed_at_ms, o.expected_delivery_ms, o.cancellable_until_ms";
+
+fn order_from_row(row: &SqliteRow, now: OffsetDateTime) -> Result<OrderView, sqlx::Error> {
+    let status_text: String = row.try_get("status")?;
+    let status = OrderStatus::parse(&status_text).ok_or_else(|| corrupt("status", &status_text))?;
+    let currency_text: String = row.try_get("currency")?;
+    let currency =
+        Currency::parse(&currency_text).ok_or_else(|| corrupt("currency", &currency_text))?;
+    let until = from_ms(row.try_get("cancellable_until_ms")?);
+    let quantity: i64 = row.try_get("quantity")?;
+    Ok(OrderView {
+        event_instance_id: row.try_get("event_instance_id")?,
+        asin: row.try_get("asin")?,
+        title: row.try_get("title")?,
+        status: status.into(),
+        quantity: u32::try_from(quantity).map_err(|_| corrupt("quantity", &quantity))?,
+        price: Money::new(row.try_get("price_minor")?, currency).into(),
+        placed_at: from_ms(row.try_get("placed_at_ms")?),
+        expected_delivery: from_ms(row.try_get("expected_delivery_ms")?),
+        cancellable_until: (status == OrderStatus::Placed && now < until).then_some(until),
+    })
+}
+
+fn corrupt(column: &str, value: &dyn std::fmt::Display) -> sqlx::Error {
+    sqlx::Error::Decode(format!("unexpected {column} '{value}' in the database").into())
+}
+
+impl Store {
+    /// Opens (creating if needed) the database file and brings its schema up to date.
+    pub async fn open(path: &Path) -> Result<Self, StartError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| StartError::Database {
+                path: path.to_owned(),
+                source: sqlx::Error::Io(e),
+            })?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|source| StartError::Database {
+                path: path.to_owned(),
+                source,
+            })?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .map_err(|source| StartError::Migrate {
+                path: path.to_owned(),
+                source,
+            })?;
+        Ok(Self { pool })
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// The connection pool, for the sandbox seed and for tests that inspect the database.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// The customer the API acts for. Until sign-in exists, that is the service's first customer.
+    pub async fn default_customer(&self) -> Result<Option<i64>, sqlx::Error> {
+        sqlx::query_scalar("SELECT id FROM customers ORDER BY id LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await
+    }
+
+    /// The customer's virtual Dash buttons: one per item ordered in the last year, in the order
+    /// they were first ordered (so tiles never move), each with its open order if any.
+    pub async fn buttons(
+        &self,
+        customer: i64,
+        now: OffsetDateTime,
+        image_base: &str,
+    ) -> Result<Vec<ButtonTile>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT p.asin, p.title, p.pack_quantity, p.unit, p.price_minor, p.currency, \
+                    p.image_path, MIN(o.placed_at_ms) AS first_ms, \
+                    MAX(CASE WHEN o.status != 'cancelled' THEN o.placed_at_ms END) AS last_ms \
+             FROM orders o JOIN products p ON p.asin = o.asin \
+             WHERE o.customer_id = ?1 \
+             GROUP BY p.asin \
+             HAVING MAX(o.placed_at_ms) >= ?2 \
+             ORDER BY first_ms ASC, p.asin ASC \
+             LIMIT ?3",
+        )
+        .bind(customer)
+        .bind(to_ms(now - RECENT))
+        .bind(MAX_BUTTONS)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut open = self.open_orders(customer, now).await?;
+        rows.iter()
+            .map(|row| {
+                let asin: String = row.try_get("asin")?;
+                let unit_text: String = row.try_get("unit")?;
+                let unit = Unit::parse(&unit_text).ok_or_else(|| corrupt("unit", &unit_text))?;
+                let currency_text: String = row.try_get("currency")?;
+                let currency = Currency::parse(&currency_text)
+                    .ok_or_else(|| corrupt("currency", &currency_text))?;
+                let image: Option<String> = row.try_get("image_path")?;
+                let last: Option<i64> = row.try_get("last_ms")?;
+                Ok(ButtonTile {
+                    open_order: open.remove(&asin),
+                    asin,
+                    title: row.try_get("title")?,
+                    image_url: image.map(|path| format!("{image_base}{path}")),
+                    price: Money::new(row.try_get("price_minor")?, currency).into(),
+                    pack: QuantityView::from(Quantity {
+                        value: row.try_get("pack_quantity")?,
+                        unit,
+                    }),
+                    last_ordered_at: last.map(from_ms),
+                })
+            })
+            .collect()
+    }
+
+    async fn open_orders(
+        &self,
+        customer: i64,
+        now: OffsetDateTime,
+    ) -> Result<HashMap<String, OrderView>, sqlx::Error> {
+        let rows = sqlx::query(&format!(
+            "SELECT {ORDER_COLUMNS} FROM orders o JOIN products p ON p.asin = o.asin \
+             WHERE o.customer_id = ?1 AND o.status IN ('placed', 'shipped')"
+        ))
+        .bind(customer)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| order_from_row(row, now).map(|o| (o.asin.clone(), o)))
+            .collect()
+    }
+
+    /// One of the customer's orders.
+    pub async fn order(
+        &self,
+        customer: i64,
+        event_instance_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<OrderView>, sqlx::Error> {
+        let row = sqlx::query(&format!(
+            "SELECT {ORDER_COLUMNS} FROM orders o JOIN products p ON p.asin = o.asin \
+             WHERE o.customer_id = ?1 AND o.event_instance_id = ?2"
+        ))
+        .bind(customer)
+        .bind(event_instance_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| order_from_row(&r, now)).transpose()
+    }
+
+    async fn open_order_for(
+        &self,
+        customer: i64,
+        asin: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<OrderView>, sqlx::Error> {
+        let row = sqlx::query(&format!(
+            "SELECT {ORDER_COLUMNS} FROM orders o JOIN products p ON p.asin = o.asin \
+             WHERE o.customer_id = ?1 AND o.asin = ?2 AND o.status IN ('placed', 'shipped')"
+        ))
+        .bind(customer)
+        .bind(asin)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| order_from_row(&r, now)).transpose()
+    }
+
+    /// Orders one pack of `asin` for the customer, unless an order for it is already open, in
+    /// which case that order is returned with `ORDER_INPROGRESS`. When this returns, the order is
+    /// on disk.
+    pub async fn press(
+        &self,
+        customer: i64,
+        asin: &str,
+        now: OffsetDateTime,
+        policy: &OrderPolicy,
+    ) -> Result<PressResult, ApiError> {
+        let id = new_event_instance_id();
+        let inserted = sqlx::query(
+            "INSERT INTO orders (event_instance_id, customer_id, asin, kind, source, status, \
+                 quantity, price_minor, currency, placed_at_ms, expected_delivery_ms, \
+                 cancellable_until_ms, updated_at_ms) \
+             SELECT ?1, ?2, asin, 'standard', 'button', 'placed', 1, price_minor, currency, \
+                    ?3, ?4, ?5, ?3 \
+             FROM products WHERE asin = ?6",
+        )
+        .bind(&id)
+        .bind(customer)
+        .bind(to_ms(now))
+        .bind(to_ms(policy.expected_delivery(now)))
+        .bind(to_ms(policy.cancellable_until(now)))
+        .bind(asin)
+        .execute(&self.pool)
+        .await;
+        let (detail_code, event_instance_id) = match inserted {
+            Ok(done) if done.rows_affected() == 0 => {
+                return Err(ApiError::NotFound(format!(
+                    "There is no product {asin} in the catalog."
+                )))
+            }
+            Ok(_) => (DetailCode::StandardOrderPlaced, id),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                let open = self.open_order_for(customer, asin, now).await?;
+                // The open order may have been cancelled between the insert and this read; then
+                // the press is simply tried once more.
+                match open {
+                    Some(order) => {
+                        return Ok(PressResult {
+                            detail_code: DetailCode::OrderInProgress,
+                            event_instance_id: order.event_instance_id.clone(),
+                            order,
+                        })
+                    }
+                    None => return Box::pin(self.press(customer, asin, now, policy)).await,
+                }
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let order = self
+            .order(customer, &event_instance_id, now)
+            .await?
+            .ok_or_else(|| ApiError::Internal(sqlx::Error::RowNotFound))?;
+        Ok(PressResult {
+            detail_code,
+            event_instance_id,
+            order,
+        })
+    }
+
+    /// Cancels one of the customer's orders while its cancellation window is open. Cancelling an
+    /// order that is already cancelled answers with it unchanged.
+    pub async fn cancel(
+        &self,
+        customer: i64,
+        event_instance_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<OrderView, ApiError> {
+        sqlx::query(
+            "UPDATE orders SET status = 'cancelled', updated_at_ms = ?1 \
+             WHERE customer_id = ?2 AND event_instance_id = ?3 \
+               AND status = 'placed' AND cancellable_until_ms > ?1",
+        )
+        .bind(to_ms(now))
+        .bind(customer)
+        .bind(event_instance_id)
+        .execute(&self.pool)
+        .await?;
+        let order = self
+            .order(customer, event_instance_id, now)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("There is no order {event_instance_id}.")))?;
+        use refill_wire::OrderState;
+        match order.status {
+            OrderState::Cancelled => Ok(order),
+            OrderState::Placed => Err(ApiError::NotCancellable(format!(
+                "This order can no longer be cancelled: the time to cancel it has passed. \
+                 It arrives by {}.",
+                order.expected_delivery.date()
+            ))),
+            OrderState::Shipped | OrderState::Delivered => Err(ApiError::NotCancellable(
+                "This order can no longer be cancelled: it has already shipped.".to_owned(),
+            )),
+        }
+    }
+}

@@ -1,0 +1,385 @@
+//! The service's HTTP API over real loopback HTTP and a real SQLite file.
+
+use refill_core::{ManualClock, OrderPolicy};
+use refill_service::{start, RunningService, ServiceConfig};
+use refill_wire::{
+    ButtonList, DetailCode, ErrorBody, ErrorCode, OrderState, OrderView, PressResult,
+};
+use std::sync::Arc;
+use time::macros::datetime;
+use time::Duration;
+
+const BEANS: &str = "B0RFBEAN01";
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    db: std::path::PathBuf,
+    clock: Arc<ManualClock>,
+    service: RunningService,
+    http: reqwest::Client,
+}
+
+async fn sandbox() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("sandbox.sqlite");
+    let clock = Arc::new(ManualClock::new(datetime!(2026-11-22 09:00 UTC)));
+    let service = start_on(&db, clock.clone()).await;
+    Fixture {
+        _dir: dir,
+        db,
+        clock,
+        service,
+        http: reqwest::Client::new(),
+    }
+}
+
+async fn start_on(db: &std::path::Path, clock: Arc<ManualClock>) -> RunningService {
+    let mut config = ServiceConfig::sandbox(db);
+    config.clock = clock;
+    config.policy = OrderPolicy::default();
+    start(config).await.unwrap()
+}
+
+impl Fixture {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.service.base_url())
+    }
+    async fn buttons(&self) -> ButtonList {
+        let res = self.http.get(self.url("/v1/buttons")).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        res.json().await.unwrap()
+    }
+    async fn press(&self, asin: &str) -> PressResult {
+        let res = self
+            .http
+            .post(self.url(&format!("/v1/buttons/{asin}/press")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        res.json().await.unwrap()
+    }
+    async fn open_orders(&self, asin: &str) -> i64 {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM orders WHERE asin = ?1 AND status IN ('placed','shipped')",
+        )
+        .bind(asin)
+        .fetch_one(self.service.store().pool())
+        .await
+        .unwrap()
+    }
+}
+
+async fn error_of(res: reqwest::Response, status: u16) -> ErrorBody {
+    assert_eq!(res.status().as_u16(), status);
+    res.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn sandbox_grid_shows_recent_items_in_first_ordered_order() {
+    let f = sandbox().await;
+    let grid = f.buttons().await;
+    let asins: Vec<_> = grid.tiles.iter().map(|t| t.asin.as_str()).collect();
+    assert_eq!(
+        asins,
+        [
+            "B0RFWATR02",
+            "B0RFFILT04",
+            BEANS,
+            "B0RFINKBK1",
+            "B0RFINKCY1",
+            "B0RFDTRG30"
+        ]
+    );
+    let beans = &grid.tiles[2];
+    assert_eq!(beans.price.amount_minor, 1899);
+    assert_eq!(beans.price.currency, "USD");
+    assert_eq!(beans.pack.value, 1000.0);
+    assert_eq!(
+        beans.last_ordered_at,
+        Some(datetime!(2026-11-10 09:00 UTC)),
+        "the latest of two orders"
+    );
+    assert!(beans.open_order.is_none());
+    let image = beans.image_url.as_deref().unwrap();
+    assert!(image.starts_with(&f.service.base_url()), "{image}");
+    let svg = f.http.get(image).send().await.unwrap();
+    assert_eq!(svg.headers()["content-type"], "image/svg+xml");
+    assert!(
+        grid.tiles[0].image_url.is_none(),
+        "the water filter has no picture: the UI shows a placeholder"
+    );
+}
+
+#[tokio::test]
+async fn a_press_places_exactly_one_order_and_a_second_press_returns_it() {
+    let f = sandbox().await;
+    let first = f.press(BEANS).await;
+    assert_eq!(first.detail_code, DetailCode::StandardOrderPlaced);
+    assert_eq!(first.order.status, OrderState::Placed);
+    assert_eq!(
+        first.order.expected_delivery,
+        datetime!(2026-11-24 09:00 UTC)
+    );
+    assert_eq!(
+        first.order.cancellable_until,
+        Some(datetime!(2026-11-23 09:00 UTC))
+    );
+    assert_eq!(f.open_orders(BEANS).await, 1);
+
+    let second = f.press(BEANS).await;
+    assert_eq!(second.detail_code, DetailCode::OrderInProgress);
+    assert_eq!(second.event_instance_id, first.event_instance_id);
+    assert_eq!(f.open_orders(BEANS).await, 1);
+
+    let tile = f
+        .buttons()
+        .await
+        .tiles
+        .into_iter()
+        .find(|t| t.asin == BEANS)
+        .unwrap();
+    assert_eq!(
+        tile.open_order.unwrap().event_instance_id,
+        first.event_instance_id
+    );
+    assert_eq!(tile.last_ordered_at, Some(datetime!(2026-11-22 09:00 UTC)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_presses_place_one_order() {
+    let f = sandbox().await;
+    let url = f.url("/v1/buttons/B0RFFILT04/press");
+    let tasks: Vec<_> = (0..16)
+        .map(|_| {
+            let (http, url) = (f.http.clone(), url.clone());
+            tokio::spawn(async move {
+                let res = http.post(url).send().await.unwrap();
+                assert_eq!(res.status(), 200);
+                res.json::<PressResult>().await.unwrap()
+            })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.unwrap());
+    }
+    let placed = results
+        .iter()
+        .filter(|r| r.detail_code == DetailCode::StandardOrderPlaced)
+        .count();
+    assert_eq!(placed, 1, "exactly one press places the order");
+    let ids: std::collections::HashSet<_> = results
+        .iter()
+        .map(|r| r.event_instance_id.clone())
+        .collect();
+    assert_eq!(ids.len(), 1, "every press answers with the same order");
+    assert_eq!(f.open_orders("B0RFFILT04").await, 1);
+}
+
+#[tokio::test]
+async fn cancel_works_inside_the_window_and_is_refused_after_it() {
+    let f = sandbox().await;
+    let placed = f.press(BEANS).await;
+    let cancel_url = f.url(&format!("/v1/orders/{}/cancel", placed.event_instance_id));
+
+    let res = f.http.post(&cancel_url).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let cancelled: OrderView = res.json().await.unwrap();
+    assert_eq!(cancelled.status, OrderState::Cancelled);
+    assert_eq!(cancelled.cancellable_until, None);
+    assert_eq!(f.open_orders(BEANS).await, 0);
+    // Cancelling again is harmless and answers with the same cancelled order.
+    let again: OrderView = f
+        .http
+        .post(&cancel_url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again.status, OrderState::Cancelled);
+
+    // The tile has no open order again, and its last-ordered date ignores the cancelled order.
+    let tile = f
+        .buttons()
+        .await
+        .tiles
+        .into_iter()
+        .find(|t| t.asin == BEANS)
+        .unwrap();
+    assert!(tile.open_order.is_none());
+    assert_eq!(tile.last_ordered_at, Some(datetime!(2026-11-10 09:00 UTC)));
+
+    // A new press after a cancel places a new order; once the window has passed it can't be cancelled.
+    let second = f.press(BEANS).await;
+    assert_eq!(second.detail_code, DetailCode::StandardOrderPlaced);
+    assert_ne!(second.event_instance_id, placed.event_instance_id);
+    f.clock.advance(Duration::hours(24));
+    let res = f
+        .http
+        .post(f.url(&format!("/v1/orders/{}/cancel", second.event_instance_id)))
+        .send()
+        .await
+        .unwrap();
+    let err = error_of(res, 409).await;
+    assert_eq!(err.code, ErrorCode::OrderNotCancellable);
+    assert!(
+        err.message.contains("can no longer be cancelled"),
+        "{}",
+        err.message
+    );
+    assert_eq!(
+        f.open_orders(BEANS).await,
+        1,
+        "the refused cancel changed nothing"
+    );
+}
+
+#[tokio::test]
+async fn bad_requests_get_4xx_with_a_message() {
+    let f = sandbox().await;
+    let err = error_of(
+        f.http
+            .post(f.url("/v1/buttons/not-an-asin/press"))
+            .send()
+            .await
+            .unwrap(),
+        400,
+    )
+    .await;
+    assert_eq!(err.code, ErrorCode::BadRequest);
+    assert!(
+        err.message.contains("10 letters or digits"),
+        "{}",
+        err.message
+    );
+
+    let err = error_of(
+        f.http
+            .post(f.url("/v1/buttons/B0NOSUCH00/press"))
+            .send()
+            .await
+            .unwrap(),
+        404,
+    )
+    .await;
+    assert_eq!(err.code, ErrorCode::NotFound);
+    assert!(err.message.contains("B0NOSUCH00"), "{}", err.message);
+
+    let err = error_of(
+        f.http
+            .post(f.url("/v1/orders/nope/cancel"))
+            .send()
+            .await
+            .unwrap(),
+        404,
+    )
+    .await;
+    assert_eq!(err.code, ErrorCode::NotFound);
+    let err = error_of(
+        f.http.get(f.url("/v1/nothing-here")).send().await.unwrap(),
+        404,
+    )
+    .await;
+    assert_eq!(err.code, ErrorCode::NotFound);
+    let err = error_of(
+        f.http.delete(f.url("/v1/buttons")).send().await.unwrap(),
+        405,
+    )
+    .await;
+    assert_eq!(err.code, ErrorCode::BadRequest);
+    let res = f
+        .http
+        .get(f.url("/v1/catalog/images/../../etc/passwd"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    assert_eq!(f.open_orders(BEANS).await, 0);
+}
+
+#[tokio::test]
+async fn orders_survive_a_restart_and_the_sandbox_is_seeded_once() {
+    let f = sandbox().await;
+    let placed = f.press(BEANS).await;
+    let Fixture {
+        _dir,
+        db,
+        clock,
+        service,
+        http,
+    } = f;
+    service.shutdown().await;
+
+    let service = start_on(&db, clock).await;
+    let grid: ButtonList = http
+        .get(format!("{}/v1/buttons", service.base_url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(grid.tiles.len(), 6, "no second copy of the sandbox data");
+    let tile = grid.tiles.iter().find(|t| t.asin == BEANS).unwrap();
+    assert_eq!(
+        tile.open_order.as_ref().unwrap().event_instance_id,
+        placed.event_instance_id
+    );
+    let customers: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM customers")
+        .fetch_one(service.store().pool())
+        .await
+        .unwrap();
+    assert_eq!(customers, 1);
+}
+
+/// An order acknowledged with 200 is on disk: killing the service process with SIGKILL right
+/// after the answer loses nothing.
+#[tokio::test]
+async fn an_acknowledged_order_survives_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("crash.sqlite");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_refill-service"))
+        .args(["--sandbox", "--db"])
+        .arg(&db)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .env("REFILL_LOG", "warn")
+        .spawn()
+        .unwrap();
+    let http = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut up = false;
+    for _ in 0..200 {
+        if http.get(format!("{base}/health")).send().await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(up, "the service binary did not come up");
+    let res = http
+        .post(format!("{base}/v1/buttons/{BEANS}/press"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let placed: PressResult = res.json().await.unwrap();
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+
+    let store = refill_service::Store::open(&db).await.unwrap();
+    let status: String =
+        sqlx::query_scalar("SELECT status FROM orders WHERE event_instance_id = ?1")
+            .bind(&placed.event_instance_id)
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+    assert_eq!(status, "placed");
+}

@@ -1,0 +1,262 @@
+//! The JSON shapes of Refill's HTTP API.
+//!
+//! The service writes these, the client reads them, the app passes them on to its UI, and
+//! `refill-commands` generates their TypeScript declarations (with ts-rs) into the UI's bindings,
+//! so one definition serves every side. Field names are camelCase, as in DRS's own JSON.
+//!
+//! Errors carry a stable [`ErrorCode`] beside a message written for people: the UI and the CLI
+//! decide what to do from the code and show the message, and never match on message text.
+
+use refill_core::{Money, OrderStatus, Quantity};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use ts_rs::TS;
+
+/// Serde helpers for instants: RFC 3339 text on the wire.
+pub use time::serde::rfc3339;
+
+/// A stable, machine-readable error code. Never renamed once released.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The request was malformed; the message says what to fix.
+    BadRequest,
+    /// The thing asked for does not exist.
+    NotFound,
+    /// The order can no longer be cancelled (shipped, or the window closed).
+    OrderNotCancellable,
+    /// The service failed on its side; nothing the caller sent was wrong.
+    Internal,
+    /// The app could not connect to the service at all: nothing was sent.
+    ServiceUnreachable,
+    /// The service did not answer in time: the request may or may not have taken effect.
+    ServiceTimeout,
+    /// The service answered with something the app does not understand.
+    ServiceError,
+    /// The app's built-in sandbox service could not start.
+    SandboxFailed,
+}
+
+/// The body of every error answer of the Refill API: DRS's `{"message": …}` plus a stable code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ErrorBody {
+    /// What went wrong, in words for people.
+    pub message: String,
+    /// What went wrong, for programs.
+    pub code: ErrorCode,
+}
+
+/// What a replenish (or button press) did. The DRS `detailCode` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DetailCode {
+    /// A new order was placed.
+    StandardOrderPlaced,
+    /// A new test order was placed (test devices: not charged, not shipped).
+    TestOrderPlaced,
+    /// No order was placed because one for the same item is still open; it is returned instead.
+    #[serde(rename = "ORDER_INPROGRESS")]
+    OrderInProgress,
+}
+
+/// An amount of money in minor units (cents).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+#[ts(rename = "Money")]
+pub struct MoneyView {
+    /// The amount in the currency's minor unit.
+    pub amount_minor: i64,
+    /// ISO 4217 code, such as `USD`.
+    pub currency: String,
+}
+
+impl From<Money> for MoneyView {
+    fn from(m: Money) -> Self {
+        Self {
+            amount_minor: m.amount_minor,
+            currency: m.currency.as_str().to_owned(),
+        }
+    }
+}
+
+/// An amount in a unit: `{ "value": 1000, "unit": "g" }`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, TS)]
+#[ts(rename = "Quantity")]
+pub struct QuantityView {
+    /// How much.
+    pub value: f64,
+    /// `count`, `g` or `ml`.
+    #[ts(type = "\"count\" | \"g\" | \"ml\"")]
+    pub unit: refill_core::Unit,
+}
+
+impl From<Quantity> for QuantityView {
+    fn from(q: Quantity) -> Self {
+        Self {
+            value: q.value,
+            unit: q.unit,
+        }
+    }
+}
+
+/// Where an order is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum OrderState {
+    /// Accepted; can still be cancelled while `cancellableUntil` is set.
+    Placed,
+    /// On its way.
+    Shipped,
+    /// Arrived.
+    Delivered,
+    /// Cancelled.
+    Cancelled,
+}
+
+impl From<OrderStatus> for OrderState {
+    fn from(s: OrderStatus) -> Self {
+        match s {
+            OrderStatus::Placed => OrderState::Placed,
+            OrderStatus::Shipped => OrderState::Shipped,
+            OrderStatus::Delivered => OrderState::Delivered,
+            OrderStatus::Cancelled => OrderState::Cancelled,
+        }
+    }
+}
+
+/// One order as the customer sees it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderView {
+    /// The order's id (DRS `eventInstanceId`).
+    pub event_instance_id: String,
+    /// What was ordered.
+    pub asin: String,
+    /// Its title.
+    pub title: String,
+    /// Where the order is.
+    pub status: OrderState,
+    /// How many packs.
+    pub quantity: u32,
+    /// What it costs.
+    pub price: MoneyView,
+    /// When it was placed.
+    #[serde(with = "rfc3339")]
+    #[ts(type = "string")]
+    pub placed_at: OffsetDateTime,
+    /// When it is expected to arrive.
+    #[serde(with = "rfc3339")]
+    #[ts(type = "string")]
+    pub expected_delivery: OffsetDateTime,
+    /// Until when it can be cancelled; absent once it no longer can be.
+    #[serde(with = "rfc3339::option", default)]
+    #[ts(type = "string | null")]
+    pub cancellable_until: Option<OffsetDateTime>,
+}
+
+/// A virtual Dash button: one recently ordered item that one tap orders again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ButtonTile {
+    /// The product's ASIN.
+    pub asin: String,
+    /// Its title.
+    pub title: String,
+    /// Absolute URL of its picture, if it has one.
+    pub image_url: Option<String>,
+    /// The price of one pack.
+    pub price: MoneyView,
+    /// What one pack holds.
+    pub pack: QuantityView,
+    /// When it was last ordered (not counting cancelled orders).
+    #[serde(with = "rfc3339::option", default)]
+    #[ts(type = "string | null")]
+    pub last_ordered_at: Option<OffsetDateTime>,
+    /// The order for this item that is still under way, if any.
+    pub open_order: Option<OrderView>,
+}
+
+/// `GET /v1/buttons`: the customer's virtual Dash buttons, in a stable order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ButtonList {
+    /// One tile per recently ordered item, oldest first so that tiles never move.
+    pub tiles: Vec<ButtonTile>,
+}
+
+/// `POST /v1/buttons/{asin}/press`: what the press did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct PressResult {
+    /// `STANDARD_ORDER_PLACED`, or `ORDER_INPROGRESS` when an order for the item was already open.
+    pub detail_code: DetailCode,
+    /// The id of the order placed, or of the open one.
+    pub event_instance_id: String,
+    /// That order.
+    pub order: OrderView,
+}
+
+/// `GET /health`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Health {
+    /// Always `ok` when the service answers.
+    pub status: String,
+    /// The service's version.
+    pub version: String,
+    /// Whether this is a sandbox (simulated devices, seeded data).
+    pub sandbox: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn detail_codes_use_drs_spelling() {
+        let s = |c: DetailCode| serde_json::to_string(&c).unwrap();
+        assert_eq!(
+            s(DetailCode::StandardOrderPlaced),
+            "\"STANDARD_ORDER_PLACED\""
+        );
+        assert_eq!(s(DetailCode::TestOrderPlaced), "\"TEST_ORDER_PLACED\"");
+        assert_eq!(s(DetailCode::OrderInProgress), "\"ORDER_INPROGRESS\"");
+    }
+
+    #[test]
+    fn error_codes_are_snake_case() {
+        let body = ErrorBody {
+            message: "x".into(),
+            code: ErrorCode::OrderNotCancellable,
+        };
+        assert_eq!(
+            serde_json::to_string(&body).unwrap(),
+            r#"{"message":"x","code":"order_not_cancellable"}"#
+        );
+    }
+
+    #[test]
+    fn orders_serialize_instants_as_rfc3339() {
+        let order = OrderView {
+            event_instance_id: "refill.v1.o.1".into(),
+            asin: "B0RFBEAN01".into(),
+            title: "Beans".into(),
+            status: OrderState::Placed,
+            quantity: 1,
+            price: MoneyView {
+                amount_minor: 1899,
+                currency: "USD".into(),
+            },
+            placed_at: datetime!(2026-11-22 10:00 UTC),
+            expected_delivery: datetime!(2026-11-24 10:00 UTC),
+            cancellable_until: None,
+        };
+        let json = serde_json::to_value(&order).unwrap();
+        assert_eq!(json["placedAt"], "2026-11-22T10:00:00Z");
+        assert_eq!(json["cancellableUntil"], serde_json::Value::Null);
+        assert_eq!(json["status"], "placed");
+        let back: OrderView = serde_json::from_value(json).unwrap();
+        assert_eq!(back, order);
+    }
+}

@@ -1,0 +1,9 @@
+/// The app's commands, as registered with Tauri. A test checks this list against the commands
+/// declared in `refill_commands::bindings`, so the UI's bindings and the shell cannot drift apart.
+pub const COMMANDS: &[&str] = &[
+    "list_buttons",
+    "press_button",
+    "cancel_order",
+    "service_info",
+    "ui_ready",
+];

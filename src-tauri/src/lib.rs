@@ -1,0 +1,304 @@
+//! The Refill app shell: Tauri commands, windows and plugins, and nothing else.
+//!
+//! Every command forwards to [`refill_commands::AppCore`], which holds the app's behaviour and is
+//! tested without a window. Launch options (`--service URL`, `--data-dir DIR`, or the environment
+//! variables `REFILL_SERVICE_URL` and `REFILL_DATA_DIR`) choose the service and the data folder.
+
+include!("command_names.rs");
+
+use refill_commands::{AppConfig, AppCore, AppError, ButtonGrid, ServiceInfo};
+use refill_wire::{OrderView, PressResult};
+use std::path::PathBuf;
+use tauri::{Manager, RunEvent, Runtime, State};
+
+#[tauri::command]
+async fn list_buttons(core: State<'_, AppCore>) -> Result<ButtonGrid, AppError> {
+    core.list_buttons().await
+}
+
+#[tauri::command]
+async fn press_button(core: State<'_, AppCore>, asin: String) -> Result<PressResult, AppError> {
+    core.press_button(asin).await
+}
+
+#[tauri::command]
+async fn cancel_order(
+    core: State<'_, AppCore>,
+    event_instance_id: String,
+) -> Result<OrderView, AppError> {
+    core.cancel_order(event_instance_id).await
+}
+
+#[tauri::command]
+fn service_info(core: State<'_, AppCore>) -> ServiceInfo {
+    core.service_info()
+}
+
+#[tauri::command]
+fn ui_ready(core: State<'_, AppCore>) {
+    core.ui_ready();
+}
+
+/// How the app was asked to start.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LaunchOptions {
+    /// An external service to use instead of the embedded sandbox.
+    pub service_url: Option<String>,
+    /// A data folder to use instead of the platform's app data folder.
+    pub data_dir: Option<PathBuf>,
+}
+
+impl LaunchOptions {
+    /// Reads `--service URL` and `--data-dir DIR` (also as `--opt=value`), falling back to
+    /// `REFILL_SERVICE_URL` and `REFILL_DATA_DIR`. Other arguments are left to others (WebDriver
+    /// and the OS may add their own).
+    pub fn parse(
+        args: impl IntoIterator<Item = String>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, String> {
+        let mut options = LaunchOptions {
+            service_url: env("REFILL_SERVICE_URL").filter(|s| !s.is_empty()),
+            data_dir: env("REFILL_DATA_DIR")
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from),
+        };
+        let mut args = args.into_iter();
+        while let Some(arg) = args.next() {
+            let (name, inline) = match arg.split_once('=') {
+                Some((n, v)) => (n.to_owned(), Some(v.to_owned())),
+                None => (arg.clone(), None),
+            };
+            match name.as_str() {
+                "--service" => {
+                    let value = inline
+                        .or_else(|| args.next())
+                        .ok_or("--service needs the URL of a Refill service")?;
+                    options.service_url = Some(value);
+                }
+                "--data-dir" => {
+                    let value = inline
+                        .or_else(|| args.next())
+                        .ok_or("--data-dir needs a folder")?;
+                    options.data_dir = Some(PathBuf::from(value));
+                }
+                _ => {}
+            }
+        }
+        if let Some(url) = &options.service_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(format!(
+                    "'{url}' is not a service URL: it must start with http:// or https://"
+                ));
+            }
+        }
+        Ok(options)
+    }
+}
+
+/// Adds the app's commands and state to `builder`, for any runtime (the tests use the mock one).
+pub fn configure<R: Runtime>(
+    builder: tauri::Builder<R>,
+    options: LaunchOptions,
+) -> tauri::Builder<R> {
+    builder
+        .setup(move |app| install_core(app.handle(), &options))
+        .invoke_handler(tauri::generate_handler![
+            list_buttons,
+            press_button,
+            cancel_order,
+            service_info,
+            ui_ready
+        ])
+}
+
+/// Creates the app core for `options` and starts its backend in the background.
+fn install_core<R: Runtime>(
+    app: &tauri::AppHandle<R>,
+    options: &LaunchOptions,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let data_dir = match options.data_dir.clone() {
+        Some(dir) => dir,
+        None => app.path().app_data_dir()?,
+    };
+    tracing::info!(data_dir = %data_dir.display(), "starting");
+    let core = AppCore::new(AppConfig {
+        data_dir,
+        service_url: options.service_url.clone(),
+    });
+    let warm = core.clone();
+    tauri::async_runtime::spawn(async move { warm.warm_up().await });
+    app.manage(core);
+    Ok(())
+}
+
+/// On Linux without a GPU render node (a VM, a container, Xvfb), WebKitGTK's DMABUF renderer has
+/// no hardware to use and can leave the window showing a stale frame for seconds while the page
+/// has moved on. There, the shared-memory renderer is chosen instead, unless the user already chose
+/// with `WEBKIT_DISABLE_DMABUF_RENDERER`. Must run before any other thread starts.
+pub fn prefer_working_renderer() {
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("WEBKIT_DISABLE_DMABUF_RENDERER").is_none()
+        && !std::path::Path::new("/dev/dri").exists()
+    {
+        std::env::set_var("WEBKIT_DISABLE_DMABUF_RENDERER", "1");
+    }
+}
+
+/// Runs the app.
+#[cfg_attr(mobile, tauri::mobile_entry_point)]
+pub fn run() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("REFILL_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let options = match LaunchOptions::parse(std::env::args().skip(1), |k| std::env::var(k).ok()) {
+        Ok(options) => options,
+        Err(message) => {
+            eprintln!("refill: {message}");
+            std::process::exit(2);
+        }
+    };
+    let app = configure(tauri::Builder::default(), options)
+        .build(tauri::generate_context!())
+        .unwrap_or_else(|e| {
+            eprintln!("refill: the app could not start: {e}");
+            std::process::exit(1);
+        });
+    app.run(|handle, event| {
+        if let RunEvent::Exit = event {
+            if let Some(core) = handle.try_state::<AppCore>() {
+                tauri::async_runtime::block_on(core.shutdown());
+            }
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |k| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone())
+    }
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn launch_options_come_from_arguments_then_environment() {
+        let o = LaunchOptions::parse(args(&[]), env(&[])).unwrap();
+        assert_eq!(o, LaunchOptions::default());
+        let o = LaunchOptions::parse(
+            args(&[
+                "--automation",
+                "--service",
+                "http://svc:8750",
+                "--data-dir=/tmp/x",
+            ]),
+            env(&[("REFILL_SERVICE_URL", "http://ignored")]),
+        )
+        .unwrap();
+        assert_eq!(o.service_url.as_deref(), Some("http://svc:8750"));
+        assert_eq!(o.data_dir, Some(PathBuf::from("/tmp/x")));
+        let o = LaunchOptions::parse(
+            args(&[]),
+            env(&[
+                ("REFILL_SERVICE_URL", "https://refill.example"),
+                ("REFILL_DATA_DIR", "/d"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(o.service_url.as_deref(), Some("https://refill.example"));
+        assert_eq!(o.data_dir, Some(PathBuf::from("/d")));
+    }
+
+    #[test]
+    fn bad_launch_options_are_explained() {
+        let e = LaunchOptions::parse(args(&["--service", "localhost:8750"]), env(&[])).unwrap_err();
+        assert!(e.contains("must start with http://"), "{e}");
+        let e = LaunchOptions::parse(args(&["--service"]), env(&[])).unwrap_err();
+        assert!(e.contains("needs the URL"), "{e}");
+    }
+
+    #[test]
+    fn the_shell_registers_exactly_the_commands_the_bindings_declare() {
+        assert_eq!(COMMANDS, refill_commands::bindings::COMMAND_NAMES);
+    }
+
+    fn invoke(
+        webview: &tauri::WebviewWindow<tauri::test::MockRuntime>,
+        cmd: &str,
+        body: serde_json::Value,
+    ) -> Result<serde_json::Value, serde_json::Value> {
+        tauri::test::get_ipc_response(
+            webview,
+            tauri::webview::InvokeRequest {
+                cmd: cmd.into(),
+                callback: tauri::ipc::CallbackFn(0),
+                error: tauri::ipc::CallbackFn(1),
+                url: "tauri://localhost".parse().unwrap(),
+                body: tauri::ipc::InvokeBody::Json(body),
+                headers: Default::default(),
+                invoke_key: tauri::test::INVOKE_KEY.to_string(),
+            },
+        )
+        .map(|r| r.deserialize::<serde_json::Value>().unwrap())
+    }
+
+    /// Every command through Tauri's real IPC and permission checks (mock runtime, no display).
+    #[test]
+    fn every_command_is_registered_and_permitted_for_the_main_window() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = LaunchOptions {
+            service_url: None,
+            data_dir: Some(dir.path().to_owned()),
+        };
+        let app = configure(tauri::test::mock_builder(), options.clone())
+            .build(tauri::generate_context!())
+            .unwrap();
+        // What the setup hook does once the event loop is ready (the mock app never gets there).
+        install_core(app.handle(), &options).unwrap();
+        let main = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
+            .build()
+            .unwrap();
+
+        let grid = invoke(&main, "list_buttons", serde_json::json!({})).unwrap();
+        assert_eq!(grid["tiles"].as_array().unwrap().len(), 6);
+        let pressed = invoke(
+            &main,
+            "press_button",
+            serde_json::json!({"asin": "B0RFBEAN01"}),
+        )
+        .unwrap();
+        assert_eq!(pressed["detailCode"], "STANDARD_ORDER_PLACED");
+        let id = pressed["eventInstanceId"].clone();
+        let cancelled = invoke(
+            &main,
+            "cancel_order",
+            serde_json::json!({"eventInstanceId": id}),
+        )
+        .unwrap();
+        assert_eq!(cancelled["status"], "cancelled");
+        let info = invoke(&main, "service_info", serde_json::json!({})).unwrap();
+        assert_eq!(info["kind"], "embedded");
+        invoke(&main, "ui_ready", serde_json::json!({})).unwrap();
+
+        // Errors reach the UI as { code, message }.
+        let err = invoke(&main, "press_button", serde_json::json!({"asin": "nope"})).unwrap_err();
+        assert_eq!(err["code"], "bad_request");
+
+        // A window the capability does not name gets nothing.
+        let other = tauri::WebviewWindowBuilder::new(&app, "other", Default::default())
+            .build()
+            .unwrap();
+        assert!(invoke(&other, "list_buttons", serde_json::json!({})).is_err());
+    }
+}

@@ -1,0 +1,298 @@
+//! The end-to-end harness: starts the real Refill binary through tauri-driver (which drives
+//! WebKitWebDriver) and hands tests a WebDriver client.
+//!
+//! Each launch gets its own tauri-driver on free ports, and the app gets an isolated home: fresh
+//! `XDG_DATA_HOME`, `XDG_CONFIG_HOME` and `XDG_CACHE_HOME` folders, so it never sees the user's
+//! own app data or keyring. The app finds its data folder there exactly as it would on a real
+//! desktop (`$XDG_DATA_HOME/dev.refill.app`).
+//!
+//! Needs a display and a session bus: `cargo xtask test` runs these tests under
+//! `dbus-run-session -- xvfb-run`, with `REFILL_APP_BIN` naming the binary.
+
+use anyhow::{bail, Context, Result};
+use fantoccini::{Client, ClientBuilder, Locator};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The app's identifier, which names its data folder.
+pub const APP_IDENTIFIER: &str = "dev.refill.app";
+
+/// How long to wait for something to show up.
+pub const PATIENCE: Duration = Duration::from_secs(20);
+
+/// The repository's target folder.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target"),
+        PathBuf::from,
+    )
+}
+
+/// An isolated home for the app: its XDG folders, kept across launches to test restarts.
+pub struct AppHome {
+    dir: tempfile::TempDir,
+}
+
+impl AppHome {
+    /// A new, empty home.
+    pub fn new() -> Result<Self> {
+        let home = Self {
+            dir: tempfile::Builder::new().prefix("refill-e2e-").tempdir()?,
+        };
+        for dir in [home.xdg_data(), home.xdg_config(), home.xdg_cache()] {
+            std::fs::create_dir_all(dir)?;
+        }
+        Ok(home)
+    }
+
+    /// `$XDG_CONFIG_HOME`.
+    pub fn xdg_config(&self) -> PathBuf {
+        self.dir.path().join("config")
+    }
+
+    /// `$XDG_CACHE_HOME`.
+    pub fn xdg_cache(&self) -> PathBuf {
+        self.dir.path().join("cache")
+    }
+
+    /// `$XDG_DATA_HOME`.
+    pub fn xdg_data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// The app's data folder, where the sandbox database lives.
+    pub fn app_data(&self) -> PathBuf {
+        self.xdg_data().join(APP_IDENTIFIER)
+    }
+
+    /// The sandbox database.
+    pub fn sandbox_db(&self) -> PathBuf {
+        self.app_data().join("sandbox.sqlite")
+    }
+
+    /// The root folder.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// A running app with a WebDriver session on it.
+pub struct App {
+    /// The WebDriver client.
+    pub client: Client,
+    driver: Driver,
+    log: PathBuf,
+}
+
+/// tauri-driver, stopped when dropped.
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+fn app_binary() -> Result<PathBuf> {
+    let bin = std::env::var_os("REFILL_APP_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| target_dir().join("debug/refill-app"));
+    if !bin.is_file() {
+        bail!(
+            "the app binary {} does not exist: run the end-to-end tests through `cargo xtask test`",
+            bin.display()
+        );
+    }
+    Ok(bin.canonicalize()?)
+}
+
+impl App {
+    /// Starts the app in `home` with extra command-line `args`; `name` names its log file.
+    pub async fn launch(home: &AppHome, name: &str, args: &[&str]) -> Result<App> {
+        let bin = app_binary()?;
+        let port = free_port()?;
+        let native_port = free_port()?;
+        let logs = target_dir().join("e2e/logs");
+        std::fs::create_dir_all(&logs)?;
+        let log = logs.join(format!("{name}.log"));
+        let log_file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)?;
+        let driver = Command::new("tauri-driver")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native_port.to_string(),
+            ])
+            .env("XDG_DATA_HOME", home.xdg_data())
+            .env("XDG_CONFIG_HOME", home.xdg_config())
+            .env("XDG_CACHE_HOME", home.xdg_cache())
+            .env("REFILL_LOG", "info")
+            .stdout(Stdio::from(log_file.try_clone()?))
+            .stderr(Stdio::from(log_file))
+            .spawn()
+            .context(
+                "could not start tauri-driver (is it installed? `cargo xtask test` installs it)",
+            )?;
+        let driver = Driver(driver);
+        wait_for_port(port).await?;
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), "wry".into());
+        caps.insert(
+            "tauri:options".into(),
+            serde_json::json!({ "application": bin, "args": args }),
+        );
+        let client = ClientBuilder::rustls()?
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .with_context(|| {
+                format!("WebDriver could not start the app (log: {})", log.display())
+            })?;
+        Ok(App {
+            client,
+            driver,
+            log,
+        })
+    }
+
+    /// Waits for the element matching `css`.
+    pub async fn find(&self, css: &str) -> Result<fantoccini::elements::Element> {
+        self.client
+            .wait()
+            .at_most(PATIENCE)
+            .for_element(Locator::Css(css))
+            .await
+            .with_context(|| format!("nothing matched {css} (log: {})", self.log.display()))
+    }
+
+    /// Whether an element matching `css` is there right now.
+    pub async fn exists(&self, css: &str) -> Result<bool> {
+        Ok(!self.client.find_all(Locator::Css(css)).await?.is_empty())
+    }
+
+    /// The text of the element with `data-testid="{test_id}"`.
+    pub async fn text(&self, test_id: &str) -> Result<String> {
+        Ok(self
+            .find(&format!("[data-testid='{test_id}']"))
+            .await?
+            .text()
+            .await?)
+    }
+
+    /// Waits until the text of `test_id` satisfies `ok`, and returns it.
+    pub async fn wait_text(&self, test_id: &str, ok: impl Fn(&str) -> bool) -> Result<String> {
+        let started = Instant::now();
+        loop {
+            let text = self.text(test_id).await?;
+            if ok(&text) {
+                return Ok(text);
+            }
+            if started.elapsed() > PATIENCE {
+                bail!(
+                    "{test_id} still says {text:?} (log: {})",
+                    self.log.display()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Clicks the element with `data-testid="{test_id}"`.
+    pub async fn click(&self, test_id: &str) -> Result<()> {
+        self.find(&format!("[data-testid='{test_id}']"))
+            .await?
+            .click()
+            .await?;
+        Ok(())
+    }
+
+    /// Saves a screenshot of the display, as a person would see it, as `target/e2e/{name}.png`.
+    ///
+    /// The picture is taken from the X display (ImageMagick's `import`), not through WebDriver:
+    /// the DOM can run ahead of what is on screen (a debug build on software GL composites its
+    /// first frames slowly), and WebKitWebDriver's own screenshot may then show an older frame.
+    /// So it captures until two captures in a row agree, for at most a few seconds.
+    pub async fn screenshot(&self, name: &str) -> Result<PathBuf> {
+        let dir = target_dir().join("e2e");
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join(format!("{name}.png"));
+        let started = Instant::now();
+        let mut last: Option<Vec<u8>> = None;
+        let mut captures = 0;
+        loop {
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            let status = Command::new("import")
+                .args(["-window", "root"])
+                .arg(&path)
+                .status()
+                .context("could not run ImageMagick's import (`cargo xtask test` installs it)")?;
+            if !status.success() {
+                bail!("taking a screenshot failed ({status})");
+            }
+            captures += 1;
+            let bytes = std::fs::read(&path)?;
+            let settled = captures >= 3 && last.as_ref() == Some(&bytes);
+            if settled || started.elapsed() > Duration::from_secs(8) {
+                return Ok(path);
+            }
+            last = Some(bytes);
+        }
+    }
+
+    /// Ends the session (which closes the app) and stops tauri-driver.
+    pub async fn quit(self) -> Result<()> {
+        let closed = self.client.clone().close().await;
+        drop(self.driver);
+        closed?;
+        Ok(())
+    }
+}
+
+/// Waits until tauri-driver accepts connections on `port`.
+async fn wait_for_port(port: u16) -> Result<()> {
+    let started = Instant::now();
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        if started.elapsed() > PATIENCE {
+            bail!("tauri-driver did not start listening on port {port}");
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    Ok(())
+}
+
+/// Counts orders of `asin` with `status` in the SQLite database `db`.
+pub async fn count_orders(db: &Path, asin: &str, statuses: &[&str]) -> Result<i64> {
+    use sqlx::sqlite::SqliteConnectOptions;
+    use sqlx::ConnectOptions;
+    let mut conn = SqliteConnectOptions::new()
+        .filename(db)
+        .read_only(true)
+        .connect()
+        .await
+        .with_context(|| format!("opening {}", db.display()))?;
+    let mut total = 0;
+    for status in statuses {
+        let n: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE asin = ?1 AND status = ?2")
+                .bind(asin)
+                .bind(status)
+                .fetch_one(&mut conn)
+                .await?;
+        total += n;
+    }
+    Ok(total)
+}

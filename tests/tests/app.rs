@@ -1,0 +1,205 @@
+//! End-to-end tests of the real Refill binary, driven through tauri-driver and WebKitWebDriver
+//! under Xvfb. Run by `cargo xtask test`; ignored by a plain `cargo test`, which has no display.
+
+use anyhow::Result;
+use refill_e2e::{count_orders, App, AppHome};
+use refill_service::sandbox::{HISTORY, PRODUCTS};
+
+const BEANS: &str = "B0RFBEAN01";
+const OPEN: &[&str] = &["placed", "shipped"];
+
+/// The sandbox's recent items, in the order the grid shows them (first ordered first).
+fn expected_titles() -> Vec<&'static str> {
+    let mut first_ordered: Vec<(&str, i64)> = Vec::new();
+    for (asin, days_ago) in HISTORY {
+        match first_ordered.iter_mut().find(|(a, _)| a == asin) {
+            Some(entry) => entry.1 = entry.1.max(*days_ago),
+            None => first_ordered.push((asin, *days_ago)),
+        }
+    }
+    first_ordered.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    first_ordered
+        .iter()
+        .map(|(asin, _)| {
+            PRODUCTS
+                .iter()
+                .find(|p| p.asin == *asin)
+                .map(|p| p.title)
+                .unwrap_or("?")
+        })
+        .collect()
+}
+
+async fn titles(app: &App) -> Result<Vec<String>> {
+    app.find("[data-testid='grid']").await?;
+    let mut out = Vec::new();
+    for el in app
+        .client
+        .find_all(fantoccini::Locator::Css("[data-testid^='title-']"))
+        .await?
+    {
+        out.push(el.text().await?);
+    }
+    Ok(out)
+}
+
+#[tokio::test]
+#[ignore = "needs a display and tauri-driver: run by `cargo xtask test`"]
+async fn the_grid_shows_the_seeded_recent_items() -> Result<()> {
+    let home = AppHome::new()?;
+    let app = App::launch(&home, "grid", &[]).await?;
+    assert_eq!(titles(&app).await?, expected_titles());
+    assert_eq!(app.text("service").await?, "Sandbox");
+    assert!(app
+        .text(&format!("status-{BEANS}"))
+        .await?
+        .starts_with("Last ordered "));
+    // The water filter has no picture: a placeholder stands in.
+    app.find("[data-testid='placeholder-B0RFWATR02']").await?;
+    app.screenshot("grid").await?;
+    app.quit().await?;
+    assert!(
+        home.sandbox_db().is_file(),
+        "the sandbox database lives in the app's data folder"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+#[ignore = "needs a display and tauri-driver: run by `cargo xtask test`"]
+async fn a_tap_places_exactly_one_order() -> Result<()> {
+    let home = AppHome::new()?;
+    let app = App::launch(&home, "tap", &[]).await?;
+    app.find("[data-testid='grid']").await?;
+    assert_eq!(count_orders(&home.sandbox_db(), BEANS, OPEN).await?, 0);
+    app.click(&format!("tap-{BEANS}")).await?;
+    app.wait_text(&format!("status-{BEANS}"), |t| {
+        t.starts_with("Ordered, arrives ")
+    })
+    .await?;
+    app.find(&format!("[data-testid='cancel-{BEANS}']")).await?;
+    assert_eq!(
+        count_orders(&home.sandbox_db(), BEANS, &["placed"]).await?,
+        1
+    );
+    app.screenshot("tap").await?;
+    app.quit().await
+}
+
+#[tokio::test]
+#[ignore = "needs a display and tauri-driver: run by `cargo xtask test`"]
+async fn a_double_tap_still_holds_exactly_one_order() -> Result<()> {
+    let home = AppHome::new()?;
+    let app = App::launch(&home, "double-tap", &[]).await?;
+    let tap = app.find(&format!("[data-testid='tap-{BEANS}']")).await?;
+    tap.click().await?;
+    tap.click().await?;
+    // Whether the second click lands while the first is under way (ignored by the tile) or after
+    // it (answered ORDER_INPROGRESS by the service) depends on timing; either way one order.
+    app.wait_text(&format!("status-{BEANS}"), |t| {
+        t.starts_with("Ordered, arrives ") || t.starts_with("Already ordered, arrives ")
+    })
+    .await?;
+    // A tap once the order is confirmed reaches the service, which answers ORDER_INPROGRESS.
+    app.click(&format!("tap-{BEANS}")).await?;
+    app.wait_text(&format!("status-{BEANS}"), |t| {
+        t.starts_with("Already ordered, arrives ")
+    })
+    .await?;
+    assert_eq!(count_orders(&home.sandbox_db(), BEANS, OPEN).await?, 1);
+    assert_eq!(
+        count_orders(&home.sandbox_db(), BEANS, &["cancelled"]).await?,
+        0
+    );
+    app.screenshot("double-tap").await?;
+    app.quit().await
+}
+
+#[tokio::test]
+#[ignore = "needs a display and tauri-driver: run by `cargo xtask test`"]
+async fn cancel_works() -> Result<()> {
+    let home = AppHome::new()?;
+    let app = App::launch(&home, "cancel", &[]).await?;
+    app.click(&format!("tap-{BEANS}")).await?;
+    app.wait_text(&format!("status-{BEANS}"), |t| {
+        t.starts_with("Ordered, arrives ")
+    })
+    .await?;
+    app.click(&format!("cancel-{BEANS}")).await?;
+    app.wait_text(&format!("status-{BEANS}"), |t| t == "Order cancelled")
+        .await?;
+    assert!(
+        !app.exists(&format!("[data-testid='cancel-{BEANS}']"))
+            .await?
+    );
+    assert_eq!(count_orders(&home.sandbox_db(), BEANS, OPEN).await?, 0);
+    assert_eq!(
+        count_orders(&home.sandbox_db(), BEANS, &["cancelled"]).await?,
+        1
+    );
+    app.screenshot("cancel").await?;
+    app.quit().await
+}
+
+#[tokio::test]
+#[ignore = "needs a display and tauri-driver: run by `cargo xtask test`"]
+async fn a_restarted_app_shows_the_same_state() -> Result<()> {
+    let home = AppHome::new()?;
+    let app = App::launch(&home, "restart-1", &[]).await?;
+    app.click(&format!("tap-{BEANS}")).await?;
+    let before = app
+        .wait_text(&format!("status-{BEANS}"), |t| {
+            t.starts_with("Ordered, arrives ")
+        })
+        .await?;
+    app.quit().await?;
+
+    let app = App::launch(&home, "restart-2", &[]).await?;
+    let after = app
+        .wait_text(&format!("status-{BEANS}"), |t| {
+            t.starts_with("Ordered, arrives ")
+        })
+        .await?;
+    assert_eq!(after, before);
+    app.find(&format!("[data-testid='cancel-{BEANS}']")).await?;
+    assert_eq!(count_orders(&home.sandbox_db(), BEANS, OPEN).await?, 1);
+    app.screenshot("restart").await?;
+    app.quit().await
+}
+
+#[tokio::test]
+#[ignore = "needs a display and tauri-driver: run by `cargo xtask test`"]
+async fn an_unreachable_service_is_shown_on_the_tile_and_nothing_is_ordered() -> Result<()> {
+    let service_dir = tempfile::tempdir()?;
+    let db = service_dir.path().join("external.sqlite");
+    let service = refill_service::start(refill_service::ServiceConfig::sandbox(&db)).await?;
+    let url = service.base_url();
+    let home = AppHome::new()?;
+    let app = App::launch(&home, "unreachable", &["--service", &url]).await?;
+    assert_eq!(titles(&app).await?, expected_titles());
+    assert_eq!(
+        app.text("service").await?,
+        url.trim_start_matches("http://")
+    );
+    service.shutdown().await;
+
+    app.click(&format!("tap-{BEANS}")).await?;
+    let status = app
+        .wait_text(&format!("status-{BEANS}"), |t| {
+            t.starts_with("Can't reach the Refill service")
+        })
+        .await?;
+    assert!(status.contains("nothing was ordered"), "{status}");
+    assert!(
+        !app.exists(&format!("[data-testid='cancel-{BEANS}']"))
+            .await?
+    );
+    app.screenshot("unreachable").await?;
+    app.quit().await?;
+    assert_eq!(count_orders(&db, BEANS, OPEN).await?, 0);
+    assert!(
+        !home.sandbox_db().exists(),
+        "with an external service no sandbox is started"
+    );
+    Ok(())
+}

@@ -1,0 +1,124 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/svelte";
+import App from "./App.svelte";
+import type { Api } from "./lib/api";
+import type { ButtonGrid, OrderView, PressResult } from "./lib/bindings";
+
+afterEach(cleanup);
+
+const order: OrderView = {
+  eventInstanceId: "refill.v1.o.1",
+  asin: "B0RFBEAN01",
+  title: "Beans",
+  status: "placed",
+  quantity: 1,
+  price: { amountMinor: 1899, currency: "USD" },
+  placedAt: new Date().toISOString(),
+  expectedDelivery: new Date(Date.now() + 2 * 86400_000).toISOString(),
+  cancellableUntil: new Date(Date.now() + 86400_000).toISOString(),
+};
+
+function grid(over: Partial<ButtonGrid> = {}): ButtonGrid {
+  return {
+    tiles: [
+      {
+        asin: "B0RFBEAN01",
+        title: "Beans",
+        imageUrl: "http://127.0.0.1:1/beans.svg",
+        price: { amountMinor: 1899, currency: "USD" },
+        pack: { value: 1000, unit: "g" },
+        lastOrderedAt: "2026-11-10T09:00:00Z",
+        openOrder: null,
+      },
+      {
+        asin: "B0RFWATR02",
+        title: "Water filter",
+        imageUrl: null,
+        price: { amountMinor: 1299, currency: "USD" },
+        pack: { value: 2, unit: "count" },
+        lastOrderedAt: "2026-09-10T09:00:00Z",
+        openOrder: null,
+      },
+    ],
+    service: { kind: "embedded", url: "http://127.0.0.1:1" },
+    offline: null,
+    ...over,
+  };
+}
+
+function fakeApi(over: Partial<Api> = {}): Api {
+  return {
+    listButtons: vi.fn(async () => grid()),
+    pressButton: vi.fn(async (): Promise<PressResult> => ({
+      detailCode: "STANDARD_ORDER_PLACED",
+      eventInstanceId: order.eventInstanceId,
+      order,
+    })),
+    cancelOrder: vi.fn(async () => ({ ...order, status: "cancelled" as const, cancellableUntil: null })),
+    ...over,
+  };
+}
+
+describe("the button grid", () => {
+  it("shows one tile per recent item, with a placeholder where there is no picture", async () => {
+    render(App, { props: { api: fakeApi() } });
+    expect(await screen.findByTestId("title-B0RFBEAN01")).toHaveProperty("textContent", "Beans");
+    expect(screen.getByTestId("title-B0RFWATR02").textContent).toBe("Water filter");
+    expect(screen.queryByTestId("placeholder-B0RFBEAN01")).toBeNull();
+    expect(screen.getByTestId("placeholder-B0RFWATR02")).toBeTruthy();
+    expect(screen.getByTestId("service").textContent).toBe("Sandbox");
+  });
+
+  it("orders with one tap, ignores taps while ordering, and offers Cancel", async () => {
+    let answer: (r: PressResult) => void = () => {};
+    const api = fakeApi({ pressButton: vi.fn(() => new Promise<PressResult>((resolve) => (answer = resolve))) });
+    render(App, { props: { api } });
+    const tap = await screen.findByTestId("tap-B0RFBEAN01");
+    await fireEvent.click(tap);
+    await fireEvent.click(tap);
+    expect(screen.getByTestId("status-B0RFBEAN01").textContent).toBe("Ordering…");
+    answer({ detailCode: "STANDARD_ORDER_PLACED", eventInstanceId: order.eventInstanceId, order });
+    await waitFor(() => expect(screen.getByTestId("status-B0RFBEAN01").textContent).toMatch(/^Ordered, arrives /));
+    expect(api.pressButton).toHaveBeenCalledTimes(1);
+    expect(api.pressButton).toHaveBeenCalledWith("B0RFBEAN01");
+
+    await fireEvent.click(screen.getByTestId("cancel-B0RFBEAN01"));
+    await waitFor(() => expect(screen.getByTestId("status-B0RFBEAN01").textContent).toBe("Order cancelled"));
+    expect(api.cancelOrder).toHaveBeenCalledWith(order.eventInstanceId);
+    expect(screen.queryByTestId("cancel-B0RFBEAN01")).toBeNull();
+  });
+
+  it("shows the open order when the service answers ORDER_INPROGRESS", async () => {
+    const api = fakeApi({
+      pressButton: vi.fn(async (): Promise<PressResult> => ({
+        detailCode: "ORDER_INPROGRESS",
+        eventInstanceId: order.eventInstanceId,
+        order,
+      })),
+    });
+    render(App, { props: { api } });
+    await fireEvent.click(await screen.findByTestId("tap-B0RFBEAN01"));
+    await waitFor(() =>
+      expect(screen.getByTestId("status-B0RFBEAN01").textContent).toMatch(/^Already ordered, arrives /),
+    );
+  });
+
+  it("says so on the tile when the service can't be reached", async () => {
+    const message = "Can't reach the Refill service at http://x, so nothing was ordered.";
+    const api = fakeApi({ pressButton: vi.fn(async () => Promise.reject({ code: "service_unreachable", message })) });
+    render(App, { props: { api } });
+    await fireEvent.click(await screen.findByTestId("tap-B0RFWATR02"));
+    await waitFor(() => expect(screen.getByTestId("status-B0RFWATR02").textContent).toBe(message));
+    expect(screen.queryByTestId("cancel-B0RFWATR02")).toBeNull();
+    expect(screen.getByTestId("status-B0RFBEAN01").textContent).toMatch(/^Last ordered /);
+  });
+
+  it("shows the last grid with a banner when offline, and an error when there is none", async () => {
+    const offline = { code: "service_unreachable" as const, message: "Can't reach the Refill service at http://x." };
+    render(App, { props: { api: fakeApi({ listButtons: vi.fn(async () => grid({ offline })) }) } });
+    expect((await screen.findByTestId("offline")).textContent).toContain(offline.message);
+    cleanup();
+    render(App, { props: { api: fakeApi({ listButtons: vi.fn(async () => Promise.reject(offline)) }) } });
+    expect((await screen.findByTestId("load-error")).textContent).toContain(offline.message);
+  });
+});

@@ -1,0 +1,72 @@
+import { describe, expect, it } from "vitest";
+import type { ButtonTile, OrderView } from "./bindings";
+import { formatMoney, formatPack, tileStatus } from "./tile";
+
+const order = (over: Partial<OrderView> = {}): OrderView => ({
+  eventInstanceId: "refill.v1.o.1",
+  asin: "B0RFBEAN01",
+  title: "Beans",
+  status: "placed",
+  quantity: 1,
+  price: { amountMinor: 1899, currency: "USD" },
+  placedAt: "2026-11-22T09:00:00Z",
+  expectedDelivery: "2026-11-24T09:00:00Z",
+  cancellableUntil: "2026-11-23T09:00:00Z",
+  ...over,
+});
+
+const tile = (over: Partial<ButtonTile> = {}): ButtonTile => ({
+  asin: "B0RFBEAN01",
+  title: "Beans",
+  imageUrl: null,
+  price: { amountMinor: 1899, currency: "USD" },
+  pack: { value: 1000, unit: "g" },
+  lastOrderedAt: "2026-11-10T09:00:00Z",
+  openOrder: null,
+  ...over,
+});
+
+const noon = new Date("2026-11-22T12:00:00Z");
+
+describe("tileStatus", () => {
+  it("shows the last order date when nothing is open", () => {
+    expect(tileStatus(tile(), null, noon, "en-US")).toEqual({
+      text: "Last ordered Tue, Nov 10",
+      tone: "neutral",
+      canCancel: false,
+    });
+  });
+
+  it("shows the arrival date and offers Cancel inside the window", () => {
+    const s = tileStatus(tile({ openOrder: order() }), { kind: "placed" }, noon, "en-US");
+    expect(s).toEqual({ text: "Ordered, arrives Tue, Nov 24", tone: "ordered", canCancel: true });
+  });
+
+  it("says the order was already open after ORDER_INPROGRESS", () => {
+    const s = tileStatus(tile({ openOrder: order() }), { kind: "in-progress" }, noon, "en-US");
+    expect(s.text).toBe("Already ordered, arrives Tue, Nov 24");
+  });
+
+  it("stops offering Cancel when the window has closed or the order shipped", () => {
+    const late = new Date("2026-11-23T09:00:01Z");
+    expect(tileStatus(tile({ openOrder: order() }), null, late, "en-US").canCancel).toBe(false);
+    const shipped = tileStatus(tile({ openOrder: order({ status: "shipped", cancellableUntil: null }) }), null, noon, "en-US");
+    expect(shipped).toEqual({ text: "Shipped, arrives Tue, Nov 24", tone: "ordered", canCancel: false });
+  });
+
+  it("shows errors in words and keeps Cancel for an open order", () => {
+    const s = tileStatus(tile({ openOrder: order() }), { kind: "error", message: "Can't reach it." }, noon, "en-US");
+    expect(s).toEqual({ text: "Can't reach it.", tone: "error", canCancel: true });
+  });
+});
+
+describe("formatting", () => {
+  it("formats money in the currency's minor unit", () => {
+    expect(formatMoney({ amountMinor: 1899, currency: "USD" }, "en-US")).toBe("$18.99");
+    expect(formatMoney({ amountMinor: 1500, currency: "JPY" }, "en-US")).toBe("¥1,500");
+  });
+  it("formats pack sizes", () => {
+    expect(formatPack({ value: 1000, unit: "g" }, "en-US")).toBe("1,000 g");
+    expect(formatPack({ value: 100, unit: "count" }, "en-US")).toBe("100 pcs");
+  });
+});

@@ -1,0 +1,63 @@
+import type { ButtonTile, Money, Quantity } from "./bindings";
+
+/** What happened last on a tile, shown in its status line. */
+export type Notice =
+  | { kind: "placed" }
+  | { kind: "in-progress" }
+  | { kind: "cancelled" }
+  | { kind: "error"; message: string };
+
+export interface TileStatus {
+  text: string;
+  tone: "neutral" | "ordered" | "error";
+  canCancel: boolean;
+}
+
+const day = (locale?: string) =>
+  new Intl.DateTimeFormat(locale, { weekday: "short", month: "short", day: "numeric" });
+
+/** `Tue, Nov 24`. */
+export function formatDay(iso: string, locale?: string): string {
+  return day(locale).format(new Date(iso));
+}
+
+/** `$18.99`, in the currency's own number of decimals. */
+export function formatMoney(money: Money, locale?: string): string {
+  const format = new Intl.NumberFormat(locale, {
+    style: "currency",
+    currency: money.currency,
+    currencyDisplay: "narrowSymbol",
+  });
+  const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
+  return format.format(money.amountMinor / 10 ** digits);
+}
+
+/** `1,000 g`, `100 pcs`. */
+export function formatPack(pack: Quantity, locale?: string): string {
+  const n = new Intl.NumberFormat(locale, { maximumFractionDigits: 1 }).format(pack.value);
+  return `${n} ${pack.unit === "count" ? "pcs" : pack.unit}`;
+}
+
+/** The tile's status line and whether it offers Cancel, at `now`. */
+export function tileStatus(tile: ButtonTile, notice: Notice | null, now: Date, locale?: string): TileStatus {
+  const order = tile.openOrder;
+  const canCancel =
+    order !== null &&
+    order.status === "placed" &&
+    order.cancellableUntil !== null &&
+    new Date(order.cancellableUntil) > now;
+  if (notice?.kind === "error") {
+    return { text: notice.message, tone: "error", canCancel };
+  }
+  if (order) {
+    const arrives = formatDay(order.expectedDelivery, locale);
+    if (order.status === "shipped") return { text: `Shipped, arrives ${arrives}`, tone: "ordered", canCancel };
+    const prefix = notice?.kind === "in-progress" ? "Already ordered" : "Ordered";
+    return { text: `${prefix}, arrives ${arrives}`, tone: "ordered", canCancel };
+  }
+  if (notice?.kind === "cancelled") return { text: "Order cancelled", tone: "neutral", canCancel: false };
+  if (tile.lastOrderedAt) {
+    return { text: `Last ordered ${formatDay(tile.lastOrderedAt, locale)}`, tone: "neutral", canCancel: false };
+  }
+  return { text: "Not ordered recently", tone: "neutral", canCancel: false };
+}

@@ -1,0 +1,331 @@
+//! `cargo xtask bench`: Refill against a bare Tauri 2 hello-world built with the same profile.
+//!
+//! * Start-up: from spawning the process to the page's first animation frame, where both pages
+//!   call a `ui_ready` command that writes the time to `REFILL_READY_FILE`.
+//! * Memory: the summed RSS of the app and its WebKit processes after 5 s idle.
+//! * Binary size of the release builds.
+//! * Tap-to-confirmed latency over 200 taps against the embedded service (the `taps` bench of
+//!   `refill-commands`), with a bare HTTP round trip to the same service as its baseline.
+//!
+//! Runs under its own Xvfb and session bus when there is no display. Prints a table and writes
+//! it to BENCHMARKS.md.
+
+use crate::util::{cmd, root, run_step, target_dir};
+use anyhow::{bail, Context, Result};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+/// Measured launches per app, after one warm-up launch each.
+const ROUNDS: usize = 7;
+/// How long each app idles before its memory is read.
+const IDLE: Duration = Duration::from_secs(5);
+
+struct Target {
+    name: &'static str,
+    target: f64,
+    refill: f64,
+    baseline: f64,
+    unit: &'static str,
+    absolute: bool,
+}
+
+pub fn bench() -> Result<()> {
+    if std::env::var_os("DISPLAY").is_none()
+        || std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none()
+    {
+        if std::env::var_os("REFILL_BENCH_WRAPPED").is_some() {
+            bail!("no display even under xvfb-run: is Xvfb installed? (`cargo xtask setup`)");
+        }
+        let me = std::env::current_exe()?;
+        return run_step(
+            "benchmark under dbus-run-session + Xvfb",
+            cmd(
+                "dbus-run-session",
+                ["--", "xvfb-run", "-a", "-s", "-screen 0 1280x800x24"],
+            )
+            .arg(me)
+            .arg("bench")
+            .env("REFILL_BENCH_WRAPPED", "1"),
+        );
+    }
+    crate::setup::all(crate::setup::Purpose::Run)?;
+    run_step(
+        "release builds of Refill and the bare Tauri app",
+        &mut cmd(
+            "cargo",
+            [
+                "build",
+                "--release",
+                "-p",
+                "refill-app",
+                "-p",
+                "bare-tauri",
+                "--features",
+                "refill-app/custom-protocol,bare-tauri/custom-protocol",
+            ],
+        ),
+    )?;
+    let release = target_dir().join("release");
+    let refill_bin = release.join("refill-app");
+    let bare_bin = release.join("bare-tauri");
+
+    let taps = tap_latency()?;
+
+    let work = tempfile::Builder::new().prefix("refill-bench-").tempdir()?;
+    let mut starts: HashMap<&str, Vec<f64>> = HashMap::new();
+    let mut rss: HashMap<&str, Vec<f64>> = HashMap::new();
+    for round in 0..=ROUNDS {
+        for (name, bin) in [("bare", &bare_bin), ("refill", &refill_bin)] {
+            let (start_ms, rss_mib) = launch(bin, &work.path().join(name), round)?;
+            println!("xtask: round {round} {name}: start {start_ms:.0} ms, RSS {rss_mib:.0} MiB");
+            if round > 0 {
+                starts.entry(name).or_default().push(start_ms);
+                rss.entry(name).or_default().push(rss_mib);
+            }
+        }
+    }
+    let size = |p: &Path| -> Result<f64> { Ok(std::fs::metadata(p)?.len() as f64 / 1_048_576.0) };
+    let results = [
+        Target {
+            name: "cold start to first paint",
+            target: 1.3,
+            refill: median(&starts["refill"]),
+            baseline: median(&starts["bare"]),
+            unit: "ms",
+            absolute: false,
+        },
+        Target {
+            name: "RSS after 5 s idle (app + WebKit)",
+            target: 1.5,
+            refill: median(&rss["refill"]),
+            baseline: median(&rss["bare"]),
+            unit: "MiB",
+            absolute: false,
+        },
+        Target {
+            name: "binary size",
+            target: 2.0,
+            refill: size(&refill_bin)?,
+            baseline: size(&bare_bin)?,
+            unit: "MiB",
+            absolute: false,
+        },
+        Target {
+            name: "tap to confirmed, p99 of 200",
+            target: 30.0,
+            refill: taps.0,
+            baseline: taps.1,
+            unit: "ms",
+            absolute: true,
+        },
+    ];
+    let table = render(&results, taps.2);
+    println!("\n{table}");
+    let doc = format!(
+        "# Benchmarks\n\n\
+         Latest results of `cargo xtask bench` (written by it; do not edit by hand).\n\n\
+         Release builds of Refill and of a bare Tauri 2 hello-world (`xtask/bare-tauri`) with the same \
+         profile, launched alternately {ROUNDS} times each after one warm-up launch; medians. Start-up \
+         is from spawning the process to the page's first animation frame, where both pages call a \
+         command. RSS sums the app and its WebKit processes after {} s idle. Both run with \
+         `WEBKIT_DISABLE_DMABUF_RENDERER=1`, what Refill chooses itself on machines without a GPU. \
+         Tap latency is `AppCore::press_button` through HTTP on loopback to the embedded service and \
+         its SQLite database (WAL, synchronous=FULL); its baseline is a bare `GET /health` to the \
+         same service.\n\n{table}\n",
+        IDLE.as_secs()
+    );
+    std::fs::write(root().join("BENCHMARKS.md"), doc)?;
+    println!("xtask: wrote BENCHMARKS.md");
+    let failed: Vec<&str> = results
+        .iter()
+        .filter(|r| !passes(r))
+        .map(|r| r.name)
+        .collect();
+    if !failed.is_empty() {
+        println!("xtask: over target: {}", failed.join(", "));
+    }
+    Ok(())
+}
+
+fn passes(r: &Target) -> bool {
+    if r.absolute {
+        r.refill <= r.target
+    } else {
+        r.refill / r.baseline <= r.target
+    }
+}
+
+fn render(results: &[Target], tap_p50: f64) -> String {
+    let machine = format!(
+        "{} cores, {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        std::fs::read_to_string("/proc/sys/kernel/osrelease")
+            .map(|s| format!("Linux {}", s.trim()))
+            .unwrap_or_default()
+    );
+    let date = time_now_utc();
+    let mut out = format!("Run {date} on {machine}.\n\n");
+    out.push_str("| metric | bare Tauri | Refill | Refill ÷ bare | target | |\n");
+    out.push_str("|---|---:|---:|---:|---|---|\n");
+    for r in results {
+        let target = if r.absolute {
+            format!("≤ {} {}", r.target, r.unit)
+        } else {
+            format!("≤ {}×", r.target)
+        };
+        out.push_str(&format!(
+            "| {} | {:.1} {} | {:.1} {} | {:.2}× | {} | {} |\n",
+            r.name,
+            r.baseline,
+            r.unit,
+            r.refill,
+            r.unit,
+            r.refill / r.baseline,
+            target,
+            if passes(r) { "ok" } else { "OVER" }
+        ));
+    }
+    out.push_str(&format!("\nTap to confirmed, p50: {tap_p50:.1} ms. For the tap row, \"bare Tauri\" is the bare HTTP round trip.\n"));
+    out
+}
+
+fn time_now_utc() -> String {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let output = Command::new("date")
+        .args(["-u", "-d", &format!("@{secs}"), "+%Y-%m-%d %H:%M UTC"])
+        .output();
+    output.map_or_else(
+        |_| secs.to_string(),
+        |o| String::from_utf8_lossy(&o.stdout).trim().to_owned(),
+    )
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// Runs the `taps` bench; returns (tap p99, health p99, tap p50) in ms.
+fn tap_latency() -> Result<(f64, f64, f64)> {
+    println!("\nxtask: tap latency (cargo bench -p refill-commands --bench taps)");
+    let out = cmd(
+        "cargo",
+        ["bench", "-q", "-p", "refill-commands", "--bench", "taps"],
+    )
+    .stderr(Stdio::inherit())
+    .output()
+    .context("could not run the taps bench")?;
+    if !out.status.success() {
+        bail!("the taps bench failed");
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .context("the taps bench printed no result")?;
+    let v: serde_json::Value = serde_json::from_str(line)?;
+    let get = |k: &str, f: &str| v[k][f].as_f64().context("malformed taps result");
+    Ok((
+        get("tap", "p99_ms")?,
+        get("health", "p99_ms")?,
+        get("tap", "p50_ms")?,
+    ))
+}
+
+/// Launches `bin` with its own XDG folders under `home`; returns (start-up ms, RSS MiB).
+fn launch(bin: &Path, home: &Path, round: usize) -> Result<(f64, f64)> {
+    for dir in ["data", "config", "cache"] {
+        std::fs::create_dir_all(home.join(dir))?;
+    }
+    let ready = home.join(format!("ready-{round}"));
+    let _ = std::fs::remove_file(&ready);
+    let spawned = SystemTime::now();
+    let mut child = Command::new(bin)
+        .env("REFILL_READY_FILE", &ready)
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CONFIG_HOME", home.join("config"))
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .env("WEBKIT_DISABLE_DMABUF_RENDERER", "1")
+        .env("REFILL_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .with_context(|| format!("could not start {}", bin.display()))?;
+    let started = Instant::now();
+    let painted = loop {
+        if let Ok(text) = std::fs::read_to_string(&ready) {
+            if let Ok(nanos) = text.trim().parse::<u128>() {
+                break nanos;
+            }
+        }
+        if started.elapsed() > Duration::from_secs(60) {
+            let _ = child.kill();
+            bail!("{} never painted its first frame", bin.display());
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    let spawned_ns = spawned.duration_since(UNIX_EPOCH)?.as_nanos();
+    let start_ms = painted.saturating_sub(spawned_ns) as f64 / 1e6;
+    std::thread::sleep(IDLE);
+    let tree = process_tree(child.id());
+    let rss_kib: u64 = tree.iter().filter_map(|pid| rss_kib(*pid)).sum();
+    for pid in tree.iter().rev() {
+        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+    }
+    let _ = child.wait();
+    Ok((start_ms, rss_kib as f64 / 1024.0))
+}
+
+/// `root` and all its descendants.
+fn process_tree(root: u32) -> Vec<u32> {
+    let mut children: HashMap<u32, Vec<u32>> = HashMap::new();
+    if let Ok(entries) = std::fs::read_dir("/proc") {
+        for entry in entries.flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|s| s.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            // The fields after the command name (which may contain spaces) start after ") ".
+            let ppid = stat
+                .rsplit_once(") ")
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                .and_then(|p| p.parse::<u32>().ok());
+            if let Some(ppid) = ppid {
+                children.entry(ppid).or_default().push(pid);
+            }
+        }
+    }
+    let mut out = vec![root];
+    let mut i = 0;
+    while i < out.len() {
+        if let Some(kids) = children.get(&out[i]) {
+            out.extend(kids);
+        }
+        i += 1;
+    }
+    out
+}
+
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(PathBuf::from(format!("/proc/{pid}/status"))).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}

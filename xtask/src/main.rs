@@ -1,0 +1,198 @@
+//! `cargo xtask`: the project's two commands and their helpers.
+//!
+//! * `cargo xtask run [--service URL] [--release]`: set up what is missing, build the UI and the
+//!   app, and open the app (on the embedded sandbox, or on the service at URL).
+//! * `cargo xtask test`: the same setup, then every gate: fmt, clippy, TypeScript check, bindings
+//!   freshness, Rust tests, UI tests, and the end-to-end tests under dbus-run-session + Xvfb.
+//! * `cargo xtask bench`: release builds of Refill and a bare Tauri app, compared (BENCHMARKS.md).
+//! * `cargo xtask bindings`: regenerate `ui/src/lib/bindings.ts`.
+
+mod bench;
+mod setup;
+mod util;
+
+use anyhow::{bail, Context, Result};
+use std::process::ExitCode;
+use util::{cmd, root, run_step};
+
+const USAGE: &str = "\
+usage: cargo xtask <command>
+
+commands:
+    run [--service URL] [--release]   set up, build and open the app
+    test                              set up, then run every gate and test
+    bench                             benchmark against a bare Tauri app; writes BENCHMARKS.md
+    bindings                          regenerate ui/src/lib/bindings.ts
+    setup                             only install what is missing and build the UI
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("run") => run(&args[1..]),
+        Some("test") => test(),
+        Some("bench") => bench::bench(),
+        Some("bindings") => bindings(false),
+        Some("setup") => setup::all(setup::Purpose::Test),
+        Some("-h" | "--help") | None => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Some(other) => {
+            eprint!("xtask: unknown command '{other}'\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("\nxtask: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &[String]) -> Result<()> {
+    let mut app_args = Vec::new();
+    let mut release = false;
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--service" => {
+                let url = it
+                    .next()
+                    .context("--service needs the URL of a Refill service")?;
+                app_args.extend(["--service".to_owned(), url.clone()]);
+            }
+            "--release" => release = true,
+            other => bail!("unknown option '{other}' for run\n\n{USAGE}"),
+        }
+    }
+    setup::all(setup::Purpose::Run)?;
+    let mut build = cmd("cargo", ["build", "-p", "refill-app"]);
+    if release {
+        build.args(["--release", "--features", "custom-protocol"]);
+    }
+    run_step("build the app", &mut build)?;
+    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+        bail!(
+            "there is no display to open the window on. On a machine without one, run \
+             `xvfb-run cargo xtask run`"
+        );
+    }
+    let profile = if release { "release" } else { "debug" };
+    let bin = util::target_dir().join(profile).join("refill-app");
+    println!("xtask: starting Refill ({})", bin.display());
+    // GTK apps need a session bus; without one, give the app its own.
+    let mut app = if std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some() {
+        cmd(&bin, app_args)
+    } else {
+        let mut c = cmd("dbus-run-session", ["--"]);
+        c.arg(&bin).args(app_args);
+        c
+    };
+    let status = app.status().context("could not start the app")?;
+    if !status.success() {
+        bail!("the app exited with {status}");
+    }
+    Ok(())
+}
+
+fn bindings(check: bool) -> Result<()> {
+    let path = root().join(refill_commands::bindings::PATH);
+    let generated = refill_commands::bindings::typescript();
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    if current == generated {
+        println!("xtask: {} is up to date", refill_commands::bindings::PATH);
+        return Ok(());
+    }
+    if check {
+        bail!(
+            "{} is out of date with the Rust declarations: run `cargo xtask bindings` and commit it",
+            refill_commands::bindings::PATH
+        );
+    }
+    std::fs::write(&path, generated).with_context(|| format!("writing {}", path.display()))?;
+    println!("xtask: wrote {}", refill_commands::bindings::PATH);
+    Ok(())
+}
+
+fn test() -> Result<()> {
+    setup::all(setup::Purpose::Test)?;
+    let ui = root().join("ui");
+    let mut gates = 0;
+    let mut gate = |name: &str, f: &mut dyn FnMut() -> Result<()>| -> Result<()> {
+        f().with_context(|| format!("gate failed: {name}"))?;
+        gates += 1;
+        Ok(())
+    };
+    gate("rustfmt", &mut || {
+        run_step(
+            "cargo fmt --check",
+            &mut cmd("cargo", ["fmt", "--all", "--check"]),
+        )
+    })?;
+    gate("clippy", &mut || {
+        run_step(
+            "cargo clippy",
+            &mut cmd(
+                "cargo",
+                [
+                    "clippy",
+                    "--workspace",
+                    "--all-targets",
+                    "--",
+                    "-D",
+                    "warnings",
+                ],
+            ),
+        )
+    })?;
+    gate("bindings", &mut || bindings(true))?;
+    gate("TypeScript", &mut || {
+        run_step(
+            "svelte-check",
+            cmd("npm", ["run", "--silent", "check"]).current_dir(&ui),
+        )
+    })?;
+    gate("Rust tests", &mut || {
+        run_step("cargo test", &mut cmd("cargo", ["test", "--workspace"]))
+    })?;
+    gate("UI tests", &mut || {
+        run_step(
+            "vitest",
+            cmd("npm", ["run", "--silent", "test"]).current_dir(&ui),
+        )
+    })?;
+    gate("end-to-end tests", &mut || e2e())?;
+    println!("\nxtask test: {gates} passed, 0 failed");
+    Ok(())
+}
+
+/// The end-to-end suite: the real app binary through tauri-driver, under a private session bus
+/// and a virtual display.
+fn e2e() -> Result<()> {
+    run_step(
+        "build the app binary",
+        &mut cmd("cargo", ["build", "-p", "refill-app"]),
+    )?;
+    let bin = util::target_dir().join("debug").join("refill-app");
+    let mut c = cmd(
+        "dbus-run-session",
+        [
+            "--",
+            "xvfb-run",
+            "-a",
+            "-s",
+            "-screen 0 1280x800x24",
+            "cargo",
+            "test",
+            "-p",
+            "refill-e2e",
+        ],
+    );
+    c.args(["--", "--ignored", "--test-threads=1"]);
+    c.env("REFILL_APP_BIN", &bin);
+    c.env("PATH", util::path_with_cargo_bin());
+    run_step("end-to-end tests (Xvfb + tauri-driver)", &mut c)
+}

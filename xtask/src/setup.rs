@@ -1,0 +1,166 @@
+//! Installs what is missing; every step is skipped quickly when already done.
+
+use crate::util::{cargo_bin, cmd, on_path, root, run_step};
+use anyhow::{bail, Result};
+use std::path::Path;
+use std::time::SystemTime;
+
+/// What the setup is for: running needs less than testing.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// `cargo xtask run`.
+    Run,
+    /// `cargo xtask test` and `bench`.
+    Test,
+}
+
+/// Debian packages: the WebKitGTK build and runtime for both, and the headless test tools.
+const RUN_PACKAGES: &[&str] = &["libwebkit2gtk-4.1-dev", "xvfb", "xauth"];
+const TEST_PACKAGES: &[&str] = &["webkit2gtk-driver", "gnome-keyring", "imagemagick"];
+
+/// tauri-driver, pinned to 2.x.
+const TAURI_DRIVER_VERSION: &str = "^2";
+
+/// Everything, in order.
+pub fn all(purpose: Purpose) -> Result<()> {
+    let mut packages = RUN_PACKAGES.to_vec();
+    if purpose == Purpose::Test {
+        packages.extend_from_slice(TEST_PACKAGES);
+    }
+    apt(&packages)?;
+    npm()?;
+    if purpose == Purpose::Test {
+        tauri_driver()?;
+    }
+    ui_build()
+}
+
+fn installed(package: &str) -> bool {
+    std::process::Command::new("dpkg-query")
+        .args(["-W", "-f=${Status}", package])
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
+}
+
+fn apt(packages: &[&str]) -> Result<()> {
+    let missing: Vec<&str> = packages.iter().copied().filter(|p| !installed(p)).collect();
+    if missing.is_empty() {
+        println!("xtask: system packages: already installed");
+        return Ok(());
+    }
+    if !on_path("apt-get") {
+        bail!(
+            "these packages are missing and this is not a Debian or Ubuntu system: {}. \
+             Install their equivalents and run again.",
+            missing.join(" ")
+        );
+    }
+    let root_user = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    let sudo: &[&str] = if root_user { &[] } else { &["sudo"] };
+    let apt = |args: &[&str]| {
+        let mut all: Vec<&str> = sudo.to_vec();
+        all.extend_from_slice(args);
+        let mut c = cmd(all[0], &all[1..]);
+        c.env("DEBIAN_FRONTEND", "noninteractive");
+        c
+    };
+    run_step("apt-get update", &mut apt(&["apt-get", "update", "-qq"]))?;
+    let mut install = vec!["apt-get", "install", "-y", "-qq", "--no-install-recommends"];
+    install.extend(&missing);
+    run_step(
+        &format!("install system packages: {}", missing.join(" ")),
+        &mut apt(&install),
+    )
+}
+
+/// A short fingerprint of a file's bytes (FNV-1a), to know when the lockfile changed.
+fn fingerprint(path: &Path) -> Option<String> {
+    let bytes = std::fs::read(path).ok()?;
+    let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    Some(format!("{hash:016x}"))
+}
+
+fn npm() -> Result<()> {
+    let ui = root().join("ui");
+    let stamp = ui.join("node_modules/.refill-lock-fingerprint");
+    let want = fingerprint(&ui.join("package-lock.json"));
+    if want.is_some() && std::fs::read_to_string(&stamp).ok() == want {
+        println!("xtask: npm packages: already installed");
+        return Ok(());
+    }
+    run_step(
+        "npm ci (UI packages from the lockfile)",
+        cmd("npm", ["ci", "--no-audit", "--no-fund"]).current_dir(&ui),
+    )?;
+    if let Some(want) = want {
+        std::fs::write(stamp, want)?;
+    }
+    Ok(())
+}
+
+fn tauri_driver() -> Result<()> {
+    if on_path("tauri-driver") || cargo_bin().join("tauri-driver").is_file() {
+        println!("xtask: tauri-driver: already installed");
+        return Ok(());
+    }
+    run_step(
+        "cargo install tauri-driver (2.x)",
+        &mut cmd(
+            "cargo",
+            [
+                "install",
+                "tauri-driver",
+                "--version",
+                TAURI_DRIVER_VERSION,
+                "--locked",
+            ],
+        ),
+    )
+}
+
+fn newest(dir: &Path) -> SystemTime {
+    let mut newest = SystemTime::UNIX_EPOCH;
+    let mut stack = vec![dir.to_owned()];
+    while let Some(path) = stack.pop() {
+        let Ok(meta) = std::fs::metadata(&path) else {
+            continue;
+        };
+        if meta.is_dir() {
+            if let Ok(entries) = std::fs::read_dir(&path) {
+                stack.extend(entries.flatten().map(|e| e.path()));
+            }
+        } else if let Ok(modified) = meta.modified() {
+            newest = newest.max(modified);
+        }
+    }
+    newest
+}
+
+fn ui_build() -> Result<()> {
+    let ui = root().join("ui");
+    let built = std::fs::metadata(ui.join("dist/index.html")).and_then(|m| m.modified());
+    let sources = [
+        "src",
+        "index.html",
+        "vite.config.ts",
+        "svelte.config.js",
+        "package-lock.json",
+    ]
+    .iter()
+    .map(|p| newest(&ui.join(p)))
+    .max()
+    .unwrap_or(SystemTime::UNIX_EPOCH);
+    if built.is_ok_and(|built| built >= sources) {
+        println!("xtask: UI: already built");
+        return Ok(());
+    }
+    run_step(
+        "build the UI (vite)",
+        cmd("npm", ["run", "--silent", "build"]).current_dir(&ui),
+    )
+}
