@@ -30,6 +30,15 @@ fn expected_titles() -> Vec<&'static str> {
         .collect()
 }
 
+/// Taps the beans' tile and waits until it shows the order.
+async fn order_beans(app: &App) -> Result<String> {
+    app.click(&format!("tap-{BEANS}")).await?;
+    app.wait_text(&format!("status-{BEANS}"), |t| {
+        t.starts_with("Ordered, arrives ")
+    })
+    .await
+}
+
 async fn titles(app: &App) -> Result<Vec<String>> {
     app.find("[data-testid='grid']").await?;
     let mut out = Vec::new();
@@ -72,11 +81,7 @@ async fn a_tap_places_exactly_one_order() -> Result<()> {
     let app = App::launch(&home, "tap", &[]).await?;
     app.find("[data-testid='grid']").await?;
     assert_eq!(count_orders(&home.sandbox_db(), BEANS, OPEN).await?, 0);
-    app.click(&format!("tap-{BEANS}")).await?;
-    app.wait_text(&format!("status-{BEANS}"), |t| {
-        t.starts_with("Ordered, arrives ")
-    })
-    .await?;
+    order_beans(&app).await?;
     app.find(&format!("[data-testid='cancel-{BEANS}']")).await?;
     assert_eq!(
         count_orders(&home.sandbox_db(), BEANS, &["placed"]).await?,
@@ -120,11 +125,7 @@ async fn a_double_tap_still_holds_exactly_one_order() -> Result<()> {
 async fn cancel_works() -> Result<()> {
     let home = AppHome::new()?;
     let app = App::launch(&home, "cancel", &[]).await?;
-    app.click(&format!("tap-{BEANS}")).await?;
-    app.wait_text(&format!("status-{BEANS}"), |t| {
-        t.starts_with("Ordered, arrives ")
-    })
-    .await?;
+    order_beans(&app).await?;
     app.click(&format!("cancel-{BEANS}")).await?;
     app.wait_text(&format!("status-{BEANS}"), |t| t == "Order cancelled")
         .await?;
@@ -146,12 +147,7 @@ async fn cancel_works() -> Result<()> {
 async fn a_restarted_app_shows_the_same_state() -> Result<()> {
     let home = AppHome::new()?;
     let app = App::launch(&home, "restart-1", &[]).await?;
-    app.click(&format!("tap-{BEANS}")).await?;
-    let before = app
-        .wait_text(&format!("status-{BEANS}"), |t| {
-            t.starts_with("Ordered, arrives ")
-        })
-        .await?;
+    let before = order_beans(&app).await?;
     app.quit().await?;
 
     let app = App::launch(&home, "restart-2", &[]).await?;

@@ -2,43 +2,24 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/svelte";
 import App from "./App.svelte";
 import type { Api } from "./lib/api";
-import type { ButtonGrid, OrderView, PressResult } from "./lib/bindings";
+import type { ButtonGrid, PressResult } from "./lib/bindings";
+import { aTile, anOrder } from "./lib/fixtures";
 
 afterEach(cleanup);
 
-const order: OrderView = {
-  eventInstanceId: "refill.v1.o.1",
-  asin: "B0RFBEAN01",
-  title: "Beans",
-  status: "placed",
-  quantity: 1,
-  price: { amountMinor: 1899, currency: "USD" },
-  placedAt: new Date().toISOString(),
-  expectedDelivery: new Date(Date.now() + 2 * 86400_000).toISOString(),
-  cancellableUntil: new Date(Date.now() + 86400_000).toISOString(),
-};
+const order = anOrder();
 
 function grid(over: Partial<ButtonGrid> = {}): ButtonGrid {
   return {
     tiles: [
-      {
-        asin: "B0RFBEAN01",
-        title: "Beans",
-        imageUrl: "http://127.0.0.1:1/beans.svg",
-        price: { amountMinor: 1899, currency: "USD" },
-        pack: { value: 1000, unit: "g" },
-        lastOrderedAt: "2026-11-10T09:00:00Z",
-        openOrder: null,
-      },
-      {
+      aTile({ imageUrl: "http://127.0.0.1:1/beans.svg" }),
+      aTile({
         asin: "B0RFWATR02",
         title: "Water filter",
-        imageUrl: null,
         price: { amountMinor: 1299, currency: "USD" },
         pack: { value: 2, unit: "count" },
         lastOrderedAt: "2026-09-10T09:00:00Z",
-        openOrder: null,
-      },
+      }),
     ],
     service: { kind: "embedded", url: "http://127.0.0.1:1" },
     offline: null,

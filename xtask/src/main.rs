@@ -92,10 +92,15 @@ fn run(args: &[String]) -> Result<()> {
         c
     };
     let status = app.status().context("could not start the app")?;
-    if !status.success() {
-        bail!("the app exited with {status}");
+    match status.code() {
+        Some(0) => Ok(()),
+        // Stopped by a signal (Ctrl-C in this terminal, or the session ending): not a failure.
+        None => {
+            println!("xtask: Refill was stopped");
+            Ok(())
+        }
+        Some(code) => bail!("the app exited with code {code}"),
     }
-    Ok(())
 }
 
 fn bindings(check: bool) -> Result<()> {

@@ -203,15 +203,8 @@ impl Store {
         event_instance_id: &str,
         now: OffsetDateTime,
     ) -> Result<Option<OrderView>, sqlx::Error> {
-        let row = sqlx::query(&format!(
-            "SELECT {ORDER_COLUMNS} FROM orders o JOIN products p ON p.asin = o.asin \
-             WHERE o.customer_id = ?1 AND o.event_instance_id = ?2"
-        ))
-        .bind(customer)
-        .bind(event_instance_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| order_from_row(&r, now)).transpose()
+        self.one_order(customer, "o.event_instance_id = ?2", event_instance_id, now)
+            .await
     }
 
     async fn open_order_for(
@@ -220,12 +213,24 @@ impl Store {
         asin: &str,
         now: OffsetDateTime,
     ) -> Result<Option<OrderView>, sqlx::Error> {
+        let filter = "o.asin = ?2 AND o.status IN ('placed', 'shipped')";
+        self.one_order(customer, filter, asin, now).await
+    }
+
+    /// The customer's order matching `filter`, a condition on `?2` bound to `value`.
+    async fn one_order(
+        &self,
+        customer: i64,
+        filter: &'static str,
+        value: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<OrderView>, sqlx::Error> {
         let row = sqlx::query(&format!(
             "SELECT {ORDER_COLUMNS} FROM orders o JOIN products p ON p.asin = o.asin \
-             WHERE o.customer_id = ?1 AND o.asin = ?2 AND o.status IN ('placed', 'shipped')"
+             WHERE o.customer_id = ?1 AND {filter}"
         ))
         .bind(customer)
-        .bind(asin)
+        .bind(value)
         .fetch_optional(&self.pool)
         .await?;
         row.map(|r| order_from_row(&r, now)).transpose()

@@ -70,9 +70,18 @@ impl Fixture {
     }
 }
 
-async fn error_of(res: reqwest::Response, status: u16) -> ErrorBody {
-    assert_eq!(res.status().as_u16(), status);
-    res.json().await.unwrap()
+impl Fixture {
+    /// Sends `method path` and expects an error answer with `status`.
+    async fn error(&self, method: reqwest::Method, path: &str, status: u16) -> ErrorBody {
+        let res = self
+            .http
+            .request(method, self.url(path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), status, "{path}");
+        res.json().await.unwrap()
+    }
 }
 
 #[tokio::test]
@@ -217,13 +226,8 @@ async fn cancel_works_inside_the_window_and_is_refused_after_it() {
     assert_eq!(second.detail_code, DetailCode::StandardOrderPlaced);
     assert_ne!(second.event_instance_id, placed.event_instance_id);
     f.clock.advance(Duration::hours(24));
-    let res = f
-        .http
-        .post(f.url(&format!("/v1/orders/{}/cancel", second.event_instance_id)))
-        .send()
-        .await
-        .unwrap();
-    let err = error_of(res, 409).await;
+    let path = format!("/v1/orders/{}/cancel", second.event_instance_id);
+    let err = f.error(reqwest::Method::POST, &path, 409).await;
     assert_eq!(err.code, ErrorCode::OrderNotCancellable);
     assert!(
         err.message.contains("can no longer be cancelled"),
@@ -239,16 +243,11 @@ async fn cancel_works_inside_the_window_and_is_refused_after_it() {
 
 #[tokio::test]
 async fn bad_requests_get_4xx_with_a_message() {
+    use reqwest::Method;
     let f = sandbox().await;
-    let err = error_of(
-        f.http
-            .post(f.url("/v1/buttons/not-an-asin/press"))
-            .send()
-            .await
-            .unwrap(),
-        400,
-    )
-    .await;
+    let err = f
+        .error(Method::POST, "/v1/buttons/not-an-asin/press", 400)
+        .await;
     assert_eq!(err.code, ErrorCode::BadRequest);
     assert!(
         err.message.contains("10 letters or digits"),
@@ -256,47 +255,22 @@ async fn bad_requests_get_4xx_with_a_message() {
         err.message
     );
 
-    let err = error_of(
-        f.http
-            .post(f.url("/v1/buttons/B0NOSUCH00/press"))
-            .send()
-            .await
-            .unwrap(),
-        404,
-    )
-    .await;
+    let err = f
+        .error(Method::POST, "/v1/buttons/B0NOSUCH00/press", 404)
+        .await;
     assert_eq!(err.code, ErrorCode::NotFound);
     assert!(err.message.contains("B0NOSUCH00"), "{}", err.message);
 
-    let err = error_of(
-        f.http
-            .post(f.url("/v1/orders/nope/cancel"))
-            .send()
-            .await
-            .unwrap(),
-        404,
-    )
-    .await;
+    let err = f.error(Method::POST, "/v1/orders/nope/cancel", 404).await;
     assert_eq!(err.code, ErrorCode::NotFound);
-    let err = error_of(
-        f.http.get(f.url("/v1/nothing-here")).send().await.unwrap(),
-        404,
-    )
-    .await;
+    let err = f.error(Method::GET, "/v1/nothing-here", 404).await;
     assert_eq!(err.code, ErrorCode::NotFound);
-    let err = error_of(
-        f.http.delete(f.url("/v1/buttons")).send().await.unwrap(),
-        405,
-    )
-    .await;
+    let err = f.error(Method::DELETE, "/v1/buttons", 405).await;
     assert_eq!(err.code, ErrorCode::BadRequest);
-    let res = f
-        .http
-        .get(f.url("/v1/catalog/images/../../etc/passwd"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 404);
+    let err = f
+        .error(Method::GET, "/v1/catalog/images/../../etc/passwd", 404)
+        .await;
+    assert_eq!(err.code, ErrorCode::NotFound);
     assert_eq!(f.open_orders(BEANS).await, 0);
 }
 

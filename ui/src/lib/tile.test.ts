@@ -1,30 +1,16 @@
 import { describe, expect, it } from "vitest";
-import type { ButtonTile, OrderView } from "./bindings";
+import type { OrderView } from "./bindings";
+import { aTile, anOrder } from "./fixtures";
 import { formatMoney, formatPack, tileStatus } from "./tile";
 
-const order = (over: Partial<OrderView> = {}): OrderView => ({
-  eventInstanceId: "refill.v1.o.1",
-  asin: "B0RFBEAN01",
-  title: "Beans",
-  status: "placed",
-  quantity: 1,
-  price: { amountMinor: 1899, currency: "USD" },
-  placedAt: "2026-11-22T09:00:00Z",
-  expectedDelivery: "2026-11-24T09:00:00Z",
-  cancellableUntil: "2026-11-23T09:00:00Z",
-  ...over,
-});
-
-const tile = (over: Partial<ButtonTile> = {}): ButtonTile => ({
-  asin: "B0RFBEAN01",
-  title: "Beans",
-  imageUrl: null,
-  price: { amountMinor: 1899, currency: "USD" },
-  pack: { value: 1000, unit: "g" },
-  lastOrderedAt: "2026-11-10T09:00:00Z",
-  openOrder: null,
-  ...over,
-});
+const order = (over: Partial<OrderView> = {}) =>
+  anOrder({
+    placedAt: "2026-11-22T09:00:00Z",
+    expectedDelivery: "2026-11-24T09:00:00Z",
+    cancellableUntil: "2026-11-23T09:00:00Z",
+    ...over,
+  });
+const tile = aTile;
 
 const noon = new Date("2026-11-22T12:00:00Z");
 
