@@ -170,7 +170,7 @@ fn test() -> Result<()> {
         )
     })?;
     gate("end-to-end tests", &mut || e2e())?;
-    println!("\nxtask test: {gates} passed, 0 failed");
+    println!("\ngates: {gates} passed, 0 failed");
     Ok(())
 }
 
@@ -194,6 +194,8 @@ fn e2e() -> Result<()> {
             "test",
             "-p",
             "refill-e2e",
+            "--test",
+            "app",
         ],
     );
     c.args(["--", "--ignored", "--test-threads=1"]);
