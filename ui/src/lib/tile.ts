@@ -21,11 +21,7 @@ export function formatDay(iso: string, locale?: string): string {
   return day(locale).format(new Date(iso));
 }
 
-/**
- * `$18.99`, in the currency's own number of decimals. Some locales (POSIX ones, as on a machine
- * with `LANG=C.UTF-8`) put a no-break space after the symbol, which WebKitGTK draws in a fallback
- * serif font; a plain space is used instead, and the UI keeps the amount on one line with CSS.
- */
+/** `$18.99`, in the currency's own number of decimals. */
 export function formatMoney(money: Money, locale?: string): string {
   const format = new Intl.NumberFormat(locale, {
     style: "currency",
@@ -33,7 +29,7 @@ export function formatMoney(money: Money, locale?: string): string {
     currencyDisplay: "narrowSymbol",
   });
   const digits = format.resolvedOptions().maximumFractionDigits ?? 2;
-  return format.format(money.amountMinor / 10 ** digits).replace(/\u00a0/g, " ");
+  return format.format(money.amountMinor / 10 ** digits);
 }
 
 /** `1,000 g`, `100 pcs`. */
