@@ -89,9 +89,19 @@ impl Client {
         self.send(self.http.get(self.url("/health"))).await
     }
 
-    /// `GET /v1/buttons`: the virtual Dash buttons.
+    /// `GET /v1/buttons`: the virtual Dash buttons, with picture paths made absolute URLs.
     pub async fn buttons(&self) -> Result<ButtonList, ClientError> {
-        self.send(self.http.get(self.url("/v1/buttons"))).await
+        let mut list: ButtonList = self.send(self.http.get(self.url("/v1/buttons"))).await?;
+        for tile in &mut list.tiles {
+            if let Some(path) = tile.image_url.take() {
+                tile.image_url = Some(if path.starts_with('/') {
+                    self.url(&path)
+                } else {
+                    path
+                });
+            }
+        }
+        Ok(list)
     }
 
     /// `POST /v1/buttons/{asin}/press`: order the item again (or get its open order).

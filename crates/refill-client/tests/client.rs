@@ -14,6 +14,12 @@ async fn the_client_speaks_the_service_api() {
     assert!(client.health().await.unwrap().sandbox);
     let grid = client.buttons().await.unwrap();
     assert_eq!(grid.tiles.len(), 6);
+    let beans = grid.tiles.iter().find(|t| t.asin == "B0RFBEAN01").unwrap();
+    assert_eq!(
+        beans.image_url.as_deref(),
+        Some(format!("{}/v1/catalog/images/beans.svg", service.base_url()).as_str()),
+        "picture paths come back as absolute URLs on the service"
+    );
 
     let placed = client.press("B0RFDTRG30").await.unwrap();
     assert_eq!(placed.detail_code, DetailCode::StandardOrderPlaced);

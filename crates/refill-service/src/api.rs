@@ -11,7 +11,7 @@
 
 use crate::{images, ApiError, Store};
 use axum::extract::{Path, Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -90,20 +90,6 @@ async fn method_not_allowed() -> Response {
     (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
 }
 
-/// The base URL the caller used, so that picture URLs point back at this service however it was
-/// reached.
-fn base_url(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| {
-            h.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
-        })
-        .unwrap_or("127.0.0.1");
-    format!("http://{host}")
-}
-
 async fn customer(state: &AppState) -> Result<i64, ApiError> {
     state
         .inner
@@ -121,17 +107,10 @@ async fn health(State(state): State<AppState>) -> Json<Health> {
     })
 }
 
-async fn buttons(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Json<ButtonList>, ApiError> {
+async fn buttons(State(state): State<AppState>) -> Result<Json<ButtonList>, ApiError> {
     let customer = customer(&state).await?;
     let now = state.inner.clock.now();
-    let tiles = state
-        .inner
-        .store
-        .buttons(customer, now, &base_url(&headers))
-        .await?;
+    let tiles = state.inner.store.buttons(customer, now).await?;
     Ok(Json(ButtonList { tiles }))
 }
 

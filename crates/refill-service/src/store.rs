@@ -134,7 +134,6 @@ impl Store {
         &self,
         customer: i64,
         now: OffsetDateTime,
-        image_base: &str,
     ) -> Result<Vec<ButtonTile>, sqlx::Error> {
         let rows = sqlx::query(
             "SELECT p.asin, p.title, p.pack_quantity, p.unit, p.price_minor, p.currency, \
@@ -167,7 +166,7 @@ impl Store {
                     open_order: open.remove(&asin),
                     asin,
                     title: row.try_get("title")?,
-                    image_url: image.map(|path| format!("{image_base}{path}")),
+                    image_url: image,
                     price: Money::new(row.try_get("price_minor")?, currency).into(),
                     pack: QuantityView::from(Quantity {
                         value: row.try_get("pack_quantity")?,

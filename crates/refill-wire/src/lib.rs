@@ -162,7 +162,8 @@ pub struct ButtonTile {
     pub asin: String,
     /// Its title.
     pub title: String,
-    /// Absolute URL of its picture, if it has one.
+    /// Its picture, if it has one: an absolute URL, or a path on the service that served the
+    /// tile (the client resolves paths, so the app always sees an absolute URL).
     pub image_url: Option<String>,
     /// The price of one pack.
     pub price: MoneyView,

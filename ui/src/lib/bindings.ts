@@ -97,7 +97,8 @@ asin: string,
  */
 title: string, 
 /**
- * Absolute URL of its picture, if it has one.
+ * Its picture, if it has one: an absolute URL, or a path on the service that served the
+ * tile (the client resolves paths, so the app always sees an absolute URL).
  */
 imageUrl: string | null, 
 /**
