@@ -9,10 +9,12 @@ pub mod catalog;
 pub mod clock;
 pub mod money;
 pub mod order;
+pub mod secret;
 pub mod unit;
 
 pub use catalog::{Asin, DeviceModel, Product, SlotSpec};
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use money::{Currency, Money};
 pub use order::{OrderPolicy, OrderStatus};
+pub use secret::Sensitive;
 pub use unit::{Quantity, Unit};

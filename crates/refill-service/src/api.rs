@@ -8,6 +8,8 @@
 //! | GET | `/v1/orders/{eventInstanceId}` | [`OrderView`] |
 //! | POST | `/v1/orders/{eventInstanceId}/cancel` | [`OrderView`], or `409 order_not_cancellable` |
 //! | GET | `/v1/catalog/images/{name}.svg` | a product picture |
+//!
+//! The authorization server's routes (`/ap/oa`, `/auth/o2/token`, …) are in [`crate::auth`].
 
 use crate::{images, ApiError, Store};
 use axum::extract::{Path, Request, State};
@@ -35,6 +37,21 @@ struct Inner {
 }
 
 impl AppState {
+    /// The database.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// The current time, from the service's clock.
+    pub fn now(&self) -> time::OffsetDateTime {
+        self.inner.clock.now()
+    }
+
+    /// Whether this is a sandbox (which also lets new customers sign up).
+    pub fn sandbox(&self) -> bool {
+        self.inner.sandbox
+    }
+
     /// State over `store`.
     pub fn new(store: Store, policy: OrderPolicy, clock: SharedClock, sandbox: bool) -> Self {
         Self {
@@ -57,6 +74,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/orders/{id}", get(order))
         .route("/v1/orders/{id}/cancel", post(cancel))
         .route("/v1/catalog/images/{file}", get(image))
+        .merge(crate::auth::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(log_request))

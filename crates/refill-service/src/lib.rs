@@ -7,12 +7,14 @@
 //! * [`store`] owns the database: schema migrations, queries, and the rules that must hold even
 //!   under concurrency (one open order per item is a unique index, not a check in code).
 //! * [`api`] maps HTTP to the store and errors to `4xx` answers with a message.
+//! * [`auth`] is the Login-with-Amazon-compatible authorization server (sign-in pages, tokens).
 //! * [`sandbox`] seeds the sandbox data.
 //! * [`start`] opens the database, binds the listener and serves until shut down.
 //!
 //! Every time-dependent rule reads the [`refill_core::Clock`] given in [`ServiceConfig`].
 
 pub mod api;
+pub mod auth;
 mod error;
 mod images;
 pub mod sandbox;

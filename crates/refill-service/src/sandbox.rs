@@ -13,6 +13,8 @@ use time::{Duration, OffsetDateTime};
 pub const CUSTOMER_NAME: &str = "Alex Sandbox";
 /// The sandbox customer's email.
 pub const CUSTOMER_EMAIL: &str = "alex@sandbox.refill.test";
+/// The sandbox customer's password. A demo account on a local sandbox, not a secret.
+pub const CUSTOMER_PASSWORD: &str = "refill-sandbox";
 
 /// A catalog entry of the sandbox.
 pub struct SeedProduct {
@@ -208,8 +210,31 @@ pub const HISTORY: &[(&str, i64)] = &[
     ("B0RFBEAN01", 12),
 ];
 
-/// Seeds the sandbox into an empty database; does nothing when a customer already exists.
+/// Seeds the sandbox into an empty database, and makes sure the sandbox app can sign the sandbox
+/// customer in (also in sandbox databases made before sign-in existed).
 pub async fn seed(store: &crate::Store, now: OffsetDateTime) -> Result<(), sqlx::Error> {
+    seed_data(store, now).await?;
+    store
+        .register_client(&crate::auth::sandbox_client())
+        .await?;
+    let without_password: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM customers WHERE email = ?1 AND password_hash IS NULL")
+            .bind(CUSTOMER_EMAIL)
+            .fetch_optional(store.pool())
+            .await?;
+    if let Some(id) = without_password {
+        store
+            .set_password(
+                id,
+                refill_core::Sensitive::new(CUSTOMER_PASSWORD.to_owned()),
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// The customer, catalog, devices and history; only into a database with no customer yet.
+async fn seed_data(store: &crate::Store, now: OffsetDateTime) -> Result<(), sqlx::Error> {
     let mut tx = store.pool().begin().await?;
     let customers: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM customers")
         .fetch_one(&mut *tx)

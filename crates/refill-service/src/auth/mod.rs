@@ -1,0 +1,775 @@
+//! A Login-with-Amazon-compatible authorization server (OAuth 2.0 authorization code grant with
+//! PKCE; RFC 6749, 7636, 7009, 8252).
+//!
+//! | method | path | what |
+//! |---|---|---|
+//! | GET | `/ap/oa` | authorization request → sign-in page (or an error) |
+//! | POST | `/ap/signin`, `/ap/signup` | sign in / create an account → consent page |
+//! | POST | `/ap/cancel` | the customer cancels → back to the app with `access_denied` |
+//! | POST | `/ap/consent` | Allow → back to the app with `code`; Deny → `access_denied` |
+//! | POST | `/auth/o2/token` | `authorization_code` and `refresh_token` grants |
+//! | POST | `/auth/o2/revoke` | token revocation (RFC 7009) |
+//! | GET | `/user/profile` | `user_id`, `name`, `email` for a bearer token |
+//!
+//! An unknown `client_id` or a `redirect_uri` the client did not register shows an error page and
+//! never redirects (RFC 6749 §4.1.2.1). Loopback redirect URIs match on any port (RFC 8252 §7.3).
+//! Codes are single-use and live 5 minutes; replaying one revokes what it issued.
+
+// Handlers here return `Result<_, Response>` to answer early with a page, a redirect or an OAuth
+// error. A response is built once per request, on the error path; boxing it would gain nothing.
+#![allow(clippy::result_large_err)]
+
+pub mod crypto;
+mod pages;
+pub mod store;
+
+pub use store::{ClientKind, ClientRegistration};
+
+use crate::api::AppState;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine;
+use refill_core::Sensitive;
+use serde::Serialize;
+use std::collections::HashMap;
+use store::{Client, PendingGrant, RedeemError, SignUpError};
+
+/// The scopes this server grants.
+pub const SCOPES: &[&str] = &["profile", "profile:user_id", "dash:replenish"];
+
+/// The sandbox's app: a public client that returns to a loopback port or the `refill://` scheme.
+pub const SANDBOX_CLIENT_ID: &str = "refill-app";
+
+/// The sandbox app's registration.
+pub fn sandbox_client() -> ClientRegistration {
+    ClientRegistration {
+        client_id: SANDBOX_CLIENT_ID.to_owned(),
+        name: "Refill".to_owned(),
+        kind: ClientKind::Public,
+        secret: None,
+        redirect_uris: vec![
+            "http://127.0.0.1/callback".to_owned(),
+            "refill://auth".to_owned(),
+        ],
+    }
+}
+
+/// The authorization server's routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/ap/oa", get(authorize))
+        .route("/ap/signin", post(sign_in))
+        .route("/ap/signup", post(sign_up))
+        .route("/ap/cancel", post(cancel))
+        .route("/ap/consent", post(consent))
+        .route("/auth/o2/token", post(token))
+        .route("/auth/O2/token", post(token))
+        .route("/auth/o2/revoke", post(revoke))
+        .route("/user/profile", get(profile))
+}
+
+/// Request parameters; a parameter given twice is an error (RFC 6749 §3.1).
+struct Params(HashMap<String, String>);
+
+impl Params {
+    fn parse(raw: &[u8]) -> Result<Self, String> {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(raw)
+            .map_err(|_| "The request's parameters are not properly encoded.".to_owned())?;
+        let mut map = HashMap::new();
+        for (k, v) in pairs {
+            if map.insert(k.clone(), v).is_some() {
+                return Err(format!("The parameter {k} was given more than once."));
+            }
+        }
+        Ok(Params(map))
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+}
+
+/// Whether `requested` is one of the client's redirect URIs; a registered loopback URI matches the
+/// same URI on any port.
+fn redirect_allowed(client: &Client, requested: &str) -> bool {
+    client.redirect_uris.iter().any(|registered| {
+        registered == requested
+            || match (loopback_parts(registered), loopback_parts(requested)) {
+                (Some(a), Some(b)) => a == b,
+                _ => false,
+            }
+    })
+}
+
+/// `http://127.0.0.1[:port]/rest` or `http://[::1][:port]/rest` → (host, rest).
+fn loopback_parts(uri: &str) -> Option<(&str, &str)> {
+    let rest = uri.strip_prefix("http://")?;
+    let (host, after) = if let Some(r) = rest.strip_prefix("127.0.0.1") {
+        ("127.0.0.1", r)
+    } else if let Some(r) = rest.strip_prefix("[::1]") {
+        ("[::1]", r)
+    } else {
+        return None;
+    };
+    let after = match after.strip_prefix(':') {
+        Some(port_and_rest) => {
+            let digits = port_and_rest.bytes().take_while(u8::is_ascii_digit).count();
+            if digits == 0 {
+                return None;
+            }
+            &port_and_rest[digits..]
+        }
+        None => after,
+    };
+    (after.is_empty() || after.starts_with('/') || after.starts_with('?')).then_some((host, after))
+}
+
+/// `uri` with `pairs` added to its query.
+fn with_query(uri: &str, pairs: &[(&str, &str)]) -> String {
+    let query = serde_urlencoded::to_string(pairs).unwrap_or_default();
+    let separator = if uri.contains('?') { '&' } else { '?' };
+    format!("{uri}{separator}{query}")
+}
+
+/// Sends the browser back to the app with an error (RFC 6749 §4.1.2.1).
+fn redirect_error(grant: &PendingGrant, error: &str, description: &str) -> Response {
+    let mut pairs = vec![("error", error), ("error_description", description)];
+    if let Some(state) = &grant.state {
+        pairs.push(("state", state));
+    }
+    Redirect::to(&with_query(&grant.redirect_uri, &pairs)).into_response()
+}
+
+/// Checks an authorization request. `Err` is the answer to give: an error page when the client or
+/// redirect URI can't be trusted, otherwise a redirect with the error.
+async fn check_request(
+    state: &AppState,
+    params: &Params,
+) -> Result<(Client, PendingGrant), Response> {
+    let Some(client_id) = params.get("client_id") else {
+        return Err(pages::error(
+            StatusCode::BAD_REQUEST,
+            "Can't sign in",
+            "The app did not say which app it is (client_id is missing).",
+        ));
+    };
+    let client = match state.store().client(client_id).await {
+        Ok(Some(client)) => client,
+        Ok(None) => {
+            return Err(pages::error(
+                StatusCode::BAD_REQUEST,
+                "Can't sign in",
+                "This app is not registered with this Refill service.",
+            ))
+        }
+        Err(e) => return Err(internal(e)),
+    };
+    let redirect_uri = match params.get("redirect_uri") {
+        Some(uri) if redirect_allowed(&client, uri) => uri.to_owned(),
+        Some(_) => {
+            return Err(pages::error(
+                StatusCode::BAD_REQUEST,
+                "Can't sign in",
+                "The app asked to be sent back to an address it is not registered for.",
+            ))
+        }
+        None => {
+            return Err(pages::error(
+                StatusCode::BAD_REQUEST,
+                "Can't sign in",
+                "The app did not say where to send you back to (redirect_uri is missing).",
+            ))
+        }
+    };
+    let grant = PendingGrant {
+        client_id: client.client_id.clone(),
+        redirect_uri,
+        scope: params.get("scope").unwrap_or_default().to_owned(),
+        scope_data: params.get("scope_data").map(str::to_owned),
+        state: params.get("state").map(str::to_owned),
+        code_challenge: params.get("code_challenge").map(str::to_owned),
+        code_challenge_method: params.get("code_challenge_method").map(str::to_owned),
+    };
+    let fail = |error: &str, description: &str| Err(redirect_error(&grant, error, description));
+    if params.get("response_type") != Some("code") {
+        return fail(
+            "unsupported_response_type",
+            "Only response_type=code (the authorization code grant) is supported.",
+        );
+    }
+    if grant.scope.split_whitespace().next().is_none() {
+        return fail("invalid_scope", "The request has no scope.");
+    }
+    if let Some(unknown) = grant.scope.split_whitespace().find(|s| !SCOPES.contains(s)) {
+        return fail("invalid_scope", &format!("Unknown scope: {unknown}."));
+    }
+    if let Some(data) = &grant.scope_data {
+        if !serde_json::from_str::<serde_json::Value>(data).is_ok_and(|v| v.is_object()) {
+            return fail("invalid_request", "scope_data must be a JSON object.");
+        }
+    }
+    match (
+        &grant.code_challenge,
+        grant.code_challenge_method.as_deref(),
+    ) {
+        (None, Some(_)) => {
+            return fail(
+                "invalid_request",
+                "code_challenge_method was given without code_challenge.",
+            )
+        }
+        (None, None) if client.kind == ClientKind::Public => {
+            return fail(
+                "invalid_request",
+                "This app must use PKCE: code_challenge is required.",
+            )
+        }
+        (Some(_), Some(m)) if m != "S256" && m != "plain" => {
+            return fail(
+                "invalid_request",
+                "code_challenge_method must be S256 or plain.",
+            )
+        }
+        (Some(c), _) if !crypto::valid_verifier(c) => {
+            return fail("invalid_request", "code_challenge is not well formed.")
+        }
+        _ => {}
+    }
+    Ok((client, grant))
+}
+
+fn internal(e: sqlx::Error) -> Response {
+    tracing::error!("authorization request failed: {e}");
+    pages::error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        "The Refill service ran into a problem on its side. Please try again.",
+    )
+}
+
+async fn authorize(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+    let params = match Params::parse(query.unwrap_or_default().as_bytes()) {
+        Ok(p) => p,
+        Err(message) => return pages::error(StatusCode::BAD_REQUEST, "Can't sign in", &message),
+    };
+    match check_request(&state, &params).await {
+        Ok((client, grant)) => pages::sign_in(&client.name, &grant, None, state.sandbox()),
+        Err(response) => response,
+    }
+}
+
+async fn parse_form_request(
+    state: &AppState,
+    body: &Bytes,
+) -> Result<(Params, Client, PendingGrant), Response> {
+    let params = Params::parse(body)
+        .map_err(|message| pages::error(StatusCode::BAD_REQUEST, "Can't sign in", &message))?;
+    let (client, grant) = check_request(state, &params).await?;
+    Ok((params, client, grant))
+}
+
+async fn to_consent(
+    state: &AppState,
+    client: &Client,
+    grant: &PendingGrant,
+    customer: store::Customer,
+) -> Response {
+    match state
+        .store()
+        .open_consent(customer.id, grant, state.now())
+        .await
+    {
+        Ok(ticket) => pages::consent(&client.name, &customer.name, grant, ticket.expose()),
+        Err(e) => internal(e),
+    }
+}
+
+async fn sign_in(State(state): State<AppState>, body: Bytes) -> Response {
+    let (params, client, grant) = match parse_form_request(&state, &body).await {
+        Ok(parts) => parts,
+        Err(response) => return response,
+    };
+    let email = params.get("email").unwrap_or_default();
+    let password = Sensitive::new(params.get("password").unwrap_or_default().to_owned());
+    match state.store().sign_in(email, password).await {
+        Ok(Some(customer)) => to_consent(&state, &client, &grant, customer).await,
+        Ok(None) => pages::sign_in(
+            &client.name,
+            &grant,
+            Some("Wrong email or password."),
+            state.sandbox(),
+        ),
+        Err(e) => internal(e),
+    }
+}
+
+async fn sign_up(State(state): State<AppState>, body: Bytes) -> Response {
+    let (params, client, grant) = match parse_form_request(&state, &body).await {
+        Ok(parts) => parts,
+        Err(response) => return response,
+    };
+    if !state.sandbox() {
+        return pages::error(
+            StatusCode::FORBIDDEN,
+            "Can't create an account",
+            "This Refill service does not take new sign-ups. Ask its operator for an account.",
+        );
+    }
+    let name = params.get("name").unwrap_or_default().trim().to_owned();
+    let email = params.get("email").unwrap_or_default().trim().to_owned();
+    let password = params.get("password").unwrap_or_default().to_owned();
+    let problem = if name.is_empty() {
+        Some("Please enter your name.")
+    } else if !email.contains('@') || email.len() > 254 {
+        Some("Please enter a valid email address.")
+    } else if password.chars().count() < 8 {
+        Some("Please choose a password of 8 characters or more.")
+    } else {
+        None
+    };
+    if let Some(problem) = problem {
+        return pages::sign_in(&client.name, &grant, Some(problem), true);
+    }
+    match state
+        .store()
+        .sign_up(&name, &email, Sensitive::new(password))
+        .await
+    {
+        Ok(customer) => to_consent(&state, &client, &grant, customer).await,
+        Err(SignUpError::EmailTaken) => pages::sign_in(
+            &client.name,
+            &grant,
+            Some("An account with this email already exists. Sign in instead."),
+            true,
+        ),
+        Err(SignUpError::Database(e)) => internal(e),
+    }
+}
+
+async fn cancel(State(state): State<AppState>, body: Bytes) -> Response {
+    match parse_form_request(&state, &body).await {
+        Ok((_, _, grant)) => {
+            redirect_error(&grant, "access_denied", "The customer cancelled sign-in.")
+        }
+        Err(response) => response,
+    }
+}
+
+async fn consent(State(state): State<AppState>, body: Bytes) -> Response {
+    let params = match Params::parse(&body) {
+        Ok(p) => p,
+        Err(message) => return pages::error(StatusCode::BAD_REQUEST, "Can't sign in", &message),
+    };
+    let taken = match params.get("ticket") {
+        Some(ticket) => state.store().take_consent(ticket, state.now()).await,
+        None => Ok(None),
+    };
+    let (customer, grant) = match taken {
+        Ok(Some(found)) => found,
+        Ok(None) => {
+            return pages::error(
+                StatusCode::BAD_REQUEST,
+                "This page has expired",
+                "Go back to the app and sign in again.",
+            )
+        }
+        Err(e) => return internal(e),
+    };
+    if params.get("decision") != Some("allow") {
+        return redirect_error(
+            &grant,
+            "access_denied",
+            "The customer did not allow access.",
+        );
+    }
+    match state
+        .store()
+        .create_code(customer, &grant, state.now())
+        .await
+    {
+        Ok(code) => {
+            let mut pairs = vec![
+                ("code", code.expose().as_str()),
+                ("scope", grant.scope.as_str()),
+            ];
+            if let Some(s) = &grant.state {
+                pairs.push(("state", s));
+            }
+            Redirect::to(&with_query(&grant.redirect_uri, &pairs)).into_response()
+        }
+        Err(e) => internal(e),
+    }
+}
+
+/// An OAuth error answer in LwA's JSON shape.
+#[derive(Serialize)]
+struct OAuthError {
+    error: &'static str,
+    error_description: String,
+}
+
+fn oauth_error(
+    status: StatusCode,
+    error: &'static str,
+    description: impl Into<String>,
+) -> Response {
+    let mut response = (
+        status,
+        [
+            (header::CACHE_CONTROL, "no-store"),
+            (header::PRAGMA, "no-cache"),
+        ],
+        Json(OAuthError {
+            error,
+            error_description: description.into(),
+        }),
+    )
+        .into_response();
+    if status == StatusCode::UNAUTHORIZED {
+        let challenge = if error == "invalid_token" {
+            "Bearer error=\"invalid_token\""
+        } else {
+            "Basic realm=\"refill\""
+        };
+        if let Ok(value) = challenge.parse() {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, value);
+        }
+    }
+    response
+}
+
+fn invalid_grant(parameter: &str) -> Response {
+    oauth_error(
+        StatusCode::BAD_REQUEST,
+        "invalid_grant",
+        format!("The request has an invalid grant parameter : {parameter}"),
+    )
+}
+
+fn missing(parameter: &str) -> Response {
+    oauth_error(
+        StatusCode::BAD_REQUEST,
+        "invalid_request",
+        format!("The request is missing a required parameter : {parameter}"),
+    )
+}
+
+/// Authenticates the client of a token or revoke request (HTTP Basic, or `client_id` and
+/// `client_secret` in the form).
+async fn client_auth(
+    state: &AppState,
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<Client, Response> {
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Basic "))
+        .and_then(|b| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b.trim())
+                .ok()
+        })
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| {
+            s.split_once(':')
+                .map(|(id, secret)| (id.to_owned(), secret.to_owned()))
+        });
+    let (client_id, secret) = match &basic {
+        Some((id, secret)) => (Some(id.as_str()), Some(secret.as_str())),
+        None => (params.get("client_id"), params.get("client_secret")),
+    };
+    let unauthorized = || {
+        oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "Client authentication failed.",
+        )
+    };
+    let Some(client_id) = client_id else {
+        return Err(unauthorized());
+    };
+    let client = match state.store().client(client_id).await {
+        Ok(Some(client)) => client,
+        Ok(None) => return Err(unauthorized()),
+        Err(e) => return Err(token_internal(e)),
+    };
+    if client.kind == ClientKind::Confidential && !secret.is_some_and(|s| client.secret_matches(s))
+    {
+        return Err(unauthorized());
+    }
+    Ok(client)
+}
+
+fn token_internal(e: sqlx::Error) -> Response {
+    tracing::error!("token request failed: {e}");
+    oauth_error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "server_error",
+        "The authorization server ran into a problem. Please try again.",
+    )
+}
+
+#[derive(Serialize)]
+struct TokenResponse {
+    access_token: String,
+    refresh_token: String,
+    token_type: &'static str,
+    expires_in: i64,
+    scope: String,
+}
+
+fn token_response(access: Sensitive<String>, refresh: String, scope: String) -> Response {
+    (
+        [
+            (header::CACHE_CONTROL, "no-store"),
+            (header::PRAGMA, "no-cache"),
+        ],
+        Json(TokenResponse {
+            access_token: access.into_inner(),
+            refresh_token: refresh,
+            token_type: "bearer",
+            expires_in: store::ACCESS_LIFETIME.whole_seconds(),
+            scope,
+        }),
+    )
+        .into_response()
+}
+
+async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let params = match Params::parse(&body) {
+        Ok(p) => p,
+        Err(message) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", message),
+    };
+    let client = match client_auth(&state, &headers, &params).await {
+        Ok(client) => client,
+        Err(response) => return response,
+    };
+    let now = state.now();
+    match params.get("grant_type") {
+        Some("authorization_code") => {
+            let Some(code) = params.get("code") else {
+                return missing("code");
+            };
+            let Some(redirect_uri) = params.get("redirect_uri") else {
+                return missing("redirect_uri");
+            };
+            let redeemed = match state.store().redeem_code(code, now).await {
+                Ok(Ok(redeemed)) => redeemed,
+                Ok(Err(RedeemError::Invalid)) => return invalid_grant("code"),
+                Ok(Err(RedeemError::Replayed { code_hash })) => {
+                    if let Err(e) = state.store().revoke_code(&code_hash, now).await {
+                        return token_internal(e);
+                    }
+                    tracing::warn!(
+                        client = client.client_id,
+                        "authorization code replayed; its tokens are revoked"
+                    );
+                    return invalid_grant("code");
+                }
+                Err(e) => return token_internal(e),
+            };
+            if redeemed.grant.client_id != client.client_id {
+                return invalid_grant("code");
+            }
+            if redeemed.grant.redirect_uri != redirect_uri {
+                return invalid_grant("redirect_uri");
+            }
+            if let Some(challenge) = &redeemed.grant.code_challenge {
+                let method = redeemed
+                    .grant
+                    .code_challenge_method
+                    .as_deref()
+                    .unwrap_or("plain");
+                let ok = params.get("code_verifier").is_some_and(|v| {
+                    crypto::valid_verifier(v) && crypto::pkce_matches(method, challenge, v)
+                });
+                if !ok {
+                    return invalid_grant("code_verifier");
+                }
+            }
+            match state.store().issue_tokens(&redeemed, now).await {
+                Ok(tokens) => token_response(
+                    tokens.access_token,
+                    tokens.refresh_token.into_inner(),
+                    redeemed.grant.scope.clone(),
+                ),
+                Err(e) => token_internal(e),
+            }
+        }
+        Some("refresh_token") => {
+            let Some(refresh) = params.get("refresh_token") else {
+                return missing("refresh_token");
+            };
+            match state.store().refresh(refresh, &client.client_id, now).await {
+                Ok(Some((access, scope))) => token_response(access, refresh.to_owned(), scope),
+                Ok(None) => oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "The request has an invalid grant parameter : refresh_token. User may have revoked or didn't grant the permission.",
+                ),
+                Err(e) => token_internal(e),
+            }
+        }
+        Some(_) => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "The authorization grant type is not supported by the authorization server.",
+        ),
+        None => missing("grant_type"),
+    }
+}
+
+async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let params = match Params::parse(&body) {
+        Ok(p) => p,
+        Err(message) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", message),
+    };
+    let client = match client_auth(&state, &headers, &params).await {
+        Ok(client) => client,
+        Err(response) => return response,
+    };
+    let Some(token) = params.get("token") else {
+        return missing("token");
+    };
+    // RFC 7009 §2.2: an unknown or already revoked token is answered with 200 too.
+    match state
+        .store()
+        .revoke(token, &client.client_id, state.now())
+        .await
+    {
+        Ok(()) => (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")]).into_response(),
+        Err(e) => token_internal(e),
+    }
+}
+
+#[derive(Serialize)]
+struct Profile {
+    user_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    email: Option<String>,
+}
+
+/// The stable public id of a customer.
+pub fn user_id(customer_id: i64) -> String {
+    format!("refill.account.{customer_id}")
+}
+
+/// The bearer token of a request, if it has one.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
+async fn profile(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let invalid = || {
+        oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_token",
+            "The access token is missing, invalid or expired.",
+        )
+    };
+    let Some(token) = bearer(&headers) else {
+        return invalid();
+    };
+    let grant = match state.store().access_grant(token, state.now()).await {
+        Ok(Some(grant)) => grant,
+        Ok(None) => return invalid(),
+        Err(e) => return token_internal(e),
+    };
+    let scopes: Vec<&str> = grant.scope.split_whitespace().collect();
+    if !scopes
+        .iter()
+        .any(|s| *s == "profile" || *s == "profile:user_id")
+    {
+        return oauth_error(
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            "The access token does not allow reading the profile.",
+        );
+    }
+    let customer = match state.store().customer(grant.customer_id).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return invalid(),
+        Err(e) => return token_internal(e),
+    };
+    let full = scopes.contains(&"profile");
+    Json(Profile {
+        user_id: user_id(customer.id),
+        name: full.then(|| customer.name.clone()),
+        email: full.then(|| customer.email.clone()),
+    })
+    .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(uris: &[&str]) -> Client {
+        let reg = ClientRegistration {
+            client_id: "c".into(),
+            name: "C".into(),
+            kind: ClientKind::Public,
+            secret: None,
+            redirect_uris: uris.iter().map(|s| (*s).to_owned()).collect(),
+        };
+        Client::for_tests(&reg)
+    }
+
+    #[test]
+    fn loopback_redirects_match_on_any_port() {
+        let c = client(&["http://127.0.0.1/callback", "refill://auth"]);
+        assert!(redirect_allowed(&c, "http://127.0.0.1:49152/callback"));
+        assert!(redirect_allowed(&c, "http://127.0.0.1/callback"));
+        assert!(redirect_allowed(&c, "refill://auth"));
+        assert!(!redirect_allowed(&c, "http://127.0.0.1:49152/other"));
+        assert!(!redirect_allowed(
+            &c,
+            "http://127.0.0.1.evil.example/callback"
+        ));
+        assert!(!redirect_allowed(
+            &c,
+            "http://127.0.0.1:80@evil.example/callback"
+        ));
+        assert!(!redirect_allowed(&c, "http://localhost:49152/callback"));
+        assert!(!redirect_allowed(&c, "https://127.0.0.1:49152/callback"));
+        assert!(!redirect_allowed(&c, "refill://auth/extra"));
+    }
+
+    #[test]
+    fn queries_are_appended() {
+        assert_eq!(
+            with_query("refill://auth", &[("code", "a b")]),
+            "refill://auth?code=a+b"
+        );
+        assert_eq!(
+            with_query("http://x/cb?v=1", &[("state", "s")]),
+            "http://x/cb?v=1&state=s"
+        );
+    }
+
+    #[test]
+    fn repeated_parameters_are_refused() {
+        assert!(Params::parse(b"a=1&b=2").is_ok());
+        assert!(Params::parse(b"a=1&a=2").is_err());
+    }
+}

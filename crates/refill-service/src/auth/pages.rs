@@ -1,0 +1,187 @@
+//! The server-rendered pages of the sign-in flow: sign in (or sign up), consent, and errors.
+//! Every value is HTML-escaped; every page forbids framing.
+
+use super::store::PendingGrant;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+/// Escapes text for HTML content and attribute values.
+pub fn escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;background:#f4f7f6;color:#1d2b2a;margin:0}\
+main{max-width:380px;margin:48px auto;background:#fff;border:1px solid #dde5e3;border-radius:14px;padding:28px}\
+h1{font-size:1.3rem;margin:0 0 6px}p{line-height:1.45}label{display:block;margin:14px 0 4px;font-weight:600}\
+input{width:100%;box-sizing:border-box;padding:9px 10px;border:1px solid #c9d3d1;border-radius:8px;font:inherit}\
+.actions{display:flex;gap:10px;margin-top:20px}button{font:inherit;padding:9px 16px;border-radius:8px;cursor:pointer;border:1px solid #0f8c7e}\
+button.primary{background:#0f8c7e;color:#fff}button.secondary{background:#fff;color:#0f8c7e}\
+.error{color:#b3261e;background:#fdecea;border-radius:8px;padding:8px 10px}ul{padding-left:20px}\
+.brand{color:#0f8c7e;font-weight:700;margin-bottom:14px}details{margin-top:18px}";
+
+fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{}</title><style>{STYLE}</style></head><body><main>\
+         <div class=\"brand\">Refill</div>{body}</main></body></html>",
+        escape(title)
+    );
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::X_FRAME_OPTIONS, "DENY"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+            ),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        html,
+    )
+        .into_response()
+}
+
+/// The authorization request, carried through the forms as hidden fields.
+fn hidden_fields(grant: &PendingGrant) -> String {
+    let fields = [
+        ("client_id", Some(grant.client_id.as_str())),
+        ("redirect_uri", Some(grant.redirect_uri.as_str())),
+        ("response_type", Some("code")),
+        ("scope", Some(grant.scope.as_str())),
+        ("scope_data", grant.scope_data.as_deref()),
+        ("state", grant.state.as_deref()),
+        ("code_challenge", grant.code_challenge.as_deref()),
+        (
+            "code_challenge_method",
+            grant.code_challenge_method.as_deref(),
+        ),
+    ];
+    fields
+        .iter()
+        .filter_map(|(name, value)| {
+            value.map(|v| {
+                format!(
+                    "<input type=\"hidden\" name=\"{name}\" value=\"{}\">",
+                    escape(v)
+                )
+            })
+        })
+        .collect()
+}
+
+/// The sign-in page, with a sign-up form when the service allows new customers.
+pub fn sign_in(
+    app_name: &str,
+    grant: &PendingGrant,
+    error: Option<&str>,
+    sign_up: bool,
+) -> Response {
+    let status = if error.is_some() {
+        StatusCode::UNAUTHORIZED
+    } else {
+        StatusCode::OK
+    };
+    let error = error
+        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
+        .unwrap_or_default();
+    let hidden = hidden_fields(grant);
+    let sign_up_form = if sign_up {
+        format!(
+            "<details><summary>New here? Create an account</summary>\
+             <form method=\"post\" action=\"/ap/signup\">{hidden}\
+             <label for=\"new-name\">Your name</label><input id=\"new-name\" name=\"name\" autocomplete=\"name\" required>\
+             <label for=\"new-email\">Email</label><input id=\"new-email\" name=\"email\" type=\"email\" autocomplete=\"email\" required>\
+             <label for=\"new-password\">Password (8 characters or more)</label>\
+             <input id=\"new-password\" name=\"password\" type=\"password\" minlength=\"8\" autocomplete=\"new-password\" required>\
+             <div class=\"actions\"><button class=\"primary\" type=\"submit\">Create account and continue</button></div>\
+             </form></details>"
+        )
+    } else {
+        String::new()
+    };
+    page(
+        status,
+        "Sign in to Refill",
+        &format!(
+            "<h1>Sign in</h1><p><strong>{}</strong> wants you to sign in with your Refill account.</p>{error}\
+             <form method=\"post\" action=\"/ap/signin\">{hidden}\
+             <label for=\"email\">Email</label><input id=\"email\" name=\"email\" type=\"email\" autocomplete=\"username\" required autofocus>\
+             <label for=\"password\">Password</label><input id=\"password\" name=\"password\" type=\"password\" autocomplete=\"current-password\" required>\
+             <div class=\"actions\"><button class=\"primary\" type=\"submit\">Sign in</button>\
+             <button class=\"secondary\" type=\"submit\" formaction=\"/ap/cancel\" formnovalidate>Cancel</button></div>\
+             </form>{sign_up_form}",
+            escape(app_name)
+        ),
+    )
+}
+
+/// What a scope lets the app do, in words.
+fn describe_scope(scope: &str) -> &str {
+    match scope {
+        "profile" => "See your name and email address",
+        "profile:user_id" => "See your Refill account id",
+        "dash:replenish" => "Reorder supplies for your devices when they run low",
+        other => other,
+    }
+}
+
+/// The consent page.
+pub fn consent(
+    app_name: &str,
+    customer_name: &str,
+    grant: &PendingGrant,
+    ticket: &str,
+) -> Response {
+    let scopes: String = grant
+        .scope
+        .split_whitespace()
+        .map(|s| format!("<li>{}</li>", escape(describe_scope(s))))
+        .collect();
+    page(
+        StatusCode::OK,
+        "Allow access",
+        &format!(
+            "<h1>Allow {app}?</h1><p>Signed in as {who}. <strong>{app}</strong> asks to:</p><ul>{scopes}</ul>\
+             <form method=\"post\" action=\"/ap/consent\"><input type=\"hidden\" name=\"ticket\" value=\"{ticket}\">\
+             <div class=\"actions\"><button class=\"primary\" type=\"submit\" name=\"decision\" value=\"allow\">Allow</button>\
+             <button class=\"secondary\" type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></div></form>",
+            app = escape(app_name),
+            who = escape(customer_name),
+            ticket = escape(ticket),
+        ),
+    )
+}
+
+/// A page for a request that can't be sent back to the app (unknown client or redirect URI, an
+/// expired page).
+pub fn error(status: StatusCode, title: &str, message: &str) -> Response {
+    page(
+        status,
+        title,
+        &format!("<h1>{}</h1><p>{}</p>", escape(title), escape(message)),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn escaping_covers_html_and_attributes() {
+        assert_eq!(
+            super::escape("<a href=\"x\">'&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+    }
+}

@@ -1,0 +1,585 @@
+//! The authorization server's tables: clients, customers' passwords, consent tickets, codes and
+//! tokens. Only hashes of secrets are stored.
+
+use super::crypto;
+use crate::store::to_ms;
+use crate::Store;
+use refill_core::Sensitive;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+use time::{Duration, OffsetDateTime};
+
+/// How long an authorization code lives (LwA: about 5 minutes).
+pub const CODE_LIFETIME: Duration = Duration::minutes(5);
+/// How long an access token lives (LwA: 60 minutes).
+pub const ACCESS_LIFETIME: Duration = Duration::hours(1);
+/// How long a signed-in customer has to answer the consent page.
+pub const CONSENT_LIFETIME: Duration = Duration::minutes(10);
+
+/// Whether a client can keep a secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientKind {
+    /// An app on the user's device: no secret, PKCE required.
+    Public,
+    /// A server: authenticates with its secret.
+    Confidential,
+}
+
+/// A registered client (an app that can ask customers to sign in).
+#[derive(Debug, Clone)]
+pub struct Client {
+    /// Its id (`client_id`).
+    pub client_id: String,
+    /// Its name, shown on the consent page.
+    pub name: String,
+    /// Public or confidential.
+    pub kind: ClientKind,
+    secret_hash: Option<String>,
+    /// Where it may be sent back to.
+    pub redirect_uris: Vec<String>,
+}
+
+impl Client {
+    /// A client as it would be registered (for tests of the matching rules).
+    #[cfg(test)]
+    pub fn for_tests(reg: &ClientRegistration) -> Self {
+        Client {
+            client_id: reg.client_id.clone(),
+            name: reg.name.clone(),
+            kind: reg.kind,
+            secret_hash: reg.secret.as_ref().map(|s| crypto::digest(s.expose())),
+            redirect_uris: reg.redirect_uris.clone(),
+        }
+    }
+
+    /// Whether `secret` is this client's secret.
+    pub fn secret_matches(&self, secret: &str) -> bool {
+        self.secret_hash
+            .as_deref()
+            .is_some_and(|stored| crypto::client_secret_matches(secret, stored))
+    }
+}
+
+/// A client to register.
+#[derive(Debug, Clone)]
+pub struct ClientRegistration {
+    /// Its id.
+    pub client_id: String,
+    /// Its name.
+    pub name: String,
+    /// Public or confidential.
+    pub kind: ClientKind,
+    /// Its secret (confidential clients only).
+    pub secret: Option<Sensitive<String>>,
+    /// Allowed redirect URIs. `http://127.0.0.1/path` allows any port (RFC 8252 §7.3).
+    pub redirect_uris: Vec<String>,
+}
+
+/// A customer, as the profile endpoint shows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Customer {
+    /// Internal id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Email.
+    pub email: String,
+}
+
+/// What an access token grants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenGrant {
+    /// Whose it is.
+    pub customer_id: i64,
+    /// Which client it was issued to.
+    pub client_id: String,
+    /// Space-separated scopes.
+    pub scope: String,
+    /// The `scope_data` JSON the customer consented to, if any.
+    pub scope_data: Option<String>,
+}
+
+/// The authorization request a consent ticket stands for.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PendingGrant {
+    /// Client.
+    pub client_id: String,
+    /// Redirect URI exactly as the client sent it.
+    pub redirect_uri: String,
+    /// Scopes.
+    pub scope: String,
+    /// `scope_data` JSON.
+    pub scope_data: Option<String>,
+    /// `state`, echoed back.
+    pub state: Option<String>,
+    /// PKCE challenge.
+    pub code_challenge: Option<String>,
+    /// PKCE method.
+    pub code_challenge_method: Option<String>,
+}
+
+/// A code that was redeemed.
+pub struct RedeemedCode {
+    /// Its digest.
+    pub code_hash: String,
+    /// The grant it carries.
+    pub grant: PendingGrant,
+    /// Whose it is.
+    pub customer_id: i64,
+}
+
+/// Why a code can't be redeemed.
+pub enum RedeemError {
+    /// No such code, or it expired.
+    Invalid,
+    /// It was redeemed before: a replay.
+    Replayed {
+        /// Its digest, to revoke what it issued.
+        code_hash: String,
+    },
+}
+
+/// A newly issued pair of tokens.
+pub struct IssuedTokens {
+    /// The access token.
+    pub access_token: Sensitive<String>,
+    /// The refresh token.
+    pub refresh_token: Sensitive<String>,
+}
+
+/// Why a customer could not be created.
+#[derive(Debug)]
+pub enum SignUpError {
+    /// The email is taken.
+    EmailTaken,
+    /// The database failed.
+    Database(sqlx::Error),
+}
+
+impl From<sqlx::Error> for SignUpError {
+    fn from(e: sqlx::Error) -> Self {
+        SignUpError::Database(e)
+    }
+}
+
+fn kind_text(kind: ClientKind) -> &'static str {
+    match kind {
+        ClientKind::Public => "public",
+        ClientKind::Confidential => "confidential",
+    }
+}
+
+async fn hash_off_thread(password: Sensitive<String>) -> Result<String, sqlx::Error> {
+    tokio::task::spawn_blocking(move || crypto::hash_password(&password))
+        .await
+        .map_err(|e| sqlx::Error::Protocol(format!("password hashing stopped: {e}")))?
+        .map_err(|e| sqlx::Error::Protocol(format!("password hashing failed: {e}")))
+}
+
+impl Store {
+    /// Registers (or updates) a client.
+    pub async fn register_client(&self, reg: &ClientRegistration) -> Result<(), sqlx::Error> {
+        let uris = serde_json::to_string(&reg.redirect_uris)
+            .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO oauth_clients (client_id, name, kind, secret_hash, redirect_uris) \
+             VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT (client_id) DO UPDATE SET name = ?2, kind = ?3, secret_hash = ?4, \
+                 redirect_uris = ?5",
+        )
+        .bind(&reg.client_id)
+        .bind(&reg.name)
+        .bind(kind_text(reg.kind))
+        .bind(reg.secret.as_ref().map(|s| crypto::digest(s.expose())))
+        .bind(uris)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// A registered client.
+    pub async fn client(&self, client_id: &str) -> Result<Option<Client>, sqlx::Error> {
+        let row = sqlx::query(
+            "SELECT client_id, name, kind, secret_hash, redirect_uris FROM oauth_clients \
+             WHERE client_id = ?1",
+        )
+        .bind(client_id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|row| {
+            let uris: String = row.try_get("redirect_uris")?;
+            let kind: String = row.try_get("kind")?;
+            Ok(Client {
+                client_id: row.try_get("client_id")?,
+                name: row.try_get("name")?,
+                kind: if kind == "confidential" {
+                    ClientKind::Confidential
+                } else {
+                    ClientKind::Public
+                },
+                secret_hash: row.try_get("secret_hash")?,
+                redirect_uris: serde_json::from_str(&uris)
+                    .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Creates a customer who signs in with `email` and `password`.
+    pub async fn sign_up(
+        &self,
+        name: &str,
+        email: &str,
+        password: Sensitive<String>,
+    ) -> Result<Customer, SignUpError> {
+        let email = email.trim().to_lowercase();
+        let hash = hash_off_thread(password).await?;
+        let inserted = sqlx::query_scalar::<_, i64>(
+            "INSERT INTO customers (name, email, marketplace, currency, password_hash) \
+             VALUES (?1, ?2, 'US', 'USD', ?3) RETURNING id",
+        )
+        .bind(name.trim())
+        .bind(&email)
+        .bind(hash)
+        .fetch_one(self.pool())
+        .await;
+        match inserted {
+            Ok(id) => Ok(Customer {
+                id,
+                name: name.trim().to_owned(),
+                email,
+            }),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                Err(SignUpError::EmailTaken)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Sets a customer's password.
+    pub async fn set_password(
+        &self,
+        customer_id: i64,
+        password: Sensitive<String>,
+    ) -> Result<(), sqlx::Error> {
+        let hash = hash_off_thread(password).await?;
+        sqlx::query("UPDATE customers SET password_hash = ?1 WHERE id = ?2")
+            .bind(hash)
+            .bind(customer_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// The customer with `email` and `password`, if they match.
+    pub async fn sign_in(
+        &self,
+        email: &str,
+        password: Sensitive<String>,
+    ) -> Result<Option<Customer>, sqlx::Error> {
+        let row =
+            sqlx::query("SELECT id, name, email, password_hash FROM customers WHERE email = ?1")
+                .bind(email.trim().to_lowercase())
+                .fetch_optional(self.pool())
+                .await?;
+        let Some(row) = row else { return Ok(None) };
+        let hash: Option<String> = row.try_get("password_hash")?;
+        let Some(hash) = hash else { return Ok(None) };
+        let matches =
+            tokio::task::spawn_blocking(move || crypto::verify_password(&password, &hash))
+                .await
+                .unwrap_or(false);
+        if !matches {
+            return Ok(None);
+        }
+        Ok(Some(Customer {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            email: row.try_get("email")?,
+        }))
+    }
+
+    /// A customer by id.
+    pub async fn customer(&self, id: i64) -> Result<Option<Customer>, sqlx::Error> {
+        let row = sqlx::query("SELECT id, name, email FROM customers WHERE id = ?1")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|row| {
+            Ok(Customer {
+                id: row.try_get("id")?,
+                name: row.try_get("name")?,
+                email: row.try_get("email")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Records that `customer` signed in for `grant`; the ticket lets the consent form finish it.
+    pub async fn open_consent(
+        &self,
+        customer: i64,
+        grant: &PendingGrant,
+        now: OffsetDateTime,
+    ) -> Result<Sensitive<String>, sqlx::Error> {
+        let ticket = crypto::new_ticket();
+        let request =
+            serde_json::to_string(grant).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO oauth_consents (ticket_hash, customer_id, request, expires_at_ms) \
+             VALUES (?1, ?2, ?3, ?4)",
+        )
+        .bind(crypto::digest(ticket.expose()))
+        .bind(customer)
+        .bind(request)
+        .bind(to_ms(now + CONSENT_LIFETIME))
+        .execute(self.pool())
+        .await?;
+        Ok(ticket)
+    }
+
+    /// Uses up a consent ticket: the customer and grant it stands for, if it is valid.
+    pub async fn take_consent(
+        &self,
+        ticket: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<(i64, PendingGrant)>, sqlx::Error> {
+        let row = sqlx::query(
+            "DELETE FROM oauth_consents WHERE ticket_hash = ?1 RETURNING customer_id, request, \
+                 expires_at_ms",
+        )
+        .bind(crypto::digest(ticket))
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let expires: i64 = row.try_get("expires_at_ms")?;
+        if expires <= to_ms(now) {
+            return Ok(None);
+        }
+        let request: String = row.try_get("request")?;
+        let grant = serde_json::from_str(&request).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+        Ok(Some((row.try_get("customer_id")?, grant)))
+    }
+
+    /// Issues an authorization code for `grant`.
+    pub async fn create_code(
+        &self,
+        customer: i64,
+        grant: &PendingGrant,
+        now: OffsetDateTime,
+    ) -> Result<Sensitive<String>, sqlx::Error> {
+        let code = crypto::new_code();
+        sqlx::query(
+            "INSERT INTO oauth_codes (code_hash, client_id, customer_id, redirect_uri, scope, \
+                 scope_data, code_challenge, challenge_method, expires_at_ms) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )
+        .bind(crypto::digest(code.expose()))
+        .bind(&grant.client_id)
+        .bind(customer)
+        .bind(&grant.redirect_uri)
+        .bind(&grant.scope)
+        .bind(&grant.scope_data)
+        .bind(&grant.code_challenge)
+        .bind(&grant.code_challenge_method)
+        .bind(to_ms(now + CODE_LIFETIME))
+        .execute(self.pool())
+        .await?;
+        Ok(code)
+    }
+
+    /// Marks a code used, once: the second redemption is a replay.
+    pub async fn redeem_code(
+        &self,
+        code: &str,
+        now: OffsetDateTime,
+    ) -> Result<Result<RedeemedCode, RedeemError>, sqlx::Error> {
+        let code_hash = crypto::digest(code);
+        let row = sqlx::query(
+            "SELECT client_id, customer_id, redirect_uri, scope, scope_data, code_challenge, \
+                    challenge_method, expires_at_ms, used_at_ms FROM oauth_codes WHERE code_hash = ?1",
+        )
+        .bind(&code_hash)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else {
+            return Ok(Err(RedeemError::Invalid));
+        };
+        let used: Option<i64> = row.try_get("used_at_ms")?;
+        if used.is_some() {
+            return Ok(Err(RedeemError::Replayed { code_hash }));
+        }
+        let expires: i64 = row.try_get("expires_at_ms")?;
+        if expires <= to_ms(now) {
+            return Ok(Err(RedeemError::Invalid));
+        }
+        let claimed = sqlx::query(
+            "UPDATE oauth_codes SET used_at_ms = ?1 WHERE code_hash = ?2 AND used_at_ms IS NULL",
+        )
+        .bind(to_ms(now))
+        .bind(&code_hash)
+        .execute(self.pool())
+        .await?;
+        if claimed.rows_affected() == 0 {
+            return Ok(Err(RedeemError::Replayed { code_hash }));
+        }
+        Ok(Ok(RedeemedCode {
+            customer_id: row.try_get("customer_id")?,
+            grant: PendingGrant {
+                client_id: row.try_get("client_id")?,
+                redirect_uri: row.try_get("redirect_uri")?,
+                scope: row.try_get("scope")?,
+                scope_data: row.try_get("scope_data")?,
+                state: None,
+                code_challenge: row.try_get("code_challenge")?,
+                code_challenge_method: row.try_get("challenge_method")?,
+            },
+            code_hash,
+        }))
+    }
+
+    /// Issues an access and a refresh token for a redeemed code.
+    pub async fn issue_tokens(
+        &self,
+        code: &RedeemedCode,
+        now: OffsetDateTime,
+    ) -> Result<IssuedTokens, sqlx::Error> {
+        let access_token = crypto::new_access_token();
+        let refresh_token = crypto::new_refresh_token();
+        let refresh_hash = crypto::digest(refresh_token.expose());
+        let mut tx = self.pool().begin().await?;
+        for (kind, token_hash, parent, expires) in [
+            ("refresh", refresh_hash.clone(), None, None),
+            (
+                "access",
+                crypto::digest(access_token.expose()),
+                Some(refresh_hash.clone()),
+                Some(to_ms(now + ACCESS_LIFETIME)),
+            ),
+        ] {
+            sqlx::query(
+                "INSERT INTO oauth_tokens (token_hash, kind, client_id, customer_id, scope, \
+                     scope_data, code_hash, refresh_hash, expires_at_ms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )
+            .bind(token_hash)
+            .bind(kind)
+            .bind(&code.grant.client_id)
+            .bind(code.customer_id)
+            .bind(&code.grant.scope)
+            .bind(&code.grant.scope_data)
+            .bind(&code.code_hash)
+            .bind(parent)
+            .bind(expires)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(IssuedTokens {
+            access_token,
+            refresh_token,
+        })
+    }
+
+    /// A new access token for a valid refresh token of `client_id`.
+    pub async fn refresh(
+        &self,
+        refresh_token: &str,
+        client_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<(Sensitive<String>, String)>, sqlx::Error> {
+        let refresh_hash = crypto::digest(refresh_token);
+        let row = sqlx::query(
+            "SELECT customer_id, scope, scope_data FROM oauth_tokens \
+             WHERE token_hash = ?1 AND kind = 'refresh' AND client_id = ?2 \
+               AND revoked_at_ms IS NULL",
+        )
+        .bind(&refresh_hash)
+        .bind(client_id)
+        .fetch_optional(self.pool())
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let access_token = crypto::new_access_token();
+        let scope: String = row.try_get("scope")?;
+        sqlx::query(
+            "INSERT INTO oauth_tokens (token_hash, kind, client_id, customer_id, scope, \
+                 scope_data, refresh_hash, expires_at_ms) \
+             VALUES (?1, 'access', ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .bind(crypto::digest(access_token.expose()))
+        .bind(client_id)
+        .bind(row.try_get::<i64, _>("customer_id")?)
+        .bind(&scope)
+        .bind(row.try_get::<Option<String>, _>("scope_data")?)
+        .bind(&refresh_hash)
+        .bind(to_ms(now + ACCESS_LIFETIME))
+        .execute(self.pool())
+        .await?;
+        Ok(Some((access_token, scope)))
+    }
+
+    /// Revokes `token` if it is one of `client_id`'s, with the access tokens a refresh token made.
+    pub async fn revoke(
+        &self,
+        token: &str,
+        client_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), sqlx::Error> {
+        let token_hash = crypto::digest(token);
+        sqlx::query(
+            "UPDATE oauth_tokens SET revoked_at_ms = ?1 \
+             WHERE revoked_at_ms IS NULL AND client_id = ?2 \
+               AND (token_hash = ?3 OR refresh_hash = ?3)",
+        )
+        .bind(to_ms(now))
+        .bind(client_id)
+        .bind(token_hash)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Revokes every token issued from a code (RFC 6749 §4.1.2: a replayed code).
+    pub async fn revoke_code(
+        &self,
+        code_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE oauth_tokens SET revoked_at_ms = ?1 \
+             WHERE revoked_at_ms IS NULL AND (code_hash = ?2 OR refresh_hash IN \
+                 (SELECT token_hash FROM oauth_tokens WHERE code_hash = ?2 AND kind = 'refresh'))",
+        )
+        .bind(to_ms(now))
+        .bind(code_hash)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// What a valid, unexpired, unrevoked access token grants.
+    pub async fn access_grant(
+        &self,
+        access_token: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<TokenGrant>, sqlx::Error> {
+        let row = sqlx::query(
+            "SELECT customer_id, client_id, scope, scope_data FROM oauth_tokens \
+             WHERE token_hash = ?1 AND kind = 'access' AND revoked_at_ms IS NULL \
+               AND expires_at_ms > ?2",
+        )
+        .bind(crypto::digest(access_token))
+        .bind(to_ms(now))
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|row| {
+            Ok(TokenGrant {
+                customer_id: row.try_get("customer_id")?,
+                client_id: row.try_get("client_id")?,
+                scope: row.try_get("scope")?,
+                scope_data: row.try_get("scope_data")?,
+            })
+        })
+        .transpose()
+    }
+}

@@ -1,0 +1,635 @@
+//! The Login-with-Amazon-compatible authorization server over real HTTP: the browser part is
+//! done by submitting the real HTML forms.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use refill_core::{ManualClock, Sensitive};
+use refill_service::auth::{ClientKind, ClientRegistration, SANDBOX_CLIENT_ID};
+use refill_service::sandbox::{CUSTOMER_EMAIL, CUSTOMER_NAME, CUSTOMER_PASSWORD};
+use refill_service::{start, RunningService, ServiceConfig};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::Arc;
+use time::macros::datetime;
+use time::Duration;
+
+const REDIRECT: &str = "http://127.0.0.1:49321/callback";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+
+fn challenge(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    db: std::path::PathBuf,
+    clock: Arc<ManualClock>,
+    service: RunningService,
+    http: reqwest::Client,
+}
+
+async fn sandbox() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("auth.sqlite");
+    let clock = Arc::new(ManualClock::new(datetime!(2026-11-22 09:00 UTC)));
+    let mut config = ServiceConfig::sandbox(&db);
+    config.clock = clock.clone();
+    let service = start(config).await.unwrap();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    Fixture {
+        _dir: dir,
+        db,
+        clock,
+        service,
+        http,
+    }
+}
+
+/// The hidden inputs of the form posting to `action` in `html`.
+fn form_of(html: &str, action: &str) -> Vec<(String, String)> {
+    let start = html
+        .find(&format!("action=\"{action}\""))
+        .expect("no such form");
+    let form = &html[start..];
+    form_fields(&form[..form.find("</form>").unwrap_or(form.len())])
+}
+
+/// The hidden inputs of the first form in `html`.
+fn form_fields(html: &str) -> Vec<(String, String)> {
+    let html = &html[..html.find("</form>").unwrap_or(html.len())];
+    let unescape = |s: &str| {
+        s.replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&")
+    };
+    let mut out = Vec::new();
+    for chunk in html.split("<input").skip(1) {
+        let tag = &chunk[..chunk.find('>').unwrap_or(chunk.len())];
+        if !tag.contains("type=\"hidden\"") {
+            continue;
+        }
+        let attr = |name: &str| {
+            let key = format!("{name}=\"");
+            tag.find(&key).map(|i| {
+                let rest = &tag[i + key.len()..];
+                unescape(&rest[..rest.find('"').unwrap_or(rest.len())])
+            })
+        };
+        if let (Some(n), Some(v)) = (attr("name"), attr("value")) {
+            out.push((n, v));
+        }
+    }
+    out
+}
+
+fn query_of(location: &str) -> HashMap<String, String> {
+    let query = location.split_once('?').map(|(_, q)| q).unwrap_or("");
+    serde_urlencoded::from_str(query).unwrap()
+}
+
+impl Fixture {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.service.base_url())
+    }
+
+    fn authorize_params(&self, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+        let mut params: Vec<(String, String)> = [
+            ("client_id", SANDBOX_CLIENT_ID),
+            ("scope", "profile dash:replenish"),
+            ("response_type", "code"),
+            ("redirect_uri", REDIRECT),
+            ("state", "st-123"),
+            ("code_challenge_method", "S256"),
+        ]
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+        params.push(("code_challenge".into(), challenge(VERIFIER)));
+        for (k, v) in extra {
+            params.retain(|(name, _)| name != k);
+            if !v.is_empty() {
+                params.push(((*k).to_owned(), (*v).to_owned()));
+            }
+        }
+        params
+    }
+
+    /// GET /ap/oa.
+    async fn authorize(&self, params: &[(String, String)]) -> reqwest::Response {
+        self.http
+            .get(self.url("/ap/oa"))
+            .query(params)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Submits a form as a browser would.
+    async fn submit(&self, action: &str, fields: &[(String, String)]) -> reqwest::Response {
+        self.http
+            .post(self.url(action))
+            .form(fields)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Authorize, sign in, answer the consent page; returns where the browser is sent.
+    async fn sign_in(&self, extra: &[(&str, &str)], password: &str, decision: &str) -> String {
+        let page = self.authorize(&self.authorize_params(extra)).await;
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.unwrap();
+        assert!(html.contains("<h1>Sign in</h1>"), "{html}");
+        let mut fields = form_fields(&html);
+        fields.push(("email".into(), CUSTOMER_EMAIL.into()));
+        fields.push(("password".into(), password.into()));
+        let consent = self.submit("/ap/signin", &fields).await;
+        let status = consent.status();
+        let html = consent.text().await.unwrap();
+        assert_eq!(status, 200, "{html}");
+        let app = if extra.iter().any(|(k, _)| *k == "client_id") {
+            "Maker Cloud"
+        } else {
+            "Refill"
+        };
+        assert!(html.contains(&format!("<h1>Allow {app}?</h1>")), "{html}");
+        assert!(html.contains(&format!("Signed in as {CUSTOMER_NAME}")));
+        assert!(html.contains("See your name and email address"));
+        assert!(html.contains("Reorder supplies for your devices"));
+        let mut fields = form_fields(&html);
+        fields.push(("decision".into(), decision.into()));
+        let done = self.submit("/ap/consent", &fields).await;
+        assert!(done.status().is_redirection(), "{}", done.status());
+        done.headers()["location"].to_str().unwrap().to_owned()
+    }
+
+    async fn code(&self) -> String {
+        let location = self.sign_in(&[], CUSTOMER_PASSWORD, "allow").await;
+        assert!(location.starts_with(&format!("{REDIRECT}?")), "{location}");
+        let q = query_of(&location);
+        assert_eq!(q["state"], "st-123");
+        assert_eq!(q["scope"], "profile dash:replenish");
+        q["code"].clone()
+    }
+
+    async fn token(&self, form: &[(&str, &str)]) -> (u16, Value) {
+        let res = self
+            .http
+            .post(self.url("/auth/o2/token"))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        assert_eq!(res.headers()["cache-control"], "no-store");
+        (status, res.json().await.unwrap())
+    }
+
+    async fn exchange(&self, code: &str, verifier: &str) -> (u16, Value) {
+        self.token(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("client_id", SANDBOX_CLIENT_ID),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", verifier),
+        ])
+        .await
+    }
+
+    async fn profile(&self, access: &str) -> reqwest::Response {
+        self.http
+            .get(self.url("/user/profile"))
+            .bearer_auth(access)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn token_rows(&self) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM oauth_tokens")
+            .fetch_one(self.service.store().pool())
+            .await
+            .unwrap()
+    }
+}
+
+fn assert_error(body: &Value, error: &str, description_contains: &str) {
+    assert_eq!(body["error"], error, "{body}");
+    let d = body["error_description"].as_str().unwrap();
+    assert!(d.contains(description_contains), "{d}");
+}
+
+#[tokio::test]
+async fn sign_in_consent_token_profile_refresh_and_revoke() {
+    let f = sandbox().await;
+    let code = f.code().await;
+    let (status, tokens) = f.exchange(&code, VERIFIER).await;
+    assert_eq!(status, 200, "{tokens}");
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    assert!(access.starts_with("Atza|"));
+    assert!(refresh.starts_with("Atzr|"));
+    assert_eq!(tokens["token_type"], "bearer");
+    assert_eq!(tokens["expires_in"], 3600);
+
+    let profile: Value = f.profile(&access).await.json().await.unwrap();
+    assert_eq!(profile["name"], CUSTOMER_NAME);
+    assert_eq!(profile["email"], CUSTOMER_EMAIL);
+    assert!(profile["user_id"]
+        .as_str()
+        .unwrap()
+        .starts_with("refill.account."));
+
+    // Access tokens expire after an hour; the refresh token gets a new one.
+    f.clock.advance(Duration::minutes(61));
+    assert_eq!(f.profile(&access).await.status(), 401);
+    let (status, renewed) = f
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &refresh),
+            ("client_id", SANDBOX_CLIENT_ID),
+        ])
+        .await;
+    assert_eq!(status, 200, "{renewed}");
+    let access2 = renewed["access_token"].as_str().unwrap().to_owned();
+    assert_ne!(access2, access);
+    assert_eq!(f.profile(&access2).await.status(), 200);
+
+    // Revoking the refresh token revokes the access tokens it made, and it can't be used again.
+    let res = f
+        .http
+        .post(f.url("/auth/o2/revoke"))
+        .form(&[
+            ("token", refresh.as_str()),
+            ("client_id", SANDBOX_CLIENT_ID),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = f.profile(&access2).await;
+    assert_eq!(res.status(), 401);
+    assert!(res.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .contains("invalid_token"));
+    let (status, body) = f
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &refresh),
+            ("client_id", SANDBOX_CLIENT_ID),
+        ])
+        .await;
+    assert_eq!(status, 400);
+    assert_error(
+        &body,
+        "invalid_grant",
+        "refresh_token. User may have revoked",
+    );
+}
+
+#[tokio::test]
+async fn a_reused_code_is_refused_and_revokes_what_it_issued() {
+    let f = sandbox().await;
+    let code = f.code().await;
+    let (_, tokens) = f.exchange(&code, VERIFIER).await;
+    let access = tokens["access_token"].as_str().unwrap();
+    assert_eq!(f.profile(access).await.status(), 200);
+    let (status, body) = f.exchange(&code, VERIFIER).await;
+    assert_eq!(status, 400);
+    assert_error(
+        &body,
+        "invalid_grant",
+        "The request has an invalid grant parameter : code",
+    );
+    assert_eq!(
+        f.profile(access).await.status(),
+        401,
+        "tokens from a replayed code are revoked"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_code_verifier_gets_no_token() {
+    let f = sandbox().await;
+    let code = f.code().await;
+    let other = "x".repeat(43);
+    let (status, body) = f.exchange(&code, &other).await;
+    assert_eq!(status, 400);
+    assert_error(&body, "invalid_grant", ": code_verifier");
+    let (status, _) = f.exchange(&code, "").await;
+    assert_eq!(status, 400);
+    assert_eq!(f.token_rows().await, 0);
+}
+
+#[tokio::test]
+async fn an_expired_code_gets_no_token() {
+    let f = sandbox().await;
+    let code = f.code().await;
+    f.clock.advance(Duration::minutes(5));
+    let (status, body) = f.exchange(&code, VERIFIER).await;
+    assert_eq!(status, 400);
+    assert_error(&body, "invalid_grant", ": code");
+    assert_eq!(f.token_rows().await, 0);
+}
+
+#[tokio::test]
+async fn a_redirect_uri_that_differs_at_the_token_endpoint_gets_no_token() {
+    let f = sandbox().await;
+    let code = f.code().await;
+    let (status, body) = f
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("client_id", SANDBOX_CLIENT_ID),
+            ("redirect_uri", "http://127.0.0.1:49322/callback"),
+            ("code_verifier", VERIFIER),
+        ])
+        .await;
+    assert_eq!(status, 400);
+    assert_error(&body, "invalid_grant", ": redirect_uri");
+    assert_eq!(f.token_rows().await, 0);
+}
+
+#[tokio::test]
+async fn an_unknown_client_or_redirect_uri_shows_a_page_and_never_redirects() {
+    let f = sandbox().await;
+    for extra in [
+        [("client_id", "someone-else")],
+        [("redirect_uri", "https://evil.example/callback")],
+        [("redirect_uri", "")],
+    ] {
+        let res = f.authorize(&f.authorize_params(&extra)).await;
+        assert_eq!(res.status(), 400, "{extra:?}");
+        assert!(res.headers().get("location").is_none());
+        assert_eq!(res.headers()["x-frame-options"], "DENY");
+        assert!(res.text().await.unwrap().contains("Can&#39;t sign in"));
+    }
+    let (status, body) = f
+        .token(&[
+            ("grant_type", "authorization_code"),
+            ("code", "x"),
+            ("client_id", "someone-else"),
+            ("redirect_uri", REDIRECT),
+        ])
+        .await;
+    assert_eq!(status, 401);
+    assert_error(&body, "invalid_client", "Client authentication failed");
+}
+
+#[tokio::test]
+async fn bad_authorization_requests_go_back_to_the_app_with_the_spec_error() {
+    let f = sandbox().await;
+    for (extra, error) in [
+        (
+            vec![("response_type", "token")],
+            "unsupported_response_type",
+        ),
+        (vec![("scope", "")], "invalid_scope"),
+        (vec![("scope", "profile admin")], "invalid_scope"),
+        (
+            vec![("code_challenge", ""), ("code_challenge_method", "")],
+            "invalid_request",
+        ),
+        (vec![("code_challenge_method", "S512")], "invalid_request"),
+        (vec![("scope_data", "not json")], "invalid_request"),
+    ] {
+        let res = f.authorize(&f.authorize_params(&extra)).await;
+        assert!(res.status().is_redirection(), "{extra:?}: {}", res.status());
+        let location = res.headers()["location"].to_str().unwrap();
+        assert!(location.starts_with(REDIRECT), "{location}");
+        let q = query_of(location);
+        assert_eq!(q["error"], error, "{extra:?}");
+        assert!(!q["error_description"].is_empty());
+        assert_eq!(q["state"], "st-123");
+        assert!(!q.contains_key("code"));
+    }
+}
+
+#[tokio::test]
+async fn denying_consent_or_cancelling_sends_access_denied() {
+    let f = sandbox().await;
+    let location = f.sign_in(&[], CUSTOMER_PASSWORD, "deny").await;
+    let q = query_of(&location);
+    assert_eq!(q["error"], "access_denied");
+    assert_eq!(q["state"], "st-123");
+    assert!(!q.contains_key("code"));
+
+    let html = f
+        .authorize(&f.authorize_params(&[]))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let res = f.submit("/ap/cancel", &form_fields(&html)).await;
+    assert_eq!(
+        query_of(res.headers()["location"].to_str().unwrap())["error"],
+        "access_denied"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_password_shows_the_page_again_and_issues_nothing() {
+    let f = sandbox().await;
+    let html = f
+        .authorize(&f.authorize_params(&[]))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let mut fields = form_fields(&html);
+    fields.push(("email".into(), CUSTOMER_EMAIL.into()));
+    fields.push(("password".into(), "not-the-password".into()));
+    let res = f.submit("/ap/signin", &fields).await;
+    assert_eq!(res.status(), 401);
+    assert!(res.headers().get("location").is_none());
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("Wrong email or password."));
+    let codes: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM oauth_codes")
+        .fetch_one(f.service.store().pool())
+        .await
+        .unwrap();
+    assert_eq!(codes, 0);
+}
+
+#[tokio::test]
+async fn a_consent_page_works_once() {
+    let f = sandbox().await;
+    let html = f
+        .authorize(&f.authorize_params(&[]))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let mut fields = form_fields(&html);
+    fields.push(("email".into(), CUSTOMER_EMAIL.into()));
+    fields.push(("password".into(), CUSTOMER_PASSWORD.into()));
+    let consent = f.submit("/ap/signin", &fields).await.text().await.unwrap();
+    let mut fields = form_fields(&consent);
+    fields.push(("decision".into(), "allow".into()));
+    assert!(f
+        .submit("/ap/consent", &fields)
+        .await
+        .status()
+        .is_redirection());
+    let again = f.submit("/ap/consent", &fields).await;
+    assert_eq!(again.status(), 400);
+    assert!(again
+        .text()
+        .await
+        .unwrap()
+        .contains("This page has expired"));
+}
+
+#[tokio::test]
+async fn a_new_customer_can_sign_up_in_the_sandbox() {
+    let f = sandbox().await;
+    let html = f
+        .authorize(&f.authorize_params(&[]))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Create an account"));
+    let mut fields = form_of(&html, "/ap/signup");
+    fields.extend([
+        ("name".into(), "Sam New".into()),
+        ("email".into(), "Sam@Example.test".into()),
+        ("password".into(), "long enough".into()),
+    ]);
+    let consent = f.submit("/ap/signup", &fields).await;
+    assert_eq!(consent.status(), 200);
+    assert!(consent
+        .text()
+        .await
+        .unwrap()
+        .contains("Signed in as Sam New"));
+    // The same email again is refused with a message.
+    let again = f.submit("/ap/signup", &fields).await.text().await.unwrap();
+    assert!(again.contains("An account with this email already exists"));
+    // A short password is refused.
+    let mut short = form_of(&html, "/ap/signup");
+    short.extend([
+        ("name".into(), "X".into()),
+        ("email".into(), "x@example.test".into()),
+        ("password".into(), "short".into()),
+    ]);
+    assert!(f
+        .submit("/ap/signup", &short)
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains("8 characters or more"));
+}
+
+#[tokio::test]
+async fn confidential_clients_authenticate_with_their_secret() {
+    let f = sandbox().await;
+    f.service
+        .store()
+        .register_client(&ClientRegistration {
+            client_id: "maker-cloud".into(),
+            name: "Maker Cloud".into(),
+            kind: ClientKind::Confidential,
+            secret: Some(Sensitive::new("s3cret-of-maker".into())),
+            redirect_uris: vec!["https://maker.example/lwa".into()],
+        })
+        .await
+        .unwrap();
+    let location = f
+        .sign_in(
+            &[
+                ("client_id", "maker-cloud"),
+                ("redirect_uri", "https://maker.example/lwa"),
+                ("code_challenge", ""),
+                ("code_challenge_method", ""),
+            ],
+            CUSTOMER_PASSWORD,
+            "allow",
+        )
+        .await;
+    let code = query_of(&location)["code"].clone();
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", "https://maker.example/lwa"),
+    ];
+    let wrong = f
+        .http
+        .post(f.url("/auth/o2/token"))
+        .basic_auth("maker-cloud", Some("nope"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let ok = f
+        .http
+        .post(f.url("/auth/o2/token"))
+        .basic_auth("maker-cloud", Some("s3cret-of-maker"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+}
+
+#[tokio::test]
+async fn malformed_token_requests_get_4xx_with_a_message() {
+    let f = sandbox().await;
+    let (status, body) = f.token(&[("client_id", SANDBOX_CLIENT_ID)]).await;
+    assert_eq!(status, 400);
+    assert_error(&body, "invalid_request", "grant_type");
+    let (status, body) = f
+        .token(&[("client_id", SANDBOX_CLIENT_ID), ("grant_type", "password")])
+        .await;
+    assert_eq!(status, 400);
+    assert_error(&body, "unsupported_grant_type", "not supported");
+    let res = f
+        .http
+        .post(f.url("/auth/o2/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=a&grant_type=b&client_id=refill-app")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let body: Value = res.json().await.unwrap();
+    assert_error(&body, "invalid_request", "more than once");
+    let res = f.http.get(f.url("/user/profile")).send().await.unwrap();
+    assert_eq!(res.status(), 401);
+}
+
+#[tokio::test]
+async fn no_secret_is_stored_in_the_clear() {
+    let f = sandbox().await;
+    let code = f.code().await;
+    let (_, tokens) = f.exchange(&code, VERIFIER).await;
+    let secrets = [
+        code.clone(),
+        tokens["access_token"].as_str().unwrap().to_owned(),
+        tokens["refresh_token"].as_str().unwrap().to_owned(),
+        CUSTOMER_PASSWORD.to_owned(),
+    ];
+    let Fixture {
+        _dir, db, service, ..
+    } = f;
+    service.shutdown().await;
+    for file in std::fs::read_dir(db.parent().unwrap()).unwrap() {
+        let bytes = std::fs::read(file.unwrap().path()).unwrap();
+        for secret in &secrets {
+            let found = bytes.windows(secret.len()).any(|w| w == secret.as_bytes());
+            assert!(!found, "a secret is stored in the clear");
+        }
+    }
+}
