@@ -163,6 +163,7 @@ fn test() -> Result<()> {
     gate("Rust tests", &mut || {
         run_step("cargo test", &mut cmd("cargo", ["test", "--workspace"]))
     })?;
+    gate("keyring tests", &mut keyring)?;
     gate("UI tests", &mut || {
         run_step(
             "vitest",
@@ -172,6 +173,24 @@ fn test() -> Result<()> {
     gate("end-to-end tests", &mut || e2e())?;
     println!("\ngates: {gates} passed, 0 failed");
     Ok(())
+}
+
+/// Tests against the real Secret Service: a gnome-keyring of their own, on a private session
+/// bus, with a fresh `XDG_DATA_HOME`, so a person's keyring is never touched.
+fn keyring() -> Result<()> {
+    let data_home = tempfile::Builder::new()
+        .prefix("refill-keyring-")
+        .tempdir()?;
+    let script =
+        "echo -n refill-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null \
+                  && exec cargo test -p refill-auth --test keyring -- --ignored";
+    let mut c = cmd("dbus-run-session", ["--", "sh", "-c", script]);
+    c.env("XDG_DATA_HOME", data_home.path());
+    c.env("REFILL_KEYRING_ISOLATED", "1");
+    run_step(
+        "keyring tests (gnome-keyring on a private session bus)",
+        &mut c,
+    )
 }
 
 /// The end-to-end suite: the real app binary through tauri-driver, under a private session bus

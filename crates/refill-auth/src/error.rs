@@ -1,0 +1,110 @@
+//! Sign-in errors, in words for people, with a stable code for programs.
+
+use oauth2::basic::BasicErrorResponse;
+use oauth2::{HttpClientError, RequestTokenError};
+
+/// Why signing in, refreshing or signing out failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// The provider's description is unusable.
+    #[error("The sign-in settings are wrong: {0}.")]
+    Config(String),
+    /// The customer refused, or the provider refused the request (`error` redirect).
+    #[error("Sign-in was not completed: {description}")]
+    Refused {
+        /// The OAuth error code (`access_denied`, `invalid_scope`, …).
+        error: String,
+        /// The provider's words.
+        description: String,
+    },
+    /// The browser came back with a `state` this sign-in did not send: possibly forged.
+    #[error("Sign-in was stopped because the answer did not belong to this sign-in (its state did not match). Nothing was saved; please try again.")]
+    StateMismatch,
+    /// Nobody came back in time.
+    #[error("Sign-in timed out after {} without an answer from the browser. Nothing was saved; please try again.", minutes_text(*minutes))]
+    TimedOut {
+        /// How long it waited.
+        minutes: u64,
+    },
+    /// The user cancelled.
+    #[error("Sign-in was cancelled. Nothing was saved.")]
+    Cancelled,
+    /// The provider rejected the code or the refresh token.
+    #[error("The sign-in service refused the sign-in: {description}")]
+    Rejected {
+        /// The OAuth error code.
+        error: String,
+        /// The provider's words.
+        description: String,
+    },
+    /// The provider could not be reached or answered nonsense.
+    #[error("Can't reach the sign-in service at {url}: {detail}")]
+    Unreachable {
+        /// Where.
+        url: String,
+        /// What happened.
+        detail: String,
+    },
+    /// Not signed in.
+    #[error("You are not signed in.")]
+    SignedOut,
+    /// Signed in before, but the provider no longer accepts it (revoked or expired).
+    #[error("You were signed out because the sign-in service no longer accepts your sign-in (it may have been revoked). Please sign in again.")]
+    SessionEnded,
+    /// The OS keyring failed.
+    #[error("The system keyring could not be used: {0}")]
+    Keyring(String),
+}
+
+fn minutes_text(minutes: u64) -> String {
+    if minutes == 1 {
+        "1 minute".to_owned()
+    } else {
+        format!("{minutes} minutes")
+    }
+}
+
+impl AuthError {
+    /// A stable code for programs.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AuthError::Config(_) => "auth_config",
+            AuthError::Refused { .. } => "auth_refused",
+            AuthError::StateMismatch => "auth_state_mismatch",
+            AuthError::TimedOut { .. } => "auth_timed_out",
+            AuthError::Cancelled => "auth_cancelled",
+            AuthError::Rejected { .. } => "auth_rejected",
+            AuthError::Unreachable { .. } => "auth_unreachable",
+            AuthError::SignedOut => "signed_out",
+            AuthError::SessionEnded => "session_ended",
+            AuthError::Keyring(_) => "keyring",
+        }
+    }
+
+    pub(crate) fn from_token_error(
+        e: &RequestTokenError<HttpClientError<reqwest::Error>, BasicErrorResponse>,
+        url: &str,
+    ) -> Self {
+        match e {
+            RequestTokenError::ServerResponse(r) => AuthError::Rejected {
+                error: r.error().to_string(),
+                description: r
+                    .error_description()
+                    .cloned()
+                    .unwrap_or_else(|| r.error().to_string()),
+            },
+            RequestTokenError::Request(inner) => AuthError::Unreachable {
+                url: url.to_owned(),
+                detail: inner.to_string(),
+            },
+            RequestTokenError::Parse(inner, _) => AuthError::Unreachable {
+                url: url.to_owned(),
+                detail: format!("its answer is not an OAuth token response ({inner})"),
+            },
+            RequestTokenError::Other(detail) => AuthError::Unreachable {
+                url: url.to_owned(),
+                detail: detail.clone(),
+            },
+        }
+    }
+}

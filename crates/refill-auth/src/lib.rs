@@ -1,0 +1,199 @@
+//! Signing in to Refill, or to any standards-compliant OAuth 2.0 provider.
+//!
+//! * [`Provider`] describes a provider: authorize, token and (optional) revoke URLs, client id and
+//!   scopes. The Refill sandbox is one provider among any others ([`Provider::refill`]).
+//! * [`start_sign_in`] binds a loopback listener on a free port of 127.0.0.1 and builds the
+//!   authorization URL (code grant, PKCE S256, random `state`) for the system browser;
+//!   [`PendingSignIn::finish`] waits for the browser to come back, answers it with a short
+//!   "You can return to Refill" page, checks `state` and redeems the code. It gives up after a
+//!   timeout, and can be cancelled; a sign-in that did not finish saves nothing.
+//! * [`Session`] holds the tokens: it refreshes the access token before it expires, or once when
+//!   a service rejected it, with one refresh shared by concurrent callers; when the provider
+//!   rejects the refresh token it forgets the tokens and says why. Sign-out revokes at the
+//!   provider (when it has a revoke URL) and deletes the stored tokens.
+//! * [`TokenStore`] is where tokens live: [`KeyringStore`] (the OS keyring: Secret Service on
+//!   Linux) in the app and CLI, [`MemoryStore`] in tests. Nothing token-like is written anywhere
+//!   else, and tokens are [`Sensitive`], so formatting them prints `<redacted>`.
+
+mod error;
+mod listener;
+mod session;
+mod store;
+
+pub use error::AuthError;
+pub use session::Session;
+pub use store::{KeyringStore, MemoryStore, TokenStore, Tokens};
+
+use oauth2::basic::BasicClient;
+use oauth2::{AuthUrl, ClientId, CsrfToken, PkceCodeChallenge, RedirectUrl, Scope, TokenUrl};
+use refill_core::Sensitive;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+/// How long a sign-in waits for the browser by default.
+pub const SIGN_IN_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+
+/// An OAuth 2.0 provider and this app's registration with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Provider {
+    /// A stable name for it, which namespaces its tokens in the keyring.
+    pub key: String,
+    /// The authorization endpoint.
+    pub authorize_url: String,
+    /// The token endpoint.
+    pub token_url: String,
+    /// The revocation endpoint (RFC 7009), if it has one.
+    pub revoke_url: Option<String>,
+    /// The client id of this app.
+    pub client_id: String,
+    /// The scopes to ask for.
+    pub scopes: Vec<String>,
+}
+
+impl Provider {
+    /// A Refill service (the sandbox or a self-hosted one) at `base_url`, as the Refill app.
+    /// `key` names it in the keyring; it must not change when the service's port does.
+    pub fn refill(key: &str, base_url: &str) -> Self {
+        let base = base_url.trim_end_matches('/');
+        Self {
+            key: key.to_owned(),
+            authorize_url: format!("{base}/ap/oa"),
+            token_url: format!("{base}/auth/o2/token"),
+            revoke_url: Some(format!("{base}/auth/o2/revoke")),
+            client_id: "refill-app".to_owned(),
+            scopes: vec!["profile".to_owned()],
+        }
+    }
+
+    fn oauth_client(
+        &self,
+        redirect: Option<&str>,
+    ) -> Result<
+        BasicClient<
+            oauth2::EndpointSet,
+            oauth2::EndpointNotSet,
+            oauth2::EndpointNotSet,
+            oauth2::EndpointNotSet,
+            oauth2::EndpointSet,
+        >,
+        AuthError,
+    > {
+        let bad = |what: &str, url: &str| {
+            AuthError::Config(format!("the {what} URL '{url}' is not a valid URL"))
+        };
+        let mut client = BasicClient::new(ClientId::new(self.client_id.clone()))
+            .set_auth_uri(
+                AuthUrl::new(self.authorize_url.clone())
+                    .map_err(|_| bad("authorize", &self.authorize_url))?,
+            )
+            .set_token_uri(
+                TokenUrl::new(self.token_url.clone()).map_err(|_| bad("token", &self.token_url))?,
+            );
+        if let Some(redirect) = redirect {
+            client = client.set_redirect_uri(
+                RedirectUrl::new(redirect.to_owned()).map_err(|_| bad("redirect", redirect))?,
+            );
+        }
+        Ok(client)
+    }
+}
+
+/// The HTTP client for talking to providers: no redirects followed (as OAuth requires), timeouts.
+pub(crate) fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap_or_default()
+}
+
+/// A sign-in waiting for the browser to come back.
+pub struct PendingSignIn {
+    provider: Provider,
+    listener: TcpListener,
+    redirect_uri: String,
+    authorize_url: String,
+    state: Sensitive<String>,
+    verifier: Sensitive<String>,
+}
+
+impl std::fmt::Debug for PendingSignIn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingSignIn")
+            .field("provider", &self.provider.key)
+            .field("redirect_uri", &self.redirect_uri)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Starts a sign-in with `provider`: listens on a free loopback port and builds the URL to open
+/// in the browser.
+pub async fn start_sign_in(provider: &Provider) -> Result<PendingSignIn, AuthError> {
+    let listener = TcpListener::bind(("127.0.0.1", 0)).await.map_err(|e| {
+        AuthError::Config(format!(
+            "could not listen on a loopback port for the sign-in: {e}"
+        ))
+    })?;
+    let port = listener
+        .local_addr()
+        .map_err(|e| AuthError::Config(format!("could not read the loopback port: {e}")))?
+        .port();
+    let redirect_uri = format!("http://127.0.0.1:{port}/callback");
+    let client = provider.oauth_client(Some(&redirect_uri))?;
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let (url, state) = client
+        .authorize_url(CsrfToken::new_random)
+        .add_scopes(provider.scopes.iter().cloned().map(Scope::new))
+        .set_pkce_challenge(challenge)
+        .url();
+    Ok(PendingSignIn {
+        provider: provider.clone(),
+        listener,
+        redirect_uri,
+        authorize_url: url.to_string(),
+        state: Sensitive::new(state.secret().clone()),
+        verifier: Sensitive::new(verifier.secret().clone()),
+    })
+}
+
+impl PendingSignIn {
+    /// The URL to open in the browser.
+    pub fn authorize_url(&self) -> &str {
+        &self.authorize_url
+    }
+
+    /// The loopback redirect URI the browser comes back to.
+    pub fn redirect_uri(&self) -> &str {
+        &self.redirect_uri
+    }
+
+    /// Waits (at most `timeout`) for the browser to come back, then redeems the code.
+    /// `cancel` resolving cancels the sign-in.
+    pub async fn finish(
+        self,
+        timeout: Duration,
+        cancel: impl std::future::Future<Output = ()>,
+        clock: &dyn refill_core::Clock,
+    ) -> Result<Tokens, AuthError> {
+        let wait = listener::wait_for_callback(&self.listener, self.state.expose());
+        let callback = tokio::select! {
+            result = tokio::time::timeout(timeout, wait) => match result {
+                Ok(callback) => callback?,
+                Err(_) => {
+                    let minutes = u64::try_from(timeout.as_millis().div_ceil(60_000)).unwrap_or(u64::MAX);
+                    return Err(AuthError::TimedOut { minutes });
+                }
+            },
+            () = cancel => return Err(AuthError::Cancelled),
+        };
+        let client = self.provider.oauth_client(Some(&self.redirect_uri))?;
+        let response = client
+            .exchange_code(oauth2::AuthorizationCode::new(callback.into_inner()))
+            .set_pkce_verifier(oauth2::PkceCodeVerifier::new(self.verifier.into_inner()))
+            .request_async(&http_client())
+            .await
+            .map_err(|e| AuthError::from_token_error(&e, &self.provider.token_url))?;
+        Ok(Tokens::from_response(&response, clock.now()))
+    }
+}

@@ -1,0 +1,201 @@
+//! A signed-in session: the current tokens, refreshed when needed, and sign-out.
+
+use crate::{http_client, AuthError, Provider, TokenStore, Tokens};
+use refill_core::{Sensitive, SharedClock};
+use std::sync::Arc;
+use tokio::sync::Mutex;
+
+/// Refresh this long before the access token expires.
+const MARGIN: time::Duration = time::Duration::seconds(60);
+
+enum Loaded {
+    NotYet,
+    Known(Option<Tokens>),
+}
+
+/// The session with one provider. Concurrent callers share one refresh: the first refreshes
+/// while the others wait, then all use the new token.
+pub struct Session {
+    provider: Provider,
+    store: Arc<dyn TokenStore>,
+    clock: SharedClock,
+    http: reqwest::Client,
+    tokens: Mutex<Loaded>,
+}
+
+impl Session {
+    /// A session with `provider`, its tokens in `store`.
+    pub fn new(provider: Provider, store: Arc<dyn TokenStore>, clock: SharedClock) -> Self {
+        Self {
+            provider,
+            store,
+            clock,
+            http: http_client(),
+            tokens: Mutex::new(Loaded::NotYet),
+        }
+    }
+
+    /// The provider.
+    pub fn provider(&self) -> &Provider {
+        &self.provider
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn TokenStore, &str) -> Result<T, AuthError> + Send + 'static,
+    ) -> Result<T, AuthError> {
+        let store = self.store.clone();
+        let key = self.provider.key.clone();
+        tokio::task::spawn_blocking(move || f(store.as_ref(), &key))
+            .await
+            .map_err(|e| AuthError::Keyring(format!("the keyring call stopped: {e}")))?
+    }
+
+    async fn current<'a>(
+        &self,
+        guard: &'a mut tokio::sync::MutexGuard<'_, Loaded>,
+    ) -> Result<&'a mut Option<Tokens>, AuthError> {
+        if matches!(**guard, Loaded::NotYet) {
+            let loaded = self.blocking(|store, key| store.load(key)).await?;
+            **guard = Loaded::Known(loaded);
+        }
+        match &mut **guard {
+            Loaded::Known(tokens) => Ok(tokens),
+            Loaded::NotYet => Err(AuthError::SignedOut),
+        }
+    }
+
+    /// Whether there are stored tokens.
+    pub async fn is_signed_in(&self) -> Result<bool, AuthError> {
+        let mut guard = self.tokens.lock().await;
+        Ok(self.current(&mut guard).await?.is_some())
+    }
+
+    /// Keeps the tokens of a finished sign-in.
+    pub async fn store_tokens(&self, tokens: Tokens) -> Result<(), AuthError> {
+        let mut guard = self.tokens.lock().await;
+        let saved = tokens.clone();
+        self.blocking(move |store, key| store.save(key, &saved))
+            .await?;
+        *guard = Loaded::Known(Some(tokens));
+        Ok(())
+    }
+
+    /// A valid access token, refreshed first if it is about to expire.
+    pub async fn access_token(&self) -> Result<Sensitive<String>, AuthError> {
+        let mut guard = self.tokens.lock().await;
+        let current = self.current(&mut guard).await?.clone();
+        let Some(tokens) = current else {
+            return Err(AuthError::SignedOut);
+        };
+        if tokens.expires_within(self.clock.now(), MARGIN) {
+            return self.refresh(&mut guard, tokens).await;
+        }
+        Ok(tokens.access_token)
+    }
+
+    /// A new access token after a service rejected `rejected` (refreshed once: when another
+    /// caller already refreshed, its token is returned).
+    pub async fn access_token_after_rejection(
+        &self,
+        rejected: &Sensitive<String>,
+    ) -> Result<Sensitive<String>, AuthError> {
+        let mut guard = self.tokens.lock().await;
+        let current = self.current(&mut guard).await?.clone();
+        let Some(tokens) = current else {
+            return Err(AuthError::SignedOut);
+        };
+        if &tokens.access_token != rejected {
+            return Ok(tokens.access_token);
+        }
+        self.refresh(&mut guard, tokens).await
+    }
+
+    async fn refresh(
+        &self,
+        guard: &mut tokio::sync::MutexGuard<'_, Loaded>,
+        tokens: Tokens,
+    ) -> Result<Sensitive<String>, AuthError> {
+        let Some(refresh) = tokens.refresh_token.clone() else {
+            self.forget(guard).await?;
+            return Err(AuthError::SessionEnded);
+        };
+        let client = self.provider.oauth_client(None)?;
+        let response = client
+            .exchange_refresh_token(&oauth2::RefreshToken::new(refresh.expose().clone()))
+            .request_async(&self.http)
+            .await;
+        match response {
+            Ok(response) => {
+                let mut renewed = Tokens::from_response(&response, self.clock.now());
+                if renewed.refresh_token.is_none() {
+                    renewed.refresh_token = Some(refresh);
+                }
+                let saved = renewed.clone();
+                self.blocking(move |store, key| store.save(key, &saved))
+                    .await?;
+                let access = renewed.access_token.clone();
+                **guard = Loaded::Known(Some(renewed));
+                tracing::info!(provider = self.provider.key, "access token refreshed");
+                Ok(access)
+            }
+            Err(e) => match AuthError::from_token_error(&e, &self.provider.token_url) {
+                AuthError::Rejected { error, .. } => {
+                    tracing::warn!(
+                        provider = self.provider.key,
+                        error,
+                        "refresh token rejected; signing out"
+                    );
+                    self.forget(guard).await?;
+                    Err(AuthError::SessionEnded)
+                }
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn forget(
+        &self,
+        guard: &mut tokio::sync::MutexGuard<'_, Loaded>,
+    ) -> Result<(), AuthError> {
+        self.blocking(|store, key| store.delete(key)).await?;
+        **guard = Loaded::Known(None);
+        Ok(())
+    }
+
+    /// Signs out: revokes the tokens at the provider when it has a revoke URL, and deletes them
+    /// here whatever the provider answers. Returns whether the provider confirmed the revocation.
+    pub async fn sign_out(&self) -> Result<bool, AuthError> {
+        let mut guard = self.tokens.lock().await;
+        let current = self.current(&mut guard).await?.clone();
+        let mut revoked = false;
+        if let (Some(tokens), Some(url)) = (current, &self.provider.revoke_url) {
+            // Revoking the refresh token also ends the access tokens it made (RFC 7009 §2.1).
+            let token = tokens.refresh_token.unwrap_or(tokens.access_token);
+            let hint = if token.expose().starts_with("Atzr|") {
+                "refresh_token"
+            } else {
+                "access_token"
+            };
+            let answer = self
+                .http
+                .post(url)
+                .form(&[
+                    ("token", token.expose().as_str()),
+                    ("token_type_hint", hint),
+                    ("client_id", self.provider.client_id.as_str()),
+                ])
+                .send()
+                .await;
+            revoked = answer.is_ok_and(|r| r.status().is_success());
+            if !revoked {
+                tracing::warn!(
+                    provider = self.provider.key,
+                    "the provider did not confirm the revocation"
+                );
+            }
+        }
+        self.forget(&mut guard).await?;
+        Ok(revoked)
+    }
+}

@@ -1,0 +1,404 @@
+//! Sign-in, refresh and sign-out against a real Refill service on loopback. The browser part is
+//! done by an HTTP client that submits the real sign-in and consent forms and then follows the
+//! redirect to the app's loopback listener.
+
+use refill_auth::{
+    start_sign_in, AuthError, MemoryStore, PendingSignIn, Provider, Session, TokenStore, Tokens,
+};
+use refill_core::{ManualClock, SystemClock};
+use refill_service::sandbox::{CUSTOMER_EMAIL, CUSTOMER_NAME, CUSTOMER_PASSWORD};
+use refill_service::{start, RunningService, ServiceConfig};
+use std::sync::Arc;
+use std::time::Duration;
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    service: RunningService,
+    provider: Provider,
+}
+
+async fn sandbox() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let service = start(ServiceConfig::sandbox(dir.path().join("s.sqlite")))
+        .await
+        .unwrap();
+    let provider = Provider::refill("sandbox-test", &service.base_url());
+    Fixture {
+        _dir: dir,
+        service,
+        provider,
+    }
+}
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn hidden_fields(html: &str) -> Vec<(String, String)> {
+    let form = &html[..html.find("</form>").unwrap_or(html.len())];
+    form.split("<input")
+        .skip(1)
+        .filter(|t| t.contains("type=\"hidden\""))
+        .map(|tag| {
+            let attr = |name: &str| {
+                let key = format!("{name}=\"");
+                let rest = &tag[tag.find(&key).unwrap() + key.len()..];
+                rest[..rest.find('"').unwrap()]
+                    .replace("&quot;", "\"")
+                    .replace("&#39;", "'")
+                    .replace("&lt;", "<")
+                    .replace("&gt;", ">")
+                    .replace("&amp;", "&")
+            };
+            (attr("name"), attr("value"))
+        })
+        .collect()
+}
+
+/// Plays the browser: sign in, answer consent; returns the URL the provider sends it back to.
+async fn browse(sign_in: &PendingSignIn, decision: &str) -> String {
+    let http = browser();
+    let page = http
+        .get(sign_in.authorize_url())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let origin = sign_in
+        .authorize_url()
+        .split("/ap/oa")
+        .next()
+        .unwrap()
+        .to_owned();
+    let mut fields = hidden_fields(&page);
+    fields.push(("email".into(), CUSTOMER_EMAIL.into()));
+    fields.push(("password".into(), CUSTOMER_PASSWORD.into()));
+    let consent = http
+        .post(format!("{origin}/ap/signin"))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut fields = hidden_fields(&consent);
+    fields.push(("decision".into(), decision.into()));
+    let done = http
+        .post(format!("{origin}/ap/consent"))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    done.headers()["location"].to_str().unwrap().to_owned()
+}
+
+/// Runs a whole sign-in; `tamper` may change the callback URL before the "browser" follows it.
+async fn sign_in(
+    provider: &Provider,
+    decision: &str,
+    tamper: impl Fn(String) -> String,
+) -> (Result<Tokens, AuthError>, String) {
+    let pending = start_sign_in(provider).await.unwrap();
+    assert!(pending
+        .authorize_url()
+        .contains("code_challenge_method=S256"));
+    assert!(pending.redirect_uri().starts_with("http://127.0.0.1:"));
+    let callback = tamper(browse(&pending, decision).await);
+    assert!(callback.starts_with(pending.redirect_uri()), "{callback}");
+    let finishing = tokio::spawn(async move {
+        pending
+            .finish(
+                Duration::from_secs(30),
+                std::future::pending(),
+                &SystemClock,
+            )
+            .await
+    });
+    let page = browser()
+        .get(&callback)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    (finishing.await.unwrap(), page)
+}
+
+async fn profile(f: &Fixture, access: &str) -> reqwest::Response {
+    browser()
+        .get(format!("{}/user/profile", f.service.base_url()))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn count_access_tokens(f: &Fixture) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM oauth_tokens WHERE kind = 'access'")
+        .fetch_one(f.service.store().pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_sign_in_gets_tokens_that_the_session_keeps() {
+    let f = sandbox().await;
+    let (tokens, page) = sign_in(&f.provider, "allow", |u| u).await;
+    let tokens = tokens.unwrap();
+    assert!(page.contains("You can return to Refill"), "{page}");
+    assert!(tokens.access_token.expose().starts_with("Atza|"));
+    assert!(tokens.refresh_token.is_some());
+    assert_eq!(
+        format!("{tokens:?}").matches("<redacted>").count(),
+        2,
+        "Debug never shows a token"
+    );
+
+    let store = Arc::new(MemoryStore::default());
+    let session = Session::new(f.provider.clone(), store.clone(), Arc::new(SystemClock));
+    assert!(!session.is_signed_in().await.unwrap());
+    session.store_tokens(tokens.clone()).await.unwrap();
+    assert_eq!(store.load("sandbox-test").unwrap(), Some(tokens.clone()));
+
+    // A new session on the same store (the app restarted) is still signed in.
+    let again = Session::new(f.provider.clone(), store, Arc::new(SystemClock));
+    assert!(again.is_signed_in().await.unwrap());
+    let access = again.access_token().await.unwrap();
+    let me: serde_json::Value = profile(&f, access.expose()).await.json().await.unwrap();
+    assert_eq!(me["name"], CUSTOMER_NAME);
+}
+
+#[tokio::test]
+async fn a_callback_with_another_state_is_refused() {
+    let f = sandbox().await;
+    let (result, page) = sign_in(&f.provider, "allow", |u| {
+        let (base, query) = u.split_once('?').unwrap();
+        let mut params: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap();
+        for (k, v) in &mut params {
+            if k == "state" {
+                *v = "forged".into();
+            }
+        }
+        format!("{base}?{}", serde_urlencoded::to_string(&params).unwrap())
+    })
+    .await;
+    assert_eq!(result.unwrap_err(), AuthError::StateMismatch);
+    assert!(page.contains("Sign-in not completed"));
+    assert_eq!(
+        count_access_tokens(&f).await,
+        0,
+        "the code was never redeemed"
+    );
+}
+
+#[tokio::test]
+async fn denied_consent_is_reported_in_words() {
+    let f = sandbox().await;
+    let (result, _) = sign_in(&f.provider, "deny", |u| u).await;
+    let err = result.unwrap_err();
+    assert!(
+        matches!(&err, AuthError::Refused { error, .. } if error == "access_denied"),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "Sign-in was not completed: The customer did not allow access."
+    );
+}
+
+#[tokio::test]
+async fn a_sign_in_times_out_or_is_cancelled_and_saves_nothing() {
+    let f = sandbox().await;
+    let pending = start_sign_in(&f.provider).await.unwrap();
+    let err = pending
+        .finish(
+            Duration::from_millis(200),
+            std::future::pending(),
+            &SystemClock,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err, AuthError::TimedOut { minutes: 1 });
+    assert!(
+        err.to_string()
+            .contains("timed out after 1 minute without an answer"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("Nothing was saved"));
+
+    let pending = start_sign_in(&f.provider).await.unwrap();
+    let (cancel, cancelled) = tokio::sync::oneshot::channel::<()>();
+    let finishing = tokio::spawn(async move {
+        pending
+            .finish(
+                Duration::from_secs(30),
+                async {
+                    let _ = cancelled.await;
+                },
+                &SystemClock,
+            )
+            .await
+    });
+    cancel.send(()).unwrap();
+    assert_eq!(finishing.await.unwrap().unwrap_err(), AuthError::Cancelled);
+}
+
+#[tokio::test]
+async fn tokens_are_refreshed_before_expiry_once_for_concurrent_callers() {
+    let f = sandbox().await;
+    let tokens = sign_in(&f.provider, "allow", |u| u).await.0.unwrap();
+    let clock = Arc::new(ManualClock::new(time::OffsetDateTime::now_utc()));
+    let session = Arc::new(Session::new(
+        f.provider.clone(),
+        Arc::new(MemoryStore::default()),
+        clock.clone(),
+    ));
+    session.store_tokens(tokens.clone()).await.unwrap();
+    assert_eq!(
+        session.access_token().await.unwrap(),
+        tokens.access_token,
+        "fresh: no refresh"
+    );
+    assert_eq!(count_access_tokens(&f).await, 1);
+
+    clock.advance(time::Duration::minutes(59) + time::Duration::seconds(30));
+    let callers: Vec<_> = (0..8)
+        .map(|_| {
+            let s = session.clone();
+            tokio::spawn(async move { s.access_token().await })
+        })
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    for caller in callers {
+        seen.insert(caller.await.unwrap().unwrap().expose().clone());
+    }
+    assert_eq!(seen.len(), 1, "every caller gets the same new token");
+    assert!(!seen.contains(tokens.access_token.expose()));
+    assert_eq!(
+        count_access_tokens(&f).await,
+        2,
+        "one refresh for eight callers"
+    );
+}
+
+#[tokio::test]
+async fn a_rejected_token_is_refreshed_once() {
+    let f = sandbox().await;
+    let tokens = sign_in(&f.provider, "allow", |u| u).await.0.unwrap();
+    let session = Session::new(
+        f.provider.clone(),
+        Arc::new(MemoryStore::default()),
+        Arc::new(SystemClock),
+    );
+    session.store_tokens(tokens.clone()).await.unwrap();
+    let renewed = session
+        .access_token_after_rejection(&tokens.access_token)
+        .await
+        .unwrap();
+    assert_ne!(renewed, tokens.access_token);
+    // A second caller that saw the old token gets the renewed one without another refresh.
+    assert_eq!(
+        session
+            .access_token_after_rejection(&tokens.access_token)
+            .await
+            .unwrap(),
+        renewed
+    );
+    assert_eq!(count_access_tokens(&f).await, 2);
+}
+
+#[tokio::test]
+async fn a_revoked_refresh_token_signs_out_with_a_reason() {
+    let f = sandbox().await;
+    let tokens = sign_in(&f.provider, "allow", |u| u).await.0.unwrap();
+    let store = Arc::new(MemoryStore::default());
+    let session = Session::new(f.provider.clone(), store.clone(), Arc::new(SystemClock));
+    session.store_tokens(tokens.clone()).await.unwrap();
+    let revoked = browser()
+        .post(format!("{}/auth/o2/revoke", f.service.base_url()))
+        .form(&[
+            (
+                "token",
+                tokens.refresh_token.as_ref().unwrap().expose().as_str(),
+            ),
+            ("client_id", "refill-app"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    let err = session
+        .access_token_after_rejection(&tokens.access_token)
+        .await
+        .unwrap_err();
+    assert_eq!(err, AuthError::SessionEnded);
+    assert!(err.to_string().starts_with("You were signed out because"));
+    assert!(!session.is_signed_in().await.unwrap());
+    assert_eq!(
+        store.load("sandbox-test").unwrap(),
+        None,
+        "the stored tokens are gone"
+    );
+}
+
+#[tokio::test]
+async fn sign_out_revokes_at_the_provider_and_forgets_the_tokens() {
+    let f = sandbox().await;
+    let tokens = sign_in(&f.provider, "allow", |u| u).await.0.unwrap();
+    let store = Arc::new(MemoryStore::default());
+    let session = Session::new(f.provider.clone(), store.clone(), Arc::new(SystemClock));
+    session.store_tokens(tokens.clone()).await.unwrap();
+    assert_eq!(
+        profile(&f, tokens.access_token.expose()).await.status(),
+        200
+    );
+    assert!(
+        session.sign_out().await.unwrap(),
+        "the provider confirmed the revocation"
+    );
+    assert_eq!(
+        profile(&f, tokens.access_token.expose()).await.status(),
+        401
+    );
+    assert_eq!(store.load("sandbox-test").unwrap(), None);
+    assert_eq!(
+        session.access_token().await.unwrap_err(),
+        AuthError::SignedOut
+    );
+}
+
+#[tokio::test]
+async fn a_provider_that_is_down_is_reported() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let provider = Provider::refill("down", &format!("http://127.0.0.1:{port}"));
+    let session = Session::new(
+        provider,
+        Arc::new(MemoryStore::default()),
+        Arc::new(SystemClock),
+    );
+    session
+        .store_tokens(Tokens {
+            access_token: "Atza|old".to_owned().into(),
+            refresh_token: Some("Atzr|old".to_owned().into()),
+            expires_at: Some(time::OffsetDateTime::UNIX_EPOCH),
+        })
+        .await
+        .unwrap();
+    let err = session.access_token().await.unwrap_err();
+    assert!(matches!(err, AuthError::Unreachable { .. }), "{err:?}");
+    assert!(
+        session.is_signed_in().await.unwrap(),
+        "a network problem does not sign anyone out"
+    );
+}
