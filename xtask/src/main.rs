@@ -183,7 +183,8 @@ fn keyring() -> Result<()> {
         .tempdir()?;
     let script =
         "echo -n refill-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null \
-                  && exec cargo test -p refill-auth --test keyring -- --ignored";
+                  && cargo test -p refill-auth --test keyring -- --ignored \
+                  && exec cargo test -p refill-cli --test cli -- --ignored";
     let mut c = cmd("dbus-run-session", ["--", "sh", "-c", script]);
     c.env("XDG_DATA_HOME", data_home.path());
     c.env("REFILL_KEYRING_ISOLATED", "1");

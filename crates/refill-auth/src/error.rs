@@ -56,6 +56,21 @@ pub enum AuthError {
     Keyring(String),
 }
 
+/// An error with its causes: "error sending request: connection refused".
+fn causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 fn minutes_text(minutes: u64) -> String {
     if minutes == 1 {
         "1 minute".to_owned()
@@ -95,7 +110,7 @@ impl AuthError {
             },
             RequestTokenError::Request(inner) => AuthError::Unreachable {
                 url: url.to_owned(),
-                detail: inner.to_string(),
+                detail: causes(inner),
             },
             RequestTokenError::Parse(inner, _) => AuthError::Unreachable {
                 url: url.to_owned(),

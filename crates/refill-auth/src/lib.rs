@@ -44,6 +44,9 @@ pub struct Provider {
     pub token_url: String,
     /// The revocation endpoint (RFC 7009), if it has one.
     pub revoke_url: Option<String>,
+    /// Where to read the signed-in person's profile (LwA's `/user/profile`, or an OpenID Connect
+    /// userinfo endpoint), if it has one.
+    pub profile_url: Option<String>,
     /// The client id of this app.
     pub client_id: String,
     /// The scopes to ask for.
@@ -60,6 +63,7 @@ impl Provider {
             authorize_url: format!("{base}/ap/oa"),
             token_url: format!("{base}/auth/o2/token"),
             revoke_url: Some(format!("{base}/auth/o2/revoke")),
+            profile_url: Some(format!("{base}/user/profile")),
             client_id: "refill-app".to_owned(),
             scopes: vec!["profile".to_owned()],
         }

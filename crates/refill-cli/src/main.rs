@@ -1,0 +1,335 @@
+//! `refill`: sign in to a Refill service (or any OAuth 2.0 provider), see who is signed in, sign
+//! out. Tokens live only in the system keyring, shared with the Refill app.
+
+use refill_auth::{start_sign_in, AuthError, KeyringStore, Provider, Session, SIGN_IN_TIMEOUT};
+use refill_core::SystemClock;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+const USAGE: &str = "\
+refill: sign in to Refill from the command line
+
+USAGE:
+    refill login [--no-browser] [PROVIDER OPTIONS]
+    refill whoami [PROVIDER OPTIONS]
+    refill logout [PROVIDER OPTIONS]
+
+PROVIDER OPTIONS (flags, or the environment variables in brackets):
+    --service URL         a Refill service                       [REFILL_SERVICE_URL]
+  or any OAuth 2.0 provider (authorization code + PKCE, loopback redirect):
+    --authorize-url URL   its authorization endpoint             [REFILL_AUTH_AUTHORIZE_URL]
+    --token-url URL       its token endpoint                     [REFILL_AUTH_TOKEN_URL]
+    --revoke-url URL      its revocation endpoint (optional)     [REFILL_AUTH_REVOKE_URL]
+    --profile-url URL     its profile/userinfo endpoint (optional) [REFILL_AUTH_PROFILE_URL]
+    --client-id ID        this app's client id                   [REFILL_AUTH_CLIENT_ID]
+    --scope SCOPE         a scope to ask for (repeatable)        [REFILL_AUTH_SCOPES, space-separated]
+
+OPTIONS:
+    --no-browser          print the sign-in address instead of opening a browser
+    -h, --help            show this help
+";
+
+#[derive(Debug)]
+struct Args {
+    command: String,
+    no_browser: bool,
+    provider: Provider,
+}
+
+fn parse(args: Vec<String>, env: impl Fn(&str) -> Option<String>) -> Result<Option<Args>, String> {
+    let mut it = args.into_iter();
+    let Some(command) = it.next() else {
+        return Ok(None);
+    };
+    if command == "-h" || command == "--help" {
+        return Ok(None);
+    }
+    if !["login", "whoami", "logout"].contains(&command.as_str()) {
+        return Err(format!("unknown command '{command}'"));
+    }
+    let mut flags: std::collections::HashMap<&str, String> = std::collections::HashMap::new();
+    let mut scopes: Vec<String> = Vec::new();
+    let mut no_browser = false;
+    while let Some(arg) = it.next() {
+        let name = match arg.as_str() {
+            "--no-browser" => {
+                no_browser = true;
+                continue;
+            }
+            "-h" | "--help" => return Ok(None),
+            "--service" => "service",
+            "--authorize-url" => "authorize",
+            "--token-url" => "token",
+            "--revoke-url" => "revoke",
+            "--profile-url" => "profile",
+            "--client-id" => "client",
+            "--scope" => "scope",
+            other => return Err(format!("unknown option '{other}'")),
+        };
+        let value = it.next().ok_or_else(|| format!("{arg} needs a value"))?;
+        if name == "scope" {
+            scopes.push(value);
+        } else {
+            flags.insert(name, value);
+        }
+    }
+    let get = |flag: &str, var: &str| {
+        flags
+            .get(flag)
+            .cloned()
+            .or_else(|| env(var))
+            .filter(|v| !v.is_empty())
+    };
+    let provider = if let Some(token_url) = get("token", "REFILL_AUTH_TOKEN_URL") {
+        let authorize_url = get("authorize", "REFILL_AUTH_AUTHORIZE_URL")
+            .ok_or("--token-url needs --authorize-url too")?;
+        let client_id =
+            get("client", "REFILL_AUTH_CLIENT_ID").ok_or("--token-url needs --client-id too")?;
+        if scopes.is_empty() {
+            scopes = env("REFILL_AUTH_SCOPES")
+                .map(|s| s.split_whitespace().map(str::to_owned).collect())
+                .unwrap_or_default();
+        }
+        Provider {
+            key: token_url.clone(),
+            authorize_url,
+            token_url,
+            revoke_url: get("revoke", "REFILL_AUTH_REVOKE_URL"),
+            profile_url: get("profile", "REFILL_AUTH_PROFILE_URL"),
+            client_id,
+            scopes,
+        }
+    } else if let Some(service) = get("service", "REFILL_SERVICE_URL") {
+        let base = service.trim_end_matches('/');
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(format!(
+                "'{service}' is not a service URL: it must start with http:// or https://"
+            ));
+        }
+        let mut provider = Provider::refill(base, base);
+        if !scopes.is_empty() {
+            provider.scopes = scopes;
+        }
+        provider
+    } else {
+        return Err(
+            "say which service to sign in to: --service URL (or REFILL_SERVICE_URL), \
+                    or a provider's --authorize-url, --token-url and --client-id"
+                .to_owned(),
+        );
+    };
+    Ok(Some(Args {
+        command,
+        no_browser,
+        provider,
+    }))
+}
+
+/// Opens `url` in the system browser.
+fn open_browser(url: &str) -> bool {
+    let mut command = if cfg!(target_os = "macos") {
+        std::process::Command::new("open")
+    } else if cfg!(windows) {
+        let mut c = std::process::Command::new("cmd");
+        c.args(["/C", "start", ""]);
+        c
+    } else {
+        std::process::Command::new("xdg-open")
+    };
+    command
+        .arg(url)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+async fn profile(session: &Session) -> Result<Option<serde_json::Value>, String> {
+    let Some(url) = session.provider().profile_url.clone() else {
+        return Ok(None);
+    };
+    let http = reqwest::Client::new();
+    let mut token = session.access_token().await.map_err(|e| e.to_string())?;
+    for attempt in 0..2 {
+        let response = http
+            .get(&url)
+            .bearer_auth(token.expose())
+            .send()
+            .await
+            .map_err(|e| format!("Can't reach {url}: {e}"))?;
+        match response.status().as_u16() {
+            200 => {
+                return response
+                    .json()
+                    .await
+                    .map(Some)
+                    .map_err(|e| format!("{url} answered something unexpected: {e}"))
+            }
+            401 if attempt == 0 => {
+                token = session
+                    .access_token_after_rejection(&token)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            status => return Err(format!("{url} answered HTTP {status}")),
+        }
+    }
+    Err(format!("{url} keeps refusing the sign-in"))
+}
+
+fn describe(profile: &serde_json::Value) -> String {
+    let name = profile["name"].as_str().unwrap_or("(no name)");
+    match profile["email"].as_str() {
+        Some(email) => format!("{name} <{email}>"),
+        None => name.to_owned(),
+    }
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    KeyringStore::use_os_keyring()
+        .map_err(|e| format!("{e} Refill keeps sign-ins only in the system keyring."))?;
+    let session = Session::new(
+        args.provider.clone(),
+        Arc::new(KeyringStore::default()),
+        Arc::new(SystemClock),
+    );
+    match args.command.as_str() {
+        "login" => {
+            let pending = start_sign_in(&args.provider)
+                .await
+                .map_err(|e| e.to_string())?;
+            if args.no_browser || !open_browser(pending.authorize_url()) {
+                eprintln!("Open this address in a browser to sign in (waiting up to 5 minutes, Ctrl-C to cancel):");
+                println!("{}", pending.authorize_url());
+            } else {
+                eprintln!(
+                    "Your browser is open to sign in (waiting up to 5 minutes, Ctrl-C to cancel)."
+                );
+            }
+            let cancel = async {
+                let _ = tokio::signal::ctrl_c().await;
+            };
+            let tokens = pending
+                .finish(SIGN_IN_TIMEOUT, cancel, &SystemClock)
+                .await
+                .map_err(|e| e.to_string())?;
+            session
+                .store_tokens(tokens)
+                .await
+                .map_err(|e| e.to_string())?;
+            match profile(&session).await {
+                Ok(Some(p)) => println!("Signed in as {}.", describe(&p)),
+                Ok(None) => println!("Signed in."),
+                Err(e) => println!("Signed in (but the profile could not be read: {e})."),
+            }
+            Ok(())
+        }
+        "whoami" => match profile(&session).await {
+            Ok(Some(p)) => {
+                println!(
+                    "{} ({})",
+                    describe(&p),
+                    p["user_id"].as_str().unwrap_or("no id")
+                );
+                Ok(())
+            }
+            Ok(None) if session.is_signed_in().await.unwrap_or(false) => {
+                println!("Signed in (this provider has no profile endpoint).");
+                Ok(())
+            }
+            Ok(None) => Err(AuthError::SignedOut.to_string()),
+            Err(e) => Err(e),
+        },
+        _ => {
+            if !session.is_signed_in().await.map_err(|e| e.to_string())? {
+                println!("You were not signed in.");
+                return Ok(());
+            }
+            let revoked = session.sign_out().await.map_err(|e| e.to_string())?;
+            if revoked || session.provider().revoke_url.is_none() {
+                println!("Signed out.");
+            } else {
+                println!("Signed out here; the sign-in service did not confirm that it revoked the sign-in.");
+            }
+            Ok(())
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = match parse(std::env::args().skip(1).collect(), |k| {
+        std::env::var(k).ok()
+    }) {
+        Ok(Some(args)) => args,
+        Ok(None) => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("refill: {message}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("refill: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Vec<String> {
+        a.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn a_refill_service_or_any_provider_can_be_named() {
+        let a = parse(args(&["login", "--service", "http://svc:8750/"]), |_| None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(a.provider.token_url, "http://svc:8750/auth/o2/token");
+        assert_eq!(
+            a.provider.profile_url.as_deref(),
+            Some("http://svc:8750/user/profile")
+        );
+        let env = |k: &str| match k {
+            "REFILL_AUTH_AUTHORIZE_URL" => Some("https://id.example/authorize".to_owned()),
+            "REFILL_AUTH_TOKEN_URL" => Some("https://id.example/token".to_owned()),
+            "REFILL_AUTH_CLIENT_ID" => Some("cli".to_owned()),
+            "REFILL_AUTH_SCOPES" => Some("openid email".to_owned()),
+            _ => None,
+        };
+        let a = parse(args(&["whoami", "--no-browser"]), env)
+            .unwrap()
+            .unwrap();
+        assert!(a.no_browser);
+        assert_eq!(a.provider.client_id, "cli");
+        assert_eq!(a.provider.scopes, ["openid", "email"]);
+        assert_eq!(a.provider.revoke_url, None);
+    }
+
+    #[test]
+    fn usage_errors_say_what_is_wrong() {
+        assert!(parse(args(&["fly"]), |_| None)
+            .unwrap_err()
+            .contains("unknown command"));
+        assert!(parse(args(&["login"]), |_| None)
+            .unwrap_err()
+            .contains("--service URL"));
+        assert!(parse(args(&["login", "--service", "svc:8750"]), |_| None)
+            .unwrap_err()
+            .contains("http://"));
+        assert!(
+            parse(args(&["login", "--token-url", "https://x/t"]), |_| None)
+                .unwrap_err()
+                .contains("--authorize-url")
+        );
+        assert!(parse(args(&[]), |_| None).unwrap().is_none());
+    }
+}
