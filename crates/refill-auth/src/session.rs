@@ -23,6 +23,14 @@ pub struct Session {
     tokens: Mutex<Loaded>,
 }
 
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("provider", &self.provider.key)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Session {
     /// A session with `provider`, its tokens in `store`.
     pub fn new(provider: Provider, store: Arc<dyn TokenStore>, clock: SharedClock) -> Self {

@@ -8,6 +8,7 @@ use refill_auth::{
 use refill_core::{ManualClock, SystemClock};
 use refill_service::sandbox::{CUSTOMER_EMAIL, CUSTOMER_NAME, CUSTOMER_PASSWORD};
 use refill_service::{start, RunningService, ServiceConfig};
+use refill_testkit::{Browser, Person};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,65 +38,17 @@ fn browser() -> reqwest::Client {
         .unwrap()
 }
 
-fn hidden_fields(html: &str) -> Vec<(String, String)> {
-    let form = &html[..html.find("</form>").unwrap_or(html.len())];
-    form.split("<input")
-        .skip(1)
-        .filter(|t| t.contains("type=\"hidden\""))
-        .map(|tag| {
-            let attr = |name: &str| {
-                let key = format!("{name}=\"");
-                let rest = &tag[tag.find(&key).unwrap() + key.len()..];
-                rest[..rest.find('"').unwrap()]
-                    .replace("&quot;", "\"")
-                    .replace("&#39;", "'")
-                    .replace("&lt;", "<")
-                    .replace("&gt;", ">")
-                    .replace("&amp;", "&")
-            };
-            (attr("name"), attr("value"))
-        })
-        .collect()
-}
+const ALEX: Person<'static> = Person::Existing {
+    email: CUSTOMER_EMAIL,
+    password: CUSTOMER_PASSWORD,
+};
 
 /// Plays the browser: sign in, answer consent; returns the URL the provider sends it back to.
 async fn browse(sign_in: &PendingSignIn, decision: &str) -> String {
-    let http = browser();
-    let page = http
-        .get(sign_in.authorize_url())
-        .send()
+    Browser::default()
+        .sign_in(sign_in.authorize_url(), &ALEX, decision)
         .await
         .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let origin = sign_in
-        .authorize_url()
-        .split("/ap/oa")
-        .next()
-        .unwrap()
-        .to_owned();
-    let mut fields = hidden_fields(&page);
-    fields.push(("email".into(), CUSTOMER_EMAIL.into()));
-    fields.push(("password".into(), CUSTOMER_PASSWORD.into()));
-    let consent = http
-        .post(format!("{origin}/ap/signin"))
-        .form(&fields)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let mut fields = hidden_fields(&consent);
-    fields.push(("decision".into(), decision.into()));
-    let done = http
-        .post(format!("{origin}/ap/consent"))
-        .form(&fields)
-        .send()
-        .await
-        .unwrap();
-    done.headers()["location"].to_str().unwrap().to_owned()
 }
 
 /// Runs a whole sign-in; `tamper` may change the callback URL before the "browser" follows it.

@@ -6,6 +6,7 @@
 
 use refill_service::sandbox::{CUSTOMER_EMAIL, CUSTOMER_NAME, CUSTOMER_PASSWORD};
 use refill_service::{start, ServiceConfig};
+use refill_testkit::{Browser, Person};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
@@ -14,25 +15,6 @@ fn refill(args: &[&str]) -> std::process::Output {
         .args(args)
         .output()
         .unwrap()
-}
-
-fn hidden_fields(html: &str) -> Vec<(String, String)> {
-    let form = &html[..html.find("</form>").unwrap_or(html.len())];
-    form.split("<input")
-        .skip(1)
-        .filter(|t| t.contains("type=\"hidden\""))
-        .map(|tag| {
-            let attr = |name: &str| {
-                let key = format!("{name}=\"");
-                let rest = &tag[tag.find(&key).unwrap() + key.len()..];
-                rest[..rest.find('"').unwrap()]
-                    .replace("&quot;", "\"")
-                    .replace("&#39;", "'")
-                    .replace("&amp;", "&")
-            };
-            (attr("name"), attr("value"))
-        })
-        .collect()
 }
 
 // Multi-threaded: the test blocks on the child's output while the service must keep serving.
@@ -73,49 +55,13 @@ async fn login_whoami_logout() {
     );
 
     // The browser part.
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let page = http
-        .get(&authorize)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let mut fields = hidden_fields(&page);
-    fields.extend([
-        ("email".into(), CUSTOMER_EMAIL.into()),
-        ("password".into(), CUSTOMER_PASSWORD.into()),
-    ]);
-    let consent = http
-        .post(format!("{url}/ap/signin"))
-        .form(&fields)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let mut fields = hidden_fields(&consent);
-    fields.push(("decision".into(), "allow".into()));
-    let done = http
-        .post(format!("{url}/ap/consent"))
-        .form(&fields)
-        .send()
-        .await
-        .unwrap();
-    let callback = done.headers()["location"].to_str().unwrap().to_owned();
-    let answer = http
-        .get(&callback)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let browser = Browser::default();
+    let alex = Person::Existing {
+        email: CUSTOMER_EMAIL,
+        password: CUSTOMER_PASSWORD,
+    };
+    let callback = browser.sign_in(&authorize, &alex, "allow").await.unwrap();
+    let answer = browser.visit(&callback).await.unwrap();
     assert!(answer.contains("You can return to Refill"));
 
     let mut rest = String::new();

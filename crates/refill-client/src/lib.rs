@@ -3,9 +3,15 @@
 //! Every failure is classified into a [`ClientError`] that says whether the request could have
 //! taken effect: [`ClientError::Unreachable`] means nothing reached the service (so nothing was
 //! ordered), [`ClientError::NoAnswer`] means it may have.
+//!
+//! With a signed-in [`Session`], requests carry its bearer token; when the service answers that
+//! the token is invalid, the session refreshes it (once, shared with concurrent requests) and the
+//! request is sent again.
 
+use refill_auth::{AuthError, Session};
 use refill_wire::{ButtonList, ErrorBody, ErrorCode, Health, OrderView, PressResult};
 use serde::de::DeserializeOwned;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How long to wait for a connection.
@@ -36,6 +42,9 @@ pub enum ClientError {
         /// The error it gave.
         body: ErrorBody,
     },
+    /// The sign-in could not give a valid token (signed out, refresh refused, provider down).
+    #[error("{0}")]
+    SignIn(AuthError),
     /// The service answered with something that is not the Refill API.
     #[error("The service at {url} gave an answer Refill does not understand ({detail}). Is this a Refill service?")]
     Protocol {
@@ -53,6 +62,11 @@ impl ClientError {
             ClientError::Unreachable { .. } => ErrorCode::ServiceUnreachable,
             ClientError::NoAnswer { .. } => ErrorCode::ServiceTimeout,
             ClientError::Api { body, .. } => body.code,
+            ClientError::SignIn(AuthError::SignedOut | AuthError::SessionEnded) => {
+                ErrorCode::SignInRequired
+            }
+            ClientError::SignIn(AuthError::Unreachable { .. }) => ErrorCode::ServiceUnreachable,
+            ClientError::SignIn(_) => ErrorCode::SignInFailed,
             ClientError::Protocol { .. } => ErrorCode::ServiceError,
         }
     }
@@ -63,6 +77,7 @@ impl ClientError {
 pub struct Client {
     http: reqwest::Client,
     base: String,
+    session: Option<Arc<Session>>,
 }
 
 impl Client {
@@ -76,7 +91,14 @@ impl Client {
         Self {
             http,
             base: base_url.trim_end_matches('/').to_owned(),
+            session: None,
         }
+    }
+
+    /// The same client, sending `session`'s token with every request.
+    pub fn with_session(mut self, session: Arc<Session>) -> Self {
+        self.session = Some(session);
+        self
     }
 
     /// The service's base URL.
@@ -86,12 +108,12 @@ impl Client {
 
     /// `GET /health`.
     pub async fn health(&self) -> Result<Health, ClientError> {
-        self.send(self.http.get(self.url("/health"))).await
+        self.send(|| self.http.get(self.url("/health"))).await
     }
 
     /// `GET /v1/buttons`: the virtual Dash buttons, with picture paths made absolute URLs.
     pub async fn buttons(&self) -> Result<ButtonList, ClientError> {
-        let mut list: ButtonList = self.send(self.http.get(self.url("/v1/buttons"))).await?;
+        let mut list: ButtonList = self.send(|| self.http.get(self.url("/v1/buttons"))).await?;
         for tile in &mut list.tiles {
             if let Some(path) = tile.image_url.take() {
                 tile.image_url = Some(if path.starts_with('/') {
@@ -107,39 +129,80 @@ impl Client {
     /// `POST /v1/buttons/{asin}/press`: order the item again (or get its open order).
     pub async fn press(&self, asin: &str) -> Result<PressResult, ClientError> {
         let path = format!("/v1/buttons/{}/press", path_segment(asin));
-        self.send(self.http.post(self.url(&path))).await
+        self.send(|| self.http.post(self.url(&path))).await
     }
 
     /// `GET /v1/orders/{id}`.
     pub async fn order(&self, event_instance_id: &str) -> Result<OrderView, ClientError> {
         let path = format!("/v1/orders/{}", path_segment(event_instance_id));
-        self.send(self.http.get(self.url(&path))).await
+        self.send(|| self.http.get(self.url(&path))).await
     }
 
     /// `POST /v1/orders/{id}/cancel`.
     pub async fn cancel(&self, event_instance_id: &str) -> Result<OrderView, ClientError> {
         let path = format!("/v1/orders/{}/cancel", path_segment(event_instance_id));
-        self.send(self.http.post(self.url(&path))).await
+        self.send(|| self.http.post(self.url(&path))).await
     }
 
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
+    /// Sends the request `make` builds, with the session's token if there is one; on an
+    /// `invalid_token` answer, refreshes once and sends it again.
     async fn send<T: DeserializeOwned>(
         &self,
-        request: reqwest::RequestBuilder,
+        make: impl Fn() -> reqwest::RequestBuilder,
     ) -> Result<T, ClientError> {
-        let response = request.send().await.map_err(|e| self.transport(&e))?;
-        let status = response.status();
-        let bytes = response.bytes().await.map_err(|e| self.transport(&e))?;
+        let mut token = match &self.session {
+            Some(session) => match session.access_token().await {
+                Ok(token) => Some(token),
+                // Not signed in: ask anonymously; the service says whether it needs a sign-in.
+                Err(AuthError::SignedOut) => None,
+                Err(e) => return Err(ClientError::SignIn(e)),
+            },
+            None => None,
+        };
+        let mut retried = false;
+        loop {
+            let mut request = make();
+            if let Some(token) = &token {
+                request = request.bearer_auth(token.expose());
+            }
+            let response = request.send().await.map_err(|e| self.transport(&e))?;
+            let status = response.status();
+            let bytes = response.bytes().await.map_err(|e| self.transport(&e))?;
+            let rejected = status == reqwest::StatusCode::UNAUTHORIZED
+                && serde_json::from_slice::<ErrorBody>(&bytes)
+                    .is_ok_and(|b| b.code == ErrorCode::InvalidToken);
+            if let (true, false, Some(session), Some(sent)) =
+                (rejected, retried, &self.session, &token)
+            {
+                retried = true;
+                token = Some(
+                    session
+                        .access_token_after_rejection(sent)
+                        .await
+                        .map_err(ClientError::SignIn)?,
+                );
+                continue;
+            }
+            return self.decode(status, &bytes);
+        }
+    }
+
+    fn decode<T: DeserializeOwned>(
+        &self,
+        status: reqwest::StatusCode,
+        bytes: &[u8],
+    ) -> Result<T, ClientError> {
         if status.is_success() {
-            return serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol {
+            return serde_json::from_slice(bytes).map_err(|e| ClientError::Protocol {
                 url: self.base.clone(),
                 detail: e.to_string(),
             });
         }
-        match serde_json::from_slice::<ErrorBody>(&bytes) {
+        match serde_json::from_slice::<ErrorBody>(bytes) {
             Ok(body) => Err(ClientError::Api {
                 status: status.as_u16(),
                 body,

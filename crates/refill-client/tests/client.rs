@@ -87,3 +87,111 @@ async fn something_that_is_not_a_refill_service_is_a_protocol_error() {
         "{err}"
     );
 }
+
+mod signed_in {
+    use refill_auth::{start_sign_in, AuthError, MemoryStore, Provider, Session};
+    use refill_client::{Client, ClientError};
+    use refill_core::SystemClock;
+    use refill_service::{start, ServiceConfig};
+    use refill_testkit::{Browser, Person};
+    use refill_wire::ErrorCode;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    /// A new customer signed in through the real pages; their session.
+    async fn new_customer(base: &str) -> Arc<Session> {
+        let provider = Provider::refill("client-test", base);
+        let pending = start_sign_in(&provider).await.unwrap();
+        let browser = Browser::default();
+        let person = Person::New {
+            name: "Casey",
+            email: "casey@example.test",
+            password: "long enough",
+        };
+        let callback = browser
+            .sign_in(pending.authorize_url(), &person, "allow")
+            .await
+            .unwrap();
+        let finishing = tokio::spawn(async move {
+            pending
+                .finish(
+                    Duration::from_secs(10),
+                    std::future::pending(),
+                    &SystemClock,
+                )
+                .await
+        });
+        browser.visit(&callback).await.unwrap();
+        let session = Arc::new(Session::new(
+            provider,
+            Arc::new(MemoryStore::default()),
+            Arc::new(SystemClock),
+        ));
+        session
+            .store_tokens(finishing.await.unwrap().unwrap())
+            .await
+            .unwrap();
+        session
+    }
+
+    #[tokio::test]
+    async fn requests_carry_the_sign_in_and_recover_from_a_rejected_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = start(ServiceConfig::sandbox(dir.path().join("s.sqlite")))
+            .await
+            .unwrap();
+        let session = new_customer(&service.base_url()).await;
+        let client = Client::new(&service.base_url()).with_session(session.clone());
+        assert_eq!(
+            client.buttons().await.unwrap().tiles.len(),
+            0,
+            "the new customer's own grid"
+        );
+
+        // The service stops accepting the access token: one refresh, then the request succeeds.
+        let old = session.access_token().await.unwrap();
+        let revoke = reqwest::Client::new()
+            .post(format!("{}/auth/o2/revoke", service.base_url()))
+            .form(&[
+                ("token", old.expose().as_str()),
+                ("client_id", "refill-app"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(revoke.status(), 200);
+        client.press("B0RFBEAN01").await.unwrap();
+        assert_ne!(session.access_token().await.unwrap(), old);
+        assert_eq!(client.buttons().await.unwrap().tiles.len(), 1);
+
+        // After signing out, requests go without a token.
+        session.sign_out().await.unwrap();
+        assert_eq!(
+            session.access_token().await.unwrap_err(),
+            AuthError::SignedOut
+        );
+        // This sandbox does not require sign-in, so it answers for its own customer.
+        assert_eq!(client.buttons().await.unwrap().tiles.len(), 6);
+    }
+
+    #[tokio::test]
+    async fn a_service_that_requires_sign_in_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = ServiceConfig::sandbox(dir.path().join("s.sqlite"));
+        config.require_sign_in = true;
+        let service = start(config).await.unwrap();
+        let session = Arc::new(Session::new(
+            Provider::refill("strict", &service.base_url()),
+            Arc::new(MemoryStore::default()),
+            Arc::new(SystemClock),
+        ));
+        let client = Client::new(&service.base_url()).with_session(session);
+        match client.buttons().await {
+            Err(e @ ClientError::Api { status: 401, .. }) => {
+                assert_eq!(e.code(), ErrorCode::SignInRequired);
+                assert_eq!(e.to_string(), "This Refill service needs you to sign in.");
+            }
+            other => panic!("expected sign_in_required, got {other:?}"),
+        }
+    }
+}

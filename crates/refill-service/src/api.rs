@@ -13,13 +13,13 @@
 
 use crate::{images, ApiError, Store};
 use axum::extract::{Path, Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use refill_core::{Asin, OrderPolicy, SharedClock};
-use refill_wire::{ButtonList, Health, OrderView, PressResult};
+use refill_wire::{ButtonList, ErrorCode, Health, OrderView, PressResult};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -34,6 +34,7 @@ struct Inner {
     policy: OrderPolicy,
     clock: SharedClock,
     sandbox: bool,
+    require_sign_in: bool,
 }
 
 impl AppState {
@@ -53,13 +54,20 @@ impl AppState {
     }
 
     /// State over `store`.
-    pub fn new(store: Store, policy: OrderPolicy, clock: SharedClock, sandbox: bool) -> Self {
+    pub fn new(
+        store: Store,
+        policy: OrderPolicy,
+        clock: SharedClock,
+        sandbox: bool,
+        require_sign_in: bool,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 store,
                 policy,
                 clock,
                 sandbox,
+                require_sign_in,
             }),
         }
     }
@@ -108,7 +116,24 @@ async fn method_not_allowed() -> Response {
     (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
 }
 
-async fn customer(state: &AppState) -> Result<i64, ApiError> {
+/// The customer a request acts for: the one its bearer token belongs to; without a token, the
+/// service's first customer, unless the service requires sign-in.
+async fn customer(state: &AppState, headers: &HeaderMap) -> Result<i64, ApiError> {
+    if let Some(token) = crate::auth::bearer(headers) {
+        return match state.inner.store.access_grant(token, state.now()).await? {
+            Some(grant) => Ok(grant.customer_id),
+            None => Err(ApiError::Unauthorized(
+                ErrorCode::InvalidToken,
+                "Your sign-in has expired or was revoked. Please sign in again.".to_owned(),
+            )),
+        };
+    }
+    if state.inner.require_sign_in {
+        return Err(ApiError::Unauthorized(
+            ErrorCode::SignInRequired,
+            "This Refill service needs you to sign in.".to_owned(),
+        ));
+    }
     state
         .inner
         .store
@@ -125,8 +150,11 @@ async fn health(State(state): State<AppState>) -> Json<Health> {
     })
 }
 
-async fn buttons(State(state): State<AppState>) -> Result<Json<ButtonList>, ApiError> {
-    let customer = customer(&state).await?;
+async fn buttons(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<ButtonList>, ApiError> {
+    let customer = customer(&state, &headers).await?;
     let now = state.inner.clock.now();
     let tiles = state.inner.store.buttons(customer, now).await?;
     Ok(Json(ButtonList { tiles }))
@@ -134,10 +162,11 @@ async fn buttons(State(state): State<AppState>) -> Result<Json<ButtonList>, ApiE
 
 async fn press(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Path(asin): Path<String>,
 ) -> Result<Json<PressResult>, ApiError> {
     let asin = Asin::parse(&asin).map_err(|e| ApiError::BadRequest(format!("{e}.")))?;
-    let customer = customer(&state).await?;
+    let customer = customer(&state, &headers).await?;
     let now = state.inner.clock.now();
     let result = state
         .inner
@@ -149,9 +178,10 @@ async fn press(
 
 async fn order(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let customer = customer(&state).await?;
+    let customer = customer(&state, &headers).await?;
     let now = state.inner.clock.now();
     state
         .inner
@@ -164,9 +194,10 @@ async fn order(
 
 async fn cancel(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let customer = customer(&state).await?;
+    let customer = customer(&state, &headers).await?;
     let now = state.inner.clock.now();
     Ok(Json(state.inner.store.cancel(customer, &id, now).await?))
 }

@@ -14,6 +14,9 @@ pub enum ApiError {
     /// `404`: no such thing.
     #[error("{0}")]
     NotFound(String),
+    /// `401`: no valid sign-in (`sign_in_required` or `invalid_token`).
+    #[error("{1}")]
+    Unauthorized(ErrorCode, String),
     /// `409`: the order can no longer be cancelled.
     #[error("{0}")]
     NotCancellable(String),
@@ -27,6 +30,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, ErrorCode::BadRequest, m.clone()),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, ErrorCode::NotFound, m.clone()),
+            ApiError::Unauthorized(code, m) => (StatusCode::UNAUTHORIZED, *code, m.clone()),
             ApiError::NotCancellable(m) => (
                 StatusCode::CONFLICT,
                 ErrorCode::OrderNotCancellable,
@@ -47,6 +51,18 @@ impl IntoResponse for ApiError {
             tracing::error!("request failed: {e}");
         }
         let (status, code, message) = self.parts();
-        (status, Json(ErrorBody { message, code })).into_response()
+        let mut response = (status, Json(ErrorBody { message, code })).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            let challenge = if code == ErrorCode::InvalidToken {
+                "Bearer error=\"invalid_token\""
+            } else {
+                "Bearer"
+            };
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static(challenge),
+            );
+        }
+        response
     }
 }

@@ -40,6 +40,9 @@ pub struct ServiceConfig {
     pub listen: SocketAddr,
     /// Seed the sandbox data into a new database.
     pub sandbox: bool,
+    /// Refuse `/v1` requests without a valid sign-in. Otherwise a request without a token acts
+    /// for the service's first customer (how the sandbox works out of the box).
+    pub require_sign_in: bool,
     /// The order timing rules.
     pub policy: OrderPolicy,
     /// The clock every rule reads.
@@ -53,6 +56,7 @@ impl ServiceConfig {
             database: database.into(),
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             sandbox: true,
+            require_sign_in: false,
             policy: OrderPolicy::default(),
             clock: Arc::new(SystemClock),
         }
@@ -143,7 +147,13 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         addr: config.listen,
         source,
     })?;
-    let state = api::AppState::new(store.clone(), config.policy, config.clock, config.sandbox);
+    let state = api::AppState::new(
+        store.clone(),
+        config.policy,
+        config.clock,
+        config.sandbox,
+        config.require_sign_in,
+    );
     let app = api::router(state);
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {

@@ -11,12 +11,13 @@ const USAGE: &str = "\
 refill-service: the self-hostable Refill replenishment service
 
 USAGE:
-    refill-service [--db FILE] [--listen ADDR] [--sandbox]
+    refill-service [--db FILE] [--listen ADDR] [--sandbox] [--require-sign-in]
 
 OPTIONS:
     --db FILE        SQLite database file, created if missing [env REFILL_DB; default refill.sqlite]
     --listen ADDR    address to listen on [env REFILL_LISTEN; default 127.0.0.1:8750]
     --sandbox        seed a new database with the sandbox customer, devices and catalog
+    --require-sign-in  refuse API requests without a valid sign-in (bearer token)
     -h, --help       show this help
 ";
 
@@ -24,6 +25,7 @@ struct Args {
     db: PathBuf,
     listen: SocketAddr,
     sandbox: bool,
+    require_sign_in: bool,
 }
 
 fn parse_args() -> Result<Option<Args>, String> {
@@ -31,11 +33,13 @@ fn parse_args() -> Result<Option<Args>, String> {
         std::env::var_os("REFILL_DB").map_or_else(|| "refill.sqlite".into(), PathBuf::from);
     let mut listen = std::env::var("REFILL_LISTEN").unwrap_or_else(|_| "127.0.0.1:8750".into());
     let mut sandbox = false;
+    let mut require_sign_in = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "-h" | "--help" => return Ok(None),
             "--sandbox" => sandbox = true,
+            "--require-sign-in" => require_sign_in = true,
             "--db" => db = args.next().ok_or("--db needs a file name")?.into(),
             "--listen" => {
                 listen = args
@@ -52,6 +56,7 @@ fn parse_args() -> Result<Option<Args>, String> {
         db,
         listen,
         sandbox,
+        require_sign_in,
     }))
 }
 
@@ -78,6 +83,7 @@ async fn main() -> ExitCode {
         database: args.db,
         listen: args.listen,
         sandbox: args.sandbox,
+        require_sign_in: args.require_sign_in,
         policy: OrderPolicy::default(),
         clock: Arc::new(SystemClock),
     };

@@ -9,7 +9,6 @@ use refill_service::sandbox::{CUSTOMER_EMAIL, CUSTOMER_NAME, CUSTOMER_PASSWORD};
 use refill_service::{start, RunningService, ServiceConfig};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
 use std::sync::Arc;
 use time::macros::datetime;
 use time::Duration;
@@ -49,49 +48,15 @@ async fn sandbox() -> Fixture {
     }
 }
 
-/// The hidden inputs of the form posting to `action` in `html`.
 fn form_of(html: &str, action: &str) -> Vec<(String, String)> {
-    let start = html
-        .find(&format!("action=\"{action}\""))
-        .expect("no such form");
-    let form = &html[start..];
-    form_fields(&form[..form.find("</form>").unwrap_or(form.len())])
+    refill_testkit::hidden_fields(html, Some(action))
 }
 
-/// The hidden inputs of the first form in `html`.
 fn form_fields(html: &str) -> Vec<(String, String)> {
-    let html = &html[..html.find("</form>").unwrap_or(html.len())];
-    let unescape = |s: &str| {
-        s.replace("&quot;", "\"")
-            .replace("&#39;", "'")
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&amp;", "&")
-    };
-    let mut out = Vec::new();
-    for chunk in html.split("<input").skip(1) {
-        let tag = &chunk[..chunk.find('>').unwrap_or(chunk.len())];
-        if !tag.contains("type=\"hidden\"") {
-            continue;
-        }
-        let attr = |name: &str| {
-            let key = format!("{name}=\"");
-            tag.find(&key).map(|i| {
-                let rest = &tag[i + key.len()..];
-                unescape(&rest[..rest.find('"').unwrap_or(rest.len())])
-            })
-        };
-        if let (Some(n), Some(v)) = (attr("name"), attr("value")) {
-            out.push((n, v));
-        }
-    }
-    out
+    refill_testkit::hidden_fields(html, None)
 }
 
-fn query_of(location: &str) -> HashMap<String, String> {
-    let query = location.split_once('?').map(|(_, q)| q).unwrap_or("");
-    serde_urlencoded::from_str(query).unwrap()
-}
+use refill_testkit::query_of;
 
 impl Fixture {
     fn url(&self, path: &str) -> String {
@@ -632,4 +597,152 @@ async fn no_secret_is_stored_in_the_clear() {
             assert!(!found, "a secret is stored in the clear");
         }
     }
+}
+
+/// Signs a new customer up through the real forms; returns their access token.
+async fn new_customer_token(f: &Fixture, email: &str) -> String {
+    let html = f
+        .authorize(&f.authorize_params(&[]))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let mut fields = form_of(&html, "/ap/signup");
+    fields.extend([
+        ("name".into(), "Robin New".into()),
+        ("email".into(), email.into()),
+        ("password".into(), "long enough".into()),
+    ]);
+    let consent = f.submit("/ap/signup", &fields).await.text().await.unwrap();
+    let mut fields = form_fields(&consent);
+    fields.push(("decision".into(), "allow".into()));
+    let location = f.submit("/ap/consent", &fields).await.headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let (_, tokens) = f.exchange(&query_of(&location)["code"], VERIFIER).await;
+    tokens["access_token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn the_api_acts_for_the_customer_whose_token_it_gets() {
+    let f = sandbox().await;
+    let token = new_customer_token(&f, "robin@example.test").await;
+    let mine: Value = f
+        .http
+        .get(f.url("/v1/buttons"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        mine["tiles"].as_array().unwrap().len(),
+        0,
+        "a new customer has no recent items"
+    );
+    let anonymous: Value = f
+        .http
+        .get(f.url("/v1/buttons"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        anonymous["tiles"].as_array().unwrap().len(),
+        6,
+        "no token: the sandbox customer"
+    );
+
+    let pressed = f
+        .http
+        .post(f.url("/v1/buttons/B0RFBEAN01/press"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pressed.status(), 200);
+    let mine: Value = f
+        .http
+        .get(f.url("/v1/buttons"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        mine["tiles"][0]["asin"], "B0RFBEAN01",
+        "the order is the new customer's"
+    );
+    let anonymous: Value = f
+        .http
+        .get(f.url("/v1/buttons"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let beans = anonymous["tiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["asin"] == "B0RFBEAN01")
+        .unwrap()
+        .clone();
+    assert!(
+        beans["openOrder"].is_null(),
+        "the sandbox customer's beans were not ordered"
+    );
+
+    let res = f
+        .http
+        .get(f.url("/v1/buttons"))
+        .bearer_auth("Atza|not-a-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert!(res.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .contains("invalid_token"));
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "invalid_token");
+    assert!(body["message"].as_str().unwrap().contains("sign in again"));
+}
+
+#[tokio::test]
+async fn a_service_that_requires_sign_in_refuses_requests_without_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = ServiceConfig::sandbox(dir.path().join("strict.sqlite"));
+    config.require_sign_in = true;
+    let service = start(config).await.unwrap();
+    let res = reqwest::get(format!("{}/v1/buttons", service.base_url()))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "sign_in_required");
+    assert_eq!(body["message"], "This Refill service needs you to sign in.");
+    let res = reqwest::Client::new()
+        .post(format!(
+            "{}/v1/buttons/B0RFBEAN01/press",
+            service.base_url()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let orders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE source = 'button'")
+        .fetch_one(service.store().pool())
+        .await
+        .unwrap();
+    assert_eq!(orders, 0);
 }

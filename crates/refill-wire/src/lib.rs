@@ -27,6 +27,12 @@ pub enum ErrorCode {
     OrderNotCancellable,
     /// The service failed on its side; nothing the caller sent was wrong.
     Internal,
+    /// This service needs the customer to sign in first.
+    SignInRequired,
+    /// The sign-in presented is not (or no longer) valid: expired, revoked or unknown.
+    InvalidToken,
+    /// Signing in did not work (refused, cancelled, timed out, keyring unavailable).
+    SignInFailed,
     /// The app could not connect to the service at all: nothing was sent.
     ServiceUnreachable,
     /// The service did not answer in time: the request may or may not have taken effect.

@@ -3,7 +3,7 @@
 
 import { invoke } from "@tauri-apps/api/core";
 
-export type ErrorCode = "bad_request" | "not_found" | "order_not_cancellable" | "internal" | "service_unreachable" | "service_timeout" | "service_error" | "sandbox_failed";
+export type ErrorCode = "bad_request" | "not_found" | "order_not_cancellable" | "internal" | "sign_in_required" | "invalid_token" | "sign_in_failed" | "service_unreachable" | "service_timeout" | "service_error" | "sandbox_failed";
 
 export type ErrorBody = { 
 /**

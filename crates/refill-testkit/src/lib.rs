@@ -1,0 +1,157 @@
+//! Test helpers shared by Refill's crates (a dev-dependency only).
+//!
+//! [`Browser`] plays the person at the browser during a sign-in: it loads the authorization URL,
+//! submits the real sign-in (or sign-up) and consent forms of the page it gets, and returns where
+//! the service sends the browser back to, without following it.
+
+use std::collections::HashMap;
+
+fn unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// The hidden inputs of the form whose action is `action`, or of the first form when `None`.
+pub fn hidden_fields(html: &str, action: Option<&str>) -> Vec<(String, String)> {
+    let start = action
+        .and_then(|a| html.find(&format!("action=\"{a}\"")))
+        .unwrap_or(0);
+    let form = &html[start..];
+    let form = &form[..form.find("</form>").unwrap_or(form.len())];
+    form.split("<input")
+        .skip(1)
+        .filter_map(|chunk| {
+            let tag = &chunk[..chunk.find('>').unwrap_or(chunk.len())];
+            if !tag.contains("type=\"hidden\"") {
+                return None;
+            }
+            let attr = |name: &str| {
+                let key = format!("{name}=\"");
+                tag.find(&key).map(|i| {
+                    let rest = &tag[i + key.len()..];
+                    unescape(&rest[..rest.find('"').unwrap_or(rest.len())])
+                })
+            };
+            Some((attr("name")?, attr("value")?))
+        })
+        .collect()
+}
+
+/// The query parameters of `url`.
+pub fn query_of(url: &str) -> HashMap<String, String> {
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    serde_urlencoded::from_str(query).unwrap_or_default()
+}
+
+/// Who signs in, and how.
+#[derive(Debug, Clone)]
+pub enum Person<'a> {
+    /// An existing account.
+    Existing {
+        /// Email.
+        email: &'a str,
+        /// Password.
+        password: &'a str,
+    },
+    /// A new account, created on the sign-in page.
+    New {
+        /// Name.
+        name: &'a str,
+        /// Email.
+        email: &'a str,
+        /// Password.
+        password: &'a str,
+    },
+}
+
+/// A browser that does not follow redirects, so the test sees where it is sent.
+#[derive(Debug, Clone)]
+pub struct Browser {
+    http: reqwest::Client,
+}
+
+impl Default for Browser {
+    fn default() -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap_or_default(),
+        }
+    }
+}
+
+impl Browser {
+    /// Loads `authorize_url`, signs `person` in, answers the consent page with `decision`
+    /// (`allow` or `deny`), and returns the URL the browser is sent back to.
+    pub async fn sign_in(
+        &self,
+        authorize_url: &str,
+        person: &Person<'_>,
+        decision: &str,
+    ) -> Result<String, String> {
+        let origin = authorize_url
+            .split("/ap/oa")
+            .next()
+            .ok_or("not an /ap/oa URL")?
+            .to_owned();
+        let page = self.text(self.http.get(authorize_url)).await?;
+        let (action, extra): (&str, Vec<(&str, &str)>) = match person {
+            Person::Existing { email, password } => {
+                ("/ap/signin", vec![("email", email), ("password", password)])
+            }
+            Person::New {
+                name,
+                email,
+                password,
+            } => (
+                "/ap/signup",
+                vec![("name", name), ("email", email), ("password", password)],
+            ),
+        };
+        let mut fields = hidden_fields(&page, Some(action));
+        fields.extend(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        let consent = self
+            .text(self.http.post(format!("{origin}{action}")).form(&fields))
+            .await?;
+        if !consent.contains("action=\"/ap/consent\"") {
+            return Err(format!("no consent page after signing in: {consent}"));
+        }
+        let mut fields = hidden_fields(&consent, Some("/ap/consent"));
+        fields.push(("decision".to_owned(), decision.to_owned()));
+        let done = self
+            .http
+            .post(format!("{origin}/ap/consent"))
+            .form(&fields)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        done.headers()
+            .get("location")
+            .and_then(|l| l.to_str().ok())
+            .map(str::to_owned)
+            .ok_or_else(|| format!("the consent answer did not redirect ({})", done.status()))
+    }
+
+    /// Follows `url` (such as the app's loopback callback) and returns the page.
+    pub async fn visit(&self, url: &str) -> Result<String, String> {
+        self.text(self.http.get(url)).await
+    }
+
+    async fn text(&self, request: reqwest::RequestBuilder) -> Result<String, String> {
+        request
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .text()
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
