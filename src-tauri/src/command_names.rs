@@ -6,4 +6,9 @@ pub const COMMANDS: &[&str] = &[
     "cancel_order",
     "service_info",
     "ui_ready",
+    "account",
+    "start_sign_in",
+    "finish_sign_in",
+    "cancel_sign_in",
+    "sign_out",
 ];

@@ -6,7 +6,9 @@
 
 include!("command_names.rs");
 
-use refill_commands::{AppConfig, AppCore, AppError, ButtonGrid, ServiceInfo};
+use refill_commands::{
+    Account, AppConfig, AppCore, AppError, ButtonGrid, Host, Platform, ServiceInfo, SignInStarted,
+};
 use refill_wire::{OrderView, PressResult};
 use std::path::PathBuf;
 use tauri::{Manager, RunEvent, Runtime, State};
@@ -37,6 +39,55 @@ fn service_info(core: State<'_, AppCore>) -> ServiceInfo {
 #[tauri::command]
 fn ui_ready(core: State<'_, AppCore>) {
     core.ui_ready();
+}
+
+#[tauri::command]
+async fn account(core: State<'_, AppCore>) -> Result<Account, AppError> {
+    core.account().await
+}
+
+#[tauri::command]
+async fn start_sign_in(core: State<'_, AppCore>) -> Result<SignInStarted, AppError> {
+    core.start_sign_in().await
+}
+
+#[tauri::command]
+async fn finish_sign_in(core: State<'_, AppCore>) -> Result<Account, AppError> {
+    core.finish_sign_in().await
+}
+
+#[tauri::command]
+fn cancel_sign_in(core: State<'_, AppCore>) {
+    core.cancel_sign_in();
+}
+
+#[tauri::command]
+async fn sign_out(core: State<'_, AppCore>) -> Result<Account, AppError> {
+    core.sign_out().await
+}
+
+/// Opens URLs in the system browser through the opener plugin.
+struct OpenerHost<R: Runtime>(tauri::AppHandle<R>);
+
+impl<R: Runtime> Host for OpenerHost<R> {
+    fn open_url(&self, url: &str) -> Result<(), String> {
+        use tauri_plugin_opener::OpenerExt;
+        self.0
+            .opener()
+            .open_url(url, None::<&str>)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// The real platform: the system browser and the OS keyring.
+fn desktop_platform<R: Runtime>(app: &tauri::AppHandle<R>) -> Platform {
+    if let Err(e) = refill_auth::KeyringStore::use_os_keyring() {
+        tracing::warn!("the system keyring is not available, so sign-in will not work: {e}");
+    }
+    Platform {
+        host: std::sync::Arc::new(OpenerHost(app.clone())),
+        tokens: std::sync::Arc::new(refill_auth::KeyringStore::default()),
+    }
 }
 
 /// How the app was asked to start.
@@ -101,13 +152,22 @@ pub fn configure<R: Runtime>(
     options: LaunchOptions,
 ) -> tauri::Builder<R> {
     builder
-        .setup(move |app| install_core(app.handle(), &options))
+        .plugin(tauri_plugin_opener::init())
+        .setup(move |app| {
+            let platform = desktop_platform(app.handle());
+            install_core(app.handle(), &options, platform)
+        })
         .invoke_handler(tauri::generate_handler![
             list_buttons,
             press_button,
             cancel_order,
             service_info,
-            ui_ready
+            ui_ready,
+            account,
+            start_sign_in,
+            finish_sign_in,
+            cancel_sign_in,
+            sign_out
         ])
 }
 
@@ -115,16 +175,20 @@ pub fn configure<R: Runtime>(
 fn install_core<R: Runtime>(
     app: &tauri::AppHandle<R>,
     options: &LaunchOptions,
+    platform: Platform,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let data_dir = match options.data_dir.clone() {
         Some(dir) => dir,
         None => app.path().app_data_dir()?,
     };
     tracing::info!(data_dir = %data_dir.display(), "starting");
-    let core = AppCore::new(AppConfig {
-        data_dir,
-        service_url: options.service_url.clone(),
-    });
+    let core = AppCore::new(
+        AppConfig {
+            data_dir,
+            service_url: options.service_url.clone(),
+        },
+        platform,
+    );
     let warm = core.clone();
     tauri::async_runtime::spawn(async move { warm.warm_up().await });
     app.manage(core);
@@ -265,7 +329,7 @@ mod tests {
             .build(tauri::generate_context!())
             .unwrap();
         // What the setup hook does once the event loop is ready (the mock app never gets there).
-        install_core(app.handle(), &options).unwrap();
+        install_core(app.handle(), &options, Platform::headless()).unwrap();
         let main = tauri::WebviewWindowBuilder::new(&app, "main", Default::default())
             .build()
             .unwrap();
@@ -290,6 +354,18 @@ mod tests {
         let info = invoke(&main, "service_info", serde_json::json!({})).unwrap();
         assert_eq!(info["kind"], "embedded");
         invoke(&main, "ui_ready", serde_json::json!({})).unwrap();
+        let account = invoke(&main, "account", serde_json::json!({})).unwrap();
+        assert_eq!(account["signedIn"], false);
+        let started = invoke(&main, "start_sign_in", serde_json::json!({})).unwrap();
+        assert_eq!(
+            started["browserOpened"], false,
+            "a headless platform opens no browser"
+        );
+        invoke(&main, "cancel_sign_in", serde_json::json!({})).unwrap();
+        let err = invoke(&main, "finish_sign_in", serde_json::json!({})).unwrap_err();
+        assert_eq!(err["code"], "sign_in_failed");
+        let account = invoke(&main, "sign_out", serde_json::json!({})).unwrap();
+        assert_eq!(account["signedIn"], false);
 
         // Errors reach the UI as { code, message }.
         let err = invoke(&main, "press_button", serde_json::json!({"asin": "nope"})).unwrap_err();

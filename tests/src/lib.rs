@@ -146,6 +146,8 @@ impl App {
             )?;
         let driver = Driver(driver);
         wait_for_port(port).await?;
+        // Two rustls crypto providers are linked in (see Cargo.toml): choose one, once.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let mut caps = serde_json::Map::new();
         caps.insert("browserName".into(), "wry".into());
         caps.insert(

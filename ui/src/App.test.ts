@@ -8,6 +8,8 @@ import { aTile, anOrder } from "./lib/fixtures";
 afterEach(cleanup);
 
 const order = anOrder();
+const signedOut = { signedIn: false, name: null, email: null, notice: null };
+const alex = { signedIn: true, name: "Alex Sandbox", email: "alex@sandbox.refill.test", notice: null };
 
 function grid(over: Partial<ButtonGrid> = {}): ButtonGrid {
   return {
@@ -36,6 +38,11 @@ function fakeApi(over: Partial<Api> = {}): Api {
       order,
     })),
     cancelOrder: vi.fn(async () => ({ ...order, status: "cancelled" as const, cancellableUntil: null })),
+    account: vi.fn(async () => signedOut),
+    startSignIn: vi.fn(async () => ({ authorizeUrl: "http://127.0.0.1:1/ap/oa?x", browserOpened: false })),
+    finishSignIn: vi.fn(async () => alex),
+    cancelSignIn: vi.fn(async () => null),
+    signOut: vi.fn(async () => signedOut),
     ...over,
   };
 }
@@ -101,5 +108,46 @@ describe("the button grid", () => {
     cleanup();
     render(App, { props: { api: fakeApi({ listButtons: vi.fn(async () => Promise.reject(offline)) }) } });
     expect((await screen.findByTestId("load-error")).textContent).toContain(offline.message);
+  });
+});
+
+describe("signing in", () => {
+  it("shows the address when no browser opened, then the name; sign out forgets it", async () => {
+    let finish: (a: typeof alex) => void = () => {};
+    const api = fakeApi({ finishSignIn: vi.fn(() => new Promise<typeof alex>((resolve) => (finish = resolve))) });
+    render(App, { props: { api } });
+    await fireEvent.click(await screen.findByTestId("sign-in"));
+    expect((await screen.findByTestId("authorize-url")).textContent).toBe("http://127.0.0.1:1/ap/oa?x");
+    expect(screen.getByTestId("sign-in-panel").textContent).toContain("Your browser did not open");
+    finish(alex);
+    expect((await screen.findByTestId("account-name")).textContent).toBe("Alex Sandbox");
+    expect(screen.queryByTestId("sign-in-panel")).toBeNull();
+    expect(api.listButtons).toHaveBeenCalledTimes(2);
+
+    await fireEvent.click(screen.getByTestId("sign-out"));
+    await screen.findByTestId("sign-in");
+    expect(api.signOut).toHaveBeenCalledTimes(1);
+  });
+
+  it("cancels, and shows why a sign-in did not work", async () => {
+    const message = "Sign-in was cancelled. Nothing was saved.";
+    let fail: (e: unknown) => void = () => {};
+    const api = fakeApi({ finishSignIn: vi.fn(() => new Promise<typeof alex>((_, reject) => (fail = reject))) });
+    render(App, { props: { api } });
+    await fireEvent.click(await screen.findByTestId("sign-in"));
+    await fireEvent.click(await screen.findByTestId("cancel-sign-in"));
+    expect(api.cancelSignIn).toHaveBeenCalledTimes(1);
+    fail({ code: "sign_in_failed", message });
+    expect((await screen.findByTestId("account-message")).textContent).toContain(message);
+    expect(screen.queryByTestId("sign-in-panel")).toBeNull();
+  });
+
+  it("asks for sign-in when the service requires it", async () => {
+    const required = { code: "sign_in_required" as const, message: "This Refill service needs you to sign in." };
+    const api = fakeApi({ listButtons: vi.fn(async () => Promise.reject(required)) });
+    render(App, { props: { api } });
+    expect((await screen.findByTestId("load-error")).textContent).toContain(required.message);
+    await fireEvent.click(screen.getByTestId("grid-sign-in"));
+    expect(api.startSignIn).toHaveBeenCalledTimes(1);
   });
 });

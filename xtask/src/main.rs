@@ -202,23 +202,18 @@ fn e2e() -> Result<()> {
         &mut cmd("cargo", ["build", "-p", "refill-app"]),
     )?;
     let bin = util::target_dir().join("debug").join("refill-app");
-    let mut c = cmd(
-        "dbus-run-session",
-        [
-            "--",
-            "xvfb-run",
-            "-a",
-            "-s",
-            "-screen 0 1280x800x24",
-            "cargo",
-            "test",
-            "-p",
-            "refill-e2e",
-            "--test",
-            "app",
-        ],
-    );
-    c.args(["--", "--ignored", "--test-threads=1"]);
+    // A private session bus with its own unlocked gnome-keyring (the app keeps tokens there),
+    // then a virtual display.
+    let keyring_home = tempfile::Builder::new()
+        .prefix("refill-e2e-keyring-")
+        .tempdir()?;
+    let script = "echo -n refill-test | XDG_DATA_HOME=\"$REFILL_KEYRING_HOME\" \
+                  gnome-keyring-daemon --unlock --components=secrets >/dev/null \
+                  && exec xvfb-run -a -s '-screen 0 1280x800x24' \
+                  cargo test -p refill-e2e --tests -- --ignored --test-threads=1";
+    let mut c = cmd("dbus-run-session", ["--", "sh", "-c", script]);
+    c.env("REFILL_KEYRING_HOME", keyring_home.path());
+    c.env("REFILL_KEYRING_ISOLATED", "1");
     c.env("REFILL_APP_BIN", &bin);
     c.env("PATH", util::path_with_cargo_bin());
     run_step("end-to-end tests (Xvfb + tauri-driver)", &mut c)

@@ -21,7 +21,7 @@ mod session;
 mod store;
 
 pub use error::AuthError;
-pub use session::Session;
+pub use session::{Profile, Session};
 pub use store::{KeyringStore, MemoryStore, TokenStore, Tokens};
 
 use oauth2::basic::BasicClient;

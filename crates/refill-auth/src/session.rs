@@ -2,11 +2,23 @@
 
 use crate::{http_client, AuthError, Provider, TokenStore, Tokens};
 use refill_core::{Sensitive, SharedClock};
+use serde::Deserialize;
 use std::sync::Arc;
 use tokio::sync::Mutex;
 
 /// Refresh this long before the access token expires.
 const MARGIN: time::Duration = time::Duration::seconds(60);
+
+/// Who is signed in, as the provider's profile endpoint says.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Profile {
+    /// The provider's id of the person.
+    pub user_id: Option<String>,
+    /// Their name.
+    pub name: Option<String>,
+    /// Their email address.
+    pub email: Option<String>,
+}
 
 enum Loaded {
     NotYet,
@@ -169,6 +181,47 @@ impl Session {
         self.blocking(|store, key| store.delete(key)).await?;
         **guard = Loaded::Known(None);
         Ok(())
+    }
+
+    /// The signed-in person's profile, or `None` when the provider has no profile endpoint.
+    /// A token the endpoint rejects is refreshed once.
+    pub async fn profile(&self) -> Result<Option<Profile>, AuthError> {
+        let Some(url) = self.provider.profile_url.clone() else {
+            return Ok(None);
+        };
+        let mut token = self.access_token().await?;
+        for attempt in 0..2 {
+            let response = self
+                .http
+                .get(&url)
+                .bearer_auth(token.expose())
+                .send()
+                .await
+                .map_err(|e| AuthError::Unreachable {
+                    url: url.clone(),
+                    detail: e.to_string(),
+                })?;
+            match response.status().as_u16() {
+                200 => {
+                    return response
+                        .json()
+                        .await
+                        .map(Some)
+                        .map_err(|e| AuthError::Unreachable {
+                            url: url.clone(),
+                            detail: format!("its answer is not a profile ({e})"),
+                        })
+                }
+                401 if attempt == 0 => token = self.access_token_after_rejection(&token).await?,
+                status => {
+                    return Err(AuthError::Rejected {
+                        error: format!("http_{status}"),
+                        description: format!("the profile endpoint answered HTTP {status}"),
+                    })
+                }
+            }
+        }
+        Err(AuthError::SessionEnded)
     }
 
     /// Signs out: revokes the tokens at the provider when it has a revoke URL, and deletes them

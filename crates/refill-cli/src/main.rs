@@ -1,7 +1,9 @@
 //! `refill`: sign in to a Refill service (or any OAuth 2.0 provider), see who is signed in, sign
 //! out. Tokens live only in the system keyring, shared with the Refill app.
 
-use refill_auth::{start_sign_in, AuthError, KeyringStore, Provider, Session, SIGN_IN_TIMEOUT};
+use refill_auth::{
+    start_sign_in, AuthError, KeyringStore, Profile, Provider, Session, SIGN_IN_TIMEOUT,
+};
 use refill_core::SystemClock;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -144,42 +146,9 @@ fn open_browser(url: &str) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-async fn profile(session: &Session) -> Result<Option<serde_json::Value>, String> {
-    let Some(url) = session.provider().profile_url.clone() else {
-        return Ok(None);
-    };
-    let http = reqwest::Client::new();
-    let mut token = session.access_token().await.map_err(|e| e.to_string())?;
-    for attempt in 0..2 {
-        let response = http
-            .get(&url)
-            .bearer_auth(token.expose())
-            .send()
-            .await
-            .map_err(|e| format!("Can't reach {url}: {e}"))?;
-        match response.status().as_u16() {
-            200 => {
-                return response
-                    .json()
-                    .await
-                    .map(Some)
-                    .map_err(|e| format!("{url} answered something unexpected: {e}"))
-            }
-            401 if attempt == 0 => {
-                token = session
-                    .access_token_after_rejection(&token)
-                    .await
-                    .map_err(|e| e.to_string())?;
-            }
-            status => return Err(format!("{url} answered HTTP {status}")),
-        }
-    }
-    Err(format!("{url} keeps refusing the sign-in"))
-}
-
-fn describe(profile: &serde_json::Value) -> String {
-    let name = profile["name"].as_str().unwrap_or("(no name)");
-    match profile["email"].as_str() {
+fn describe(profile: &Profile) -> String {
+    let name = profile.name.as_deref().unwrap_or("(no name)");
+    match &profile.email {
         Some(email) => format!("{name} <{email}>"),
         None => name.to_owned(),
     }
@@ -217,19 +186,19 @@ async fn run(args: Args) -> Result<(), String> {
                 .store_tokens(tokens)
                 .await
                 .map_err(|e| e.to_string())?;
-            match profile(&session).await {
+            match session.profile().await {
                 Ok(Some(p)) => println!("Signed in as {}.", describe(&p)),
                 Ok(None) => println!("Signed in."),
                 Err(e) => println!("Signed in (but the profile could not be read: {e})."),
             }
             Ok(())
         }
-        "whoami" => match profile(&session).await {
+        "whoami" => match session.profile().await {
             Ok(Some(p)) => {
                 println!(
                     "{} ({})",
                     describe(&p),
-                    p["user_id"].as_str().unwrap_or("no id")
+                    p.user_id.as_deref().unwrap_or("no id")
                 );
                 Ok(())
             }
@@ -238,7 +207,7 @@ async fn run(args: Args) -> Result<(), String> {
                 Ok(())
             }
             Ok(None) => Err(AuthError::SignedOut.to_string()),
-            Err(e) => Err(e),
+            Err(e) => Err(e.to_string()),
         },
         _ => {
             if !session.is_signed_in().await.map_err(|e| e.to_string())? {

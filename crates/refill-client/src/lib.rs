@@ -159,6 +159,13 @@ impl Client {
                 Ok(token) => Some(token),
                 // Not signed in: ask anonymously; the service says whether it needs a sign-in.
                 Err(AuthError::SignedOut) => None,
+                // A keyring that can't be read holds no sign-in we could use; signing in says why.
+                Err(AuthError::Keyring(e)) => {
+                    tracing::warn!(
+                        "the keyring could not be read, so requests go without a sign-in: {e}"
+                    );
+                    None
+                }
                 Err(e) => return Err(ClientError::SignIn(e)),
             },
             None => None,

@@ -4,7 +4,7 @@
 //!
 //! Run by `cargo xtask bench` (`cargo bench -p refill-commands --bench taps`); prints one JSON line.
 
-use refill_commands::{AppConfig, AppCore};
+use refill_commands::{AppConfig, AppCore, Platform};
 use std::time::{Duration, Instant};
 
 const TAPS: usize = 200;
@@ -34,10 +34,13 @@ fn summary(mut samples: Vec<Duration>) -> serde_json::Value {
 #[tokio::main]
 async fn main() {
     let dir = tempfile::tempdir().expect("temporary folder");
-    let core = AppCore::new(AppConfig {
-        data_dir: dir.path().to_owned(),
-        service_url: None,
-    });
+    let core = AppCore::new(
+        AppConfig {
+            data_dir: dir.path().to_owned(),
+            service_url: None,
+        },
+        Platform::headless(),
+    );
     core.list_buttons().await.expect("the sandbox starts");
     let url = core.service_info().url.expect("the sandbox has a URL");
     let http = reqwest_client();

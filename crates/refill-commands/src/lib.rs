@@ -10,10 +10,12 @@
 //! folder. The last grid seen is kept in that folder too, so the grid still shows (marked
 //! offline) when an external service cannot be reached.
 
+mod account;
 pub mod bindings;
 mod cache;
 mod error;
 
+pub use account::{Account, Host, Platform, SignInStarted};
 pub use error::AppError;
 
 use refill_client::{Client, ClientError};
@@ -77,8 +79,16 @@ pub struct AppCore {
 
 struct Inner {
     config: AppConfig,
-    backend: OnceCell<Result<Client, AppError>>,
+    platform: Platform,
+    backend: OnceCell<Result<Backend, AppError>>,
     embedded: Mutex<Option<RunningService>>,
+    sign_in: account::SignInSlot,
+}
+
+/// The service connection: its client, and the sign-in session with it.
+struct Backend {
+    client: Client,
+    session: Arc<refill_auth::Session>,
 }
 
 /// What a failed call was doing, so its error can say what did (not) happen.
@@ -90,13 +100,16 @@ enum Doing {
 }
 
 impl AppCore {
-    /// An app core over `config`. Nothing starts until [`AppCore::warm_up`] or the first command.
-    pub fn new(config: AppConfig) -> Self {
+    /// An app core over `config` on `platform`. Nothing starts until [`AppCore::warm_up`] or the
+    /// first command.
+    pub fn new(config: AppConfig, platform: Platform) -> Self {
         Self {
             inner: Arc::new(Inner {
                 config,
+                platform,
                 backend: OnceCell::new(),
                 embedded: Mutex::new(None),
+                sign_in: account::SignInSlot::default(),
             }),
         }
     }
@@ -110,7 +123,7 @@ impl AppCore {
     pub fn service_info(&self) -> ServiceInfo {
         let url = match (&self.inner.config.service_url, self.inner.backend.get()) {
             (Some(url), _) => Some(url.clone()),
-            (None, Some(Ok(client))) => Some(client.base_url().to_owned()),
+            (None, Some(Ok(backend))) => Some(backend.client.base_url().to_owned()),
             (None, _) => None,
         };
         ServiceInfo {
@@ -127,21 +140,34 @@ impl AppCore {
         }
     }
 
-    async fn client(&self) -> Result<&Client, AppError> {
+    async fn backend(&self) -> Result<&Backend, AppError> {
         let backend = self
             .inner
             .backend
             .get_or_init(|| async {
-                match &self.inner.config.service_url {
-                    Some(url) => Ok(Client::new(url)),
-                    None => self.start_sandbox().await,
-                }
+                let (key, url) = match &self.inner.config.service_url {
+                    Some(url) => (url.trim_end_matches('/').to_owned(), url.clone()),
+                    None => ("sandbox".to_owned(), self.start_sandbox().await?),
+                };
+                let session = Arc::new(refill_auth::Session::new(
+                    refill_auth::Provider::refill(&key, &url),
+                    self.inner.platform.tokens.clone(),
+                    Arc::new(refill_core::SystemClock),
+                ));
+                Ok(Backend {
+                    client: Client::new(&url).with_session(session.clone()),
+                    session,
+                })
             })
             .await;
         backend.as_ref().map_err(Clone::clone)
     }
 
-    async fn start_sandbox(&self) -> Result<Client, AppError> {
+    async fn client(&self) -> Result<&Client, AppError> {
+        Ok(&self.backend().await?.client)
+    }
+
+    async fn start_sandbox(&self) -> Result<String, AppError> {
         let db = self.inner.config.data_dir.join(SANDBOX_DB);
         let service = refill_service::start(ServiceConfig::sandbox(&db))
             .await
@@ -151,14 +177,14 @@ impl AppCore {
                     format!("Refill's built-in sandbox service could not start: {e}."),
                 )
             })?;
-        let client = Client::new(&service.base_url());
-        tracing::info!(url = client.base_url(), db = %db.display(), "sandbox service started");
+        let url = service.base_url();
+        tracing::info!(url, db = %db.display(), "sandbox service started");
         *self
             .inner
             .embedded
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Some(service);
-        Ok(client)
+        Ok(url)
     }
 
     /// The virtual Dash buttons. When the service can't be reached, the last grid seen is

@@ -1,16 +1,19 @@
 //! The app's commands without any window: embedded sandbox, restart, external service, offline.
 
-use refill_commands::{AppConfig, AppCore, ServiceKind, SANDBOX_DB};
+use refill_commands::{AppConfig, AppCore, Platform, ServiceKind, SANDBOX_DB};
 use refill_service::{start, ServiceConfig};
 use refill_wire::{DetailCode, ErrorCode, OrderState};
 
 const BEANS: &str = "B0RFBEAN01";
 
 fn embedded(dir: &std::path::Path) -> AppCore {
-    AppCore::new(AppConfig {
-        data_dir: dir.to_owned(),
-        service_url: None,
-    })
+    AppCore::new(
+        AppConfig {
+            data_dir: dir.to_owned(),
+            service_url: None,
+        },
+        Platform::headless(),
+    )
 }
 
 #[tokio::test]
@@ -83,10 +86,13 @@ async fn an_external_service_out_of_reach_shows_the_last_grid_and_orders_nothing
         .unwrap();
     let url = service.base_url();
     let app_dir = tempfile::tempdir().unwrap();
-    let core = AppCore::new(AppConfig {
-        data_dir: app_dir.path().to_owned(),
-        service_url: Some(url.clone()),
-    });
+    let core = AppCore::new(
+        AppConfig {
+            data_dir: app_dir.path().to_owned(),
+            service_url: Some(url.clone()),
+        },
+        Platform::headless(),
+    );
     assert_eq!(core.service_info().kind, ServiceKind::External);
     assert_eq!(core.list_buttons().await.unwrap().tiles.len(), 6);
     let store = service.store().clone();
@@ -131,10 +137,13 @@ async fn an_unreachable_service_with_nothing_seen_yet_is_an_error_in_words() {
         .unwrap()
         .port();
     let dir = tempfile::tempdir().unwrap();
-    let core = AppCore::new(AppConfig {
-        data_dir: dir.path().to_owned(),
-        service_url: Some(format!("http://127.0.0.1:{port}")),
-    });
+    let core = AppCore::new(
+        AppConfig {
+            data_dir: dir.path().to_owned(),
+            service_url: Some(format!("http://127.0.0.1:{port}")),
+        },
+        Platform::headless(),
+    );
     let err = core.list_buttons().await.unwrap_err();
     assert_eq!(err.code, ErrorCode::ServiceUnreachable);
     assert_eq!(

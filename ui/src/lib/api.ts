@@ -1,7 +1,17 @@
 import type { AppError, commands } from "./bindings";
 
 /** What the UI needs from the app: the generated commands (tests pass a fake). */
-export type Api = Pick<typeof commands, "listButtons" | "pressButton" | "cancelOrder">;
+export type Api = Pick<
+  typeof commands,
+  | "listButtons"
+  | "pressButton"
+  | "cancelOrder"
+  | "account"
+  | "startSignIn"
+  | "finishSignIn"
+  | "cancelSignIn"
+  | "signOut"
+>;
 
 /** The error a command rejected with, whatever shape it came in. */
 export function asAppError(e: unknown): AppError {

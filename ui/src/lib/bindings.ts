@@ -158,13 +158,46 @@ service: ServiceInfo,
  */
 offline: AppError | null, };
 
+export type Account = { 
+/**
+ * Whether someone is signed in.
+ */
+signedIn: boolean, 
+/**
+ * Their name, when signed in.
+ */
+name: string | null, 
+/**
+ * Their email, when signed in.
+ */
+email: string | null, 
+/**
+ * Something the person should know, such as why they were signed out.
+ */
+notice: string | null, };
+
+export type SignInStarted = { 
+/**
+ * The sign-in page's address.
+ */
+authorizeUrl: string, 
+/**
+ * Whether the system browser was opened on it.
+ */
+browserOpened: boolean, };
+
 /** The names of all commands. */
 export type CommandName =
   | "list_buttons"
   | "press_button"
   | "cancel_order"
   | "service_info"
-  | "ui_ready";
+  | "ui_ready"
+  | "account"
+  | "start_sign_in"
+  | "finish_sign_in"
+  | "cancel_sign_in"
+  | "sign_out";
 
 /** Every command of the Refill app. Each rejects with an `AppError`. */
 export const commands = {
@@ -178,4 +211,14 @@ export const commands = {
   serviceInfo: (): Promise<ServiceInfo> => invoke("service_info"),
   /** Called once at the UI's first animation frame (start-up measurement). */
   uiReady: (): Promise<null> => invoke("ui_ready"),
+  /** Who is signed in. */
+  account: (): Promise<Account> => invoke("account"),
+  /** Opens the browser at the sign-in page; returns its address (shown if no browser opened). */
+  startSignIn: (): Promise<SignInStarted> => invoke("start_sign_in"),
+  /** Waits for the browser to come back from the sign-in page (at most 5 minutes). */
+  finishSignIn: (): Promise<Account> => invoke("finish_sign_in"),
+  /** Stops the sign-in under way; nothing is saved. */
+  cancelSignIn: (): Promise<null> => invoke("cancel_sign_in"),
+  /** Signs out: revokes the sign-in and forgets it. */
+  signOut: (): Promise<Account> => invoke("sign_out"),
 };

@@ -1,0 +1,210 @@
+//! Signing in from the app: the account the header shows, and the sign-in flow in two steps.
+//!
+//! `start_sign_in` opens the system browser at the provider's sign-in page and returns its
+//! address at once (the UI shows it, in case no browser opened); `finish_sign_in` waits for the
+//! browser to come back to the loopback listener (at most 5 minutes), keeps the tokens in the
+//! token store (the OS keyring in the app) and returns the account; `cancel_sign_in` stops it.
+
+use crate::{AppCore, AppError};
+use refill_auth::{AuthError, MemoryStore, PendingSignIn, TokenStore};
+use refill_wire::ErrorCode;
+use serde::{Deserialize, Serialize};
+use std::sync::{Arc, Mutex, PoisonError};
+use ts_rs::TS;
+
+/// What the app needs from the platform it runs on.
+pub trait Host: Send + Sync + 'static {
+    /// Opens `url` in the system browser.
+    fn open_url(&self, url: &str) -> Result<(), String>;
+}
+
+/// A host with no browser: sign-in addresses are only shown.
+struct NoBrowser;
+
+impl Host for NoBrowser {
+    fn open_url(&self, _url: &str) -> Result<(), String> {
+        Err("there is no browser here".to_owned())
+    }
+}
+
+/// The platform services the app core uses.
+#[derive(Clone)]
+pub struct Platform {
+    /// Opens URLs.
+    pub host: Arc<dyn Host>,
+    /// Keeps tokens (the OS keyring in the app).
+    pub tokens: Arc<dyn TokenStore>,
+}
+
+impl Platform {
+    /// No browser, tokens in memory: for tests, benchmarks and headless use.
+    pub fn headless() -> Self {
+        Self {
+            host: Arc::new(NoBrowser),
+            tokens: Arc::new(MemoryStore::default()),
+        }
+    }
+}
+
+/// Who is signed in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Account {
+    /// Whether someone is signed in.
+    pub signed_in: bool,
+    /// Their name, when signed in.
+    pub name: Option<String>,
+    /// Their email, when signed in.
+    pub email: Option<String>,
+    /// Something the person should know, such as why they were signed out.
+    pub notice: Option<String>,
+}
+
+impl Account {
+    fn signed_out(notice: Option<String>) -> Self {
+        Self {
+            signed_in: false,
+            name: None,
+            email: None,
+            notice,
+        }
+    }
+}
+
+/// A sign-in that started.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SignInStarted {
+    /// The sign-in page's address.
+    pub authorize_url: String,
+    /// Whether the system browser was opened on it.
+    pub browser_opened: bool,
+}
+
+/// The sign-in under way, if any.
+#[derive(Default)]
+pub(crate) struct SignInSlot {
+    pending: Mutex<Option<PendingSignIn>>,
+    cancel: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+}
+
+fn auth_error(e: AuthError) -> AppError {
+    let code = match e {
+        AuthError::SignedOut | AuthError::SessionEnded => ErrorCode::SignInRequired,
+        AuthError::Unreachable { .. } => ErrorCode::ServiceUnreachable,
+        _ => ErrorCode::SignInFailed,
+    };
+    AppError::new(code, e.to_string())
+}
+
+impl AppCore {
+    /// Who is signed in (reading their profile from the provider).
+    pub async fn account(&self) -> Result<Account, AppError> {
+        let session = &self.backend().await?.session;
+        if !session.is_signed_in().await.map_err(auth_error)? {
+            return Ok(Account::signed_out(None));
+        }
+        match session.profile().await {
+            Ok(profile) => Ok(Account {
+                signed_in: true,
+                name: profile.as_ref().and_then(|p| p.name.clone()),
+                email: profile.and_then(|p| p.email),
+                notice: None,
+            }),
+            Err(e @ AuthError::SessionEnded) => Ok(Account::signed_out(Some(e.to_string()))),
+            Err(e) => Err(auth_error(e)),
+        }
+    }
+
+    /// Starts a sign-in: opens the browser at the sign-in page, and returns its address.
+    pub async fn start_sign_in(&self) -> Result<SignInStarted, AppError> {
+        let backend = self.backend().await?;
+        let pending = refill_auth::start_sign_in(backend.session.provider())
+            .await
+            .map_err(auth_error)?;
+        let authorize_url = pending.authorize_url().to_owned();
+        let browser_opened = match self.inner.platform.host.open_url(&authorize_url) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!("could not open the browser for sign-in: {e}");
+                false
+            }
+        };
+        self.cancel_sign_in();
+        *self
+            .inner
+            .sign_in
+            .pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(pending);
+        Ok(SignInStarted {
+            authorize_url,
+            browser_opened,
+        })
+    }
+
+    /// Waits for the sign-in started by [`AppCore::start_sign_in`] to come back, keeps its tokens
+    /// and returns the account.
+    pub async fn finish_sign_in(&self) -> Result<Account, AppError> {
+        let pending = self
+            .inner
+            .sign_in
+            .pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+            .ok_or_else(|| {
+                AppError::new(
+                    ErrorCode::SignInFailed,
+                    "No sign-in is under way. Start again.",
+                )
+            })?;
+        let (cancel, cancelled) = tokio::sync::oneshot::channel();
+        *self
+            .inner
+            .sign_in
+            .cancel
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(cancel);
+        let cancelled = async {
+            let _ = cancelled.await;
+        };
+        let tokens = pending
+            .finish(
+                refill_auth::SIGN_IN_TIMEOUT,
+                cancelled,
+                &refill_core::SystemClock,
+            )
+            .await
+            .map_err(auth_error)?;
+        let session = &self.backend().await?.session;
+        session.store_tokens(tokens).await.map_err(auth_error)?;
+        tracing::info!("signed in");
+        self.account().await
+    }
+
+    /// Stops the sign-in under way, if any. Nothing is saved.
+    pub fn cancel_sign_in(&self) {
+        let slot = &self.inner.sign_in;
+        slot.pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(cancel) = slot
+            .cancel
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            let _ = cancel.send(());
+        }
+    }
+
+    /// Signs out: revokes at the provider and forgets the tokens.
+    pub async fn sign_out(&self) -> Result<Account, AppError> {
+        let session = &self.backend().await?.session;
+        let revoked = session.sign_out().await.map_err(auth_error)?;
+        tracing::info!(revoked, "signed out");
+        Ok(Account::signed_out(None))
+    }
+}

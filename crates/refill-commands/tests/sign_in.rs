@@ -1,0 +1,127 @@
+//! Signing in from the app's commands, without a window: the host "opens the browser" by playing
+//! it through the real sign-in pages of the embedded sandbox.
+
+use refill_auth::{MemoryStore, TokenStore};
+use refill_commands::{AppConfig, AppCore, Host, Platform};
+use refill_service::sandbox::{CUSTOMER_EMAIL, CUSTOMER_NAME, CUSTOMER_PASSWORD};
+use refill_testkit::{Browser, Person};
+use refill_wire::ErrorCode;
+use std::sync::Arc;
+
+/// A browser that signs the sandbox customer in and answers consent with `decision`.
+struct PlayedBrowser {
+    runtime: tokio::runtime::Handle,
+    decision: &'static str,
+}
+
+impl Host for PlayedBrowser {
+    fn open_url(&self, url: &str) -> Result<(), String> {
+        let (url, decision) = (url.to_owned(), self.decision);
+        self.runtime.spawn(async move {
+            let browser = Browser::default();
+            let alex = Person::Existing {
+                email: CUSTOMER_EMAIL,
+                password: CUSTOMER_PASSWORD,
+            };
+            let callback = browser.sign_in(&url, &alex, decision).await.unwrap();
+            browser.visit(&callback).await.unwrap();
+        });
+        Ok(())
+    }
+}
+
+fn app(dir: &std::path::Path, decision: &'static str, tokens: Arc<MemoryStore>) -> AppCore {
+    let platform = Platform {
+        host: Arc::new(PlayedBrowser {
+            runtime: tokio::runtime::Handle::current(),
+            decision,
+        }),
+        tokens,
+    };
+    AppCore::new(
+        AppConfig {
+            data_dir: dir.to_owned(),
+            service_url: None,
+        },
+        platform,
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_restart_and_sign_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = Arc::new(MemoryStore::default());
+    let core = app(dir.path(), "allow", tokens.clone());
+    assert!(!core.account().await.unwrap().signed_in);
+
+    let started = core.start_sign_in().await.unwrap();
+    assert!(started.browser_opened);
+    assert!(started.authorize_url.contains("/ap/oa?"));
+    let account = core.finish_sign_in().await.unwrap();
+    assert!(account.signed_in);
+    assert_eq!(account.name.as_deref(), Some(CUSTOMER_NAME));
+    assert_eq!(account.email.as_deref(), Some(CUSTOMER_EMAIL));
+    assert!(
+        tokens.load("sandbox").unwrap().is_some(),
+        "tokens kept under the sandbox's key"
+    );
+    // Signed-in requests work.
+    assert_eq!(core.list_buttons().await.unwrap().tiles.len(), 6);
+    core.shutdown().await;
+
+    // After a restart (new core, new sandbox port, same data and token store): still signed in.
+    let core = app(dir.path(), "allow", tokens.clone());
+    assert_eq!(
+        core.account().await.unwrap().name.as_deref(),
+        Some(CUSTOMER_NAME)
+    );
+
+    let account = core.sign_out().await.unwrap();
+    assert!(!account.signed_in);
+    assert!(
+        tokens.load("sandbox").unwrap().is_none(),
+        "the tokens are gone"
+    );
+    assert!(!core.account().await.unwrap().signed_in);
+    core.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_denied_or_cancelled_sign_in_saves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = Arc::new(MemoryStore::default());
+    let core = app(dir.path(), "deny", tokens.clone());
+    core.start_sign_in().await.unwrap();
+    let err = core.finish_sign_in().await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::SignInFailed);
+    assert_eq!(
+        err.message,
+        "Sign-in was not completed: The customer did not allow access."
+    );
+    assert!(tokens.load("sandbox").unwrap().is_none());
+
+    // Cancelled before the browser came back (this host never opens one).
+    let quiet = AppCore::new(
+        AppConfig {
+            data_dir: dir.path().to_owned(),
+            service_url: None,
+        },
+        Platform::headless(),
+    );
+    let started = quiet.start_sign_in().await.unwrap();
+    assert!(
+        !started.browser_opened,
+        "no browser here: the UI shows the address instead"
+    );
+    let waiting = {
+        let q = quiet.clone();
+        tokio::spawn(async move { q.finish_sign_in().await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    quiet.cancel_sign_in();
+    let err = waiting.await.unwrap().unwrap_err();
+    assert_eq!(err.message, "Sign-in was cancelled. Nothing was saved.");
+    assert!(!quiet.account().await.unwrap().signed_in);
+    let err = quiet.finish_sign_in().await.unwrap_err();
+    assert_eq!(err.message, "No sign-in is under way. Start again.");
+}

@@ -1,0 +1,102 @@
+//! Signing in through the real app binary, with tokens in a real Secret Service (gnome-keyring
+//! on the test's private session bus). Run by `cargo xtask test`.
+
+use anyhow::{ensure, Result};
+use refill_auth::{KeyringStore, TokenStore};
+use refill_e2e::{App, AppHome};
+use refill_service::sandbox::{CUSTOMER_EMAIL, CUSTOMER_NAME, CUSTOMER_PASSWORD};
+use refill_testkit::{Browser, Person};
+use std::path::Path;
+
+/// Where a debug build keeps its tokens: the sandbox's entry under the debug service name.
+fn keyring() -> KeyringStore {
+    KeyringStore::with_service("dev.refill.app.debug")
+}
+
+/// Every file under `dir` that contains `needle`.
+fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(files_containing(&path, needle));
+        } else if std::fs::read(&path)
+            .is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle.as_bytes()))
+        {
+            found.push(path.display().to_string());
+        }
+    }
+    found
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a display, tauri-driver and a Secret Service: run by `cargo xtask test`"]
+async fn sign_in_survives_a_restart_and_sign_out_forgets_it() -> Result<()> {
+    ensure!(
+        std::env::var("REFILL_KEYRING_ISOLATED").as_deref() == Ok("1"),
+        "run through `cargo xtask test`"
+    );
+    KeyringStore::use_os_keyring()?;
+    let home = AppHome::new()?;
+    let app = App::launch(&home, "sign-in-1", &[]).await?;
+    app.find("[data-testid='grid']").await?;
+    app.click("sign-in").await?;
+    let authorize = app.text("authorize-url").await?;
+    ensure!(authorize.contains("/ap/oa?"), "{authorize}");
+
+    // The person at the browser.
+    let browser = Browser::default();
+    let alex = Person::Existing {
+        email: CUSTOMER_EMAIL,
+        password: CUSTOMER_PASSWORD,
+    };
+    let callback = browser
+        .sign_in(&authorize, &alex, "allow")
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let page = browser.visit(&callback).await.map_err(anyhow::Error::msg)?;
+    ensure!(page.contains("You can return to Refill"));
+    app.wait_text("account-name", |t| t == CUSTOMER_NAME)
+        .await?;
+    ensure!(!app.exists("[data-testid='sign-in-panel']").await?);
+    app.screenshot("signed-in").await?;
+    let tokens = keyring()
+        .load("sandbox")?
+        .expect("the tokens are in the keyring");
+    app.quit().await?;
+
+    // A restarted app reads the sign-in back from the keyring.
+    let app = App::launch(&home, "sign-in-2", &[]).await?;
+    app.wait_text("account-name", |t| t == CUSTOMER_NAME)
+        .await?;
+    app.click("sign-out").await?;
+    app.find("[data-testid='sign-in']").await?;
+    app.screenshot("signed-out").await?;
+    app.quit().await?;
+    ensure!(
+        keyring().load("sandbox")?.is_none(),
+        "sign-out deleted the keyring entry"
+    );
+
+    // No token and no password ever reached the app's files or its logs.
+    let logs = refill_e2e::target_dir().join("e2e/logs");
+    let secrets = [
+        tokens.access_token.expose().clone(),
+        tokens
+            .refresh_token
+            .as_ref()
+            .expect("a refresh token")
+            .expose()
+            .clone(),
+        CUSTOMER_PASSWORD.to_owned(),
+    ];
+    for secret in &secrets {
+        let mut found = files_containing(home.path(), secret);
+        found.extend(files_containing(&logs, secret));
+        ensure!(found.is_empty(), "a secret was written to {found:?}");
+    }
+    Ok(())
+}
