@@ -97,12 +97,16 @@ pub struct LaunchOptions {
     pub service_url: Option<String>,
     /// A data folder to use instead of the platform's app data folder.
     pub data_dir: Option<PathBuf>,
+    /// An OAuth 2.0 provider to sign in with instead of the Refill service itself.
+    pub auth_provider: Option<refill_auth::Provider>,
 }
 
 impl LaunchOptions {
     /// Reads `--service URL` and `--data-dir DIR` (also as `--opt=value`), falling back to
-    /// `REFILL_SERVICE_URL` and `REFILL_DATA_DIR`. Other arguments are left to others (WebDriver
-    /// and the OS may add their own).
+    /// `REFILL_SERVICE_URL` and `REFILL_DATA_DIR`, and a sign-in provider from `--authorize-url`,
+    /// `--token-url`, `--revoke-url`, `--profile-url`, `--client-id`, `--scopes` or their
+    /// `REFILL_AUTH_*` variables. Other arguments are left to others (WebDriver and the OS may
+    /// add their own).
     pub fn parse(
         args: impl IntoIterator<Item = String>,
         env: impl Fn(&str) -> Option<String>,
@@ -112,7 +116,9 @@ impl LaunchOptions {
             data_dir: env("REFILL_DATA_DIR")
                 .filter(|s| !s.is_empty())
                 .map(PathBuf::from),
+            auth_provider: None,
         };
+        let mut auth_flags = std::collections::HashMap::new();
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             let (name, inline) = match arg.split_once('=') {
@@ -132,9 +138,22 @@ impl LaunchOptions {
                         .ok_or("--data-dir needs a folder")?;
                     options.data_dir = Some(PathBuf::from(value));
                 }
+                "--authorize-url" | "--token-url" | "--revoke-url" | "--profile-url"
+                | "--client-id" | "--scopes" => {
+                    let value = inline
+                        .or_else(|| args.next())
+                        .ok_or_else(|| format!("{name} needs a value"))?;
+                    auth_flags.insert(name.trim_start_matches("--").to_owned(), value);
+                }
                 _ => {}
             }
         }
+        options.auth_provider = refill_auth::Provider::from_settings(|setting| {
+            auth_flags
+                .get(setting)
+                .cloned()
+                .or_else(|| env(&refill_auth::Provider::env_var(setting)))
+        })?;
         if let Some(url) = &options.service_url {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 return Err(format!(
@@ -186,6 +205,7 @@ fn install_core<R: Runtime>(
         AppConfig {
             data_dir,
             service_url: options.service_url.clone(),
+            auth_provider: options.auth_provider.clone(),
         },
         platform,
     );
@@ -285,6 +305,29 @@ mod tests {
     }
 
     #[test]
+    fn any_oauth_provider_can_be_chosen() {
+        let o = LaunchOptions::parse(
+            args(&[
+                "--token-url",
+                "https://id.example/token",
+                "--client-id=refill-desktop",
+            ]),
+            env(&[
+                ("REFILL_AUTH_AUTHORIZE_URL", "https://id.example/authorize"),
+                ("REFILL_AUTH_SCOPES", "openid profile"),
+            ]),
+        )
+        .unwrap();
+        let provider = o.auth_provider.unwrap();
+        assert_eq!(provider.authorize_url, "https://id.example/authorize");
+        assert_eq!(provider.client_id, "refill-desktop");
+        assert_eq!(provider.scopes, ["openid", "profile"]);
+        let e = LaunchOptions::parse(args(&["--token-url", "https://id.example/token"]), env(&[]))
+            .unwrap_err();
+        assert!(e.contains("authorize URL"), "{e}");
+    }
+
+    #[test]
     fn bad_launch_options_are_explained() {
         let e = LaunchOptions::parse(args(&["--service", "localhost:8750"]), env(&[])).unwrap_err();
         assert!(e.contains("must start with http://"), "{e}");
@@ -324,6 +367,7 @@ mod tests {
         let options = LaunchOptions {
             service_url: None,
             data_dir: Some(dir.path().to_owned()),
+            auth_provider: None,
         };
         let app = configure(tauri::test::mock_builder(), options.clone())
             .build(tauri::generate_context!())

@@ -69,6 +69,48 @@ impl Provider {
         }
     }
 
+    /// A provider from settings, or `None` when no token URL is set. `get` looks a setting up by
+    /// name: `authorize-url`, `token-url`, `revoke-url`, `profile-url`, `client-id` and `scopes`
+    /// (space-separated); see [`Provider::env_var`] for their environment variables.
+    pub fn from_settings(get: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, String> {
+        let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+        let Some(token_url) = get("token-url") else {
+            return Ok(None);
+        };
+        let authorize_url = get("authorize-url").ok_or(
+            "a provider with a token URL needs its authorize URL too \
+             (--authorize-url or REFILL_AUTH_AUTHORIZE_URL)",
+        )?;
+        let client_id = get("client-id").ok_or(
+            "a provider with a token URL needs this app's client id too \
+             (--client-id or REFILL_AUTH_CLIENT_ID)",
+        )?;
+        for (what, url) in [("authorize", &authorize_url), ("token", &token_url)] {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(format!(
+                    "the {what} URL '{url}' must start with https:// or http://"
+                ));
+            }
+        }
+        Ok(Some(Provider {
+            key: token_url.clone(),
+            authorize_url,
+            token_url,
+            revoke_url: get("revoke-url"),
+            profile_url: get("profile-url"),
+            client_id,
+            scopes: get("scopes")
+                .map(|s| s.split_whitespace().map(str::to_owned).collect())
+                .unwrap_or_default(),
+        }))
+    }
+
+    /// The environment variable of a setting of [`Provider::from_settings`]:
+    /// `token-url` → `REFILL_AUTH_TOKEN_URL`.
+    pub fn env_var(setting: &str) -> String {
+        format!("REFILL_AUTH_{}", setting.to_uppercase().replace('-', "_"))
+    }
+
     fn oauth_client(
         &self,
         redirect: Option<&str>,

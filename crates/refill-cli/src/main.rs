@@ -60,11 +60,11 @@ fn parse(args: Vec<String>, env: impl Fn(&str) -> Option<String>) -> Result<Opti
             }
             "-h" | "--help" => return Ok(None),
             "--service" => "service",
-            "--authorize-url" => "authorize",
-            "--token-url" => "token",
-            "--revoke-url" => "revoke",
-            "--profile-url" => "profile",
-            "--client-id" => "client",
+            "--authorize-url" => "authorize-url",
+            "--token-url" => "token-url",
+            "--revoke-url" => "revoke-url",
+            "--profile-url" => "profile-url",
+            "--client-id" => "client-id",
             "--scope" => "scope",
             other => return Err(format!("unknown option '{other}'")),
         };
@@ -75,33 +75,22 @@ fn parse(args: Vec<String>, env: impl Fn(&str) -> Option<String>) -> Result<Opti
             flags.insert(name, value);
         }
     }
-    let get = |flag: &str, var: &str| {
-        flags
-            .get(flag)
-            .cloned()
-            .or_else(|| env(var))
-            .filter(|v| !v.is_empty())
+    let scopes_flag = (!scopes.is_empty()).then(|| scopes.join(" "));
+    let setting = |name: &str| -> Option<String> {
+        let flag = match name {
+            "scopes" => scopes_flag.clone(),
+            other => flags.get(other).cloned(),
+        };
+        flag.or_else(|| env(&Provider::env_var(name)))
     };
-    let provider = if let Some(token_url) = get("token", "REFILL_AUTH_TOKEN_URL") {
-        let authorize_url = get("authorize", "REFILL_AUTH_AUTHORIZE_URL")
-            .ok_or("--token-url needs --authorize-url too")?;
-        let client_id =
-            get("client", "REFILL_AUTH_CLIENT_ID").ok_or("--token-url needs --client-id too")?;
-        if scopes.is_empty() {
-            scopes = env("REFILL_AUTH_SCOPES")
-                .map(|s| s.split_whitespace().map(str::to_owned).collect())
-                .unwrap_or_default();
-        }
-        Provider {
-            key: token_url.clone(),
-            authorize_url,
-            token_url,
-            revoke_url: get("revoke", "REFILL_AUTH_REVOKE_URL"),
-            profile_url: get("profile", "REFILL_AUTH_PROFILE_URL"),
-            client_id,
-            scopes,
-        }
-    } else if let Some(service) = get("service", "REFILL_SERVICE_URL") {
+    let service = flags
+        .get("service")
+        .cloned()
+        .or_else(|| env("REFILL_SERVICE_URL"))
+        .filter(|v| !v.is_empty());
+    let provider = if let Some(provider) = Provider::from_settings(setting)? {
+        provider
+    } else if let Some(service) = service {
         let base = service.trim_end_matches('/');
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(format!(
@@ -109,8 +98,8 @@ fn parse(args: Vec<String>, env: impl Fn(&str) -> Option<String>) -> Result<Opti
             ));
         }
         let mut provider = Provider::refill(base, base);
-        if !scopes.is_empty() {
-            provider.scopes = scopes;
+        if let Some(scopes) = scopes_flag {
+            provider.scopes = scopes.split(' ').map(str::to_owned).collect();
         }
         provider
     } else {

@@ -178,10 +178,12 @@ impl Client {
             }
             let response = request.send().await.map_err(|e| self.transport(&e))?;
             let status = response.status();
+            let drs_rejection = is_drs_token_rejection(status, response.headers());
             let bytes = response.bytes().await.map_err(|e| self.transport(&e))?;
-            let rejected = status == reqwest::StatusCode::UNAUTHORIZED
-                && serde_json::from_slice::<ErrorBody>(&bytes)
-                    .is_ok_and(|b| b.code == ErrorCode::InvalidToken);
+            let rejected = drs_rejection
+                || (status == reqwest::StatusCode::UNAUTHORIZED
+                    && serde_json::from_slice::<ErrorBody>(&bytes)
+                        .is_ok_and(|b| b.code == ErrorCode::InvalidToken));
             if let (true, false, Some(session), Some(sent)) =
                 (rejected, retried, &self.session, &token)
             {
@@ -229,6 +231,19 @@ impl Client {
             ClientError::NoAnswer { url }
         }
     }
+}
+
+/// Whether an answer is DRS's "invalid token": `400` with
+/// `x-amzn-ErrorType: InvalidTokenException:…` (DRS never answers 401).
+fn is_drs_token_rejection(
+    status: reqwest::StatusCode,
+    headers: &reqwest::header::HeaderMap,
+) -> bool {
+    status == reqwest::StatusCode::BAD_REQUEST
+        && headers
+            .get("x-amzn-ErrorType")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("InvalidTokenException"))
 }
 
 /// Percent-encodes a path segment so ids can't change the path.

@@ -174,6 +174,62 @@ mod signed_in {
         assert_eq!(client.buttons().await.unwrap().tiles.len(), 6);
     }
 
+    /// A server that answers the first request as DRS does for a bad token (400 with
+    /// `x-amzn-ErrorType: InvalidTokenException:…`) and the next with a grid; it records the
+    /// Authorization headers it saw.
+    async fn drs_like_server() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let record = seen.clone();
+        tokio::spawn(async move {
+            for n in 0..2 {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let mut buf = vec![0u8; 8192];
+                let len = socket.read(&mut buf).await.unwrap();
+                let head = String::from_utf8_lossy(&buf[..len]).to_string();
+                let auth = head
+                    .lines()
+                    .find(|l| l.to_lowercase().starts_with("authorization:"))
+                    .unwrap_or("")
+                    .to_owned();
+                record.lock().unwrap().push(auth);
+                let answer = if n == 0 {
+                    let body = r#"{"message":"Invalid token"}"#;
+                    format!("HTTP/1.1 400 Bad Request\r\nx-amzn-ErrorType: InvalidTokenException:http://internal.amazon.com/coral/com.amazon.parkeraccioservice/\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len())
+                } else {
+                    let body = r#"{"tiles":[]}"#;
+                    format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len())
+                };
+                socket.write_all(answer.as_bytes()).await.unwrap();
+            }
+        });
+        (url, seen)
+    }
+
+    #[tokio::test]
+    async fn a_drs_invalid_token_answer_refreshes_once_and_resends() {
+        let dir = tempfile::tempdir().unwrap();
+        let service = start(ServiceConfig::sandbox(dir.path().join("s.sqlite")))
+            .await
+            .unwrap();
+        let session = new_customer(&service.base_url()).await;
+        let first = session.access_token().await.unwrap();
+        let (drs, seen) = drs_like_server().await;
+        let client = Client::new(&drs).with_session(session.clone());
+        assert_eq!(client.buttons().await.unwrap().tiles.len(), 0);
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 2, "sent once more after the refresh");
+        assert!(seen[0].ends_with(first.expose().as_str()), "{}", seen[0]);
+        let renewed = session.access_token().await.unwrap();
+        assert_ne!(renewed, first);
+        assert!(
+            seen[1].ends_with(renewed.expose().as_str()),
+            "the resend carries the new token"
+        );
+    }
+
     #[tokio::test]
     async fn a_service_that_requires_sign_in_says_so() {
         let dir = tempfile::tempdir().unwrap();

@@ -38,6 +38,7 @@ async fn main() {
         AppConfig {
             data_dir: dir.path().to_owned(),
             service_url: None,
+            auth_provider: None,
         },
         Platform::headless(),
     );

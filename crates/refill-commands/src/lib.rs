@@ -37,6 +37,8 @@ pub struct AppConfig {
     pub data_dir: PathBuf,
     /// An external Refill service's base URL; `None` runs the embedded sandbox.
     pub service_url: Option<String>,
+    /// The OAuth 2.0 provider to sign in with; `None` signs in with the Refill service itself.
+    pub auth_provider: Option<refill_auth::Provider>,
 }
 
 /// Which kind of service the app talks to.
@@ -149,8 +151,14 @@ impl AppCore {
                     Some(url) => (url.trim_end_matches('/').to_owned(), url.clone()),
                     None => ("sandbox".to_owned(), self.start_sandbox().await?),
                 };
+                let provider = self
+                    .inner
+                    .config
+                    .auth_provider
+                    .clone()
+                    .unwrap_or_else(|| refill_auth::Provider::refill(&key, &url));
                 let session = Arc::new(refill_auth::Session::new(
-                    refill_auth::Provider::refill(&key, &url),
+                    provider,
                     self.inner.platform.tokens.clone(),
                     Arc::new(refill_core::SystemClock),
                 ));

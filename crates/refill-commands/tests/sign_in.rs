@@ -42,6 +42,7 @@ fn app(dir: &std::path::Path, decision: &'static str, tokens: Arc<MemoryStore>) 
         AppConfig {
             data_dir: dir.to_owned(),
             service_url: None,
+            auth_provider: None,
         },
         platform,
     )
@@ -105,6 +106,7 @@ async fn a_denied_or_cancelled_sign_in_saves_nothing() {
         AppConfig {
             data_dir: dir.path().to_owned(),
             service_url: None,
+            auth_provider: None,
         },
         Platform::headless(),
     );
