@@ -87,6 +87,13 @@ fn desktop_platform<R: Runtime>(app: &tauri::AppHandle<R>) -> Platform {
     Platform {
         host: std::sync::Arc::new(OpenerHost(app.clone())),
         tokens: std::sync::Arc::new(refill_auth::KeyringStore::default()),
+        // Desktop: the browser comes back to a loopback port. Mobile: as the refill://auth deep
+        // link, which the deep-link plugin hands to `AppCore::deep_link`.
+        redirect: if cfg!(mobile) {
+            refill_auth::Redirect::DeepLink("refill://auth".to_owned())
+        } else {
+            refill_auth::Redirect::Loopback
+        },
     }
 }
 
@@ -170,11 +177,26 @@ pub fn configure<R: Runtime>(
     builder: tauri::Builder<R>,
     options: LaunchOptions,
 ) -> tauri::Builder<R> {
+    #[cfg(mobile)]
+    let builder = builder.plugin(tauri_plugin_deep_link::init());
     builder
         .plugin(tauri_plugin_opener::init())
         .setup(move |app| {
             let platform = desktop_platform(app.handle());
-            install_core(app.handle(), &options, platform)
+            install_core(app.handle(), &options, platform)?;
+            #[cfg(mobile)]
+            {
+                use tauri_plugin_deep_link::DeepLinkExt;
+                let core = app.state::<AppCore>().inner().clone();
+                app.deep_link().on_open_url(move |event| {
+                    for url in event.urls() {
+                        if !core.deep_link(url.as_str()) {
+                            tracing::info!("a deep link arrived with no sign-in waiting for it");
+                        }
+                    }
+                });
+            }
+            Ok(())
         })
         .invoke_handler(tauri::generate_handler![
             list_buttons,

@@ -154,10 +154,20 @@ pub(crate) fn http_client() -> reqwest::Client {
         .unwrap_or_default()
 }
 
+/// Where the provider sends the browser back to.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Redirect {
+    /// A listener on a free port of 127.0.0.1 (desktop; RFC 8252 §7.3).
+    #[default]
+    Loopback,
+    /// A URI the OS hands back to the app as a deep link, such as `refill://auth` (mobile).
+    DeepLink(String),
+}
+
 /// A sign-in waiting for the browser to come back.
 pub struct PendingSignIn {
     provider: Provider,
-    listener: TcpListener,
+    listener: Option<TcpListener>,
     redirect_uri: String,
     authorize_url: String,
     state: Sensitive<String>,
@@ -176,16 +186,29 @@ impl std::fmt::Debug for PendingSignIn {
 /// Starts a sign-in with `provider`: listens on a free loopback port and builds the URL to open
 /// in the browser.
 pub async fn start_sign_in(provider: &Provider) -> Result<PendingSignIn, AuthError> {
-    let listener = TcpListener::bind(("127.0.0.1", 0)).await.map_err(|e| {
-        AuthError::Config(format!(
-            "could not listen on a loopback port for the sign-in: {e}"
-        ))
-    })?;
-    let port = listener
-        .local_addr()
-        .map_err(|e| AuthError::Config(format!("could not read the loopback port: {e}")))?
-        .port();
-    let redirect_uri = format!("http://127.0.0.1:{port}/callback");
+    start_sign_in_with(provider, &Redirect::Loopback).await
+}
+
+/// Starts a sign-in with `provider` that comes back through `redirect`.
+pub async fn start_sign_in_with(
+    provider: &Provider,
+    redirect: &Redirect,
+) -> Result<PendingSignIn, AuthError> {
+    let (listener, redirect_uri) = match redirect {
+        Redirect::Loopback => {
+            let listener = TcpListener::bind(("127.0.0.1", 0)).await.map_err(|e| {
+                AuthError::Config(format!(
+                    "could not listen on a loopback port for the sign-in: {e}"
+                ))
+            })?;
+            let port = listener
+                .local_addr()
+                .map_err(|e| AuthError::Config(format!("could not read the loopback port: {e}")))?
+                .port();
+            (Some(listener), format!("http://127.0.0.1:{port}/callback"))
+        }
+        Redirect::DeepLink(uri) => (None, uri.clone()),
+    };
     let client = provider.oauth_client(Some(&redirect_uri))?;
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (url, state) = client
@@ -214,6 +237,28 @@ impl PendingSignIn {
         &self.redirect_uri
     }
 
+    /// Whether the browser comes back to a loopback listener ([`PendingSignIn::finish`]) rather
+    /// than as a deep link ([`PendingSignIn::complete`]).
+    pub fn uses_loopback(&self) -> bool {
+        self.listener.is_some()
+    }
+
+    /// Completes a sign-in whose browser came back as the deep link `callback_url`.
+    pub async fn complete(
+        self,
+        callback_url: &str,
+        clock: &dyn refill_core::Clock,
+    ) -> Result<Tokens, AuthError> {
+        let Some(query) = callback_url
+            .strip_prefix(self.redirect_uri.as_str())
+            .and_then(|rest| rest.strip_prefix('?'))
+        else {
+            return Err(AuthError::StateMismatch);
+        };
+        let code = listener::outcome(query, self.state.expose())?;
+        self.redeem(code, clock).await
+    }
+
     /// Waits (at most `timeout`) for the browser to come back, then redeems the code.
     /// `cancel` resolving cancels the sign-in.
     pub async fn finish(
@@ -222,7 +267,12 @@ impl PendingSignIn {
         cancel: impl std::future::Future<Output = ()>,
         clock: &dyn refill_core::Clock,
     ) -> Result<Tokens, AuthError> {
-        let wait = listener::wait_for_callback(&self.listener, self.state.expose());
+        let Some(listener) = &self.listener else {
+            return Err(AuthError::Config(
+                "this sign-in comes back as a deep link, not to a loopback port".to_owned(),
+            ));
+        };
+        let wait = listener::wait_for_callback(listener, self.state.expose());
         let callback = tokio::select! {
             result = tokio::time::timeout(timeout, wait) => match result {
                 Ok(callback) => callback?,
@@ -233,9 +283,17 @@ impl PendingSignIn {
             },
             () = cancel => return Err(AuthError::Cancelled),
         };
+        self.redeem(callback, clock).await
+    }
+
+    async fn redeem(
+        self,
+        code: Sensitive<String>,
+        clock: &dyn refill_core::Clock,
+    ) -> Result<Tokens, AuthError> {
         let client = self.provider.oauth_client(Some(&self.redirect_uri))?;
         let response = client
-            .exchange_code(oauth2::AuthorizationCode::new(callback.into_inner()))
+            .exchange_code(oauth2::AuthorizationCode::new(code.into_inner()))
             .set_pkce_verifier(oauth2::PkceCodeVerifier::new(self.verifier.into_inner()))
             .request_async(&http_client())
             .await

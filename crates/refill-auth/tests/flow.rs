@@ -355,3 +355,31 @@ async fn a_provider_that_is_down_is_reported() {
         "a network problem does not sign anyone out"
     );
 }
+
+#[tokio::test]
+async fn a_sign_in_can_come_back_as_a_deep_link() {
+    use refill_auth::{start_sign_in_with, Redirect};
+    let f = sandbox().await;
+    let redirect = Redirect::DeepLink("refill://auth".to_owned());
+    let pending = start_sign_in_with(&f.provider, &redirect).await.unwrap();
+    assert!(!pending.uses_loopback());
+    assert!(pending
+        .authorize_url()
+        .contains("redirect_uri=refill%3A%2F%2Fauth"));
+    let link = browse(&pending, "allow").await;
+    assert!(link.starts_with("refill://auth?code="), "{link}");
+    let tokens = pending.complete(&link, &SystemClock).await.unwrap();
+    assert_eq!(
+        profile(&f, tokens.access_token.expose()).await.status(),
+        200
+    );
+
+    // A deep link that does not carry this sign-in's state is refused.
+    let pending = start_sign_in_with(&f.provider, &redirect).await.unwrap();
+    let link = browse(&pending, "allow").await;
+    let forged = link.replace("state=", "state=x");
+    assert_eq!(
+        pending.complete(&forged, &SystemClock).await.unwrap_err(),
+        AuthError::StateMismatch
+    );
+}

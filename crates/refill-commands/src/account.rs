@@ -6,7 +6,7 @@
 //! token store (the OS keyring in the app) and returns the account; `cancel_sign_in` stops it.
 
 use crate::{AppCore, AppError};
-use refill_auth::{AuthError, MemoryStore, PendingSignIn, TokenStore};
+use refill_auth::{AuthError, MemoryStore, PendingSignIn, Redirect, TokenStore};
 use refill_wire::ErrorCode;
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -34,6 +34,8 @@ pub struct Platform {
     pub host: Arc<dyn Host>,
     /// Keeps tokens (the OS keyring in the app).
     pub tokens: Arc<dyn TokenStore>,
+    /// How sign-in comes back: a loopback port (desktop) or a deep link (mobile).
+    pub redirect: Redirect,
 }
 
 impl Platform {
@@ -42,6 +44,7 @@ impl Platform {
         Self {
             host: Arc::new(NoBrowser),
             tokens: Arc::new(MemoryStore::default()),
+            redirect: Redirect::Loopback,
         }
     }
 }
@@ -86,6 +89,7 @@ pub struct SignInStarted {
 pub(crate) struct SignInSlot {
     pending: Mutex<Option<PendingSignIn>>,
     cancel: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+    deep_link: Mutex<Option<tokio::sync::oneshot::Sender<String>>>,
 }
 
 fn auth_error(e: AuthError) -> AppError {
@@ -119,9 +123,12 @@ impl AppCore {
     /// Starts a sign-in: opens the browser at the sign-in page, and returns its address.
     pub async fn start_sign_in(&self) -> Result<SignInStarted, AppError> {
         let backend = self.backend().await?;
-        let pending = refill_auth::start_sign_in(backend.session.provider())
-            .await
-            .map_err(auth_error)?;
+        let pending = refill_auth::start_sign_in_with(
+            backend.session.provider(),
+            &self.inner.platform.redirect,
+        )
+        .await
+        .map_err(auth_error)?;
         let authorize_url = pending.authorize_url().to_owned();
         let browser_opened = match self.inner.platform.host.open_url(&authorize_url) {
             Ok(()) => true,
@@ -169,18 +176,56 @@ impl AppCore {
         let cancelled = async {
             let _ = cancelled.await;
         };
-        let tokens = pending
-            .finish(
-                refill_auth::SIGN_IN_TIMEOUT,
-                cancelled,
-                &refill_core::SystemClock,
-            )
-            .await
-            .map_err(auth_error)?;
+        let clock = refill_core::SystemClock;
+        let tokens = if pending.uses_loopback() {
+            pending
+                .finish(refill_auth::SIGN_IN_TIMEOUT, cancelled, &clock)
+                .await
+        } else {
+            let (deliver, delivered) = tokio::sync::oneshot::channel::<String>();
+            *self
+                .inner
+                .sign_in
+                .deep_link
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner) = Some(deliver);
+            let link = tokio::select! {
+                link = tokio::time::timeout(refill_auth::SIGN_IN_TIMEOUT, delivered) => match link {
+                    Ok(Ok(link)) => Ok(link),
+                    Ok(Err(_)) => Err(AuthError::Cancelled),
+                    Err(_) => Err(AuthError::TimedOut { minutes: 5 }),
+                },
+                () = cancelled => Err(AuthError::Cancelled),
+            };
+            match link {
+                Ok(link) => pending.complete(&link, &clock).await,
+                Err(e) => Err(e),
+            }
+        }
+        .map_err(auth_error)?;
         let session = &self.backend().await?.session;
         session.store_tokens(tokens).await.map_err(auth_error)?;
         tracing::info!("signed in");
         self.account().await
+    }
+
+    /// Hands a deep link the OS delivered (such as `refill://auth?code=…`) to the sign-in waiting
+    /// for it. Returns whether one was waiting.
+    pub fn deep_link(&self, url: &str) -> bool {
+        let Redirect::DeepLink(prefix) = &self.inner.platform.redirect else {
+            return false;
+        };
+        if !url.starts_with(prefix.as_str()) {
+            return false;
+        }
+        let waiting = self
+            .inner
+            .sign_in
+            .deep_link
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        waiting.is_some_and(|deliver| deliver.send(url.to_owned()).is_ok())
     }
 
     /// Stops the sign-in under way, if any. Nothing is saved.

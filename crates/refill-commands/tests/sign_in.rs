@@ -37,6 +37,7 @@ fn app(dir: &std::path::Path, decision: &'static str, tokens: Arc<MemoryStore>) 
             decision,
         }),
         tokens,
+        redirect: refill_auth::Redirect::Loopback,
     };
     AppCore::new(
         AppConfig {
@@ -126,4 +127,67 @@ async fn a_denied_or_cancelled_sign_in_saves_nothing() {
     assert!(!quiet.account().await.unwrap().signed_in);
     let err = quiet.finish_sign_in().await.unwrap_err();
     assert_eq!(err.message, "No sign-in is under way. Start again.");
+}
+
+/// A phone: the browser's redirect to `refill://auth` comes back to the app as a deep link.
+struct Phone {
+    runtime: tokio::runtime::Handle,
+    app: Arc<std::sync::OnceLock<AppCore>>,
+}
+
+impl Host for Phone {
+    fn open_url(&self, url: &str) -> Result<(), String> {
+        let (url, app) = (url.to_owned(), self.app.clone());
+        self.runtime.spawn(async move {
+            let alex = Person::Existing {
+                email: CUSTOMER_EMAIL,
+                password: CUSTOMER_PASSWORD,
+            };
+            let link = Browser::default()
+                .sign_in(&url, &alex, "allow")
+                .await
+                .unwrap();
+            assert!(link.starts_with("refill://auth?"), "{link}");
+            let core = app.get().unwrap();
+            assert!(
+                !core.deep_link("https://elsewhere.example/?code=x"),
+                "other links are not taken"
+            );
+            assert!(core.deep_link(&link), "the waiting sign-in takes the link");
+        });
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_mobile_sign_in_comes_back_as_a_deep_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let cell = Arc::new(std::sync::OnceLock::new());
+    let platform = Platform {
+        host: Arc::new(Phone {
+            runtime: tokio::runtime::Handle::current(),
+            app: cell.clone(),
+        }),
+        tokens: Arc::new(MemoryStore::default()),
+        redirect: refill_auth::Redirect::DeepLink("refill://auth".to_owned()),
+    };
+    let core = AppCore::new(
+        AppConfig {
+            data_dir: dir.path().to_owned(),
+            service_url: None,
+            auth_provider: None,
+        },
+        platform,
+    );
+    assert!(
+        !core.deep_link("refill://auth?code=x&state=y"),
+        "no sign-in is waiting yet"
+    );
+    let _ = cell.set(core.clone());
+    let started = core.start_sign_in().await.unwrap();
+    assert!(started
+        .authorize_url
+        .contains("redirect_uri=refill%3A%2F%2Fauth"));
+    let account = core.finish_sign_in().await.unwrap();
+    assert_eq!(account.name.as_deref(), Some(CUSTOMER_NAME));
 }
