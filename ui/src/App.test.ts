@@ -142,6 +142,23 @@ describe("signing in", () => {
     expect(screen.queryByTestId("sign-in-panel")).toBeNull();
   });
 
+  it("shows the header signed out, with the reason, when the sign-in was revoked", async () => {
+    const gone = {
+      code: "sign_in_required" as const,
+      message: "You were signed out because the sign-in service no longer accepts your sign-in.",
+    };
+    const api = fakeApi({
+      account: vi.fn(async () => alex),
+      pressButton: vi.fn(async () => Promise.reject(gone)),
+    });
+    render(App, { props: { api } });
+    await screen.findByTestId("account-name");
+    await fireEvent.click(await screen.findByTestId("tap-B0RFBEAN01"));
+    expect((await screen.findByTestId("account-message")).textContent).toContain(gone.message);
+    expect(screen.queryByTestId("account-name")).toBeNull();
+    expect(screen.getByTestId("sign-in")).toBeTruthy();
+  });
+
   it("asks for sign-in when the service requires it", async () => {
     const required = { code: "sign_in_required" as const, message: "This Refill service needs you to sign in." };
     const api = fakeApi({ listButtons: vi.fn(async () => Promise.reject(required)) });
