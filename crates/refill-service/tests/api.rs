@@ -1,49 +1,17 @@
 //! The service's HTTP API over real loopback HTTP and a real SQLite file.
 
-use refill_core::{ManualClock, OrderPolicy};
-use refill_service::{start, RunningService, ServiceConfig};
 use refill_wire::{
     ButtonList, DetailCode, ErrorBody, ErrorCode, OrderState, OrderView, PressResult,
 };
-use std::sync::Arc;
 use time::macros::datetime;
 use time::Duration;
 
 const BEANS: &str = "B0RFBEAN01";
 
-struct Fixture {
-    _dir: tempfile::TempDir,
-    db: std::path::PathBuf,
-    clock: Arc<ManualClock>,
-    service: RunningService,
-    http: reqwest::Client,
-}
-
-async fn sandbox() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("sandbox.sqlite");
-    let clock = Arc::new(ManualClock::new(datetime!(2026-11-22 09:00 UTC)));
-    let service = start_on(&db, clock.clone()).await;
-    Fixture {
-        _dir: dir,
-        db,
-        clock,
-        service,
-        http: reqwest::Client::new(),
-    }
-}
-
-async fn start_on(db: &std::path::Path, clock: Arc<ManualClock>) -> RunningService {
-    let mut config = ServiceConfig::sandbox(db);
-    config.clock = clock;
-    config.policy = OrderPolicy::default();
-    start(config).await.unwrap()
-}
+mod common;
+use common::{sandbox, start_on, Fixture};
 
 impl Fixture {
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.service.base_url())
-    }
     async fn buttons(&self) -> ButtonList {
         let res = self.http.get(self.url("/v1/buttons")).send().await.unwrap();
         assert_eq!(res.status(), 200);
@@ -68,9 +36,7 @@ impl Fixture {
         .await
         .unwrap()
     }
-}
 
-impl Fixture {
     /// Sends `method path` and expects an error answer with `status`.
     async fn error(&self, method: reqwest::Method, path: &str, status: u16) -> ErrorBody {
         let res = self

@@ -3,14 +3,12 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use refill_core::{ManualClock, Sensitive};
+use refill_core::Sensitive;
 use refill_service::auth::{ClientKind, ClientRegistration, SANDBOX_CLIENT_ID};
 use refill_service::sandbox::{CUSTOMER_EMAIL, CUSTOMER_NAME, CUSTOMER_PASSWORD};
-use refill_service::{start, RunningService, ServiceConfig};
+use refill_service::{start, ServiceConfig};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use std::sync::Arc;
-use time::macros::datetime;
 use time::Duration;
 
 const REDIRECT: &str = "http://127.0.0.1:49321/callback";
@@ -20,33 +18,8 @@ fn challenge(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
-struct Fixture {
-    _dir: tempfile::TempDir,
-    db: std::path::PathBuf,
-    clock: Arc<ManualClock>,
-    service: RunningService,
-    http: reqwest::Client,
-}
-
-async fn sandbox() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("auth.sqlite");
-    let clock = Arc::new(ManualClock::new(datetime!(2026-11-22 09:00 UTC)));
-    let mut config = ServiceConfig::sandbox(&db);
-    config.clock = clock.clone();
-    let service = start(config).await.unwrap();
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    Fixture {
-        _dir: dir,
-        db,
-        clock,
-        service,
-        http,
-    }
-}
+mod common;
+use common::{sandbox, Fixture};
 
 fn form_of(html: &str, action: &str) -> Vec<(String, String)> {
     refill_testkit::hidden_fields(html, Some(action))
@@ -59,8 +32,22 @@ fn form_fields(html: &str) -> Vec<(String, String)> {
 use refill_testkit::query_of;
 
 impl Fixture {
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.service.base_url())
+    /// `GET /v1/buttons`, with `token` as the bearer token when given.
+    async fn grid_as(&self, token: Option<&str>) -> Value {
+        let mut request = self.http.get(self.url("/v1/buttons"));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.unwrap().json().await.unwrap()
+    }
+
+    /// The sign-in page of a standard authorization request.
+    async fn sign_in_page(&self) -> String {
+        self.authorize(&self.authorize_params(&[]))
+            .await
+            .text()
+            .await
+            .unwrap()
     }
 
     fn authorize_params(&self, extra: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -386,12 +373,7 @@ async fn denying_consent_or_cancelling_sends_access_denied() {
     assert_eq!(q["state"], "st-123");
     assert!(!q.contains_key("code"));
 
-    let html = f
-        .authorize(&f.authorize_params(&[]))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let html = f.sign_in_page().await;
     let res = f.submit("/ap/cancel", &form_fields(&html)).await;
     assert_eq!(
         query_of(res.headers()["location"].to_str().unwrap())["error"],
@@ -402,12 +384,7 @@ async fn denying_consent_or_cancelling_sends_access_denied() {
 #[tokio::test]
 async fn a_wrong_password_shows_the_page_again_and_issues_nothing() {
     let f = sandbox().await;
-    let html = f
-        .authorize(&f.authorize_params(&[]))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let html = f.sign_in_page().await;
     let mut fields = form_fields(&html);
     fields.push(("email".into(), CUSTOMER_EMAIL.into()));
     fields.push(("password".into(), "not-the-password".into()));
@@ -429,12 +406,7 @@ async fn a_wrong_password_shows_the_page_again_and_issues_nothing() {
 #[tokio::test]
 async fn a_consent_page_works_once() {
     let f = sandbox().await;
-    let html = f
-        .authorize(&f.authorize_params(&[]))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let html = f.sign_in_page().await;
     let mut fields = form_fields(&html);
     fields.push(("email".into(), CUSTOMER_EMAIL.into()));
     fields.push(("password".into(), CUSTOMER_PASSWORD.into()));
@@ -458,12 +430,7 @@ async fn a_consent_page_works_once() {
 #[tokio::test]
 async fn a_new_customer_can_sign_up_in_the_sandbox() {
     let f = sandbox().await;
-    let html = f
-        .authorize(&f.authorize_params(&[]))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let html = f.sign_in_page().await;
     assert!(html.contains("Create an account"));
     let mut fields = form_of(&html, "/ap/signup");
     fields.extend([
@@ -601,12 +568,7 @@ async fn no_secret_is_stored_in_the_clear() {
 
 /// Signs a new customer up through the real forms; returns their access token.
 async fn new_customer_token(f: &Fixture, email: &str) -> String {
-    let html = f
-        .authorize(&f.authorize_params(&[]))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let html = f.sign_in_page().await;
     let mut fields = form_of(&html, "/ap/signup");
     fields.extend([
         ("name".into(), "Robin New".into()),
@@ -628,30 +590,13 @@ async fn new_customer_token(f: &Fixture, email: &str) -> String {
 async fn the_api_acts_for_the_customer_whose_token_it_gets() {
     let f = sandbox().await;
     let token = new_customer_token(&f, "robin@example.test").await;
-    let mine: Value = f
-        .http
-        .get(f.url("/v1/buttons"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let mine: Value = f.grid_as(Some(&token)).await;
     assert_eq!(
         mine["tiles"].as_array().unwrap().len(),
         0,
         "a new customer has no recent items"
     );
-    let anonymous: Value = f
-        .http
-        .get(f.url("/v1/buttons"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let anonymous: Value = f.grid_as(None).await;
     assert_eq!(
         anonymous["tiles"].as_array().unwrap().len(),
         6,
@@ -666,29 +611,12 @@ async fn the_api_acts_for_the_customer_whose_token_it_gets() {
         .await
         .unwrap();
     assert_eq!(pressed.status(), 200);
-    let mine: Value = f
-        .http
-        .get(f.url("/v1/buttons"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let mine: Value = f.grid_as(Some(&token)).await;
     assert_eq!(
         mine["tiles"][0]["asin"], "B0RFBEAN01",
         "the order is the new customer's"
     );
-    let anonymous: Value = f
-        .http
-        .get(f.url("/v1/buttons"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let anonymous: Value = f.grid_as(None).await;
     let beans = anonymous["tiles"]
         .as_array()
         .unwrap()

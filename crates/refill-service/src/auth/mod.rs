@@ -545,13 +545,21 @@ fn token_response(access: Sensitive<String>, refresh: String, scope: String) -> 
         .into_response()
 }
 
+/// The form of a token or revoke request, and the client it authenticates.
+async fn client_request(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(Params, Client), Response> {
+    let params = Params::parse(body)
+        .map_err(|message| oauth_error(StatusCode::BAD_REQUEST, "invalid_request", message))?;
+    let client = client_auth(state, headers, &params).await?;
+    Ok((params, client))
+}
+
 async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let params = match Params::parse(&body) {
-        Ok(p) => p,
-        Err(message) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", message),
-    };
-    let client = match client_auth(&state, &headers, &params).await {
-        Ok(client) => client,
+    let (params, client) = match client_request(&state, &headers, &body).await {
+        Ok(parts) => parts,
         Err(response) => return response,
     };
     let now = state.now();
@@ -630,12 +638,8 @@ async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -
 }
 
 async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let params = match Params::parse(&body) {
-        Ok(p) => p,
-        Err(message) => return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", message),
-    };
-    let client = match client_auth(&state, &headers, &params).await {
-        Ok(client) => client,
+    let (params, client) = match client_request(&state, &headers, &body).await {
+        Ok(parts) => parts,
         Err(response) => return response,
     };
     let Some(token) = params.get("token") else {
