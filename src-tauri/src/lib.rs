@@ -66,26 +66,27 @@ async fn sign_out(core: State<'_, AppCore>) -> Result<Account, AppError> {
     core.sign_out().await
 }
 
-/// Opens URLs in the system browser through the opener plugin.
-struct OpenerHost<R: Runtime>(tauri::AppHandle<R>);
+/// Opens URLs in the system browser. (What tauri-plugin-opener does for a URL; the plugin itself
+/// would add a second D-Bus stack to the binary, which has a size budget.)
+struct SystemBrowser;
 
-impl<R: Runtime> Host for OpenerHost<R> {
+impl Host for SystemBrowser {
     fn open_url(&self, url: &str) -> Result<(), String> {
-        use tauri_plugin_opener::OpenerExt;
-        self.0
-            .opener()
-            .open_url(url, None::<&str>)
-            .map_err(|e| e.to_string())
+        if refill_auth::open_in_browser(url) {
+            Ok(())
+        } else {
+            Err("no browser could be opened".to_owned())
+        }
     }
 }
 
 /// The real platform: the system browser and the OS keyring.
-fn desktop_platform<R: Runtime>(app: &tauri::AppHandle<R>) -> Platform {
+fn desktop_platform() -> Platform {
     if let Err(e) = refill_auth::KeyringStore::use_os_keyring() {
         tracing::warn!("the system keyring is not available, so sign-in will not work: {e}");
     }
     Platform {
-        host: std::sync::Arc::new(OpenerHost(app.clone())),
+        host: std::sync::Arc::new(SystemBrowser),
         tokens: std::sync::Arc::new(refill_auth::KeyringStore::default()),
         // Desktop: the browser comes back to a loopback port. Mobile: as the refill://auth deep
         // link, which the deep-link plugin hands to `AppCore::deep_link`.
@@ -180,9 +181,8 @@ pub fn configure<R: Runtime>(
     #[cfg(mobile)]
     let builder = builder.plugin(tauri_plugin_deep_link::init());
     builder
-        .plugin(tauri_plugin_opener::init())
         .setup(move |app| {
-            let platform = desktop_platform(app.handle());
+            let platform = desktop_platform();
             install_core(app.handle(), &options, platform)?;
             #[cfg(mobile)]
             {

@@ -15,7 +15,14 @@ pub enum Purpose {
 }
 
 /// Debian packages: the WebKitGTK build and runtime for both, and the headless test tools.
-const RUN_PACKAGES: &[&str] = &["libwebkit2gtk-4.1-dev", "xvfb", "xauth", "dbus-daemon"];
+const RUN_PACKAGES: &[&str] = &[
+    "libwebkit2gtk-4.1-dev",
+    "libssl-dev",
+    "pkg-config",
+    "xvfb",
+    "xauth",
+    "dbus-daemon",
+];
 const TEST_PACKAGES: &[&str] = &["webkit2gtk-driver", "imagemagick", "gnome-keyring"];
 
 /// tauri-driver, pinned to 2.x.

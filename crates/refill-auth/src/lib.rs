@@ -144,6 +144,26 @@ impl Provider {
     }
 }
 
+/// Opens `url` in the system browser (`xdg-open` on Linux, `open` on macOS, `start` on Windows).
+/// Returns whether the opener reported success.
+pub fn open_in_browser(url: &str) -> bool {
+    let mut command = if cfg!(target_os = "macos") {
+        std::process::Command::new("open")
+    } else if cfg!(windows) {
+        let mut c = std::process::Command::new("cmd");
+        c.args(["/C", "start", ""]);
+        c
+    } else {
+        std::process::Command::new("xdg-open")
+    };
+    command
+        .arg(url)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 /// The HTTP client for talking to providers: no redirects followed (as OAuth requires), timeouts.
 pub(crate) fn http_client() -> reqwest::Client {
     reqwest::Client::builder()

@@ -115,7 +115,7 @@ impl KeyringStore {
     pub fn use_os_keyring() -> Result<(), AuthError> {
         #[cfg(target_os = "linux")]
         {
-            let store = zbus_secret_service_keyring_store::Store::new()
+            let store = dbus_secret_service_keyring_store::Store::new()
                 .map_err(|e| AuthError::Keyring(e.to_string()))?;
             keyring_core::set_default_store(store);
             Ok(())

@@ -116,25 +116,6 @@ fn parse(args: Vec<String>, env: impl Fn(&str) -> Option<String>) -> Result<Opti
     }))
 }
 
-/// Opens `url` in the system browser.
-fn open_browser(url: &str) -> bool {
-    let mut command = if cfg!(target_os = "macos") {
-        std::process::Command::new("open")
-    } else if cfg!(windows) {
-        let mut c = std::process::Command::new("cmd");
-        c.args(["/C", "start", ""]);
-        c
-    } else {
-        std::process::Command::new("xdg-open")
-    };
-    command
-        .arg(url)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 fn describe(profile: &Profile) -> String {
     let name = profile.name.as_deref().unwrap_or("(no name)");
     match &profile.email {
@@ -156,7 +137,7 @@ async fn run(args: Args) -> Result<(), String> {
             let pending = start_sign_in(&args.provider)
                 .await
                 .map_err(|e| e.to_string())?;
-            if args.no_browser || !open_browser(pending.authorize_url()) {
+            if args.no_browser || !refill_auth::open_in_browser(pending.authorize_url()) {
                 eprintln!("Open this address in a browser to sign in (waiting up to 5 minutes, Ctrl-C to cancel):");
                 println!("{}", pending.authorize_url());
             } else {
