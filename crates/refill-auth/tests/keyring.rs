@@ -38,8 +38,8 @@ fn tokens_round_trip_through_the_secret_service_and_never_reach_a_file() {
     let data_home = isolated();
     KeyringStore::use_os_keyring().expect("the Secret Service is reachable");
     let tokens = Tokens {
-        access_token: "Atza|keyring-test-access-0123456789".to_owned().into(),
-        refresh_token: Some("Atzr|keyring-test-refresh-0123456789".to_owned().into()),
+        access_token: "Atza|fake.keyring.test.access".to_owned().into(),
+        refresh_token: Some("Atzr|fake.keyring.test.refresh".to_owned().into()),
         expires_at: Some(time::OffsetDateTime::from_unix_timestamp(1_900_000_000).unwrap()),
     };
     let store = KeyringStore::with_service("dev.refill.app.test");
@@ -60,11 +60,11 @@ fn tokens_round_trip_through_the_secret_service_and_never_reach_a_file() {
 
     // The keyring keeps them encrypted: no file holds a token in the clear.
     assert!(
-        !contains(&data_home, "keyring-test-access"),
+        !contains(&data_home, "fake.keyring.test.access"),
         "a token reached a file"
     );
     assert!(
-        !contains(&data_home, "keyring-test-refresh"),
+        !contains(&data_home, "fake.keyring.test.refresh"),
         "a token reached a file"
     );
 
