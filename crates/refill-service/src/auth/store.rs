@@ -162,6 +162,14 @@ impl From<sqlx::Error> for SignUpError {
     }
 }
 
+fn customer_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Customer, sqlx::Error> {
+    Ok(Customer {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        email: row.try_get("email")?,
+    })
+}
+
 fn kind_text(kind: ClientKind) -> &'static str {
     match kind {
         ClientKind::Public => "public",
@@ -292,11 +300,7 @@ impl Store {
         if !matches {
             return Ok(None);
         }
-        Ok(Some(Customer {
-            id: row.try_get("id")?,
-            name: row.try_get("name")?,
-            email: row.try_get("email")?,
-        }))
+        customer_from_row(&row).map(Some)
     }
 
     /// A customer by id.
@@ -305,14 +309,7 @@ impl Store {
             .bind(id)
             .fetch_optional(self.pool())
             .await?;
-        row.map(|row| {
-            Ok(Customer {
-                id: row.try_get("id")?,
-                name: row.try_get("name")?,
-                email: row.try_get("email")?,
-            })
-        })
-        .transpose()
+        row.map(|row| customer_from_row(&row)).transpose()
     }
 
     /// Records that `customer` signed in for `grant`; the ticket lets the consent form finish it.
