@@ -3,9 +3,16 @@
 //! Every command forwards to [`refill_commands::AppCore`], which holds the app's behaviour and is
 //! tested without a window. Launch options (`--service URL`, `--data-dir DIR`, or the environment
 //! variables `REFILL_SERVICE_URL` and `REFILL_DATA_DIR`) choose the service and the data folder.
+//!
+//! On the desktop one app runs per data folder: a second launch (such as the one the desktop
+//! starts to open a `refill://` link) hands its arguments to the running app, which brings its
+//! window forward and gives the link to the sign-in waiting for it; see
+//! [`refill_commands::launch`].
 
 include!("command_names.rs");
 
+#[cfg(desktop)]
+use refill_commands::launch;
 use refill_commands::{
     Account, AppConfig, AppCore, AppError, ButtonGrid, Host, Platform, ServiceInfo, SignInStarted,
 };
@@ -81,19 +88,17 @@ impl Host for SystemBrowser {
 }
 
 /// The real platform: the system browser and the OS keyring.
-fn desktop_platform() -> Platform {
-    if let Err(e) = refill_auth::KeyringStore::use_os_keyring() {
-        tracing::warn!("the system keyring is not available, so sign-in will not work: {e}");
-    }
+fn desktop_platform(redirect: refill_auth::Redirect) -> Platform {
+    // The keyring is reached on first use, off the UI thread: connecting may start its daemon.
     Platform {
         host: std::sync::Arc::new(SystemBrowser),
         tokens: std::sync::Arc::new(refill_auth::KeyringStore::default()),
-        // Desktop: the browser comes back to a loopback port. Mobile: as the refill://auth deep
-        // link, which the deep-link plugin hands to `AppCore::deep_link`.
+        // Desktop: the browser comes back to a loopback port unless a refill:// link was chosen.
+        // Mobile: always as the refill://auth link, which the deep-link plugin hands over.
         redirect: if cfg!(mobile) {
-            refill_auth::Redirect::DeepLink("refill://auth".to_owned())
+            refill_auth::Redirect::DeepLink(refill_commands::SIGN_IN_LINK.to_owned())
         } else {
-            refill_auth::Redirect::Loopback
+            redirect
         },
     }
 }
@@ -107,14 +112,20 @@ pub struct LaunchOptions {
     pub data_dir: Option<PathBuf>,
     /// An OAuth 2.0 provider to sign in with instead of the Refill service itself.
     pub auth_provider: Option<refill_auth::Provider>,
+    /// Where the provider sends the browser back after sign-in: a loopback port (the default) or
+    /// a `refill://` link, for providers that do not accept loopback addresses.
+    pub redirect: refill_auth::Redirect,
+    /// `refill://` links the app was started with (by the desktop, to open them).
+    pub links: Vec<String>,
 }
 
 impl LaunchOptions {
     /// Reads `--service URL` and `--data-dir DIR` (also as `--opt=value`), falling back to
     /// `REFILL_SERVICE_URL` and `REFILL_DATA_DIR`, and a sign-in provider from `--authorize-url`,
     /// `--token-url`, `--revoke-url`, `--profile-url`, `--client-id`, `--scopes` or their
-    /// `REFILL_AUTH_*` variables. Other arguments are left to others (WebDriver and the OS may
-    /// add their own).
+    /// `REFILL_AUTH_*` variables, and `--redirect-uri` (`REFILL_AUTH_REDIRECT_URI`). Other
+    /// arguments are left to others (WebDriver and the OS may add their own, and a `refill://`
+    /// link may come along).
     pub fn parse(
         args: impl IntoIterator<Item = String>,
         env: impl Fn(&str) -> Option<String>,
@@ -125,6 +136,8 @@ impl LaunchOptions {
                 .filter(|s| !s.is_empty())
                 .map(PathBuf::from),
             auth_provider: None,
+            redirect: refill_auth::Redirect::Loopback,
+            links: Vec::new(),
         };
         let mut auth_flags = std::collections::HashMap::new();
         let mut args = args.into_iter();
@@ -147,12 +160,13 @@ impl LaunchOptions {
                     options.data_dir = Some(PathBuf::from(value));
                 }
                 "--authorize-url" | "--token-url" | "--revoke-url" | "--profile-url"
-                | "--client-id" | "--scopes" => {
+                | "--client-id" | "--scopes" | "--redirect-uri" => {
                     let value = inline
                         .or_else(|| args.next())
                         .ok_or_else(|| format!("{name} needs a value"))?;
                     auth_flags.insert(name.trim_start_matches("--").to_owned(), value);
                 }
+                _ if arg.starts_with(refill_commands::LINK_PREFIX) => options.links.push(arg),
                 _ => {}
             }
         }
@@ -162,6 +176,14 @@ impl LaunchOptions {
                 .cloned()
                 .or_else(|| env(&refill_auth::Provider::env_var(setting)))
         })?;
+        let redirect = auth_flags
+            .get("redirect-uri")
+            .cloned()
+            .or_else(|| env(&refill_auth::Provider::env_var("redirect-uri")))
+            .filter(|r| !r.is_empty());
+        if let Some(uri) = redirect {
+            options.redirect = parse_redirect(&uri)?;
+        }
         if let Some(url) = &options.service_url {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 return Err(format!(
@@ -173,6 +195,38 @@ impl LaunchOptions {
     }
 }
 
+/// The links among a later launch's arguments (which that launch has already checked).
+#[cfg(desktop)]
+fn links_in(args: Vec<String>) -> Vec<String> {
+    LaunchOptions::parse(args, |_| None)
+        .map(|options| options.links)
+        .unwrap_or_default()
+}
+
+/// The sign-in's way back named by `--redirect-uri`.
+fn parse_redirect(uri: &str) -> Result<refill_auth::Redirect, String> {
+    if uri == "loopback" {
+        return Ok(refill_auth::Redirect::Loopback);
+    }
+    if !uri.starts_with(refill_commands::LINK_PREFIX)
+        || uri.len() == refill_commands::LINK_PREFIX.len()
+    {
+        return Err(format!(
+            "'{uri}' cannot be a sign-in redirect: give a refill:// address such as {} (or \
+             'loopback', the default, to come back through 127.0.0.1)",
+            refill_commands::SIGN_IN_LINK
+        ));
+    }
+    if cfg!(target_os = "macos") {
+        return Err(
+            "signing in through a refill:// link is not supported on macOS yet: leave out \
+             --redirect-uri to sign in through 127.0.0.1"
+                .to_owned(),
+        );
+    }
+    Ok(refill_auth::Redirect::DeepLink(uri.to_owned()))
+}
+
 /// Adds the app's commands and state to `builder`, for any runtime (the tests use the mock one).
 pub fn configure<R: Runtime>(
     builder: tauri::Builder<R>,
@@ -182,7 +236,7 @@ pub fn configure<R: Runtime>(
     let builder = builder.plugin(tauri_plugin_deep_link::init());
     builder
         .setup(move |app| {
-            let platform = desktop_platform();
+            let platform = desktop_platform(options.redirect.clone());
             install_core(app.handle(), &options, platform)?;
             #[cfg(mobile)]
             {
@@ -250,6 +304,85 @@ pub fn prefer_working_renderer() {
     }
 }
 
+/// The data folder Tauri gives an app with `identifier` (`app_data_dir`), found before the app
+/// is built, so that a second launch can hand over and exit without opening a window.
+#[cfg(desktop)]
+fn default_data_dir(identifier: &str) -> Option<PathBuf> {
+    dirs::data_dir().map(|dir| dir.join(identifier))
+}
+
+/// The one app of this data folder, when this launch is it; exits when another launch is.
+#[cfg(desktop)]
+fn claim_data_folder(data_dir: &std::path::Path, args: &[String]) -> Option<launch::Instance> {
+    match launch::claim(data_dir, args, launch::PATIENCE) {
+        Ok(launch::Claim::First(instance)) => Some(instance),
+        Ok(launch::Claim::HandedOver) => {
+            eprintln!("refill: Refill is already running; it has been brought forward.");
+            std::process::exit(0);
+        }
+        Err(e @ launch::LaunchError::NotAnswering { .. }) => {
+            eprintln!("refill: {e}");
+            std::process::exit(1);
+        }
+        Err(e) => {
+            tracing::warn!("could not make sure only one Refill runs: {e}");
+            None
+        }
+    }
+}
+
+/// Makes this binary, started the way it was, the desktop's handler for `refill://` links, so
+/// that a sign-in coming back as a link reaches it. (Installed packages declare the handler
+/// themselves; this covers running from a build or a moved binary.)
+#[cfg(desktop)]
+fn register_for_links(identifier: &str, args: &[String], links: &[String]) {
+    if !cfg!(target_os = "linux") {
+        return;
+    }
+    let registered = std::env::current_exe().and_then(|exe| {
+        let mut command = vec![exe.to_string_lossy().into_owned()];
+        command.extend(args.iter().filter(|a| !links.contains(a)).cloned());
+        let dirs = launch::DesktopDirs::of_user()
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no home folder"))?;
+        launch::register_link_handler(&dirs, identifier, "Refill", "refill", &command)
+    });
+    if let Err(e) = registered {
+        tracing::warn!("refill:// links may not reach Refill: registering it failed: {e}");
+    }
+}
+
+/// Brings the main window to the front.
+#[cfg(desktop)]
+fn bring_forward<R: Runtime>(app: &tauri::AppHandle<R>) {
+    if let Some(window) = app.get_webview_window("main") {
+        let _ = window.unminimize();
+        let _ = window.show();
+        let _ = window.set_focus();
+    }
+}
+
+/// Hands each later launch's arguments to the app core, and brings the window forward.
+#[cfg(desktop)]
+fn follow_later_launches<R: Runtime>(
+    app: &tauri::AppHandle<R>,
+    messages: std::sync::mpsc::Receiver<Vec<String>>,
+) {
+    let app = app.clone();
+    let spawned = std::thread::Builder::new()
+        .name("refill-later-launches".to_owned())
+        .spawn(move || {
+            for args in messages {
+                bring_forward(&app);
+                if let Some(core) = app.try_state::<AppCore>() {
+                    core.open_links(&links_in(args));
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!("later launches of Refill will not reach this one: {e}");
+    }
+}
+
 /// Runs the app.
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
@@ -260,21 +393,59 @@ pub fn run() {
         )
         .with_writer(std::io::stderr)
         .init();
-    let options = match LaunchOptions::parse(std::env::args().skip(1), |k| std::env::var(k).ok()) {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    #[allow(unused_mut)]
+    let mut options = match LaunchOptions::parse(args.clone(), |k| std::env::var(k).ok()) {
         Ok(options) => options,
         Err(message) => {
             eprintln!("refill: {message}");
             std::process::exit(2);
         }
     };
+    let links = options.links.clone();
+    let context = tauri::generate_context!();
+    #[cfg(desktop)]
+    let instance = {
+        let Some(data_dir) = options
+            .data_dir
+            .clone()
+            .or_else(|| default_data_dir(&context.config().identifier))
+        else {
+            eprintln!(
+                "refill: there is no folder for the app's data here: give one with --data-dir"
+            );
+            std::process::exit(2);
+        };
+        let instance = claim_data_folder(&data_dir, &args);
+        if matches!(options.redirect, refill_auth::Redirect::DeepLink(_)) {
+            register_for_links(&context.config().identifier, &args, &options.links);
+        }
+        options.data_dir = Some(data_dir);
+        instance
+    };
     let app = configure(tauri::Builder::default(), options)
-        .build(tauri::generate_context!())
+        .build(context)
         .unwrap_or_else(|e| {
             eprintln!("refill: the app could not start: {e}");
             std::process::exit(1);
         });
-    app.run(|handle, event| {
+    #[cfg(desktop)]
+    let mut instance = instance;
+    #[cfg(desktop)]
+    if let Some(messages) = instance.as_mut().and_then(launch::Instance::take_messages) {
+        follow_later_launches(app.handle(), messages);
+    }
+    // A link the OS started the app with (its sign-in is gone with the app that started it).
+    if let Some(core) = app.try_state::<AppCore>() {
+        core.open_links(&links);
+    }
+    app.run(move |handle, event| {
         if let RunEvent::Exit = event {
+            // Later launches now wait for this one to end, then start afresh.
+            #[cfg(desktop)]
+            if let Some(instance) = &instance {
+                instance.close();
+            }
             if let Some(core) = handle.try_state::<AppCore>() {
                 tauri::async_runtime::block_on(core.shutdown());
             }
@@ -358,6 +529,58 @@ mod tests {
     }
 
     #[test]
+    fn sign_in_can_come_back_as_a_refill_link() {
+        let o = LaunchOptions::parse(args(&[]), env(&[])).unwrap();
+        assert_eq!(o.redirect, refill_auth::Redirect::Loopback);
+        let o = LaunchOptions::parse(args(&["--redirect-uri", "refill://auth"]), env(&[])).unwrap();
+        assert_eq!(
+            o.redirect,
+            refill_auth::Redirect::DeepLink("refill://auth".to_owned())
+        );
+        let o = LaunchOptions::parse(
+            args(&[]),
+            env(&[("REFILL_AUTH_REDIRECT_URI", "refill://auth")]),
+        )
+        .unwrap();
+        assert_eq!(
+            o.redirect,
+            refill_auth::Redirect::DeepLink("refill://auth".to_owned())
+        );
+        let o = LaunchOptions::parse(args(&["--redirect-uri=loopback"]), env(&[])).unwrap();
+        assert_eq!(o.redirect, refill_auth::Redirect::Loopback);
+        for bad in ["https://example.com/cb", "refill://", "auth"] {
+            let e = LaunchOptions::parse(args(&["--redirect-uri", bad]), env(&[])).unwrap_err();
+            assert!(e.contains("give a refill:// address"), "{e}");
+        }
+        // A link the desktop starts the app with is not an option, nor an option's value.
+        let link = "refill://auth?code=c.1&state=s.1";
+        let o = LaunchOptions::parse(args(&["--redirect-uri", "refill://auth", link]), env(&[]))
+            .unwrap();
+        assert_eq!(o.links, [link]);
+        assert_eq!(
+            links_in(args(&[
+                "--redirect-uri=refill://auth",
+                "--automation",
+                link
+            ])),
+            [link]
+        );
+    }
+
+    /// A second launch must find the running app's folder before Tauri is built, so the folder is
+    /// worked out by hand: it must be the one Tauri gives the app.
+    #[test]
+    fn the_data_folder_found_before_start_is_the_one_tauri_gives() {
+        let app = tauri::test::mock_builder()
+            .build(tauri::generate_context!())
+            .unwrap();
+        assert_eq!(
+            default_data_dir(&app.config().identifier),
+            Some(app.path().app_data_dir().unwrap())
+        );
+    }
+
+    #[test]
     fn the_shell_registers_exactly_the_commands_the_bindings_declare() {
         assert_eq!(COMMANDS, refill_commands::bindings::COMMAND_NAMES);
     }
@@ -387,9 +610,8 @@ mod tests {
     fn every_command_is_registered_and_permitted_for_the_main_window() {
         let dir = tempfile::tempdir().unwrap();
         let options = LaunchOptions {
-            service_url: None,
             data_dir: Some(dir.path().to_owned()),
-            auth_provider: None,
+            ..LaunchOptions::default()
         };
         let app = configure(tauri::test::mock_builder(), options.clone())
             .build(tauri::generate_context!())

@@ -75,6 +75,32 @@ impl AppHome {
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
+
+    /// `program` set up to run in this home, as the desktop would start it: the XDG folders, and
+    /// the display and session bus of the tests. Killed if dropped while running.
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> tokio::process::Command {
+        let mut command = tokio::process::Command::new(program);
+        command
+            .env("XDG_DATA_HOME", self.xdg_data())
+            .env("XDG_CONFIG_HOME", self.xdg_config())
+            .env("XDG_CACHE_HOME", self.xdg_cache())
+            .env("REFILL_LOG", "info")
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        command
+    }
+}
+
+/// Runs `command` to its end, for at most [`PATIENCE`].
+pub async fn run_to_end(mut command: tokio::process::Command) -> Result<std::process::Output> {
+    let output = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output();
+    tokio::time::timeout(PATIENCE, output)
+        .await
+        .context("it did not end in time")?
+        .context("it could not be started")
 }
 
 /// A running app with a WebDriver session on it.
@@ -101,7 +127,8 @@ fn free_port() -> Result<u16> {
         .port())
 }
 
-fn app_binary() -> Result<PathBuf> {
+/// The app binary under test.
+pub fn app_binary() -> Result<PathBuf> {
     let bin = std::env::var_os("REFILL_APP_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|| target_dir().join("debug/refill-app"));

@@ -1,9 +1,9 @@
 //! Signing in through the real app binary, with tokens in a real Secret Service (gnome-keyring
 //! on the test's private session bus). Run by `cargo xtask test`.
 
-use anyhow::{ensure, Result};
+use anyhow::{ensure, Context, Result};
 use refill_auth::{KeyringStore, TokenStore};
-use refill_e2e::{App, AppHome};
+use refill_e2e::{run_to_end, App, AppHome};
 use refill_service::sandbox::{CUSTOMER_EMAIL, CUSTOMER_NAME, CUSTOMER_PASSWORD};
 use refill_testkit::{Browser, Person};
 use std::path::Path;
@@ -11,6 +11,16 @@ use std::path::Path;
 /// Where a debug build keeps its tokens: the sandbox's entry under the debug service name.
 fn keyring() -> KeyringStore {
     KeyringStore::with_service("dev.refill.app.debug")
+}
+
+/// Uses the Secret Service of the test's private session bus (never the user's own keyring).
+fn use_isolated_keyring() -> Result<()> {
+    ensure!(
+        std::env::var("REFILL_KEYRING_ISOLATED").as_deref() == Ok("1"),
+        "run through `cargo xtask test`"
+    );
+    KeyringStore::use_os_keyring()?;
+    Ok(())
 }
 
 /// Every file under `dir` that contains `needle`.
@@ -35,11 +45,7 @@ fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a display, tauri-driver and a Secret Service: run by `cargo xtask test`"]
 async fn sign_in_survives_a_restart_and_sign_out_forgets_it() -> Result<()> {
-    ensure!(
-        std::env::var("REFILL_KEYRING_ISOLATED").as_deref() == Ok("1"),
-        "run through `cargo xtask test`"
-    );
-    KeyringStore::use_os_keyring()?;
+    use_isolated_keyring()?;
     let home = AppHome::new()?;
     let app = App::launch(&home, "sign-in-1", &[]).await?;
     app.find("[data-testid='grid']").await?;
@@ -98,5 +104,98 @@ async fn sign_in_survives_a_restart_and_sign_out_forgets_it() -> Result<()> {
         found.extend(files_containing(&logs, secret));
         ensure!(found.is_empty(), "a secret was written to {found:?}");
     }
+    Ok(())
+}
+
+/// For providers that only send the browser back to an app's own address: the sign-in returns
+/// as a `refill://auth?…` link, which the desktop (xdg-open, as a browser asks it to) opens by
+/// starting the app again; that second launch hands the link to the running app and exits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a display, tauri-driver, xdg-open and a Secret Service: run by `cargo xtask test`"]
+async fn a_sign_in_link_opened_by_the_desktop_reaches_the_running_app() -> Result<()> {
+    use_isolated_keyring()?;
+    let home = AppHome::new()?;
+    let app = App::launch(&home, "link-sign-in", &["--redirect-uri", "refill://auth"]).await?;
+    app.find("[data-testid='grid']").await?;
+
+    // The app told the desktop that it opens refill:// links.
+    let entry = home
+        .xdg_data()
+        .join("applications/dev.refill.app.links.desktop");
+    let text = std::fs::read_to_string(&entry)?;
+    ensure!(text.contains("MimeType=x-scheme-handler/refill;"), "{text}");
+    ensure!(
+        text.contains(" --redirect-uri refill://auth %u\n"),
+        "started as the running app was: {text}"
+    );
+    let default = run_to_end({
+        let mut c = home.command("xdg-mime");
+        c.args(["query", "default", "x-scheme-handler/refill"]);
+        c
+    })
+    .await?;
+    ensure!(
+        String::from_utf8_lossy(&default.stdout).trim() == "dev.refill.app.links.desktop",
+        "{default:?}"
+    );
+
+    // Starting the app again only brings the running one forward.
+    let again = run_to_end(home.command(refill_e2e::app_binary()?)).await?;
+    let said = String::from_utf8_lossy(&again.stderr);
+    ensure!(again.status.success(), "{said}");
+    ensure!(said.contains("already running"), "{said}");
+
+    app.click("sign-in").await?;
+    let authorize = app.text("authorize-url").await?;
+    ensure!(
+        authorize.contains("redirect_uri=refill%3A%2F%2Fauth"),
+        "{authorize}"
+    );
+    let alex = Person::Existing {
+        email: CUSTOMER_EMAIL,
+        password: CUSTOMER_PASSWORD,
+    };
+    let link = Browser::default()
+        .sign_in(&authorize, &alex, "allow")
+        .await
+        .map_err(anyhow::Error::msg)?;
+    ensure!(link.starts_with("refill://auth?code="), "{link}");
+
+    // The browser asks the desktop to open the link.
+    let opened = run_to_end({
+        let mut c = home.command("xdg-open");
+        c.arg(&link);
+        c
+    })
+    .await
+    .context("xdg-open (`cargo xtask test` installs xdg-utils)")?;
+    ensure!(opened.status.success(), "{opened:?}");
+    ensure!(
+        String::from_utf8_lossy(&opened.stderr).contains("already running"),
+        "the link went to a second launch of the app: {opened:?}"
+    );
+    app.wait_text("account-name", |t| t == CUSTOMER_NAME)
+        .await?;
+    app.screenshot("signed-in-by-link").await?;
+    ensure!(
+        keyring().load("sandbox")?.is_some(),
+        "the tokens are in the keyring"
+    );
+
+    // The link is spent: opening it again signs nobody in twice and changes nothing.
+    let replay = run_to_end({
+        let mut c = home.command("xdg-open");
+        c.arg(&link);
+        c
+    })
+    .await?;
+    ensure!(replay.status.success(), "{replay:?}");
+    app.click("sign-out").await?;
+    app.find("[data-testid='sign-in']").await?;
+    app.quit().await?;
+    ensure!(
+        keyring().load("sandbox")?.is_none(),
+        "sign-out deleted the keyring entry"
+    );
     Ok(())
 }

@@ -22,6 +22,8 @@ const RUN_PACKAGES: &[&str] = &[
     "xvfb",
     "xauth",
     "dbus-daemon",
+    // xdg-open: opens the browser for sign-in, and refill:// links in the app.
+    "xdg-utils",
 ];
 const TEST_PACKAGES: &[&str] = &["webkit2gtk-driver", "imagemagick", "gnome-keyring"];
 

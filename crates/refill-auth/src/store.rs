@@ -111,24 +111,34 @@ impl KeyringStore {
         &self.service
     }
 
-    /// Makes the OS keyring the default credential store. Call once, at start-up.
+    /// Makes the OS keyring the default credential store, connecting to it once (later calls
+    /// return the first call's result). A store that is used before any default store is set
+    /// calls this itself, so an app need not connect (which may start the keyring daemon) before
+    /// its window shows.
     pub fn use_os_keyring() -> Result<(), AuthError> {
-        #[cfg(target_os = "linux")]
-        {
-            let store = dbus_secret_service_keyring_store::Store::new()
-                .map_err(|e| AuthError::Keyring(e.to_string()))?;
-            keyring_core::set_default_store(store);
-            Ok(())
-        }
-        #[cfg(not(target_os = "linux"))]
-        {
-            Err(AuthError::Keyring(
-                "this platform's keyring is not supported yet".to_owned(),
-            ))
-        }
+        static CONNECTED: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+        CONNECTED
+            .get_or_init(|| {
+                #[cfg(target_os = "linux")]
+                {
+                    let store = dbus_secret_service_keyring_store::Store::new()
+                        .map_err(|e| e.to_string())?;
+                    keyring_core::set_default_store(store);
+                    Ok(())
+                }
+                #[cfg(not(target_os = "linux"))]
+                {
+                    Err("this platform's keyring is not supported yet".to_owned())
+                }
+            })
+            .clone()
+            .map_err(AuthError::Keyring)
     }
 
     fn entry(&self, key: &str) -> Result<keyring_core::Entry, AuthError> {
+        if keyring_core::get_default_store().is_none() {
+            Self::use_os_keyring()?;
+        }
         keyring_core::Entry::new(&self.service, key).map_err(|e| AuthError::Keyring(e.to_string()))
     }
 }

@@ -12,6 +12,13 @@ use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex, PoisonError};
 use ts_rs::TS;
 
+/// The start of every link the OS hands to the app.
+pub const LINK_PREFIX: &str = "refill://";
+
+/// Where a sign-in comes back as a link (always on mobile; on desktop when chosen, for providers
+/// that do not allow loopback addresses).
+pub const SIGN_IN_LINK: &str = "refill://auth";
+
 /// What the app needs from the platform it runs on.
 pub trait Host: Send + Sync + 'static {
     /// Opens `url` in the system browser.
@@ -226,6 +233,24 @@ impl AppCore {
             .unwrap_or_else(PoisonError::into_inner)
             .take();
         waiting.is_some_and(|deliver| deliver.send(url.to_owned()).is_ok())
+    }
+
+    /// Delivers the `refill://` links among a launch's arguments (those the OS started the app
+    /// with, or a later launch handed over) to what waits for them. Returns how many were taken.
+    /// A link is never logged: it carries an authorization code.
+    pub fn open_links(&self, args: &[String]) -> usize {
+        let mut taken = 0;
+        for arg in args.iter().filter(|a| a.starts_with(LINK_PREFIX)) {
+            if self.deep_link(arg) {
+                taken += 1;
+            } else {
+                tracing::info!(
+                    "a refill:// link arrived, but no sign-in was waiting for it (was Refill \
+                     restarted during the sign-in, or is it set to sign in through 127.0.0.1?)"
+                );
+            }
+        }
+        taken
     }
 
     /// Stops the sign-in under way, if any. Nothing is saved.

@@ -9,13 +9,17 @@
 //! **embedded** (the sandbox) on a free loopback port, with its SQLite database in the app's data
 //! folder. The last grid seen is kept in that folder too, so the grid still shows (marked
 //! offline) when an external service cannot be reached.
+//!
+//! [`launch`] keeps one app per data folder on the desktop: a later launch hands its `refill://`
+//! links to the running app, which gives them to [`AppCore::open_links`].
 
 mod account;
 pub mod bindings;
 mod cache;
 mod error;
+pub mod launch;
 
-pub use account::{Account, Host, Platform, SignInStarted};
+pub use account::{Account, Host, Platform, SignInStarted, LINK_PREFIX, SIGN_IN_LINK};
 pub use error::AppError;
 
 use refill_client::{Client, ClientError};

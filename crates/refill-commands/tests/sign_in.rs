@@ -2,7 +2,7 @@
 //! it through the real sign-in pages of the embedded sandbox.
 
 use refill_auth::{MemoryStore, TokenStore};
-use refill_commands::{AppConfig, AppCore, Host, Platform};
+use refill_commands::{launch, AppConfig, AppCore, Host, Platform};
 use refill_service::sandbox::{CUSTOMER_EMAIL, CUSTOMER_NAME, CUSTOMER_PASSWORD};
 use refill_testkit::{Browser, Person};
 use refill_wire::ErrorCode;
@@ -18,13 +18,8 @@ impl Host for PlayedBrowser {
     fn open_url(&self, url: &str) -> Result<(), String> {
         let (url, decision) = (url.to_owned(), self.decision);
         self.runtime.spawn(async move {
-            let browser = Browser::default();
-            let alex = Person::Existing {
-                email: CUSTOMER_EMAIL,
-                password: CUSTOMER_PASSWORD,
-            };
-            let callback = browser.sign_in(&url, &alex, decision).await.unwrap();
-            browser.visit(&callback).await.unwrap();
+            let callback = alex_answers(&url, decision).await;
+            Browser::default().visit(&callback).await.unwrap();
         });
         Ok(())
     }
@@ -39,6 +34,11 @@ fn app(dir: &std::path::Path, decision: &'static str, tokens: Arc<MemoryStore>) 
         tokens,
         redirect: refill_auth::Redirect::Loopback,
     };
+    sandbox_app(dir, platform)
+}
+
+/// The app on its embedded sandbox, with its data in `dir`.
+fn sandbox_app(dir: &std::path::Path, platform: Platform) -> AppCore {
     AppCore::new(
         AppConfig {
             data_dir: dir.to_owned(),
@@ -129,6 +129,19 @@ async fn a_denied_or_cancelled_sign_in_saves_nothing() {
     assert_eq!(err.message, "No sign-in is under way. Start again.");
 }
 
+/// The sandbox customer signs in at `authorize_url` and answers consent with `decision`; returns
+/// where the browser is sent back to.
+async fn alex_answers(authorize_url: &str, decision: &str) -> String {
+    let alex = Person::Existing {
+        email: CUSTOMER_EMAIL,
+        password: CUSTOMER_PASSWORD,
+    };
+    Browser::default()
+        .sign_in(authorize_url, &alex, decision)
+        .await
+        .unwrap()
+}
+
 /// A phone: the browser's redirect to `refill://auth` comes back to the app as a deep link.
 struct Phone {
     runtime: tokio::runtime::Handle,
@@ -139,14 +152,7 @@ impl Host for Phone {
     fn open_url(&self, url: &str) -> Result<(), String> {
         let (url, app) = (url.to_owned(), self.app.clone());
         self.runtime.spawn(async move {
-            let alex = Person::Existing {
-                email: CUSTOMER_EMAIL,
-                password: CUSTOMER_PASSWORD,
-            };
-            let link = Browser::default()
-                .sign_in(&url, &alex, "allow")
-                .await
-                .unwrap();
+            let link = alex_answers(&url, "allow").await;
             assert!(link.starts_with("refill://auth?"), "{link}");
             let core = app.get().unwrap();
             assert!(
@@ -171,14 +177,7 @@ async fn on_mobile_sign_in_comes_back_as_a_deep_link() {
         tokens: Arc::new(MemoryStore::default()),
         redirect: refill_auth::Redirect::DeepLink("refill://auth".to_owned()),
     };
-    let core = AppCore::new(
-        AppConfig {
-            data_dir: dir.path().to_owned(),
-            service_url: None,
-            auth_provider: None,
-        },
-        platform,
-    );
+    let core = sandbox_app(dir.path(), platform);
     assert!(
         !core.deep_link("refill://auth?code=x&state=y"),
         "no sign-in is waiting yet"
@@ -190,4 +189,68 @@ async fn on_mobile_sign_in_comes_back_as_a_deep_link() {
         .contains("redirect_uri=refill%3A%2F%2Fauth"));
     let account = core.finish_sign_in().await.unwrap();
     assert_eq!(account.name.as_deref(), Some(CUSTOMER_NAME));
+}
+
+/// A desktop set to sign in through `refill://auth`: the desktop opens the link by starting the
+/// app a second time, and that launch hands it to the running one.
+struct DesktopWithLinks {
+    runtime: tokio::runtime::Handle,
+    data_dir: std::path::PathBuf,
+}
+
+impl Host for DesktopWithLinks {
+    fn open_url(&self, url: &str) -> Result<(), String> {
+        let (url, data_dir) = (url.to_owned(), self.data_dir.clone());
+        self.runtime.spawn(async move {
+            let link = alex_answers(&url, "allow").await;
+            // The second launch, as the desktop starts it: `refill-app <link>`.
+            let second = tokio::task::spawn_blocking(move || {
+                launch::claim(
+                    &data_dir,
+                    &["--automation".to_owned(), link],
+                    launch::PATIENCE,
+                )
+            })
+            .await
+            .unwrap()
+            .unwrap();
+            assert!(matches!(second, launch::Claim::HandedOver));
+        });
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_desktop_a_sign_in_link_reaches_the_running_app_through_a_second_launch() {
+    let dir = tempfile::tempdir().unwrap();
+    let launch::Claim::First(mut instance) =
+        launch::claim(dir.path(), &[], launch::PATIENCE).unwrap()
+    else {
+        panic!("the first launch owns the data folder");
+    };
+    let platform = Platform {
+        host: Arc::new(DesktopWithLinks {
+            runtime: tokio::runtime::Handle::current(),
+            data_dir: dir.path().to_owned(),
+        }),
+        tokens: Arc::new(MemoryStore::default()),
+        redirect: refill_auth::Redirect::DeepLink(refill_commands::SIGN_IN_LINK.to_owned()),
+    };
+    let core = sandbox_app(dir.path(), platform);
+    // What the shell does with later launches' arguments.
+    let messages = instance.take_messages().unwrap();
+    let follower = core.clone();
+    let taken = std::thread::spawn(move || {
+        let args = messages.recv().unwrap();
+        follower.open_links(&args)
+    });
+    core.start_sign_in().await.unwrap();
+    let account = core.finish_sign_in().await.unwrap();
+    assert_eq!(account.name.as_deref(), Some(CUSTOMER_NAME));
+    assert_eq!(taken.join().unwrap(), 1, "exactly the link was taken");
+    assert_eq!(
+        core.open_links(&["refill://auth?code=late&state=late".to_owned()]),
+        0,
+        "a link with no sign-in waiting is dropped"
+    );
 }
