@@ -2,14 +2,13 @@
 //! and handshakes as the app's side, answering one request at a time.
 
 use crate::proto::{
-    config_msg, ctrl_msg, net_scan_result, network_scan_payload, resp_get_status, scan_msg,
-    wi_fi_config_payload, wi_fi_ctrl_payload, wi_fi_scan_payload, Empty, NetRespScanResult,
-    NetRespScanStatus, NetScanResult, NetworkScanPayload, RespApplyConfig, RespGetStatus,
-    RespScanResult, RespScanStart, RespScanStatus, RespSetConfig, Status, WiFiConfigPayload,
-    WiFiCtrlPayload, WiFiScanPayload, WiFiScanResult, WifiAttemptFailed, WifiAuthMode,
-    WifiConnectFailedReason, WifiConnectedState, WifiStationState,
+    config_msg, ctrl_msg, resp_get_status, wi_fi_config_payload, wi_fi_ctrl_payload, Empty,
+    RespApplyConfig, RespGetStatus, RespSetConfig, Status, WiFiConfigPayload, WiFiCtrlPayload,
+    WiFiScanResult, WifiAttemptFailed, WifiAuthMode, WifiConnectFailedReason, WifiConnectedState,
+    WifiStationState,
 };
 use crate::protocomm::endpoint;
+use crate::scan::{ScanAnswer, ScanRequest, Schema};
 use crate::security::{Cipher, DeviceHandshake, DeviceSecurity};
 use prost::Message;
 use refill_core::Sensitive;
@@ -170,9 +169,6 @@ impl ProtocommDevice {
                     return Answer::Nothing;
                 };
                 let answer = match name {
-                    endpoint::SCAN if self.setup.version.starts_with("netprov-") => {
-                        self.net_scan(&plain)
-                    }
                     endpoint::SCAN => self.scan(&plain),
                     endpoint::CONFIG => self.config(&plain),
                     endpoint::CTRL => self.ctrl(&plain),
@@ -216,92 +212,32 @@ impl ProtocommDevice {
     }
 
     fn scan(&mut self, plain: &[u8]) -> Option<Vec<u8>> {
-        use wi_fi_scan_payload::Payload;
-        let request = WiFiScanPayload::decode(plain).ok()?;
-        let mut answer = WiFiScanPayload {
-            msg: request.msg + 1,
-            status: Status::Success as i32,
-            payload: None,
-        };
-        match request.msg {
-            scan_msg::CMD_SCAN_START => {
+        let schema = Schema::of(&self.setup.version);
+        let (msg, request) = schema.decode_request(plain)?;
+        let (status, answer) = match request {
+            Some(ScanRequest::Start(_)) => {
                 self.scanned = true;
-                answer.payload = Some(Payload::RespScanStart(RespScanStart {}));
+                (Status::Success, Some(ScanAnswer::Started))
             }
-            scan_msg::CMD_SCAN_STATUS => {
-                answer.payload = Some(Payload::RespScanStatus(RespScanStatus {
-                    scan_finished: self.scanned,
-                    result_count: if self.scanned {
-                        self.visible().len() as u32
-                    } else {
-                        0
-                    },
-                }));
-            }
-            scan_msg::CMD_SCAN_RESULT => {
-                let Some(Payload::CmdScanResult(r)) = request.payload else {
-                    answer.status = Status::InvalidArgument as i32;
-                    return Some(answer.encode_to_vec());
+            Some(ScanRequest::Status) => {
+                let count = if self.scanned {
+                    self.visible().len() as u32
+                } else {
+                    0
                 };
-                match self.page(r.start_index, r.count) {
-                    Some(entries) => {
-                        answer.payload = Some(Payload::RespScanResult(RespScanResult { entries }))
-                    }
-                    None => answer.status = Status::InvalidArgument as i32,
-                }
+                let finished = self.scanned;
+                (
+                    Status::Success,
+                    Some(ScanAnswer::Status { finished, count }),
+                )
             }
-            _ => answer.status = Status::InvalidProto as i32,
-        }
-        Some(answer.encode_to_vec())
-    }
-
-    fn net_scan(&mut self, plain: &[u8]) -> Option<Vec<u8>> {
-        use network_scan_payload::Payload;
-        let request = NetworkScanPayload::decode(plain).ok()?;
-        let mut answer = NetworkScanPayload {
-            msg: request.msg + 1,
-            status: Status::Success as i32,
-            payload: None,
+            Some(ScanRequest::Results { start, count }) => match self.page(start, count) {
+                Some(entries) => (Status::Success, Some(ScanAnswer::Results(entries))),
+                None => (Status::InvalidArgument, None),
+            },
+            None => (Status::InvalidProto, None),
         };
-        match request.msg {
-            scan_msg::CMD_SCAN_START => {
-                self.scanned = true;
-                answer.payload = Some(Payload::RespScanStart(RespScanStart {}));
-            }
-            scan_msg::CMD_SCAN_STATUS => {
-                answer.payload = Some(Payload::RespScanStatus(NetRespScanStatus {
-                    net_type: 0,
-                    scan_finished: self.scanned,
-                    result_count: if self.scanned {
-                        self.visible().len() as u32
-                    } else {
-                        0
-                    },
-                }));
-            }
-            scan_msg::CMD_SCAN_RESULT => {
-                let Some(Payload::CmdScanResult(r)) = request.payload else {
-                    answer.status = Status::InvalidArgument as i32;
-                    return Some(answer.encode_to_vec());
-                };
-                match self.page(r.start_index, r.count) {
-                    Some(entries) => {
-                        answer.payload = Some(Payload::RespScanResult(NetRespScanResult {
-                            net_type: 0,
-                            entries: entries
-                                .into_iter()
-                                .map(|e| NetScanResult {
-                                    result: Some(net_scan_result::Result::WifiResult(e)),
-                                })
-                                .collect(),
-                        }))
-                    }
-                    None => answer.status = Status::InvalidArgument as i32,
-                }
-            }
-            _ => answer.status = Status::InvalidProto as i32,
-        }
-        Some(answer.encode_to_vec())
+        Some(schema.encode_answer(msg, status, answer))
     }
 
     fn settle(&mut self) {

@@ -6,13 +6,16 @@
 //! * [`security`]: the handshakes and session ciphers; [`srp`]: SRP-6a for Security 2.
 //! * [`protocomm`]: the app's [`protocomm::Client`] over a [`protocomm::Transport`].
 //! * [`device`]: the device's side; [`link`]: an in-process simulated link to it.
+//! * [`improv`]: Improv Wi-Fi over BLE, both sides.
 //! * [`QrPayload`]: what Espressif devices print as a QR code.
 
 pub mod device;
 mod error;
+pub mod improv;
 pub mod link;
 pub mod proto;
 pub mod protocomm;
+mod scan;
 pub mod security;
 pub mod srp;
 

@@ -4,12 +4,11 @@
 
 use crate::error::ProvError;
 use crate::proto::{
-    config_msg, ctrl_msg, net_cmd_scan_start, net_scan_result, network_scan_payload,
-    resp_get_status, scan_msg, wi_fi_config_payload, wi_fi_ctrl_payload, wi_fi_scan_payload,
-    CmdApplyConfig, CmdGetStatus, CmdScanResult, CmdScanStart, CmdScanStatus, CmdSetConfig, Empty,
-    NetCmdScanResult, NetCmdScanStart, NetworkScanPayload, WiFiConfigPayload, WiFiCtrlPayload,
-    WiFiScanPayload, WifiAuthMode, WifiConnectFailedReason, WifiStationState,
+    config_msg, ctrl_msg, resp_get_status, wi_fi_config_payload, wi_fi_ctrl_payload,
+    CmdApplyConfig, CmdGetStatus, CmdScanStart, CmdSetConfig, Empty, WiFiConfigPayload,
+    WiFiCtrlPayload, WifiAuthMode, WifiConnectFailedReason, WifiStationState,
 };
+use crate::scan::{ScanAnswer, ScanRequest, Schema};
 use crate::security::{Cipher, ClientHandshake, Security, Step};
 use prost::Message;
 use serde::{Deserialize, Serialize};
@@ -298,18 +297,37 @@ impl<T: Transport> Client<T> {
                 "it cannot scan for networks; enter the network's name".to_owned(),
             ));
         }
+        let schema = Schema::of(&self.info.version);
         let start = CmdScanStart {
             blocking: true,
             passive: false,
             group_channels: 0,
             period_ms: 120,
         };
+        self.scan_call(schema, ScanRequest::Start(start)).await?;
+        let ScanAnswer::Status { count, .. } = self.scan_call(schema, ScanRequest::Status).await?
+        else {
+            return Err(ProvError::protocol("no scan status"));
+        };
         let page = scan_page(self.max_value);
         let mut networks = Vec::new();
-        if self.info.network_provisioning() {
-            self.net_scan(start, page, &mut networks).await?;
-        } else {
-            self.wifi_scan(start, page, &mut networks).await?;
+        let mut index = 0;
+        while index < count {
+            let asked = page.min(count - index);
+            let request = ScanRequest::Results {
+                start: index,
+                count: asked,
+            };
+            let ScanAnswer::Results(entries) = self.scan_call(schema, request).await? else {
+                return Err(ProvError::protocol("no scan results"));
+            };
+            networks.extend(entries.into_iter().map(|e| Network {
+                ssid: String::from_utf8_lossy(&e.ssid).into_owned(),
+                rssi: e.rssi,
+                channel: e.channel,
+                auth: WifiAuth::from_wire(e.auth),
+            }));
+            index += asked;
         }
         networks.sort_by_key(|n| std::cmp::Reverse(n.rssi));
         let mut seen = std::collections::HashSet::new();
@@ -317,139 +335,16 @@ impl<T: Transport> Client<T> {
         Ok(networks)
     }
 
-    async fn scan_call(&mut self, msg: WiFiScanPayload) -> Result<WiFiScanPayload, ProvError> {
-        let expected = msg.msg + 1;
-        let answer = WiFiScanPayload::decode(
-            self.call(endpoint::SCAN, &msg.encode_to_vec())
-                .await?
-                .as_slice(),
-        )?;
-        ProvError::check(answer.status)?;
-        if answer.msg != expected {
-            return Err(ProvError::protocol("a scan answer out of order"));
-        }
-        Ok(answer)
-    }
-
-    async fn wifi_scan(
+    async fn scan_call(
         &mut self,
-        start: CmdScanStart,
-        page: u32,
-        networks: &mut Vec<Network>,
-    ) -> Result<(), ProvError> {
-        use wi_fi_scan_payload::Payload;
-        self.scan_call(WiFiScanPayload {
-            msg: scan_msg::CMD_SCAN_START,
-            status: 0,
-            payload: Some(Payload::CmdScanStart(start)),
-        })
-        .await?;
-        let status = self
-            .scan_call(WiFiScanPayload {
-                msg: scan_msg::CMD_SCAN_STATUS,
-                status: 0,
-                payload: Some(Payload::CmdScanStatus(CmdScanStatus {})),
-            })
+        schema: Schema,
+        request: ScanRequest,
+    ) -> Result<ScanAnswer, ProvError> {
+        let msg = request.msg();
+        let answer = self
+            .call(endpoint::SCAN, &schema.encode_request(request))
             .await?;
-        let Some(Payload::RespScanStatus(status)) = status.payload else {
-            return Err(ProvError::protocol("no scan status"));
-        };
-        let mut index = 0;
-        while index < status.result_count {
-            let count = page.min(status.result_count - index);
-            let answer = self
-                .scan_call(WiFiScanPayload {
-                    msg: scan_msg::CMD_SCAN_RESULT,
-                    status: 0,
-                    payload: Some(Payload::CmdScanResult(CmdScanResult {
-                        start_index: index,
-                        count,
-                    })),
-                })
-                .await?;
-            let Some(Payload::RespScanResult(results)) = answer.payload else {
-                return Err(ProvError::protocol("no scan results"));
-            };
-            networks.extend(results.entries.into_iter().map(|e| Network {
-                ssid: String::from_utf8_lossy(&e.ssid).into_owned(),
-                rssi: e.rssi,
-                channel: e.channel,
-                auth: WifiAuth::from_wire(e.auth),
-            }));
-            index += count;
-        }
-        Ok(())
-    }
-
-    async fn net_call(&mut self, msg: NetworkScanPayload) -> Result<NetworkScanPayload, ProvError> {
-        let expected = msg.msg + 1;
-        let answer = NetworkScanPayload::decode(
-            self.call(endpoint::SCAN, &msg.encode_to_vec())
-                .await?
-                .as_slice(),
-        )?;
-        ProvError::check(answer.status)?;
-        if answer.msg != expected {
-            return Err(ProvError::protocol("a scan answer out of order"));
-        }
-        Ok(answer)
-    }
-
-    async fn net_scan(
-        &mut self,
-        start: CmdScanStart,
-        page: u32,
-        networks: &mut Vec<Network>,
-    ) -> Result<(), ProvError> {
-        use network_scan_payload::Payload;
-        self.net_call(NetworkScanPayload {
-            msg: scan_msg::CMD_SCAN_START,
-            status: 0,
-            payload: Some(Payload::CmdScanStart(NetCmdScanStart {
-                net_type: 0,
-                start: Some(net_cmd_scan_start::Start::WifiScanStart(start)),
-            })),
-        })
-        .await?;
-        let status = self
-            .net_call(NetworkScanPayload {
-                msg: scan_msg::CMD_SCAN_STATUS,
-                status: 0,
-                payload: Some(Payload::CmdScanStatus(CmdScanStatus {})),
-            })
-            .await?;
-        let Some(Payload::RespScanStatus(status)) = status.payload else {
-            return Err(ProvError::protocol("no scan status"));
-        };
-        let mut index = 0;
-        while index < status.result_count {
-            let count = page.min(status.result_count - index);
-            let answer = self
-                .net_call(NetworkScanPayload {
-                    msg: scan_msg::CMD_SCAN_RESULT,
-                    status: 0,
-                    payload: Some(Payload::CmdScanResult(NetCmdScanResult {
-                        net_type: 0,
-                        start_index: index,
-                        count,
-                    })),
-                })
-                .await?;
-            let Some(Payload::RespScanResult(results)) = answer.payload else {
-                return Err(ProvError::protocol("no scan results"));
-            };
-            networks.extend(results.entries.into_iter().filter_map(|e| match e.result {
-                Some(net_scan_result::Result::WifiResult(e)) => Some(Network {
-                    ssid: String::from_utf8_lossy(&e.ssid).into_owned(),
-                    rssi: e.rssi,
-                    channel: e.channel,
-                    auth: WifiAuth::from_wire(e.auth),
-                }),
-                None => None,
-            }));
-            index += count;
-        }
-        Ok(())
+        schema.decode_answer(msg, &answer)
     }
 
     async fn config_call(

@@ -1,6 +1,9 @@
 //! The app's side against the device's side over the simulated link: every security scheme, both
 //! scan schemas, and what goes wrong in the field.
 
+mod common;
+
+use common::hex;
 use prost::Message;
 use refill_core::Sensitive;
 use refill_provision::device::{DeviceSetup, ProtocommDevice, SimNetwork};
@@ -11,16 +14,6 @@ use refill_provision::security::{DeviceSecurity, Security};
 use refill_provision::{ProvError, QrPayload, QrTransport};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-fn hex(s: &str) -> Vec<u8> {
-    s.split_whitespace()
-        .flat_map(|chunk| {
-            (0..chunk.len())
-                .step_by(2)
-                .map(move |i| u8::from_str_radix(&chunk[i..i + 2], 16).unwrap())
-        })
-        .collect()
-}
 
 /// Sixteen networks around the device, "Home" among them.
 fn neighbourhood() -> Vec<SimNetwork> {
