@@ -1,0 +1,223 @@
+//! Simulated Refill devices for the sandbox and the tests.
+//!
+//! A [`SimDevice`] is one device of a sandbox model, with a serial, an advertised name
+//! (`PROV_` and six hex digits), its own proof of possession (printed in its [`SimDevice::qr`]
+//! payload) and the Wi-Fi networks around it. It runs the device's side of ESP-IDF provisioning
+//! from `refill-provision`, reachable through the in-process link or, as ESP devices serve it in
+//! SoftAP mode, over HTTP ([`serve_http`]).
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use refill_core::Sensitive;
+use refill_provision::device::{DeviceSetup, ProtocommDevice, SimNetwork};
+use refill_provision::security::DeviceSecurity;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+/// The networks around every simulated device: "Refill Home" (password `refill-sandbox-wifi`)
+/// and its neighbours.
+pub fn neighbourhood() -> Vec<SimNetwork> {
+    let mut networks = vec![SimNetwork::new("Refill Home", HOME_PASSWORD, -42)];
+    for (i, name) in [
+        "Casa Rossi",
+        "FRITZ!Box 7590",
+        "Telekom-4F2A",
+        "eduroam",
+        "Cafe Luna",
+    ]
+    .iter()
+    .enumerate()
+    {
+        networks.push(SimNetwork::new(name, "not-yours", -55 - 6 * i as i32));
+    }
+    networks.push(SimNetwork::new("Guest", "", -80));
+    networks
+}
+
+/// The password of the sandbox's home network.
+pub const HOME_PASSWORD: &str = "refill-sandbox-wifi";
+
+/// How a simulated device protects its provisioning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protection {
+    /// Security 1 with a proof of possession.
+    Sec1,
+    /// Security 2 with the username `wifiprov`.
+    Sec2,
+}
+
+/// One simulated device.
+pub struct SimDevice {
+    /// The sandbox model it is (`RefillBrew-200`, …).
+    pub model: String,
+    /// Its serial.
+    pub serial: String,
+    /// The name it advertises.
+    pub name: String,
+    /// Its secret: proof of possession (Security 1) or password (Security 2).
+    pub secret: Sensitive<String>,
+    /// How it protects provisioning.
+    pub protection: Protection,
+    /// Its provisioning state machine.
+    pub device: Arc<Mutex<ProtocommDevice>>,
+}
+
+impl SimDevice {
+    /// A new device of `model` with `serial`.
+    pub fn new(model: &str, serial: &str, protection: Protection) -> Self {
+        let suffix: u32 = rand::random::<u32>() & 0x00ff_ffff;
+        let name = format!("PROV_{suffix:06X}");
+        let secret = format!("{:08x}", rand::random::<u32>());
+        let security = match protection {
+            Protection::Sec1 => DeviceSecurity::Sec1 {
+                pop: Some(Sensitive::new(secret.clone())),
+            },
+            Protection::Sec2 => DeviceSecurity::sec2("wifiprov", &secret),
+        };
+        let identity = serde_json::json!({ "model": model, "serial": serial }).to_string();
+        let device = ProtocommDevice::new(DeviceSetup {
+            version: "v1.1".to_owned(),
+            security,
+            networks: neighbourhood(),
+            join_time: Duration::from_millis(300),
+            custom_data: Box::new(move |_request| identity.clone().into_bytes()),
+        });
+        Self {
+            model: model.to_owned(),
+            serial: serial.to_owned(),
+            name,
+            secret: Sensitive::new(secret),
+            protection,
+            device: Arc::new(Mutex::new(device)),
+        }
+    }
+
+    /// The QR payload printed on the device.
+    pub fn qr(&self, transport: &str) -> String {
+        let mut qr = serde_json::json!({
+            "ver": "v1",
+            "name": self.name,
+            "pop": self.secret.expose(),
+            "transport": transport,
+        });
+        if self.protection == Protection::Sec2 {
+            qr["username"] = "wifiprov".into();
+        }
+        qr.to_string()
+    }
+}
+
+#[derive(Clone)]
+struct Served {
+    device: Arc<Mutex<ProtocommDevice>>,
+    session: Arc<Mutex<Option<String>>>,
+}
+
+/// A device's provisioning HTTP server, stopped when dropped.
+pub struct HttpDevice {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for HttpDevice {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Serves `device`'s protocomm endpoints as ESP devices do in SoftAP mode (`POST /<endpoint>`,
+/// one session per `session` cookie), on `127.0.0.1` at a free port.
+pub async fn serve_http(device: Arc<Mutex<ProtocommDevice>>) -> std::io::Result<HttpDevice> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let state = Served {
+        device,
+        session: Arc::new(Mutex::new(None)),
+    };
+    let app = axum::Router::new()
+        .route("/{endpoint}", axum::routing::post(endpoint))
+        .with_state(state);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+    Ok(HttpDevice {
+        addr,
+        stop: Some(stop),
+    })
+}
+
+async fn endpoint(
+    State(served): State<Served>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    use refill_provision::protocomm::endpoint as e;
+    if ![
+        e::PROTO_VER,
+        e::SESSION,
+        e::SCAN,
+        e::CONFIG,
+        e::CTRL,
+        e::CUSTOM_DATA,
+    ]
+    .contains(&name.as_str())
+    {
+        return (StatusCode::NOT_FOUND, "no such endpoint").into_response();
+    }
+    let cookie = headers
+        .get(header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.split(';')
+                .map(str::trim)
+                .find(|c| c.starts_with("session="))
+        })
+        .map(str::to_owned);
+    let mut new_cookie = None;
+    {
+        let mut session = served
+            .session
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if cookie.is_none() || cookie != *session {
+            // A new client: the last one's session ends.
+            served
+                .device
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .disconnect();
+            let fresh = format!("session={}", rand::random::<u32>());
+            *session = Some(fresh.clone());
+            new_cookie = Some(fresh);
+        }
+    }
+    if body.is_empty() {
+        return (StatusCode::BAD_REQUEST, "empty request").into_response();
+    }
+    let answer = served
+        .device
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .handle(&name, &body);
+    let mut response = match answer {
+        refill_provision::device::Answer::Bytes(bytes) => (StatusCode::OK, bytes).into_response(),
+        refill_provision::device::Answer::Nothing => {
+            (StatusCode::BAD_REQUEST, "request not handled").into_response()
+        }
+    };
+    if let Some(cookie) = new_cookie.and_then(|c| c.parse().ok()) {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    response
+}
