@@ -72,6 +72,7 @@ pub fn bench() -> Result<()> {
     let bare_bin = release.join("bare-tauri");
 
     let taps = tap_latency()?;
+    let onboarding = onboarding()?;
 
     let work = tempfile::Builder::new().prefix("refill-bench-").tempdir()?;
     let mut starts: HashMap<&str, Vec<f64>> = HashMap::new();
@@ -117,6 +118,22 @@ pub fn bench() -> Result<()> {
             target: 30.0,
             refill: taps.0,
             baseline: taps.1,
+            unit: "ms",
+            absolute: true,
+        },
+        Target {
+            name: "onboarding exchanges (Sec1, 16-network scan)",
+            target: 8.0,
+            refill: onboarding.refill_exchanges,
+            baseline: onboarding.esp_prov_exchanges,
+            unit: "",
+            absolute: true,
+        },
+        Target {
+            name: "onboarding, connect to Wi-Fi connected (30 ms round trip)",
+            target: 2000.0,
+            refill: onboarding.refill_ms,
+            baseline: onboarding.esp_prov_ms,
             unit: "ms",
             absolute: true,
         },
@@ -188,6 +205,11 @@ fn render(results: &[Target], tap_p50: f64) -> String {
         ));
     }
     out.push_str(&format!("\nTap to confirmed, p50: {tap_p50:.1} ms. For the tap row, \"bare Tauri\" is the bare HTTP round trip.\n"));
+    out.push_str(
+        "For the onboarding rows, \"bare Tauri\" is Espressif's esp_prov flow over the same simulated \
+         link (4 scan entries per page, a fixed 5 s wait before each status request); the simulated \
+         device takes 300 ms to join the network.\n",
+    );
     out
 }
 
@@ -212,6 +234,50 @@ fn median(values: &[f64]) -> f64 {
         n if n % 2 == 1 => v[n / 2],
         n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
     }
+}
+
+/// What the onboarding bench measured.
+struct Onboarding {
+    refill_exchanges: f64,
+    refill_ms: f64,
+    esp_prov_exchanges: f64,
+    esp_prov_ms: f64,
+}
+
+/// Runs the `onboarding` bench of the device simulator.
+fn onboarding() -> Result<Onboarding> {
+    println!("\nxtask: onboarding (cargo bench -p refill-device-sim --bench onboarding)");
+    let out = cmd(
+        "cargo",
+        [
+            "bench",
+            "-q",
+            "-p",
+            "refill-device-sim",
+            "--bench",
+            "onboarding",
+        ],
+    )
+    .stderr(Stdio::inherit())
+    .output()
+    .context("could not run the onboarding bench")?;
+    if !out.status.success() {
+        bail!("the onboarding bench failed");
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| l.starts_with('{'))
+        .context("the onboarding bench printed no result")?;
+    let v: serde_json::Value = serde_json::from_str(line)?;
+    let get = |k: &str, f: &str| v[k][f].as_f64().context("malformed onboarding result");
+    Ok(Onboarding {
+        refill_exchanges: get("refill", "round_trips")?,
+        refill_ms: get("refill", "ms")?,
+        esp_prov_exchanges: get("esp_prov", "round_trips")?,
+        esp_prov_ms: get("esp_prov", "ms")?,
+    })
 }
 
 /// Runs the `taps` bench; returns (tap p99, health p99, tap p50) in ms.

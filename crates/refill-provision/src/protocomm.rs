@@ -450,19 +450,20 @@ impl<T: Transport> Client<T> {
     }
 
     /// Polls the status until the device is connected or has given up, for at most `limit`:
-    /// quickly at first, then less often (no fixed wait).
+    /// soon after the join (no device is on the network within a round trip), then less and less
+    /// often. No fixed wait.
     pub async fn wait_for_wifi(&mut self, limit: Duration) -> Result<WifiStatus, ProvError> {
         let started = tokio::time::Instant::now();
-        let mut pause = Duration::from_millis(50);
+        let mut pause = Duration::from_millis(100);
         loop {
-            let status = self.wifi_status().await?;
-            if !matches!(status, WifiStatus::Connecting { .. }) {
-                return Ok(status);
-            }
             if started.elapsed() + pause > limit {
                 return Err(ProvError::Timeout);
             }
             tokio::time::sleep(pause).await;
+            let status = self.wifi_status().await?;
+            if !matches!(status, WifiStatus::Connecting { .. }) {
+                return Ok(status);
+            }
             pause = (pause * 2).min(Duration::from_millis(800));
         }
     }
