@@ -164,6 +164,7 @@ fn test() -> Result<()> {
         run_step("cargo test", &mut cmd("cargo", ["test", "--workspace"]))
     })?;
     gate("keyring tests", &mut keyring)?;
+    gate("Bluetooth tests", &mut ble_rig)?;
     gate("UI tests", &mut || {
         run_step(
             "vitest",
@@ -192,6 +193,25 @@ fn keyring() -> Result<()> {
         "keyring tests (gnome-keyring on a private session bus)",
         &mut c,
     )
+}
+
+/// The real btleplug code against the fake BlueZ rig (a private system bus, BlueZoo and a GATT
+/// peripheral in the venv the setup made).
+fn ble_rig() -> Result<()> {
+    let mut c = cmd(
+        "cargo",
+        [
+            "test",
+            "-p",
+            "refill-device-sim",
+            "--test",
+            "ble_rig",
+            "--",
+            "--ignored",
+        ],
+    );
+    c.env("REFILL_BLE_RIG_PYTHON", setup::ble_rig_python());
+    run_step("Bluetooth tests (btleplug on the fake BlueZ rig)", &mut c)
 }
 
 /// The end-to-end suite: the real app binary through tauri-driver, under a private session bus

@@ -25,7 +25,13 @@ const RUN_PACKAGES: &[&str] = &[
     // xdg-open: opens the browser for sign-in, and refill:// links in the app.
     "xdg-utils",
 ];
-const TEST_PACKAGES: &[&str] = &["webkit2gtk-driver", "imagemagick", "gnome-keyring"];
+const TEST_PACKAGES: &[&str] = &[
+    "webkit2gtk-driver",
+    "imagemagick",
+    "gnome-keyring",
+    // The fake BlueZ rig: a venv for BlueZoo and the GATT peripheral.
+    "python3-venv",
+];
 
 /// tauri-driver, pinned to 2.x.
 const TAURI_DRIVER_VERSION: &str = "^2";
@@ -40,6 +46,7 @@ pub fn all(purpose: Purpose) -> Result<()> {
     npm()?;
     if purpose == Purpose::Test {
         tauri_driver()?;
+        ble_rig()?;
     }
     ui_build()
 }
@@ -105,6 +112,47 @@ fn npm() -> Result<()> {
     run_step(
         "npm ci (UI packages from the lockfile)",
         cmd("npm", ["ci", "--no-audit", "--no-fund"]).current_dir(&ui),
+    )?;
+    if let Some(want) = want {
+        std::fs::write(stamp, want)?;
+    }
+    Ok(())
+}
+
+/// The fake BlueZ rig's Python, in its own venv under `target/`.
+pub fn ble_rig_python() -> std::path::PathBuf {
+    crate::util::target_dir().join("ble-rig/venv/bin/python")
+}
+
+/// Installs the rig's pinned Python packages (BlueZoo, dbus-fast) from PyPI into its venv.
+fn ble_rig() -> Result<()> {
+    let requirements = root().join("crates/refill-device-sim/rig/requirements.txt");
+    let venv = crate::util::target_dir().join("ble-rig/venv");
+    let stamp = venv.join(".refill-requirements-fingerprint");
+    let want = fingerprint(&requirements);
+    if want.is_some() && std::fs::read_to_string(&stamp).ok() == want && ble_rig_python().is_file()
+    {
+        println!("xtask: Bluetooth rig: already installed");
+        return Ok(());
+    }
+    run_step(
+        "python3 -m venv (Bluetooth rig)",
+        cmd("python3", ["-m", "venv", "--clear"]).arg(&venv),
+    )?;
+    run_step(
+        "pip install BlueZoo and dbus-fast (Bluetooth rig)",
+        cmd(
+            ble_rig_python(),
+            [
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                "-r",
+            ],
+        )
+        .arg(&requirements),
     )?;
     if let Some(want) = want {
         std::fs::write(stamp, want)?;

@@ -6,10 +6,13 @@
 //! * [`security`]: the handshakes and session ciphers; [`srp`]: SRP-6a for Security 2.
 //! * [`protocomm`]: the app's [`protocomm::Client`] over a [`protocomm::Transport`].
 //! * [`device`]: the device's side; [`link`]: an in-process simulated link to it.
+//! * `ble` (feature `ble`): btleplug scanning and protocomm over GATT.
 //! * [`http`]: protocomm over HTTP (SoftAP provisioning).
 //! * [`improv`]: Improv Wi-Fi over BLE, both sides.
 //! * [`QrPayload`]: what Espressif devices print as a QR code.
 
+#[cfg(feature = "ble")]
+pub mod ble;
 pub mod device;
 mod error;
 pub mod http;

@@ -1,0 +1,206 @@
+"""A BLE GATT peripheral on a BlueZ (BlueZoo) adapter that exposes a simulated Refill device's
+ESP-IDF provisioning service: one characteristic per protocomm endpoint, each with its 0x2901
+name, bridged to the device simulator's HTTP endpoints (POST /<endpoint>).
+
+usage: peripheral.py ADAPTER_PATH DEVICE_URL LOCAL_NAME
+"""
+import asyncio
+import sys
+import urllib.request
+
+from dbus_fast import BusType, PropertyAccess, Variant
+from dbus_fast.aio import MessageBus
+from dbus_fast.service import ServiceInterface, dbus_property, method
+
+SERVICE = "021a9004-0382-4aea-bff4-6b3f1c5adfb4"
+ENDPOINTS = [
+    ("prov-ctrl", 0xFF4F),
+    ("prov-scan", 0xFF50),
+    ("prov-session", 0xFF51),
+    ("prov-config", 0xFF52),
+    ("proto-ver", 0xFF53),
+    ("custom-data", 0xFF54),
+]
+ROOT = "/dev/refill/peripheral"
+USER_DESCRIPTION = "00002901-0000-1000-8000-00805f9b34fb"
+
+
+def char_uuid(endpoint_id):
+    return SERVICE[:4] + f"{endpoint_id:04x}" + SERVICE[8:]
+
+
+class Bridge:
+    """Forwards each endpoint request to the simulator over HTTP, keeping its session cookie."""
+
+    def __init__(self, base):
+        self.base = base.rstrip("/")
+        self.cookie = None
+
+    def post(self, endpoint, body):
+        request = urllib.request.Request(f"{self.base}/{endpoint}", data=body, method="POST")
+        request.add_header("Content-Type", "application/x-www-form-urlencoded")
+        if self.cookie:
+            request.add_header("Cookie", self.cookie)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                cookie = answer.headers.get("Set-Cookie")
+                if cookie:
+                    self.cookie = cookie.split(";")[0]
+                return answer.read()
+        except Exception as e:  # the device ignored the request
+            print(f"peripheral: {endpoint}: {e}", file=sys.stderr, flush=True)
+            return b""
+
+
+class Service(ServiceInterface):
+    def __init__(self):
+        super().__init__("org.bluez.GattService1")
+
+    @dbus_property(access=PropertyAccess.READ)
+    def UUID(self) -> "s":
+        return SERVICE
+
+    @dbus_property(access=PropertyAccess.READ)
+    def Primary(self) -> "b":
+        return True
+
+    def props(self):
+        return {"UUID": Variant("s", SERVICE), "Primary": Variant("b", True)}
+
+
+class Characteristic(ServiceInterface):
+    def __init__(self, path, endpoint, endpoint_id, bridge):
+        super().__init__("org.bluez.GattCharacteristic1")
+        self.path = path
+        self.endpoint = endpoint
+        self.uuid = char_uuid(endpoint_id)
+        self.bridge = bridge
+        self.written = b""
+        self.value = b""
+
+    @dbus_property(access=PropertyAccess.READ)
+    def UUID(self) -> "s":
+        return self.uuid
+
+    @dbus_property(access=PropertyAccess.READ)
+    def Service(self) -> "o":
+        return ROOT + "/service0"
+
+    @dbus_property(access=PropertyAccess.READ)
+    def Flags(self) -> "as":
+        return ["read", "write"]
+
+    def props(self):
+        return {
+            "UUID": Variant("s", self.uuid),
+            "Service": Variant("o", ROOT + "/service0"),
+            "Flags": Variant("as", ["read", "write"]),
+        }
+
+    @method()
+    def ReadValue(self, options: "a{sv}") -> "ay":
+        offset = options["offset"].value if "offset" in options else 0
+        return self.value[offset:]
+
+    @method()
+    async def WriteValue(self, value: "ay", options: "a{sv}"):
+        offset = options["offset"].value if "offset" in options else 0
+        if offset == 0:
+            self.written = bytes(value)
+        else:
+            self.written = self.written[:offset] + bytes(value)
+        if not self.written:
+            return  # devices ignore empty writes
+        self.value = await asyncio.to_thread(self.bridge.post, self.endpoint, self.written)
+
+
+class Descriptor(ServiceInterface):
+    def __init__(self, char_path, name):
+        super().__init__("org.bluez.GattDescriptor1")
+        self.char_path = char_path
+        self.endpoint_name = name
+
+    @dbus_property(access=PropertyAccess.READ)
+    def UUID(self) -> "s":
+        return USER_DESCRIPTION
+
+    @dbus_property(access=PropertyAccess.READ)
+    def Characteristic(self) -> "o":
+        return self.char_path
+
+    @dbus_property(access=PropertyAccess.READ)
+    def Flags(self) -> "as":
+        return ["read"]
+
+    def props(self):
+        return {
+            "UUID": Variant("s", USER_DESCRIPTION),
+            "Characteristic": Variant("o", self.char_path),
+            "Flags": Variant("as", ["read"]),
+        }
+
+    @method()
+    def ReadValue(self, options: "a{sv}") -> "ay":
+        return self.endpoint_name.encode()
+
+
+class Application(ServiceInterface):
+    def __init__(self, objects):
+        super().__init__("org.freedesktop.DBus.ObjectManager")
+        self.objects = objects
+
+    @method()
+    def GetManagedObjects(self) -> "a{oa{sa{sv}}}":
+        return {path: {obj.name: obj.props()} for path, obj in self.objects}
+
+
+class Advertisement(ServiceInterface):
+    def __init__(self, local_name):
+        super().__init__("org.bluez.LEAdvertisement1")
+        self.local_name = local_name
+
+    @dbus_property(access=PropertyAccess.READ)
+    def Type(self) -> "s":
+        return "peripheral"
+
+    @dbus_property(access=PropertyAccess.READ)
+    def ServiceUUIDs(self) -> "as":
+        return [SERVICE]
+
+    @dbus_property(access=PropertyAccess.READ)
+    def LocalName(self) -> "s":
+        return self.local_name
+
+    @dbus_property(access=PropertyAccess.READ)
+    def Discoverable(self) -> "b":
+        return True
+
+    @method()
+    def Release(self):
+        pass
+
+
+async def main(adapter, device_url, local_name):
+    bus = await MessageBus(bus_type=BusType.SYSTEM).connect()
+    bridge = Bridge(device_url)
+    objects = [(ROOT + "/service0", Service())]
+    for i, (endpoint, endpoint_id) in enumerate(ENDPOINTS):
+        char_path = f"{ROOT}/service0/char{i}"
+        objects.append((char_path, Characteristic(char_path, endpoint, endpoint_id, bridge)))
+        objects.append((char_path + "/desc0", Descriptor(char_path, endpoint)))
+    for path, obj in objects:
+        bus.export(path, obj)
+    bus.export(ROOT, Application(objects))
+    bus.export(ROOT + "/adv0", Advertisement(local_name))
+    node = await bus.introspect("org.bluez", adapter)
+    proxy = bus.get_proxy_object("org.bluez", adapter, node)
+    await proxy.get_interface("org.bluez.GattManager1").call_register_application(ROOT, {})
+    await proxy.get_interface("org.bluez.LEAdvertisingManager1").call_register_advertisement(
+        ROOT + "/adv0", {}
+    )
+    print("peripheral: ready", flush=True)
+    await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3]))
