@@ -6,6 +6,7 @@
 //!   freshness, Rust tests, UI tests, and the end-to-end tests under dbus-run-session + Xvfb.
 //! * `cargo xtask bench`: release builds of Refill and a bare Tauri app, compared (BENCHMARKS.md).
 //! * `cargo xtask bindings`: regenerate `ui/src/lib/bindings.ts`.
+//! * `cargo xtask fuzz [--seconds N]`: every fuzz target for a bounded time (cargo fuzz).
 
 mod bench;
 mod setup;
@@ -23,6 +24,7 @@ commands:
     test                              set up, then run every gate and test
     bench                             benchmark against a bare Tauri app; writes BENCHMARKS.md
     bindings                          regenerate ui/src/lib/bindings.ts
+    fuzz [--seconds N]                run every fuzz target for N seconds each (default 60)
     setup                             only install what is missing and build the UI
 ";
 
@@ -33,6 +35,7 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("bench") => bench::bench(),
         Some("bindings") => bindings(false),
+        Some("fuzz") => fuzz_command(&args[1..]),
         Some("setup") => setup::all(setup::Purpose::Test),
         Some("-h" | "--help") | None => {
             print!("{USAGE}");
@@ -172,6 +175,7 @@ fn test() -> Result<()> {
         )
     })?;
     gate("end-to-end tests", &mut || e2e())?;
+    gate("fuzzing", &mut || fuzz(10))?;
     println!("\ngates: {gates} passed, 0 failed");
     Ok(())
 }
@@ -193,6 +197,35 @@ fn keyring() -> Result<()> {
         "keyring tests (gnome-keyring on a private session bus)",
         &mut c,
     )
+}
+
+/// The fuzz targets (the decoders of everything a device or an app can send), in
+/// `crates/refill-provision/fuzz`.
+const FUZZ_TARGETS: &[&str] = &["session", "device", "answers", "improv"];
+
+fn fuzz_command(args: &[String]) -> Result<()> {
+    let seconds = match args {
+        [] => 60,
+        [flag, n] if flag == "--seconds" => n.parse().context("--seconds needs a number")?,
+        _ => bail!("usage: cargo xtask fuzz [--seconds N]"),
+    };
+    setup::all(setup::Purpose::Test)?;
+    fuzz(seconds)
+}
+
+/// Runs each fuzz target for `seconds` with cargo fuzz (libFuzzer + AddressSanitizer); fails on
+/// any crash, leaving the input in `crates/refill-provision/fuzz/artifacts/`.
+fn fuzz(seconds: u32) -> Result<()> {
+    for target in FUZZ_TARGETS {
+        let mut c = cmd("cargo", ["fuzz", "run", "--fuzz-dir", "fuzz", target, "--"]);
+        c.arg(format!("-max_total_time={seconds}"));
+        // cargo fuzz passes -Z flags (sanitizers); the pinned stable toolchain takes them so.
+        c.env("RUSTC_BOOTSTRAP", "1");
+        c.env("PATH", util::path_with_cargo_bin());
+        c.current_dir(root().join("crates/refill-provision"));
+        run_step(&format!("fuzz {target} for {seconds} s"), &mut c)?;
+    }
+    Ok(())
 }
 
 /// The real btleplug code against the fake BlueZ rig (a private system bus, BlueZoo and a GATT

@@ -46,6 +46,7 @@ pub fn all(purpose: Purpose) -> Result<()> {
     npm()?;
     if purpose == Purpose::Test {
         tauri_driver()?;
+        cargo_fuzz()?;
         ble_rig()?;
     }
     ui_build()
@@ -117,6 +118,21 @@ fn npm() -> Result<()> {
         std::fs::write(stamp, want)?;
     }
     Ok(())
+}
+
+/// cargo-fuzz, for the fuzz gate.
+fn cargo_fuzz() -> Result<()> {
+    if cargo_bin().join("cargo-fuzz").is_file() || on_path("cargo-fuzz") {
+        println!("xtask: cargo-fuzz: already installed");
+        return Ok(());
+    }
+    run_step(
+        "cargo install cargo-fuzz (0.13)",
+        &mut cmd(
+            "cargo",
+            ["install", "cargo-fuzz", "--version", "^0.13", "--locked"],
+        ),
+    )
 }
 
 /// The fake BlueZ rig's Python, in its own venv under `target/`.

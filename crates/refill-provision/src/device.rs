@@ -265,7 +265,7 @@ impl ProtocommDevice {
     fn config(&mut self, plain: &[u8]) -> Option<Vec<u8>> {
         use wi_fi_config_payload::Payload;
         let request = WiFiConfigPayload::decode(plain).ok()?;
-        let msg = request.msg + 1;
+        let msg = request.msg.wrapping_add(1);
         let payload = match (request.msg, request.payload) {
             (config_msg::CMD_SET_CONFIG, Some(Payload::CmdSetConfig(c))) => {
                 // Like real firmware, a device that failed to join takes no new configuration
@@ -373,7 +373,7 @@ impl ProtocommDevice {
         };
         Some(
             WiFiCtrlPayload {
-                msg: request.msg + 1,
+                msg: request.msg.wrapping_add(1),
                 status: status as i32,
                 payload,
             }

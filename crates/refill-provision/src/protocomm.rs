@@ -351,7 +351,7 @@ impl<T: Transport> Client<T> {
         &mut self,
         msg: WiFiConfigPayload,
     ) -> Result<WiFiConfigPayload, ProvError> {
-        let expected = msg.msg + 1;
+        let expected = msg.msg.wrapping_add(1);
         let answer = WiFiConfigPayload::decode(
             self.call(endpoint::CONFIG, &msg.encode_to_vec())
                 .await?
@@ -485,7 +485,7 @@ impl<T: Transport> Client<T> {
                 .await?
                 .as_slice(),
         )?;
-        if answer.msg != msg + 1 {
+        if answer.msg != msg.wrapping_add(1) {
             return Err(ProvError::protocol("a control answer out of order"));
         }
         ProvError::check(answer.status)

@@ -158,7 +158,7 @@ impl Schema {
         status: Status,
         answer: Option<ScanAnswer>,
     ) -> Vec<u8> {
-        let msg = request_msg + 1;
+        let msg = request_msg.wrapping_add(1);
         let status = status as i32;
         match self {
             Schema::Wifi => {
@@ -257,7 +257,7 @@ impl Schema {
             }
         };
         ProvError::check(status)?;
-        if msg != request_msg + 1 {
+        if msg != request_msg.wrapping_add(1) {
             return Err(ProvError::protocol("a scan answer out of order"));
         }
         // A scan start answers with an empty message, which decodes to nothing.

@@ -409,3 +409,22 @@ fn qr_payloads_name_the_device_and_its_security() {
         assert!(QrPayload::parse(bad).is_err(), "{bad}");
     }
 }
+
+/// Found by the `device` fuzz target: a request whose `msg` is the largest number overflowed
+/// the answer's `msg + 1`.
+#[test]
+fn a_request_with_the_largest_msg_number_is_answered_without_a_panic() {
+    use refill_provision::device::Answer;
+    let device = device(DeviceSecurity::Sec0, "v1.1");
+    let mut device = device.lock().unwrap();
+    let session = device.handle(endpoint::SESSION, &hex("52 03 a2 01 00"));
+    assert!(matches!(session, Answer::Bytes(_)));
+    // WiFiScanPayload { msg: i32::MAX }, WiFiConfigPayload { msg: i32::MAX }, WiFiCtrlPayload too.
+    let largest = hex("08 ff ff ff ff 07");
+    for name in [endpoint::SCAN, endpoint::CONFIG, endpoint::CTRL] {
+        assert!(
+            matches!(device.handle(name, &largest), Answer::Bytes(_)),
+            "{name}"
+        );
+    }
+}
