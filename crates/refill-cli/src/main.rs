@@ -1,5 +1,8 @@
 //! `refill`: sign in to a Refill service (or any OAuth 2.0 provider), see who is signed in, sign
-//! out. Tokens live only in the system keyring, shared with the Refill app.
+//! out. Tokens live only in the system keyring, shared with the Refill app. And `refill devices`
+//! finds devices and gives them Wi-Fi.
+
+mod devices;
 
 use refill_auth::{
     start_sign_in, AuthError, KeyringStore, Profile, Provider, Session, SIGN_IN_TIMEOUT,
@@ -15,6 +18,7 @@ USAGE:
     refill login [--no-browser] [PROVIDER OPTIONS]
     refill whoami [PROVIDER OPTIONS]
     refill logout [PROVIDER OPTIONS]
+    refill devices scan | provision …   (refill devices --help)
 
 PROVIDER OPTIONS (flags, or the environment variables in brackets):
     --service URL         a Refill service                       [REFILL_SERVICE_URL]
@@ -197,9 +201,17 @@ async fn run(args: Args) -> Result<(), String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args = match parse(std::env::args().skip(1).collect(), |k| {
-        std::env::var(k).ok()
-    }) {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    if argv.first().map(String::as_str) == Some("devices") {
+        return match devices::main(&argv[1..]).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("refill: {message}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let args = match parse(argv, |k| std::env::var(k).ok()) {
         Ok(Some(args)) => args,
         Ok(None) => {
             print!("{USAGE}");

@@ -468,6 +468,23 @@ impl<T: Transport> Client<T> {
         }
     }
 
+    /// Joins `ssid` and waits (at most `limit`) until the device is on it or has given up. After
+    /// a failure the device is reset, so that the same session can try again with a corrected
+    /// password (devices take no new configuration until then).
+    pub async fn join_and_wait(
+        &mut self,
+        ssid: &str,
+        passphrase: &str,
+        limit: Duration,
+    ) -> Result<WifiStatus, ProvError> {
+        self.join(ssid, passphrase).await?;
+        let status = self.wait_for_wifi(limit).await?;
+        if matches!(status, WifiStatus::Failed { .. }) {
+            self.reset().await?;
+        }
+        Ok(status)
+    }
+
     async fn ctrl(&mut self, msg: i32) -> Result<(), ProvError> {
         use wi_fi_ctrl_payload::Payload;
         let payload = if msg == ctrl_msg::CMD_RESET {

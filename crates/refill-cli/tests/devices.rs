@@ -1,0 +1,128 @@
+//! `refill devices provision` against a simulated device reached through its access point (its
+//! provisioning endpoints over real HTTP on loopback).
+
+use refill_device_sim::{serve_http, HttpDevice, Protection, SimDevice, HOME_PASSWORD};
+
+async fn refill(args: Vec<String>) -> std::process::Output {
+    tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_refill"))
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+async fn device() -> (SimDevice, HttpDevice) {
+    let device = SimDevice::new("RefillWash-9", "WASH-CLI-01", Protection::Sec1);
+    let served = serve_http(device.device.clone()).await.unwrap();
+    (device, served)
+}
+
+fn provision(device: &SimDevice, served: &HttpDevice, more: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "devices",
+        "provision",
+        "--qr",
+        &device.qr("softap"),
+        "--softap",
+    ]
+    .iter()
+    .map(|s| (*s).to_owned())
+    .collect();
+    args.push(format!("http://{}", served.addr));
+    args.extend(more.iter().map(|s| (*s).to_owned()));
+    args
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_is_given_wifi_from_the_command_line() {
+    let (device, served) = device().await;
+    let listed = refill(provision(&device, &served, &[])).await;
+    let stdout = String::from_utf8_lossy(&listed.stdout);
+    assert!(listed.status.success(), "{listed:?}");
+    assert!(
+        stdout.starts_with("Refill Home\t-42 dBm\tsecured"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Guest\t-80 dBm\topen"), "{stdout}");
+
+    let joined = refill(provision(
+        &device,
+        &served,
+        &["--ssid", "Refill Home", "--passphrase", HOME_PASSWORD],
+    ))
+    .await;
+    let stdout = String::from_utf8_lossy(&joined.stdout);
+    let stderr = String::from_utf8_lossy(&joined.stderr);
+    assert!(joined.status.success(), "{joined:?}");
+    assert!(
+        stdout.contains("Wi-Fi connected: the device joined Refill Home"),
+        "{stdout}"
+    );
+    for step in ["Securing the session", "waiting for the device to join"] {
+        assert!(stderr.contains(step), "{stderr}");
+    }
+    assert!(device.device.lock().unwrap().connected_ip().is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_passwords_and_unknown_networks_are_explained_and_can_be_retried() {
+    let (device, served) = device().await;
+    let wrong = refill(provision(
+        &device,
+        &served,
+        &["--ssid", "Refill Home", "--passphrase", "guess"],
+    ))
+    .await;
+    assert_eq!(wrong.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&wrong.stderr);
+    assert!(stderr.contains("the password was not accepted"), "{stderr}");
+    let missing = refill(provision(
+        &device,
+        &served,
+        &["--ssid", "Nowhere", "--passphrase", "x"],
+    ))
+    .await;
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot see a network named Nowhere"));
+    // The device was reset after each failure, so the right password now works.
+    let right = refill(provision(
+        &device,
+        &served,
+        &["--ssid", "Refill Home", "--passphrase", HOME_PASSWORD],
+    ))
+    .await;
+    assert!(right.status.success(), "{right:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_proof_of_possession_and_bad_options_are_explained() {
+    let (device, served) = device().await;
+    let url = format!("http://{}", served.addr);
+    let args = [
+        "devices",
+        "provision",
+        "--name",
+        &device.name,
+        "--pop",
+        "00000000",
+        "--softap",
+        &url,
+    ];
+    let out = refill(args.iter().map(|s| (*s).to_owned()).collect()).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("did not accept the proof of possession"));
+    let out = refill(
+        ["devices", "provision"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
+    )
+    .await;
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--qr PAYLOAD or --name NAME"));
+    let out = refill(["devices", "fly"].iter().map(|s| (*s).to_owned()).collect()).await;
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown command 'devices fly'"));
+}
