@@ -435,6 +435,26 @@ impl<L: ImprovLink> ImprovClient<L> {
         }
     }
 
+    /// Reads the device's hostname, or sets it to `new` (an RFC 1123 label) first.
+    pub async fn hostname(&mut self, new: Option<&str>) -> Result<String, ProvError> {
+        if self.capabilities & capability::HOSTNAME == 0 {
+            return Err(ProvError::Unsupported(
+                "it has no settable hostname".to_owned(),
+            ));
+        }
+        let data = match new {
+            Some(name) => strings(&[name])?,
+            None => Vec::new(),
+        };
+        let result = self
+            .rpc(command::HOSTNAME, &data, Duration::from_secs(5))
+            .await?;
+        result
+            .into_iter()
+            .next()
+            .ok_or_else(|| ProvError::protocol("no hostname in the answer"))
+    }
+
     /// The link, to close it.
     pub fn into_link(self) -> L {
         self.link
@@ -459,7 +479,17 @@ pub struct ImprovSetup {
     pub disconnect_after_provisioned: bool,
 }
 
+/// Whether `name` is a valid hostname label (RFC 1123): 1 to 63 letters, digits and hyphens, not
+/// starting or ending with a hyphen.
+pub fn valid_hostname(name: &str) -> bool {
+    (1..=63).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+}
+
 struct ImprovState {
+    hostname: String,
     setup: ImprovSetup,
     state: State,
     error: ErrorState,
@@ -480,7 +510,11 @@ impl ImprovDevice {
         } else {
             State::Authorized
         };
+        let hostname = setup.info[3]
+            .to_ascii_lowercase()
+            .replace(|c: char| !c.is_ascii_alphanumeric(), "-");
         Self(Arc::new(Mutex::new(ImprovState {
+            hostname,
             setup,
             state,
             error: ErrorState::None,
@@ -496,7 +530,7 @@ impl ImprovDevice {
 
     /// The capability bits.
     pub fn capabilities(&self) -> u8 {
-        capability::IDENTIFY | capability::DEVICE_INFO | capability::SCAN
+        capability::IDENTIFY | capability::DEVICE_INFO | capability::SCAN | capability::HOSTNAME
     }
 
     /// The service data it advertises under 0x4677.
@@ -584,6 +618,22 @@ impl ImprovDevice {
                 s.result(command, &[]);
             }),
             command::WIFI_SETTINGS => self.wifi_settings(&data),
+            command::HOSTNAME => self.with(|s| {
+                if s.state == State::AuthorizationRequired {
+                    s.set_error(ErrorState::NotAuthorized);
+                    return;
+                }
+                match parse_strings(&data).as_deref() {
+                    Ok([]) => {}
+                    Ok([name]) if valid_hostname(name) => s.hostname = name.clone(),
+                    _ => {
+                        s.set_error(ErrorState::BadHostname);
+                        return;
+                    }
+                }
+                let hostname = s.hostname.clone();
+                s.result(command, &[&hostname]);
+            }),
             _ => self.with(|s| s.set_error(ErrorState::UnknownRpc)),
         }
     }

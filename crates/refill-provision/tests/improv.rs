@@ -174,3 +174,20 @@ async fn a_disconnect_before_success_is_a_link_error() {
         .unwrap_err();
     assert!(matches!(err, ProvError::Link(_)), "{err:?}");
 }
+
+#[tokio::test]
+async fn the_hostname_can_be_read_and_set_and_bad_ones_are_refused() {
+    let device = device(false, false);
+    let link = SimImprovLink::connect(&device, 512, Duration::ZERO);
+    let mut client = ImprovClient::connect(link).await.unwrap();
+    assert_eq!(client.hostname(None).await.unwrap(), "washer");
+    assert_eq!(
+        client.hostname(Some("utility-room")).await.unwrap(),
+        "utility-room"
+    );
+    assert_eq!(client.hostname(None).await.unwrap(), "utility-room");
+    let err = client.hostname(Some("-bad_name")).await.unwrap_err();
+    assert!(err.to_string().contains("host name"), "{err}");
+    assert!(!improv::valid_hostname(&"x".repeat(64)));
+    assert!(improv::valid_hostname("a1-b2"));
+}
