@@ -57,8 +57,9 @@ fn device() -> Arc<Mutex<ProtocommDevice>> {
     })))
 }
 
-/// Refill's flow; returns (exchanges, milliseconds).
-async fn refill() -> (u32, f64) {
+/// Connects over a 30 ms link, scans (pages sized to `max_value`) and sends the Wi-Fi settings;
+/// returns the session and when it started.
+async fn connect_scan_join(max_value: usize) -> (Client<SimLink>, Instant) {
     let link = SimLink::connect(
         device(),
         Air {
@@ -70,7 +71,7 @@ async fn refill() -> (u32, f64) {
     let security = Security::Sec1 {
         pop: Some(Sensitive::new(POP.to_owned())),
     };
-    let mut client = Client::connect(link, &security, 512)
+    let mut client = Client::connect(link, &security, max_value)
         .await
         .expect("connect");
     let networks = client.scan().await.expect("scan");
@@ -79,6 +80,12 @@ async fn refill() -> (u32, f64) {
         .join(&networks[0].ssid, "refill-sandbox-wifi")
         .await
         .expect("join");
+    (client, started)
+}
+
+/// Refill's flow; returns (exchanges, milliseconds).
+async fn refill() -> (u32, f64) {
+    let (mut client, started) = connect_scan_join(512).await;
     let status = client
         .wait_for_wifi(Duration::from_secs(30))
         .await
@@ -92,26 +99,7 @@ async fn refill() -> (u32, f64) {
 
 /// esp_prov's flow: scan pages of 4 (its BLE limit), then 5 s of sleep before each status.
 async fn esp_prov() -> (u32, f64) {
-    let link = SimLink::connect(
-        device(),
-        Air {
-            round_trip: ROUND_TRIP,
-            ..Air::default()
-        },
-    );
-    let started = Instant::now();
-    let security = Security::Sec1 {
-        pop: Some(Sensitive::new(POP.to_owned())),
-    };
-    let mut client = Client::connect(link, &security, 4 * 64)
-        .await
-        .expect("connect");
-    let networks = client.scan().await.expect("scan");
-    assert_eq!(networks.len(), 16);
-    client
-        .join(&networks[0].ssid, "refill-sandbox-wifi")
-        .await
-        .expect("join");
+    let (mut client, started) = connect_scan_join(4 * 64).await;
     loop {
         tokio::time::sleep(Duration::from_secs(5)).await;
         match client.wifi_status().await.expect("status") {
