@@ -244,33 +244,28 @@ struct Onboarding {
     esp_prov_ms: f64,
 }
 
-/// Runs the `onboarding` bench of the device simulator.
-fn onboarding() -> Result<Onboarding> {
-    println!("\nxtask: onboarding (cargo bench -p refill-device-sim --bench onboarding)");
-    let out = cmd(
-        "cargo",
-        [
-            "bench",
-            "-q",
-            "-p",
-            "refill-device-sim",
-            "--bench",
-            "onboarding",
-        ],
-    )
-    .stderr(Stdio::inherit())
-    .output()
-    .context("could not run the onboarding bench")?;
+/// Runs `cargo bench -p package --bench bench` and returns the last JSON line it printed.
+fn bench_json(package: &str, bench: &str) -> Result<serde_json::Value> {
+    println!("\nxtask: cargo bench -p {package} --bench {bench}");
+    let out = cmd("cargo", ["bench", "-q", "-p", package, "--bench", bench])
+        .stderr(Stdio::inherit())
+        .output()
+        .with_context(|| format!("could not run the {bench} bench"))?;
     if !out.status.success() {
-        bail!("the onboarding bench failed");
+        bail!("the {bench} bench failed");
     }
     let stdout = String::from_utf8_lossy(&out.stdout);
     let line = stdout
         .lines()
         .rev()
         .find(|l| l.starts_with('{'))
-        .context("the onboarding bench printed no result")?;
-    let v: serde_json::Value = serde_json::from_str(line)?;
+        .with_context(|| format!("the {bench} bench printed no result"))?;
+    Ok(serde_json::from_str(line)?)
+}
+
+/// Runs the `onboarding` bench of the device simulator.
+fn onboarding() -> Result<Onboarding> {
+    let v = bench_json("refill-device-sim", "onboarding")?;
     let get = |k: &str, f: &str| v[k][f].as_f64().context("malformed onboarding result");
     Ok(Onboarding {
         refill_exchanges: get("refill", "round_trips")?,
@@ -282,24 +277,7 @@ fn onboarding() -> Result<Onboarding> {
 
 /// Runs the `taps` bench; returns (tap p99, health p99, tap p50) in ms.
 fn tap_latency() -> Result<(f64, f64, f64)> {
-    println!("\nxtask: tap latency (cargo bench -p refill-commands --bench taps)");
-    let out = cmd(
-        "cargo",
-        ["bench", "-q", "-p", "refill-commands", "--bench", "taps"],
-    )
-    .stderr(Stdio::inherit())
-    .output()
-    .context("could not run the taps bench")?;
-    if !out.status.success() {
-        bail!("the taps bench failed");
-    }
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let line = stdout
-        .lines()
-        .rev()
-        .find(|l| l.starts_with('{'))
-        .context("the taps bench printed no result")?;
-    let v: serde_json::Value = serde_json::from_str(line)?;
+    let v = bench_json("refill-commands", "taps")?;
     let get = |k: &str, f: &str| v[k][f].as_f64().context("malformed taps result");
     Ok((
         get("tap", "p99_ms")?,
