@@ -189,7 +189,7 @@ fn keyring() -> Result<()> {
     let script =
         "echo -n refill-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null \
                   && cargo test -p refill-auth --test keyring -- --ignored \
-                  && exec cargo test -p refill-cli --test cli -- --ignored";
+                  && exec cargo test -p refill-cli --test cli --test devices -- --ignored";
     let mut c = cmd("dbus-run-session", ["--", "sh", "-c", script]);
     c.env("XDG_DATA_HOME", data_home.path());
     c.env("REFILL_KEYRING_ISOLATED", "1");

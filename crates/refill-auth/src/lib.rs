@@ -22,7 +22,7 @@ mod store;
 
 pub use error::AuthError;
 pub use session::{Profile, Session};
-pub use store::{KeyringStore, MemoryStore, TokenStore, Tokens};
+pub use store::{KeyringStore, MemoryStore, TokenStore, Tokens, WifiPasswords};
 
 use oauth2::basic::BasicClient;
 use oauth2::{AuthUrl, ClientId, CsrfToken, PkceCodeChallenge, RedirectUrl, Scope, TokenUrl};

@@ -136,10 +136,61 @@ impl KeyringStore {
     }
 
     fn entry(&self, key: &str) -> Result<keyring_core::Entry, AuthError> {
-        if keyring_core::get_default_store().is_none() {
-            Self::use_os_keyring()?;
+        keyring_entry(&self.service, key)
+    }
+}
+
+/// The keyring entry `user` of `service`, connecting to the OS keyring on first use.
+fn keyring_entry(service: &str, user: &str) -> Result<keyring_core::Entry, AuthError> {
+    if keyring_core::get_default_store().is_none() {
+        KeyringStore::use_os_keyring()?;
+    }
+    keyring_core::Entry::new(service, user).map_err(|e| AuthError::Keyring(e.to_string()))
+}
+
+/// Wi-Fi passwords the person chose to remember for setting up their next device, in the OS
+/// keyring: one entry per network name, under the app's service name with `.wifi` appended.
+#[derive(Debug, Clone)]
+pub struct WifiPasswords {
+    service: String,
+}
+
+impl Default for WifiPasswords {
+    fn default() -> Self {
+        Self::with_service(&format!("{}.wifi", KeyringStore::default().service()))
+    }
+}
+
+impl WifiPasswords {
+    /// Entries under the keyring service name `service`.
+    pub fn with_service(service: &str) -> Self {
+        Self {
+            service: service.to_owned(),
         }
-        keyring_core::Entry::new(&self.service, key).map_err(|e| AuthError::Keyring(e.to_string()))
+    }
+
+    /// Remembers `password` for the network `ssid`.
+    pub fn remember(&self, ssid: &str, password: &Sensitive<String>) -> Result<(), AuthError> {
+        keyring_entry(&self.service, ssid)?
+            .set_password(password.expose())
+            .map_err(|e| AuthError::Keyring(e.to_string()))
+    }
+
+    /// The password remembered for `ssid`, if any.
+    pub fn recall(&self, ssid: &str) -> Result<Option<Sensitive<String>>, AuthError> {
+        match keyring_entry(&self.service, ssid)?.get_password() {
+            Ok(password) => Ok(Some(Sensitive::new(password))),
+            Err(keyring_core::Error::NoEntry) => Ok(None),
+            Err(e) => Err(AuthError::Keyring(e.to_string())),
+        }
+    }
+
+    /// Forgets the password of `ssid`.
+    pub fn forget(&self, ssid: &str) -> Result<(), AuthError> {
+        match keyring_entry(&self.service, ssid)?.delete_credential() {
+            Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
+            Err(e) => Err(AuthError::Keyring(e.to_string())),
+        }
     }
 }
 

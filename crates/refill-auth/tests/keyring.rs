@@ -3,7 +3,7 @@
 //! Run by `cargo xtask test` inside `dbus-run-session` with a gnome-keyring of its own and a fresh
 //! `XDG_DATA_HOME`; it refuses to run anywhere else, so it never touches a person's keyring.
 
-use refill_auth::{KeyringStore, TokenStore, Tokens};
+use refill_auth::{KeyringStore, TokenStore, Tokens, WifiPasswords};
 use std::path::Path;
 
 fn isolated() -> std::path::PathBuf {
@@ -71,4 +71,25 @@ fn tokens_round_trip_through_the_secret_service_and_never_reach_a_file() {
     reopened.delete("sandbox").unwrap();
     assert_eq!(store.load("sandbox").unwrap(), None);
     reopened.delete("sandbox").unwrap();
+}
+
+#[test]
+#[ignore = "needs a Secret Service: run by `cargo xtask test`"]
+fn wifi_passwords_are_remembered_per_network_in_the_secret_service_only() {
+    let data_home = isolated();
+    KeyringStore::use_os_keyring().expect("the Secret Service is reachable");
+    let passwords = WifiPasswords::with_service("dev.refill.app.test.wifi");
+    let password = "kitchen.router.pw".to_owned().into();
+    assert_eq!(passwords.recall("Home").unwrap(), None);
+    passwords.remember("Home", &password).unwrap();
+    let again = WifiPasswords::with_service("dev.refill.app.test.wifi");
+    assert_eq!(again.recall("Home").unwrap(), Some(password));
+    assert_eq!(again.recall("Cafe").unwrap(), None, "one entry per network");
+    assert!(
+        !contains(&data_home, "kitchen.router.pw"),
+        "only the keyring holds it, encrypted"
+    );
+    again.forget("Home").unwrap();
+    assert_eq!(passwords.recall("Home").unwrap(), None);
+    again.forget("Home").unwrap();
 }

@@ -25,18 +25,26 @@ USAGE:
     --softap URL     reach it through its own access point (http://192.168.4.1) instead of Bluetooth
     --adapter NAME   the Bluetooth adapter to use (hci0, …)
     --ssid SSID      the network to join; without it, the networks the device sees are listed
-    --passphrase PW  the network's password (asked for when missing and the network is secured)
+    --passphrase PW  the network's password (when missing: the one remembered for the network, or
+                     asked for)
+    --remember       remember the password in the system keyring for the next device
 ";
 
 struct Options {
     flags: std::collections::HashMap<String, String>,
+    remember: bool,
 }
 
 impl Options {
     fn parse(args: &[String]) -> Result<Self, String> {
         let mut flags = std::collections::HashMap::new();
+        let mut remember = false;
         let mut it = args.iter();
         while let Some(arg) = it.next() {
+            if arg == "--remember" {
+                remember = true;
+                continue;
+            }
             let name = arg
                 .strip_prefix("--")
                 .filter(|n| {
@@ -58,7 +66,7 @@ impl Options {
             let value = it.next().ok_or_else(|| format!("{arg} needs a value"))?;
             flags.insert(name.to_owned(), value.clone());
         }
-        Ok(Self { flags })
+        Ok(Self { flags, remember })
     }
 
     fn get(&self, name: &str) -> Option<&str> {
@@ -208,9 +216,21 @@ async fn onboard<T: Transport>(
         eprintln!("Run again with --ssid NAME (and --passphrase) to join one.");
         return Ok(());
     };
-    let mut passphrase = match options.get("passphrase") {
-        Some(p) => p.to_owned(),
-        None => ask(&format!(
+    let passwords = refill_auth::WifiPasswords::default();
+    let remembered = match options.get("passphrase") {
+        Some(_) => None,
+        None => passwords.recall(ssid).unwrap_or_else(|e| {
+            eprintln!("(No remembered password: {e})");
+            None
+        }),
+    };
+    let mut passphrase = match (options.get("passphrase"), remembered) {
+        (Some(p), _) => p.to_owned(),
+        (None, Some(p)) => {
+            eprintln!("Using the password remembered for {ssid}.");
+            p.expose().clone()
+        }
+        (None, None) => ask(&format!(
             "Password for {ssid} (empty for an open network): "
         ))
         .unwrap_or_default(),
@@ -229,6 +249,14 @@ async fn onboard<T: Transport>(
         match status {
             WifiStatus::Connected { ip } => {
                 println!("Wi-Fi connected: the device joined {ssid} (address {ip}).");
+                if options.remember {
+                    match passwords.remember(ssid, &Sensitive::new(passphrase)) {
+                        Ok(()) => {
+                            println!("The password for {ssid} is remembered for your next device.")
+                        }
+                        Err(e) => eprintln!("The password could not be remembered: {e}"),
+                    }
+                }
                 return Ok(());
             }
             WifiStatus::Failed {

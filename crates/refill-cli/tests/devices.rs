@@ -126,3 +126,49 @@ async fn a_wrong_proof_of_possession_and_bad_options_are_explained() {
     let out = refill(["devices", "fly"].iter().map(|s| (*s).to_owned()).collect()).await;
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown command 'devices fly'"));
 }
+
+/// Runs in the keyring gate of `cargo xtask test` (a gnome-keyring of its own).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a Secret Service: run by `cargo xtask test`"]
+async fn a_remembered_wifi_password_sets_up_the_next_device() {
+    assert_eq!(
+        std::env::var("REFILL_KEYRING_ISOLATED").as_deref(),
+        Ok("1"),
+        "run through `cargo xtask test`, which gives this test a keyring of its own"
+    );
+    refill_auth::KeyringStore::use_os_keyring().unwrap();
+    let passwords = refill_auth::WifiPasswords::default();
+    passwords.forget("Refill Home").unwrap();
+    let (first, served) = device().await;
+    let out = refill(provision(
+        &first,
+        &served,
+        &[
+            "--ssid",
+            "Refill Home",
+            "--passphrase",
+            HOME_PASSWORD,
+            "--remember",
+        ],
+    ))
+    .await;
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("remembered for your next device"));
+    assert_eq!(
+        passwords
+            .recall("Refill Home")
+            .unwrap()
+            .map(|p| p.expose().clone())
+            .as_deref(),
+        Some(HOME_PASSWORD)
+    );
+
+    // The next device: no password given, none typed (no terminal), the remembered one is used.
+    let (second, served) = device().await;
+    let out = refill(provision(&second, &served, &["--ssid", "Refill Home"])).await;
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("Using the password remembered for Refill Home"));
+    assert!(second.device.lock().unwrap().connected_ip().is_some());
+    passwords.forget("Refill Home").unwrap();
+}
