@@ -102,22 +102,38 @@ fn fingerprint(path: &Path) -> Option<String> {
     Some(format!("{hash:016x}"))
 }
 
-fn npm() -> Result<()> {
-    let ui = root().join("ui");
-    let stamp = ui.join("node_modules/.refill-lock-fingerprint");
-    let want = fingerprint(&ui.join("package-lock.json"));
-    if want.is_some() && std::fs::read_to_string(&stamp).ok() == want {
-        println!("xtask: npm packages: already installed");
+/// Runs `install` unless `stamp` records the fingerprint `source` has now; records it after.
+fn unless_unchanged(
+    what: &str,
+    source: &Path,
+    stamp: &Path,
+    install: impl FnOnce() -> Result<()>,
+) -> Result<()> {
+    let want = fingerprint(source);
+    if want.is_some() && std::fs::read_to_string(stamp).ok() == want {
+        println!("xtask: {what}: already installed");
         return Ok(());
     }
-    run_step(
-        "npm ci (UI packages from the lockfile)",
-        cmd("npm", ["ci", "--no-audit", "--no-fund"]).current_dir(&ui),
-    )?;
+    install()?;
     if let Some(want) = want {
         std::fs::write(stamp, want)?;
     }
     Ok(())
+}
+
+fn npm() -> Result<()> {
+    let ui = root().join("ui");
+    unless_unchanged(
+        "npm packages",
+        &ui.join("package-lock.json"),
+        &ui.join("node_modules/.refill-lock-fingerprint"),
+        || {
+            run_step(
+                "npm ci (UI packages from the lockfile)",
+                cmd("npm", ["ci", "--no-audit", "--no-fund"]).current_dir(&ui),
+            )
+        },
+    )
 }
 
 /// cargo-fuzz, for the fuzz gate.
@@ -144,36 +160,36 @@ pub fn ble_rig_python() -> std::path::PathBuf {
 fn ble_rig() -> Result<()> {
     let requirements = root().join("crates/refill-device-sim/rig/requirements.txt");
     let venv = crate::util::target_dir().join("ble-rig/venv");
-    let stamp = venv.join(".refill-requirements-fingerprint");
-    let want = fingerprint(&requirements);
-    if want.is_some() && std::fs::read_to_string(&stamp).ok() == want && ble_rig_python().is_file()
-    {
-        println!("xtask: Bluetooth rig: already installed");
-        return Ok(());
+    if !ble_rig_python().is_file() {
+        // A stamp without its venv (target/ partly cleaned) must not skip the install.
+        let _ = std::fs::remove_dir_all(&venv);
     }
-    run_step(
-        "python3 -m venv (Bluetooth rig)",
-        cmd("python3", ["-m", "venv", "--clear"]).arg(&venv),
-    )?;
-    run_step(
-        "pip install BlueZoo and dbus-fast (Bluetooth rig)",
-        cmd(
-            ble_rig_python(),
-            [
-                "-m",
-                "pip",
-                "install",
-                "-q",
-                "--disable-pip-version-check",
-                "-r",
-            ],
-        )
-        .arg(&requirements),
-    )?;
-    if let Some(want) = want {
-        std::fs::write(stamp, want)?;
-    }
-    Ok(())
+    unless_unchanged(
+        "Bluetooth rig",
+        &requirements,
+        &venv.join(".refill-requirements-fingerprint"),
+        || {
+            run_step(
+                "python3 -m venv (Bluetooth rig)",
+                cmd("python3", ["-m", "venv", "--clear"]).arg(&venv),
+            )?;
+            run_step(
+                "pip install BlueZoo and dbus-fast (Bluetooth rig)",
+                cmd(
+                    ble_rig_python(),
+                    [
+                        "-m",
+                        "pip",
+                        "install",
+                        "-q",
+                        "--disable-pip-version-check",
+                        "-r",
+                    ],
+                )
+                .arg(&requirements),
+            )
+        },
+    )
 }
 
 fn tauri_driver() -> Result<()> {

@@ -352,6 +352,15 @@ impl<L: ImprovLink> ImprovClient<L> {
             .write(Characteristic::Rpc, &frame(command, data)?)
             .await?;
         let deadline = tokio::time::Instant::now() + limit;
+        self.next_result(command, deadline).await
+    }
+
+    /// The strings of the next RPC result for `command`, waiting until `deadline`.
+    async fn next_result(
+        &mut self,
+        command: u8,
+        deadline: tokio::time::Instant,
+    ) -> Result<Vec<String>, ProvError> {
         loop {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
             if left.is_zero() {
@@ -379,37 +388,24 @@ impl<L: ImprovLink> ImprovClient<L> {
                 "it cannot scan for networks; enter the network's name".to_owned(),
             ));
         }
-        self.link
-            .write(Characteristic::Rpc, &frame(command::SCAN, &[])?)
-            .await?;
+        // One result per network, then an empty one.
         let mut networks = Vec::new();
+        let mut fields = self
+            .rpc(command::SCAN, &[], Duration::from_secs(15))
+            .await?;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-        loop {
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            if left.is_zero() {
-                return Err(ProvError::Timeout);
-            }
-            let Some(result) = self.next_event(left).await? else {
-                continue;
-            };
-            let (got, data) = unframe(&result)?;
-            if got != command::SCAN {
-                continue;
-            }
-            let fields = parse_strings(data)?;
-            match fields.as_slice() {
-                [] => break,
-                [ssid, rssi, auth, ..] => networks.push(ImprovNetwork {
-                    ssid: ssid.clone(),
-                    rssi: rssi.parse().unwrap_or(-100),
-                    secured: auth != "NO",
-                }),
-                _ => {
-                    return Err(ProvError::protocol(
-                        "a scan result without name, signal and security",
-                    ))
-                }
-            }
+        while let [ssid, rssi, auth, ..] = fields.as_slice() {
+            networks.push(ImprovNetwork {
+                ssid: ssid.clone(),
+                rssi: rssi.parse().unwrap_or(-100),
+                secured: auth != "NO",
+            });
+            fields = self.next_result(command::SCAN, deadline).await?;
+        }
+        if !fields.is_empty() {
+            return Err(ProvError::protocol(
+                "a scan result without name, signal and security",
+            ));
         }
         networks.sort_by_key(|n| std::cmp::Reverse(n.rssi));
         Ok(networks)

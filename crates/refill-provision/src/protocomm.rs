@@ -220,7 +220,9 @@ impl<T: Transport> Client<T> {
         max_value: usize,
     ) -> Result<Self, ProvError> {
         let info = Self::probe(&mut transport).await?;
-        Self::connect_with(transport, info, security, max_value, 1).await
+        let mut client = Self::connect_with(transport, info, security, max_value).await?;
+        client.round_trips += 1; // proto-ver
+        Ok(client)
     }
 
     /// Opens a secure session with a device whose capabilities are already known.
@@ -229,20 +231,15 @@ impl<T: Transport> Client<T> {
         info: ProvInfo,
         security: &Security,
         max_value: usize,
-        round_trips_so_far: u32,
     ) -> Result<Self, ProvError> {
-        let wanted = match security {
-            Security::Sec0 => 0,
-            Security::Sec1 { .. } => 1,
-            Security::Sec2 { .. } => 2,
-        };
+        let wanted = security.version() as u32;
         if wanted != info.sec_ver {
             return Err(ProvError::Unsupported(format!(
                 "it uses Security {}, not Security {wanted}",
                 info.sec_ver
             )));
         }
-        let mut round_trips = round_trips_so_far;
+        let mut round_trips = 0;
         let (mut handshake, mut request) = ClientHandshake::start(security, info.sec_patch_ver);
         let cipher = loop {
             let answer = transport.exchange(endpoint::SESSION, &request).await?;

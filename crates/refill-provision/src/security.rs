@@ -127,7 +127,8 @@ pub enum Security {
 }
 
 impl Security {
-    fn version(&self) -> SecSchemeVersion {
+    /// The scheme, as `SessionData.sec_ver` and `proto-ver`'s `sec_ver` number it.
+    pub fn version(&self) -> SecSchemeVersion {
         match self {
             Security::Sec0 => SecSchemeVersion::SecScheme0,
             Security::Sec1 { .. } => SecSchemeVersion::SecScheme1,
@@ -698,13 +699,14 @@ impl DeviceHandshake {
 
     /// An answer in this device's scheme carrying only an error status.
     fn refusal(&self, status: Status) -> Vec<u8> {
-        let status = status as i32;
         match &self.security {
             DeviceSecurity::Sec0 => session(
                 SecSchemeVersion::SecScheme0,
                 session_data::Proto::Sec0(Sec0Payload {
                     msg: 1,
-                    payload: Some(sec0_payload::Payload::Sr(S0SessionResp { status })),
+                    payload: Some(sec0_payload::Payload::Sr(S0SessionResp {
+                        status: status as i32,
+                    })),
                 }),
             ),
             DeviceSecurity::Sec1 { .. } => session(
@@ -712,16 +714,12 @@ impl DeviceHandshake {
                 session_data::Proto::Sec1(Sec1Payload {
                     msg: 1,
                     payload: Some(sec1_payload::Payload::Sr0(SessionResp0 {
-                        status,
+                        status: status as i32,
                         ..Default::default()
                     })),
                 }),
             ),
-            DeviceSecurity::Sec2 { .. } => self.sec2_answer0(
-                Status::try_from(status).unwrap_or(Status::InternalError),
-                Vec::new(),
-                Vec::new(),
-            ),
+            DeviceSecurity::Sec2 { .. } => self.sec2_answer0(status, Vec::new(), Vec::new()),
         }
     }
 }
