@@ -1,5 +1,6 @@
 //! Onboarding over the simulated link with a 30 ms round trip: from connecting to "Wi-Fi
-//! connected" with Security 1 and a 16-network scan. Refill's client against the same steps done
+//! connected" with Security 1 and a 16-network scan (the wizard reads the strongest page and
+//! the rest only on "More networks"). Refill's client against the same steps done
 //! as Espressif's esp_prov does them (4 scan entries per page, a fixed 5 s wait before asking for
 //! the status), measured in the same run. Prints one JSON line; `cargo xtask bench` reads it.
 
@@ -57,9 +58,10 @@ fn device() -> Arc<Mutex<ProtocommDevice>> {
     })))
 }
 
-/// Connects over a 30 ms link, scans (pages sized to `max_value`) and sends the Wi-Fi settings;
-/// returns the session and when it started.
-async fn connect_scan_join(max_value: usize) -> (Client<SimLink>, Instant) {
+/// Connects over a 30 ms link, scans (pages sized to `max_value`; all of them, or the strongest
+/// page only as the app's wizard shows it) and sends the Wi-Fi settings; returns the session and
+/// when it started.
+async fn connect_scan_join(max_value: usize, all: bool) -> (Client<SimLink>, Instant) {
     let link = SimLink::connect(
         device(),
         Air {
@@ -74,10 +76,18 @@ async fn connect_scan_join(max_value: usize) -> (Client<SimLink>, Instant) {
     let mut client = Client::connect(link, &security, max_value)
         .await
         .expect("connect");
-    let networks = client.scan().await.expect("scan");
-    assert_eq!(networks.len(), 16);
+    let mut scan = client.scan_strongest().await.expect("scan");
+    if all {
+        client
+            .scan_rest(&mut scan)
+            .await
+            .expect("the rest of the scan");
+        assert_eq!(scan.networks.len(), 16);
+    } else {
+        assert_eq!(scan.networks.len() as u32 + scan.unread(), 16);
+    }
     client
-        .join(&networks[0].ssid, "refill-sandbox-wifi")
+        .join(&scan.networks[0].ssid, "refill-sandbox-wifi")
         .await
         .expect("join");
     (client, started)
@@ -85,7 +95,7 @@ async fn connect_scan_join(max_value: usize) -> (Client<SimLink>, Instant) {
 
 /// Refill's flow; returns (exchanges, milliseconds).
 async fn refill() -> (u32, f64) {
-    let (mut client, started) = connect_scan_join(512).await;
+    let (mut client, started) = connect_scan_join(512, false).await;
     let status = client
         .wait_for_wifi(Duration::from_secs(30))
         .await
@@ -99,7 +109,7 @@ async fn refill() -> (u32, f64) {
 
 /// esp_prov's flow: scan pages of 4 (its BLE limit), then 5 s of sleep before each status.
 async fn esp_prov() -> (u32, f64) {
-    let (mut client, started) = connect_scan_join(4 * 64).await;
+    let (mut client, started) = connect_scan_join(4 * 64, true).await;
     loop {
         tokio::time::sleep(Duration::from_secs(5)).await;
         match client.wifi_status().await.expect("status") {

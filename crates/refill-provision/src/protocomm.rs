@@ -185,6 +185,22 @@ pub enum WifiStatus {
     },
 }
 
+/// The networks a device has found, as far as they have been read.
+#[derive(Debug, Clone, Default)]
+pub struct WifiScan {
+    /// Strongest first, each name once.
+    pub networks: Vec<Network>,
+    read: u32,
+    count: u32,
+}
+
+impl WifiScan {
+    /// Results the device holds that have not been read yet.
+    pub fn unread(&self) -> u32 {
+        self.count.saturating_sub(self.read)
+    }
+}
+
 /// A provisioning session with one device.
 pub struct Client<T: Transport> {
     transport: T,
@@ -194,6 +210,9 @@ pub struct Client<T: Transport> {
     /// The largest value one exchange can carry (BLE: 512 bytes).
     max_value: usize,
 }
+
+/// How long after a join the status is first asked for.
+pub const FIRST_POLL: Duration = Duration::from_millis(300);
 
 /// The answer `proto-ver` gives for any request; esp_prov writes a short string.
 const VERSION_QUERY: &[u8] = b"---";
@@ -287,8 +306,17 @@ impl<T: Transport> Client<T> {
         self.cipher.decrypt(&answer)
     }
 
-    /// Scans for Wi-Fi networks, strongest first, each name once.
+    /// Scans for Wi-Fi networks and reads them all: strongest first, each name once.
     pub async fn scan(&mut self) -> Result<Vec<Network>, ProvError> {
+        let mut scan = self.scan_strongest().await?;
+        self.scan_rest(&mut scan).await?;
+        Ok(scan.networks)
+    }
+
+    /// Scans for Wi-Fi networks and reads the first page only: devices list their results
+    /// strongest first, so one exchange brings the networks a customer almost always picks from.
+    /// [`Client::scan_rest`] reads the others when they are asked for.
+    pub async fn scan_strongest(&mut self) -> Result<WifiScan, ProvError> {
         if !self.info.has("wifi_scan") {
             return Err(ProvError::Unsupported(
                 "it cannot scan for networks; enter the network's name".to_owned(),
@@ -306,30 +334,49 @@ impl<T: Transport> Client<T> {
         else {
             return Err(ProvError::protocol("no scan status"));
         };
-        let page = scan_page(self.max_value);
-        let mut networks = Vec::new();
-        let mut index = 0;
-        while index < count {
-            let asked = page.min(count - index);
-            let request = ScanRequest::Results {
-                start: index,
-                count: asked,
-            };
-            let ScanAnswer::Results(entries) = self.scan_call(schema, request).await? else {
-                return Err(ProvError::protocol("no scan results"));
-            };
-            networks.extend(entries.into_iter().map(|e| Network {
-                ssid: String::from_utf8_lossy(&e.ssid).into_owned(),
-                rssi: e.rssi,
-                channel: e.channel,
-                auth: WifiAuth::from_wire(e.auth),
-            }));
-            index += asked;
+        let mut scan = WifiScan {
+            networks: Vec::new(),
+            read: 0,
+            count,
+        };
+        self.scan_page(schema, &mut scan).await?;
+        Ok(scan)
+    }
+
+    /// Reads the scan results [`Client::scan_strongest`] left unread.
+    pub async fn scan_rest(&mut self, scan: &mut WifiScan) -> Result<(), ProvError> {
+        let schema = Schema::of(&self.info.version);
+        while scan.unread() > 0 {
+            self.scan_page(schema, scan).await?;
         }
-        networks.sort_by_key(|n| std::cmp::Reverse(n.rssi));
+        Ok(())
+    }
+
+    /// Reads the next page of results (never past the count: firmware cannot answer that).
+    async fn scan_page(&mut self, schema: Schema, scan: &mut WifiScan) -> Result<(), ProvError> {
+        let asked = scan_page(self.max_value).min(scan.unread());
+        if asked == 0 {
+            return Ok(());
+        }
+        let request = ScanRequest::Results {
+            start: scan.read,
+            count: asked,
+        };
+        let ScanAnswer::Results(entries) = self.scan_call(schema, request).await? else {
+            return Err(ProvError::protocol("no scan results"));
+        };
+        scan.read += asked;
+        scan.networks.extend(entries.into_iter().map(|e| Network {
+            ssid: String::from_utf8_lossy(&e.ssid).into_owned(),
+            rssi: e.rssi,
+            channel: e.channel,
+            auth: WifiAuth::from_wire(e.auth),
+        }));
+        scan.networks.sort_by_key(|n| std::cmp::Reverse(n.rssi));
         let mut seen = std::collections::HashSet::new();
-        networks.retain(|n| !n.ssid.is_empty() && seen.insert(n.ssid.clone()));
-        Ok(networks)
+        scan.networks
+            .retain(|n| !n.ssid.is_empty() && seen.insert(n.ssid.clone()));
+        Ok(())
     }
 
     async fn scan_call(
@@ -446,12 +493,13 @@ impl<T: Transport> Client<T> {
         })
     }
 
-    /// Polls the status until the device is connected or has given up, for at most `limit`:
-    /// soon after the join (no device is on the network within a round trip), then less and less
+    /// Polls the status until the device is connected or has given up, for at most `limit`. The
+    /// first poll comes [`FIRST_POLL`] after the join (no device finishes a WPA handshake and
+    /// gets an address sooner, so an earlier poll only costs an exchange), then less and less
     /// often. No fixed wait.
     pub async fn wait_for_wifi(&mut self, limit: Duration) -> Result<WifiStatus, ProvError> {
         let started = tokio::time::Instant::now();
-        let mut pause = Duration::from_millis(100);
+        let mut pause = FIRST_POLL;
         loop {
             if started.elapsed() + pause > limit {
                 return Err(ProvError::Timeout);

@@ -428,3 +428,47 @@ fn a_request_with_the_largest_msg_number_is_answered_without_a_panic() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_strongest_networks_come_in_one_page_and_the_rest_on_request() {
+    let device = device(
+        DeviceSecurity::Sec1 {
+            pop: Some(Sensitive::new("abcd1234".to_owned())),
+        },
+        "v1.1",
+    );
+    let link = SimLink::connect(device, Air::default());
+    let mut client = Client::connect(link, &sec1("abcd1234"), 512).await.unwrap();
+    let before = client.round_trips();
+    let mut scan = client.scan_strongest().await.unwrap();
+    // Start, status and one page of results.
+    assert_eq!(client.round_trips() - before, 3);
+    assert_eq!(scan.networks.len(), 8);
+    assert_eq!(scan.unread(), 8);
+    assert_eq!(scan.networks[0].ssid, "Home");
+    assert!(scan.networks.windows(2).all(|w| w[0].rssi >= w[1].rssi));
+    client.scan_rest(&mut scan).await.unwrap();
+    assert_eq!(client.round_trips() - before, 4);
+    assert_eq!((scan.networks.len(), scan.unread()), (16, 0));
+    // Reading again asks for nothing the device does not hold.
+    client.scan_rest(&mut scan).await.unwrap();
+    assert_eq!(client.round_trips() - before, 4);
+}
+
+#[tokio::test]
+async fn a_join_is_followed_by_one_status_poll_when_the_device_is_quick() {
+    // The device joins within the first poll's delay, so one poll tells the result.
+    let device = device(
+        DeviceSecurity::Sec1 {
+            pop: Some(Sensitive::new("abcd1234".to_owned())),
+        },
+        "v1.1",
+    );
+    let link = SimLink::connect(device, Air::default());
+    let mut client = Client::connect(link, &sec1("abcd1234"), 512).await.unwrap();
+    client.join("Home", "correct horse").await.unwrap();
+    let before = client.round_trips();
+    let status = client.wait_for_wifi(Duration::from_secs(5)).await.unwrap();
+    assert!(matches!(status, WifiStatus::Connected { .. }));
+    assert_eq!(client.round_trips() - before, 1);
+}
