@@ -191,7 +191,9 @@ pub struct PendingSignIn {
     redirect_uri: String,
     authorize_url: String,
     state: Sensitive<String>,
-    verifier: Sensitive<String>,
+    /// The PKCE verifier, when this app redeems the code; `None` when a device does (it holds
+    /// the verifier of the challenge it gave).
+    verifier: Option<Sensitive<String>>,
 }
 
 impl std::fmt::Debug for PendingSignIn {
@@ -214,21 +216,7 @@ pub async fn start_sign_in_with(
     provider: &Provider,
     redirect: &Redirect,
 ) -> Result<PendingSignIn, AuthError> {
-    let (listener, redirect_uri) = match redirect {
-        Redirect::Loopback => {
-            let listener = TcpListener::bind(("127.0.0.1", 0)).await.map_err(|e| {
-                AuthError::Config(format!(
-                    "could not listen on a loopback port for the sign-in: {e}"
-                ))
-            })?;
-            let port = listener
-                .local_addr()
-                .map_err(|e| AuthError::Config(format!("could not read the loopback port: {e}")))?
-                .port();
-            (Some(listener), format!("http://127.0.0.1:{port}/callback"))
-        }
-        Redirect::DeepLink(uri) => (None, uri.clone()),
-    };
+    let (listener, redirect_uri) = redirect_target(redirect).await?;
     let client = provider.oauth_client(Some(&redirect_uri))?;
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let (url, state) = client
@@ -242,7 +230,73 @@ pub async fn start_sign_in_with(
         redirect_uri,
         authorize_url: url.to_string(),
         state: Sensitive::new(state.secret().clone()),
-        verifier: Sensitive::new(verifier.secret().clone()),
+        verifier: Some(Sensitive::new(verifier.secret().clone())),
+    })
+}
+
+/// What a device asks to be linked to the customer's account with (Dash Replenishment's
+/// registration): the app runs the authorization in the browser with the device's own PKCE
+/// challenge, and hands the code to the device, which redeems it with its verifier. The app never
+/// holds the device's tokens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceGrant {
+    /// The scopes, such as `dash:replenish`.
+    pub scope: String,
+    /// The `scope_data` JSON: `{"dash:replenish":{"device_model":…,"serial":…,"is_test_device":…}}`
+    /// or, as Refill takes it, the inner object.
+    pub scope_data: String,
+    /// The device's PKCE challenge (S256).
+    pub code_challenge: String,
+}
+
+/// Starts the authorization of a device (see [`DeviceGrant`]); it comes back through `redirect`
+/// with a code for the device, which [`PendingSignIn::finish_code`] or
+/// [`PendingSignIn::complete_code`] returns unredeemed.
+pub async fn start_device_authorization(
+    provider: &Provider,
+    redirect: &Redirect,
+    grant: &DeviceGrant,
+) -> Result<PendingSignIn, AuthError> {
+    let (listener, redirect_uri) = redirect_target(redirect).await?;
+    let client = provider.oauth_client(Some(&redirect_uri))?;
+    let (url, state) = client
+        .authorize_url(CsrfToken::new_random)
+        .add_scopes(
+            grant
+                .scope
+                .split_whitespace()
+                .map(|s| Scope::new(s.to_owned())),
+        )
+        .add_extra_param("scope_data", grant.scope_data.clone())
+        .add_extra_param("code_challenge", grant.code_challenge.clone())
+        .add_extra_param("code_challenge_method", "S256")
+        .url();
+    Ok(PendingSignIn {
+        provider: provider.clone(),
+        listener,
+        redirect_uri,
+        authorize_url: url.to_string(),
+        state: Sensitive::new(state.secret().clone()),
+        verifier: None,
+    })
+}
+
+/// The listener (for a loopback redirect) and the redirect URI.
+async fn redirect_target(redirect: &Redirect) -> Result<(Option<TcpListener>, String), AuthError> {
+    Ok(match redirect {
+        Redirect::Loopback => {
+            let listener = TcpListener::bind(("127.0.0.1", 0)).await.map_err(|e| {
+                AuthError::Config(format!(
+                    "could not listen on a loopback port for the sign-in: {e}"
+                ))
+            })?;
+            let port = listener
+                .local_addr()
+                .map_err(|e| AuthError::Config(format!("could not read the loopback port: {e}")))?
+                .port();
+            (Some(listener), format!("http://127.0.0.1:{port}/callback"))
+        }
+        Redirect::DeepLink(uri) => (None, uri.clone()),
     })
 }
 
@@ -263,20 +317,34 @@ impl PendingSignIn {
         self.listener.is_some()
     }
 
+    /// The provider it runs with.
+    pub fn provider(&self) -> &Provider {
+        &self.provider
+    }
+
     /// Completes a sign-in whose browser came back as the deep link `callback_url`.
     pub async fn complete(
         self,
         callback_url: &str,
         clock: &dyn refill_core::Clock,
     ) -> Result<Tokens, AuthError> {
+        let code = self.code_in(callback_url)?;
+        self.redeem(code, clock).await
+    }
+
+    /// The code in the deep link `callback_url`, unredeemed (a device's authorization).
+    pub fn complete_code(&self, callback_url: &str) -> Result<Sensitive<String>, AuthError> {
+        self.code_in(callback_url)
+    }
+
+    fn code_in(&self, callback_url: &str) -> Result<Sensitive<String>, AuthError> {
         let Some(query) = callback_url
             .strip_prefix(self.redirect_uri.as_str())
             .and_then(|rest| rest.strip_prefix('?'))
         else {
             return Err(AuthError::StateMismatch);
         };
-        let code = listener::outcome(query, self.state.expose())?;
-        self.redeem(code, clock).await
+        listener::outcome(query, self.state.expose())
     }
 
     /// Waits (at most `timeout`) for the browser to come back, then redeems the code.
@@ -287,23 +355,33 @@ impl PendingSignIn {
         cancel: impl std::future::Future<Output = ()>,
         clock: &dyn refill_core::Clock,
     ) -> Result<Tokens, AuthError> {
+        let code = self.finish_code(timeout, cancel).await?;
+        self.redeem(code, clock).await
+    }
+
+    /// Waits (at most `timeout`) for the browser to come back and returns the code, unredeemed
+    /// (a device's authorization). `cancel` resolving cancels it.
+    pub async fn finish_code(
+        &self,
+        timeout: Duration,
+        cancel: impl std::future::Future<Output = ()>,
+    ) -> Result<Sensitive<String>, AuthError> {
         let Some(listener) = &self.listener else {
             return Err(AuthError::Config(
                 "this sign-in comes back as a deep link, not to a loopback port".to_owned(),
             ));
         };
         let wait = listener::wait_for_callback(listener, self.state.expose());
-        let callback = tokio::select! {
+        tokio::select! {
             result = tokio::time::timeout(timeout, wait) => match result {
-                Ok(callback) => callback?,
+                Ok(callback) => callback,
                 Err(_) => {
                     let minutes = u64::try_from(timeout.as_millis().div_ceil(60_000)).unwrap_or(u64::MAX);
-                    return Err(AuthError::TimedOut { minutes });
+                    Err(AuthError::TimedOut { minutes })
                 }
             },
-            () = cancel => return Err(AuthError::Cancelled),
-        };
-        self.redeem(callback, clock).await
+            () = cancel => Err(AuthError::Cancelled),
+        }
     }
 
     async fn redeem(
@@ -314,7 +392,15 @@ impl PendingSignIn {
         let client = self.provider.oauth_client(Some(&self.redirect_uri))?;
         let response = client
             .exchange_code(oauth2::AuthorizationCode::new(code.into_inner()))
-            .set_pkce_verifier(oauth2::PkceCodeVerifier::new(self.verifier.into_inner()))
+            .set_pkce_verifier(oauth2::PkceCodeVerifier::new(
+                self.verifier
+                    .ok_or_else(|| {
+                        AuthError::Config(
+                            "a device's authorization is redeemed by the device".to_owned(),
+                        )
+                    })?
+                    .into_inner(),
+            ))
             .request_async(&http_client())
             .await
             .map_err(|e| AuthError::from_token_error(&e, &self.provider.token_url))?;

@@ -5,6 +5,7 @@
 //! | GET | `/health` | [`Health`] |
 //! | GET | `/v1/buttons` | [`ButtonList`]: the virtual Dash buttons |
 //! | POST | `/v1/buttons/{asin}/press` | [`PressResult`]: `STANDARD_ORDER_PLACED` or `ORDER_INPROGRESS` |
+//! | GET | `/v1/devices` | [`DeviceList`]: the customer's registered devices and their slots |
 //! | GET | `/v1/orders/{eventInstanceId}` | [`OrderView`] |
 //! | POST | `/v1/orders/{eventInstanceId}/cancel` | [`OrderView`], or `409 order_not_cancellable` |
 //! | GET | `/v1/catalog/images/{name}.svg` | a product picture |
@@ -19,7 +20,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use refill_core::{Asin, OrderPolicy, SharedClock};
-use refill_wire::{ButtonList, ErrorCode, Health, OrderView, PressResult};
+use refill_wire::{ButtonList, DeviceList, ErrorCode, Health, OrderView, PressResult};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -79,6 +80,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health))
         .route("/v1/buttons", get(buttons))
         .route("/v1/buttons/{asin}/press", post(press))
+        .route("/v1/devices", get(devices))
         .route("/v1/orders/{id}", get(order))
         .route("/v1/orders/{id}/cancel", post(cancel))
         .route("/v1/catalog/images/{file}", get(image))
@@ -158,6 +160,14 @@ async fn buttons(
     let now = state.inner.clock.now();
     let tiles = state.inner.store.buttons(customer, now).await?;
     Ok(Json(ButtonList { tiles }))
+}
+
+async fn devices(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<DeviceList>, ApiError> {
+    let customer = customer(&state, &headers).await?;
+    Ok(Json(state.inner.store.devices(customer).await?))
 }
 
 async fn press(

@@ -15,6 +15,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod devices;
 mod error;
 mod images;
 pub mod sandbox;

@@ -53,7 +53,7 @@ impl Fixture {
     fn authorize_params(&self, extra: &[(&str, &str)]) -> Vec<(String, String)> {
         let mut params: Vec<(String, String)> = [
             ("client_id", SANDBOX_CLIENT_ID),
-            ("scope", "profile dash:replenish"),
+            ("scope", "profile"),
             ("response_type", "code"),
             ("redirect_uri", REDIRECT),
             ("state", "st-123"),
@@ -113,7 +113,6 @@ impl Fixture {
         assert!(html.contains(&format!("<h1>Allow {app}?</h1>")), "{html}");
         assert!(html.contains(&format!("Signed in as {CUSTOMER_NAME}")));
         assert!(html.contains("See your name and email address"));
-        assert!(html.contains("Reorder supplies for your devices"));
         let mut fields = form_fields(&html);
         fields.push(("decision".into(), decision.into()));
         let done = self.submit("/ap/consent", &fields).await;
@@ -126,7 +125,7 @@ impl Fixture {
         assert!(location.starts_with(&format!("{REDIRECT}?")), "{location}");
         let q = query_of(&location);
         assert_eq!(q["state"], "st-123");
-        assert_eq!(q["scope"], "profile dash:replenish");
+        assert_eq!(q["scope"], "profile");
         q["code"].clone()
     }
 
@@ -351,6 +350,24 @@ async fn bad_authorization_requests_go_back_to_the_app_with_the_spec_error() {
         ),
         (vec![("code_challenge_method", "S512")], "invalid_request"),
         (vec![("scope_data", "not json")], "invalid_request"),
+        (vec![("scope", "dash:replenish")], "invalid_request"),
+        (
+            vec![
+                ("scope", "dash:replenish"),
+                (
+                    "scope_data",
+                    r#"{"device_model":"Toaster-9","serial":"S1"}"#,
+                ),
+            ],
+            "invalid_request",
+        ),
+        (
+            vec![
+                ("scope", "dash:replenish"),
+                ("scope_data", r#"{"device_model":"RefillBrew-200"}"#),
+            ],
+            "invalid_request",
+        ),
     ] {
         let res = f.authorize(&f.authorize_params(&extra)).await;
         assert!(res.status().is_redirection(), "{extra:?}: {}", res.status());
@@ -673,4 +690,115 @@ async fn a_service_that_requires_sign_in_refuses_requests_without_it() {
         .await
         .unwrap();
     assert_eq!(orders, 0);
+}
+
+/// The consent page of a device's registration, after signing in as `email`.
+async fn registration_consent(f: &Fixture, serial: &str, email: &str, password: &str) -> String {
+    let scope_data = format!(
+        r#"{{"dash:replenish":{{"device_model":"RefillBrew-200","serial":"{serial}","is_test_device":true}}}}"#
+    );
+    let page = f
+        .authorize(&f.authorize_params(&[("scope", "dash:replenish"), ("scope_data", &scope_data)]))
+        .await;
+    assert_eq!(page.status(), 200);
+    let mut fields = form_fields(&page.text().await.unwrap());
+    fields.push(("email".into(), email.into()));
+    fields.push(("password".into(), password.into()));
+    f.submit("/ap/signin", &fields).await.text().await.unwrap()
+}
+
+async fn registered_devices(f: &Fixture, token: Option<&str>) -> Value {
+    let mut request = f.http.get(f.url("/v1/devices"));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let res = request.send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_device_is_registered_with_the_products_the_customer_chose() {
+    let f = sandbox().await;
+    let html = registration_consent(&f, "SIM-0042", CUSTOMER_EMAIL, CUSTOMER_PASSWORD).await;
+    assert!(html.contains("Reorder supplies for your devices"), "{html}");
+    assert!(
+        html.contains("Link your Brewmaster 200 coffee maker"),
+        "{html}"
+    );
+    assert!(html.contains("Serial SIM-0042 (a test device"));
+    assert!(html.contains("name=\"slot.brew-beans\""));
+    assert!(html.contains("<option value=\"B0RFBEAN02\">"));
+
+    // A product that does not fit the slot registers nothing.
+    let mut fields = form_of(&html, "/ap/consent");
+    fields.push(("slot.brew-beans".into(), "B0RFINKBK1".into()));
+    fields.push(("decision".into(), "allow".into()));
+    let refused = f.submit("/ap/consent", &fields).await;
+    assert_eq!(refused.status(), 400);
+    assert!(refused.text().await.unwrap().contains("does not fit"));
+    let devices = registered_devices(&f, None).await;
+    assert!(!devices.to_string().contains("SIM-0042"));
+
+    let html = registration_consent(&f, "SIM-0042", CUSTOMER_EMAIL, CUSTOMER_PASSWORD).await;
+    let mut fields = form_of(&html, "/ap/consent");
+    fields.push(("slot.brew-beans".into(), "B0RFBEAN02".into()));
+    fields.push(("decision".into(), "allow".into()));
+    let done = f.submit("/ap/consent", &fields).await;
+    let location = done.headers()["location"].to_str().unwrap().to_owned();
+    let q = query_of(&location);
+    assert_eq!(q["scope"], "dash:replenish");
+
+    // The device redeems the code with its own verifier and holds its own tokens.
+    let (status, tokens) = f.exchange(&q["code"], VERIFIER).await;
+    assert_eq!(status, 200, "{tokens}");
+    assert_eq!(tokens["scope"], "dash:replenish");
+    assert!(tokens["refresh_token"].as_str().is_some());
+
+    let devices = registered_devices(&f, None).await;
+    let device = &devices["devices"][0];
+    assert_eq!(device["serial"], "SIM-0042", "{devices}");
+    assert_eq!(device["model"], "RefillBrew-200");
+    assert_eq!(device["modelName"], "Brewmaster 200 coffee maker");
+    assert_eq!(device["isTest"], true);
+    let slots = device["slots"].as_array().unwrap();
+    let product = |slot: &str| {
+        slots
+            .iter()
+            .find(|s| s["slotId"] == slot)
+            .map(|s| s["product"]["asin"].clone())
+            .unwrap()
+    };
+    assert_eq!(product("brew-beans"), "B0RFBEAN02");
+    assert_eq!(product("brew-filters"), "B0RFFILT04", "the default");
+    assert_eq!(slots.len(), 3);
+}
+
+#[tokio::test]
+async fn a_device_registered_again_moves_to_the_new_customer() {
+    let f = sandbox().await;
+    let html = registration_consent(&f, "SIM-7", CUSTOMER_EMAIL, CUSTOMER_PASSWORD).await;
+    let mut fields = form_of(&html, "/ap/consent");
+    fields.push(("decision".into(), "allow".into()));
+    f.submit("/ap/consent", &fields).await;
+    assert!(registered_devices(&f, None)
+        .await
+        .to_string()
+        .contains("SIM-7"));
+
+    let robin = new_customer_token(&f, "robin.moves@example.test").await;
+    assert_eq!(
+        registered_devices(&f, Some(&robin)).await["devices"],
+        serde_json::json!([])
+    );
+    let html = registration_consent(&f, "SIM-7", "robin.moves@example.test", "long enough").await;
+    let mut fields = form_of(&html, "/ap/consent");
+    fields.push(("decision".into(), "allow".into()));
+    f.submit("/ap/consent", &fields).await;
+    let theirs = registered_devices(&f, Some(&robin)).await;
+    assert_eq!(theirs["devices"][0]["serial"], "SIM-7", "{theirs}");
+    assert!(!registered_devices(&f, None)
+        .await
+        .to_string()
+        .contains("SIM-7"));
 }

@@ -203,6 +203,54 @@ pub struct PressResult {
     pub order: OrderView,
 }
 
+/// The product chosen for a slot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SlotProduct {
+    /// Its ASIN.
+    pub asin: String,
+    /// Its title.
+    pub title: String,
+}
+
+/// One slot of a registered device: a supply it uses up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SlotView {
+    /// The slot's id within its model (DRS `slotId`).
+    pub slot_id: String,
+    /// What it holds, in words ("Coffee beans").
+    pub name: String,
+    /// The product reordered for it; `null` when none was chosen.
+    pub product: Option<SlotProduct>,
+}
+
+/// A device registered to the customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceView {
+    /// Its model id (DRS `device_model`).
+    pub model: String,
+    /// Its model's name ("Brewmaster 200 coffee maker").
+    pub model_name: String,
+    /// Its serial.
+    pub serial: String,
+    /// Its name.
+    pub name: String,
+    /// Whether it is a test device (its orders are test orders).
+    pub is_test: bool,
+    /// Its slots, in the model's order.
+    pub slots: Vec<SlotView>,
+}
+
+/// `GET /v1/devices`: the customer's registered devices.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceList {
+    /// Most recently registered first.
+    pub devices: Vec<DeviceView>,
+}
+
 /// `GET /health`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]

@@ -26,6 +26,7 @@ pub mod store;
 pub use store::{ClientKind, ClientRegistration};
 
 use crate::api::AppState;
+use crate::devices::{DeviceScope, ModelChoices};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -215,6 +216,31 @@ async fn check_request(
             return fail("invalid_request", "scope_data must be a JSON object.");
         }
     }
+    if grant.device_scope() {
+        let Some(data) = &grant.scope_data else {
+            return fail(
+                "invalid_request",
+                "dash:replenish registers a device: scope_data must name its device_model and serial.",
+            );
+        };
+        let device = match DeviceScope::parse(data) {
+            Ok(device) => device,
+            Err(message) => return fail("invalid_request", &message),
+        };
+        match state.store().model_choices(&device.model).await {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                return fail(
+                    "invalid_request",
+                    &format!(
+                        "This Refill service does not know the device model {:?}.",
+                        device.model
+                    ),
+                )
+            }
+            Err(e) => return Err(internal(e)),
+        }
+    }
     match (
         &grant.code_challenge,
         grant.code_challenge_method.as_deref(),
@@ -281,14 +307,73 @@ async fn to_consent(
     grant: &PendingGrant,
     customer: store::Customer,
 ) -> Response {
+    let device = match device_of(state, grant).await {
+        Ok(device) => device,
+        Err(response) => return response,
+    };
     match state
         .store()
         .open_consent(customer.id, grant, state.now())
         .await
     {
-        Ok(ticket) => pages::consent(&client.name, &customer.name, grant, ticket.expose()),
+        Ok(ticket) => pages::consent(
+            &client.name,
+            &customer.name,
+            grant,
+            device.as_ref(),
+            ticket.expose(),
+        ),
         Err(e) => internal(e),
     }
+}
+
+/// The device a grant registers, with its model's slots and products.
+async fn device_of(
+    state: &AppState,
+    grant: &PendingGrant,
+) -> Result<Option<(DeviceScope, ModelChoices)>, Response> {
+    let Some(data) = grant.scope_data.as_deref().filter(|_| grant.device_scope()) else {
+        return Ok(None);
+    };
+    let device = DeviceScope::parse(data).map_err(|message| {
+        pages::error(StatusCode::BAD_REQUEST, "Can't link the device", &message)
+    })?;
+    match state.store().model_choices(&device.model).await {
+        Ok(Some(model)) => Ok(Some((device, model))),
+        Ok(None) => Err(pages::error(
+            StatusCode::BAD_REQUEST,
+            "Can't link the device",
+            "This Refill service does not know this kind of device.",
+        )),
+        Err(e) => Err(internal(e)),
+    }
+}
+
+/// The product chosen for each slot on the consent form (`slot.<slotId>` = ASIN); a slot left
+/// out gets its model's default. A product that does not fit the slot is an error.
+fn chosen_products(
+    params: &Params,
+    model: &ModelChoices,
+) -> Result<Vec<(String, Option<String>)>, String> {
+    model
+        .slots
+        .iter()
+        .map(|slot| {
+            let chosen = match params.get(&format!("slot.{}", slot.slot_id)) {
+                Some(asin) => {
+                    if !slot.products.iter().any(|(a, _)| a == asin) {
+                        return Err(format!(
+                            "The product chosen for {} does not fit it. Go back and choose again.",
+                            slot.name
+                        ));
+                    }
+                    Some(asin.to_owned())
+                }
+                None => slot.products.first().map(|(a, _)| a.clone()),
+            };
+            Ok((slot.slot_id.clone(), chosen))
+        })
+        .collect()
 }
 
 async fn sign_in(State(state): State<AppState>, body: Bytes) -> Response {
@@ -387,6 +472,29 @@ async fn consent(State(state): State<AppState>, body: Bytes) -> Response {
             &grant,
             "access_denied",
             "The customer did not allow access.",
+        );
+    }
+    if let Some((device, model)) = match device_of(&state, &grant).await {
+        Ok(found) => found,
+        Err(response) => return response,
+    } {
+        let choices = match chosen_products(&params, &model) {
+            Ok(choices) => choices,
+            Err(message) => {
+                return pages::error(StatusCode::BAD_REQUEST, "Can't link the device", &message)
+            }
+        };
+        if let Err(e) = state
+            .store()
+            .register_device(customer, &device, &model.name, &choices, state.now())
+            .await
+        {
+            return internal(e);
+        }
+        tracing::info!(
+            model = device.model,
+            serial = device.serial,
+            "device registered"
         );
     }
     match state

@@ -2,6 +2,7 @@
 //! Every value is HTML-escaped; every page forbids framing.
 
 use super::store::PendingGrant;
+use crate::devices::{DeviceScope, ModelChoices};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
@@ -23,8 +24,8 @@ pub fn escape(s: &str) -> String {
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;background:#f4f7f6;color:#1d2b2a;margin:0}\
 main{max-width:380px;margin:48px auto;background:#fff;border:1px solid #dde5e3;border-radius:14px;padding:28px}\
-h1{font-size:1.3rem;margin:0 0 6px}p{line-height:1.45}label{display:block;margin:14px 0 4px;font-weight:600}\
-input{width:100%;box-sizing:border-box;padding:9px 10px;border:1px solid #c9d3d1;border-radius:8px;font:inherit}\
+h1{font-size:1.3rem;margin:0 0 6px}h2{font-size:1.05rem;margin:18px 0 4px}p{line-height:1.45}label{display:block;margin:14px 0 4px;font-weight:600}\
+input,select{width:100%;box-sizing:border-box;padding:9px 10px;border:1px solid #c9d3d1;border-radius:8px;font:inherit}\
 .actions{display:flex;gap:10px;margin-top:20px}button{font:inherit;padding:9px 16px;border-radius:8px;cursor:pointer;border:1px solid #0f8c7e}\
 button.primary{background:#0f8c7e;color:#fff}button.secondary{background:#fff;color:#0f8c7e}\
 .error{color:#b3261e;background:#fdecea;border-radius:8px;padding:8px 10px}ul{padding-left:20px}\
@@ -138,11 +139,12 @@ fn describe_scope(scope: &str) -> &str {
     }
 }
 
-/// The consent page.
+/// The consent page; for a device's registration, with a product to choose for each slot.
 pub fn consent(
     app_name: &str,
     customer_name: &str,
     grant: &PendingGrant,
+    device: Option<&(DeviceScope, ModelChoices)>,
     ticket: &str,
 ) -> Response {
     let scopes: String = grant
@@ -150,12 +152,49 @@ pub fn consent(
         .split_whitespace()
         .map(|s| format!("<li>{}</li>", escape(describe_scope(s))))
         .collect();
+    let device = device
+        .map(|(device, model)| {
+            let slots: String = model
+                .slots
+                .iter()
+                .map(|slot| {
+                    let options: String = slot
+                        .products
+                        .iter()
+                        .map(|(asin, title)| {
+                            format!(
+                                "<option value=\"{}\">{}</option>",
+                                escape(asin),
+                                escape(title)
+                            )
+                        })
+                        .collect();
+                    format!(
+                        "<label for=\"slot-{id}\">{name}</label>\
+                         <select id=\"slot-{id}\" name=\"slot.{id}\">{options}</select>",
+                        id = escape(&slot.slot_id),
+                        name = escape(&slot.name),
+                    )
+                })
+                .collect();
+            format!(
+                "<h2>Link your {model}</h2><p>Serial {serial}{test}. Choose what to reorder for it:</p>{slots}",
+                model = escape(&model.name),
+                serial = escape(&device.serial),
+                test = if device.is_test {
+                    " (a test device: its orders are test orders)"
+                } else {
+                    ""
+                },
+            )
+        })
+        .unwrap_or_default();
     page(
         StatusCode::OK,
         "Allow access",
         &format!(
             "<h1>Allow {app}?</h1><p>Signed in as {who}. <strong>{app}</strong> asks to:</p><ul>{scopes}</ul>\
-             <form method=\"post\" action=\"/ap/consent\"><input type=\"hidden\" name=\"ticket\" value=\"{ticket}\">\
+             <form method=\"post\" action=\"/ap/consent\"><input type=\"hidden\" name=\"ticket\" value=\"{ticket}\">{device}\
              <div class=\"actions\"><button class=\"primary\" type=\"submit\" name=\"decision\" value=\"allow\">Allow</button>\
              <button class=\"secondary\" type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></div></form>",
             app = escape(app_name),

@@ -118,6 +118,15 @@ pub struct PendingGrant {
     pub code_challenge_method: Option<String>,
 }
 
+impl PendingGrant {
+    /// Whether it registers a device (`dash:replenish`).
+    pub fn device_scope(&self) -> bool {
+        self.scope
+            .split_whitespace()
+            .any(|s| s == crate::devices::DEVICE_SCOPE)
+    }
+}
+
 /// A code that was redeemed.
 pub struct RedeemedCode {
     /// Its digest.

@@ -1,0 +1,249 @@
+//! Device registration, as Dash Replenishment does it: an authorization request with
+//! `scope=dash:replenish` and `scope_data` naming the device's model and serial. The consent page
+//! lets the customer choose a product for each slot of that model; allowing it registers the
+//! device to the customer (DRS: "DeviceRegistered on code issuance"), and the device redeems the
+//! code with its own PKCE verifier. Its tokens carry the same `scope_data`, so a token names its
+//! device.
+
+use crate::store::to_ms;
+use crate::Store;
+use refill_wire::{DeviceList, DeviceView, SlotProduct, SlotView};
+use serde_json::Value;
+use sqlx::Row;
+use time::OffsetDateTime;
+
+/// The scope a device registers with.
+pub const DEVICE_SCOPE: &str = "dash:replenish";
+
+/// The device an authorization request names in its `scope_data`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceScope {
+    /// `device_model`.
+    pub model: String,
+    /// `serial`.
+    pub serial: String,
+    /// `is_test_device`.
+    pub is_test: bool,
+}
+
+impl DeviceScope {
+    /// Reads `scope_data`: `{"dash:replenish":{"device_model":…,"serial":…,"is_test_device":…}}`
+    /// as DRS clients send it, or the inner object alone. `is_test_device` may be `true` or
+    /// `"true"`. The error says what is wrong, for the app's developer.
+    pub fn parse(scope_data: &str) -> Result<Self, String> {
+        let value: Value = serde_json::from_str(scope_data)
+            .map_err(|_| "scope_data must be a JSON object.".to_owned())?;
+        let inner = value.get(DEVICE_SCOPE).unwrap_or(&value);
+        let text = |key: &str| {
+            inner
+                .get(key)
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        let model = text("device_model")
+            .ok_or("scope_data must name the device_model of the device to register.")?;
+        let serial =
+            text("serial").ok_or("scope_data must name the serial of the device to register.")?;
+        if !refill_core::catalog::is_valid_device_identifier(&serial) {
+            return Err(format!(
+                "The serial {serial:?} is not valid: use 1 to 64 letters, digits, '-', '+' or '_'."
+            ));
+        }
+        let is_test = match inner.get("is_test_device") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(Value::String(s)) if s == "true" => true,
+            Some(Value::String(s)) if s == "false" => false,
+            Some(_) => return Err("is_test_device must be true or false.".to_owned()),
+        };
+        Ok(Self {
+            model,
+            serial,
+            is_test,
+        })
+    }
+}
+
+/// A slot of a model and the products it can be refilled with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotChoice {
+    /// The slot's id.
+    pub slot_id: String,
+    /// Its name.
+    pub name: String,
+    /// Compatible products: (ASIN, title), the default first.
+    pub products: Vec<(String, String)>,
+}
+
+/// A device model as the consent page shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelChoices {
+    /// The model's name.
+    pub name: String,
+    /// Its slots.
+    pub slots: Vec<SlotChoice>,
+}
+
+impl Store {
+    /// The model's name and its slots with their compatible products; `None` for an unknown
+    /// model.
+    pub async fn model_choices(&self, model: &str) -> Result<Option<ModelChoices>, sqlx::Error> {
+        let Some(name) =
+            sqlx::query_scalar::<_, String>("SELECT name FROM device_models WHERE model_id = ?1")
+                .bind(model)
+                .fetch_optional(self.pool())
+                .await?
+        else {
+            return Ok(None);
+        };
+        let rows = sqlx::query(
+            "SELECT s.slot_id, s.name, p.asin, p.title FROM slots s \
+             LEFT JOIN slot_products sp ON sp.model_id = s.model_id AND sp.slot_id = s.slot_id \
+             LEFT JOIN products p ON p.asin = sp.asin \
+             WHERE s.model_id = ?1 ORDER BY s.position, p.asin",
+        )
+        .bind(model)
+        .fetch_all(self.pool())
+        .await?;
+        let mut slots: Vec<SlotChoice> = Vec::new();
+        for row in rows {
+            let slot_id: String = row.try_get("slot_id")?;
+            if slots.last().is_none_or(|s| s.slot_id != slot_id) {
+                slots.push(SlotChoice {
+                    slot_id,
+                    name: row.try_get("name")?,
+                    products: Vec::new(),
+                });
+            }
+            let asin: Option<String> = row.try_get("asin")?;
+            let title: Option<String> = row.try_get("title")?;
+            if let (Some(asin), Some(title), Some(slot)) = (asin, title, slots.last_mut()) {
+                slot.products.push((asin, title));
+            }
+        }
+        Ok(Some(ModelChoices { name, slots }))
+    }
+
+    /// Registers the device to `customer` with a product per slot (`choices`: slot id → ASIN,
+    /// already checked against the model). A device registered before, to anyone, moves to
+    /// `customer` with the new choices: one registration per device, as in DRS.
+    pub async fn register_device(
+        &self,
+        customer: i64,
+        device: &DeviceScope,
+        model_name: &str,
+        choices: &[(String, Option<String>)],
+        now: OffsetDateTime,
+    ) -> Result<i64, sqlx::Error> {
+        let mut tx = self.pool().begin().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO devices (customer_id, model_id, serial, name, is_test, registered_at_ms) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+             ON CONFLICT (model_id, serial) DO UPDATE SET customer_id = excluded.customer_id, \
+                 is_test = excluded.is_test, registered_at_ms = excluded.registered_at_ms \
+             RETURNING id",
+        )
+        .bind(customer)
+        .bind(&device.model)
+        .bind(&device.serial)
+        .bind(model_name)
+        .bind(device.is_test)
+        .bind(to_ms(now))
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM device_slots WHERE device_id = ?1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        for (slot, asin) in choices {
+            sqlx::query("INSERT INTO device_slots (device_id, slot_id, asin) VALUES (?1, ?2, ?3)")
+                .bind(id)
+                .bind(slot)
+                .bind(asin)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// The customer's devices with their slots, most recently registered first.
+    pub async fn devices(&self, customer: i64) -> Result<DeviceList, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT d.id, d.model_id, m.name AS model_name, d.serial, d.name, d.is_test, \
+                    s.slot_id, s.name AS slot_name, p.asin, p.title \
+             FROM devices d JOIN device_models m ON m.model_id = d.model_id \
+             JOIN slots s ON s.model_id = d.model_id \
+             LEFT JOIN device_slots ds ON ds.device_id = d.id AND ds.slot_id = s.slot_id \
+             LEFT JOIN products p ON p.asin = ds.asin \
+             WHERE d.customer_id = ?1 \
+             ORDER BY COALESCE(d.registered_at_ms, 0) DESC, d.id DESC, s.position",
+        )
+        .bind(customer)
+        .fetch_all(self.pool())
+        .await?;
+        let mut devices: Vec<(i64, DeviceView)> = Vec::new();
+        for row in rows {
+            let id: i64 = row.try_get("id")?;
+            if devices.last().is_none_or(|(last, _)| *last != id) {
+                devices.push((
+                    id,
+                    DeviceView {
+                        model: row.try_get("model_id")?,
+                        model_name: row.try_get("model_name")?,
+                        serial: row.try_get("serial")?,
+                        name: row.try_get("name")?,
+                        is_test: row.try_get("is_test")?,
+                        slots: Vec::new(),
+                    },
+                ));
+            }
+            let asin: Option<String> = row.try_get("asin")?;
+            let title: Option<String> = row.try_get("title")?;
+            if let Some((_, device)) = devices.last_mut() {
+                device.slots.push(SlotView {
+                    slot_id: row.try_get("slot_id")?,
+                    name: row.try_get("slot_name")?,
+                    product: asin
+                        .zip(title)
+                        .map(|(asin, title)| SlotProduct { asin, title }),
+                });
+            }
+        }
+        Ok(DeviceList {
+            devices: devices.into_iter().map(|(_, d)| d).collect(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_data_is_read_in_both_shapes() {
+        let drs = r#"{"dash:replenish":{"device_model":"RefillBrew-200","serial":"SN-1","is_test_device":"true"}}"#;
+        assert_eq!(
+            DeviceScope::parse(drs).unwrap(),
+            DeviceScope {
+                model: "RefillBrew-200".into(),
+                serial: "SN-1".into(),
+                is_test: true
+            }
+        );
+        let bare = r#"{"device_model":"RefillBrew-200","serial":"SN-1"}"#;
+        assert!(!DeviceScope::parse(bare).unwrap().is_test);
+        assert!(DeviceScope::parse(r#"{"serial":"SN-1"}"#)
+            .unwrap_err()
+            .contains("device_model"));
+        assert!(DeviceScope::parse(r#"{"device_model":"M","serial":"a b"}"#)
+            .unwrap_err()
+            .contains("not valid"));
+        assert!(
+            DeviceScope::parse(r#"{"device_model":"M","serial":"S","is_test_device":3}"#).is_err()
+        );
+        assert!(DeviceScope::parse("[]").is_err());
+    }
+}
