@@ -11,8 +11,11 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use refill_core::Sensitive;
 use refill_provision::device::{DeviceSetup, ProtocommDevice, SimNetwork};
+use refill_provision::registration::{DeviceRegistration, Handoff};
 use refill_provision::security::DeviceSecurity;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -62,6 +65,8 @@ pub struct SimDevice {
     pub protection: Protection,
     /// Its provisioning state machine.
     pub device: Arc<Mutex<ProtocommDevice>>,
+    /// Its link to a customer's account (its own tokens, once registered).
+    pub registration: DeviceRegistration,
 }
 
 impl SimDevice {
@@ -76,13 +81,14 @@ impl SimDevice {
             },
             Protection::Sec2 => DeviceSecurity::sec2("wifiprov", &secret),
         };
-        let identity = serde_json::json!({ "model": model, "serial": serial }).to_string();
+        let registration = DeviceRegistration::new(model, serial, true, Arc::new(redeem));
+        let answering = registration.clone();
         let device = ProtocommDevice::new(DeviceSetup {
             version: "v1.1".to_owned(),
             security,
             networks: neighbourhood(),
             join_time: Duration::from_millis(300),
-            custom_data: Box::new(move |_request| identity.clone().into_bytes()),
+            custom_data: Box::new(move |request| answering.handle(request)),
         });
         Self {
             model: model.to_owned(),
@@ -91,6 +97,7 @@ impl SimDevice {
             secret: Sensitive::new(secret),
             protection,
             device: Arc::new(Mutex::new(device)),
+            registration,
         }
     }
 
@@ -107,6 +114,47 @@ impl SimDevice {
         }
         qr.to_string()
     }
+}
+
+/// Redeems a registration code at the service's token endpoint, as a device does once it is on
+/// the network: with its own PKCE verifier, no client secret. Returns the refresh token.
+fn redeem(
+    handoff: Handoff,
+    verifier: Sensitive<String>,
+) -> Pin<Box<dyn Future<Output = Result<Sensitive<String>, String>> + Send>> {
+    Box::pin(async move {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| e.to_string())?;
+        let response = http
+            .post(&handoff.token_url)
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", handoff.code.expose().as_str()),
+                ("client_id", handoff.client_id.as_str()),
+                ("redirect_uri", handoff.redirect_uri.as_str()),
+                ("code_verifier", verifier.expose().as_str()),
+            ])
+            .send()
+            .await
+            .map_err(|_| "the Refill service could not be reached".to_owned())?;
+        let ok = response.status().is_success();
+        let body: serde_json::Value = response
+            .json()
+            .await
+            .map_err(|_| "the Refill service answered something unexpected".to_owned())?;
+        match body["refresh_token"].as_str() {
+            Some(refresh) if ok => Ok(Sensitive::new(refresh.to_owned())),
+            _ => Err(format!(
+                "the Refill service refused the code ({})",
+                body["error_description"]
+                    .as_str()
+                    .or(body["error"].as_str())
+                    .unwrap_or("no reason given")
+            )),
+        }
+    })
 }
 
 #[derive(Clone)]

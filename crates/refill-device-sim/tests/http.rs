@@ -14,12 +14,9 @@ async fn onboard(protection: Protection) {
     assert_eq!(qr.name, device.name);
     let link = HttpTransport::new(&format!("http://{}", served.addr));
     let mut client = Client::connect(link, &qr.security(), 4096).await.unwrap();
-    let identity = client
-        .call(endpoint::CUSTOM_DATA, b"identify")
-        .await
-        .unwrap();
-    let identity: serde_json::Value = serde_json::from_slice(&identity).unwrap();
-    assert_eq!(identity["serial"], "BREW-0001");
+    let identity = client.identify().await.unwrap();
+    assert_eq!(identity.serial, "BREW-0001");
+    assert_eq!(identity.model, "RefillBrew-200");
     let networks = client.scan().await.unwrap();
     assert_eq!(networks[0].ssid, "Refill Home");
     assert!(networks.iter().any(|n| n.ssid == "Guest"));

@@ -28,6 +28,9 @@ pub enum ProvError {
     /// The device answered something that does not follow the protocol.
     #[error("The device answered something unexpected ({0}).")]
     Protocol(String),
+    /// The device could not be linked to the customer's account.
+    #[error("The device is on Wi-Fi but could not be linked to your account: {0}. Try linking it again.")]
+    Registration(String),
     /// The device needs something this app does not support.
     #[error("This device is not supported: {0}.")]
     Unsupported(String),

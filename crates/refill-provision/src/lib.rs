@@ -9,6 +9,7 @@
 //! * `ble` (feature `ble`): btleplug scanning and protocomm over GATT.
 //! * [`http`]: protocomm over HTTP (SoftAP provisioning).
 //! * [`improv`]: Improv Wi-Fi over BLE, both sides.
+//! * [`registration`]: linking a device to the customer's account (DRS-style), both sides.
 //! * [`QrPayload`]: what Espressif devices print as a QR code.
 
 #[cfg(feature = "ble")]
@@ -20,6 +21,7 @@ pub mod improv;
 pub mod link;
 pub mod proto;
 pub mod protocomm;
+pub mod registration;
 mod scan;
 pub mod security;
 pub mod srp;

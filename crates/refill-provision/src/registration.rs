@@ -1,0 +1,309 @@
+//! Linking a device to the customer's account once it is on Wi-Fi, as Dash Replenishment does:
+//! the app reads the device's model, serial and PKCE challenge, runs the authorization with them
+//! (`scope=dash:replenish`), and hands the code to the device, which redeems it with its own
+//! verifier. From then on the device holds its own refresh token, never the app's.
+//!
+//! The messages are JSON on the encrypted `custom-data` endpoint:
+//!
+//! | request | answer |
+//! |---|---|
+//! | `{"op":"identify"}` | [`Identity`]: `{"model","serial","codeChallenge","isTestDevice"}` |
+//! | `{"op":"register","code","clientId","redirectUri","tokenUrl"}` | a [`RegistrationState`] |
+//! | `{"op":"status"}` | a [`RegistrationState`] |
+//!
+//! The device redeems the code in the background (it is on the network now); the app polls the
+//! status. [`DeviceRegistration`] is the device's side, for the simulator.
+
+use crate::error::ProvError;
+use crate::protocomm::{endpoint, Client, Transport};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use refill_core::Sensitive;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+/// What a device says of itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Identity {
+    /// Its model id (DRS `device_model`).
+    pub model: String,
+    /// Its serial.
+    pub serial: String,
+    /// The S256 PKCE challenge of the verifier it keeps.
+    pub code_challenge: String,
+    /// Whether it is a test device.
+    #[serde(default)]
+    pub is_test_device: bool,
+}
+
+impl Identity {
+    /// The authorization request's `scope_data`, in DRS's shape.
+    pub fn scope_data(&self) -> String {
+        serde_json::json!({
+            "dash:replenish": {
+                "device_model": self.model,
+                "serial": self.serial,
+                "is_test_device": self.is_test_device,
+            }
+        })
+        .to_string()
+    }
+}
+
+/// What the app hands the device after the customer allowed the registration.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Handoff {
+    /// The authorization code, for the device to redeem.
+    pub code: Sensitive<String>,
+    /// The client the code was issued to.
+    pub client_id: String,
+    /// The redirect URI the authorization used (the token request repeats it).
+    pub redirect_uri: String,
+    /// Where to redeem it.
+    pub token_url: String,
+}
+
+impl std::fmt::Debug for Handoff {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handoff")
+            .field("code", &self.code)
+            .field("client_id", &self.client_id)
+            .field("redirect_uri", &self.redirect_uri)
+            .field("token_url", &self.token_url)
+            .finish()
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "camelCase")]
+enum Request {
+    Identify,
+    #[serde(rename_all = "camelCase")]
+    Register {
+        code: String,
+        client_id: String,
+        redirect_uri: String,
+        token_url: String,
+    },
+    Status,
+}
+
+/// Where a device's registration stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "camelCase")]
+pub enum RegistrationState {
+    /// Not registered.
+    Unregistered,
+    /// Redeeming the code.
+    Registering,
+    /// Registered: it holds its own tokens.
+    Registered,
+    /// The code could not be redeemed.
+    Failed {
+        /// Why, as the device puts it.
+        message: String,
+    },
+}
+
+impl<T: Transport> Client<T> {
+    async fn registration_call(&mut self, request: &Request) -> Result<Vec<u8>, ProvError> {
+        let body = serde_json::to_vec(request)
+            .map_err(|e| ProvError::protocol(format!("a request could not be written: {e}")))?;
+        self.call(endpoint::CUSTOM_DATA, &body).await
+    }
+
+    /// The device's model, serial and PKCE challenge.
+    pub async fn identify(&mut self) -> Result<Identity, ProvError> {
+        let answer = self.registration_call(&Request::Identify).await?;
+        serde_json::from_slice(&answer).map_err(|_| {
+            ProvError::Unsupported(
+                "it does not say which model it is, so it cannot be linked to your account"
+                    .to_owned(),
+            )
+        })
+    }
+
+    /// Hands the device its code.
+    pub async fn register(&mut self, handoff: &Handoff) -> Result<RegistrationState, ProvError> {
+        let answer = self
+            .registration_call(&Request::Register {
+                code: handoff.code.expose().clone(),
+                client_id: handoff.client_id.clone(),
+                redirect_uri: handoff.redirect_uri.clone(),
+                token_url: handoff.token_url.clone(),
+            })
+            .await?;
+        parse_state(&answer)
+    }
+
+    /// Where the device's registration stands.
+    pub async fn registration_state(&mut self) -> Result<RegistrationState, ProvError> {
+        let answer = self.registration_call(&Request::Status).await?;
+        parse_state(&answer)
+    }
+
+    /// Hands the device its code and waits (at most `limit`) until it has redeemed it.
+    pub async fn register_and_wait(
+        &mut self,
+        handoff: &Handoff,
+        limit: Duration,
+    ) -> Result<(), ProvError> {
+        let started = tokio::time::Instant::now();
+        let mut state = self.register(handoff).await?;
+        let mut pause = Duration::from_millis(100);
+        loop {
+            match state {
+                RegistrationState::Registered => return Ok(()),
+                RegistrationState::Failed { message } => {
+                    return Err(ProvError::Registration(message))
+                }
+                RegistrationState::Unregistered => {
+                    return Err(ProvError::Registration(
+                        "the device did not take the registration".to_owned(),
+                    ))
+                }
+                RegistrationState::Registering => {}
+            }
+            if started.elapsed() + pause > limit {
+                return Err(ProvError::Timeout);
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(800));
+            state = self.registration_state().await?;
+        }
+    }
+}
+
+fn parse_state(answer: &[u8]) -> Result<RegistrationState, ProvError> {
+    serde_json::from_slice(answer)
+        .map_err(|_| ProvError::protocol("the registration answer could not be read"))
+}
+
+/// Redeems a code at the token URL with the device's verifier; returns the refresh token.
+pub type Redeem = Arc<
+    dyn Fn(
+            Handoff,
+            Sensitive<String>,
+        ) -> Pin<Box<dyn Future<Output = Result<Sensitive<String>, String>> + Send>>
+        + Send
+        + Sync,
+>;
+
+struct DeviceState {
+    state: RegistrationState,
+    refresh_token: Option<Sensitive<String>>,
+}
+
+/// The device's side of the registration.
+#[derive(Clone)]
+pub struct DeviceRegistration {
+    model: String,
+    serial: String,
+    is_test: bool,
+    verifier: Sensitive<String>,
+    redeem: Redeem,
+    state: Arc<Mutex<DeviceState>>,
+}
+
+impl DeviceRegistration {
+    /// A device of `model` with `serial` that redeems codes with `redeem`.
+    pub fn new(model: &str, serial: &str, is_test: bool, redeem: Redeem) -> Self {
+        let bytes: [u8; 32] = rand::random();
+        Self {
+            model: model.to_owned(),
+            serial: serial.to_owned(),
+            is_test,
+            verifier: Sensitive::new(URL_SAFE_NO_PAD.encode(bytes)),
+            redeem,
+            state: Arc::new(Mutex::new(DeviceState {
+                state: RegistrationState::Unregistered,
+                refresh_token: None,
+            })),
+        }
+    }
+
+    /// Its identity, as `identify` answers it.
+    pub fn identity(&self) -> Identity {
+        Identity {
+            model: self.model.clone(),
+            serial: self.serial.clone(),
+            code_challenge: URL_SAFE_NO_PAD.encode(Sha256::digest(self.verifier.expose())),
+            is_test_device: self.is_test,
+        }
+    }
+
+    /// Where its registration stands.
+    pub fn state(&self) -> RegistrationState {
+        self.lock().state.clone()
+    }
+
+    /// Its refresh token, once registered.
+    pub fn refresh_token(&self) -> Option<Sensitive<String>> {
+        self.lock().refresh_token.clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, DeviceState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Answers one `custom-data` request. A `register` starts the redemption on the current
+    /// Tokio runtime and answers `registering` at once.
+    pub fn handle(&self, request: &[u8]) -> Vec<u8> {
+        let answer = match serde_json::from_slice::<Request>(request) {
+            Ok(Request::Identify) => serde_json::to_vec(&self.identity()),
+            Ok(Request::Status) => serde_json::to_vec(&self.state()),
+            Ok(Request::Register {
+                code,
+                client_id,
+                redirect_uri,
+                token_url,
+            }) => {
+                let handoff = Handoff {
+                    code: Sensitive::new(code),
+                    client_id,
+                    redirect_uri,
+                    token_url,
+                };
+                serde_json::to_vec(&self.start(handoff))
+            }
+            Err(_) => serde_json::to_vec(&RegistrationState::Failed {
+                message: "the request was not understood".to_owned(),
+            }),
+        };
+        answer.unwrap_or_default()
+    }
+
+    fn start(&self, handoff: Handoff) -> RegistrationState {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return RegistrationState::Failed {
+                message: "the device cannot reach the network yet".to_owned(),
+            };
+        };
+        {
+            let mut state = self.lock();
+            if state.state == RegistrationState::Registering {
+                return RegistrationState::Registering;
+            }
+            state.state = RegistrationState::Registering;
+        }
+        let this = self.clone();
+        let redeem = (self.redeem)(handoff, self.verifier.clone());
+        runtime.spawn(async move {
+            let outcome = redeem.await;
+            let mut state = this.lock();
+            match outcome {
+                Ok(refresh) => {
+                    state.state = RegistrationState::Registered;
+                    state.refresh_token = Some(refresh);
+                }
+                Err(message) => state.state = RegistrationState::Failed { message },
+            }
+        });
+        RegistrationState::Registering
+    }
+}
