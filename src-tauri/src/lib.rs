@@ -100,6 +100,7 @@ fn desktop_platform(redirect: refill_auth::Redirect) -> Platform {
         } else {
             redirect
         },
+        wifi: std::sync::Arc::new(refill_auth::WifiPasswords::default()),
     }
 }
 

@@ -9,7 +9,7 @@
 //! request is sent again.
 
 use refill_auth::{AuthError, Session};
-use refill_wire::{ButtonList, ErrorBody, ErrorCode, Health, OrderView, PressResult};
+use refill_wire::{ButtonList, DeviceList, ErrorBody, ErrorCode, Health, OrderView, PressResult};
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
 use std::time::Duration;
@@ -124,6 +124,11 @@ impl Client {
             }
         }
         Ok(list)
+    }
+
+    /// `GET /v1/devices`: the customer's registered devices and their slots.
+    pub async fn devices(&self) -> Result<DeviceList, ClientError> {
+        self.send(|| self.http.get(self.url("/v1/devices"))).await
     }
 
     /// `POST /v1/buttons/{asin}/press`: order the item again (or get its open order).

@@ -43,6 +43,8 @@ pub struct Platform {
     pub tokens: Arc<dyn TokenStore>,
     /// How sign-in comes back: a loopback port (desktop) or a deep link (mobile).
     pub redirect: Redirect,
+    /// Wi-Fi passwords remembered for the next device (the OS keyring in the app).
+    pub wifi: Arc<dyn crate::onboarding::WifiMemory>,
 }
 
 impl Platform {
@@ -52,6 +54,7 @@ impl Platform {
             host: Arc::new(NoBrowser),
             tokens: Arc::new(MemoryStore::default()),
             redirect: Redirect::Loopback,
+            wifi: Arc::new(crate::onboarding::MemoryWifi::default()),
         }
     }
 }
@@ -99,7 +102,7 @@ pub(crate) struct SignInSlot {
     deep_link: Mutex<Option<tokio::sync::oneshot::Sender<String>>>,
 }
 
-fn auth_error(e: AuthError) -> AppError {
+pub(crate) fn auth_error(e: AuthError) -> AppError {
     let code = match e {
         AuthError::SignedOut | AuthError::SessionEnded => ErrorCode::SignInRequired,
         AuthError::Unreachable { .. } => ErrorCode::ServiceUnreachable,
@@ -189,22 +192,7 @@ impl AppCore {
                 .finish(refill_auth::SIGN_IN_TIMEOUT, cancelled, &clock)
                 .await
         } else {
-            let (deliver, delivered) = tokio::sync::oneshot::channel::<String>();
-            *self
-                .inner
-                .sign_in
-                .deep_link
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner) = Some(deliver);
-            let link = tokio::select! {
-                link = tokio::time::timeout(refill_auth::SIGN_IN_TIMEOUT, delivered) => match link {
-                    Ok(Ok(link)) => Ok(link),
-                    Ok(Err(_)) => Err(AuthError::Cancelled),
-                    Err(_) => Err(AuthError::TimedOut { minutes: 5 }),
-                },
-                () = cancelled => Err(AuthError::Cancelled),
-            };
-            match link {
+            match self.wait_for_link(cancelled).await {
                 Ok(link) => pending.complete(&link, &clock).await,
                 Err(e) => Err(e),
             }
@@ -214,6 +202,29 @@ impl AppCore {
         session.store_tokens(tokens).await.map_err(auth_error)?;
         tracing::info!("signed in");
         self.account().await
+    }
+
+    /// Waits (at most the sign-in timeout) for the OS to deliver the `refill://auth` link that
+    /// a sign-in (or a device's linking) comes back with. `cancelled` resolving stops it.
+    pub(crate) async fn wait_for_link(
+        &self,
+        cancelled: impl std::future::Future<Output = ()>,
+    ) -> Result<String, AuthError> {
+        let (deliver, delivered) = tokio::sync::oneshot::channel::<String>();
+        *self
+            .inner
+            .sign_in
+            .deep_link
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(deliver);
+        tokio::select! {
+            link = tokio::time::timeout(refill_auth::SIGN_IN_TIMEOUT, delivered) => match link {
+                Ok(Ok(link)) => Ok(link),
+                Ok(Err(_)) => Err(AuthError::Cancelled),
+                Err(_) => Err(AuthError::TimedOut { minutes: 5 }),
+            },
+            () = cancelled => Err(AuthError::Cancelled),
+        }
     }
 
     /// Hands a deep link the OS delivered (such as `refill://auth?code=…`) to the sign-in waiting

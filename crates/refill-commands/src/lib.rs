@@ -18,9 +18,14 @@ pub mod bindings;
 mod cache;
 mod error;
 pub mod launch;
+pub mod onboarding;
 
 pub use account::{Account, Host, Platform, SignInStarted, LINK_PREFIX, SIGN_IN_LINK};
 pub use error::AppError;
+pub use onboarding::{
+    DeviceProtocol, DeviceSecret, DeviceTrust, FoundDevice, JoinedWifi, OpenedDevice, Radio,
+    SandboxDevices, WifiList, WifiNetwork,
+};
 
 use refill_client::{Client, ClientError};
 use refill_service::{RunningService, ServiceConfig};
@@ -89,6 +94,8 @@ struct Inner {
     backend: OnceCell<Result<Backend, AppError>>,
     embedded: Mutex<Option<RunningService>>,
     sign_in: account::SignInSlot,
+    radio: Radio,
+    onboarding: onboarding::OnboardingSlot,
 }
 
 /// The service connection: its client, and the sign-in session with it.
@@ -109,6 +116,17 @@ impl AppCore {
     /// An app core over `config` on `platform`. Nothing starts until [`AppCore::warm_up`] or the
     /// first command.
     pub fn new(config: AppConfig, platform: Platform) -> Self {
+        // The sandbox comes with simulated devices to set up; a real service with the radio.
+        let radio = if config.service_url.is_none() {
+            Radio::Sandbox(Arc::new(SandboxDevices::default()))
+        } else {
+            Radio::bluetooth()
+        };
+        Self::with_radio(config, platform, radio)
+    }
+
+    /// An app core that finds devices through `radio`.
+    pub fn with_radio(config: AppConfig, platform: Platform, radio: Radio) -> Self {
         Self {
             inner: Arc::new(Inner {
                 config,
@@ -116,6 +134,8 @@ impl AppCore {
                 backend: OnceCell::new(),
                 embedded: Mutex::new(None),
                 sign_in: account::SignInSlot::default(),
+                radio,
+                onboarding: onboarding::OnboardingSlot::default(),
             }),
         }
     }

@@ -33,6 +33,7 @@ fn app(dir: &std::path::Path, decision: &'static str, tokens: Arc<MemoryStore>) 
         }),
         tokens,
         redirect: refill_auth::Redirect::Loopback,
+        wifi: Arc::new(refill_commands::onboarding::MemoryWifi::default()),
     };
     sandbox_app(dir, platform)
 }
@@ -176,6 +177,7 @@ async fn on_mobile_sign_in_comes_back_as_a_deep_link() {
         }),
         tokens: Arc::new(MemoryStore::default()),
         redirect: refill_auth::Redirect::DeepLink("refill://auth".to_owned()),
+        wifi: Arc::new(refill_commands::onboarding::MemoryWifi::default()),
     };
     let core = sandbox_app(dir.path(), platform);
     assert!(
@@ -235,6 +237,7 @@ async fn on_desktop_a_sign_in_link_reaches_the_running_app_through_a_second_laun
         }),
         tokens: Arc::new(MemoryStore::default()),
         redirect: refill_auth::Redirect::DeepLink(refill_commands::SIGN_IN_LINK.to_owned()),
+        wifi: Arc::new(refill_commands::onboarding::MemoryWifi::default()),
     };
     let core = sandbox_app(dir.path(), platform);
     // What the shell does with later launches' arguments.

@@ -49,6 +49,13 @@ pub struct Found {
     peripheral: Peripheral,
 }
 
+impl Found {
+    /// A stable id for it while the app runs (the OS's peripheral id).
+    pub fn id(&self) -> String {
+        self.peripheral.id().to_string()
+    }
+}
+
 /// The Bluetooth adapter to use: the one whose name starts with `name` (such as `hci0`), or the
 /// first.
 pub async fn adapter(name: Option<&str>) -> Result<Adapter, ProvError> {

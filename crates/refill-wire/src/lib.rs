@@ -41,6 +41,24 @@ pub enum ErrorCode {
     ServiceError,
     /// The app's built-in sandbox service could not start.
     SandboxFailed,
+    /// Bluetooth is off, missing or not allowed, so no device can be found.
+    BluetoothUnavailable,
+    /// The device could not be reached, or the connection to it was lost.
+    DeviceUnreachable,
+    /// The device did not accept its proof of possession, or its username and password.
+    DeviceRefused,
+    /// The device cannot be set up by this app.
+    DeviceUnsupported,
+    /// The device could not join the Wi-Fi network: the password is wrong.
+    WifiWrongPassword,
+    /// The device could not find the Wi-Fi network.
+    WifiNotFound,
+    /// The device could not join the Wi-Fi network for another reason.
+    WifiFailed,
+    /// The device is on Wi-Fi but could not be linked to the account.
+    DeviceLinkFailed,
+    /// No device setup is under way (it was cancelled, or the app restarted).
+    NoDeviceSetup,
 }
 
 /// The body of every error answer of the Refill API: DRS's `{"message": …}` plus a stable code.

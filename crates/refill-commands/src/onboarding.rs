@@ -1,0 +1,811 @@
+//! Setting up a new device from the app: the onboarding wizard's commands.
+//!
+//! The wizard goes: find devices nearby ([`AppCore::onboarding_scan`], strongest first) → open one
+//! ([`AppCore::onboarding_open`]: what it needs to be trusted) → prove possession with the code on
+//! its label or its QR payload ([`AppCore::onboarding_secure`], which also brings the strongest
+//! Wi-Fi networks it sees) → more networks on request → join a network
+//! ([`AppCore::onboarding_join`]; a wrong password keeps the session, so the person only types it
+//! again) → link it to the signed-in account ([`AppCore::onboarding_link`] opens the consent page
+//! where products are chosen per slot, [`AppCore::onboarding_finish_link`] waits for it, hands
+//! the code to the device and returns the registered device with its slots).
+//!
+//! Devices come from a [`Radio`]: with the embedded sandbox, simulated devices of the sandbox's
+//! models on the in-process simulated link ([`SandboxDevices`]); otherwise Bluetooth LE (feature
+//! `ble`). Wi-Fi passwords are only remembered when the person asks, in the OS keyring
+//! ([`WifiMemory`]); a remembered password never crosses to the UI.
+
+use crate::account::auth_error;
+use crate::{AppCore, AppError, SignInStarted};
+use refill_auth::{AuthError, PendingSignIn};
+use refill_core::Sensitive;
+use refill_device_sim::{Protection, SimDevice};
+use refill_provision::link::{Air, SimLink};
+use refill_provision::protocomm::{Client, ProvInfo, Transport, WifiFailure, WifiScan, WifiStatus};
+use refill_provision::registration::{Handoff, Identity};
+use refill_provision::security::Security;
+use refill_provision::{ProvError, QrPayload};
+use refill_wire::{DeviceView, ErrorCode};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+use ts_rs::TS;
+
+/// How long the device has to join the network.
+const JOIN_LIMIT: Duration = Duration::from_secs(45);
+/// How long the device has to redeem its code.
+const LINK_LIMIT: Duration = Duration::from_secs(30);
+/// The simulated air between the app and sandbox devices.
+const SANDBOX_AIR: Air = Air {
+    round_trip: Duration::from_millis(30),
+    loss: 0.0,
+    timeout: Duration::from_secs(2),
+};
+
+/// Remembered Wi-Fi passwords (the OS keyring in the app).
+pub trait WifiMemory: Send + Sync {
+    /// Remembers `password` for `ssid`.
+    fn remember(&self, ssid: &str, password: &Sensitive<String>) -> Result<(), String>;
+    /// The password remembered for `ssid`.
+    fn recall(&self, ssid: &str) -> Result<Option<Sensitive<String>>, String>;
+}
+
+impl WifiMemory for refill_auth::WifiPasswords {
+    fn remember(&self, ssid: &str, password: &Sensitive<String>) -> Result<(), String> {
+        refill_auth::WifiPasswords::remember(self, ssid, password).map_err(|e| e.to_string())
+    }
+
+    fn recall(&self, ssid: &str) -> Result<Option<Sensitive<String>>, String> {
+        refill_auth::WifiPasswords::recall(self, ssid).map_err(|e| e.to_string())
+    }
+}
+
+/// Wi-Fi passwords in memory, for tests and headless use.
+#[derive(Default)]
+pub struct MemoryWifi(Mutex<HashMap<String, Sensitive<String>>>);
+
+impl WifiMemory for MemoryWifi {
+    fn remember(&self, ssid: &str, password: &Sensitive<String>) -> Result<(), String> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(ssid.to_owned(), password.clone());
+        Ok(())
+    }
+
+    fn recall(&self, ssid: &str) -> Result<Option<Sensitive<String>>, String> {
+        Ok(self
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(ssid)
+            .cloned())
+    }
+}
+
+/// Which setup protocol a device speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceProtocol {
+    /// Espressif's unified provisioning.
+    Esp,
+    /// Improv Wi-Fi.
+    Improv,
+}
+
+/// A device found nearby, waiting to be set up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct FoundDevice {
+    /// Its id for [`AppCore::onboarding_open`].
+    pub id: String,
+    /// The name it advertises.
+    pub name: String,
+    /// Signal strength in dBm (higher is closer).
+    pub rssi: Option<i32>,
+    /// How it is set up.
+    pub protocol: DeviceProtocol,
+    /// Sandbox devices only: what a real device's label would show (its QR payload).
+    pub sandbox_label: Option<String>,
+}
+
+/// What a device needs before it talks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum DeviceTrust {
+    /// Nothing: it is open.
+    Nothing,
+    /// The proof of possession printed on it (or its QR code).
+    ProofOfPossession,
+    /// The username and password printed on it (or its QR code).
+    UsernameAndPassword,
+}
+
+/// An opened device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct OpenedDevice {
+    /// Its name.
+    pub name: String,
+    /// What it needs before it talks.
+    pub trust: DeviceTrust,
+}
+
+/// How the person proves they hold the device.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceSecret {
+    /// The QR payload, pasted or scanned; it carries everything else.
+    pub qr: Option<String>,
+    /// The proof of possession (or the Security 2 password).
+    pub pop: Option<String>,
+    /// The Security 2 username.
+    pub username: Option<String>,
+}
+
+/// A Wi-Fi network the device sees.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct WifiNetwork {
+    /// Its name.
+    pub ssid: String,
+    /// Signal strength at the device, dBm.
+    pub rssi: i32,
+    /// Whether it needs a password.
+    pub secured: bool,
+    /// Whether a password for it is remembered in the keyring.
+    pub remembered: bool,
+}
+
+/// The networks the device sees, strongest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct WifiList {
+    /// The networks read so far.
+    pub networks: Vec<WifiNetwork>,
+    /// How many more the device holds ([`AppCore::onboarding_more_networks`] reads them).
+    pub more: u32,
+}
+
+/// A device on Wi-Fi.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct JoinedWifi {
+    /// The network.
+    pub ssid: String,
+    /// The device's address on it.
+    pub ip: String,
+}
+
+/// Where devices come from.
+#[derive(Clone)]
+pub enum Radio {
+    /// The sandbox's simulated devices.
+    Sandbox(Arc<SandboxDevices>),
+    /// Bluetooth LE.
+    #[cfg(feature = "ble")]
+    Bluetooth(Arc<BluetoothRadio>),
+    /// None: this build cannot find devices.
+    None,
+}
+
+impl Radio {
+    /// Bluetooth LE when this build has it, otherwise none.
+    pub fn bluetooth() -> Self {
+        #[cfg(feature = "ble")]
+        {
+            Radio::Bluetooth(Arc::new(BluetoothRadio::default()))
+        }
+        #[cfg(not(feature = "ble"))]
+        {
+            Radio::None
+        }
+    }
+}
+
+/// The sandbox's simulated devices, one of each model, waiting to be set up.
+pub struct SandboxDevices {
+    devices: Vec<SimDevice>,
+}
+
+impl Default for SandboxDevices {
+    fn default() -> Self {
+        let serial =
+            |prefix: &str| format!("SIM-{prefix}-{:06X}", rand::random::<u32>() & 0xff_ffff);
+        Self {
+            devices: vec![
+                SimDevice::new("RefillBrew-200", &serial("BREW"), Protection::Sec1),
+                SimDevice::new("RefillPrint-4C", &serial("PRINT"), Protection::Sec2),
+                SimDevice::new("RefillWash-9", &serial("WASH"), Protection::Sec1),
+            ],
+        }
+    }
+}
+
+impl SandboxDevices {
+    /// The devices, for tests and the demo.
+    pub fn devices(&self) -> &[SimDevice] {
+        &self.devices
+    }
+
+    fn find(&self, id: &str) -> Option<&SimDevice> {
+        self.devices.iter().find(|d| d.name == id)
+    }
+
+    fn found(&self) -> Vec<FoundDevice> {
+        self.devices
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| {
+                d.device
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .connected_ip()
+                    .is_none()
+            })
+            .map(|(i, d)| FoundDevice {
+                id: d.name.clone(),
+                name: d.name.clone(),
+                rssi: Some(-48 - 9 * i as i32),
+                protocol: DeviceProtocol::Esp,
+                sandbox_label: Some(d.qr("ble")),
+            })
+            .collect()
+    }
+}
+
+/// Real Bluetooth LE: the devices seen at the last scan.
+#[cfg(feature = "ble")]
+#[derive(Default)]
+pub struct BluetoothRadio {
+    seen: Mutex<HashMap<String, refill_provision::ble::Found>>,
+}
+
+#[cfg(feature = "ble")]
+impl BluetoothRadio {
+    async fn scan(&self) -> Result<Vec<FoundDevice>, AppError> {
+        let unavailable = |e: ProvError| {
+            AppError::new(
+                ErrorCode::BluetoothUnavailable,
+                format!(
+                    "Refill cannot use Bluetooth: {e} Turn Bluetooth on (and allow Refill to use \
+                     it), then look again."
+                ),
+            )
+        };
+        let adapter = refill_provision::ble::adapter(None)
+            .await
+            .map_err(unavailable)?;
+        let found = refill_provision::ble::scan(&adapter, Duration::from_secs(3))
+            .await
+            .map_err(unavailable)?;
+        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(found
+            .into_iter()
+            .map(|f| {
+                let id = f.id();
+                let view = FoundDevice {
+                    id: id.clone(),
+                    name: f.name.clone(),
+                    rssi: f.rssi.map(i32::from),
+                    protocol: match f.protocol {
+                        refill_provision::ble::Protocol::Esp => DeviceProtocol::Esp,
+                        refill_provision::ble::Protocol::Improv => DeviceProtocol::Improv,
+                    },
+                    sandbox_label: None,
+                };
+                seen.insert(id, f);
+                view
+            })
+            .collect())
+    }
+
+    async fn connect(&self, id: &str) -> Result<(String, Link), AppError> {
+        let found = self
+            .seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(id)
+            .cloned()
+            .ok_or_else(|| gone(id))?;
+        if found.protocol == refill_provision::ble::Protocol::Improv {
+            return Err(AppError::new(
+                ErrorCode::DeviceUnsupported,
+                format!(
+                    "{} is set up with Improv Wi-Fi, which this version of the app does not \
+                     offer over Bluetooth yet. Use the device maker's app.",
+                    found.name
+                ),
+            ));
+        }
+        let transport = refill_provision::ble::BleTransport::connect(&found)
+            .await
+            .map_err(device_error)?;
+        Ok((found.name.clone(), Link::Ble(transport)))
+    }
+}
+
+/// A link to the device being set up.
+enum Link {
+    Sim(SimLink),
+    #[cfg(feature = "ble")]
+    Ble(refill_provision::ble::BleTransport),
+}
+
+impl Link {
+    fn max_value(&self) -> usize {
+        match self {
+            Link::Sim(_) => 512,
+            #[cfg(feature = "ble")]
+            Link::Ble(t) => t.max_value(),
+        }
+    }
+}
+
+impl Transport for Link {
+    async fn exchange(&mut self, endpoint: &str, request: &[u8]) -> Result<Vec<u8>, ProvError> {
+        match self {
+            Link::Sim(link) => link.exchange(endpoint, request).await,
+            #[cfg(feature = "ble")]
+            Link::Ble(link) => link.exchange(endpoint, request).await,
+        }
+    }
+}
+
+/// The device setup under way.
+enum Stage {
+    /// Connected; the device said what it is.
+    Opened { link: Link, info: ProvInfo },
+    /// Secure session.
+    Secured {
+        client: Box<Client<Link>>,
+        scan: Option<WifiScan>,
+    },
+}
+
+struct Setup {
+    device_id: String,
+    name: String,
+    /// `None` only when a reconnection after a refused secret failed.
+    stage: Option<Stage>,
+    joined: Option<JoinedWifi>,
+    identity: Option<Identity>,
+}
+
+impl Setup {
+    fn client(&mut self) -> Result<&mut Client<Link>, AppError> {
+        match &mut self.stage {
+            Some(Stage::Secured { client, .. }) => Ok(client),
+            _ => Err(AppError::new(
+                ErrorCode::NoDeviceSetup,
+                "The device does not trust this app yet: enter its code first.",
+            )),
+        }
+    }
+}
+
+/// The wizard's state: one setup at a time.
+#[derive(Default)]
+pub(crate) struct OnboardingSlot {
+    setup: tokio::sync::Mutex<Option<Setup>>,
+    link: Mutex<Option<PendingSignIn>>,
+    cancel: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+}
+
+fn no_setup() -> AppError {
+    AppError::new(
+        ErrorCode::NoDeviceSetup,
+        "No device setup is under way. Start again from the list of devices.",
+    )
+}
+
+/// A provisioning error in the wizard's words, with its code.
+fn device_error(e: ProvError) -> AppError {
+    let code = match &e {
+        ProvError::Link(_) | ProvError::Timeout => ErrorCode::DeviceUnreachable,
+        ProvError::WrongProofOfPossession | ProvError::WrongCredentials => ErrorCode::DeviceRefused,
+        ProvError::Registration(_) => ErrorCode::DeviceLinkFailed,
+        ProvError::NoEndpoint(_)
+        | ProvError::Device(_)
+        | ProvError::Protocol(_)
+        | ProvError::Unsupported(_) => ErrorCode::DeviceUnsupported,
+    };
+    AppError::new(code, e.to_string())
+}
+
+fn wifi_list(scan: &WifiScan, memory: &dyn WifiMemory) -> WifiList {
+    WifiList {
+        networks: scan
+            .networks
+            .iter()
+            .map(|n| WifiNetwork {
+                ssid: n.ssid.clone(),
+                rssi: n.rssi,
+                secured: n.auth != refill_provision::protocomm::WifiAuth::Open,
+                remembered: n.auth != refill_provision::protocomm::WifiAuth::Open
+                    && memory.recall(&n.ssid).ok().flatten().is_some(),
+            })
+            .collect(),
+        more: scan.unread(),
+    }
+}
+
+impl AppCore {
+    fn radio(&self) -> Radio {
+        self.inner.radio.clone()
+    }
+
+    /// Looks for devices waiting to be set up, strongest first. Call again to refresh the list.
+    pub async fn onboarding_scan(&self) -> Result<Vec<FoundDevice>, AppError> {
+        match self.radio() {
+            Radio::Sandbox(devices) => Ok(devices.found()),
+            #[cfg(feature = "ble")]
+            Radio::Bluetooth(radio) => radio.scan().await,
+            Radio::None => Err(AppError::new(
+                ErrorCode::BluetoothUnavailable,
+                "This build of Refill cannot use Bluetooth, so it cannot find new devices.",
+            )),
+        }
+    }
+
+    /// Connects to a found device and asks what it needs before it talks.
+    pub async fn onboarding_open(&self, device_id: String) -> Result<OpenedDevice, AppError> {
+        self.onboarding_cancel().await;
+        let (name, link, info) = self.connect_device(&device_id).await?;
+        let trust = match info.sec_ver {
+            0 => DeviceTrust::Nothing,
+            2 => DeviceTrust::UsernameAndPassword,
+            _ if info.needs_pop() => DeviceTrust::ProofOfPossession,
+            _ => DeviceTrust::Nothing,
+        };
+        *self.inner.onboarding.setup.lock().await = Some(Setup {
+            device_id,
+            name: name.clone(),
+            stage: Some(Stage::Opened { link, info }),
+            joined: None,
+            identity: None,
+        });
+        Ok(OpenedDevice { name, trust })
+    }
+
+    /// Connects to the device and reads what it is.
+    async fn connect_device(&self, device_id: &str) -> Result<(String, Link, ProvInfo), AppError> {
+        let (name, mut link) = match self.radio() {
+            Radio::Sandbox(devices) => {
+                let device = devices.find(device_id).ok_or_else(|| gone(device_id))?;
+                (
+                    device.name.clone(),
+                    Link::Sim(SimLink::connect(device.device.clone(), SANDBOX_AIR)),
+                )
+            }
+            #[cfg(feature = "ble")]
+            Radio::Bluetooth(radio) => radio.connect(device_id).await?,
+            Radio::None => return Err(gone(device_id)),
+        };
+        let info = Client::probe(&mut link).await.map_err(device_error)?;
+        Ok((name, link, info))
+    }
+
+    /// Opens the secure session with the device's proof of possession (or its QR payload) and
+    /// reads the strongest networks it sees. A refused code can be corrected: the app connects
+    /// again at once, so the next call tries the new code.
+    pub async fn onboarding_secure(&self, secret: DeviceSecret) -> Result<WifiList, AppError> {
+        let mut guard = self.inner.onboarding.setup.lock().await;
+        let setup = guard.as_mut().ok_or_else(no_setup)?;
+        if setup.stage.is_none() {
+            let (_, link, info) = self.connect_device(&setup.device_id).await?;
+            setup.stage = Some(Stage::Opened { link, info });
+        }
+        if let Some(Stage::Opened { link, info }) = setup.stage.take() {
+            let security = security_for(&secret, &setup.name, info.sec_ver)?;
+            let max = link.max_value();
+            match Client::connect_with(link, info, &security, max).await {
+                Ok(client) => {
+                    setup.stage = Some(Stage::Secured {
+                        client: Box::new(client),
+                        scan: None,
+                    });
+                }
+                Err(e) => {
+                    // The device ends a refused session: connect again for the next try.
+                    if let Ok((_, link, info)) = self.connect_device(&setup.device_id).await {
+                        setup.stage = Some(Stage::Opened { link, info });
+                    }
+                    return Err(device_error(e));
+                }
+            }
+        }
+        let Some(Stage::Secured { client, scan }) = &mut setup.stage else {
+            return Err(no_setup());
+        };
+        let found = match client.scan_strongest().await {
+            Ok(found) => found,
+            // It cannot scan: the person types the network's name.
+            Err(ProvError::Unsupported(_)) => WifiScan::default(),
+            Err(e) => return Err(device_error(e)),
+        };
+        let list = wifi_list(&found, &*self.inner.platform.wifi);
+        *scan = Some(found);
+        Ok(list)
+    }
+
+    /// Reads the rest of the device's networks.
+    pub async fn onboarding_more_networks(&self) -> Result<WifiList, AppError> {
+        let mut guard = self.inner.onboarding.setup.lock().await;
+        let setup = guard.as_mut().ok_or_else(no_setup)?;
+        let Some(Stage::Secured { client, scan }) = &mut setup.stage else {
+            return Err(no_setup());
+        };
+        let scan = scan.get_or_insert_with(WifiScan::default);
+        client.scan_rest(scan).await.map_err(device_error)?;
+        Ok(wifi_list(scan, &*self.inner.platform.wifi))
+    }
+
+    /// Gives the device a network and waits until it is on it. `password: None` uses the one
+    /// remembered for `ssid`; `remember` keeps a password that worked in the keyring. After a
+    /// failure the session stays open: correct the password and call again.
+    pub async fn onboarding_join(
+        &self,
+        ssid: String,
+        password: Option<String>,
+        remember: bool,
+    ) -> Result<JoinedWifi, AppError> {
+        let mut guard = self.inner.onboarding.setup.lock().await;
+        let setup = guard.as_mut().ok_or_else(no_setup)?;
+        let name = setup.name.clone();
+        let client = setup.client()?;
+        let memory = &*self.inner.platform.wifi;
+        let password = match password {
+            Some(p) => Sensitive::new(p),
+            None => memory.recall(&ssid).ok().flatten().unwrap_or_default(),
+        };
+        let status = client
+            .join_and_wait(&ssid, password.expose(), JOIN_LIMIT)
+            .await
+            .map_err(device_error)?;
+        match status {
+            WifiStatus::Connected { ip } => {
+                if remember && !password.expose().is_empty() {
+                    if let Err(e) = memory.remember(&ssid, &password) {
+                        tracing::warn!("the Wi-Fi password could not be remembered: {e}");
+                    }
+                }
+                let joined = JoinedWifi { ssid, ip };
+                setup.joined = Some(joined.clone());
+                tracing::info!(device = name, "device joined Wi-Fi");
+                Ok(joined)
+            }
+            WifiStatus::Failed { reason } => Err(match reason {
+                WifiFailure::AuthError => AppError::new(
+                    ErrorCode::WifiWrongPassword,
+                    format!(
+                        "The device could not join {ssid}: the password is wrong. Type it again."
+                    ),
+                ),
+                WifiFailure::NetworkNotFound => AppError::new(
+                    ErrorCode::WifiNotFound,
+                    format!(
+                        "The device cannot find {ssid}. Check the name, and that the network \
+                         reaches where the device stands."
+                    ),
+                ),
+                WifiFailure::Other => AppError::new(
+                    ErrorCode::WifiFailed,
+                    format!("The device could not join {ssid}. Try again."),
+                ),
+            }),
+            WifiStatus::Connecting { .. } => Err(device_error(ProvError::Timeout)),
+        }
+    }
+
+    /// Starts linking the device (now on Wi-Fi) to the signed-in account: opens the browser at
+    /// the consent page, where the person chooses a product for each of its slots.
+    pub async fn onboarding_link(&self) -> Result<SignInStarted, AppError> {
+        let identity = {
+            let mut guard = self.inner.onboarding.setup.lock().await;
+            let setup = guard.as_mut().ok_or_else(no_setup)?;
+            if setup.joined.is_none() {
+                return Err(AppError::new(
+                    ErrorCode::NoDeviceSetup,
+                    "The device is not on Wi-Fi yet: choose a network first.",
+                ));
+            }
+            let identity = setup.client()?.identify().await.map_err(device_error)?;
+            setup.identity = Some(identity.clone());
+            identity
+        };
+        let backend = self.backend().await?;
+        let pending = refill_auth::start_device_authorization(
+            backend.session.provider(),
+            &self.inner.platform.redirect,
+            &refill_auth::DeviceGrant {
+                scope: "dash:replenish".to_owned(),
+                scope_data: identity.scope_data(),
+                code_challenge: identity.code_challenge.clone(),
+            },
+        )
+        .await
+        .map_err(auth_error)?;
+        let authorize_url = pending.authorize_url().to_owned();
+        let browser_opened = match self.inner.platform.host.open_url(&authorize_url) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!("could not open the browser to link the device: {e}");
+                false
+            }
+        };
+        *self
+            .inner
+            .onboarding
+            .link
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(pending);
+        Ok(SignInStarted {
+            authorize_url,
+            browser_opened,
+        })
+    }
+
+    /// Waits for the consent page to come back, hands the code to the device, waits until the
+    /// device has redeemed it, and returns the device as the service now knows it.
+    pub async fn onboarding_finish_link(&self) -> Result<DeviceView, AppError> {
+        let pending = self
+            .inner
+            .onboarding
+            .link
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+            .ok_or_else(no_setup)?;
+        let (cancel, cancelled) = tokio::sync::oneshot::channel();
+        *self
+            .inner
+            .onboarding
+            .cancel
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(cancel);
+        let cancelled = async {
+            let _ = cancelled.await;
+        };
+        let code = if pending.uses_loopback() {
+            pending
+                .finish_code(refill_auth::SIGN_IN_TIMEOUT, cancelled)
+                .await
+        } else {
+            let link = self.wait_for_link(cancelled).await;
+            link.and_then(|link| pending.complete_code(&link))
+        }
+        .map_err(link_error)?;
+        let provider = pending.provider();
+        let handoff = Handoff {
+            code,
+            client_id: provider.client_id.clone(),
+            redirect_uri: pending.redirect_uri().to_owned(),
+            token_url: provider.token_url.clone(),
+        };
+        let serial = {
+            let mut guard = self.inner.onboarding.setup.lock().await;
+            let setup = guard.as_mut().ok_or_else(no_setup)?;
+            let serial = setup
+                .identity
+                .as_ref()
+                .map(|i| i.serial.clone())
+                .unwrap_or_default();
+            setup
+                .client()?
+                .register_and_wait(&handoff, LINK_LIMIT)
+                .await
+                .map_err(device_error)?;
+            serial
+        };
+        let devices = self
+            .client()
+            .await?
+            .devices()
+            .await
+            .map_err(|e| AppError::new(e.code(), e.to_string()))?;
+        let device = devices
+            .devices
+            .into_iter()
+            .find(|d| d.serial == serial)
+            .ok_or_else(|| {
+                AppError::new(
+                    ErrorCode::DeviceLinkFailed,
+                    "The device says it is linked, but your account does not list it. Make \
+                     sure you allowed it with the account signed in to Refill.",
+                )
+            })?;
+        tracing::info!(serial, "device linked to the account");
+        *self.inner.onboarding.setup.lock().await = None;
+        Ok(device)
+    }
+
+    /// Stops the setup under way: disconnects from the device and stops waiting for the
+    /// consent page. Nothing the device already did is undone.
+    pub async fn onboarding_cancel(&self) {
+        let slot = &self.inner.onboarding;
+        slot.link
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(cancel) = slot
+            .cancel
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            let _ = cancel.send(());
+        }
+        *slot.setup.lock().await = None;
+    }
+}
+
+/// Why linking did not come back, in words about the device.
+fn link_error(e: AuthError) -> AppError {
+    let message = match &e {
+        AuthError::Refused { error, .. } if error == "access_denied" => {
+            "The device was not linked: it was declined on the consent page. Link it again when \
+             you are ready; it stays on Wi-Fi."
+                .to_owned()
+        }
+        AuthError::Refused { description, .. } => {
+            format!("The Refill service did not link the device: {description}")
+        }
+        AuthError::Cancelled => "Linking the device was cancelled; it stays on Wi-Fi.".to_owned(),
+        AuthError::TimedOut { .. } => "Linking the device timed out: the consent page was not \
+                                       answered. Link it again; it stays on Wi-Fi."
+            .to_owned(),
+        _ => return auth_error(e),
+    };
+    AppError::new(ErrorCode::DeviceLinkFailed, message)
+}
+
+fn gone(device_id: &str) -> AppError {
+    AppError::new(
+        ErrorCode::DeviceUnreachable,
+        format!("{device_id} is no longer nearby. Look for devices again."),
+    )
+}
+
+/// The security for the device: from its QR payload (which must name this device), or from the
+/// typed-in secret, for the kind of security the device said it uses.
+fn security_for(secret: &DeviceSecret, name: &str, sec_ver: u32) -> Result<Security, AppError> {
+    if let Some(qr) = secret.qr.as_deref().filter(|q| !q.trim().is_empty()) {
+        let payload = QrPayload::parse(qr).map_err(device_error)?;
+        if payload.name != name {
+            return Err(AppError::new(
+                ErrorCode::DeviceRefused,
+                format!(
+                    "This QR code is for {}, not for {name}. Scan the code on this device.",
+                    payload.name
+                ),
+            ));
+        }
+        return Ok(payload.security());
+    }
+    let pop = secret
+        .pop
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| Sensitive::new(p.to_owned()));
+    Ok(match sec_ver {
+        0 => Security::Sec0,
+        2 => Security::Sec2 {
+            username: secret
+                .username
+                .as_deref()
+                .map(str::trim)
+                .filter(|u| !u.is_empty())
+                .unwrap_or("wifiprov")
+                .to_owned(),
+            password: pop.ok_or_else(|| {
+                AppError::new(
+                    ErrorCode::DeviceRefused,
+                    "Enter the password printed on the device, or scan its QR code.",
+                )
+            })?,
+        },
+        _ => Security::Sec1 { pop },
+    })
+}

@@ -1,0 +1,239 @@
+//! Setting up the sandbox's simulated devices through the app's commands, without a window: the
+//! wizard's steps in order, the mistakes a person makes on the way, and the device linked to the
+//! account through the real consent page of the embedded sandbox. (Simulated devices on the
+//! in-process link: this machine has no Bluetooth radio.)
+
+use refill_commands::onboarding::{MemoryWifi, WifiMemory};
+use refill_commands::{
+    AppConfig, AppCore, DeviceProtocol, DeviceSecret, DeviceTrust, Host, Platform,
+};
+use refill_core::Sensitive;
+use refill_device_sim::HOME_PASSWORD;
+use refill_provision::QrPayload;
+use refill_service::sandbox::{CUSTOMER_EMAIL, CUSTOMER_PASSWORD};
+use refill_testkit::{Browser, Person};
+use refill_wire::ErrorCode;
+use std::sync::Arc;
+
+/// A browser where the sandbox customer signs in and allows whatever is asked.
+struct Allowing(tokio::runtime::Handle);
+
+impl Host for Allowing {
+    fn open_url(&self, url: &str) -> Result<(), String> {
+        let url = url.to_owned();
+        self.0.spawn(async move {
+            let browser = Browser::default();
+            let person = Person::Existing {
+                email: CUSTOMER_EMAIL,
+                password: CUSTOMER_PASSWORD,
+            };
+            let callback = browser.sign_in(&url, &person, "allow").await.unwrap();
+            browser.visit(&callback).await.unwrap();
+        });
+        Ok(())
+    }
+}
+
+fn app(dir: &std::path::Path, wifi: Arc<MemoryWifi>) -> AppCore {
+    AppCore::new(
+        AppConfig {
+            data_dir: dir.to_owned(),
+            service_url: None,
+            auth_provider: None,
+        },
+        Platform {
+            host: Arc::new(Allowing(tokio::runtime::Handle::current())),
+            tokens: Arc::new(refill_auth::MemoryStore::default()),
+            redirect: refill_auth::Redirect::Loopback,
+            wifi,
+        },
+    )
+}
+
+fn label(found: &refill_commands::FoundDevice) -> QrPayload {
+    QrPayload::parse(found.sandbox_label.as_deref().expect("a sandbox label")).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sandbox_device_is_set_up_from_scan_to_linked_with_the_mistakes_corrected() {
+    let dir = tempfile::tempdir().unwrap();
+    let wifi = Arc::new(MemoryWifi::default());
+    let core = app(dir.path(), wifi.clone());
+
+    let found = core.onboarding_scan().await.unwrap();
+    assert_eq!(found.len(), 3, "one device of each sandbox model");
+    assert!(found
+        .windows(2)
+        .all(|w| w[0].rssi.unwrap() >= w[1].rssi.unwrap()));
+    assert!(found.iter().all(|d| d.protocol == DeviceProtocol::Esp));
+    let brew = &found[0];
+
+    let opened = core.onboarding_open(brew.id.clone()).await.unwrap();
+    assert_eq!(opened.name, brew.name);
+    assert_eq!(opened.trust, DeviceTrust::ProofOfPossession);
+
+    // A mistyped code is refused; the right one is taken in the same setup.
+    let wrong = core
+        .onboarding_secure(DeviceSecret {
+            pop: Some("00000000".to_owned()),
+            ..DeviceSecret::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(wrong.code, ErrorCode::DeviceRefused, "{}", wrong.message);
+    assert!(
+        wrong.message.contains("proof of possession"),
+        "{}",
+        wrong.message
+    );
+    let networks = core
+        .onboarding_secure(DeviceSecret {
+            pop: label(brew).pop,
+            ..DeviceSecret::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(networks.networks[0].ssid, "Refill Home");
+    assert!(networks.networks[0].secured);
+    assert!(!networks.networks[0].remembered);
+    assert!(networks
+        .networks
+        .iter()
+        .any(|n| n.ssid == "Guest" && !n.secured));
+    assert_eq!(networks.more, 0);
+
+    // A wrong password means typing it again, not starting over.
+    let err = core
+        .onboarding_join(
+            "Refill Home".to_owned(),
+            Some("wrong-password".to_owned()),
+            true,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::WifiWrongPassword, "{}", err.message);
+    assert!(
+        wifi.recall("Refill Home").unwrap().is_none(),
+        "only a password that worked is kept"
+    );
+    let err = core
+        .onboarding_join("Nowhere".to_owned(), Some("x".to_owned()), false)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::WifiNotFound, "{}", err.message);
+    let joined = core
+        .onboarding_join(
+            "Refill Home".to_owned(),
+            Some(HOME_PASSWORD.to_owned()),
+            true,
+        )
+        .await
+        .unwrap();
+    assert_eq!(joined.ssid, "Refill Home");
+    assert!(!joined.ip.is_empty());
+    assert_eq!(
+        wifi.recall("Refill Home").unwrap(),
+        Some(Sensitive::new(HOME_PASSWORD.to_owned()))
+    );
+
+    // Linking: the consent page comes back, the device redeems its own code.
+    let started = core.onboarding_link().await.unwrap();
+    assert!(started.authorize_url.contains("scope=dash%3Areplenish"));
+    let device = core.onboarding_finish_link().await.unwrap();
+    assert_eq!(device.model, "RefillBrew-200");
+    assert_eq!(device.model_name, "Brewmaster 200 coffee maker");
+    assert!(device.is_test);
+    assert_eq!(device.slots.len(), 3);
+    assert!(device.slots.iter().all(|s| s.product.is_some()));
+
+    // A set-up device stops advertising; the next one takes the remembered password.
+    let found = core.onboarding_scan().await.unwrap();
+    assert_eq!(found.len(), 2);
+    assert!(found.iter().all(|d| d.id != brew.id));
+    let wash = found
+        .iter()
+        .find(|d| label(d).username.is_none())
+        .expect("the Security 1 washer");
+    core.onboarding_open(wash.id.clone()).await.unwrap();
+    let networks = core
+        .onboarding_secure(DeviceSecret {
+            qr: wash.sandbox_label.clone(),
+            ..DeviceSecret::default()
+        })
+        .await
+        .unwrap();
+    assert!(networks.networks[0].remembered);
+    core.onboarding_join("Refill Home".to_owned(), None, false)
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_security_2_device_takes_its_username_and_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let core = app(dir.path(), Arc::default());
+    let found = core.onboarding_scan().await.unwrap();
+    let printer = found
+        .iter()
+        .find(|d| label(d).username.is_some())
+        .expect("the Security 2 printer");
+    let opened = core.onboarding_open(printer.id.clone()).await.unwrap();
+    assert_eq!(opened.trust, DeviceTrust::UsernameAndPassword);
+    let qr = label(printer);
+    let err = core
+        .onboarding_secure(DeviceSecret {
+            username: qr.username.clone(),
+            pop: Some("not-it".to_owned()),
+            qr: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::DeviceRefused);
+    let networks = core
+        .onboarding_secure(DeviceSecret {
+            username: qr.username,
+            pop: qr.pop,
+            qr: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(networks.networks[0].ssid, "Refill Home");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn steps_out_of_order_or_a_code_for_another_device_are_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let core = app(dir.path(), Arc::default());
+    let err = core
+        .onboarding_join("Refill Home".to_owned(), None, false)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::NoDeviceSetup);
+    let err = core
+        .onboarding_open("PROV_NOPE".to_owned())
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::DeviceUnreachable);
+    assert!(err.message.contains("no longer nearby"));
+
+    let found = core.onboarding_scan().await.unwrap();
+    core.onboarding_open(found[0].id.clone()).await.unwrap();
+    let err = core
+        .onboarding_secure(DeviceSecret {
+            qr: found[1].sandbox_label.clone(),
+            ..DeviceSecret::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::DeviceRefused);
+    assert!(
+        err.message.contains("This QR code is for"),
+        "{}",
+        err.message
+    );
+    let err = core.onboarding_link().await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::NoDeviceSetup);
+    core.onboarding_cancel().await;
+    let err = core.onboarding_more_networks().await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::NoDeviceSetup);
+}
