@@ -11,4 +11,13 @@ pub const COMMANDS: &[&str] = &[
     "finish_sign_in",
     "cancel_sign_in",
     "sign_out",
+    "onboarding_scan",
+    "onboarding_open",
+    "onboarding_secure",
+    "onboarding_more_networks",
+    "onboarding_join",
+    "onboarding_link",
+    "onboarding_finish_link",
+    "onboarding_cancel",
+    "list_devices",
 ];

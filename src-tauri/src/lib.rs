@@ -14,9 +14,10 @@ include!("command_names.rs");
 #[cfg(desktop)]
 use refill_commands::launch;
 use refill_commands::{
-    Account, AppConfig, AppCore, AppError, ButtonGrid, Host, Platform, ServiceInfo, SignInStarted,
+    Account, AppConfig, AppCore, AppError, ButtonGrid, DeviceSecret, FoundDevice, Host, JoinedWifi,
+    OpenedDevice, Platform, ServiceInfo, SignInStarted, WifiList,
 };
-use refill_wire::{OrderView, PressResult};
+use refill_wire::{DeviceList, DeviceView, OrderView, PressResult};
 use std::path::PathBuf;
 use tauri::{Manager, RunEvent, Runtime, State};
 
@@ -71,6 +72,63 @@ fn cancel_sign_in(core: State<'_, AppCore>) {
 #[tauri::command]
 async fn sign_out(core: State<'_, AppCore>) -> Result<Account, AppError> {
     core.sign_out().await
+}
+
+#[tauri::command]
+async fn onboarding_scan(core: State<'_, AppCore>) -> Result<Vec<FoundDevice>, AppError> {
+    core.onboarding_scan().await
+}
+
+#[tauri::command]
+async fn onboarding_open(
+    core: State<'_, AppCore>,
+    device_id: String,
+) -> Result<OpenedDevice, AppError> {
+    core.onboarding_open(device_id).await
+}
+
+#[tauri::command]
+async fn onboarding_secure(
+    core: State<'_, AppCore>,
+    secret: DeviceSecret,
+) -> Result<WifiList, AppError> {
+    core.onboarding_secure(secret).await
+}
+
+#[tauri::command]
+async fn onboarding_more_networks(core: State<'_, AppCore>) -> Result<WifiList, AppError> {
+    core.onboarding_more_networks().await
+}
+
+#[tauri::command]
+async fn onboarding_join(
+    core: State<'_, AppCore>,
+    ssid: String,
+    password: Option<String>,
+    remember: bool,
+) -> Result<JoinedWifi, AppError> {
+    core.onboarding_join(ssid, password, remember).await
+}
+
+#[tauri::command]
+async fn onboarding_link(core: State<'_, AppCore>) -> Result<SignInStarted, AppError> {
+    core.onboarding_link().await
+}
+
+#[tauri::command]
+async fn onboarding_finish_link(core: State<'_, AppCore>) -> Result<DeviceView, AppError> {
+    core.onboarding_finish_link().await
+}
+
+#[tauri::command]
+async fn onboarding_cancel(core: State<'_, AppCore>) -> Result<(), AppError> {
+    core.onboarding_cancel().await;
+    Ok(())
+}
+
+#[tauri::command]
+async fn list_devices(core: State<'_, AppCore>) -> Result<DeviceList, AppError> {
+    core.list_devices().await
 }
 
 /// Opens URLs in the system browser. (What tauri-plugin-opener does for a URL; the plugin itself
@@ -263,7 +321,16 @@ pub fn configure<R: Runtime>(
             start_sign_in,
             finish_sign_in,
             cancel_sign_in,
-            sign_out
+            sign_out,
+            onboarding_scan,
+            onboarding_open,
+            onboarding_secure,
+            onboarding_more_networks,
+            onboarding_join,
+            onboarding_link,
+            onboarding_finish_link,
+            onboarding_cancel,
+            list_devices
         ])
 }
 
@@ -655,6 +722,40 @@ mod tests {
         assert_eq!(err["code"], "sign_in_failed");
         let account = invoke(&main, "sign_out", serde_json::json!({})).unwrap();
         assert_eq!(account["signedIn"], false);
+
+        // The device setup wizard, on a sandbox device.
+        let found = invoke(&main, "onboarding_scan", serde_json::json!({})).unwrap();
+        let device = found[0].clone();
+        let opened = invoke(
+            &main,
+            "onboarding_open",
+            serde_json::json!({"deviceId": device["id"]}),
+        )
+        .unwrap();
+        assert_eq!(opened["trust"], "proofOfPossession");
+        let networks = invoke(
+            &main,
+            "onboarding_secure",
+            serde_json::json!({"secret": {"qr": device["sandboxLabel"], "pop": null, "username": null}}),
+        )
+        .unwrap();
+        assert_eq!(networks["networks"][0]["ssid"], "Refill Home");
+        let more = invoke(&main, "onboarding_more_networks", serde_json::json!({})).unwrap();
+        assert_eq!(more["more"], 0);
+        let joined = invoke(
+            &main,
+            "onboarding_join",
+            serde_json::json!({"ssid": "Refill Home", "password": "refill-sandbox-wifi", "remember": false}),
+        )
+        .unwrap();
+        assert_eq!(joined["ssid"], "Refill Home");
+        let linking = invoke(&main, "onboarding_link", serde_json::json!({})).unwrap();
+        assert_eq!(linking["browserOpened"], false);
+        invoke(&main, "onboarding_cancel", serde_json::json!({})).unwrap();
+        let err = invoke(&main, "onboarding_finish_link", serde_json::json!({})).unwrap_err();
+        assert_eq!(err["code"], "no_device_setup");
+        let devices = invoke(&main, "list_devices", serde_json::json!({})).unwrap();
+        assert_eq!(devices["devices"].as_array().unwrap().len(), 3);
 
         // Errors reach the UI as { code, message }.
         let err = invoke(&main, "press_button", serde_json::json!({"asin": "nope"})).unwrap_err();

@@ -29,7 +29,7 @@ pub use onboarding::{
 
 use refill_client::{Client, ClientError};
 use refill_service::{RunningService, ServiceConfig};
-use refill_wire::{ButtonTile, ErrorCode, OrderView, PressResult};
+use refill_wire::{ButtonTile, DeviceList, ErrorCode, OrderView, PressResult};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -264,6 +264,15 @@ impl AppCore {
             Some(&result.order),
         );
         Ok(result)
+    }
+
+    /// The devices linked to the account, with their slots and chosen products.
+    pub async fn list_devices(&self) -> Result<DeviceList, AppError> {
+        let client = self.client().await?;
+        client
+            .devices()
+            .await
+            .map_err(|e| self.error(e, Doing::Listing))
     }
 
     /// Cancels an order while it can still be cancelled.

@@ -3,7 +3,7 @@
 
 import { invoke } from "@tauri-apps/api/core";
 
-export type ErrorCode = "bad_request" | "not_found" | "order_not_cancellable" | "internal" | "sign_in_required" | "invalid_token" | "sign_in_failed" | "service_unreachable" | "service_timeout" | "service_error" | "sandbox_failed";
+export type ErrorCode = "bad_request" | "not_found" | "order_not_cancellable" | "internal" | "sign_in_required" | "invalid_token" | "sign_in_failed" | "service_unreachable" | "service_timeout" | "service_error" | "sandbox_failed" | "bluetooth_unavailable" | "device_unreachable" | "device_refused" | "device_unsupported" | "wifi_wrong_password" | "wifi_not_found" | "wifi_failed" | "device_link_failed" | "no_device_setup";
 
 export type ErrorBody = { 
 /**
@@ -186,6 +186,150 @@ authorizeUrl: string,
  */
 browserOpened: boolean, };
 
+export type SlotProduct = { 
+/**
+ * Its ASIN.
+ */
+asin: string, 
+/**
+ * Its title.
+ */
+title: string, };
+
+export type SlotView = { 
+/**
+ * The slot's id within its model (DRS `slotId`).
+ */
+slotId: string, 
+/**
+ * What it holds, in words ("Coffee beans").
+ */
+name: string, 
+/**
+ * The product reordered for it; `null` when none was chosen.
+ */
+product: SlotProduct | null, };
+
+export type DeviceView = { 
+/**
+ * Its model id (DRS `device_model`).
+ */
+model: string, 
+/**
+ * Its model's name ("Brewmaster 200 coffee maker").
+ */
+modelName: string, 
+/**
+ * Its serial.
+ */
+serial: string, 
+/**
+ * Its name.
+ */
+name: string, 
+/**
+ * Whether it is a test device (its orders are test orders).
+ */
+isTest: boolean, 
+/**
+ * Its slots, in the model's order.
+ */
+slots: Array<SlotView>, };
+
+export type DeviceList = { 
+/**
+ * Most recently registered first.
+ */
+devices: Array<DeviceView>, };
+
+export type DeviceProtocol = "esp" | "improv";
+
+export type FoundDevice = { 
+/**
+ * Its id for [`AppCore::onboarding_open`].
+ */
+id: string, 
+/**
+ * The name it advertises.
+ */
+name: string, 
+/**
+ * Signal strength in dBm (higher is closer).
+ */
+rssi: number | null, 
+/**
+ * How it is set up.
+ */
+protocol: DeviceProtocol, 
+/**
+ * Sandbox devices only: what a real device's label would show (its QR payload).
+ */
+sandboxLabel: string | null, };
+
+export type DeviceTrust = "nothing" | "proofOfPossession" | "usernameAndPassword";
+
+export type OpenedDevice = { 
+/**
+ * Its name.
+ */
+name: string, 
+/**
+ * What it needs before it talks.
+ */
+trust: DeviceTrust, };
+
+export type DeviceSecret = { 
+/**
+ * The QR payload, pasted or scanned; it carries everything else.
+ */
+qr: string | null, 
+/**
+ * The proof of possession (or the Security 2 password).
+ */
+pop: string | null, 
+/**
+ * The Security 2 username.
+ */
+username: string | null, };
+
+export type WifiNetwork = { 
+/**
+ * Its name.
+ */
+ssid: string, 
+/**
+ * Signal strength at the device, dBm.
+ */
+rssi: number, 
+/**
+ * Whether it needs a password.
+ */
+secured: boolean, 
+/**
+ * Whether a password for it is remembered in the keyring.
+ */
+remembered: boolean, };
+
+export type WifiList = { 
+/**
+ * The networks read so far.
+ */
+networks: Array<WifiNetwork>, 
+/**
+ * How many more the device holds ([`AppCore::onboarding_more_networks`] reads them).
+ */
+more: number, };
+
+export type JoinedWifi = { 
+/**
+ * The network.
+ */
+ssid: string, 
+/**
+ * The device's address on it.
+ */
+ip: string, };
+
 /** The names of all commands. */
 export type CommandName =
   | "list_buttons"
@@ -197,7 +341,16 @@ export type CommandName =
   | "start_sign_in"
   | "finish_sign_in"
   | "cancel_sign_in"
-  | "sign_out";
+  | "sign_out"
+  | "onboarding_scan"
+  | "onboarding_open"
+  | "onboarding_secure"
+  | "onboarding_more_networks"
+  | "onboarding_join"
+  | "onboarding_link"
+  | "onboarding_finish_link"
+  | "onboarding_cancel"
+  | "list_devices";
 
 /** Every command of the Refill app. Each rejects with an `AppError`. */
 export const commands = {
@@ -221,4 +374,22 @@ export const commands = {
   cancelSignIn: (): Promise<null> => invoke("cancel_sign_in"),
   /** Signs out: revokes the sign-in and forgets it. */
   signOut: (): Promise<Account> => invoke("sign_out"),
+  /** Looks for devices waiting to be set up, strongest first (call again to refresh). */
+  onboardingScan: (): Promise<Array<FoundDevice>> => invoke("onboarding_scan"),
+  /** Connects to a found device; says what it needs before it talks. */
+  onboardingOpen: (deviceId: string): Promise<OpenedDevice> => invoke("onboarding_open", { deviceId }),
+  /** Opens the secure session with the device's code (or QR payload); returns the strongest Wi-Fi networks it sees. */
+  onboardingSecure: (secret: DeviceSecret): Promise<WifiList> => invoke("onboarding_secure", { secret }),
+  /** Reads the rest of the device's Wi-Fi networks. */
+  onboardingMoreNetworks: (): Promise<WifiList> => invoke("onboarding_more_networks"),
+  /** Puts the device on a network (password null: the remembered one) and waits until it is on it. */
+  onboardingJoin: (ssid: string, password: string | null, remember: boolean): Promise<JoinedWifi> => invoke("onboarding_join", { ssid, password, remember }),
+  /** Opens the browser at the consent page that links the device to the account. */
+  onboardingLink: (): Promise<SignInStarted> => invoke("onboarding_link"),
+  /** Waits for the consent page, hands the code to the device; returns the linked device. */
+  onboardingFinishLink: (): Promise<DeviceView> => invoke("onboarding_finish_link"),
+  /** Stops the device setup under way. */
+  onboardingCancel: (): Promise<null> => invoke("onboarding_cancel"),
+  /** The devices linked to the account, with their slots. */
+  listDevices: (): Promise<DeviceList> => invoke("list_devices"),
 };
