@@ -3,7 +3,7 @@ import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/sv
 import App from "./App.svelte";
 import type { Api } from "./lib/api";
 import type { ButtonGrid, PressResult } from "./lib/bindings";
-import { aTile, anOrder } from "./lib/fixtures";
+import { aTile, anOrder, wizardApi } from "./lib/fixtures";
 
 afterEach(cleanup);
 
@@ -43,6 +43,7 @@ function fakeApi(over: Partial<Api> = {}): Api {
     finishSignIn: vi.fn(async () => alex),
     cancelSignIn: vi.fn(async () => null),
     signOut: vi.fn(async () => signedOut),
+    ...wizardApi(),
     ...over,
   };
 }

@@ -11,6 +11,15 @@ export type Api = Pick<
   | "finishSignIn"
   | "cancelSignIn"
   | "signOut"
+  | "onboardingScan"
+  | "onboardingOpen"
+  | "onboardingSecure"
+  | "onboardingMoreNetworks"
+  | "onboardingJoin"
+  | "onboardingLink"
+  | "onboardingFinishLink"
+  | "onboardingCancel"
+  | "listDevices"
 >;
 
 /** The error a command rejected with, whatever shape it came in. */

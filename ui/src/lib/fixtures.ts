@@ -1,5 +1,7 @@
 // Test fixtures shared by the UI tests.
-import type { ButtonTile, OrderView } from "./bindings";
+import { vi } from "vitest";
+import type { Api } from "./api";
+import type { AppError, ButtonTile, DeviceView, OrderView, WifiList } from "./bindings";
 
 /** An open order of the beans, placed now unless told otherwise. */
 export function anOrder(over: Partial<OrderView> = {}): OrderView {
@@ -29,5 +31,61 @@ export function aTile(over: Partial<ButtonTile> = {}): ButtonTile {
     lastOrderedAt: "2026-11-10T09:00:00Z",
     openOrder: null,
     ...over,
+  };
+}
+
+/** A device the wizard links: the sandbox coffee maker. */
+export const aLinkedDevice: DeviceView = {
+  model: "RefillBrew-200",
+  modelName: "Brewmaster 200 coffee maker",
+  serial: "SIM-BREW-1",
+  name: "Brewmaster 200 coffee maker",
+  isTest: true,
+  slots: [
+    { slotId: "brew-beans", name: "Coffee beans", product: { asin: "B0RFBEAN01", title: "Beans" } },
+    { slotId: "brew-filters", name: "Paper filters", product: null },
+  ],
+};
+
+/** What a device near the app sees. */
+export const someNetworks: WifiList = {
+  networks: [
+    { ssid: "Refill Home", rssi: -42, secured: true, remembered: false },
+    { ssid: "Guest", rssi: -80, secured: false, remembered: false },
+  ],
+  more: 3,
+};
+
+/** An error as a command rejects with it. */
+export function anError(code: AppError["code"], message: string): AppError {
+  return { code, message };
+}
+
+/** The wizard's commands, answering as a cooperative device does. */
+export function wizardApi(): Pick<
+  Api,
+  | "onboardingScan"
+  | "onboardingOpen"
+  | "onboardingSecure"
+  | "onboardingMoreNetworks"
+  | "onboardingJoin"
+  | "onboardingLink"
+  | "onboardingFinishLink"
+  | "onboardingCancel"
+  | "listDevices"
+> {
+  return {
+    onboardingScan: vi.fn(async () => [
+      { id: "PROV_A", name: "PROV_A", rssi: -48, protocol: "esp" as const, sandboxLabel: null },
+      { id: "PROV_B", name: "PROV_B", rssi: -70, protocol: "improv" as const, sandboxLabel: null },
+    ]),
+    onboardingOpen: vi.fn(async () => ({ name: "PROV_A", trust: "proofOfPossession" as const })),
+    onboardingSecure: vi.fn(async () => someNetworks),
+    onboardingMoreNetworks: vi.fn(async () => ({ ...someNetworks, more: 0 })),
+    onboardingJoin: vi.fn(async (ssid: string) => ({ ssid, ip: "192.168.1.20" })),
+    onboardingLink: vi.fn(async () => ({ authorizeUrl: "http://127.0.0.1:1/ap/oa?x", browserOpened: true })),
+    onboardingFinishLink: vi.fn(async () => aLinkedDevice),
+    onboardingCancel: vi.fn(async () => null),
+    listDevices: vi.fn(async () => ({ devices: [] })),
   };
 }

@@ -1,0 +1,146 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/svelte";
+import SetUpDevice from "./SetUpDevice.svelte";
+import type { Api } from "./api";
+import { aLinkedDevice, anError, wizardApi } from "./fixtures";
+import { signalBars, stepState } from "./setup";
+
+afterEach(cleanup);
+
+function wizard(over: Partial<ReturnType<typeof wizardApi>> = {}) {
+  const api = { ...wizardApi(), ...over } as unknown as Api;
+  const ondone = vi.fn();
+  const onclose = vi.fn();
+  render(SetUpDevice, { props: { api, ondone, onclose } });
+  return { api, ondone, onclose };
+}
+
+async function toWifi() {
+  await fireEvent.click(screen.getByTestId("setup-start"));
+  await fireEvent.click(await screen.findByTestId("found-PROV_A"));
+  await fireEvent.input(await screen.findByTestId("pop"), { target: { value: "abcd1234" } });
+  await fireEvent.click(screen.getByTestId("secure"));
+  await screen.findByTestId("networks");
+}
+
+describe("the device setup wizard", () => {
+  it("explains Bluetooth first, then lists devices with their protocol and signal", async () => {
+    wizard();
+    expect(screen.getByTestId("why-bluetooth").textContent).toContain("Bluetooth");
+    await fireEvent.click(screen.getByTestId("setup-start"));
+    const first = await screen.findByTestId("found-PROV_A");
+    expect(first.textContent).toContain("ESP");
+    expect(screen.getByTestId("found-PROV_B").textContent).toContain("Improv");
+    expect(screen.getByTestId("step-find").classList.contains("current")).toBe(true);
+  });
+
+  it("keeps the session through a refused code and a wrong password, then links the device", async () => {
+    let secureCalls = 0;
+    let joinCalls = 0;
+    const { api, ondone } = wizard({
+      onboardingSecure: vi.fn(async () => {
+        secureCalls += 1;
+        if (secureCalls === 1) throw anError("device_refused", "The device did not accept the proof of possession.");
+        return { networks: [{ ssid: "Refill Home", rssi: -42, secured: true, remembered: false }], more: 2 };
+      }),
+      onboardingJoin: vi.fn(async (ssid: string) => {
+        joinCalls += 1;
+        if (joinCalls === 1) throw anError("wifi_wrong_password", "The password is wrong. Type it again.");
+        return { ssid, ip: "192.168.1.20" };
+      }),
+    });
+    await fireEvent.click(screen.getByTestId("setup-start"));
+    await fireEvent.click(await screen.findByTestId("found-PROV_A"));
+    await fireEvent.input(await screen.findByTestId("pop"), { target: { value: "wrong" } });
+    await fireEvent.click(screen.getByTestId("secure"));
+    expect((await screen.findByTestId("setup-error")).dataset.code).toBe("device_refused");
+    await fireEvent.input(screen.getByTestId("pop"), { target: { value: "abcd1234" } });
+    await fireEvent.click(screen.getByTestId("secure"));
+    await fireEvent.click(await screen.findByTestId("network-Refill Home"));
+
+    await fireEvent.input(await screen.findByTestId("password"), { target: { value: "nope" } });
+    await fireEvent.click(screen.getByTestId("join"));
+    expect((await screen.findByTestId("setup-error")).dataset.code).toBe("wifi_wrong_password");
+    // Back at the password, in the same session.
+    await fireEvent.input(await screen.findByTestId("password"), { target: { value: "right" } });
+    await fireEvent.click(screen.getByTestId("remember"));
+    await fireEvent.click(screen.getByTestId("join"));
+    expect((await screen.findByTestId("setup-done")).textContent).toContain("Brewmaster 200 coffee maker");
+    expect(screen.getByTestId("setup-slots").textContent).toContain("nothing chosen");
+    expect(api.onboardingOpen).toHaveBeenCalledTimes(1);
+    expect(api.onboardingJoin).toHaveBeenLastCalledWith("Refill Home", "right", true);
+    expect(ondone).toHaveBeenCalledWith(aLinkedDevice);
+  });
+
+  it("reads more networks on request and takes a hidden network by name", async () => {
+    const { api } = wizard();
+    await toWifi();
+    await fireEvent.click(screen.getByTestId("more-networks"));
+    await waitFor(() => expect(screen.queryByTestId("more-networks")).toBeNull());
+    await fireEvent.click(screen.getByTestId("other-network"));
+    await fireEvent.input(await screen.findByTestId("ssid"), { target: { value: "Hidden Net" } });
+    await fireEvent.input(screen.getByTestId("password"), { target: { value: "pw" } });
+    await fireEvent.click(screen.getByTestId("join"));
+    await screen.findByTestId("setup-done");
+    expect(api.onboardingJoin).toHaveBeenCalledWith("Hidden Net", "pw", false);
+  });
+
+  it("uses a remembered password without asking for it, and joins open networks without one", async () => {
+    const { api } = wizard({
+      onboardingSecure: vi.fn(async () => ({
+        networks: [
+          { ssid: "Refill Home", rssi: -42, secured: true, remembered: true },
+          { ssid: "Guest", rssi: -80, secured: false, remembered: false },
+        ],
+        more: 0,
+      })),
+    });
+    await toWifi();
+    expect(screen.getByTestId("network-Refill Home").textContent).toContain("remembered");
+    await fireEvent.click(screen.getByTestId("network-Refill Home"));
+    expect(screen.queryByTestId("password")).toBeNull();
+    await fireEvent.click(screen.getByTestId("join"));
+    await screen.findByTestId("setup-done");
+    expect(api.onboardingJoin).toHaveBeenCalledWith("Refill Home", null, false);
+  });
+
+  it("offers to link again when the consent page was declined", async () => {
+    let links = 0;
+    wizard({
+      onboardingFinishLink: vi.fn(async () => {
+        links += 1;
+        if (links === 1) throw anError("device_link_failed", "The device was not linked: it was declined.");
+        return aLinkedDevice;
+      }),
+    });
+    await toWifi();
+    await fireEvent.click(screen.getByTestId("network-Guest"));
+    await fireEvent.click(screen.getByTestId("join"));
+    await fireEvent.click(await screen.findByTestId("link-again"));
+    await screen.findByTestId("setup-done");
+  });
+
+  it("closing cancels the setup on the device", async () => {
+    const { api, onclose } = wizard();
+    await fireEvent.click(screen.getByTestId("setup-close"));
+    expect(api.onboardingCancel).toHaveBeenCalled();
+    expect(onclose).toHaveBeenCalled();
+  });
+});
+
+describe("the wizard's helpers", () => {
+  it("marks the steps before the current one done", () => {
+    expect(stepState("find", "wifi")).toBe("done");
+    expect(stepState("wifi", "password")).toBe("current");
+    expect(stepState("link", "wifi")).toBe("todo");
+    expect(stepState("done", "done")).toBe("done");
+  });
+
+  it("turns dBm into signal bars", () => {
+    expect(signalBars(-40)).toBe(4);
+    expect(signalBars(-60)).toBe(3);
+    expect(signalBars(-75)).toBe(2);
+    expect(signalBars(-90)).toBe(1);
+    expect(signalBars(null)).toBe(0);
+  });
+});
