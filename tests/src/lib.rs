@@ -246,6 +246,29 @@ impl App {
         Ok(())
     }
 
+    /// Types `text` into the input with `data-testid="{test_id}"`, replacing what it held.
+    pub async fn type_into(&self, test_id: &str, text: &str) -> Result<()> {
+        let input = self.find(&format!("[data-testid='{test_id}']")).await?;
+        input.clear().await?;
+        input.send_keys(text).await?;
+        Ok(())
+    }
+
+    /// The value of `attribute` of the element with `data-testid="{test_id}"`, once it has one.
+    pub async fn wait_attr(&self, test_id: &str, attribute: &str) -> Result<String> {
+        let started = Instant::now();
+        loop {
+            let element = self.find(&format!("[data-testid='{test_id}']")).await?;
+            if let Some(value) = element.attr(attribute).await? {
+                return Ok(value);
+            }
+            if started.elapsed() > PATIENCE {
+                bail!("{test_id} has no {attribute} (log: {})", self.log.display());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Saves a screenshot of the display, as a person would see it, as `target/e2e/{name}.png`.
     ///
     /// The picture is taken from the X display (ImageMagick's `import`), not through WebDriver:

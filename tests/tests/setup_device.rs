@@ -1,0 +1,91 @@
+//! Setting up a sandbox device through the real app binary: the wizard from "Add a device" to the
+//! device linked to the account, with a wrong Wi-Fi password corrected on the way and the right
+//! one remembered in a real Secret Service. The device is one of the sandbox's simulated devices
+//! on the in-process simulated link (this machine has no Bluetooth radio). Run by
+//! `cargo xtask test`.
+
+use anyhow::{ensure, Context, Result};
+use refill_auth::{KeyringStore, WifiPasswords};
+use refill_e2e::{App, AppHome};
+use refill_service::sandbox::{CUSTOMER_EMAIL, CUSTOMER_PASSWORD};
+use refill_testkit::{Browser, Person};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a display, tauri-driver and a Secret Service: run by `cargo xtask test`"]
+async fn a_simulated_device_is_set_up_and_linked_through_the_wizard() -> Result<()> {
+    ensure!(
+        std::env::var("REFILL_KEYRING_ISOLATED").as_deref() == Ok("1"),
+        "run through `cargo xtask test`"
+    );
+    KeyringStore::use_os_keyring()?;
+    let home = AppHome::new()?;
+    let app = App::launch(&home, "setup-device", &[]).await?;
+    app.find("[data-testid='grid']").await?;
+    app.click("add-device").await?;
+    ensure!(app.text("why-bluetooth").await?.contains("Bluetooth"));
+    app.click("setup-start").await?;
+
+    // The strongest device first; its sandbox label carries the proof of possession.
+    let first = app.find("[data-testid^='found-PROV_']").await?;
+    let test_id = first.attr("data-testid").await?.context("a test id")?;
+    let name = test_id.trim_start_matches("found-").to_owned();
+    let label: serde_json::Value =
+        serde_json::from_str(&app.text(&format!("label-{name}")).await?)?;
+    let pop = label["pop"]
+        .as_str()
+        .context("a proof of possession")?
+        .to_owned();
+    app.screenshot("setup-1-devices").await?;
+    first.click().await?;
+
+    // A mistyped code is refused; the right one opens the Wi-Fi list.
+    app.type_into("pop", "00000000").await?;
+    app.click("secure").await?;
+    ensure!(app.wait_attr("setup-error", "data-code").await? == "device_refused");
+    app.type_into("pop", &pop).await?;
+    app.click("secure").await?;
+    app.click("network-Refill Home").await?;
+    app.screenshot("setup-2-password").await?;
+
+    // A wrong password is typed again in the same session; the right one is remembered.
+    app.type_into("password", "not-the-password").await?;
+    app.click("join").await?;
+    ensure!(app.wait_attr("setup-error", "data-code").await? == "wifi_wrong_password");
+    app.type_into("password", refill_device_sim::HOME_PASSWORD)
+        .await?;
+    app.click("remember").await?;
+    app.click("join").await?;
+
+    // Linking: the customer allows it in the browser; the device redeems its own code.
+    let url = app.wait_text("link-url", |t| t.contains("/ap/oa?")).await?;
+    ensure!(url.contains("scope=dash%3Areplenish"), "{url}");
+    let browser = Browser::default();
+    let alex = Person::Existing {
+        email: CUSTOMER_EMAIL,
+        password: CUSTOMER_PASSWORD,
+    };
+    let callback = browser
+        .sign_in(&url, &alex, "allow")
+        .await
+        .map_err(anyhow::Error::msg)?;
+    browser.visit(&callback).await.map_err(anyhow::Error::msg)?;
+    let done = app
+        .wait_text("setup-done", |t| t.contains("is set up"))
+        .await?;
+    ensure!(done.contains("Brewmaster 200 coffee maker"), "{done}");
+    ensure!(app.text("setup-slots").await?.contains("Coffee beans"));
+    app.screenshot("setup-3-done").await?;
+    app.click("setup-finish").await?;
+    let devices = app.text("devices").await?;
+    ensure!(devices.contains("Brewmaster 200 coffee maker"), "{devices}");
+    app.quit().await?;
+
+    let remembered =
+        WifiPasswords::with_service("dev.refill.app.debug.wifi").recall("Refill Home")?;
+    ensure!(
+        remembered.is_some_and(|p| p.expose() == refill_device_sim::HOME_PASSWORD),
+        "the password that worked is in the keyring"
+    );
+    WifiPasswords::with_service("dev.refill.app.debug.wifi").forget("Refill Home")?;
+    Ok(())
+}
