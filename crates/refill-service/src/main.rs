@@ -62,12 +62,21 @@ fn parse_args() -> Result<Option<Args>, String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("REFILL_LOG")
-                .unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    // `REFILL_LOG` as `level` or `target=level,…` (no regex filters: they cost binary size).
+    let filter: tracing_subscriber::filter::Targets = std::env::var("REFILL_LOG")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            tracing_subscriber::filter::Targets::new().with_default(tracing::Level::INFO)
+        });
+    {
+        use tracing_subscriber::layer::SubscriberExt;
+        use tracing_subscriber::util::SubscriberInitExt;
+        tracing_subscriber::registry()
+            .with(tracing_subscriber::fmt::layer())
+            .with(filter)
+            .init();
+    }
     let args = match parse_args() {
         Ok(Some(args)) => args,
         Ok(None) => {
