@@ -465,8 +465,7 @@ pub fn run() {
         use tracing_subscriber::layer::SubscriberExt;
         use tracing_subscriber::util::SubscriberInitExt;
         tracing_subscriber::registry()
-            .with(tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr))
+            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
             .with(filter)
             .init();
     }
