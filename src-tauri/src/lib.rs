@@ -454,21 +454,7 @@ fn follow_later_launches<R: Runtime>(
 /// Runs the app.
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
-    // `REFILL_LOG` as `level` or `target=level,…` (no regex filters: they cost binary size).
-    let filter: tracing_subscriber::filter::Targets = std::env::var("REFILL_LOG")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            tracing_subscriber::filter::Targets::new().with_default(tracing::Level::INFO)
-        });
-    {
-        use tracing_subscriber::layer::SubscriberExt;
-        use tracing_subscriber::util::SubscriberInitExt;
-        tracing_subscriber::registry()
-            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
-            .with(filter)
-            .init();
-    }
+    refill_commands::init_logging();
     let args: Vec<String> = std::env::args().skip(1).collect();
     #[allow(unused_mut)]
     let mut options = match LaunchOptions::parse(args.clone(), |k| std::env::var(k).ok()) {

@@ -224,14 +224,13 @@ pub async fn start_sign_in_with(
         .add_scopes(provider.scopes.iter().cloned().map(Scope::new))
         .set_pkce_challenge(challenge)
         .url();
-    Ok(PendingSignIn {
-        provider: provider.clone(),
-        listener,
-        redirect_uri,
-        authorize_url: url.to_string(),
-        state: Sensitive::new(state.secret().clone()),
-        verifier: Some(Sensitive::new(verifier.secret().clone())),
-    })
+    Ok(PendingSignIn::new(
+        provider,
+        (listener, redirect_uri),
+        &url,
+        &state,
+        Some(Sensitive::new(verifier.secret().clone())),
+    ))
 }
 
 /// What a device asks to be linked to the customer's account with (Dash Replenishment's
@@ -271,14 +270,13 @@ pub async fn start_device_authorization(
         .add_extra_param("code_challenge", grant.code_challenge.clone())
         .add_extra_param("code_challenge_method", "S256")
         .url();
-    Ok(PendingSignIn {
-        provider: provider.clone(),
-        listener,
-        redirect_uri,
-        authorize_url: url.to_string(),
-        state: Sensitive::new(state.secret().clone()),
-        verifier: None,
-    })
+    Ok(PendingSignIn::new(
+        provider,
+        (listener, redirect_uri),
+        &url,
+        &state,
+        None,
+    ))
 }
 
 /// The listener (for a loopback redirect) and the redirect URI.
@@ -301,6 +299,23 @@ async fn redirect_target(redirect: &Redirect) -> Result<(Option<TcpListener>, St
 }
 
 impl PendingSignIn {
+    fn new(
+        provider: &Provider,
+        (listener, redirect_uri): (Option<TcpListener>, String),
+        url: &oauth2::url::Url,
+        state: &CsrfToken,
+        verifier: Option<Sensitive<String>>,
+    ) -> Self {
+        Self {
+            provider: provider.clone(),
+            listener,
+            redirect_uri,
+            authorize_url: url.to_string(),
+            state: Sensitive::new(state.secret().clone()),
+            verifier,
+        }
+    }
+
     /// The URL to open in the browser.
     pub fn authorize_url(&self) -> &str {
         &self.authorize_url

@@ -94,11 +94,56 @@ pub struct SignInStarted {
     pub browser_opened: bool,
 }
 
+/// An authorization waiting for the browser (a sign-in, or a device's linking): started, then
+/// awaited; cancelling drops it and wakes whoever awaits it.
+#[derive(Default)]
+pub(crate) struct BrowserWait {
+    pending: Mutex<Option<PendingSignIn>>,
+    cancel: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+}
+
+impl BrowserWait {
+    /// Keeps `pending` for [`BrowserWait::take`], cancelling the one before.
+    pub(crate) fn start(&self, pending: PendingSignIn) {
+        self.cancel();
+        *self.pending.lock().unwrap_or_else(PoisonError::into_inner) = Some(pending);
+    }
+
+    /// The authorization started last, once.
+    pub(crate) fn take(&self) -> Option<PendingSignIn> {
+        self.pending
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+    }
+
+    /// Resolves when [`BrowserWait::cancel`] is called.
+    pub(crate) fn cancellation(&self) -> impl std::future::Future<Output = ()> {
+        let (cancel, cancelled) = tokio::sync::oneshot::channel();
+        *self.cancel.lock().unwrap_or_else(PoisonError::into_inner) = Some(cancel);
+        async {
+            let _ = cancelled.await;
+        }
+    }
+
+    /// Drops the authorization started and stops the wait for it.
+    pub(crate) fn cancel(&self) {
+        self.take();
+        if let Some(cancel) = self
+            .cancel
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            let _ = cancel.send(());
+        }
+    }
+}
+
 /// The sign-in under way, if any.
 #[derive(Default)]
 pub(crate) struct SignInSlot {
-    pending: Mutex<Option<PendingSignIn>>,
-    cancel: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+    browser: BrowserWait,
     deep_link: Mutex<Option<tokio::sync::oneshot::Sender<String>>>,
 }
 
@@ -139,53 +184,41 @@ impl AppCore {
         )
         .await
         .map_err(auth_error)?;
+        Ok(self.open_browser(pending, &self.inner.sign_in.browser, "sign in"))
+    }
+
+    /// Opens the browser at `pending`'s page and keeps it in `wait` for the one who awaits it.
+    pub(crate) fn open_browser(
+        &self,
+        pending: PendingSignIn,
+        wait: &BrowserWait,
+        doing: &str,
+    ) -> SignInStarted {
         let authorize_url = pending.authorize_url().to_owned();
         let browser_opened = match self.inner.platform.host.open_url(&authorize_url) {
             Ok(()) => true,
             Err(e) => {
-                tracing::warn!("could not open the browser for sign-in: {e}");
+                tracing::warn!("could not open the browser to {doing}: {e}");
                 false
             }
         };
-        self.cancel_sign_in();
-        *self
-            .inner
-            .sign_in
-            .pending
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(pending);
-        Ok(SignInStarted {
+        wait.start(pending);
+        SignInStarted {
             authorize_url,
             browser_opened,
-        })
+        }
     }
 
     /// Waits for the sign-in started by [`AppCore::start_sign_in`] to come back, keeps its tokens
     /// and returns the account.
     pub async fn finish_sign_in(&self) -> Result<Account, AppError> {
-        let pending = self
-            .inner
-            .sign_in
-            .pending
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
-            .ok_or_else(|| {
-                AppError::new(
-                    ErrorCode::SignInFailed,
-                    "No sign-in is under way. Start again.",
-                )
-            })?;
-        let (cancel, cancelled) = tokio::sync::oneshot::channel();
-        *self
-            .inner
-            .sign_in
-            .cancel
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(cancel);
-        let cancelled = async {
-            let _ = cancelled.await;
-        };
+        let pending = self.inner.sign_in.browser.take().ok_or_else(|| {
+            AppError::new(
+                ErrorCode::SignInFailed,
+                "No sign-in is under way. Start again.",
+            )
+        })?;
+        let cancelled = self.inner.sign_in.browser.cancellation();
         let clock = refill_core::SystemClock;
         let tokens = if pending.uses_loopback() {
             pending
@@ -266,19 +299,7 @@ impl AppCore {
 
     /// Stops the sign-in under way, if any. Nothing is saved.
     pub fn cancel_sign_in(&self) {
-        let slot = &self.inner.sign_in;
-        slot.pending
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        if let Some(cancel) = slot
-            .cancel
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
-        {
-            let _ = cancel.send(());
-        }
+        self.inner.sign_in.browser.cancel();
     }
 
     /// Signs out: revokes at the provider and forgets the tokens.

@@ -26,6 +26,7 @@ pub use onboarding::{
     DeviceProtocol, DeviceSecret, DeviceTrust, FoundDevice, JoinedWifi, OpenedDevice, Radio,
     SandboxDevices, WifiList, WifiNetwork,
 };
+pub use refill_service::init_logging;
 
 use refill_client::{Client, ClientError};
 use refill_service::{RunningService, ServiceConfig};

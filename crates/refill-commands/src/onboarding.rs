@@ -14,9 +14,9 @@
 //! `ble`). Wi-Fi passwords are only remembered when the person asks, in the OS keyring
 //! ([`WifiMemory`]); a remembered password never crosses to the UI.
 
-use crate::account::auth_error;
+use crate::account::{auth_error, BrowserWait};
 use crate::{AppCore, AppError, SignInStarted};
-use refill_auth::{AuthError, PendingSignIn};
+use refill_auth::AuthError;
 use refill_core::Sensitive;
 use refill_device_sim::{Protection, SimDevice};
 use refill_provision::link::{Air, SimLink};
@@ -388,8 +388,7 @@ impl Setup {
 #[derive(Default)]
 pub(crate) struct OnboardingSlot {
     setup: tokio::sync::Mutex<Option<Setup>>,
-    link: Mutex<Option<PendingSignIn>>,
-    cancel: Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+    link: BrowserWait,
 }
 
 fn no_setup() -> AppError {
@@ -626,47 +625,14 @@ impl AppCore {
         )
         .await
         .map_err(auth_error)?;
-        let authorize_url = pending.authorize_url().to_owned();
-        let browser_opened = match self.inner.platform.host.open_url(&authorize_url) {
-            Ok(()) => true,
-            Err(e) => {
-                tracing::warn!("could not open the browser to link the device: {e}");
-                false
-            }
-        };
-        *self
-            .inner
-            .onboarding
-            .link
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(pending);
-        Ok(SignInStarted {
-            authorize_url,
-            browser_opened,
-        })
+        Ok(self.open_browser(pending, &self.inner.onboarding.link, "link the device"))
     }
 
     /// Waits for the consent page to come back, hands the code to the device, waits until the
     /// device has redeemed it, and returns the device as the service now knows it.
     pub async fn onboarding_finish_link(&self) -> Result<DeviceView, AppError> {
-        let pending = self
-            .inner
-            .onboarding
-            .link
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
-            .ok_or_else(no_setup)?;
-        let (cancel, cancelled) = tokio::sync::oneshot::channel();
-        *self
-            .inner
-            .onboarding
-            .cancel
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(cancel);
-        let cancelled = async {
-            let _ = cancelled.await;
-        };
+        let pending = self.inner.onboarding.link.take().ok_or_else(no_setup)?;
+        let cancelled = self.inner.onboarding.link.cancellation();
         let code = if pending.uses_loopback() {
             pending
                 .finish_code(refill_auth::SIGN_IN_TIMEOUT, cancelled)
@@ -723,20 +689,8 @@ impl AppCore {
     /// Stops the setup under way: disconnects from the device and stops waiting for the
     /// consent page. Nothing the device already did is undone.
     pub async fn onboarding_cancel(&self) {
-        let slot = &self.inner.onboarding;
-        slot.link
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        if let Some(cancel) = slot
-            .cancel
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()
-        {
-            let _ = cancel.send(());
-        }
-        *slot.setup.lock().await = None;
+        self.inner.onboarding.link.cancel();
+        *self.inner.onboarding.setup.lock().await = None;
     }
 }
 

@@ -10,7 +10,7 @@
 
 use refill_device_sim::{serve_http, HttpDevice, Protection, SimDevice, HOME_PASSWORD};
 use refill_provision::ble::{self, BleTransport, Protocol};
-use refill_provision::protocomm::{endpoint, Client, WifiStatus};
+use refill_provision::protocomm::{Client, WifiStatus};
 use refill_provision::{ProvError, QrPayload};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -188,8 +188,8 @@ async fn devices_are_onboarded_over_btleplug_on_the_fake_bluez_rig() {
     let link = BleTransport::connect(&found).await.unwrap();
     let max = link.max_value();
     let mut client = Client::connect(link, &qr.security(), max).await.unwrap();
-    let identity = client.call(endpoint::CUSTOM_DATA, b"who").await.unwrap();
-    assert!(String::from_utf8_lossy(&identity).contains("BREW-BLE-0001"));
+    let identity = client.identify().await.unwrap();
+    assert_eq!(identity.serial, "BREW-BLE-0001");
     let networks = client.scan().await.unwrap();
     assert_eq!(networks[0].ssid, "Refill Home");
     client.join("Refill Home", HOME_PASSWORD).await.unwrap();

@@ -175,3 +175,21 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         task,
     })
 }
+
+/// Sends logs to standard error, filtered by `REFILL_LOG`: a level (`info`, the default) or
+/// `target=level` pairs such as `refill_commands=debug,info`. (No regex filters: they cost the
+/// app's binary ~240 KB.)
+pub fn init_logging() {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter: tracing_subscriber::filter::Targets = std::env::var("REFILL_LOG")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| {
+            tracing_subscriber::filter::Targets::new().with_default(tracing::Level::INFO)
+        });
+    tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(filter)
+        .init();
+}

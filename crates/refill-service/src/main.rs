@@ -62,21 +62,7 @@ fn parse_args() -> Result<Option<Args>, String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    // `REFILL_LOG` as `level` or `target=level,…` (no regex filters: they cost binary size).
-    let filter: tracing_subscriber::filter::Targets = std::env::var("REFILL_LOG")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| {
-            tracing_subscriber::filter::Targets::new().with_default(tracing::Level::INFO)
-        });
-    {
-        use tracing_subscriber::layer::SubscriberExt;
-        use tracing_subscriber::util::SubscriberInitExt;
-        tracing_subscriber::registry()
-            .with(tracing_subscriber::fmt::layer())
-            .with(filter)
-            .init();
-    }
+    refill_service::init_logging();
     let args = match parse_args() {
         Ok(Some(args)) => args,
         Ok(None) => {

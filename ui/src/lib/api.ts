@@ -1,5 +1,17 @@
 import type { AppError, commands } from "./bindings";
 
+/** The commands of the device setup wizard and the device list. */
+export type DeviceCommand =
+  | "onboardingScan"
+  | "onboardingOpen"
+  | "onboardingSecure"
+  | "onboardingMoreNetworks"
+  | "onboardingJoin"
+  | "onboardingLink"
+  | "onboardingFinishLink"
+  | "onboardingCancel"
+  | "listDevices";
+
 /** What the UI needs from the app: the generated commands (tests pass a fake). */
 export type Api = Pick<
   typeof commands,
@@ -11,15 +23,7 @@ export type Api = Pick<
   | "finishSignIn"
   | "cancelSignIn"
   | "signOut"
-  | "onboardingScan"
-  | "onboardingOpen"
-  | "onboardingSecure"
-  | "onboardingMoreNetworks"
-  | "onboardingJoin"
-  | "onboardingLink"
-  | "onboardingFinishLink"
-  | "onboardingCancel"
-  | "listDevices"
+  | DeviceCommand
 >;
 
 /** The error a command rejected with, whatever shape it came in. */

@@ -1,6 +1,6 @@
 // Test fixtures shared by the UI tests.
 import { vi } from "vitest";
-import type { Api } from "./api";
+import type { Api, DeviceCommand } from "./api";
 import type { AppError, ButtonTile, DeviceView, OrderView, WifiList } from "./bindings";
 
 /** An open order of the beans, placed now unless told otherwise. */
@@ -62,18 +62,7 @@ export function anError(code: AppError["code"], message: string): AppError {
 }
 
 /** The wizard's commands, answering as a cooperative device does. */
-export function wizardApi(): Pick<
-  Api,
-  | "onboardingScan"
-  | "onboardingOpen"
-  | "onboardingSecure"
-  | "onboardingMoreNetworks"
-  | "onboardingJoin"
-  | "onboardingLink"
-  | "onboardingFinishLink"
-  | "onboardingCancel"
-  | "listDevices"
-> {
+export function wizardApi(): Pick<Api, DeviceCommand> {
   return {
     onboardingScan: vi.fn(async () => [
       { id: "PROV_A", name: "PROV_A", rssi: -48, protocol: "esp" as const, sandboxLabel: null },
