@@ -203,37 +203,33 @@ impl Radio {
     }
 }
 
-/// The sandbox's simulated devices, one of each model, waiting to be set up.
+/// The sandbox's simulated devices, one of each model, waiting to be set up. Made on first use
+/// (a Security 2 device computes its SRP verifier), not while the app starts.
+#[derive(Default)]
 pub struct SandboxDevices {
-    devices: Vec<SimDevice>,
-}
-
-impl Default for SandboxDevices {
-    fn default() -> Self {
-        let serial =
-            |prefix: &str| format!("SIM-{prefix}-{:06X}", rand::random::<u32>() & 0xff_ffff);
-        Self {
-            devices: vec![
-                SimDevice::new("RefillBrew-200", &serial("BREW"), Protection::Sec1),
-                SimDevice::new("RefillPrint-4C", &serial("PRINT"), Protection::Sec2),
-                SimDevice::new("RefillWash-9", &serial("WASH"), Protection::Sec1),
-            ],
-        }
-    }
+    devices: std::sync::OnceLock<Vec<SimDevice>>,
 }
 
 impl SandboxDevices {
     /// The devices, for tests and the demo.
     pub fn devices(&self) -> &[SimDevice] {
-        &self.devices
+        self.devices.get_or_init(|| {
+            let serial =
+                |prefix: &str| format!("SIM-{prefix}-{:06X}", rand::random::<u32>() & 0xff_ffff);
+            vec![
+                SimDevice::new("RefillBrew-200", &serial("BREW"), Protection::Sec1),
+                SimDevice::new("RefillPrint-4C", &serial("PRINT"), Protection::Sec2),
+                SimDevice::new("RefillWash-9", &serial("WASH"), Protection::Sec1),
+            ]
+        })
     }
 
     fn find(&self, id: &str) -> Option<&SimDevice> {
-        self.devices.iter().find(|d| d.name == id)
+        self.devices().iter().find(|d| d.name == id)
     }
 
     fn found(&self) -> Vec<FoundDevice> {
-        self.devices
+        self.devices()
             .iter()
             .enumerate()
             .filter(|(_, d)| {
