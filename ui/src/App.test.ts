@@ -169,3 +169,29 @@ describe("signing in", () => {
     expect(api.startSignIn).toHaveBeenCalledTimes(1);
   });
 });
+
+describe("devices", () => {
+  it("opens the setup wizard from the header and lists linked devices", async () => {
+    const api = fakeApi({
+      listDevices: vi.fn(async () => ({
+        devices: [
+          {
+            model: "RefillBrew-200",
+            modelName: "Brewmaster 200 coffee maker",
+            serial: "SIM-1",
+            name: "Brewmaster 200 coffee maker",
+            isTest: true,
+            slots: [{ slotId: "brew-beans", name: "Coffee beans", product: { asin: "B0RFBEAN01", title: "Beans" } }],
+          },
+        ],
+      })),
+    });
+    render(App, { props: { api } });
+    expect((await screen.findByTestId("device-SIM-1")).textContent).toContain("Coffee beans: Beans");
+    await fireEvent.click(screen.getByTestId("add-device"));
+    expect((await screen.findByTestId("why-bluetooth")).textContent).toContain("Bluetooth");
+    await fireEvent.click(screen.getByTestId("setup-close"));
+    await waitFor(() => expect(screen.queryByTestId("setup")).toBeNull());
+    expect(api.onboardingCancel).toHaveBeenCalled();
+  });
+});
