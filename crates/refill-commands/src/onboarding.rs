@@ -491,8 +491,12 @@ impl AppCore {
             let (_, link, info) = self.connect_device(&setup.device_id).await?;
             setup.stage = Some(Stage::Opened { link, info });
         }
-        if let Some(Stage::Opened { link, info }) = setup.stage.take() {
+        if let Some(Stage::Opened { info, .. }) = &setup.stage {
+            // Checked before the link is taken: a QR code for another device keeps it.
             let security = security_for(&secret, &setup.name, info.sec_ver)?;
+            let Some(Stage::Opened { link, info }) = setup.stage.take() else {
+                return Err(no_setup());
+            };
             let max = link.max_value();
             match Client::connect_with(link, info, &security, max).await {
                 Ok(client) => {

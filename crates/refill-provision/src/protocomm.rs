@@ -214,6 +214,33 @@ pub struct Client<T: Transport> {
 /// How long after a join the status is first asked for.
 pub const FIRST_POLL: Duration = Duration::from_millis(300);
 
+/// Polling a device: pauses that start at `first` and double up to 800 ms, within a limit.
+pub(crate) struct Backoff {
+    started: tokio::time::Instant,
+    pause: Duration,
+    limit: Duration,
+}
+
+impl Backoff {
+    pub(crate) fn new(first: Duration, limit: Duration) -> Self {
+        Self {
+            started: tokio::time::Instant::now(),
+            pause: first,
+            limit,
+        }
+    }
+
+    /// Sleeps for the next pause, or says the limit is reached.
+    pub(crate) async fn wait(&mut self) -> Result<(), ProvError> {
+        if self.started.elapsed() + self.pause > self.limit {
+            return Err(ProvError::Timeout);
+        }
+        tokio::time::sleep(self.pause).await;
+        self.pause = (self.pause * 2).min(Duration::from_millis(800));
+        Ok(())
+    }
+}
+
 /// The answer `proto-ver` gives for any request; esp_prov writes a short string.
 const VERSION_QUERY: &[u8] = b"---";
 
@@ -498,18 +525,13 @@ impl<T: Transport> Client<T> {
     /// gets an address sooner, so an earlier poll only costs an exchange), then less and less
     /// often. No fixed wait.
     pub async fn wait_for_wifi(&mut self, limit: Duration) -> Result<WifiStatus, ProvError> {
-        let started = tokio::time::Instant::now();
-        let mut pause = FIRST_POLL;
+        let mut backoff = Backoff::new(FIRST_POLL, limit);
         loop {
-            if started.elapsed() + pause > limit {
-                return Err(ProvError::Timeout);
-            }
-            tokio::time::sleep(pause).await;
+            backoff.wait().await?;
             let status = self.wifi_status().await?;
             if !matches!(status, WifiStatus::Connecting { .. }) {
                 return Ok(status);
             }
-            pause = (pause * 2).min(Duration::from_millis(800));
         }
     }
 

@@ -15,7 +15,7 @@
 //! status. [`DeviceRegistration`] is the device's side, for the simulator.
 
 use crate::error::ProvError;
-use crate::protocomm::{endpoint, Client, Transport};
+use crate::protocomm::{endpoint, Backoff, Client, Transport};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use refill_core::Sensitive;
@@ -153,9 +153,8 @@ impl<T: Transport> Client<T> {
         handoff: &Handoff,
         limit: Duration,
     ) -> Result<(), ProvError> {
-        let started = tokio::time::Instant::now();
+        let mut backoff = Backoff::new(Duration::from_millis(100), limit);
         let mut state = self.register(handoff).await?;
-        let mut pause = Duration::from_millis(100);
         loop {
             match state {
                 RegistrationState::Registered => return Ok(()),
@@ -169,11 +168,7 @@ impl<T: Transport> Client<T> {
                 }
                 RegistrationState::Registering => {}
             }
-            if started.elapsed() + pause > limit {
-                return Err(ProvError::Timeout);
-            }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_millis(800));
+            backoff.wait().await?;
             state = self.registration_state().await?;
         }
     }

@@ -42,6 +42,19 @@ fn device(security: DeviceSecurity, version: &str) -> Arc<Mutex<ProtocommDevice>
     })))
 }
 
+/// A Security 1 session with a fresh "v1.1" device whose proof of possession is `pop`.
+async fn sec1_session(pop: &str) -> Client<SimLink> {
+    let device = device(
+        DeviceSecurity::Sec1 {
+            pop: Some(Sensitive::new(pop.to_owned())),
+        },
+        "v1.1",
+    );
+    Client::connect(SimLink::connect(device, Air::default()), &sec1(pop), 512)
+        .await
+        .unwrap()
+}
+
 fn sec1(pop: &str) -> Security {
     Security::Sec1 {
         pop: Some(Sensitive::new(pop.to_owned())),
@@ -373,14 +386,7 @@ async fn empty_writes_and_requests_without_a_session_are_never_answered() {
 
 #[tokio::test]
 async fn custom_data_goes_through_the_encrypted_session() {
-    let device = device(
-        DeviceSecurity::Sec1 {
-            pop: Some(Sensitive::new("pop".to_owned())),
-        },
-        "v1.1",
-    );
-    let link = SimLink::connect(device, Air::default());
-    let mut client = Client::connect(link, &sec1("pop"), 512).await.unwrap();
+    let mut client = sec1_session("pop").await;
     let answer = client.call(endpoint::CUSTOM_DATA, b"hello").await.unwrap();
     assert_eq!(answer, b"model=refill-coffee-1;hello");
 }
@@ -431,14 +437,7 @@ fn a_request_with_the_largest_msg_number_is_answered_without_a_panic() {
 
 #[tokio::test]
 async fn the_strongest_networks_come_in_one_page_and_the_rest_on_request() {
-    let device = device(
-        DeviceSecurity::Sec1 {
-            pop: Some(Sensitive::new("abcd1234".to_owned())),
-        },
-        "v1.1",
-    );
-    let link = SimLink::connect(device, Air::default());
-    let mut client = Client::connect(link, &sec1("abcd1234"), 512).await.unwrap();
+    let mut client = sec1_session("abcd1234").await;
     let before = client.round_trips();
     let mut scan = client.scan_strongest().await.unwrap();
     // Start, status and one page of results.
@@ -458,14 +457,7 @@ async fn the_strongest_networks_come_in_one_page_and_the_rest_on_request() {
 #[tokio::test]
 async fn a_join_is_followed_by_one_status_poll_when_the_device_is_quick() {
     // The device joins within the first poll's delay, so one poll tells the result.
-    let device = device(
-        DeviceSecurity::Sec1 {
-            pop: Some(Sensitive::new("abcd1234".to_owned())),
-        },
-        "v1.1",
-    );
-    let link = SimLink::connect(device, Air::default());
-    let mut client = Client::connect(link, &sec1("abcd1234"), 512).await.unwrap();
+    let mut client = sec1_session("abcd1234").await;
     client.join("Home", "correct horse").await.unwrap();
     let before = client.round_trips();
     let status = client.wait_for_wifi(Duration::from_secs(5)).await.unwrap();
