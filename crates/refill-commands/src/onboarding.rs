@@ -9,19 +9,27 @@
 //! where products are chosen per slot, [`AppCore::onboarding_finish_link`] waits for it, hands
 //! the code to the device and returns the registered device with its slots).
 //!
+//! Improv devices are proven by a press of their button instead of a code
+//! ([`DeviceTrust::ButtonPress`]; [`AppCore::onboarding_identify`] makes one blink, and
+//! [`AppCore::onboarding_secure`] waits for the press). Having no `custom-data`, they are linked
+//! over the network at the URL they return once on Wi-Fi.
+//!
 //! Devices come from a [`Radio`]: with the embedded sandbox, simulated devices of the sandbox's
-//! models on the in-process simulated link ([`SandboxDevices`]); otherwise Bluetooth LE (feature
-//! `ble`). Wi-Fi passwords are only remembered when the person asks, in the OS keyring
+//! models on the in-process simulated link ([`SandboxDevices`]: two with Security 1, one with
+//! Security 2, one with Improv); otherwise Bluetooth LE (feature `ble`). Wi-Fi passwords are only remembered when the person asks, in the OS keyring
 //! ([`WifiMemory`]); a remembered password never crosses to the UI.
 
 use crate::account::{auth_error, BrowserWait};
 use crate::{AppCore, AppError, SignInStarted};
 use refill_auth::AuthError;
 use refill_core::Sensitive;
-use refill_device_sim::{Protection, SimDevice};
+use refill_device_sim::{Protection, SimDevice, SimImprovDevice};
+use refill_provision::improv::{
+    self, ImprovClient, ImprovLink, ImprovNetwork, SimImprovLink, State as ImprovState,
+};
 use refill_provision::link::{Air, SimLink};
 use refill_provision::protocomm::{Client, ProvInfo, Transport, WifiFailure, WifiScan, WifiStatus};
-use refill_provision::registration::{Handoff, Identity};
+use refill_provision::registration::{Handoff, HttpRegistrar, Identity, Registrar};
 use refill_provision::security::Security;
 use refill_provision::{ProvError, QrPayload};
 use refill_wire::{DeviceView, ErrorCode};
@@ -33,6 +41,10 @@ use ts_rs::TS;
 
 /// How long the device has to join the network.
 const JOIN_LIMIT: Duration = Duration::from_secs(45);
+/// How long the person has to press an Improv device's button.
+const BUTTON_LIMIT: Duration = Duration::from_secs(120);
+/// The largest piece written to a sandbox Improv device at once (a small BLE MTU).
+const SANDBOX_IMPROV_MTU: usize = 100;
 /// How long the device has to redeem its code.
 const LINK_LIMIT: Duration = Duration::from_secs(30);
 /// The simulated air between the app and sandbox devices.
@@ -119,6 +131,8 @@ pub enum DeviceTrust {
     ProofOfPossession,
     /// The username and password printed on it (or its QR code).
     UsernameAndPassword,
+    /// A press of its button (Improv).
+    ButtonPress,
 }
 
 /// An opened device.
@@ -129,6 +143,11 @@ pub struct OpenedDevice {
     pub name: String,
     /// What it needs before it talks.
     pub trust: DeviceTrust,
+    /// Whether it can blink or beep on request ([`AppCore::onboarding_identify`]).
+    pub can_identify: bool,
+    /// Whether it is a sandbox device, whose button the app presses
+    /// ([`AppCore::onboarding_press_button`]).
+    pub sandbox: bool,
 }
 
 /// How the person proves they hold the device.
@@ -203,48 +222,80 @@ impl Radio {
     }
 }
 
-/// The sandbox's simulated devices, one of each model, waiting to be set up. Made on first use
-/// (a Security 2 device computes its SRP verifier), not while the app starts.
+/// The sandbox's simulated devices, waiting to be set up: one of each model with ESP-IDF
+/// provisioning, and a second washer with Improv. Made on first use (a Security 2 device
+/// computes its SRP verifier, an Improv device starts its web server), not while the app starts.
 #[derive(Default)]
 pub struct SandboxDevices {
-    devices: std::sync::OnceLock<Vec<SimDevice>>,
+    devices: std::sync::OnceLock<(Vec<SimDevice>, Vec<SimImprovDevice>)>,
+}
+
+fn sandbox_serial(prefix: &str) -> String {
+    format!("SIM-{prefix}-{:06X}", rand::random::<u32>() & 0xff_ffff)
 }
 
 impl SandboxDevices {
-    /// The devices, for tests and the demo.
-    pub fn devices(&self) -> &[SimDevice] {
+    fn all(&self) -> &(Vec<SimDevice>, Vec<SimImprovDevice>) {
         self.devices.get_or_init(|| {
-            let serial =
-                |prefix: &str| format!("SIM-{prefix}-{:06X}", rand::random::<u32>() & 0xff_ffff);
-            vec![
-                SimDevice::new("RefillBrew-200", &serial("BREW"), Protection::Sec1),
-                SimDevice::new("RefillPrint-4C", &serial("PRINT"), Protection::Sec2),
-                SimDevice::new("RefillWash-9", &serial("WASH"), Protection::Sec1),
-            ]
+            let esp = vec![
+                SimDevice::new("RefillBrew-200", &sandbox_serial("BREW"), Protection::Sec1),
+                SimDevice::new("RefillPrint-4C", &sandbox_serial("PRINT"), Protection::Sec2),
+                SimDevice::new("RefillWash-9", &sandbox_serial("WASH"), Protection::Sec1),
+            ];
+            let improv = match SimImprovDevice::new("RefillWash-9", &sandbox_serial("WASHI")) {
+                Ok(device) => vec![device],
+                Err(e) => {
+                    tracing::warn!("the sandbox's Improv device could not start: {e}");
+                    Vec::new()
+                }
+            };
+            (esp, improv)
         })
+    }
+
+    /// The devices set up with ESP-IDF provisioning, for tests and the demo.
+    pub fn devices(&self) -> &[SimDevice] {
+        &self.all().0
+    }
+
+    /// The devices set up with Improv, for tests and the demo.
+    pub fn improv_devices(&self) -> &[SimImprovDevice] {
+        &self.all().1
     }
 
     fn find(&self, id: &str) -> Option<&SimDevice> {
         self.devices().iter().find(|d| d.name == id)
     }
 
+    fn find_improv(&self, id: &str) -> Option<&SimImprovDevice> {
+        self.improv_devices().iter().find(|d| d.name == id)
+    }
+
     fn found(&self) -> Vec<FoundDevice> {
-        self.devices()
+        let esp = self
+            .devices()
             .iter()
-            .enumerate()
-            .filter(|(_, d)| {
+            .filter(|d| {
                 d.device
                     .lock()
                     .unwrap_or_else(PoisonError::into_inner)
                     .connected_ip()
                     .is_none()
             })
-            .map(|(i, d)| FoundDevice {
-                id: d.name.clone(),
-                name: d.name.clone(),
+            .map(|d| (d.name.clone(), DeviceProtocol::Esp, Some(d.qr("ble"))));
+        let improv = self
+            .improv_devices()
+            .iter()
+            .filter(|d| d.improv.state() != ImprovState::Provisioned)
+            .map(|d| (d.name.clone(), DeviceProtocol::Improv, None));
+        esp.chain(improv)
+            .enumerate()
+            .map(|(i, (name, protocol, sandbox_label))| FoundDevice {
+                id: name.clone(),
+                name,
                 rssi: Some(-48 - 9 * i as i32),
-                protocol: DeviceProtocol::Esp,
-                sandbox_label: Some(d.qr("ble")),
+                protocol,
+                sandbox_label,
             })
             .collect()
     }
@@ -296,7 +347,7 @@ impl BluetoothRadio {
             .collect())
     }
 
-    async fn connect(&self, id: &str) -> Result<(String, Link), AppError> {
+    async fn connect(&self, id: &str) -> Result<(String, Connection), AppError> {
         let found = self
             .seen
             .lock()
@@ -304,20 +355,18 @@ impl BluetoothRadio {
             .get(id)
             .cloned()
             .ok_or_else(|| gone(id))?;
-        if found.protocol == refill_provision::ble::Protocol::Improv {
-            return Err(AppError::new(
-                ErrorCode::DeviceUnsupported,
-                format!(
-                    "{} is set up with Improv Wi-Fi, which this version of the app does not \
-                     offer over Bluetooth yet. Use the device maker's app.",
-                    found.name
-                ),
-            ));
-        }
-        let transport = refill_provision::ble::BleTransport::connect(&found)
-            .await
-            .map_err(device_error)?;
-        Ok((found.name.clone(), Link::Ble(transport)))
+        let connection = if found.protocol == refill_provision::ble::Protocol::Improv {
+            let link = refill_provision::ble::BleImprovLink::connect(&found)
+                .await
+                .map_err(device_error)?;
+            Connection::Improv(ImprovConn::Ble(link))
+        } else {
+            let transport = refill_provision::ble::BleTransport::connect(&found)
+                .await
+                .map_err(device_error)?;
+            Connection::Esp(Link::Ble(transport))
+        };
+        Ok((found.name.clone(), connection))
     }
 }
 
@@ -348,6 +397,54 @@ impl Transport for Link {
     }
 }
 
+/// A link to an Improv device.
+enum ImprovConn {
+    Sim(SimImprovLink),
+    #[cfg(feature = "ble")]
+    Ble(refill_provision::ble::BleImprovLink),
+}
+
+impl ImprovLink for ImprovConn {
+    async fn read(&mut self, c: improv::Characteristic) -> Result<Vec<u8>, ProvError> {
+        match self {
+            ImprovConn::Sim(link) => link.read(c).await,
+            #[cfg(feature = "ble")]
+            ImprovConn::Ble(link) => link.read(c).await,
+        }
+    }
+
+    async fn write(&mut self, c: improv::Characteristic, data: &[u8]) -> Result<(), ProvError> {
+        match self {
+            ImprovConn::Sim(link) => link.write(c, data).await,
+            #[cfg(feature = "ble")]
+            ImprovConn::Ble(link) => link.write(c, data).await,
+        }
+    }
+
+    async fn notification(
+        &mut self,
+        limit: Duration,
+    ) -> Result<Option<(improv::Characteristic, Vec<u8>)>, ProvError> {
+        match self {
+            ImprovConn::Sim(link) => link.notification(limit).await,
+            #[cfg(feature = "ble")]
+            ImprovConn::Ble(link) => link.notification(limit).await,
+        }
+    }
+}
+
+/// A new connection, by protocol.
+enum Connection {
+    Esp(Link),
+    Improv(ImprovConn),
+}
+
+/// A connected device, having said what it is.
+enum Connected {
+    Esp(Link, ProvInfo),
+    Improv(Box<ImprovClient<ImprovConn>>),
+}
+
 /// The device setup under way.
 enum Stage {
     /// Connected; the device said what it is.
@@ -356,6 +453,10 @@ enum Stage {
     Secured {
         client: Box<Client<Link>>,
         scan: Option<WifiScan>,
+    },
+    /// An Improv device, before and after its button is pressed.
+    Improv {
+        client: Box<ImprovClient<ImprovConn>>,
     },
 }
 
@@ -366,6 +467,23 @@ struct Setup {
     stage: Option<Stage>,
     joined: Option<JoinedWifi>,
     identity: Option<Identity>,
+    /// An Improv device on Wi-Fi: where it takes the registration messages.
+    web: Option<HttpRegistrar>,
+}
+
+/// Where the registration messages go for the device being set up.
+enum Registration<'a> {
+    Esp(&'a mut Client<Link>),
+    Web(&'a mut HttpRegistrar),
+}
+
+impl Registrar for Registration<'_> {
+    async fn call(&mut self, body: Vec<u8>) -> Result<Vec<u8>, ProvError> {
+        match self {
+            Registration::Esp(client) => Registrar::call(&mut **client, body).await,
+            Registration::Web(web) => web.call(body).await,
+        }
+    }
 }
 
 impl Setup {
@@ -377,6 +495,30 @@ impl Setup {
                 "The device does not trust this app yet: enter its code first.",
             )),
         }
+    }
+
+    fn improv(&mut self) -> Result<&mut ImprovClient<ImprovConn>, AppError> {
+        match &mut self.stage {
+            Some(Stage::Improv { client }) => Ok(client),
+            _ => Err(no_setup()),
+        }
+    }
+
+    fn registration(&mut self) -> Result<Registration<'_>, AppError> {
+        let name = self.name.clone();
+        if matches!(self.stage, Some(Stage::Improv { .. })) {
+            return match &mut self.web {
+                Some(web) => Ok(Registration::Web(web)),
+                None => Err(AppError::new(
+                    ErrorCode::DeviceUnsupported,
+                    format!(
+                        "{name} is on Wi-Fi but gave no address to link it at, so Refill cannot \
+                         link it to your account."
+                    ),
+                )),
+            };
+        }
+        self.client().map(Registration::Esp)
     }
 }
 
@@ -400,12 +542,28 @@ fn device_error(e: ProvError) -> AppError {
         ProvError::Link(_) | ProvError::Timeout => ErrorCode::DeviceUnreachable,
         ProvError::WrongProofOfPossession | ProvError::WrongCredentials => ErrorCode::DeviceRefused,
         ProvError::Registration(_) => ErrorCode::DeviceLinkFailed,
+        ProvError::NotJoined => ErrorCode::WifiFailed,
         ProvError::NoEndpoint(_)
         | ProvError::Device(_)
         | ProvError::Protocol(_)
         | ProvError::Unsupported(_) => ErrorCode::DeviceUnsupported,
     };
     AppError::new(code, e.to_string())
+}
+
+fn improv_list(networks: &[ImprovNetwork], memory: &dyn WifiMemory) -> WifiList {
+    WifiList {
+        networks: networks
+            .iter()
+            .map(|n| WifiNetwork {
+                ssid: n.ssid.clone(),
+                rssi: n.rssi,
+                secured: n.secured,
+                remembered: n.secured && memory.recall(&n.ssid).ok().flatten().is_some(),
+            })
+            .collect(),
+        more: 0,
+    }
 }
 
 fn wifi_list(scan: &WifiScan, memory: &dyn WifiMemory) -> WifiList {
@@ -430,6 +588,14 @@ impl AppCore {
         self.inner.radio.clone()
     }
 
+    /// The sandbox's simulated devices, when devices come from the sandbox.
+    pub fn sandbox_devices(&self) -> Option<Arc<SandboxDevices>> {
+        match self.radio() {
+            Radio::Sandbox(devices) => Some(devices),
+            _ => None,
+        }
+    }
+
     /// Looks for devices waiting to be set up, strongest first. Call again to refresh the list.
     pub async fn onboarding_scan(&self) -> Result<Vec<FoundDevice>, AppError> {
         match self.radio() {
@@ -446,50 +612,189 @@ impl AppCore {
     /// Connects to a found device and asks what it needs before it talks.
     pub async fn onboarding_open(&self, device_id: String) -> Result<OpenedDevice, AppError> {
         self.onboarding_cancel().await;
-        let (name, link, info) = self.connect_device(&device_id).await?;
-        let trust = match info.sec_ver {
-            0 => DeviceTrust::Nothing,
-            2 => DeviceTrust::UsernameAndPassword,
-            _ if info.needs_pop() => DeviceTrust::ProofOfPossession,
-            _ => DeviceTrust::Nothing,
+        let (name, connected) = self.connect_device(&device_id).await?;
+        let (trust, can_identify, stage) = match connected {
+            Connected::Esp(link, info) => {
+                let trust = match info.sec_ver {
+                    0 => DeviceTrust::Nothing,
+                    2 => DeviceTrust::UsernameAndPassword,
+                    _ if info.needs_pop() => DeviceTrust::ProofOfPossession,
+                    _ => DeviceTrust::Nothing,
+                };
+                (trust, false, Stage::Opened { link, info })
+            }
+            Connected::Improv(client) => {
+                let trust = if client.state() == ImprovState::AuthorizationRequired {
+                    DeviceTrust::ButtonPress
+                } else {
+                    DeviceTrust::Nothing
+                };
+                let can_identify = client.capabilities & improv::capability::IDENTIFY != 0;
+                (trust, can_identify, Stage::Improv { client })
+            }
         };
         *self.inner.onboarding.setup.lock().await = Some(Setup {
             device_id,
             name: name.clone(),
-            stage: Some(Stage::Opened { link, info }),
+            stage: Some(stage),
             joined: None,
             identity: None,
+            web: None,
         });
-        Ok(OpenedDevice { name, trust })
+        Ok(OpenedDevice {
+            name,
+            trust,
+            can_identify,
+            sandbox: matches!(self.radio(), Radio::Sandbox(_)),
+        })
+    }
+
+    /// Asks the device being set up to blink or beep, so the person knows which one to press.
+    pub async fn onboarding_identify(&self) -> Result<(), AppError> {
+        let mut guard = self.inner.onboarding.setup.lock().await;
+        let setup = guard.as_mut().ok_or_else(no_setup)?;
+        let name = setup.name.clone();
+        match &mut setup.stage {
+            Some(Stage::Improv { client }) => client.identify().await.map_err(device_error),
+            _ => Err(AppError::new(
+                ErrorCode::DeviceUnsupported,
+                format!("{name} cannot show itself on request."),
+            )),
+        }
+    }
+
+    /// Sandbox only: presses the button of the simulated device being set up, as the person
+    /// would press a real one.
+    pub async fn onboarding_press_button(&self) -> Result<(), AppError> {
+        let device_id = {
+            let guard = self.inner.onboarding.setup.lock().await;
+            guard.as_ref().ok_or_else(no_setup)?.device_id.clone()
+        };
+        match self.radio() {
+            Radio::Sandbox(devices) => {
+                if devices.find(&device_id).is_some() {
+                    return Err(AppError::new(
+                        ErrorCode::DeviceUnsupported,
+                        format!(
+                            "{device_id} has no button to press: it takes the code on its label."
+                        ),
+                    ));
+                }
+                let device = devices
+                    .find_improv(&device_id)
+                    .ok_or_else(|| gone(&device_id))?;
+                device.improv.press_button();
+                Ok(())
+            }
+            _ => Err(AppError::new(
+                ErrorCode::DeviceUnsupported,
+                "Only sandbox devices have a button the app can press. Press the button on the \
+                 device itself.",
+            )),
+        }
     }
 
     /// Connects to the device and reads what it is.
-    async fn connect_device(&self, device_id: &str) -> Result<(String, Link, ProvInfo), AppError> {
-        let (name, mut link) = match self.radio() {
+    async fn connect_device(&self, device_id: &str) -> Result<(String, Connected), AppError> {
+        let (name, connection) = match self.radio() {
             Radio::Sandbox(devices) => {
-                let device = devices.find(device_id).ok_or_else(|| gone(device_id))?;
-                (
-                    device.name.clone(),
-                    Link::Sim(SimLink::connect(device.device.clone(), SANDBOX_AIR)),
-                )
+                if let Some(device) = devices.find(device_id) {
+                    (
+                        device.name.clone(),
+                        Connection::Esp(Link::Sim(SimLink::connect(
+                            device.device.clone(),
+                            SANDBOX_AIR,
+                        ))),
+                    )
+                } else {
+                    let device = devices
+                        .find_improv(device_id)
+                        .ok_or_else(|| gone(device_id))?;
+                    let link = SimImprovLink::connect(
+                        &device.improv,
+                        SANDBOX_IMPROV_MTU,
+                        SANDBOX_AIR.round_trip,
+                    );
+                    (
+                        device.name.clone(),
+                        Connection::Improv(ImprovConn::Sim(link)),
+                    )
+                }
             }
             #[cfg(feature = "ble")]
             Radio::Bluetooth(radio) => radio.connect(device_id).await?,
             Radio::None => return Err(gone(device_id)),
         };
-        let info = Client::probe(&mut link).await.map_err(device_error)?;
-        Ok((name, link, info))
+        let connected = match connection {
+            Connection::Esp(mut link) => {
+                let info = Client::probe(&mut link).await.map_err(device_error)?;
+                Connected::Esp(link, info)
+            }
+            Connection::Improv(link) => Connected::Improv(Box::new(
+                ImprovClient::connect(link).await.map_err(device_error)?,
+            )),
+        };
+        Ok((name, connected))
+    }
+
+    /// Improv: waits for the button press (in short rounds, so the device can be asked to
+    /// identify itself meanwhile, and a cancel ends the wait), then reads the networks it sees.
+    async fn improv_secure(&self) -> Result<WifiList, AppError> {
+        let deadline = tokio::time::Instant::now() + BUTTON_LIMIT;
+        loop {
+            {
+                let mut guard = self.inner.onboarding.setup.lock().await;
+                let setup = guard.as_mut().ok_or_else(no_setup)?;
+                let name = setup.name.clone();
+                let client = setup.improv()?;
+                if client.state() != ImprovState::AuthorizationRequired {
+                    let networks = match client.scan().await {
+                        Ok(networks) => networks,
+                        // It cannot scan: the person types the network's name.
+                        Err(ProvError::Unsupported(_)) => Vec::new(),
+                        Err(e) => return Err(device_error(e)),
+                    };
+                    return Ok(improv_list(&networks, &*self.inner.platform.wifi));
+                }
+                match client
+                    .wait_for_authorization(Duration::from_millis(250))
+                    .await
+                {
+                    Ok(()) => continue,
+                    Err(_) if client.state() == ImprovState::AuthorizationRequired => {}
+                    Err(e) => return Err(device_error(e)),
+                }
+                if tokio::time::Instant::now() >= deadline {
+                    return Err(AppError::new(
+                        ErrorCode::DeviceRefused,
+                        format!(
+                            "Nobody pressed the button on {name} in time. Press it, then choose \
+                             Continue again."
+                        ),
+                    ));
+                }
+            }
+            tokio::task::yield_now().await;
+        }
     }
 
     /// Opens the secure session with the device's proof of possession (or its QR payload) and
     /// reads the strongest networks it sees. A refused code can be corrected: the app connects
     /// again at once, so the next call tries the new code.
+    ///
+    /// An Improv device takes no code: this waits (up to two minutes) until its button is
+    /// pressed.
     pub async fn onboarding_secure(&self, secret: DeviceSecret) -> Result<WifiList, AppError> {
         let mut guard = self.inner.onboarding.setup.lock().await;
         let setup = guard.as_mut().ok_or_else(no_setup)?;
+        if matches!(setup.stage, Some(Stage::Improv { .. })) {
+            drop(guard);
+            return self.improv_secure().await;
+        }
         if setup.stage.is_none() {
-            let (_, link, info) = self.connect_device(&setup.device_id).await?;
-            setup.stage = Some(Stage::Opened { link, info });
+            if let (_, Connected::Esp(link, info)) = self.connect_device(&setup.device_id).await? {
+                setup.stage = Some(Stage::Opened { link, info });
+            }
         }
         if let Some(Stage::Opened { info, .. }) = &setup.stage {
             // Checked before the link is taken: a QR code for another device keeps it.
@@ -507,7 +812,9 @@ impl AppCore {
                 }
                 Err(e) => {
                     // The device ends a refused session: connect again for the next try.
-                    if let Ok((_, link, info)) = self.connect_device(&setup.device_id).await {
+                    if let Ok((_, Connected::Esp(link, info))) =
+                        self.connect_device(&setup.device_id).await
+                    {
                         setup.stage = Some(Stage::Opened { link, info });
                     }
                     return Err(device_error(e));
@@ -532,6 +839,11 @@ impl AppCore {
     pub async fn onboarding_more_networks(&self) -> Result<WifiList, AppError> {
         let mut guard = self.inner.onboarding.setup.lock().await;
         let setup = guard.as_mut().ok_or_else(no_setup)?;
+        if let Some(Stage::Improv { client }) = &mut setup.stage {
+            // Improv gives every network at once: look again.
+            let networks = client.scan().await.map_err(device_error)?;
+            return Ok(improv_list(&networks, &*self.inner.platform.wifi));
+        }
         let Some(Stage::Secured { client, scan }) = &mut setup.stage else {
             return Err(no_setup());
         };
@@ -552,49 +864,33 @@ impl AppCore {
         let mut guard = self.inner.onboarding.setup.lock().await;
         let setup = guard.as_mut().ok_or_else(no_setup)?;
         let name = setup.name.clone();
-        let client = setup.client()?;
         let memory = &*self.inner.platform.wifi;
         let password = match password {
             Some(p) => Sensitive::new(p),
             None => memory.recall(&ssid).ok().flatten().unwrap_or_default(),
         };
-        let status = client
-            .join_and_wait(&ssid, password.expose(), JOIN_LIMIT)
-            .await
-            .map_err(device_error)?;
-        match status {
-            WifiStatus::Connected { ip } => {
-                if remember && !password.expose().is_empty() {
-                    if let Err(e) = memory.remember(&ssid, &password) {
-                        tracing::warn!("the Wi-Fi password could not be remembered: {e}");
-                    }
-                }
-                let joined = JoinedWifi { ssid, ip };
-                setup.joined = Some(joined.clone());
-                tracing::info!(device = name, "device joined Wi-Fi");
-                Ok(joined)
+        let ip = if let Some(Stage::Improv { client }) = &mut setup.stage {
+            let url = improv_join(client, &ssid, &password).await?;
+            let ip = url.as_deref().map(url_host).unwrap_or_default();
+            setup.web = url.as_deref().map(HttpRegistrar::new);
+            ip
+        } else {
+            let status = setup
+                .client()?
+                .join_and_wait(&ssid, password.expose(), JOIN_LIMIT)
+                .await
+                .map_err(device_error)?;
+            esp_joined(status, &ssid)?
+        };
+        if remember && !password.expose().is_empty() {
+            if let Err(e) = memory.remember(&ssid, &password) {
+                tracing::warn!("the Wi-Fi password could not be remembered: {e}");
             }
-            WifiStatus::Failed { reason } => Err(match reason {
-                WifiFailure::AuthError => AppError::new(
-                    ErrorCode::WifiWrongPassword,
-                    format!(
-                        "The device could not join {ssid}: the password is wrong. Type it again."
-                    ),
-                ),
-                WifiFailure::NetworkNotFound => AppError::new(
-                    ErrorCode::WifiNotFound,
-                    format!(
-                        "The device cannot find {ssid}. Check the name, and that the network \
-                         reaches where the device stands."
-                    ),
-                ),
-                WifiFailure::Other => AppError::new(
-                    ErrorCode::WifiFailed,
-                    format!("The device could not join {ssid}. Try again."),
-                ),
-            }),
-            WifiStatus::Connecting { .. } => Err(device_error(ProvError::Timeout)),
         }
+        let joined = JoinedWifi { ssid, ip };
+        setup.joined = Some(joined.clone());
+        tracing::info!(device = name, "device joined Wi-Fi");
+        Ok(joined)
     }
 
     /// Starts linking the device (now on Wi-Fi) to the signed-in account: opens the browser at
@@ -609,7 +905,11 @@ impl AppCore {
                     "The device is not on Wi-Fi yet: choose a network first.",
                 ));
             }
-            let identity = setup.client()?.identify().await.map_err(device_error)?;
+            let identity = setup
+                .registration()?
+                .identify()
+                .await
+                .map_err(device_error)?;
             setup.identity = Some(identity.clone());
             identity
         };
@@ -658,7 +958,7 @@ impl AppCore {
                 .map(|i| i.serial.clone())
                 .unwrap_or_default();
             setup
-                .client()?
+                .registration()?
                 .register_and_wait(&handoff, LINK_LIMIT)
                 .await
                 .map_err(device_error)?;
@@ -712,6 +1012,67 @@ fn link_error(e: AuthError) -> AppError {
         _ => return auth_error(e),
     };
     AppError::new(ErrorCode::DeviceLinkFailed, message)
+}
+
+/// The address of an ESP device on Wi-Fi, or why it did not join, in words.
+fn esp_joined(status: WifiStatus, ssid: &str) -> Result<String, AppError> {
+    match status {
+        WifiStatus::Connected { ip } => Ok(ip),
+        WifiStatus::Failed { reason } => Err(match reason {
+            WifiFailure::AuthError => AppError::new(
+                ErrorCode::WifiWrongPassword,
+                format!("The device could not join {ssid}: the password is wrong. Type it again."),
+            ),
+            WifiFailure::NetworkNotFound => AppError::new(
+                ErrorCode::WifiNotFound,
+                format!(
+                    "The device cannot find {ssid}. Check the name, and that the network \
+                         reaches where the device stands."
+                ),
+            ),
+            WifiFailure::Other => AppError::new(
+                ErrorCode::WifiFailed,
+                format!("The device could not join {ssid}. Try again."),
+            ),
+        }),
+        WifiStatus::Connecting { .. } => Err(device_error(ProvError::Timeout)),
+    }
+}
+
+/// Gives an Improv device the network; returns the URL it offers once on it.
+async fn improv_join(
+    client: &mut ImprovClient<ImprovConn>,
+    ssid: &str,
+    password: &Sensitive<String>,
+) -> Result<Option<String>, AppError> {
+    if client.state() == ImprovState::AuthorizationRequired {
+        return Err(AppError::new(
+            ErrorCode::DeviceRefused,
+            "The device does not trust this app yet: press the button on it first.",
+        ));
+    }
+    match client.join(ssid, password.expose(), JOIN_LIMIT).await {
+        Ok(url) => Ok(url),
+        // Improv does not say why; a wrong password is by far the most common reason.
+        Err(ProvError::NotJoined) => Err(AppError::new(
+            ErrorCode::WifiWrongPassword,
+            format!(
+                "The device could not join {ssid}. Check the password (and that the network \
+                 reaches where the device stands), then type it again."
+            ),
+        )),
+        Err(e) => Err(device_error(e)),
+    }
+}
+
+/// The host of a URL such as `http://192.168.1.23:8080/setup`.
+fn url_host(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split('/').next().unwrap_or_default();
+    match authority.rsplit_once(':') {
+        Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host.to_owned(),
+        _ => authority.to_owned(),
+    }
 }
 
 fn gone(device_id: &str) -> AppError {

@@ -61,11 +61,21 @@ async fn a_sandbox_device_is_set_up_from_scan_to_linked_with_the_mistakes_correc
     let core = app(dir.path(), wifi.clone());
 
     let found = core.onboarding_scan().await.unwrap();
-    assert_eq!(found.len(), 3, "one device of each sandbox model");
+    assert_eq!(
+        found.len(),
+        4,
+        "one ESP device of each sandbox model and an Improv washer"
+    );
     assert!(found
         .windows(2)
         .all(|w| w[0].rssi.unwrap() >= w[1].rssi.unwrap()));
-    assert!(found.iter().all(|d| d.protocol == DeviceProtocol::Esp));
+    assert_eq!(
+        found
+            .iter()
+            .filter(|d| d.protocol == DeviceProtocol::Esp)
+            .count(),
+        3
+    );
     let brew = &found[0];
 
     let opened = core.onboarding_open(brew.id.clone()).await.unwrap();
@@ -148,10 +158,11 @@ async fn a_sandbox_device_is_set_up_from_scan_to_linked_with_the_mistakes_correc
 
     // A set-up device stops advertising; the next one takes the remembered password.
     let found = core.onboarding_scan().await.unwrap();
-    assert_eq!(found.len(), 2);
+    assert_eq!(found.len(), 3);
     assert!(found.iter().all(|d| d.id != brew.id));
     let wash = found
         .iter()
+        .filter(|d| d.protocol == DeviceProtocol::Esp)
         .find(|d| label(d).username.is_none())
         .expect("the Security 1 washer");
     core.onboarding_open(wash.id.clone()).await.unwrap();
@@ -175,6 +186,7 @@ async fn a_security_2_device_takes_its_username_and_password() {
     let found = core.onboarding_scan().await.unwrap();
     let printer = found
         .iter()
+        .filter(|d| d.protocol == DeviceProtocol::Esp)
         .find(|d| label(d).username.is_some())
         .expect("the Security 2 printer");
     let opened = core.onboarding_open(printer.id.clone()).await.unwrap();
@@ -236,4 +248,96 @@ async fn steps_out_of_order_or_a_code_for_another_device_are_explained() {
     core.onboarding_cancel().await;
     let err = core.onboarding_more_networks().await.unwrap_err();
     assert_eq!(err.code, ErrorCode::NoDeviceSetup);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_improv_device_is_set_up_with_a_button_press_and_linked_over_the_network() {
+    let dir = tempfile::tempdir().unwrap();
+    let core = app(dir.path(), Arc::default());
+    let found = core.onboarding_scan().await.unwrap();
+    let washer = found
+        .iter()
+        .find(|d| d.protocol == DeviceProtocol::Improv)
+        .expect("the sandbox's Improv washer");
+    assert_eq!(washer.sandbox_label, None, "Improv devices have no code");
+
+    let opened = core.onboarding_open(washer.id.clone()).await.unwrap();
+    assert_eq!(opened.trust, DeviceTrust::ButtonPress);
+    assert!(opened.can_identify && opened.sandbox);
+    let err = core
+        .onboarding_join(
+            "Refill Home".to_owned(),
+            Some(HOME_PASSWORD.to_owned()),
+            false,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::DeviceRefused, "{}", err.message);
+    assert!(err.message.contains("press the button"), "{}", err.message);
+
+    // Waiting for the button does not shut out Identify, and the press ends the wait.
+    let waiting = {
+        let core = core.clone();
+        tokio::spawn(async move { core.onboarding_secure(DeviceSecret::default()).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert!(!waiting.is_finished(), "it waits for the button");
+    core.onboarding_identify().await.unwrap();
+    let sandbox = core.sandbox_devices().expect("the sandbox radio");
+    let device = sandbox
+        .improv_devices()
+        .iter()
+        .find(|d| d.name == washer.name)
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(device.improv.identified(), 1, "it was asked to blink");
+    core.onboarding_press_button().await.unwrap();
+    let networks = waiting.await.unwrap().unwrap();
+    assert_eq!(networks.networks[0].ssid, "Refill Home");
+    assert_eq!(networks.more, 0, "Improv gives every network at once");
+
+    // A wrong password keeps the session: typed again, it joins.
+    let err = core
+        .onboarding_join("Refill Home".to_owned(), Some("wrong".to_owned()), false)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::WifiWrongPassword);
+    let joined = core
+        .onboarding_join(
+            "Refill Home".to_owned(),
+            Some(HOME_PASSWORD.to_owned()),
+            false,
+        )
+        .await
+        .unwrap();
+    assert_eq!(joined.ip, "127.0.0.1", "the host of the URL it returned");
+
+    // Linked over the network at the URL it returned, not over Bluetooth.
+    core.onboarding_link().await.unwrap();
+    let linked = core.onboarding_finish_link().await.unwrap();
+    assert_eq!(linked.model, "RefillWash-9");
+    assert_eq!(linked.serial, device.serial);
+    assert!(device.registration.refresh_token().is_some());
+    let found = core.onboarding_scan().await.unwrap();
+    assert!(
+        found.iter().all(|d| d.id != washer.id),
+        "set up: no longer waiting"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_esp_device_has_no_button_to_press_or_light_to_blink() {
+    let dir = tempfile::tempdir().unwrap();
+    let core = app(dir.path(), Arc::default());
+    let found = core.onboarding_scan().await.unwrap();
+    let esp = found
+        .iter()
+        .find(|d| d.protocol == DeviceProtocol::Esp)
+        .unwrap();
+    let opened = core.onboarding_open(esp.id.clone()).await.unwrap();
+    assert!(!opened.can_identify);
+    let err = core.onboarding_identify().await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::DeviceUnsupported);
+    let err = core.onboarding_press_button().await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::DeviceUnsupported, "{}", err.message);
 }

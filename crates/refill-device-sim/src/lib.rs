@@ -5,12 +5,17 @@
 //! payload) and the Wi-Fi networks around it. It runs the device's side of ESP-IDF provisioning
 //! from `refill-provision`, reachable through the in-process link or, as ESP devices serve it in
 //! SoftAP mode, over HTTP ([`serve_http`]).
+//!
+//! A [`SimImprovDevice`] is set up with Improv Wi-Fi instead: it waits for a (simulated) press of
+//! its button, and once on Wi-Fi it takes the registration messages on its own web server, at
+//! the URL it returns (`{url}/refill/registration`).
 
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use refill_core::Sensitive;
 use refill_provision::device::{DeviceSetup, ProtocommDevice, SimNetwork};
+use refill_provision::improv::{ImprovDevice, ImprovSetup, State as ImprovState};
 use refill_provision::registration::{DeviceRegistration, Handoff};
 use refill_provision::security::DeviceSecurity;
 use std::future::Future;
@@ -182,7 +187,6 @@ impl Drop for HttpDevice {
 /// one session per `session` cookie), on `127.0.0.1` at a free port.
 pub async fn serve_http(device: Arc<Mutex<ProtocommDevice>>) -> std::io::Result<HttpDevice> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
     let state = Served {
         device,
         session: Arc::new(Mutex::new(None)),
@@ -190,6 +194,15 @@ pub async fn serve_http(device: Arc<Mutex<ProtocommDevice>>) -> std::io::Result<
     let app = axum::Router::new()
         .route("/{endpoint}", axum::routing::post(endpoint))
         .with_state(state);
+    spawn_server(listener, app)
+}
+
+/// Serves `app` on `listener` until the returned handle is dropped.
+fn spawn_server(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+) -> std::io::Result<HttpDevice> {
+    let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
         let _ = axum::serve(listener, app)
@@ -268,4 +281,89 @@ async fn endpoint(
         response.headers_mut().insert(header::SET_COOKIE, cookie);
     }
     response
+}
+
+/// One simulated device set up with Improv Wi-Fi.
+pub struct SimImprovDevice {
+    /// The sandbox model it is.
+    pub model: String,
+    /// Its serial.
+    pub serial: String,
+    /// The name it advertises (and its host name): the model and six hex digits.
+    pub name: String,
+    /// Its Improv state machine.
+    pub improv: ImprovDevice,
+    /// Its link to a customer's account.
+    pub registration: DeviceRegistration,
+    /// Its web server, the URL it returns once on Wi-Fi.
+    pub url: String,
+    _web: HttpDevice,
+}
+
+impl SimImprovDevice {
+    /// A new device of `model` with `serial`, needing a button press before it takes Wi-Fi
+    /// settings. Its web server runs on the current Tokio runtime (an error outside one).
+    pub fn new(model: &str, serial: &str) -> std::io::Result<Self> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(std::io::Error::other)?;
+        let _entered = runtime.enter();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let suffix: u32 = rand::random::<u32>() & 0x00ff_ffff;
+        let name = format!("{}-{suffix:06x}", model.to_ascii_lowercase());
+        let improv = ImprovDevice::new(ImprovSetup {
+            info: [
+                "Refill device firmware".to_owned(),
+                env!("CARGO_PKG_VERSION").to_owned(),
+                "ESP32-C3".to_owned(),
+                name.clone(),
+            ],
+            networks: neighbourhood()
+                .into_iter()
+                .map(|n| (n.ssid, n.password.expose().clone(), n.rssi))
+                .collect(),
+            needs_authorization: true,
+            join_time: Duration::from_millis(300),
+            redirect_url: url.clone(),
+            disconnect_after_provisioned: false,
+        });
+        let registration = DeviceRegistration::new(model, serial, true, Arc::new(redeem));
+        let app = axum::Router::new()
+            .route(
+                &format!("/{}", refill_provision::registration::HTTP_PATH),
+                axum::routing::post(improv_registration),
+            )
+            .with_state((improv.clone(), registration.clone()));
+        let web = spawn_server(listener, app)?;
+        Ok(Self {
+            model: model.to_owned(),
+            serial: serial.to_owned(),
+            name,
+            improv,
+            registration,
+            url,
+            _web: web,
+        })
+    }
+}
+
+/// `POST /refill/registration` on an Improv device: the registration messages, once it is on
+/// the network.
+async fn improv_registration(
+    State((improv, registration)): State<(ImprovDevice, DeviceRegistration)>,
+    body: axum::body::Bytes,
+) -> Response {
+    if improv.state() != ImprovState::Provisioned {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the device is not on the network yet",
+        )
+            .into_response();
+    }
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        registration.handle(&body),
+    )
+        .into_response()
 }

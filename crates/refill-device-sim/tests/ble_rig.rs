@@ -11,6 +11,7 @@
 use refill_device_sim::{serve_http, HttpDevice, Protection, SimDevice, HOME_PASSWORD};
 use refill_provision::ble::{self, BleTransport, Protocol};
 use refill_provision::protocomm::{Client, WifiStatus};
+use refill_provision::registration::Registrar;
 use refill_provision::{ProvError, QrPayload};
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;

@@ -4,6 +4,7 @@
 use refill_device_sim::{serve_http, Protection, SimDevice, HOME_PASSWORD};
 use refill_provision::http::HttpTransport;
 use refill_provision::protocomm::{Client, Transport, WifiStatus};
+use refill_provision::registration::Registrar;
 use refill_provision::{ProvError, QrPayload};
 use std::time::Duration;
 

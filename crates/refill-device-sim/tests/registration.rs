@@ -1,13 +1,17 @@
 //! Linking a simulated device to the customer's account, as Dash Replenishment does, against the
 //! real sandbox service over loopback HTTP: the app reads the device's identity, the customer
 //! signs in and chooses products on the real consent page, the device redeems the code with its
-//! own verifier. The app never sees the device's tokens.
+//! own verifier. The app never sees the device's tokens. ESP devices take the messages over
+//! `custom-data`, Improv devices on their own web server once on Wi-Fi.
 
 use refill_auth::{start_device_authorization, DeviceGrant, Provider, Redirect};
-use refill_device_sim::{Protection, SimDevice};
+use refill_device_sim::{Protection, SimDevice, SimImprovDevice, HOME_PASSWORD};
+use refill_provision::improv::{ImprovClient, SimImprovLink, State};
 use refill_provision::link::{Air, SimLink};
 use refill_provision::protocomm::Client;
-use refill_provision::registration::{Handoff, RegistrationState};
+use refill_provision::registration::{
+    Handoff, HttpRegistrar, Identity, Registrar, RegistrationState,
+};
 use refill_provision::ProvError;
 use refill_service::sandbox::{CUSTOMER_EMAIL, CUSTOMER_PASSWORD};
 use refill_service::{start, ServiceConfig};
@@ -34,37 +38,7 @@ async fn a_device_on_wifi_is_linked_to_the_customer_and_holds_its_own_tokens() {
         "simulated devices order test orders"
     );
 
-    let provider = Provider::refill("sandbox", &base);
-    let pending = start_device_authorization(
-        &provider,
-        &Redirect::Loopback,
-        &DeviceGrant {
-            scope: "dash:replenish".to_owned(),
-            scope_data: identity.scope_data(),
-            code_challenge: identity.code_challenge.clone(),
-        },
-    )
-    .await
-    .unwrap();
-    let browser = Browser::default();
-    let person = Person::Existing {
-        email: CUSTOMER_EMAIL,
-        password: CUSTOMER_PASSWORD,
-    };
-    let callback = browser
-        .sign_in(pending.authorize_url(), &person, "allow")
-        .await
-        .unwrap();
-    let (code, _) = tokio::join!(
-        pending.finish_code(Duration::from_secs(10), std::future::pending()),
-        browser.visit(&callback)
-    );
-    let handoff = Handoff {
-        code: code.unwrap(),
-        client_id: provider.client_id.clone(),
-        redirect_uri: pending.redirect_uri().to_owned(),
-        token_url: provider.token_url.clone(),
-    };
+    let handoff = consent(&base, &identity).await;
     client
         .register_and_wait(&handoff, Duration::from_secs(10))
         .await
@@ -90,5 +64,106 @@ async fn a_device_on_wifi_is_linked_to_the_customer_and_holds_its_own_tokens() {
         matches!(&err, ProvError::Registration(m) if m.contains("refused the code")),
         "{err}"
     );
+    service.shutdown().await;
+}
+
+/// The app's part: the authorization with the device's identity, the customer signing in and
+/// allowing on the real consent page; returns what the app hands the device.
+async fn consent(base: &str, identity: &Identity) -> Handoff {
+    let provider = Provider::refill("sandbox", base);
+    let pending = start_device_authorization(
+        &provider,
+        &Redirect::Loopback,
+        &DeviceGrant {
+            scope: "dash:replenish".to_owned(),
+            scope_data: identity.scope_data(),
+            code_challenge: identity.code_challenge.clone(),
+        },
+    )
+    .await
+    .unwrap();
+    let browser = Browser::default();
+    let person = Person::Existing {
+        email: CUSTOMER_EMAIL,
+        password: CUSTOMER_PASSWORD,
+    };
+    let callback = browser
+        .sign_in(pending.authorize_url(), &person, "allow")
+        .await
+        .unwrap();
+    let (code, _) = tokio::join!(
+        pending.finish_code(Duration::from_secs(10), std::future::pending()),
+        browser.visit(&callback)
+    );
+    Handoff {
+        code: code.unwrap(),
+        client_id: provider.client_id.clone(),
+        redirect_uri: pending.redirect_uri().to_owned(),
+        token_url: provider.token_url.clone(),
+    }
+}
+
+#[tokio::test]
+async fn an_improv_device_is_linked_over_the_network_at_the_url_it_returned() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = start(ServiceConfig::sandbox(dir.path().join("s.sqlite")))
+        .await
+        .unwrap();
+    let base = service.base_url();
+    let device = SimImprovDevice::new("RefillWash-9", "SIM-WASH-IMPROV").unwrap();
+    assert!(device.name.starts_with("refillwash-9-"), "{}", device.name);
+
+    // Before Wi-Fi, the device is not on the network: refused in words, not a hang.
+    let mut early = HttpRegistrar::new(&device.url);
+    let err = early.identify().await.unwrap_err();
+    assert!(err.to_string().contains("HTTP 503"), "{err}");
+
+    let link = SimImprovLink::connect(&device.improv, 20, Duration::from_millis(5));
+    let mut client = ImprovClient::connect(link).await.unwrap();
+    assert_eq!(client.state(), State::AuthorizationRequired);
+    client.identify().await.unwrap();
+    let button = device.improv.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        button.press_button();
+    });
+    client
+        .wait_for_authorization(Duration::from_secs(5))
+        .await
+        .unwrap();
+    let url = client
+        .join("Refill Home", HOME_PASSWORD, Duration::from_secs(5))
+        .await
+        .unwrap()
+        .expect("a redirect URL");
+    assert_eq!(url, device.url);
+
+    let mut registrar = HttpRegistrar::new(&url);
+    let identity = registrar.identify().await.unwrap();
+    assert_eq!(identity.model, "RefillWash-9");
+    let handoff = consent(&base, &identity).await;
+    registrar
+        .register_and_wait(&handoff, Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert!(device.registration.refresh_token().is_some());
+    let devices: serde_json::Value = reqwest::get(format!("{base}/v1/devices"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        devices["devices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["serial"] == "SIM-WASH-IMPROV"),
+        "{devices}"
+    );
+    // A device without the registration path says so.
+    let mut nothing_there = HttpRegistrar::new(&format!("{base}/nothing"));
+    let err = nothing_there.identify().await.unwrap_err();
+    assert!(matches!(err, ProvError::Unsupported(_)), "{err:?}");
     service.shutdown().await;
 }

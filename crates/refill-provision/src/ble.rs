@@ -1,12 +1,18 @@
-//! The BLE transports, on btleplug: finding devices that offer ESP-IDF provisioning or Improv,
-//! and protocomm over GATT (a write with response, then a read, on the endpoint's
-//! characteristic, found by its 0x2901 name).
+//! The BLE transports, on btleplug: finding devices that offer ESP-IDF provisioning or Improv;
+//! protocomm over GATT (a write with response, then a read, on the endpoint's characteristic,
+//! found by its 0x2901 name, [`BleTransport`]); and Improv over GATT (RPCs written, state, errors
+//! and results notified, [`BleImprovLink`]).
 
 use crate::error::ProvError;
+use crate::improv::{self, ImprovLink};
 use crate::protocomm::Transport;
-use btleplug::api::{Central, Manager as _, Peripheral as _, ScanFilter, WriteType};
+use btleplug::api::{
+    Central, Manager as _, Peripheral as _, ScanFilter, ValueNotification, WriteType,
+};
 use btleplug::platform::{Adapter, Manager, Peripheral};
+use futures_util::{Stream, StreamExt};
 use std::collections::HashMap;
+use std::pin::Pin;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -46,10 +52,16 @@ pub struct Found {
     pub rssi: Option<i16>,
     /// What it offers.
     pub protocol: Protocol,
+    improv_data: Vec<u8>,
     peripheral: Peripheral,
 }
 
 impl Found {
+    /// Improv devices: the capability bits it advertises (0 when it advertises none).
+    pub fn improv_capabilities(&self) -> u8 {
+        self.improv_data.get(1).copied().unwrap_or(0)
+    }
+
     /// A stable id for it while the app runs (the OS's peripheral id).
     pub fn id(&self) -> String {
         self.peripheral.id().to_string()
@@ -106,6 +118,11 @@ pub async fn scan(adapter: &Adapter, duration: Duration) -> Result<Vec<Found>, P
                 .unwrap_or_else(|| "Unnamed device".to_owned()),
             rssi: props.rssi,
             protocol,
+            improv_data: props
+                .service_data
+                .get(&IMPROV_SERVICE_DATA)
+                .cloned()
+                .unwrap_or_default(),
             peripheral,
         });
     }
@@ -119,17 +136,23 @@ pub struct BleTransport {
     endpoints: HashMap<String, btleplug::api::Characteristic>,
 }
 
+/// Connects to `device` and discovers its services, within [`CONNECT_TIMEOUT`].
+async fn connect(device: &Found) -> Result<Peripheral, ProvError> {
+    let peripheral = device.peripheral.clone();
+    let connect = async {
+        peripheral.connect().await.map_err(ble_error)?;
+        peripheral.discover_services().await.map_err(ble_error)
+    };
+    tokio::time::timeout(CONNECT_TIMEOUT, connect)
+        .await
+        .map_err(|_| ProvError::Timeout)??;
+    Ok(peripheral)
+}
+
 impl BleTransport {
     /// Connects to `device` and maps its endpoints by their 0x2901 names.
     pub async fn connect(device: &Found) -> Result<Self, ProvError> {
-        let peripheral = device.peripheral.clone();
-        let connect = async {
-            peripheral.connect().await.map_err(ble_error)?;
-            peripheral.discover_services().await.map_err(ble_error)
-        };
-        tokio::time::timeout(CONNECT_TIMEOUT, connect)
-            .await
-            .map_err(|_| ProvError::Timeout)??;
+        let peripheral = connect(device).await?;
         let mut endpoints = HashMap::new();
         for characteristic in peripheral.characteristics() {
             for descriptor in &characteristic.descriptors {
@@ -188,5 +211,122 @@ impl Transport for BleTransport {
         tokio::time::timeout(Duration::from_secs(10), exchange)
             .await
             .map_err(|_| ProvError::Timeout)?
+    }
+}
+
+/// Improv over a BLE connection.
+pub struct BleImprovLink {
+    peripheral: Peripheral,
+    characteristics: HashMap<improv::Characteristic, btleplug::api::Characteristic>,
+    notifications: Pin<Box<dyn Stream<Item = ValueNotification> + Send>>,
+}
+
+impl BleImprovLink {
+    /// Connects to `device`, finds Improv's characteristics and subscribes to its state, errors
+    /// and RPC results.
+    pub async fn connect(device: &Found) -> Result<Self, ProvError> {
+        let peripheral = connect(device).await?;
+        let mut characteristics = HashMap::new();
+        for found in peripheral.characteristics() {
+            if found.service_uuid != IMPROV_SERVICE {
+                continue;
+            }
+            if let Some(c) = improv::Characteristic::ALL
+                .into_iter()
+                .find(|c| Uuid::parse_str(c.uuid()).is_ok_and(|u| u == found.uuid))
+            {
+                characteristics.insert(c, found);
+            }
+        }
+        use improv::Characteristic as C;
+        if let Some(missing) = [C::State, C::Error, C::Rpc, C::RpcResult]
+            .into_iter()
+            .find(|c| !characteristics.contains_key(c))
+        {
+            return Err(ProvError::protocol(format!(
+                "its Improv service has no {missing:?} characteristic"
+            )));
+        }
+        // The stream first, so nothing notified after subscribing is missed.
+        let notifications = peripheral.notifications().await.map_err(ble_error)?;
+        for c in [C::State, C::Error, C::RpcResult] {
+            peripheral
+                .subscribe(&characteristics[&c])
+                .await
+                .map_err(ble_error)?;
+        }
+        Ok(Self {
+            peripheral,
+            characteristics,
+            notifications,
+        })
+    }
+
+    fn characteristic(
+        &self,
+        c: improv::Characteristic,
+    ) -> Result<btleplug::api::Characteristic, ProvError> {
+        self.characteristics
+            .get(&c)
+            .cloned()
+            .ok_or_else(|| ProvError::Unsupported(format!("it has no Improv {c:?} characteristic")))
+    }
+
+    /// Disconnects.
+    pub async fn disconnect(self) {
+        let _ = self.peripheral.disconnect().await;
+    }
+}
+
+impl ImprovLink for BleImprovLink {
+    async fn read(&mut self, c: improv::Characteristic) -> Result<Vec<u8>, ProvError> {
+        if c == improv::Characteristic::Capabilities && !self.characteristics.contains_key(&c) {
+            // Firmware before Improv 2 has no capabilities: it offers none.
+            return Ok(vec![0]);
+        }
+        let characteristic = self.characteristic(c)?;
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            self.peripheral.read(&characteristic),
+        )
+        .await
+        .map_err(|_| ProvError::Timeout)?
+        .map_err(ble_error)
+    }
+
+    async fn write(&mut self, c: improv::Characteristic, data: &[u8]) -> Result<(), ProvError> {
+        let characteristic = self.characteristic(c)?;
+        // Long writes: BlueZ splits values above the MTU (prepared writes).
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            self.peripheral
+                .write(&characteristic, data, WriteType::WithResponse),
+        )
+        .await
+        .map_err(|_| ProvError::Timeout)?
+        .map_err(ble_error)
+    }
+
+    async fn notification(
+        &mut self,
+        limit: Duration,
+    ) -> Result<Option<(improv::Characteristic, Vec<u8>)>, ProvError> {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let next = tokio::time::timeout_at(deadline, self.notifications.next())
+                .await
+                .map_err(|_| ProvError::Timeout)?;
+            let Some(notification) = next else {
+                return Ok(None);
+            };
+            if let Some(c) = self
+                .characteristics
+                .iter()
+                .find(|(_, found)| found.uuid == notification.uuid)
+                .map(|(c, _)| *c)
+            {
+                return Ok(Some((c, notification.value)));
+            }
+        }
     }
 }

@@ -31,6 +31,9 @@ pub enum ProvError {
     /// The device could not be linked to the customer's account.
     #[error("The device is on Wi-Fi but could not be linked to your account: {0}. Try linking it again.")]
     Registration(String),
+    /// The device could not join the Wi-Fi network (Improv does not say why).
+    #[error("The device could not join the network. Check the network's name and password.")]
+    NotJoined,
     /// The device needs something this app does not support.
     #[error("This device is not supported: {0}.")]
     Unsupported(String),

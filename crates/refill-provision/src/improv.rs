@@ -32,6 +32,15 @@ pub enum Characteristic {
 }
 
 impl Characteristic {
+    /// All of them.
+    pub const ALL: [Characteristic; 5] = [
+        Characteristic::State,
+        Characteristic::Error,
+        Characteristic::Rpc,
+        Characteristic::RpcResult,
+        Characteristic::Capabilities,
+    ];
+
     /// Its UUID.
     pub fn uuid(self) -> &'static str {
         match self {
@@ -105,9 +114,7 @@ impl ErrorState {
 
     fn into_error(self) -> ProvError {
         match self {
-            ErrorState::UnableToConnect => ProvError::Device(
-                "it could not join the network: check the network name and password".to_owned(),
-            ),
+            ErrorState::UnableToConnect => ProvError::NotJoined,
             ErrorState::NotAuthorized => ProvError::Device(
                 "it is not authorized yet: press the button on the device".to_owned(),
             ),
@@ -426,7 +433,10 @@ impl<L: ImprovLink> ImprovClient<L> {
         let data = strings(&[ssid, password])?;
         match self.rpc(command::WIFI_SETTINGS, &data, limit).await {
             Ok(result) => Ok(result.into_iter().next().filter(|url| !url.is_empty())),
-            Err(ProvError::Link(_)) if self.state == State::Provisioned => Ok(None),
+            // Over BLE a dropped link can also go quiet rather than end.
+            Err(ProvError::Link(_) | ProvError::Timeout) if self.state == State::Provisioned => {
+                Ok(None)
+            }
             Err(e) => Err(e),
         }
     }

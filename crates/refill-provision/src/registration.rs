@@ -3,7 +3,9 @@
 //! (`scope=dash:replenish`), and hands the code to the device, which redeems it with its own
 //! verifier. From then on the device holds its own refresh token, never the app's.
 //!
-//! The messages are JSON on the encrypted `custom-data` endpoint:
+//! The messages are JSON on the encrypted `custom-data` endpoint of an ESP device, or, for an
+//! Improv device, `POST`ed to `{redirect URL}/refill/registration` once it is on Wi-Fi
+//! ([`Registrar`] is either):
 //!
 //! | request | answer |
 //! |---|---|
@@ -110,67 +112,152 @@ pub enum RegistrationState {
     },
 }
 
-impl<T: Transport> Client<T> {
-    async fn registration_call(&mut self, request: &Request) -> Result<Vec<u8>, ProvError> {
-        let body = serde_json::to_vec(request)
-            .map_err(|e| ProvError::protocol(format!("a request could not be written: {e}")))?;
-        self.call(endpoint::CUSTOM_DATA, &body).await
-    }
+/// Where the registration messages go: the encrypted `custom-data` endpoint of an ESP device
+/// ([`Client`]), or, for an Improv device (which has no such endpoint), its own web server once
+/// it is on Wi-Fi ([`HttpRegistrar`]). The messages are the same.
+pub trait Registrar: Send {
+    /// Sends one request (JSON) and returns the device's answer.
+    fn call(&mut self, body: Vec<u8>) -> impl Future<Output = Result<Vec<u8>, ProvError>> + Send;
 
     /// The device's model, serial and PKCE challenge.
-    pub async fn identify(&mut self) -> Result<Identity, ProvError> {
-        let answer = self.registration_call(&Request::Identify).await?;
-        serde_json::from_slice(&answer).map_err(|_| {
-            ProvError::Unsupported(
-                "it does not say which model it is, so it cannot be linked to your account"
-                    .to_owned(),
-            )
-        })
+    fn identify(&mut self) -> impl Future<Output = Result<Identity, ProvError>> + Send {
+        async move {
+            let answer = self.call(request_body(&Request::Identify)?).await?;
+            serde_json::from_slice(&answer).map_err(|_| {
+                ProvError::Unsupported(
+                    "it does not say which model it is, so it cannot be linked to your account"
+                        .to_owned(),
+                )
+            })
+        }
     }
 
     /// Hands the device its code.
-    pub async fn register(&mut self, handoff: &Handoff) -> Result<RegistrationState, ProvError> {
-        let answer = self
-            .registration_call(&Request::Register {
-                code: handoff.code.expose().clone(),
-                client_id: handoff.client_id.clone(),
-                redirect_uri: handoff.redirect_uri.clone(),
-                token_url: handoff.token_url.clone(),
-            })
-            .await?;
-        parse_state(&answer)
+    fn register(
+        &mut self,
+        handoff: &Handoff,
+    ) -> impl Future<Output = Result<RegistrationState, ProvError>> + Send {
+        let body = register_body(handoff);
+        async move { parse_state(&self.call(body?).await?) }
     }
 
     /// Where the device's registration stands.
-    pub async fn registration_state(&mut self) -> Result<RegistrationState, ProvError> {
-        let answer = self.registration_call(&Request::Status).await?;
-        parse_state(&answer)
+    fn registration_state(
+        &mut self,
+    ) -> impl Future<Output = Result<RegistrationState, ProvError>> + Send {
+        async move { parse_state(&self.call(request_body(&Request::Status)?).await?) }
     }
 
     /// Hands the device its code and waits (at most `limit`) until it has redeemed it.
-    pub async fn register_and_wait(
+    fn register_and_wait(
         &mut self,
         handoff: &Handoff,
         limit: Duration,
-    ) -> Result<(), ProvError> {
-        let mut backoff = Backoff::new(Duration::from_millis(100), limit);
-        let mut state = self.register(handoff).await?;
-        loop {
-            match state {
-                RegistrationState::Registered => return Ok(()),
-                RegistrationState::Failed { message } => {
-                    return Err(ProvError::Registration(message))
+    ) -> impl Future<Output = Result<(), ProvError>> + Send {
+        let body = register_body(handoff);
+        async move {
+            let mut backoff = Backoff::new(Duration::from_millis(100), limit);
+            let mut state = parse_state(&self.call(body?).await?)?;
+            loop {
+                match state {
+                    RegistrationState::Registered => return Ok(()),
+                    RegistrationState::Failed { message } => {
+                        return Err(ProvError::Registration(message))
+                    }
+                    RegistrationState::Unregistered => {
+                        return Err(ProvError::Registration(
+                            "the device did not take the registration".to_owned(),
+                        ))
+                    }
+                    RegistrationState::Registering => {}
                 }
-                RegistrationState::Unregistered => {
-                    return Err(ProvError::Registration(
-                        "the device did not take the registration".to_owned(),
+                backoff.wait().await?;
+                state = self.registration_state().await?;
+            }
+        }
+    }
+}
+
+fn register_body(handoff: &Handoff) -> Result<Vec<u8>, ProvError> {
+    request_body(&Request::Register {
+        code: handoff.code.expose().clone(),
+        client_id: handoff.client_id.clone(),
+        redirect_uri: handoff.redirect_uri.clone(),
+        token_url: handoff.token_url.clone(),
+    })
+}
+
+fn request_body(request: &Request) -> Result<Vec<u8>, ProvError> {
+    serde_json::to_vec(request)
+        .map_err(|e| ProvError::protocol(format!("a request could not be written: {e}")))
+}
+
+impl<T: Transport> Registrar for Client<T> {
+    async fn call(&mut self, body: Vec<u8>) -> Result<Vec<u8>, ProvError> {
+        Client::call(self, endpoint::CUSTOM_DATA, &body).await
+    }
+}
+
+/// The path, under the URL an Improv device returns once it is on Wi-Fi, where it takes the
+/// registration messages (`POST`, JSON).
+pub const HTTP_PATH: &str = "refill/registration";
+
+/// Registration over the local network, at the URL an Improv device gave after joining.
+pub struct HttpRegistrar {
+    client: reqwest::Client,
+    url: String,
+}
+
+impl HttpRegistrar {
+    /// The device whose Improv redirect URL is `base` (such as `http://192.168.1.23`).
+    pub fn new(base: &str) -> Self {
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(15))
+            .build()
+            .unwrap_or_default();
+        Self {
+            client,
+            url: format!("{}/{HTTP_PATH}", base.trim_end_matches('/')),
+        }
+    }
+}
+
+impl Registrar for HttpRegistrar {
+    async fn call(&mut self, body: Vec<u8>) -> Result<Vec<u8>, ProvError> {
+        let answer = self
+            .client
+            .post(&self.url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| {
+                if e.is_timeout() {
+                    ProvError::Timeout
+                } else {
+                    ProvError::Link(format!(
+                        "the device cannot be reached on the network ({e}); make sure this \
+                         computer is on the same network as the device"
                     ))
                 }
-                RegistrationState::Registering => {}
-            }
-            backoff.wait().await?;
-            state = self.registration_state().await?;
+            })?;
+        if answer.status() == reqwest::StatusCode::NOT_FOUND {
+            return Err(ProvError::Unsupported(
+                "it does not offer linking to an account on the network".to_owned(),
+            ));
         }
+        if !answer.status().is_success() {
+            return Err(ProvError::Device(format!(
+                "it answered HTTP {}",
+                answer.status()
+            )));
+        }
+        let bytes = answer
+            .bytes()
+            .await
+            .map_err(|e| ProvError::Link(e.to_string()))?;
+        Ok(bytes.to_vec())
     }
 }
 
