@@ -13,6 +13,8 @@ pub const COMMANDS: &[&str] = &[
     "sign_out",
     "onboarding_scan",
     "onboarding_open",
+    "onboarding_identify",
+    "onboarding_press_button",
     "onboarding_secure",
     "onboarding_more_networks",
     "onboarding_join",

@@ -121,6 +121,16 @@ async fn onboarding_finish_link(core: State<'_, AppCore>) -> Result<DeviceView, 
 }
 
 #[tauri::command]
+async fn onboarding_identify(core: State<'_, AppCore>) -> Result<(), AppError> {
+    core.onboarding_identify().await
+}
+
+#[tauri::command]
+async fn onboarding_press_button(core: State<'_, AppCore>) -> Result<(), AppError> {
+    core.onboarding_press_button().await
+}
+
+#[tauri::command]
 async fn onboarding_cancel(core: State<'_, AppCore>) -> Result<(), AppError> {
     core.onboarding_cancel().await;
     Ok(())
@@ -324,6 +334,8 @@ pub fn configure<R: Runtime>(
             sign_out,
             onboarding_scan,
             onboarding_open,
+            onboarding_identify,
+            onboarding_press_button,
             onboarding_secure,
             onboarding_more_networks,
             onboarding_join,

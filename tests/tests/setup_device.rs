@@ -1,6 +1,7 @@
 //! Setting up a sandbox device through the real app binary: the wizard from "Add a device" to the
 //! device linked to the account, with a wrong Wi-Fi password corrected on the way and the right
-//! one remembered in a real Secret Service. The device is one of the sandbox's simulated devices
+//! one remembered in a real Secret Service; then an Improv device, proven by a press of its
+//! button, joining with the remembered password. The devices are the sandbox's simulated devices
 //! on the in-process simulated link (this machine has no Bluetooth radio). Run by
 //! `cargo xtask test`.
 
@@ -78,6 +79,36 @@ async fn a_simulated_device_is_set_up_and_linked_through_the_wizard() -> Result<
     app.click("setup-finish").await?;
     let devices = app.text("devices").await?;
     ensure!(devices.contains("Brewmaster 200 coffee maker"), "{devices}");
+
+    // An Improv device: no code but a press of its button (the sandbox presses it), the
+    // remembered password, and linked over the network at the URL it returned.
+    app.click("add-device").await?;
+    app.click("setup-start").await?;
+    app.find("[data-testid^='found-refillwash-9-']")
+        .await?
+        .click()
+        .await?;
+    let ask = app.wait_text("press-the-button", |t| !t.is_empty()).await?;
+    ensure!(ask.contains("Press the button"), "{ask}");
+    app.click("identify").await?;
+    app.screenshot("setup-4-press-the-button").await?;
+    app.click("sandbox-press").await?;
+    app.click("network-Refill Home").await?;
+    app.click("join").await?;
+    let url = app.wait_text("link-url", |t| t.contains("/ap/oa?")).await?;
+    let callback = Browser::default()
+        .sign_in(&url, &alex, "allow")
+        .await
+        .map_err(anyhow::Error::msg)?;
+    Browser::default()
+        .visit(&callback)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let done = app
+        .wait_text("setup-done", |t| t.contains("is set up"))
+        .await?;
+    ensure!(done.contains("AutoDose 9 washing machine"), "{done}");
+    app.click("setup-finish").await?;
     app.quit().await?;
 
     let remembered =

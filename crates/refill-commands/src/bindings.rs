@@ -74,6 +74,10 @@ commands! {
     onboarding_scan() -> Vec<FoundDevice>;
     /// Connects to a found device; says what it needs before it talks.
     onboarding_open(device_id: String) -> OpenedDevice;
+    /// Asks the device being set up (Improv) to blink or beep.
+    onboarding_identify() -> ();
+    /// Sandbox only: presses the simulated device's button (Improv).
+    onboarding_press_button() -> ();
     /// Opens the secure session with the device's code (or QR payload); returns the strongest Wi-Fi networks it sees.
     onboarding_secure(secret: DeviceSecret) -> WifiList;
     /// Reads the rest of the device's Wi-Fi networks.

@@ -4,6 +4,8 @@ import type { AppError, commands } from "./bindings";
 export type DeviceCommand =
   | "onboardingScan"
   | "onboardingOpen"
+  | "onboardingIdentify"
+  | "onboardingPressButton"
   | "onboardingSecure"
   | "onboardingMoreNetworks"
   | "onboardingJoin"

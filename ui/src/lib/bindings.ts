@@ -266,7 +266,7 @@ protocol: DeviceProtocol,
  */
 sandboxLabel: string | null, };
 
-export type DeviceTrust = "nothing" | "proofOfPossession" | "usernameAndPassword";
+export type DeviceTrust = "nothing" | "proofOfPossession" | "usernameAndPassword" | "buttonPress";
 
 export type OpenedDevice = { 
 /**
@@ -276,7 +276,16 @@ name: string,
 /**
  * What it needs before it talks.
  */
-trust: DeviceTrust, };
+trust: DeviceTrust, 
+/**
+ * Whether it can blink or beep on request ([`AppCore::onboarding_identify`]).
+ */
+canIdentify: boolean, 
+/**
+ * Whether it is a sandbox device, whose button the app presses
+ * ([`AppCore::onboarding_press_button`]).
+ */
+sandbox: boolean, };
 
 export type DeviceSecret = { 
 /**
@@ -344,6 +353,8 @@ export type CommandName =
   | "sign_out"
   | "onboarding_scan"
   | "onboarding_open"
+  | "onboarding_identify"
+  | "onboarding_press_button"
   | "onboarding_secure"
   | "onboarding_more_networks"
   | "onboarding_join"
@@ -378,6 +389,10 @@ export const commands = {
   onboardingScan: (): Promise<Array<FoundDevice>> => invoke("onboarding_scan"),
   /** Connects to a found device; says what it needs before it talks. */
   onboardingOpen: (deviceId: string): Promise<OpenedDevice> => invoke("onboarding_open", { deviceId }),
+  /** Asks the device being set up (Improv) to blink or beep. */
+  onboardingIdentify: (): Promise<null> => invoke("onboarding_identify"),
+  /** Sandbox only: presses the simulated device's button (Improv). */
+  onboardingPressButton: (): Promise<null> => invoke("onboarding_press_button"),
   /** Opens the secure session with the device's code (or QR payload); returns the strongest Wi-Fi networks it sees. */
   onboardingSecure: (secret: DeviceSecret): Promise<WifiList> => invoke("onboarding_secure", { secret }),
   /** Reads the rest of the device's Wi-Fi networks. */

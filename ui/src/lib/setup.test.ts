@@ -72,6 +72,39 @@ describe("the device setup wizard", () => {
     expect(ondone).toHaveBeenCalledWith(aLinkedDevice);
   });
 
+  it("waits for an Improv device's button, with Identify and the sandbox's button meanwhile", async () => {
+    let press: () => void = () => {};
+    const pressed = new Promise<void>((resolve) => (press = resolve));
+    let waits = 0;
+    const { api } = wizard({
+      onboardingOpen: vi.fn(async () => ({ name: "PROV_B", trust: "buttonPress" as const, canIdentify: true, sandbox: true })),
+      onboardingSecure: vi.fn(async () => {
+        waits += 1;
+        if (waits === 1) throw anError("device_refused", "Nobody pressed the button on PROV_B in time.");
+        await pressed;
+        return { networks: [{ ssid: "Refill Home", rssi: -42, secured: true, remembered: false }], more: 0 };
+      }),
+      onboardingPressButton: vi.fn(async () => {
+        press();
+        return null;
+      }),
+    });
+    await fireEvent.click(screen.getByTestId("setup-start"));
+    await fireEvent.click(await screen.findByTestId("found-PROV_B"));
+    // The first wait ran out: said in words, and Continue waits again.
+    expect((await screen.findByTestId("setup-error")).textContent).toContain("in time");
+    expect(screen.getByTestId("press-the-button").textContent).toContain("PROV_B");
+    expect(screen.queryByTestId("pop")).toBeNull();
+    await fireEvent.click(screen.getByTestId("secure"));
+    expect((await screen.findByTestId("setup-working")).textContent).toContain("Waiting for the button");
+    await fireEvent.click(screen.getByTestId("identify"));
+    expect(api.onboardingIdentify).toHaveBeenCalledTimes(1);
+    expect((await screen.findByTestId("setup-notice")).textContent).toContain("PROV_B should blink");
+    await fireEvent.click(screen.getByTestId("sandbox-press"));
+    await screen.findByTestId("network-Refill Home");
+    expect(api.onboardingSecure).toHaveBeenCalledWith({ qr: null, pop: null, username: null });
+  });
+
   it("reads more networks on request and takes a hidden network by name", async () => {
     const { api } = wizard();
     await toWifi();
