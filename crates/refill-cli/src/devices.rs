@@ -1,10 +1,14 @@
 //! `refill devices scan` and `refill devices provision`: onboarding from the command line, over
-//! Bluetooth LE or a device's own access point (SoftAP), with the same steps as the app's wizard.
+//! Bluetooth LE (ESP-IDF provisioning or Improv) or a device's own access point (SoftAP), with the
+//! same steps as the app's wizard, up to linking the device to the customer's account (`--link`).
 
+use refill_auth::{start_device_authorization, DeviceGrant, Provider, Redirect, SIGN_IN_TIMEOUT};
 use refill_core::Sensitive;
-use refill_provision::ble::{self, BleTransport};
+use refill_provision::ble::{self, BleImprovLink, BleTransport};
 use refill_provision::http::HttpTransport;
+use refill_provision::improv::{self, ImprovClient};
 use refill_provision::protocomm::{Client, Transport, WifiFailure, WifiStatus};
+use refill_provision::registration::{Handoff, HttpRegistrar, Registrar};
 use refill_provision::security::Security;
 use refill_provision::{ProvError, QrPayload};
 use std::io::{BufRead, IsTerminal, Write};
@@ -17,6 +21,7 @@ USAGE:
     refill devices scan [--seconds N] [--adapter NAME]
     refill devices provision (--qr PAYLOAD | --name NAME [--pop POP | --username U --password P])
                              [--softap URL] [--adapter NAME] [--ssid SSID [--passphrase PW]]
+                             [--remember] [--link [--service URL] [--no-browser]]
 
     --qr PAYLOAD     the JSON in the device's QR code ({\"ver\":\"v1\",\"name\":…,\"pop\":…})
     --name NAME      the name the device advertises (PROV_…)
@@ -28,21 +33,34 @@ USAGE:
     --passphrase PW  the network's password (when missing: the one remembered for the network, or
                      asked for)
     --remember       remember the password in the system keyring for the next device
+    --link           once on Wi-Fi, link the device to your Refill account: the consent page
+                     opens in the browser, where you choose what it reorders for each supply
+    --service URL    the Refill service to link it with          [REFILL_SERVICE_URL]
+    --no-browser     print the consent page's address instead of opening a browser
+
+An Improv device (found by --name) needs no code: press its button when asked (it blinks).
 ";
 
 struct Options {
     flags: std::collections::HashMap<String, String>,
     remember: bool,
+    link: bool,
+    no_browser: bool,
 }
 
 impl Options {
     fn parse(args: &[String]) -> Result<Self, String> {
         let mut flags = std::collections::HashMap::new();
-        let mut remember = false;
+        let (mut remember, mut link, mut no_browser) = (false, false, false);
         let mut it = args.iter();
         while let Some(arg) = it.next() {
-            if arg == "--remember" {
-                remember = true;
+            match arg.as_str() {
+                "--remember" => remember = true,
+                "--link" => link = true,
+                "--no-browser" => no_browser = true,
+                _ => {}
+            }
+            if ["--remember", "--link", "--no-browser"].contains(&arg.as_str()) {
                 continue;
             }
             let name = arg
@@ -59,6 +77,7 @@ impl Options {
                         "softap",
                         "ssid",
                         "passphrase",
+                        "service",
                     ]
                     .contains(n)
                 })
@@ -66,7 +85,34 @@ impl Options {
             let value = it.next().ok_or_else(|| format!("{arg} needs a value"))?;
             flags.insert(name.to_owned(), value.clone());
         }
-        Ok(Self { flags, remember })
+        let options = Self {
+            flags,
+            remember,
+            link,
+            no_browser,
+        };
+        if options.link {
+            // Said before anything is sent to the device.
+            options.service()?;
+        }
+        Ok(options)
+    }
+
+    /// The Refill service to link devices with.
+    fn service(&self) -> Result<Provider, String> {
+        let service = self
+            .get("service")
+            .map(str::to_owned)
+            .or_else(|| std::env::var("REFILL_SERVICE_URL").ok())
+            .filter(|s| !s.is_empty())
+            .ok_or("--link needs the Refill service: --service URL (or REFILL_SERVICE_URL)")?;
+        let base = service.trim_end_matches('/');
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(format!(
+                "'{service}' is not a service URL: it must start with http:// or https://"
+            ));
+        }
+        Ok(Provider::refill(base, base))
     }
 
     fn get(&self, name: &str) -> Option<&str> {
@@ -174,11 +220,185 @@ async fn provision(options: &Options) -> Result<(), String> {
         format!("{name} was not found nearby. Check that it is in setup mode and close by.")
     })?;
     step(&format!("Connecting to {name}"));
+    if device.protocol == ble::Protocol::Improv {
+        let link = BleImprovLink::connect(&device)
+            .await
+            .map_err(|e| e.to_string())?;
+        return onboard_improv(link, &name, options).await;
+    }
     let link = BleTransport::connect(&device)
         .await
         .map_err(|e| e.to_string())?;
     let max = link.max_value();
     onboard(link, max, &security, options).await
+}
+
+/// Onboards an Improv device: its button instead of a code, then Wi-Fi, then (`--link`) linking
+/// over the network at the URL it returns.
+async fn onboard_improv<L: improv::ImprovLink>(
+    link: L,
+    name: &str,
+    options: &Options,
+) -> Result<(), String> {
+    let mut client = ImprovClient::connect(link)
+        .await
+        .map_err(|e| e.to_string())?;
+    if client.state() == improv::State::AuthorizationRequired {
+        if client.identify().await.is_ok() {
+            eprintln!("{name} should blink or beep now.");
+        }
+        step(&format!(
+            "Press the button on {name} to show it is yours (waiting up to 2 minutes)"
+        ));
+        client
+            .wait_for_authorization(Duration::from_secs(120))
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    let Some(ssid) = options.get("ssid") else {
+        step("Asking the device which networks it sees");
+        for n in client.scan().await.map_err(|e| e.to_string())? {
+            let lock = if n.secured { "secured" } else { "open" };
+            println!("{}\t{} dBm\t{lock}", n.ssid, n.rssi);
+        }
+        eprintln!("Run again with --ssid NAME (and --passphrase) to join one.");
+        return Ok(());
+    };
+    let url = join_with_retries(ssid, options, async |passphrase: &str| {
+        match client.join(ssid, passphrase, Duration::from_secs(60)).await {
+            Ok(url) => {
+                let at = url
+                    .as_deref()
+                    .map(|u| format!(" (it is at {u})"))
+                    .unwrap_or_default();
+                println!("Wi-Fi connected: the device joined {ssid}{at}.");
+                Ok(Joined::Yes(url))
+            }
+            Err(ProvError::NotJoined) => Ok(Joined::Refused(format!(
+                "The device could not join {ssid}: check the password."
+            ))),
+            Err(e) => Err(e.to_string()),
+        }
+    })
+    .await?;
+    if options.link {
+        let url = url.ok_or(
+            "The device is on Wi-Fi but gave no address to link it at, so it cannot be linked.",
+        )?;
+        link_device(&mut HttpRegistrar::new(&url), options).await?;
+    }
+    Ok(())
+}
+
+/// How a join attempt went.
+enum Joined<T> {
+    /// On the network.
+    Yes(T),
+    /// Not on it; the message says why and a new password may help.
+    Refused(String),
+}
+
+/// The network's password (given, remembered, or asked for), tried until it works or the person
+/// stops; remembers a password that worked when asked to.
+async fn join_with_retries<T>(
+    ssid: &str,
+    options: &Options,
+    mut attempt: impl AsyncFnMut(&str) -> Result<Joined<T>, String>,
+) -> Result<T, String> {
+    let passwords = refill_auth::WifiPasswords::default();
+    let remembered = match options.get("passphrase") {
+        Some(_) => None,
+        None => passwords.recall(ssid).unwrap_or_else(|e| {
+            eprintln!("(No remembered password: {e})");
+            None
+        }),
+    };
+    let mut passphrase = match (options.get("passphrase"), remembered) {
+        (Some(p), _) => p.to_owned(),
+        (None, Some(p)) => {
+            eprintln!("Using the password remembered for {ssid}.");
+            p.expose().clone()
+        }
+        (None, None) => ask(&format!(
+            "Password for {ssid} (empty for an open network): "
+        ))
+        .unwrap_or_default(),
+    };
+    loop {
+        step(&format!(
+            "Sending the settings for {ssid} and waiting for the device to join"
+        ));
+        match attempt(&passphrase).await? {
+            Joined::Yes(joined) => {
+                if options.remember && !passphrase.is_empty() {
+                    match passwords.remember(ssid, &Sensitive::new(passphrase)) {
+                        Ok(()) => {
+                            println!("The password for {ssid} is remembered for your next device.")
+                        }
+                        Err(e) => eprintln!("The password could not be remembered: {e}"),
+                    }
+                }
+                return Ok(joined);
+            }
+            Joined::Refused(message) => {
+                match ask(&format!(
+                    "{message}\nPassword for {ssid} (Ctrl-C to stop): "
+                )) {
+                    Some(again) => passphrase = again,
+                    None => return Err(message),
+                }
+            }
+        }
+    }
+}
+
+/// Links the device (on Wi-Fi) to the customer's account, as the app does: the consent page in
+/// the browser, then the code handed to the device, which redeems it itself.
+async fn link_device(registrar: &mut impl Registrar, options: &Options) -> Result<(), String> {
+    let provider = options.service()?;
+    step("Asking the device who it is");
+    let identity = registrar.identify().await.map_err(|e| e.to_string())?;
+    let pending = start_device_authorization(
+        &provider,
+        &Redirect::Loopback,
+        &DeviceGrant {
+            scope: "dash:replenish".to_owned(),
+            scope_data: identity.scope_data(),
+            code_challenge: identity.code_challenge.clone(),
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let url = pending.authorize_url();
+    if !options.no_browser && refill_auth::open_in_browser(url) {
+        eprintln!("Your browser opened the consent page. If it did not, open:\n{url}");
+    } else {
+        eprintln!(
+            "Open this address to link the {} (serial {}) to your account:\n{url}",
+            identity.model, identity.serial
+        );
+    }
+    step("Waiting for you to allow it (at most 5 minutes)");
+    let code = pending
+        .finish_code(SIGN_IN_TIMEOUT, std::future::pending())
+        .await
+        .map_err(|e| format!("The device was not linked: {e}"))?;
+    let handoff = Handoff {
+        code,
+        client_id: provider.client_id.clone(),
+        redirect_uri: pending.redirect_uri().to_owned(),
+        token_url: provider.token_url.clone(),
+    };
+    step("Handing the device its code and waiting for it to link itself");
+    registrar
+        .register_and_wait(&handoff, Duration::from_secs(30))
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "Linked: the {} (serial {}) is linked to your account and orders its own supplies.",
+        identity.model, identity.serial
+    );
+    Ok(())
 }
 
 fn ask(prompt: &str) -> Option<String> {
@@ -216,31 +436,9 @@ async fn onboard<T: Transport>(
         eprintln!("Run again with --ssid NAME (and --passphrase) to join one.");
         return Ok(());
     };
-    let passwords = refill_auth::WifiPasswords::default();
-    let remembered = match options.get("passphrase") {
-        Some(_) => None,
-        None => passwords.recall(ssid).unwrap_or_else(|e| {
-            eprintln!("(No remembered password: {e})");
-            None
-        }),
-    };
-    let mut passphrase = match (options.get("passphrase"), remembered) {
-        (Some(p), _) => p.to_owned(),
-        (None, Some(p)) => {
-            eprintln!("Using the password remembered for {ssid}.");
-            p.expose().clone()
-        }
-        (None, None) => ask(&format!(
-            "Password for {ssid} (empty for an open network): "
-        ))
-        .unwrap_or_default(),
-    };
-    loop {
-        step(&format!(
-            "Sending the settings for {ssid} and waiting for the device to join"
-        ));
+    join_with_retries(ssid, options, async |passphrase: &str| {
         let status = client
-            .join_and_wait(ssid, &passphrase, Duration::from_secs(60))
+            .join_and_wait(ssid, passphrase, Duration::from_secs(60))
             .await
             .map_err(|e| match e {
                 ProvError::Timeout => format!("The device did not join {ssid} within a minute."),
@@ -249,36 +447,27 @@ async fn onboard<T: Transport>(
         match status {
             WifiStatus::Connected { ip } => {
                 println!("Wi-Fi connected: the device joined {ssid} (address {ip}).");
-                if options.remember {
-                    match passwords.remember(ssid, &Sensitive::new(passphrase)) {
-                        Ok(()) => {
-                            println!("The password for {ssid} is remembered for your next device.")
-                        }
-                        Err(e) => eprintln!("The password could not be remembered: {e}"),
-                    }
-                }
-                return Ok(());
+                Ok(Joined::Yes(()))
             }
             WifiStatus::Failed {
                 reason: WifiFailure::AuthError,
-            } => {
-                let message =
-                    format!("The device could not join {ssid}: the password was not accepted.");
-                match ask(&format!(
-                    "{message}\nPassword for {ssid} (Ctrl-C to stop): "
-                )) {
-                    Some(again) => passphrase = again,
-                    None => return Err(message),
-                }
-            }
+            } => Ok(Joined::Refused(format!(
+                "The device could not join {ssid}: the password was not accepted."
+            ))),
             WifiStatus::Failed {
                 reason: WifiFailure::NetworkNotFound,
-            } => {
-                return Err(format!("The device cannot see a network named {ssid}. Check the name, or move the device closer to the router."));
-            }
+            } => Err(format!(
+                "The device cannot see a network named {ssid}. Check the name, or move the \
+                 device closer to the router."
+            )),
             WifiStatus::Failed { .. } | WifiStatus::Connecting { .. } => {
-                return Err(format!("The device could not join {ssid}."));
+                Err(format!("The device could not join {ssid}."))
             }
         }
+    })
+    .await?;
+    if options.link {
+        link_device(&mut client, options).await?;
     }
+    Ok(())
 }

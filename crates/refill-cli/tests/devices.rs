@@ -172,3 +172,103 @@ async fn a_remembered_wifi_password_sets_up_the_next_device() {
     assert!(second.device.lock().unwrap().connected_ip().is_some());
     passwords.forget("Refill Home").unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_is_linked_to_the_account_from_the_command_line() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let service = refill_service::start(refill_service::ServiceConfig::sandbox(
+        dir.path().join("s.sqlite"),
+    ))
+    .await
+    .unwrap();
+    let base = service.base_url();
+    let (device, served) = device().await;
+    let args = provision(
+        &device,
+        &served,
+        &[
+            "--ssid",
+            "Refill Home",
+            "--passphrase",
+            HOME_PASSWORD,
+            "--link",
+            "--service",
+            &base,
+            "--no-browser",
+        ],
+    );
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_refill"))
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let reader = std::thread::spawn(move || {
+        let mut tx = Some(tx);
+        let mut seen = String::new();
+        for line in std::io::BufReader::new(stderr).lines() {
+            let line = line.unwrap();
+            if line.contains("/ap/oa?") {
+                if let Some(tx) = tx.take() {
+                    let _ = tx.send(line.trim().to_owned());
+                }
+            }
+            seen.push_str(&line);
+            seen.push('\n');
+        }
+        seen
+    });
+    let url = tokio::time::timeout(std::time::Duration::from_secs(30), rx)
+        .await
+        .expect("the consent page's address is printed")
+        .unwrap();
+    assert!(url.contains("scope=dash%3Areplenish"), "{url}");
+    let browser = refill_testkit::Browser::default();
+    let person = refill_testkit::Person::Existing {
+        email: refill_service::sandbox::CUSTOMER_EMAIL,
+        password: refill_service::sandbox::CUSTOMER_PASSWORD,
+    };
+    let callback = browser.sign_in(&url, &person, "allow").await.unwrap();
+    browser.visit(&callback).await.unwrap();
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let stderr = reader.join().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("Linked: the RefillWash-9 (serial WASH-CLI-01) is linked"),
+        "{stdout}"
+    );
+    assert!(device.registration.refresh_token().is_some());
+    service.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn linking_without_a_service_is_refused_before_the_device_is_touched() {
+    let (device, served) = device().await;
+    let mut args = provision(
+        &device,
+        &served,
+        &[
+            "--ssid",
+            "Refill Home",
+            "--passphrase",
+            HOME_PASSWORD,
+            "--link",
+        ],
+    );
+    args.push("--service".to_owned());
+    args.push("svc.example".to_owned());
+    let out = refill(args).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is not a service URL"),
+        "{out:?}"
+    );
+    assert!(device.device.lock().unwrap().connected_ip().is_none());
+}
