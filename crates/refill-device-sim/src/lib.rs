@@ -367,3 +367,73 @@ async fn improv_registration(
     )
         .into_response()
 }
+
+/// Serves an Improv device's GATT characteristics over HTTP, for a GATT peripheral process that
+/// puts it on a (fake) radio: `GET /read/{i}`, `POST /write/{i}` and `GET /notifications` (waits
+/// up to 10 s for the next one: the characteristic's index, then its value; 204 when none came),
+/// `i` being the index in [`refill_provision::improv::Characteristic::ALL`]. The bridge is the
+/// device's one connection.
+pub async fn serve_improv_http(device: ImprovDevice) -> std::io::Result<HttpDevice> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let notifications = Arc::new(tokio::sync::Mutex::new(device.connect()));
+    let app = axum::Router::new()
+        .route("/read/{index}", axum::routing::get(improv_read))
+        .route("/write/{index}", axum::routing::post(improv_write))
+        .route("/notifications", axum::routing::get(improv_notification))
+        .with_state((device, notifications));
+    spawn_server(listener, app)
+}
+
+type ImprovNotifications = Arc<
+    tokio::sync::Mutex<
+        tokio::sync::mpsc::UnboundedReceiver<(refill_provision::improv::Characteristic, Vec<u8>)>,
+    >,
+>;
+
+fn improv_characteristic(index: usize) -> Option<refill_provision::improv::Characteristic> {
+    refill_provision::improv::Characteristic::ALL
+        .get(index)
+        .copied()
+}
+
+async fn improv_read(
+    State((device, _)): State<(ImprovDevice, ImprovNotifications)>,
+    Path(index): Path<usize>,
+) -> Response {
+    match improv_characteristic(index) {
+        Some(c) => device.read(c).into_response(),
+        None => (StatusCode::NOT_FOUND, "no such characteristic").into_response(),
+    }
+}
+
+async fn improv_write(
+    State((device, _)): State<(ImprovDevice, ImprovNotifications)>,
+    Path(index): Path<usize>,
+    body: axum::body::Bytes,
+) -> Response {
+    match improv_characteristic(index) {
+        Some(c) => {
+            device.write(c, &body);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        None => (StatusCode::NOT_FOUND, "no such characteristic").into_response(),
+    }
+}
+
+async fn improv_notification(
+    State((_, notifications)): State<(ImprovDevice, ImprovNotifications)>,
+) -> Response {
+    let mut notifications = notifications.lock().await;
+    match tokio::time::timeout(Duration::from_secs(10), notifications.recv()).await {
+        Ok(Some((c, value))) => {
+            let index = refill_provision::improv::Characteristic::ALL
+                .iter()
+                .position(|x| *x == c)
+                .unwrap_or_default();
+            let mut body = vec![index as u8];
+            body.extend(value);
+            body.into_response()
+        }
+        _ => StatusCode::NO_CONTENT.into_response(),
+    }
+}

@@ -1,16 +1,21 @@
 //! The real btleplug code against a fake radio: a private dbus-daemon as the system bus, BlueZoo
-//! (a BlueZ D-Bus mock) with two virtual adapters, and on the second one a GATT peripheral
-//! (`rig/peripheral.py`) exposing a simulated device's provisioning endpoints, bridged to the
-//! simulator over HTTP. BlueZoo cannot reconnect a device, and btleplug keeps its system-bus
+//! (a BlueZ D-Bus mock) with virtual adapters, and on each but the first a GATT peripheral
+//! (`rig/peripheral.py`) exposing a simulated device's provisioning endpoints (or its Improv
+//! service, notifications included), bridged to the simulator over HTTP. BlueZoo cannot reconnect a device, and btleplug keeps its system-bus
 //! connection for the life of the process, so one rig serves the whole file: one peripheral
 //! adapter per simulated device.
 //!
 //! Run by `cargo xtask test`, which installs the rig's Python side and sets
 //! `REFILL_BLE_RIG_PYTHON`.
 
-use refill_device_sim::{serve_http, HttpDevice, Protection, SimDevice, HOME_PASSWORD};
-use refill_provision::ble::{self, BleTransport, Protocol};
+use refill_device_sim::{
+    serve_http, serve_improv_http, HttpDevice, Protection, SimDevice, SimImprovDevice,
+    HOME_PASSWORD,
+};
+use refill_provision::ble::{self, BleImprovLink, BleTransport, Protocol};
+use refill_provision::improv::{ImprovClient, State};
 use refill_provision::protocomm::{Client, WifiStatus};
+use refill_provision::registration::HttpRegistrar;
 use refill_provision::registration::Registrar;
 use refill_provision::{ProvError, QrPayload};
 use std::io::{BufRead, BufReader};
@@ -35,9 +40,17 @@ struct OnAir {
     _peripheral: Running,
 }
 
+/// An Improv device advertised by a peripheral on its own adapter.
+struct ImprovOnAir {
+    device: SimImprovDevice,
+    _served: HttpDevice,
+    _peripheral: Running,
+}
+
 /// The rig with its devices.
 struct Rig {
     devices: Vec<OnAir>,
+    improv: ImprovOnAir,
     _bluezoo: Running,
     _bus: Running,
     _dir: tempfile::TempDir,
@@ -61,6 +74,7 @@ fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
 }
 
 impl Rig {
+    /// The rig with a device for each of `protections`, and an Improv device on the last adapter.
     async fn start(protections: &[Protection]) -> Rig {
         let dir = tempfile::tempdir().unwrap();
         let socket = dir.path().join("system_bus_socket");
@@ -108,7 +122,7 @@ impl Rig {
                 .args(["--auto-enable", "--scan-interval", "1"])
                 .args(["-a", "00:11:22:33:44:00"])
                 .args(
-                    (1..=protections.len())
+                    (1..=protections.len() + 1)
                         .flat_map(|i| ["-a".to_owned(), format!("00:AA:BB:CC:DD:{i:02X}")]),
                 )
                 .env("DBUS_SYSTEM_BUS_ADDRESS", &address)
@@ -118,7 +132,7 @@ impl Rig {
                 .expect("BlueZoo"),
         );
         let started = Instant::now();
-        let last = format!("hci{}", protections.len());
+        let last = format!("hci{}", protections.len() + 1);
         while ble::adapter(Some(&last)).await.is_err() {
             assert!(
                 started.elapsed() < Duration::from_secs(20),
@@ -131,32 +145,29 @@ impl Rig {
             let serial = format!("BREW-BLE-{:04}", i + 1);
             let device = SimDevice::new("RefillBrew-200", &serial, *protection);
             let served = serve_http(device.device.clone()).await.unwrap();
-            let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("rig/peripheral.py");
-            let mut peripheral = Command::new(python())
-                .arg(script)
-                .arg(format!("/org/bluez/hci{}", i + 1))
-                .args([&format!("http://{}", served.addr), &device.name])
-                .env("DBUS_SYSTEM_BUS_ADDRESS", &address)
-                .stdout(Stdio::piped())
-                .spawn()
-                .expect("the GATT peripheral");
-            let mut line = String::new();
-            BufReader::new(peripheral.stdout.take().unwrap())
-                .read_line(&mut line)
-                .unwrap();
-            assert_eq!(
-                line.trim(),
-                "peripheral: ready",
-                "the GATT peripheral did not register"
-            );
+            let peripheral = peripheral(&address, i + 1, &served, &device.name, "esp");
             devices.push(OnAir {
                 device,
                 _served: served,
-                _peripheral: Running(peripheral),
+                _peripheral: peripheral,
             });
         }
+        let device = SimImprovDevice::new("RefillWash-9", "WASH-BLE-IMPROV").unwrap();
+        let served = serve_improv_http(device.improv.clone()).await.unwrap();
+        let peripheral = peripheral(
+            &address,
+            protections.len() + 1,
+            &served,
+            &device.name,
+            "improv",
+        );
         Rig {
             devices,
+            improv: ImprovOnAir {
+                device,
+                _served: served,
+                _peripheral: peripheral,
+            },
             _bluezoo: bluezoo,
             _bus: bus,
             _dir: dir,
@@ -165,15 +176,48 @@ impl Rig {
 
     /// Scans on the central adapter until `device` shows up.
     async fn find(&self, device: &SimDevice) -> ble::Found {
+        self.find_named(&device.name).await
+    }
+
+    async fn find_named(&self, name: &str) -> ble::Found {
         let adapter = ble::adapter(Some("hci0")).await.unwrap();
         for _ in 0..5 {
             let found = ble::scan(&adapter, Duration::from_secs(2)).await.unwrap();
-            if let Some(found) = found.into_iter().find(|f| f.name == device.name) {
+            if let Some(found) = found.into_iter().find(|f| f.name == name) {
                 return found;
             }
         }
-        panic!("{} was never seen", device.name);
+        panic!("{name} was never seen");
     }
+}
+
+/// Starts the GATT peripheral on adapter `hci{adapter}` for the device served at `served`.
+fn peripheral(
+    address: &str,
+    adapter: usize,
+    served: &HttpDevice,
+    name: &str,
+    kind: &str,
+) -> Running {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("rig/peripheral.py");
+    let mut peripheral = Command::new(python())
+        .arg(script)
+        .arg(format!("/org/bluez/hci{adapter}"))
+        .args([&format!("http://{}", served.addr), name, kind])
+        .env("DBUS_SYSTEM_BUS_ADDRESS", address)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the GATT peripheral");
+    let mut line = String::new();
+    BufReader::new(peripheral.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(
+        line.trim(),
+        "peripheral: ready",
+        "the GATT peripheral did not register"
+    );
+    Running(peripheral)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -208,4 +252,38 @@ async fn devices_are_onboarded_over_btleplug_on_the_fake_bluez_rig() {
     };
     let err = Client::connect(link, &wrong, 512).await.err().unwrap();
     assert_eq!(err, ProvError::WrongCredentials);
+
+    // Improv: state, errors and RPC results arrive as notifications through BlueZ.
+    let improv = &rig.improv.device;
+    let found = rig.find_named(&improv.name).await;
+    assert_eq!(found.protocol, Protocol::Improv);
+    let link = BleImprovLink::connect(&found).await.unwrap();
+    let mut client = ImprovClient::connect(link).await.unwrap();
+    assert_eq!(client.state(), State::AuthorizationRequired);
+    client.identify().await.unwrap();
+    let button = improv.improv.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        button.press_button();
+    });
+    client
+        .wait_for_authorization(Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(improv.improv.identified(), 1);
+    let networks = client.scan().await.unwrap();
+    assert_eq!(networks[0].ssid, "Refill Home");
+    assert!(networks.len() > 3, "one notified result per network");
+    let err = client
+        .join("Refill Home", "wrong", Duration::from_secs(10))
+        .await
+        .unwrap_err();
+    assert_eq!(err, ProvError::NotJoined);
+    let url = client
+        .join("Refill Home", HOME_PASSWORD, Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(url.as_deref(), Some(improv.url.as_str()));
+    let identity = HttpRegistrar::new(&improv.url).identify().await.unwrap();
+    assert_eq!(identity.serial, "WASH-BLE-IMPROV");
 }
