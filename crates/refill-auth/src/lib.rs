@@ -248,6 +248,18 @@ pub struct DeviceGrant {
     pub code_challenge: String,
 }
 
+impl DeviceGrant {
+    /// Dash Replenishment's grant: `scope=dash:replenish` with the device's `scope_data` and
+    /// challenge.
+    pub fn replenish(scope_data: String, code_challenge: &str) -> Self {
+        Self {
+            scope: "dash:replenish".to_owned(),
+            scope_data,
+            code_challenge: code_challenge.to_owned(),
+        }
+    }
+}
+
 /// Starts the authorization of a device (see [`DeviceGrant`]); it comes back through `redirect`
 /// with a code for the device, which [`PendingSignIn::finish_code`] or
 /// [`PendingSignIn::complete_code`] returns unredeemed.

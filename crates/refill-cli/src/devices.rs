@@ -361,11 +361,7 @@ async fn link_device(registrar: &mut impl Registrar, options: &Options) -> Resul
     let pending = start_device_authorization(
         &provider,
         &Redirect::Loopback,
-        &DeviceGrant {
-            scope: "dash:replenish".to_owned(),
-            scope_data: identity.scope_data(),
-            code_challenge: identity.code_challenge.clone(),
-        },
+        &DeviceGrant::replenish(identity.scope_data(), &identity.code_challenge),
     )
     .await
     .map_err(|e| e.to_string())?;

@@ -917,11 +917,7 @@ impl AppCore {
         let pending = refill_auth::start_device_authorization(
             backend.session.provider(),
             &self.inner.platform.redirect,
-            &refill_auth::DeviceGrant {
-                scope: "dash:replenish".to_owned(),
-                scope_data: identity.scope_data(),
-                code_challenge: identity.code_challenge.clone(),
-            },
+            &refill_auth::DeviceGrant::replenish(identity.scope_data(), &identity.code_challenge),
         )
         .await
         .map_err(auth_error)?;

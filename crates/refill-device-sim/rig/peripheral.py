@@ -83,14 +83,13 @@ class Service(ServiceInterface):
         return {"UUID": Variant("s", self.uuid), "Primary": Variant("b", True)}
 
 
-class Characteristic(ServiceInterface):
-    def __init__(self, path, endpoint, endpoint_id, bridge):
+class GattCharacteristic(ServiceInterface):
+    """A characteristic of the peripheral's one service."""
+
+    def __init__(self, uuid, flags):
         super().__init__("org.bluez.GattCharacteristic1")
-        self.path = path
-        self.endpoint = endpoint
-        self.uuid = char_uuid(endpoint_id)
-        self.bridge = bridge
-        self.written = b""
+        self.uuid = uuid
+        self.flags = flags
         self.value = b""
 
     @dbus_property(access=PropertyAccess.READ)
@@ -103,14 +102,25 @@ class Characteristic(ServiceInterface):
 
     @dbus_property(access=PropertyAccess.READ)
     def Flags(self) -> "as":
-        return ["read", "write"]
+        return self.flags
 
     def props(self):
         return {
             "UUID": Variant("s", self.uuid),
             "Service": Variant("o", ROOT + "/service0"),
-            "Flags": Variant("as", ["read", "write"]),
+            "Flags": Variant("as", self.flags),
         }
+
+
+class Characteristic(GattCharacteristic):
+    """A protocomm endpoint: a write, then a read of the answer."""
+
+    def __init__(self, path, endpoint, endpoint_id, bridge):
+        super().__init__(char_uuid(endpoint_id), ["read", "write"])
+        self.path = path
+        self.endpoint = endpoint
+        self.bridge = bridge
+        self.written = b""
 
     @method()
     def ReadValue(self, options: "a{sv}") -> "ay":
@@ -140,29 +150,14 @@ def http(method, url, body=None, timeout=15):
         return 0, b""
 
 
-class ImprovCharacteristic(ServiceInterface):
+class ImprovCharacteristic(GattCharacteristic):
     """One of Improv's characteristics; notifies by PropertiesChanged on Value."""
 
     def __init__(self, index, uuid, flags, base):
-        super().__init__("org.bluez.GattCharacteristic1")
+        super().__init__(uuid, flags)
         self.index = index
-        self.uuid = uuid
-        self.flags = flags
         self.base = base
-        self.value = b""
         self.notifying = False
-
-    @dbus_property(access=PropertyAccess.READ)
-    def UUID(self) -> "s":
-        return self.uuid
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Service(self) -> "o":
-        return ROOT + "/service0"
-
-    @dbus_property(access=PropertyAccess.READ)
-    def Flags(self) -> "as":
-        return self.flags
 
     @dbus_property(access=PropertyAccess.READ)
     def Value(self) -> "ay":
@@ -173,12 +168,7 @@ class ImprovCharacteristic(ServiceInterface):
         return self.notifying
 
     def props(self):
-        return {
-            "UUID": Variant("s", self.uuid),
-            "Service": Variant("o", ROOT + "/service0"),
-            "Flags": Variant("as", self.flags),
-            "Notifying": Variant("b", self.notifying),
-        }
+        return {**super().props(), "Notifying": Variant("b", self.notifying)}
 
     @method()
     async def ReadValue(self, options: "a{sv}") -> "ay":

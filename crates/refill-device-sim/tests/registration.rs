@@ -74,11 +74,7 @@ async fn consent(base: &str, identity: &Identity) -> Handoff {
     let pending = start_device_authorization(
         &provider,
         &Redirect::Loopback,
-        &DeviceGrant {
-            scope: "dash:replenish".to_owned(),
-            scope_data: identity.scope_data(),
-            code_challenge: identity.code_challenge.clone(),
-        },
+        &DeviceGrant::replenish(identity.scope_data(), &identity.code_challenge),
     )
     .await
     .unwrap();
