@@ -17,17 +17,21 @@ pub struct HttpTransport {
 impl HttpTransport {
     /// A link to the device at `base` (such as `http://192.168.4.1`).
     pub fn new(base: &str) -> Self {
-        let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap_or_default();
         Self {
-            client,
+            client: local_client(Duration::from_secs(30)),
             base: base.trim_end_matches('/').to_owned(),
             cookie: None,
         }
     }
+}
+
+/// An HTTP client for a device on the local network: 5 s to connect, `timeout` for an answer.
+pub(crate) fn local_client(timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(timeout)
+        .build()
+        .unwrap_or_default()
 }
 
 impl Transport for HttpTransport {

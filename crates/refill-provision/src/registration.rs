@@ -211,13 +211,8 @@ pub struct HttpRegistrar {
 impl HttpRegistrar {
     /// The device whose Improv redirect URL is `base` (such as `http://192.168.1.23`).
     pub fn new(base: &str) -> Self {
-        let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(15))
-            .build()
-            .unwrap_or_default();
         Self {
-            client,
+            client: crate::http::local_client(Duration::from_secs(15)),
             url: format!("{}/{HTTP_PATH}", base.trim_end_matches('/')),
         }
     }
