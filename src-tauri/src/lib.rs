@@ -13,132 +13,37 @@ include!("command_names.rs");
 
 #[cfg(desktop)]
 use refill_commands::launch;
-use refill_commands::{
-    Account, AppConfig, AppCore, AppError, ButtonGrid, DeviceSecret, FoundDevice, Host, JoinedWifi,
-    OpenedDevice, Platform, ServiceInfo, SignInStarted, WifiList,
-};
-use refill_wire::{DeviceList, DeviceView, OrderView, PressResult};
+use refill_commands::{AppConfig, AppCore, AppError, Host, Platform};
 use std::path::PathBuf;
-use tauri::{Manager, RunEvent, Runtime, State};
+use tauri::{Manager, RunEvent, Runtime};
 
-#[tauri::command]
-async fn list_buttons(core: State<'_, AppCore>) -> Result<ButtonGrid, AppError> {
-    core.list_buttons().await
-}
-
-#[tauri::command]
-async fn press_button(core: State<'_, AppCore>, asin: String) -> Result<PressResult, AppError> {
-    core.press_button(asin).await
-}
-
-#[tauri::command]
-async fn cancel_order(
-    core: State<'_, AppCore>,
-    event_instance_id: String,
-) -> Result<OrderView, AppError> {
-    core.cancel_order(event_instance_id).await
-}
-
-#[tauri::command]
-fn service_info(core: State<'_, AppCore>) -> ServiceInfo {
-    core.service_info()
-}
-
-#[tauri::command]
-fn ui_ready(core: State<'_, AppCore>) {
-    core.ui_ready();
-}
-
-#[tauri::command]
-async fn account(core: State<'_, AppCore>) -> Result<Account, AppError> {
-    core.account().await
-}
-
-#[tauri::command]
-async fn start_sign_in(core: State<'_, AppCore>) -> Result<SignInStarted, AppError> {
-    core.start_sign_in().await
-}
-
-#[tauri::command]
-async fn finish_sign_in(core: State<'_, AppCore>) -> Result<Account, AppError> {
-    core.finish_sign_in().await
-}
-
-#[tauri::command]
-fn cancel_sign_in(core: State<'_, AppCore>) {
-    core.cancel_sign_in();
-}
-
-#[tauri::command]
-async fn sign_out(core: State<'_, AppCore>) -> Result<Account, AppError> {
-    core.sign_out().await
-}
-
-#[tauri::command]
-async fn onboarding_scan(core: State<'_, AppCore>) -> Result<Vec<FoundDevice>, AppError> {
-    core.onboarding_scan().await
-}
-
-#[tauri::command]
-async fn onboarding_open(
-    core: State<'_, AppCore>,
-    device_id: String,
-) -> Result<OpenedDevice, AppError> {
-    core.onboarding_open(device_id).await
-}
-
-#[tauri::command]
-async fn onboarding_secure(
-    core: State<'_, AppCore>,
-    secret: DeviceSecret,
-) -> Result<WifiList, AppError> {
-    core.onboarding_secure(secret).await
-}
-
-#[tauri::command]
-async fn onboarding_more_networks(core: State<'_, AppCore>) -> Result<WifiList, AppError> {
-    core.onboarding_more_networks().await
-}
-
-#[tauri::command]
-async fn onboarding_join(
-    core: State<'_, AppCore>,
-    ssid: String,
-    password: Option<String>,
-    remember: bool,
-) -> Result<JoinedWifi, AppError> {
-    core.onboarding_join(ssid, password, remember).await
-}
-
-#[tauri::command]
-async fn onboarding_link(core: State<'_, AppCore>) -> Result<SignInStarted, AppError> {
-    core.onboarding_link().await
-}
-
-#[tauri::command]
-async fn onboarding_finish_link(core: State<'_, AppCore>) -> Result<DeviceView, AppError> {
-    core.onboarding_finish_link().await
-}
-
-#[tauri::command]
-async fn onboarding_identify(core: State<'_, AppCore>) -> Result<(), AppError> {
-    core.onboarding_identify().await
-}
-
-#[tauri::command]
-async fn onboarding_press_button(core: State<'_, AppCore>) -> Result<(), AppError> {
-    core.onboarding_press_button().await
-}
-
-#[tauri::command]
-async fn onboarding_cancel(core: State<'_, AppCore>) -> Result<(), AppError> {
-    core.onboarding_cancel().await;
-    Ok(())
-}
-
-#[tauri::command]
-async fn list_devices(core: State<'_, AppCore>) -> Result<DeviceList, AppError> {
-    core.list_devices().await
+/// Hands a command from the UI to [`AppCore::invoke`], which runs every command: one IPC path
+/// for all of them (one per command would cost the binary ~100 KB). Tauri has already checked
+/// the command against the window's capabilities before it gets here.
+fn handle_command<R: Runtime>(invoke: tauri::ipc::Invoke<R>) -> bool {
+    let message = &invoke.message;
+    let Some(core) = message
+        .webview()
+        .try_state::<AppCore>()
+        .map(|c| c.inner().clone())
+    else {
+        invoke.resolver.reject(AppError::new(
+            refill_wire::ErrorCode::Internal,
+            "the app is still starting",
+        ));
+        return true;
+    };
+    let args = match message.payload() {
+        tauri::ipc::InvokeBody::Json(args) => args.clone(),
+        tauri::ipc::InvokeBody::Raw(_) => serde_json::Value::Null,
+    };
+    let Some(answer) = core.invoke(message.command(), &args) else {
+        return false;
+    };
+    invoke
+        .resolver
+        .respond_async(async move { answer.await.map_err(tauri::ipc::InvokeError::from) });
+    true
 }
 
 /// Opens URLs in the system browser. (What tauri-plugin-opener does for a URL; the plugin itself
@@ -321,32 +226,9 @@ pub fn configure<R: Runtime>(
             }
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![
-            list_buttons,
-            press_button,
-            cancel_order,
-            service_info,
-            ui_ready,
-            account,
-            start_sign_in,
-            finish_sign_in,
-            cancel_sign_in,
-            sign_out,
-            onboarding_scan,
-            onboarding_open,
-            onboarding_identify,
-            onboarding_press_button,
-            onboarding_secure,
-            onboarding_more_networks,
-            onboarding_join,
-            onboarding_link,
-            onboarding_finish_link,
-            onboarding_cancel,
-            list_devices
-        ])
+        .invoke_handler(handle_command)
 }
 
-/// Creates the app core for `options` and starts its backend in the background.
 fn install_core<R: Runtime>(
     app: &tauri::AppHandle<R>,
     options: &LaunchOptions,
@@ -747,7 +629,7 @@ mod tests {
         .unwrap();
         assert_eq!(networks["networks"][0]["ssid"], "Refill Home");
         let more = invoke(&main, "onboarding_more_networks", serde_json::json!({})).unwrap();
-        assert_eq!(more["more"], 0);
+        assert_eq!(more["more"], false);
         let joined = invoke(
             &main,
             "onboarding_join",
@@ -766,6 +648,23 @@ mod tests {
         // Errors reach the UI as { code, message }.
         let err = invoke(&main, "press_button", serde_json::json!({"asin": "nope"})).unwrap_err();
         assert_eq!(err["code"], "bad_request");
+        // So do arguments that are missing or of the wrong kind, in words.
+        let err = invoke(&main, "press_button", serde_json::json!({})).unwrap_err();
+        assert_eq!(err["code"], "bad_request");
+        assert!(
+            err["message"].as_str().unwrap().contains("wrong asin"),
+            "{err}"
+        );
+        let err = invoke(
+            &main,
+            "onboarding_join",
+            serde_json::json!({"ssid": "Refill Home", "remember": "yes"}),
+        )
+        .unwrap_err();
+        assert!(
+            err["message"].as_str().unwrap().contains("wrong remember"),
+            "{err}"
+        );
 
         // A window the capability does not name gets nothing.
         let other = tauri::WebviewWindowBuilder::new(&app, "other", Default::default())

@@ -216,13 +216,14 @@ fn render(results: &[Target], tap_p50: f64) -> String {
     out.push_str(
         "For the onboarding rows, \"bare Tauri\" is Espressif's esp_prov flow over the same simulated \
          link (4 scan entries per page, a fixed 5 s wait before each status request); the simulated \
-         device takes 300 ms to join the network. From connect, 9 exchanges is the floor with stock \
-         ESP-IDF firmware: the capability read (`proto-ver`, which says whether to ask for a code and \
-         which scan schema and Security 2 patch the device uses), 2 for the Security 1 session, scan \
-         start, scan status (asking for more entries than the device holds crashes stock firmware), \
-         1 page of the strongest networks (16 do not fit one 512-byte value), set, apply and 1 \
-         status. The wizard makes the capability read when the device is chosen, before it asks for \
-         the code, so the person waits for the 8 after it.\n",
+         device takes 300 ms to join the network. From connect, Refill's 8 exchanges are: the \
+         capability read (`proto-ver`, which says whether to ask for a code and which scan schema \
+         and Security 2 patch the device uses), 2 for the Security 1 session, scan start, 1 page of \
+         the strongest networks (16 do not fit one 512-byte value), set, apply and 1 status. The \
+         page is asked for before the count: a device that holds fewer results refuses it (as stock \
+         firmware does, keeping the session) and only then is asked for its count, one exchange \
+         more. The wizard makes the capability read when the device is chosen, before it asks for \
+         the code, so the person waits for the 7 after it.\n",
     );
     out
 }

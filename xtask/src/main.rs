@@ -106,23 +106,25 @@ fn run(args: &[String]) -> Result<()> {
     }
 }
 
+/// Writes (or with `check`, checks) the UI's bindings, by the generator in `refill-commands`:
+/// the xtask links none of Refill's crates, so that it builds on a machine before `setup` has
+/// installed the system libraries they need.
 fn bindings(check: bool) -> Result<()> {
-    let path = root().join(refill_commands::bindings::PATH);
-    let generated = refill_commands::bindings::typescript();
-    let current = std::fs::read_to_string(&path).unwrap_or_default();
-    if current == generated {
-        println!("xtask: {} is up to date", refill_commands::bindings::PATH);
-        return Ok(());
-    }
+    let mut c = cmd(
+        "cargo",
+        [
+            "run",
+            "--quiet",
+            "-p",
+            "refill-commands",
+            "--example",
+            "bindings",
+        ],
+    );
     if check {
-        bail!(
-            "{} is out of date with the Rust declarations: run `cargo xtask bindings` and commit it",
-            refill_commands::bindings::PATH
-        );
+        c.args(["--", "--check"]);
     }
-    std::fs::write(&path, generated).with_context(|| format!("writing {}", path.display()))?;
-    println!("xtask: wrote {}", refill_commands::bindings::PATH);
-    Ok(())
+    run_step("TypeScript bindings", &mut c)
 }
 
 fn test() -> Result<()> {

@@ -2,18 +2,23 @@
 //!
 //! [`typescript`] renders one file (`ui/src/lib/bindings.ts`): the declaration of every type that
 //! crosses the IPC boundary (from ts-rs) and one typed function per command. The commands are
-//! declared once, in [`commands!`] below; the Tauri shell registers the same names and its tests
-//! invoke every one of them, so a command cannot be added on one side only.
+//! declared once, in [`commands!`] below, which also writes [`AppCore::invoke`], the one
+//! dispatcher the Tauri shell hands every command to; the shell's tests invoke every one of them,
+//! so a command cannot be added on one side only.
 //! `cargo xtask bindings` writes the file; the test command fails when it is out of date.
 
 use crate::{
-    Account, AppError, ButtonGrid, DeviceProtocol, DeviceSecret, DeviceTrust, FoundDevice,
+    Account, AppCore, AppError, ButtonGrid, DeviceProtocol, DeviceSecret, DeviceTrust, FoundDevice,
     JoinedWifi, OpenedDevice, ServiceInfo, ServiceKind, SignInStarted, WifiList, WifiNetwork,
 };
 use refill_wire::{
     ButtonTile, DetailCode, DeviceList, DeviceView, ErrorBody, ErrorCode, MoneyView, OrderState,
     OrderView, PressResult, QuantityView, SlotProduct, SlotView,
 };
+use serde::Serialize;
+use serde_json::Value;
+use std::future::Future;
+use std::pin::Pin;
 use ts_rs::{Config, TS};
 
 /// Where the generated file lives, relative to the repository root.
@@ -32,10 +37,91 @@ pub struct Command {
     pub result: String,
 }
 
+/// A command's answer as the UI receives it (JSON), or its error.
+pub type Answer = Pin<Box<dyn Future<Output = Result<Value, AppError>> + Send>>;
+
+/// What a command's method gives, made into the UI's JSON.
+trait Outcome {
+    fn into_json(self) -> Result<Value, AppError>;
+}
+
+fn to_json(value: impl Serialize) -> Result<Value, AppError> {
+    serde_json::to_value(value).map_err(|e| {
+        AppError::new(
+            ErrorCode::Internal,
+            format!("the answer could not be written: {e}"),
+        )
+    })
+}
+
+impl<T: Serialize> Outcome for Result<T, AppError> {
+    fn into_json(self) -> Result<Value, AppError> {
+        self.and_then(to_json)
+    }
+}
+
+impl Outcome for () {
+    fn into_json(self) -> Result<Value, AppError> {
+        Ok(Value::Null)
+    }
+}
+
+impl Outcome for ServiceInfo {
+    fn into_json(self) -> Result<Value, AppError> {
+        to_json(self)
+    }
+}
+
+/// The argument `name` of `command`, from the object the UI sent (keys in camelCase, as Tauri's
+/// `invoke` sends them; a missing key reads as `null`, so optional arguments may be left out).
+fn argument<T: serde::de::DeserializeOwned>(
+    command: &str,
+    args: &Value,
+    name: &str,
+) -> Result<T, AppError> {
+    let value = args.get(camel(name)).cloned().unwrap_or(Value::Null);
+    serde_json::from_value(value).map_err(|e| {
+        AppError::new(
+            ErrorCode::BadRequest,
+            format!("the {command} command was given a wrong {name}: {e}"),
+        )
+    })
+}
+
+macro_rules! call {
+    (async, $core:expr, $name:ident, $($arg:ident),*) => {{
+        let core = $core.clone();
+        Box::pin(async move { core.$name($($arg),*).await.into_json() })
+    }};
+    (sync, $core:expr, $name:ident, $($arg:ident),*) => {
+        Box::pin(std::future::ready($core.$name($($arg),*).into_json()))
+    };
+}
+
 macro_rules! commands {
-    ($( #[doc = $doc:literal] $name:ident ( $($arg:ident : $argty:ty),* ) -> $ret:ty; )*) => {
+    ($( #[doc = $doc:literal] $kind:ident $name:ident ( $($arg:ident : $argty:ty),* ) -> $ret:ty; )*) => {
         /// The name of every command, as the Tauri shell must register it.
         pub const COMMAND_NAMES: &[&str] = &[$(stringify!($name)),*];
+
+        impl AppCore {
+            /// Runs the command `name` with the arguments the UI sent (a JSON object); `None` for a
+            /// name that is not a command. Synchronous commands run before this returns; the others
+            /// run when the answer is awaited. Every command goes through this one function, so
+            /// the shell holds one IPC path instead of one per command (the app's binary has a
+            /// size budget).
+            pub fn invoke(&self, name: &str, args: &Value) -> Option<Answer> {
+                match name {
+                    $(stringify!($name) => {
+                        $(let $arg: $argty = match argument(stringify!($name), args, stringify!($arg)) {
+                            Ok(value) => value,
+                            Err(e) => return Some(Box::pin(std::future::ready(Err(e)))),
+                        };)*
+                        Some(call!($kind, self, $name, $($arg),*))
+                    })*
+                    _ => None,
+                }
+            }
+        }
 
         /// Every command with its TypeScript signature.
         pub fn commands(cfg: &Config) -> Vec<Command> {
@@ -51,47 +137,47 @@ macro_rules! commands {
 
 commands! {
     /// The virtual Dash buttons (or the last ones seen, marked offline, when the service is out of reach).
-    list_buttons() -> ButtonGrid;
+    async list_buttons() -> ButtonGrid;
     /// One tap: orders the item again, or returns the order for it that is still open (ORDER_INPROGRESS).
-    press_button(asin: String) -> PressResult;
+    async press_button(asin: String) -> PressResult;
     /// Cancels an order while it can still be cancelled.
-    cancel_order(event_instance_id: String) -> OrderView;
+    async cancel_order(event_instance_id: String) -> OrderView;
     /// The service the app talks to.
-    service_info() -> ServiceInfo;
+    sync service_info() -> ServiceInfo;
     /// Called once at the UI's first animation frame (start-up measurement).
-    ui_ready() -> ();
+    sync ui_ready() -> ();
     /// Who is signed in.
-    account() -> Account;
+    async account() -> Account;
     /// Opens the browser at the sign-in page; returns its address (shown if no browser opened).
-    start_sign_in() -> SignInStarted;
+    async start_sign_in() -> SignInStarted;
     /// Waits for the browser to come back from the sign-in page (at most 5 minutes).
-    finish_sign_in() -> Account;
+    async finish_sign_in() -> Account;
     /// Stops the sign-in under way; nothing is saved.
-    cancel_sign_in() -> ();
+    sync cancel_sign_in() -> ();
     /// Signs out: revokes the sign-in and forgets it.
-    sign_out() -> Account;
+    async sign_out() -> Account;
     /// Looks for devices waiting to be set up, strongest first (call again to refresh).
-    onboarding_scan() -> Vec<FoundDevice>;
+    async onboarding_scan() -> Vec<FoundDevice>;
     /// Connects to a found device; says what it needs before it talks.
-    onboarding_open(device_id: String) -> OpenedDevice;
+    async onboarding_open(device_id: String) -> OpenedDevice;
     /// Asks the device being set up (Improv) to blink or beep.
-    onboarding_identify() -> ();
+    async onboarding_identify() -> ();
     /// Sandbox only: presses the simulated device's button (Improv).
-    onboarding_press_button() -> ();
+    async onboarding_press_button() -> ();
     /// Opens the secure session with the device's code (or QR payload); returns the strongest Wi-Fi networks it sees.
-    onboarding_secure(secret: DeviceSecret) -> WifiList;
+    async onboarding_secure(secret: DeviceSecret) -> WifiList;
     /// Reads the rest of the device's Wi-Fi networks.
-    onboarding_more_networks() -> WifiList;
+    async onboarding_more_networks() -> WifiList;
     /// Puts the device on a network (password null: the remembered one) and waits until it is on it.
-    onboarding_join(ssid: String, password: Option<String>, remember: bool) -> JoinedWifi;
+    async onboarding_join(ssid: String, password: Option<String>, remember: bool) -> JoinedWifi;
     /// Opens the browser at the consent page that links the device to the account.
-    onboarding_link() -> SignInStarted;
+    async onboarding_link() -> SignInStarted;
     /// Waits for the consent page, hands the code to the device; returns the linked device.
-    onboarding_finish_link() -> DeviceView;
+    async onboarding_finish_link() -> DeviceView;
     /// Stops the device setup under way.
-    onboarding_cancel() -> ();
+    async onboarding_cancel() -> ();
     /// The devices linked to the account, with their slots.
-    list_devices() -> DeviceList;
+    async list_devices() -> DeviceList;
 }
 
 fn camel(snake: &str) -> String {

@@ -182,8 +182,8 @@ pub struct WifiNetwork {
 pub struct WifiList {
     /// The networks read so far.
     pub networks: Vec<WifiNetwork>,
-    /// How many more the device holds ([`AppCore::onboarding_more_networks`] reads them).
-    pub more: u32,
+    /// Whether the device may hold more ([`AppCore::onboarding_more_networks`] reads them).
+    pub more: bool,
 }
 
 /// A device on Wi-Fi.
@@ -562,7 +562,7 @@ fn improv_list(networks: &[ImprovNetwork], memory: &dyn WifiMemory) -> WifiList 
                 remembered: n.secured && memory.recall(&n.ssid).ok().flatten().is_some(),
             })
             .collect(),
-        more: 0,
+        more: false,
     }
 }
 
@@ -579,7 +579,7 @@ fn wifi_list(scan: &WifiScan, memory: &dyn WifiMemory) -> WifiList {
                     && memory.recall(&n.ssid).ok().flatten().is_some(),
             })
             .collect(),
-        more: scan.unread(),
+        more: scan.more(),
     }
 }
 

@@ -110,7 +110,7 @@ async fn a_sandbox_device_is_set_up_from_scan_to_linked_with_the_mistakes_correc
         .networks
         .iter()
         .any(|n| n.ssid == "Guest" && !n.secured));
-    assert_eq!(networks.more, 0);
+    assert!(!networks.more);
 
     // A wrong password means typing it again, not starting over.
     let err = core
@@ -294,7 +294,7 @@ async fn an_improv_device_is_set_up_with_a_button_press_and_linked_over_the_netw
     core.onboarding_press_button().await.unwrap();
     let networks = waiting.await.unwrap().unwrap();
     assert_eq!(networks.networks[0].ssid, "Refill Home");
-    assert_eq!(networks.more, 0, "Improv gives every network at once");
+    assert!(!networks.more, "Improv gives every network at once");
 
     // A wrong password keeps the session: typed again, it joins.
     let err = core

@@ -233,7 +233,8 @@ impl ProtocommDevice {
             }
             Some(ScanRequest::Results { start, count }) => match self.page(start, count) {
                 Some(entries) => (Status::Success, Some(ScanAnswer::Results(entries))),
-                None => (Status::InvalidArgument, None),
+                // As ESP-IDF's wifi_scan.c answers a request past the last result.
+                None => (Status::InternalError, None),
             },
             None => (Status::InvalidProto, None),
         };

@@ -191,13 +191,20 @@ pub struct WifiScan {
     /// Strongest first, each name once.
     pub networks: Vec<Network>,
     read: u32,
-    count: u32,
+    /// How many results the device holds, once it has said.
+    count: Option<u32>,
 }
 
 impl WifiScan {
-    /// Results the device holds that have not been read yet.
-    pub fn unread(&self) -> u32 {
-        self.count.saturating_sub(self.read)
+    /// Whether the device may hold results that have not been read yet. After a full first
+    /// page the count is not known yet, so this is `true` until [`Client::scan_rest`] asks.
+    pub fn more(&self) -> bool {
+        self.count.is_none_or(|count| count > self.read)
+    }
+
+    /// Results the device holds that have not been read yet, when it has said how many.
+    pub fn unread(&self) -> Option<u32> {
+        self.count.map(|count| count.saturating_sub(self.read))
     }
 }
 
@@ -342,7 +349,9 @@ impl<T: Transport> Client<T> {
 
     /// Scans for Wi-Fi networks and reads the first page only: devices list their results
     /// strongest first, so one exchange brings the networks a customer almost always picks from.
-    /// [`Client::scan_rest`] reads the others when they are asked for.
+    /// The page is asked for before the count: a device holding fewer results refuses it (stock
+    /// firmware answers an over-long request with an error and keeps the session), and only then
+    /// is the count asked for. [`Client::scan_rest`] reads the others when they are wanted.
     pub async fn scan_strongest(&mut self) -> Result<WifiScan, ProvError> {
         if !self.info.has("wifi_scan") {
             return Err(ProvError::Unsupported(
@@ -357,34 +366,57 @@ impl<T: Transport> Client<T> {
             period_ms: 120,
         };
         self.scan_call(schema, ScanRequest::Start(start)).await?;
-        let ScanAnswer::Status { count, .. } = self.scan_call(schema, ScanRequest::Status).await?
-        else {
-            return Err(ProvError::protocol("no scan status"));
-        };
-        let mut scan = WifiScan {
-            networks: Vec::new(),
-            read: 0,
-            count,
-        };
-        self.scan_page(schema, &mut scan).await?;
+        let mut scan = WifiScan::default();
+        let page = scan_page(self.max_value);
+        match self.scan_results(schema, &mut scan, page).await {
+            Ok(()) => {}
+            Err(ProvError::Device(_)) => {
+                self.scan_count(schema, &mut scan).await?;
+                self.scan_next(schema, &mut scan).await?;
+            }
+            Err(e) => return Err(e),
+        }
         Ok(scan)
     }
 
     /// Reads the scan results [`Client::scan_strongest`] left unread.
     pub async fn scan_rest(&mut self, scan: &mut WifiScan) -> Result<(), ProvError> {
         let schema = Schema::of(&self.info.version);
-        while scan.unread() > 0 {
-            self.scan_page(schema, scan).await?;
+        if scan.count.is_none() {
+            self.scan_count(schema, scan).await?;
+        }
+        while scan.more() {
+            self.scan_next(schema, scan).await?;
         }
         Ok(())
     }
 
-    /// Reads the next page of results (never past the count: firmware cannot answer that).
-    async fn scan_page(&mut self, schema: Schema, scan: &mut WifiScan) -> Result<(), ProvError> {
-        let asked = scan_page(self.max_value).min(scan.unread());
+    /// Asks how many results the device holds.
+    async fn scan_count(&mut self, schema: Schema, scan: &mut WifiScan) -> Result<(), ProvError> {
+        let ScanAnswer::Status { count, .. } = self.scan_call(schema, ScanRequest::Status).await?
+        else {
+            return Err(ProvError::protocol("no scan status"));
+        };
+        scan.count = Some(count);
+        Ok(())
+    }
+
+    /// Reads the next page of results, never past the count (firmware cannot answer that).
+    async fn scan_next(&mut self, schema: Schema, scan: &mut WifiScan) -> Result<(), ProvError> {
+        let asked = scan_page(self.max_value).min(scan.unread().unwrap_or(0));
         if asked == 0 {
             return Ok(());
         }
+        self.scan_results(schema, scan, asked).await
+    }
+
+    /// Reads `asked` results from where the last read stopped.
+    async fn scan_results(
+        &mut self,
+        schema: Schema,
+        scan: &mut WifiScan,
+        asked: u32,
+    ) -> Result<(), ProvError> {
         let request = ScanRequest::Results {
             start: scan.read,
             count: asked,

@@ -440,18 +440,53 @@ async fn the_strongest_networks_come_in_one_page_and_the_rest_on_request() {
     let mut client = sec1_session("abcd1234").await;
     let before = client.round_trips();
     let mut scan = client.scan_strongest().await.unwrap();
-    // Start, status and one page of results.
-    assert_eq!(client.round_trips() - before, 3);
+    // Start and one page of results: the count is not asked for while a page fills.
+    assert_eq!(client.round_trips() - before, 2);
     assert_eq!(scan.networks.len(), 8);
-    assert_eq!(scan.unread(), 8);
+    assert_eq!((scan.more(), scan.unread()), (true, None));
     assert_eq!(scan.networks[0].ssid, "Home");
     assert!(scan.networks.windows(2).all(|w| w[0].rssi >= w[1].rssi));
+    // The rest: the count, then the second page.
     client.scan_rest(&mut scan).await.unwrap();
     assert_eq!(client.round_trips() - before, 4);
-    assert_eq!((scan.networks.len(), scan.unread()), (16, 0));
+    assert_eq!((scan.networks.len(), scan.unread()), (16, Some(0)));
+    assert!(!scan.more());
     // Reading again asks for nothing the device does not hold.
     client.scan_rest(&mut scan).await.unwrap();
     assert_eq!(client.round_trips() - before, 4);
+}
+
+#[tokio::test]
+async fn a_device_seeing_fewer_networks_than_a_page_is_asked_for_its_count_and_keeps_the_session() {
+    for version in ["v1.1", "netprov-v1.2"] {
+        let device = Arc::new(Mutex::new(ProtocommDevice::new(DeviceSetup {
+            version: version.to_owned(),
+            security: DeviceSecurity::Sec1 { pop: None },
+            networks: neighbourhood().into_iter().take(3).collect(),
+            join_time: Duration::from_millis(50),
+            custom_data: Box::new(|request| request.to_vec()),
+        })));
+        let link = SimLink::connect(device, Air::default());
+        let mut client = Client::connect(link, &Security::Sec1 { pop: None }, 512)
+            .await
+            .unwrap();
+        let before = client.round_trips();
+        let mut scan = client.scan_strongest().await.unwrap();
+        // Start, the refused page, the count, the three results.
+        assert_eq!(client.round_trips() - before, 4, "{version}");
+        let names: Vec<_> = scan.networks.iter().map(|n| n.ssid.as_str()).collect();
+        assert_eq!(names, ["Home", "Neighbour 01", "Neighbour 02"], "{version}");
+        assert!(!scan.more(), "{version}");
+        client.scan_rest(&mut scan).await.unwrap();
+        assert_eq!(client.round_trips() - before, 4, "{version}");
+        // The refused page did not end the session: the device still joins.
+        client.join("Home", "correct horse").await.unwrap();
+        let status = client.wait_for_wifi(Duration::from_secs(5)).await.unwrap();
+        assert!(
+            matches!(status, WifiStatus::Connected { .. }),
+            "{version}: {status:?}"
+        );
+    }
 }
 
 #[tokio::test]

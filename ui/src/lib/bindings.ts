@@ -325,9 +325,9 @@ export type WifiList = {
  */
 networks: Array<WifiNetwork>, 
 /**
- * How many more the device holds ([`AppCore::onboarding_more_networks`] reads them).
+ * Whether the device may hold more ([`AppCore::onboarding_more_networks`] reads them).
  */
-more: number, };
+more: boolean, };
 
 export type JoinedWifi = { 
 /**

@@ -53,7 +53,7 @@ export const someNetworks: WifiList = {
     { ssid: "Refill Home", rssi: -42, secured: true, remembered: false },
     { ssid: "Guest", rssi: -80, secured: false, remembered: false },
   ],
-  more: 3,
+  more: true,
 };
 
 /** An error as a command rejects with it. */
@@ -77,7 +77,7 @@ export function wizardApi(): Pick<Api, DeviceCommand> {
     onboardingIdentify: vi.fn(async () => null),
     onboardingPressButton: vi.fn(async () => null),
     onboardingSecure: vi.fn(async () => someNetworks),
-    onboardingMoreNetworks: vi.fn(async () => ({ ...someNetworks, more: 0 })),
+    onboardingMoreNetworks: vi.fn(async () => ({ ...someNetworks, more: false })),
     onboardingJoin: vi.fn(async (ssid: string) => ({ ssid, ip: "192.168.1.20" })),
     onboardingLink: vi.fn(async () => ({ authorizeUrl: "http://127.0.0.1:1/ap/oa?x", browserOpened: true })),
     onboardingFinishLink: vi.fn(async () => aLinkedDevice),

@@ -41,7 +41,7 @@ describe("the device setup wizard", () => {
       onboardingSecure: vi.fn(async () => {
         secureCalls += 1;
         if (secureCalls === 1) throw anError("device_refused", "The device did not accept the proof of possession.");
-        return { networks: [{ ssid: "Refill Home", rssi: -42, secured: true, remembered: false }], more: 2 };
+        return { networks: [{ ssid: "Refill Home", rssi: -42, secured: true, remembered: false }], more: true };
       }),
       onboardingJoin: vi.fn(async (ssid: string) => {
         joinCalls += 1;
@@ -82,7 +82,7 @@ describe("the device setup wizard", () => {
         waits += 1;
         if (waits === 1) throw anError("device_refused", "Nobody pressed the button on PROV_B in time.");
         await pressed;
-        return { networks: [{ ssid: "Refill Home", rssi: -42, secured: true, remembered: false }], more: 0 };
+        return { networks: [{ ssid: "Refill Home", rssi: -42, secured: true, remembered: false }], more: false };
       }),
       onboardingPressButton: vi.fn(async () => {
         press();
@@ -125,7 +125,7 @@ describe("the device setup wizard", () => {
           { ssid: "Refill Home", rssi: -42, secured: true, remembered: true },
           { ssid: "Guest", rssi: -80, secured: false, remembered: false },
         ],
-        more: 0,
+        more: false,
       })),
     });
     await toWifi();
