@@ -7,6 +7,7 @@
 
 pub mod catalog;
 pub mod clock;
+pub mod inventory;
 pub mod money;
 pub mod order;
 pub mod secret;

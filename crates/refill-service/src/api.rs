@@ -20,9 +20,18 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use refill_core::{Asin, OrderPolicy, SharedClock};
-use refill_wire::{ButtonList, DeviceList, ErrorCode, Health, OrderView, PressResult};
+use refill_wire::{
+    ButtonList, DeviceList, ErrorCode, EventList, Health, OrderView, PressResult, SlotInventory,
+    SlotMode, SlotSettings,
+};
 use std::sync::Arc;
 use std::time::Instant;
+
+/// The largest request body the API reads.
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// What a request with a larger body is told.
+pub const TOO_LARGE: &str = "The request body is over 64 KiB.";
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -47,6 +56,11 @@ impl AppState {
     /// The current time, from the service's clock.
     pub fn now(&self) -> time::OffsetDateTime {
         self.inner.clock.now()
+    }
+
+    /// When orders arrive and how long they can be cancelled.
+    pub fn policy(&self) -> &OrderPolicy {
+        &self.inner.policy
     }
 
     /// Whether this is a sandbox (which also lets new customers sign up).
@@ -81,10 +95,17 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/buttons", get(buttons))
         .route("/v1/buttons/{asin}/press", post(press))
         .route("/v1/devices", get(devices))
+        .route(
+            "/v1/devices/{model}/{serial}/slots/{slot}",
+            get(slot_inventory).patch(change_slot),
+        )
+        .route("/v1/events", get(events))
         .route("/v1/orders/{id}", get(order))
         .route("/v1/orders/{id}/cancel", post(cancel))
         .route("/v1/catalog/images/{file}", get(image))
         .merge(crate::auth::routes())
+        .merge(crate::drs::routes())
+        .merge(crate::sensors::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(log_request))
@@ -210,6 +231,110 @@ async fn cancel(
     let customer = customer(&state, &headers).await?;
     let now = state.inner.clock.now();
     Ok(Json(state.inner.store.cancel(customer, &id, now).await?))
+}
+
+async fn customer_slot(
+    state: &AppState,
+    headers: &HeaderMap,
+    (model, serial, slot): &(String, String, String),
+) -> Result<crate::inventory::CustomerSlot, ApiError> {
+    let customer = customer(state, headers).await?;
+    state
+        .inner
+        .store
+        .customer_slot(customer, model, serial, slot)
+        .await?
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "You have no device {model} {serial} with a slot {slot}."
+            ))
+        })
+}
+
+async fn slot_inventory(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(path): Path<(String, String, String)>,
+) -> Result<Json<SlotInventory>, ApiError> {
+    let slot = customer_slot(&state, &headers, &path).await?;
+    let store = &state.inner.store;
+    Ok(Json(
+        store
+            .slot_inventory(&slot, state.now(), &state.inner.policy)
+            .await?,
+    ))
+}
+
+async fn change_slot(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(path): Path<(String, String, String)>,
+    body: axum::body::Bytes,
+) -> Result<Json<SlotInventory>, ApiError> {
+    let settings: SlotSettings = json_body(&body)?;
+    for (name, value) in [
+        ("minimum", settings.minimum.flatten()),
+        ("target", settings.target.flatten()),
+        ("onHand", settings.on_hand),
+    ] {
+        if value.is_some_and(|v| !v.is_finite() || v < 0.0) {
+            return Err(ApiError::BadRequest(format!(
+                "{name} must be a number of zero or more."
+            )));
+        }
+    }
+    let slot = customer_slot(&state, &headers, &path).await?;
+    let store = &state.inner.store;
+    if settings.mode.is_some() || settings.minimum.is_some() || settings.target.is_some() {
+        store
+            .set_slot_settings(
+                slot.device_id,
+                &slot.slot_id,
+                settings.mode.map(|m| m == SlotMode::Reorder),
+                settings.minimum,
+                settings.target,
+            )
+            .await?;
+    }
+    if let Some(on_hand) = settings.on_hand {
+        store
+            .set_on_hand(slot.device_id, &slot.slot_id, on_hand, state.now())
+            .await?;
+    }
+    Ok(Json(
+        store
+            .slot_inventory(&slot, state.now(), &state.inner.policy)
+            .await?,
+    ))
+}
+
+#[derive(serde::Deserialize)]
+struct EventsQuery {
+    #[serde(default)]
+    after: i64,
+}
+
+async fn events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<axum::extract::Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<EventList>, ApiError> {
+    let after = query
+        .map_err(|_| ApiError::BadRequest("after must be an event id (a number).".to_owned()))?
+        .after;
+    let customer = customer(&state, &headers).await?;
+    let events = state.inner.store.events_after(customer, after, 500).await?;
+    Ok(Json(EventList { events }))
+}
+
+/// A JSON body of at most [`MAX_BODY`] bytes, read as `T`; what is wrong is said in words.
+pub fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if body.len() > MAX_BODY {
+        return Err(ApiError::TooLarge);
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::BadRequest(format!("The request body is not what was expected: {e}."))
+    })
 }
 
 async fn image(Path(file): Path<String>) -> Result<Response, ApiError> {

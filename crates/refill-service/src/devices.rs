@@ -142,7 +142,8 @@ impl Store {
             "INSERT INTO devices (customer_id, model_id, serial, name, is_test, registered_at_ms) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
              ON CONFLICT (model_id, serial) DO UPDATE SET customer_id = excluded.customer_id, \
-                 is_test = excluded.is_test, registered_at_ms = excluded.registered_at_ms \
+                 is_test = excluded.is_test, registered_at_ms = excluded.registered_at_ms, \
+                 deregistered_at_ms = NULL \
              RETURNING id",
         )
         .bind(customer)
@@ -178,7 +179,7 @@ impl Store {
              JOIN slots s ON s.model_id = d.model_id \
              LEFT JOIN device_slots ds ON ds.device_id = d.id AND ds.slot_id = s.slot_id \
              LEFT JOIN products p ON p.asin = ds.asin \
-             WHERE d.customer_id = ?1 \
+             WHERE d.customer_id = ?1 AND d.deregistered_at_ms IS NULL \
              ORDER BY COALESCE(d.registered_at_ms, 0) DESC, d.id DESC, s.position",
         )
         .bind(customer)

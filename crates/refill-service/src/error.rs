@@ -20,6 +20,9 @@ pub enum ApiError {
     /// `409`: the order can no longer be cancelled.
     #[error("{0}")]
     NotCancellable(String),
+    /// `413`: the body is over 64 KiB.
+    #[error("{}", crate::api::TOO_LARGE)]
+    TooLarge,
     /// `500`: the service failed; logged, never shown in detail.
     #[error("internal error: {0}")]
     Internal(#[from] sqlx::Error),
@@ -35,6 +38,11 @@ impl ApiError {
                 StatusCode::CONFLICT,
                 ErrorCode::OrderNotCancellable,
                 m.clone(),
+            ),
+            ApiError::TooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                ErrorCode::BadRequest,
+                self.to_string(),
             ),
             ApiError::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,

@@ -16,9 +16,12 @@
 pub mod api;
 pub mod auth;
 pub mod devices;
+pub mod drs;
 mod error;
 mod images;
+pub mod inventory;
 pub mod sandbox;
+pub mod sensors;
 pub mod store;
 
 pub use error::ApiError;

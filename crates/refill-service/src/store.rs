@@ -48,6 +48,21 @@ fn new_event_instance_id() -> String {
     format!("refill.v1.o.{suffix}")
 }
 
+/// An order to place: a button press, or a device's replenish call for one of its slots.
+#[derive(Debug, Clone, Copy)]
+pub struct NewOrder<'a> {
+    /// Whose.
+    pub customer: i64,
+    /// What.
+    pub asin: &'a str,
+    /// The device and slot it refills, for a replenish call.
+    pub device: Option<(i64, &'a str)>,
+    /// A test order (the device was registered as a test device): not charged, not shipped.
+    pub test: bool,
+    /// Packs.
+    pub quantity: u32,
+}
+
 /// The columns an [`OrderView`] is built from (orders `o` joined with products `p`).
 const ORDER_COLUMNS: &str = "o.event_instance_id, o.asin, p.title, o.status, o.quantity, \
      o.price_minor, o.currency, o.placed_at_ms, o.expected_delivery_ms, o.cancellable_until_ms";
@@ -206,14 +221,25 @@ impl Store {
             .await
     }
 
+    /// The customer's open order for `asin`, or for the device slot.
     async fn open_order_for(
         &self,
-        customer: i64,
-        asin: &str,
+        order: &NewOrder<'_>,
         now: OffsetDateTime,
     ) -> Result<Option<OrderView>, sqlx::Error> {
-        let filter = "o.asin = ?2 AND o.status IN ('placed', 'shipped')";
-        self.one_order(customer, filter, asin, now).await
+        let (device, slot) = order.device.unzip();
+        let row = sqlx::query(&format!(
+            "SELECT {ORDER_COLUMNS} FROM orders o JOIN products p ON p.asin = o.asin \
+             WHERE o.customer_id = ?1 AND o.status IN ('placed', 'shipped') \
+               AND (o.asin = ?2 OR (o.device_id = ?3 AND o.slot_id = ?4))"
+        ))
+        .bind(order.customer)
+        .bind(order.asin)
+        .bind(device)
+        .bind(slot)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| order_from_row(&r, now)).transpose()
     }
 
     /// The customer's order matching `filter`, a condition on `?2` bound to `value`.
@@ -235,9 +261,9 @@ impl Store {
         row.map(|r| order_from_row(&r, now)).transpose()
     }
 
-    /// Orders one pack of `asin` for the customer, unless an order for it is already open, in
-    /// which case that order is returned with `ORDER_INPROGRESS`. When this returns, the order is
-    /// on disk.
+    /// Orders one pack of `asin` for the customer (a button press), unless an order for it is
+    /// already open, in which case that order is returned with `ORDER_INPROGRESS`. When this
+    /// returns, the order is on disk.
     pub async fn press(
         &self,
         customer: i64,
@@ -245,55 +271,101 @@ impl Store {
         now: OffsetDateTime,
         policy: &OrderPolicy,
     ) -> Result<PressResult, ApiError> {
+        let order = NewOrder {
+            customer,
+            asin,
+            device: None,
+            test: false,
+            quantity: 1,
+        };
+        self.place_order(&order, now, policy).await
+    }
+
+    /// Places `order` unless one is already open for its item or its device slot (then that
+    /// one is returned with `ORDER_INPROGRESS`). The database's unique indexes decide, so
+    /// concurrent calls place one order. When this returns, the order is on disk.
+    pub async fn place_order(
+        &self,
+        order: &NewOrder<'_>,
+        now: OffsetDateTime,
+        policy: &OrderPolicy,
+    ) -> Result<PressResult, ApiError> {
         let id = new_event_instance_id();
+        let (device, slot) = order.device.unzip();
+        let mut tx = self.pool.begin().await?;
         let inserted = sqlx::query(
-            "INSERT INTO orders (event_instance_id, customer_id, asin, kind, source, status, \
-                 quantity, price_minor, currency, placed_at_ms, expected_delivery_ms, \
-                 cancellable_until_ms, updated_at_ms) \
-             SELECT ?1, ?2, asin, 'standard', 'button', 'placed', 1, price_minor, currency, \
+            "INSERT INTO orders (event_instance_id, customer_id, asin, device_id, slot_id, kind, \
+                 source, status, quantity, price_minor, currency, placed_at_ms, \
+                 expected_delivery_ms, cancellable_until_ms, updated_at_ms) \
+             SELECT ?1, ?2, asin, ?7, ?8, ?9, ?10, 'placed', ?11, price_minor * ?11, currency, \
                     ?3, ?4, ?5, ?3 \
              FROM products WHERE asin = ?6",
         )
         .bind(&id)
-        .bind(customer)
+        .bind(order.customer)
         .bind(to_ms(now))
         .bind(to_ms(policy.expected_delivery(now)))
         .bind(to_ms(policy.cancellable_until(now)))
-        .bind(asin)
-        .execute(&self.pool)
+        .bind(order.asin)
+        .bind(device)
+        .bind(slot)
+        .bind(if order.test { "test" } else { "standard" })
+        .bind(if device.is_some() {
+            "replenish"
+        } else {
+            "button"
+        })
+        .bind(i64::from(order.quantity.max(1)))
+        .execute(&mut *tx)
         .await;
+        let asin = order.asin;
         let (detail_code, event_instance_id) = match inserted {
             Ok(done) if done.rows_affected() == 0 => {
                 return Err(ApiError::NotFound(format!(
                     "There is no product {asin} in the catalog."
                 )))
             }
+            Ok(_) if order.test => (DetailCode::TestOrderPlaced, id),
             Ok(_) => (DetailCode::StandardOrderPlaced, id),
             Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                let open = self.open_order_for(customer, asin, now).await?;
+                drop(tx);
                 // The open order may have been cancelled between the insert and this read; then
-                // the press is simply tried once more.
-                match open {
-                    Some(order) => {
+                // the order is simply tried once more.
+                match self.open_order_for(order, now).await? {
+                    Some(open) => {
                         return Ok(PressResult {
                             detail_code: DetailCode::OrderInProgress,
-                            event_instance_id: order.event_instance_id.clone(),
-                            order,
+                            event_instance_id: open.event_instance_id.clone(),
+                            order: open,
                         })
                     }
-                    None => return Box::pin(self.press(customer, asin, now, policy)).await,
+                    None => return Box::pin(self.place_order(order, now, policy)).await,
                 }
             }
             Err(e) => return Err(e.into()),
         };
-        let order = self
-            .order(customer, &event_instance_id, now)
+        let body = serde_json::json!({
+            "eventInstanceId": event_instance_id,
+            "asin": asin,
+            "slotId": slot,
+            "quantity": order.quantity.max(1),
+            "test": order.test,
+            "expectedDelivery": policy
+                .expected_delivery(now)
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+        });
+        crate::inventory::record_event(&mut tx, order.customer, device, "OrderPlaced", &body, now)
+            .await?;
+        tx.commit().await?;
+        let placed = self
+            .order(order.customer, &event_instance_id, now)
             .await?
             .ok_or_else(|| ApiError::Internal(sqlx::Error::RowNotFound))?;
         Ok(PressResult {
             detail_code,
             event_instance_id,
-            order,
+            order: placed,
         })
     }
 

@@ -269,6 +269,137 @@ pub struct DeviceList {
     pub devices: Vec<DeviceView>,
 }
 
+/// How a slot's low supply is handled, chosen by the customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum SlotMode {
+    /// A low-supply notification (the default).
+    Notify,
+    /// An order, placed as the device's replenish call would place it ("smart reorder").
+    Reorder,
+}
+
+/// One level of a slot's history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct LevelPoint {
+    /// When.
+    #[serde(with = "rfc3339")]
+    #[ts(type = "string")]
+    pub at: OffsetDateTime,
+    /// What was left, in the slot's unit.
+    pub remaining: f64,
+}
+
+/// `GET /v1/devices/{model}/{serial}/slots/{slotId}`: a slot's supply, settings and forecast.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SlotInventory {
+    /// The slot's id.
+    pub slot_id: String,
+    /// What it holds, in words.
+    pub name: String,
+    /// `count`, `g` or `ml`.
+    pub unit: String,
+    /// What it holds when full.
+    pub capacity: f64,
+    /// Left in the device; `null` until the device has reported.
+    pub remaining: Option<f64>,
+    /// On hand in the home, not yet in the device.
+    pub on_hand: f64,
+    /// What happens when it runs low.
+    pub mode: SlotMode,
+    /// The customer's own low level; `null`: days of cover (lead time + margin).
+    pub minimum: Option<f64>,
+    /// The level a reorder brings the slot and the home's stock up to; `null`: one pack.
+    pub target: Option<f64>,
+    /// Whether it is low now (the last reports were at or below the threshold).
+    pub low: bool,
+    /// Recent use per day; `null` until there is a day of history.
+    pub daily_use: Option<f64>,
+    /// When it runs out at that rate; `null` when not in sight.
+    #[serde(with = "rfc3339::option", default)]
+    #[ts(type = "string | null")]
+    pub runs_out: Option<OffsetDateTime>,
+    /// Its levels over the last 14 days, oldest first.
+    pub levels: Vec<LevelPoint>,
+}
+
+/// `PATCH /v1/devices/{model}/{serial}/slots/{slotId}`: what to change (absent: unchanged;
+/// `minimum` or `target` `null`: back to the default).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SlotSettings {
+    /// Notify or reorder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<SlotMode>,
+    /// The customer's low level.
+    #[serde(
+        default,
+        with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[ts(optional, type = "number | null")]
+    pub minimum: Option<Option<f64>>,
+    /// The target level.
+    #[serde(
+        default,
+        with = "double_option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[ts(optional, type = "number | null")]
+    pub target: Option<Option<f64>>,
+    /// The stock on hand in the home, corrected by hand ("bought some elsewhere").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_hand: Option<f64>,
+}
+
+/// `Option<Option<T>>` that tells an absent field (`None`) from `null` (`Some(None)`).
+mod double_option {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer, T: Serialize>(
+        value: &Option<Option<T>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(inner) => inner.serialize(s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        d: D,
+    ) -> Result<Option<Option<T>>, D::Error> {
+        Option::<T>::deserialize(d).map(Some)
+    }
+}
+
+/// Something that happened to the customer's supplies or orders.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct EventView {
+    /// Increasing; the stream resumes after the last one seen.
+    pub id: i64,
+    /// `LowSupply`, `OrderPlaced`, …
+    pub kind: String,
+    /// When.
+    #[serde(with = "rfc3339")]
+    #[ts(type = "string")]
+    pub at: OffsetDateTime,
+    /// The event's details (by kind).
+    #[ts(type = "Record<string, unknown>")]
+    pub body: serde_json::Value,
+}
+
+/// `GET /v1/events?after={id}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct EventList {
+    /// Oldest first.
+    pub events: Vec<EventView>,
+}
+
 /// `GET /health`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]

@@ -2,8 +2,16 @@
 //! a temporary folder, a manual clock, and an HTTP client that does not follow redirects.
 #![allow(dead_code)] // each test file uses its own part of it
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use refill_core::ManualClock;
+use refill_service::auth::SANDBOX_CLIENT_ID;
+use refill_service::sandbox::{CUSTOMER_EMAIL, CUSTOMER_PASSWORD};
 use refill_service::{start, RunningService, ServiceConfig};
+use refill_testkit::{query_of, Browser, Person};
+use reqwest::Method;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use time::macros::datetime;
 
@@ -46,4 +54,127 @@ impl Fixture {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.service.base_url())
     }
+}
+
+const REDIRECT: &str = "http://127.0.0.1:49321/callback";
+const VERIFIER: &str = "device-verifier-0123456789-0123456789-0123456789";
+pub const P: &str = "com.amazon.dash.replenishment.";
+
+/// Registers a Brewmaster 200 with `serial` to the sandbox customer (the consent page's default
+/// products) and returns the device's own access token.
+pub async fn device_token(f: &Fixture, serial: &str, test: bool) -> String {
+    device_tokens(f, serial, test).await.0
+}
+
+/// [`device_token`], with the device's refresh token.
+pub async fn device_tokens(f: &Fixture, serial: &str, test: bool) -> (String, String) {
+    let scope_data = format!(
+        r#"{{"dash:replenish":{{"device_model":"RefillBrew-200","serial":"{serial}","is_test_device":{test}}}}}"#
+    );
+    tokens(f, "dash:replenish", Some(&scope_data)).await
+}
+
+/// The sandbox customer's access token for `scope`, through the real sign-in and consent pages.
+pub async fn access_token(f: &Fixture, scope: &str, scope_data: Option<&str>) -> String {
+    tokens(f, scope, scope_data).await.0
+}
+
+/// A new access token from `refresh_token`, as a device gets one when its token has expired.
+pub async fn refresh(f: &Fixture, refresh_token: &str) -> String {
+    let tokens: Value = f
+        .http
+        .post(f.url("/auth/o2/token"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+            ("client_id", SANDBOX_CLIENT_ID),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    tokens["access_token"].as_str().unwrap().to_owned()
+}
+
+/// Access and refresh tokens for `scope`, through the real sign-in and consent pages.
+pub async fn tokens(f: &Fixture, scope: &str, scope_data: Option<&str>) -> (String, String) {
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(VERIFIER.as_bytes()));
+    let mut params = vec![
+        ("client_id", SANDBOX_CLIENT_ID),
+        ("scope", scope),
+        ("response_type", "code"),
+        ("redirect_uri", REDIRECT),
+        ("code_challenge_method", "S256"),
+        ("code_challenge", &challenge),
+    ];
+    if let Some(data) = scope_data {
+        params.push(("scope_data", data));
+    }
+    let query = serde_urlencoded::to_string(params).unwrap();
+    let back = Browser::default()
+        .sign_in(
+            &f.url(&format!("/ap/oa?{query}")),
+            &Person::Existing {
+                email: CUSTOMER_EMAIL,
+                password: CUSTOMER_PASSWORD,
+            },
+            "allow",
+        )
+        .await
+        .unwrap();
+    let code = query_of(&back)["code"].clone();
+    let tokens: Value = f
+        .http
+        .post(f.url("/auth/o2/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("client_id", SANDBOX_CLIENT_ID),
+            ("redirect_uri", REDIRECT),
+            ("code_verifier", VERIFIER),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (
+        tokens["access_token"].as_str().unwrap().to_owned(),
+        tokens["refresh_token"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// A DRS call with its version headers, as DRS clients send it.
+pub async fn drs(
+    f: &Fixture,
+    method: Method,
+    path: &str,
+    token: &str,
+    versions: (&str, &str),
+    body: Option<&str>,
+) -> (u16, reqwest::header::HeaderMap, Value) {
+    let mut request = f
+        .http
+        .request(method, f.url(path))
+        .bearer_auth(token)
+        .header("x-amzn-type-version", format!("{P}{}", versions.0))
+        .header("x-amzn-accept-type", format!("{P}{}", versions.1));
+    if let Some(body) = body {
+        request = request
+            .header("content-type", "application/json")
+            .body(body.to_owned());
+    }
+    let res = request.send().await.unwrap();
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    let text = res.text().await.unwrap();
+    let json = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, headers, json)
 }

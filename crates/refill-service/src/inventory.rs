@@ -1,0 +1,503 @@
+//! One inventory per device slot, fed by DRS SlotStatus calls and Alexa-style sensor events:
+//! what is left in the device, what is on hand in the home, and the history of levels that
+//! consumption and run-out forecasts come from. Each report runs the low-supply rule of
+//! [`refill_core::inventory`]: on the third low report in a row, a slot in notify-only mode
+//! records a `LowSupply` event, and a slot in smart-reorder mode places an order exactly as a
+//! replenish call would.
+
+use crate::drs::CallingDevice;
+use crate::store::{from_ms, to_ms, NewOrder};
+use crate::{ApiError, Store};
+use refill_core::inventory::{daily_rate, packs_to_target, run_out, LowStreak, Reading, Threshold};
+use refill_core::{OrderPolicy, Unit};
+use serde_json::json;
+use sqlx::Row;
+use time::{Duration, OffsetDateTime};
+
+/// Extra time on top of the delivery time before a slot runs out, for the days-of-cover
+/// threshold.
+pub const COVER_MARGIN: Duration = Duration::days(2);
+
+/// What a device reports of a slot, in the slot's unit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Report {
+    /// What is left (DRS SlotStatus, `Alexa.InventoryLevelSensor`).
+    Level(f64),
+    /// How much was used since the last report (`InventoryConsumed`).
+    Consumed(f64),
+    /// The consumable was replaced; what the new one holds.
+    Replaced(f64),
+}
+
+impl Report {
+    fn source(self, slot_status: bool) -> &'static str {
+        match self {
+            Report::Level(_) if slot_status => "slot_status",
+            Report::Level(_) => "level",
+            Report::Consumed(_) => "usage",
+            Report::Replaced(_) => "replaced",
+        }
+    }
+}
+
+/// One report of a slot.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SlotReport<'a> {
+    /// Which slot.
+    pub slot: &'a str,
+    /// What it says.
+    pub report: Report,
+    /// The stock on hand in the home, when the device knows it.
+    pub on_hand: Option<f64>,
+    /// It came from a DRS SlotStatus call (rather than a sensor event).
+    pub slot_status: bool,
+}
+
+/// What a report led to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// Recorded; nothing else.
+    Recorded,
+    /// The slot became low in notify-only mode: a `LowSupply` event was recorded.
+    LowSupply,
+    /// The slot became low in smart-reorder mode: this order was placed (or the open one
+    /// returned, `ORDER_INPROGRESS`).
+    Reordered(refill_wire::PressResult),
+}
+
+/// A slot as the low-supply rule needs it.
+struct SlotState {
+    unit: Unit,
+    capacity: f64,
+    name: String,
+    asin: Option<String>,
+    pack: f64,
+    remaining: Option<f64>,
+    on_hand: f64,
+    mode: String,
+    minimum: Option<f64>,
+    target: Option<f64>,
+    streak: LowStreak,
+}
+
+impl Store {
+    /// The slot's unit and capacity, or `None` when the device's model has no such slot.
+    pub async fn slot_unit(
+        &self,
+        device: &CallingDevice,
+        slot: &str,
+    ) -> Result<Option<(Unit, f64)>, sqlx::Error> {
+        let row =
+            sqlx::query("SELECT unit, capacity FROM slots WHERE model_id = ?1 AND slot_id = ?2")
+                .bind(&device.model)
+                .bind(slot)
+                .fetch_optional(self.pool())
+                .await?;
+        row.map(|row| {
+            let unit: String = row.try_get("unit")?;
+            Ok((
+                Unit::parse(&unit).unwrap_or(Unit::Count),
+                row.try_get("capacity")?,
+            ))
+        })
+        .transpose()
+    }
+
+    async fn slot_state(
+        &self,
+        conn: &mut sqlx::SqliteConnection,
+        device: &CallingDevice,
+        slot: &str,
+    ) -> Result<Option<SlotState>, sqlx::Error> {
+        let row = sqlx::query(
+            "SELECT s.unit, s.capacity, s.name, ds.asin, p.pack_quantity, \
+                    i.remaining, i.on_hand, i.mode, i.minimum, i.target, i.low_reports, i.low_acted \
+             FROM slots s \
+             LEFT JOIN device_slots ds ON ds.device_id = ?1 AND ds.slot_id = s.slot_id \
+             LEFT JOIN products p ON p.asin = ds.asin \
+             LEFT JOIN slot_inventory i ON i.device_id = ?1 AND i.slot_id = s.slot_id \
+             WHERE s.model_id = ?2 AND s.slot_id = ?3",
+        )
+        .bind(device.id)
+        .bind(&device.model)
+        .bind(slot)
+        .fetch_optional(&mut *conn)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let unit: String = row.try_get("unit")?;
+        let reports: Option<i64> = row.try_get("low_reports")?;
+        let acted: Option<bool> = row.try_get("low_acted")?;
+        Ok(Some(SlotState {
+            unit: Unit::parse(&unit).unwrap_or(Unit::Count),
+            capacity: row.try_get("capacity")?,
+            name: row.try_get("name")?,
+            asin: row.try_get("asin")?,
+            pack: row
+                .try_get::<Option<f64>, _>("pack_quantity")?
+                .unwrap_or(0.0),
+            remaining: row.try_get("remaining")?,
+            on_hand: row.try_get::<Option<f64>, _>("on_hand")?.unwrap_or(0.0),
+            mode: row
+                .try_get::<Option<String>, _>("mode")?
+                .unwrap_or_else(|| "notify".to_owned()),
+            minimum: row.try_get("minimum")?,
+            target: row.try_get("target")?,
+            streak: LowStreak {
+                reports: u32::try_from(reports.unwrap_or(0)).unwrap_or(0),
+                acted: acted.unwrap_or(false),
+            },
+        }))
+    }
+
+    /// Records what the device reports of a slot, then applies the low-supply rule. `None`
+    /// when the model has no such slot.
+    pub async fn report(
+        &self,
+        device: &CallingDevice,
+        reported: &SlotReport<'_>,
+        now: OffsetDateTime,
+        policy: &OrderPolicy,
+    ) -> Result<Option<Outcome>, ApiError> {
+        let SlotReport {
+            slot,
+            report,
+            on_hand,
+            slot_status,
+        } = *reported;
+        let mut tx = self.pool().begin().await?;
+        let Some(mut state) = self.slot_state(&mut tx, device, slot).await? else {
+            return Ok(None);
+        };
+        let remaining = match report {
+            Report::Level(level) | Report::Replaced(level) => level,
+            Report::Consumed(used) => (state.remaining.unwrap_or(state.capacity) - used).max(0.0),
+        };
+        sqlx::query(
+            "INSERT INTO slot_levels (device_id, slot_id, at_ms, remaining, source) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .bind(device.id)
+        .bind(slot)
+        .bind(to_ms(now))
+        .bind(remaining)
+        .bind(report.source(slot_status))
+        .execute(&mut *tx)
+        .await?;
+        let readings = levels(&mut tx, device.id, slot, now).await?;
+        let rate = daily_rate(&readings, now);
+        let threshold = match state.minimum {
+            Some(minimum) => Threshold::Minimum { minimum },
+            None => Threshold::DaysOfCover {
+                lead_time: policy.delivery_time,
+                margin: COVER_MARGIN,
+            },
+        };
+        let low = threshold.is_low(remaining, state.capacity, rate);
+        let became_low = state.streak.observe(low);
+        let reorder = became_low && state.mode == "reorder" && state.asin.is_some();
+        // A reorder is marked as acted on only once the order is placed: a crash in between
+        // places it on the next report (the open-order index keeps it to one).
+        let acted = state.streak.acted && !reorder;
+        sqlx::query(
+            "INSERT INTO slot_inventory (device_id, slot_id, remaining, on_hand, low_reports, \
+                 low_acted, updated_at_ms) \
+             VALUES (?1, ?2, ?3, COALESCE(?4, 0), ?5, ?6, ?7) \
+             ON CONFLICT (device_id, slot_id) DO UPDATE SET remaining = excluded.remaining, \
+                 on_hand = COALESCE(?4, slot_inventory.on_hand), \
+                 low_reports = excluded.low_reports, low_acted = excluded.low_acted, \
+                 updated_at_ms = excluded.updated_at_ms",
+        )
+        .bind(device.id)
+        .bind(slot)
+        .bind(remaining)
+        .bind(on_hand)
+        .bind(i64::from(state.streak.reports))
+        .bind(acted)
+        .bind(to_ms(now))
+        .execute(&mut *tx)
+        .await?;
+        if let Some(on_hand) = on_hand {
+            state.on_hand = on_hand;
+        }
+        if became_low && !reorder {
+            let run_out = run_out(now, remaining, rate);
+            let body = json!({
+                "serial": device.serial,
+                "model": device.model,
+                "slotId": slot,
+                "slotName": state.name,
+                "asin": state.asin,
+                "remaining": remaining,
+                "unit": state.unit.as_str(),
+                "onHand": state.on_hand,
+                "daysLeft": rate.filter(|r| *r > 0.0).map(|r| remaining / r),
+                "runOut": run_out.map(|t| t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()),
+            });
+            record_event(
+                &mut tx,
+                device.customer_id,
+                Some(device.id),
+                "LowSupply",
+                &body,
+                now,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        if !reorder {
+            return Ok(Some(if became_low {
+                Outcome::LowSupply
+            } else {
+                Outcome::Recorded
+            }));
+        }
+        let asin = state.asin.as_deref().unwrap_or_default();
+        let placed = self
+            .place_order(
+                &NewOrder {
+                    customer: device.customer_id,
+                    asin,
+                    device: Some((device.id, slot)),
+                    test: device.is_test,
+                    quantity: packs_to_target(state.target, remaining, state.on_hand, state.pack),
+                },
+                now,
+                policy,
+            )
+            .await?;
+        sqlx::query(
+            "UPDATE slot_inventory SET low_acted = 1 WHERE device_id = ?1 AND slot_id = ?2",
+        )
+        .bind(device.id)
+        .bind(slot)
+        .execute(self.pool())
+        .await?;
+        Ok(Some(Outcome::Reordered(placed)))
+    }
+
+    /// Sets the slot's mode and thresholds (`None` leaves a value as it is; a threshold of
+    /// `Some(None)` goes back to the default).
+    pub async fn set_slot_settings(
+        &self,
+        device_id: i64,
+        slot: &str,
+        reorder: Option<bool>,
+        minimum: Option<Option<f64>>,
+        target: Option<Option<f64>>,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO slot_inventory (device_id, slot_id, mode, minimum, target) \
+             VALUES (?1, ?2, COALESCE(?3, 'notify'), ?5, ?7) \
+             ON CONFLICT (device_id, slot_id) DO UPDATE SET \
+                 mode = COALESCE(?3, slot_inventory.mode), \
+                 minimum = CASE WHEN ?4 THEN ?5 ELSE slot_inventory.minimum END, \
+                 target = CASE WHEN ?6 THEN ?7 ELSE slot_inventory.target END",
+        )
+        .bind(device_id)
+        .bind(slot)
+        .bind(reorder.map(|r| if r { "reorder" } else { "notify" }))
+        .bind(minimum.is_some())
+        .bind(minimum.flatten())
+        .bind(target.is_some())
+        .bind(target.flatten())
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Sets the stock on hand in the home ("bought some elsewhere").
+    pub async fn set_on_hand(
+        &self,
+        device_id: i64,
+        slot: &str,
+        on_hand: f64,
+        now: OffsetDateTime,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO slot_inventory (device_id, slot_id, on_hand, updated_at_ms) \
+             VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (device_id, slot_id) DO UPDATE SET on_hand = excluded.on_hand, \
+                 updated_at_ms = excluded.updated_at_ms",
+        )
+        .bind(device_id)
+        .bind(slot)
+        .bind(on_hand)
+        .bind(to_ms(now))
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+}
+
+/// The slot's levels within the consumption window, oldest first.
+async fn levels(
+    conn: &mut sqlx::SqliteConnection,
+    device: i64,
+    slot: &str,
+    now: OffsetDateTime,
+) -> Result<Vec<Reading>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT at_ms, remaining FROM slot_levels \
+         WHERE device_id = ?1 AND slot_id = ?2 AND at_ms >= ?3 ORDER BY at_ms, id",
+    )
+    .bind(device)
+    .bind(slot)
+    .bind(to_ms(now - refill_core::inventory::RATE_WINDOW))
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Reading {
+                at: from_ms(row.try_get("at_ms")?),
+                remaining: row.try_get("remaining")?,
+            })
+        })
+        .collect()
+}
+
+/// Records an event for the customer (the app's stream and the makers' notifications read
+/// them), in the caller's transaction.
+pub(crate) async fn record_event(
+    conn: &mut sqlx::SqliteConnection,
+    customer: i64,
+    device: Option<i64>,
+    kind: &str,
+    body: &serde_json::Value,
+    now: OffsetDateTime,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO events (customer_id, device_id, kind, body, created_at_ms) \
+         VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+    )
+    .bind(customer)
+    .bind(device)
+    .bind(kind)
+    .bind(body.to_string())
+    .bind(to_ms(now))
+    .fetch_one(&mut *conn)
+    .await
+}
+
+/// A slot of one of the customer's devices, named as the customer's API names it.
+#[derive(Debug, Clone)]
+pub struct CustomerSlot {
+    /// The device's internal id.
+    pub device_id: i64,
+    /// The slot.
+    pub slot_id: String,
+}
+
+impl Store {
+    /// The customer's registered device `model`/`serial` and its `slot`, when all exist.
+    pub async fn customer_slot(
+        &self,
+        customer: i64,
+        model: &str,
+        serial: &str,
+        slot: &str,
+    ) -> Result<Option<CustomerSlot>, sqlx::Error> {
+        let id: Option<i64> = sqlx::query_scalar(
+            "SELECT d.id FROM devices d JOIN slots s ON s.model_id = d.model_id \
+             WHERE d.customer_id = ?1 AND d.model_id = ?2 AND d.serial = ?3 \
+               AND d.deregistered_at_ms IS NULL AND s.slot_id = ?4",
+        )
+        .bind(customer)
+        .bind(model)
+        .bind(serial)
+        .bind(slot)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(id.map(|device_id| CustomerSlot {
+            device_id,
+            slot_id: slot.to_owned(),
+        }))
+    }
+
+    /// The slot's supply, settings, history and forecast.
+    pub async fn slot_inventory(
+        &self,
+        slot: &CustomerSlot,
+        now: OffsetDateTime,
+        policy: &OrderPolicy,
+    ) -> Result<refill_wire::SlotInventory, sqlx::Error> {
+        let row = sqlx::query(
+            "SELECT s.name, s.unit, s.capacity, i.remaining, i.on_hand, i.mode, i.minimum, \
+                    i.target, i.low_reports \
+             FROM devices d JOIN slots s ON s.model_id = d.model_id AND s.slot_id = ?2 \
+             LEFT JOIN slot_inventory i ON i.device_id = d.id AND i.slot_id = s.slot_id \
+             WHERE d.id = ?1",
+        )
+        .bind(slot.device_id)
+        .bind(&slot.slot_id)
+        .fetch_one(self.pool())
+        .await?;
+        let mut conn = self.pool().acquire().await?;
+        let readings = levels(&mut conn, slot.device_id, &slot.slot_id, now).await?;
+        let rate = daily_rate(&readings, now);
+        let remaining: Option<f64> = row.try_get("remaining")?;
+        let capacity: f64 = row.try_get("capacity")?;
+        let minimum: Option<f64> = row.try_get("minimum")?;
+        let threshold = match minimum {
+            Some(minimum) => Threshold::Minimum { minimum },
+            None => Threshold::DaysOfCover {
+                lead_time: policy.delivery_time,
+                margin: COVER_MARGIN,
+            },
+        };
+        let mode: Option<String> = row.try_get("mode")?;
+        Ok(refill_wire::SlotInventory {
+            slot_id: slot.slot_id.clone(),
+            name: row.try_get("name")?,
+            unit: row.try_get("unit")?,
+            capacity,
+            remaining,
+            on_hand: row.try_get::<Option<f64>, _>("on_hand")?.unwrap_or(0.0),
+            mode: if mode.as_deref() == Some("reorder") {
+                refill_wire::SlotMode::Reorder
+            } else {
+                refill_wire::SlotMode::Notify
+            },
+            minimum,
+            target: row.try_get("target")?,
+            low: remaining.is_some_and(|r| threshold.is_low(r, capacity, rate)),
+            daily_use: rate,
+            runs_out: remaining.and_then(|r| run_out(now, r, rate)),
+            levels: readings
+                .iter()
+                .map(|r| refill_wire::LevelPoint {
+                    at: r.at,
+                    remaining: r.remaining,
+                })
+                .collect(),
+        })
+    }
+
+    /// The customer's events after `after`, oldest first, at most `limit`.
+    pub async fn events_after(
+        &self,
+        customer: i64,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<refill_wire::EventView>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT id, kind, body, created_at_ms FROM events \
+             WHERE customer_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+        )
+        .bind(customer)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let body: String = row.try_get("body")?;
+                Ok(refill_wire::EventView {
+                    id: row.try_get("id")?,
+                    kind: row.try_get("kind")?,
+                    at: from_ms(row.try_get("created_at_ms")?),
+                    body: serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+                })
+            })
+            .collect()
+    }
+}

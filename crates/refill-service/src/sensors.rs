@@ -1,0 +1,283 @@
+//! Alexa-style inventory sensor events: `POST /v3/events`, as devices send them to Alexa's
+//! event gateway.
+//!
+//! * `Alexa.ChangeReport` with `Alexa.InventoryLevelSensor` `level` properties (in
+//!   `payload.change.properties`, and unchanged ones in `context.properties`): what is left.
+//! * `InventoryConsumed` from `Alexa.InventoryUsageSensor` or `Alexa.InventoryLevelUsageSensor`:
+//!   how much was used (`payload.usage`).
+//! * `InventoryReplaced` from `Alexa.InventoryLevelUsageSensor`: the consumable was replaced
+//!   (`payload.newAbsoluteLevel`, full when left out).
+//!
+//! Measurements (Count, Percentage, Volume and Weight with Alexa's units) are converted to the
+//! slot's unit. A sensor's `instance` is the slot id. The device is named by its bearer token
+//! (the `Authorization` header, or `endpoint.scope.token` as the gateway takes it). Success is
+//! `202 Accepted`; errors carry `{"message": …, "payload": {"code": …, "description": …}}` with
+//! the gateway's codes.
+
+use crate::api::AppState;
+use crate::drs::CallingDevice;
+use crate::inventory::{Report, SlotReport};
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use refill_core::inventory::Measure;
+use serde_json::{json, Value};
+
+/// The sensor event route.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/v3/events", post(events))
+}
+
+/// An error answer of the event gateway.
+#[derive(Debug, thiserror::Error)]
+pub enum SensorError {
+    /// `400 INVALID_REQUEST_EXCEPTION`.
+    #[error("{0}")]
+    Invalid(String),
+    /// `401 INVALID_ACCESS_TOKEN_EXCEPTION`: refresh the token and send again.
+    #[error("The access token is not valid: it has expired, was revoked or is not a device's.")]
+    InvalidToken,
+    /// `413`: the body is over 64 KiB.
+    #[error("{}", crate::api::TOO_LARGE)]
+    TooLarge,
+    /// `500`: the service failed; logged, never shown in detail.
+    #[error("internal error: {0}")]
+    Internal(#[from] sqlx::Error),
+}
+
+impl IntoResponse for SensorError {
+    fn into_response(self) -> Response {
+        let (status, code) = match &self {
+            SensorError::Invalid(_) => (StatusCode::BAD_REQUEST, "INVALID_REQUEST_EXCEPTION"),
+            SensorError::InvalidToken => {
+                (StatusCode::UNAUTHORIZED, "INVALID_ACCESS_TOKEN_EXCEPTION")
+            }
+            SensorError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "REQUEST_ENTITY_TOO_LARGE"),
+            SensorError::Internal(e) => {
+                tracing::error!("sensor event failed: {e}");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "INTERNAL_SERVICE_EXCEPTION",
+                )
+            }
+        };
+        let message = match &self {
+            SensorError::Internal(_) => {
+                "The Refill service ran into a problem on its side. Please try again.".to_owned()
+            }
+            other => other.to_string(),
+        };
+        (
+            status,
+            Json(json!({
+                "message": message,
+                "payload": { "code": code, "description": message },
+            })),
+        )
+            .into_response()
+    }
+}
+
+impl From<crate::drs::DrsError> for SensorError {
+    fn from(e: crate::drs::DrsError) -> Self {
+        match e {
+            crate::drs::DrsError::InvalidToken => SensorError::InvalidToken,
+            crate::drs::DrsError::Internal(e) => SensorError::Internal(e),
+            crate::drs::DrsError::TooLarge => SensorError::TooLarge,
+            other => SensorError::Invalid(other.to_string()),
+        }
+    }
+}
+
+fn invalid(message: impl Into<String>) -> SensorError {
+    SensorError::Invalid(message.into())
+}
+
+/// One slot reading taken from an event, before conversion.
+struct Sensed<'a> {
+    instance: &'a str,
+    kind: Kind,
+    value: Option<&'a Value>,
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Level,
+    Consumed,
+    Replaced,
+}
+
+async fn events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, SensorError> {
+    if body.len() > crate::api::MAX_BODY {
+        return Err(SensorError::TooLarge);
+    }
+    let message: Value = serde_json::from_slice(&body)
+        .map_err(|e| invalid(format!("The request body is not valid JSON: {e}.")))?;
+    let event = message
+        .get("event")
+        .filter(|e| e.is_object())
+        .ok_or_else(|| invalid("The message has no event object."))?;
+    let header = event
+        .get("header")
+        .ok_or_else(|| invalid("The event has no header."))?;
+    let text = |v: &Value, key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
+    let namespace =
+        text(header, "namespace").ok_or_else(|| invalid("The event header has no namespace."))?;
+    let name = text(header, "name").ok_or_else(|| invalid("The event header has no name."))?;
+    let payload = event.get("payload").unwrap_or(&Value::Null);
+
+    let mut sensed = Vec::new();
+    match (namespace.as_str(), name.as_str()) {
+        ("Alexa", "ChangeReport") => {
+            let changed = payload
+                .pointer("/change/properties")
+                .and_then(Value::as_array)
+                .ok_or_else(|| invalid("A ChangeReport needs payload.change.properties."))?;
+            let unchanged = message
+                .pointer("/context/properties")
+                .and_then(Value::as_array);
+            for property in changed.iter().chain(unchanged.into_iter().flatten()) {
+                if property.get("namespace").and_then(Value::as_str)
+                    != Some("Alexa.InventoryLevelSensor")
+                {
+                    continue; // other capabilities of the device
+                }
+                if property.get("name").and_then(Value::as_str) != Some("level") {
+                    return Err(invalid(
+                        "An Alexa.InventoryLevelSensor property must be named \"level\".",
+                    ));
+                }
+                let instance = property
+                    .get("instance")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| invalid("An inventory level property has no instance."))?;
+                sensed.push(Sensed {
+                    instance,
+                    kind: Kind::Level,
+                    value: property.get("value"),
+                });
+            }
+            if sensed.is_empty() {
+                return Err(invalid(
+                    "The ChangeReport has no Alexa.InventoryLevelSensor level property.",
+                ));
+            }
+        }
+        ("Alexa.InventoryUsageSensor" | "Alexa.InventoryLevelUsageSensor", "InventoryConsumed") => {
+            sensed.push(Sensed {
+                instance: header
+                    .get("instance")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| invalid("An InventoryConsumed event needs header.instance."))?,
+                kind: Kind::Consumed,
+                value: Some(
+                    payload.get("usage").ok_or_else(|| {
+                        invalid("An InventoryConsumed event needs payload.usage.")
+                    })?,
+                ),
+            });
+        }
+        ("Alexa.InventoryLevelUsageSensor", "InventoryReplaced") => {
+            sensed.push(Sensed {
+                instance: header
+                    .get("instance")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| invalid("An InventoryReplaced event needs header.instance."))?,
+                kind: Kind::Replaced,
+                value: payload.get("newAbsoluteLevel"),
+            });
+        }
+        (namespace, name) => {
+            return Err(invalid(format!(
+                "{namespace} {name} is not an inventory event: send an Alexa ChangeReport with \
+                 Alexa.InventoryLevelSensor levels, InventoryConsumed or InventoryReplaced."
+            )))
+        }
+    }
+
+    let token = crate::auth::bearer(&headers)
+        .map(str::to_owned)
+        .or_else(|| {
+            event
+                .pointer("/endpoint/scope/token")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .ok_or(SensorError::InvalidToken)?;
+    let device = crate::drs::device_for_token(&state, &token).await?;
+
+    // Every reading is checked before any is recorded: a bad one records nothing.
+    let mut reports = Vec::new();
+    for s in &sensed {
+        reports.push((s.instance, reading(&state, &device, s).await?));
+    }
+    for (slot, report) in reports {
+        let report = SlotReport {
+            slot,
+            report,
+            on_hand: None,
+            slot_status: false,
+        };
+        state
+            .store()
+            .report(&device, &report, state.now(), state.policy())
+            .await
+            .map_err(|e| match e {
+                crate::ApiError::Internal(e) => SensorError::Internal(e),
+                other => invalid(other.to_string()),
+            })?;
+    }
+    Ok(StatusCode::ACCEPTED.into_response())
+}
+
+/// The reading `s` in its slot's unit.
+async fn reading(
+    state: &AppState,
+    device: &CallingDevice,
+    s: &Sensed<'_>,
+) -> Result<Report, SensorError> {
+    let Some((unit, capacity)) = state.store().slot_unit(device, s.instance).await? else {
+        let slots = state.store().slot_ids(&device.model).await?;
+        return Err(invalid(format!(
+            "The sensor instance {:?} is not a slot of {}: use one of {}.",
+            s.instance,
+            device.model,
+            slots.join(", ")
+        )));
+    };
+    let Some(value) = s.value else {
+        // A replacement without a level: a full new one.
+        return Ok(Report::Replaced(capacity));
+    };
+    let kind = value
+        .get("@type")
+        .and_then(Value::as_str)
+        .ok_or_else(|| invalid(format!("The {} reading has no @type.", s.instance)))?;
+    let measure = Measure::parse(kind, value.get("unit").and_then(Value::as_str))
+        .map_err(|e| invalid(format!("The {} reading: {e}.", s.instance)))?;
+    let amount = value
+        .get("value")
+        .and_then(Value::as_f64)
+        .ok_or_else(|| invalid(format!("The {} reading needs a numeric value.", s.instance)))?;
+    if matches!(measure, Measure::Count) && amount.fract() != 0.0 {
+        return Err(invalid(format!(
+            "The {} reading is a Count, which must be a whole number, not {amount}.",
+            s.instance
+        )));
+    }
+    let amount = measure
+        .to_slot_unit(amount, unit, capacity)
+        .map_err(|e| invalid(format!("The {} reading: {e}.", s.instance)))?;
+    Ok(match s.kind {
+        Kind::Level => Report::Level(amount),
+        Kind::Consumed => Report::Consumed(amount),
+        Kind::Replaced => Report::Replaced(amount),
+    })
+}

@@ -1,0 +1,434 @@
+//! Inventory per slot over real HTTP: DRS SlotStatus and Alexa-style sensor events feed it;
+//! the 3-report low rule, notify-only and smart-reorder modes, the customer's settings, the
+//! event list.
+
+mod common;
+
+use common::{device_token, device_tokens, drs, refresh, sandbox, Fixture};
+use reqwest::Method;
+use serde_json::{json, Value};
+use time::Duration;
+
+const SLOT_STATUS: (&str, &str) = ("DrsSlotStatusInput@1.0", "DrsSlotStatusResult@1.0");
+const BEANS: &str = "/v1/devices/RefillBrew-200/{serial}/slots/brew-beans";
+
+async fn slot_status(f: &Fixture, token: &str, slot: &str, remaining: f64) {
+    let body = json!({ "remainingQuantityInUnit": remaining, "originalQuantityInUnit": 500 });
+    let (status, _, answer) = drs(
+        f,
+        Method::POST,
+        &format!("/slotStatus/{slot}"),
+        token,
+        SLOT_STATUS,
+        Some(&body.to_string()),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+}
+
+async fn events(f: &Fixture, after: i64) -> Vec<Value> {
+    let list: Value = f
+        .http
+        .get(f.url(&format!("/v1/events?after={after}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    list["events"].as_array().unwrap().clone()
+}
+
+fn kinds(events: &[Value]) -> Vec<&str> {
+    events.iter().map(|e| e["kind"].as_str().unwrap()).collect()
+}
+
+async fn slot(f: &Fixture, serial: &str) -> Value {
+    let res = f
+        .http
+        .get(f.url(&BEANS.replace("{serial}", serial)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
+async fn change(f: &Fixture, serial: &str, body: &str) -> (u16, Value) {
+    let res = f
+        .http
+        .patch(f.url(&BEANS.replace("{serial}", serial)))
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .await
+        .unwrap();
+    (res.status().as_u16(), res.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_slot_is_low_on_the_third_low_report_and_notifies_once() {
+    let f = sandbox().await;
+    let token = device_token(&f, "INV-1", false).await;
+    let start = events(&f, 0)
+        .await
+        .last()
+        .map_or(0, |e| e["id"].as_i64().unwrap());
+    // Beans: 500 g; with no consumption known yet, low at a fifth (100 g).
+    slot_status(&f, &token, "brew-beans", 400.0).await;
+    slot_status(&f, &token, "brew-beans", 90.0).await;
+    slot_status(&f, &token, "brew-beans", 80.0).await;
+    assert!(
+        kinds(&events(&f, start).await).is_empty(),
+        "two low reports are not yet low"
+    );
+    slot_status(&f, &token, "brew-beans", 70.0).await;
+    let low = events(&f, start).await;
+    assert_eq!(kinds(&low), ["LowSupply"]);
+    assert_eq!(low[0]["body"]["slotId"], "brew-beans");
+    assert_eq!(low[0]["body"]["slotName"], "Coffee beans");
+    assert_eq!(low[0]["body"]["remaining"], 70.0);
+    assert_eq!(low[0]["body"]["unit"], "g");
+    // More low reports do not notify again; a refill and three new low reports do.
+    slot_status(&f, &token, "brew-beans", 60.0).await;
+    slot_status(&f, &token, "brew-beans", 500.0).await;
+    for level in [95.0, 90.0, 85.0] {
+        slot_status(&f, &token, "brew-beans", level).await;
+    }
+    assert_eq!(kinds(&events(&f, start).await), ["LowSupply", "LowSupply"]);
+    // Notify-only places no order.
+    let orders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE source = 'replenish'")
+        .fetch_one(f.service.store().pool())
+        .await
+        .unwrap();
+    assert_eq!(orders, 0);
+
+    let view = slot(&f, "INV-1").await;
+    assert_eq!(view["remaining"], 85.0);
+    assert_eq!(view["mode"], "notify");
+    assert_eq!(view["low"], true);
+    assert_eq!(view["levels"].as_array().unwrap().len(), 9);
+}
+
+#[tokio::test]
+async fn in_smart_reorder_mode_the_third_low_report_places_one_order() {
+    let f = sandbox().await;
+    let token = device_token(&f, "INV-2", false).await;
+    let (status, view) = change(&f, "INV-2", r#"{"mode":"reorder","target":1200}"#).await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(
+        (view["mode"].as_str(), view["target"].as_f64()),
+        (Some("reorder"), Some(1200.0))
+    );
+    let start = events(&f, 0)
+        .await
+        .last()
+        .map_or(0, |e| e["id"].as_i64().unwrap());
+    for level in [90.0, 80.0, 70.0, 60.0, 50.0] {
+        slot_status(&f, &token, "brew-beans", level).await;
+    }
+    let happened = events(&f, start).await;
+    assert_eq!(
+        kinds(&happened),
+        ["OrderPlaced"],
+        "one order, no low-supply notification"
+    );
+    assert_eq!(happened[0]["body"]["slotId"], "brew-beans");
+    // Up to the target of 1200 g from 70 g left: 1130 g in 1 kg packs = 2 packs.
+    assert_eq!(happened[0]["body"]["quantity"], 2);
+    let id = happened[0]["body"]["eventInstanceId"].as_str().unwrap();
+    // Placed as a replenish call would: the device's next replenish finds it in progress.
+    let (status, _, body) = drs(
+        &f,
+        Method::POST,
+        "/replenish/brew-beans",
+        &token,
+        ("DrsReplenishInput@1.0", "DrsReplenishResult@1.0"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["detailCode"], "ORDER_INPROGRESS");
+    assert_eq!(body["eventInstanceId"], id);
+}
+
+#[tokio::test]
+async fn the_default_threshold_is_days_of_cover() {
+    let f = sandbox().await;
+    let (mut token, refresh_token) = device_tokens(&f, "INV-3", false).await;
+    let start = events(&f, 0)
+        .await
+        .last()
+        .map_or(0, |e| e["id"].as_i64().unwrap());
+    // 25 g a day; delivery takes 2 days and the margin is 2: low at 100 g or less (4 days).
+    for level in [300.0, 275.0, 250.0, 225.0, 200.0] {
+        slot_status(&f, &token, "brew-beans", level).await;
+        f.clock.advance(Duration::days(1));
+        token = refresh(&f, &refresh_token).await;
+    }
+    let view = slot(&f, "INV-3").await;
+    assert_eq!(view["dailyUse"], 25.0);
+    assert_eq!(view["low"], false);
+    assert!(
+        view["runsOut"].as_str().unwrap().starts_with("2026-12-05"),
+        "{view}"
+    );
+    for level in [175.0, 150.0, 125.0] {
+        slot_status(&f, &token, "brew-beans", level).await;
+        f.clock.advance(Duration::days(1));
+        token = refresh(&f, &refresh_token).await;
+    }
+    assert!(kinds(&events(&f, start).await).is_empty());
+    for level in [100.0, 75.0, 50.0] {
+        slot_status(&f, &token, "brew-beans", level).await;
+        f.clock.advance(Duration::days(1));
+        token = refresh(&f, &refresh_token).await;
+    }
+    assert_eq!(kinds(&events(&f, start).await), ["LowSupply"]);
+    let low = &events(&f, start).await[0]["body"];
+    assert_eq!(low["daysLeft"], 2.0, "{low}");
+}
+
+#[tokio::test]
+async fn the_customer_sets_a_minimum_and_corrects_the_stock_on_hand() {
+    let f = sandbox().await;
+    let token = device_token(&f, "INV-4", false).await;
+    let (status, view) = change(&f, "INV-4", r#"{"minimum":300,"onHand":250}"#).await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(
+        (view["minimum"].as_f64(), view["onHand"].as_f64()),
+        (Some(300.0), Some(250.0))
+    );
+    let start = events(&f, 0)
+        .await
+        .last()
+        .map_or(0, |e| e["id"].as_i64().unwrap());
+    for level in [300.0, 290.0, 280.0] {
+        slot_status(&f, &token, "brew-beans", level).await;
+    }
+    assert_eq!(kinds(&events(&f, start).await), ["LowSupply"]);
+    // Back to the default threshold; the mode is kept.
+    let (_, view) = change(&f, "INV-4", r#"{"minimum":null}"#).await;
+    assert_eq!(view["minimum"], Value::Null);
+    assert_eq!(view["onHand"], 250.0);
+    assert_eq!(view["mode"], "notify");
+
+    // Bad input: 4xx with a message; nothing changes.
+    for (body, want) in [
+        ("{nope", 400),
+        (r#"{"mode":"sometimes"}"#, 400),
+        (r#"{"minimum":-5}"#, 400),
+        (r#"{"onHand":"lots"}"#, 400),
+        (r#"{"colour":"red"}"#, 400),
+    ] {
+        let (status, answer) = change(&f, "INV-4", body).await;
+        assert_eq!(status, want, "{body}: {answer}");
+        assert!(answer["message"].is_string(), "{answer}");
+    }
+    let res = f
+        .http
+        .patch(f.url("/v1/devices/RefillBrew-200/INV-4/slots/no-such-slot"))
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    assert_eq!(slot(&f, "INV-4").await["onHand"], 250.0);
+    let res = f
+        .http
+        .get(f.url("/v1/events?after=soon"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+}
+
+/// `POST /v3/events` as a device sends it to Alexa's event gateway.
+async fn sensor(f: &Fixture, token: &str, message: Value) -> (u16, Value) {
+    let res = f
+        .http
+        .post(f.url("/v3/events"))
+        .bearer_auth(token)
+        .json(&message)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+fn change_report(instance: &str, value: Value) -> Value {
+    json!({
+        "context": {},
+        "event": {
+            "header": { "namespace": "Alexa", "name": "ChangeReport", "payloadVersion": "3", "messageId": "m-1" },
+            "endpoint": { "endpointId": "appliance-001" },
+            "payload": { "change": { "cause": { "type": "PERIODIC_POLL" }, "properties": [
+                { "namespace": "Alexa.InventoryLevelSensor", "instance": instance, "name": "level",
+                  "value": value, "timeOfSample": "2026-11-22T09:00:00Z", "uncertaintyInMilliseconds": 0 }
+            ] } }
+        }
+    })
+}
+
+fn consumed(namespace: &str, instance: &str, usage: Value) -> Value {
+    json!({
+        "event": {
+            "header": { "namespace": namespace, "name": "InventoryConsumed", "instance": instance,
+                        "messageId": "m-2", "payloadVersion": "3" },
+            "endpoint": { "endpointId": "appliance-001" },
+            "payload": { "usage": usage, "timeOfSample": "2026-11-22T09:00:00Z" }
+        }
+    })
+}
+
+#[tokio::test]
+async fn sensor_events_feed_the_inventory_in_the_slots_unit() {
+    let f = sandbox().await;
+    let token = device_token(&f, "INV-5", false).await;
+    // A level in pounds: 0.5 lb of beans = 226.796 g.
+    let (status, body) = sensor(
+        &f,
+        &token,
+        change_report(
+            "brew-beans",
+            json!({"@type": "Weight", "value": 0.5, "unit": "POUND"}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+    let remaining = slot(&f, "INV-5").await["remaining"].as_f64().unwrap();
+    assert!((remaining - 226.796_185).abs() < 1e-3, "{remaining}");
+    // Usage: 20 g used, in kilograms.
+    let (status, _) = sensor(
+        &f,
+        &token,
+        consumed(
+            "Alexa.InventoryUsageSensor",
+            "brew-beans",
+            json!({"@type": "Weight", "value": 0.02, "unit": "KILOGRAM"}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 202);
+    let remaining = slot(&f, "INV-5").await["remaining"].as_f64().unwrap();
+    assert!((remaining - 206.796_185).abs() < 1e-3, "{remaining}");
+    // A level as a percentage of the capacity (500 g).
+    sensor(
+        &f,
+        &token,
+        change_report("brew-beans", json!({"@type": "Percentage", "value": 40})),
+    )
+    .await;
+    assert_eq!(slot(&f, "INV-5").await["remaining"], 200.0);
+    // The water filter's health, used up and replaced (a level-usage sensor).
+    let (status, _) = sensor(
+        &f,
+        &token,
+        consumed(
+            "Alexa.InventoryLevelUsageSensor",
+            "brew-water-filter",
+            json!({"@type": "Percentage", "value": 30}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 202);
+    let replaced = json!({ "event": {
+        "header": { "namespace": "Alexa.InventoryLevelUsageSensor", "name": "InventoryReplaced",
+                    "instance": "brew-water-filter", "messageId": "m-3", "payloadVersion": "3" },
+        "payload": { "replacedDateTime": "2026-11-22T09:00:00Z" } } });
+    assert_eq!(sensor(&f, &token, replaced).await.0, 202);
+    let levels: Vec<(f64, String)> = sqlx::query_as(
+        "SELECT remaining, source FROM slot_levels WHERE slot_id = 'brew-water-filter' ORDER BY id",
+    )
+    .fetch_all(f.service.store().pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        levels,
+        [(0.7, "usage".to_owned()), (1.0, "replaced".to_owned())]
+    );
+}
+
+#[tokio::test]
+async fn bad_sensor_events_are_refused_in_words_and_record_nothing() {
+    let f = sandbox().await;
+    let token = device_token(&f, "INV-6", false).await;
+    let cases = [
+        (
+            change_report(
+                "brew-beans",
+                json!({"@type": "Volume", "value": 1, "unit": "LITER"}),
+            ),
+            "by weight",
+        ),
+        (
+            change_report(
+                "brew-beans",
+                json!({"@type": "Weight", "value": 1, "unit": "STONE"}),
+            ),
+            "STONE",
+        ),
+        (
+            change_report(
+                "brew-beans",
+                json!({"@type": "Weight", "value": -1, "unit": "GRAM"}),
+            ),
+            "zero or more",
+        ),
+        (
+            change_report("brew-filters", json!({"@type": "Count", "value": 2.5})),
+            "whole number",
+        ),
+        (
+            change_report("grinder", json!({"@type": "Count", "value": 1})),
+            "brew-beans, brew-filters, brew-water-filter",
+        ),
+        (
+            json!({"event": {"header": {"namespace": "Alexa.PowerController", "name": "TurnOn"}}}),
+            "not an inventory event",
+        ),
+        (json!({"nothing": true}), "no event"),
+    ];
+    for (message, says) in cases {
+        let (status, body) = sensor(&f, &token, message).await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(body["payload"]["code"], "INVALID_REQUEST_EXCEPTION");
+        assert!(
+            body["message"].as_str().unwrap().contains(says),
+            "{says}: {body}"
+        );
+    }
+    let res = f
+        .http
+        .post(f.url("/v3/events"))
+        .bearer_auth(&token)
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let levels: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM slot_levels")
+        .fetch_one(f.service.store().pool())
+        .await
+        .unwrap();
+    assert_eq!(levels, 0);
+
+    // A bad token: 401, so the device refreshes it; the token may also come in the event.
+    let message = change_report("brew-beans", json!({"@type": "Count", "value": 1}));
+    let (status, body) = sensor(&f, "Atza|nope", message.clone()).await;
+    assert_eq!(status, 401);
+    assert_eq!(body["payload"]["code"], "INVALID_ACCESS_TOKEN_EXCEPTION");
+    let mut scoped = change_report("brew-filters", json!({"@type": "Count", "value": 40}));
+    scoped["event"]["endpoint"]["scope"] = json!({"type": "BearerToken", "token": token});
+    let res = f
+        .http
+        .post(f.url("/v3/events"))
+        .json(&scoped)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+}
