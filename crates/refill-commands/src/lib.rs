@@ -202,14 +202,15 @@ impl AppCore {
 
     async fn start_sandbox(&self) -> Result<String, AppError> {
         let db = self.inner.config.data_dir.join(SANDBOX_DB);
-        let service = refill_service::start(ServiceConfig::sandbox(&db))
-            .await
-            .map_err(|e| {
-                AppError::new(
-                    ErrorCode::SandboxFailed,
-                    format!("Refill's built-in sandbox service could not start: {e}."),
-                )
-            })?;
+        let mut config = ServiceConfig::sandbox(&db);
+        // The sandbox ships and delivers its orders itself.
+        config.fulfil_every = Some(std::time::Duration::from_secs(1));
+        let service = refill_service::start(config).await.map_err(|e| {
+            AppError::new(
+                ErrorCode::SandboxFailed,
+                format!("Refill's built-in sandbox service could not start: {e}."),
+            )
+        })?;
         let url = service.base_url();
         tracing::info!(url, db = %db.display(), "sandbox service started");
         *self

@@ -57,10 +57,57 @@ impl Clock for ManualClock {
     }
 }
 
+/// A clock that starts at the real time and runs `speed` times faster: the sandbox's demo time
+/// (at 8640, one day passes every ten seconds).
+#[derive(Debug, Clone, Copy)]
+pub struct FastClock {
+    start: OffsetDateTime,
+    started: std::time::Instant,
+    speed: f64,
+}
+
+impl FastClock {
+    /// A clock running `speed` times faster than real time from now (a speed below 1 is 1).
+    pub fn new(speed: f64) -> Self {
+        Self {
+            start: OffsetDateTime::now_utc(),
+            started: std::time::Instant::now(),
+            speed: if speed.is_finite() {
+                speed.max(1.0)
+            } else {
+                1.0
+            },
+        }
+    }
+
+    /// How many times faster than real time it runs.
+    pub fn speed(&self) -> f64 {
+        self.speed
+    }
+}
+
+impl Clock for FastClock {
+    fn now(&self) -> OffsetDateTime {
+        let real = self.started.elapsed().as_secs_f64();
+        self.start + Duration::seconds_f64(real * self.speed)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    #[test]
+    fn a_fast_clock_runs_faster_than_real_time() {
+        let clock = FastClock::new(8640.0);
+        let before = clock.now();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let passed = clock.now() - before;
+        // 20 ms of real time is at least 172.8 s of demo time.
+        assert!(passed >= Duration::seconds(172), "{passed}");
+        assert_eq!(FastClock::new(-3.0).speed(), 1.0);
+    }
 
     #[test]
     fn manual_clock_moves_only_when_told() {

@@ -14,7 +14,7 @@ pub mod secret;
 pub mod unit;
 
 pub use catalog::{Asin, DeviceModel, Product, SlotSpec};
-pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
+pub use clock::{Clock, FastClock, ManualClock, SharedClock, SystemClock};
 pub use money::{Currency, Money};
 pub use order::{OrderPolicy, OrderStatus};
 pub use secret::Sensitive;

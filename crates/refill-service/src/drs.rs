@@ -466,17 +466,36 @@ impl Store {
         slot: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query(
+        let mut tx = self.pool().begin().await?;
+        let cancelled = sqlx::query(
             "UPDATE orders SET status = 'cancelled', updated_at_ms = ?1 \
              WHERE device_id = ?2 AND kind = 'test' AND status IN ('placed', 'shipped') \
-               AND (?3 IS NULL OR slot_id = ?3)",
+               AND (?3 IS NULL OR slot_id = ?3) \
+             RETURNING event_instance_id, asin, slot_id",
         )
         .bind(to_ms(now))
         .bind(device.id)
         .bind(slot)
-        .execute(self.pool())
+        .fetch_all(&mut *tx)
         .await?;
-        Ok(())
+        for row in cancelled {
+            let body = json!({
+                "eventInstanceId": row.try_get::<String, _>("event_instance_id")?,
+                "asin": row.try_get::<String, _>("asin")?,
+                "slotId": row.try_get::<Option<String>, _>("slot_id")?,
+                "by": "device",
+            });
+            crate::inventory::record_event(
+                &mut tx,
+                device.customer_id,
+                Some(device.id),
+                "OrderCancelled",
+                &body,
+                now,
+            )
+            .await?;
+        }
+        tx.commit().await
     }
 
     /// The device's order `event_instance_id`, for GetOrderInfo.

@@ -18,6 +18,7 @@ pub mod auth;
 pub mod devices;
 pub mod drs;
 mod error;
+pub mod fulfilment;
 mod images;
 pub mod inventory;
 pub mod sandbox;
@@ -51,6 +52,10 @@ pub struct ServiceConfig {
     pub policy: OrderPolicy,
     /// The clock every rule reads.
     pub clock: SharedClock,
+    /// How often (real time) orders are moved along: shipped once they can no longer be
+    /// cancelled, delivered when due. `None`: orders stay as they are (fulfilment is someone
+    /// else's, or a test moves them with [`Store::fulfil`]).
+    pub fulfil_every: Option<std::time::Duration>,
 }
 
 impl ServiceConfig {
@@ -63,6 +68,7 @@ impl ServiceConfig {
             require_sign_in: false,
             policy: OrderPolicy::default(),
             clock: Arc::new(SystemClock),
+            fulfil_every: None,
         }
     }
 }
@@ -102,6 +108,7 @@ pub struct RunningService {
     store: Store,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
+    fulfilment: Option<JoinHandle<()>>,
 }
 
 impl RunningService {
@@ -122,6 +129,9 @@ impl RunningService {
 
     /// Stops accepting requests, finishes the ones under way and closes the database.
     pub async fn shutdown(mut self) {
+        if let Some(fulfilment) = self.fulfilment.take() {
+            fulfilment.abort();
+        }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -151,6 +161,9 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         addr: config.listen,
         source,
     })?;
+    let fulfilment = config
+        .fulfil_every
+        .map(|every| fulfilment::spawn(store.clone(), config.clock.clone(), every));
     let state = api::AppState::new(
         store.clone(),
         config.policy,
@@ -176,6 +189,7 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         store,
         stop: Some(stop),
         task,
+        fulfilment,
     })
 }
 

@@ -1,6 +1,6 @@
 //! `refill-service`: runs the Refill service on its own.
 
-use refill_core::{OrderPolicy, SystemClock};
+use refill_core::{FastClock, OrderPolicy, SystemClock};
 use refill_service::{start, ServiceConfig};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -11,12 +11,16 @@ const USAGE: &str = "\
 refill-service: the self-hostable Refill replenishment service
 
 USAGE:
-    refill-service [--db FILE] [--listen ADDR] [--sandbox] [--require-sign-in]
+    refill-service [--db FILE] [--listen ADDR] [--sandbox] [--speed N] [--require-sign-in]
 
 OPTIONS:
     --db FILE        SQLite database file, created if missing [env REFILL_DB; default refill.sqlite]
     --listen ADDR    address to listen on [env REFILL_LISTEN; default 127.0.0.1:8750]
-    --sandbox        seed a new database with the sandbox customer, devices and catalog
+    --sandbox        seed a new database with the sandbox customer, devices and catalog, and
+                     fulfil orders itself (shipped when they can no longer be cancelled,
+                     delivered when due)
+    --speed N        run the service's time N times faster than real time (8640: a day every
+                     ten seconds), for demos [env REFILL_SPEED; default 1]
     --require-sign-in  refuse API requests without a valid sign-in (bearer token)
     -h, --help       show this help
 ";
@@ -25,6 +29,7 @@ struct Args {
     db: PathBuf,
     listen: SocketAddr,
     sandbox: bool,
+    speed: f64,
     require_sign_in: bool,
 }
 
@@ -33,6 +38,7 @@ fn parse_args() -> Result<Option<Args>, String> {
         std::env::var_os("REFILL_DB").map_or_else(|| "refill.sqlite".into(), PathBuf::from);
     let mut listen = std::env::var("REFILL_LISTEN").unwrap_or_else(|_| "127.0.0.1:8750".into());
     let mut sandbox = false;
+    let mut speed = std::env::var("REFILL_SPEED").unwrap_or_else(|_| "1".into());
     let mut require_sign_in = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -40,6 +46,7 @@ fn parse_args() -> Result<Option<Args>, String> {
             "-h" | "--help" => return Ok(None),
             "--sandbox" => sandbox = true,
             "--require-sign-in" => require_sign_in = true,
+            "--speed" => speed = args.next().ok_or("--speed needs a number such as 8640")?,
             "--db" => db = args.next().ok_or("--db needs a file name")?.into(),
             "--listen" => {
                 listen = args
@@ -52,10 +59,19 @@ fn parse_args() -> Result<Option<Args>, String> {
     let listen = listen
         .parse()
         .map_err(|_| format!("'{listen}' is not an address such as 127.0.0.1:8750"))?;
+    let speed = match speed.parse::<f64>() {
+        Ok(n) if n.is_finite() && n >= 1.0 => n,
+        _ => {
+            return Err(format!(
+                "'{speed}' is not a speed: give a number of 1 or more"
+            ))
+        }
+    };
     Ok(Some(Args {
         db,
         listen,
         sandbox,
+        speed,
         require_sign_in,
     }))
 }
@@ -80,7 +96,12 @@ async fn main() -> ExitCode {
         sandbox: args.sandbox,
         require_sign_in: args.require_sign_in,
         policy: OrderPolicy::default(),
-        clock: Arc::new(SystemClock),
+        clock: if args.speed > 1.0 {
+            Arc::new(FastClock::new(args.speed))
+        } else {
+            Arc::new(SystemClock)
+        },
+        fulfil_every: args.sandbox.then_some(std::time::Duration::from_secs(1)),
     };
     let service = match start(config).await {
         Ok(service) => service,

@@ -377,16 +377,30 @@ impl Store {
         event_instance_id: &str,
         now: OffsetDateTime,
     ) -> Result<OrderView, ApiError> {
-        sqlx::query(
+        let mut tx = self.pool.begin().await?;
+        let cancelled = sqlx::query(
             "UPDATE orders SET status = 'cancelled', updated_at_ms = ?1 \
              WHERE customer_id = ?2 AND event_instance_id = ?3 \
-               AND status = 'placed' AND cancellable_until_ms > ?1",
+               AND status = 'placed' AND cancellable_until_ms > ?1 \
+             RETURNING device_id, slot_id, asin",
         )
         .bind(to_ms(now))
         .bind(customer)
         .bind(event_instance_id)
-        .execute(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
+        if let Some(row) = cancelled {
+            let device: Option<i64> = row.try_get("device_id")?;
+            let body = serde_json::json!({
+                "eventInstanceId": event_instance_id,
+                "asin": row.try_get::<String, _>("asin")?,
+                "slotId": row.try_get::<Option<String>, _>("slot_id")?,
+                "by": "customer",
+            });
+            crate::inventory::record_event(&mut tx, customer, device, "OrderCancelled", &body, now)
+                .await?;
+        }
+        tx.commit().await?;
         let order = self
             .order(customer, event_instance_id, now)
             .await?

@@ -404,6 +404,14 @@ async fn test_devices_get_test_orders_that_the_test_orders_endpoints_cancel() {
             .await
             .unwrap();
     assert_eq!(test_orders, ["cancelled", "cancelled", "cancelled"]);
+    let cancellations: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM events WHERE kind = 'OrderCancelled' \
+           AND json_extract(body, '$.by') = 'device'",
+    )
+    .fetch_one(f.service.store().pool())
+    .await
+    .unwrap();
+    assert_eq!(cancellations, 3);
 
     // A real device's orders cannot be cancelled this way.
     let real = device_token(&f, "DRS-REAL", false).await;

@@ -5,6 +5,7 @@
 mod common;
 
 use common::{device_token, device_tokens, drs, refresh, sandbox, Fixture};
+use refill_core::Clock;
 use reqwest::Method;
 use serde_json::{json, Value};
 use time::Duration;
@@ -431,4 +432,121 @@ async fn bad_sensor_events_are_refused_in_words_and_record_nothing() {
         .await
         .unwrap();
     assert_eq!(res.status(), 202);
+}
+
+#[tokio::test]
+async fn orders_ship_after_the_cancel_window_and_deliveries_add_to_the_stock_on_hand() {
+    let f = sandbox().await;
+    let token = device_token(&f, "INV-7", false).await;
+    let start = events(&f, 0)
+        .await
+        .last()
+        .map_or(0, |e| e["id"].as_i64().unwrap());
+    let replenish = ("DrsReplenishInput@1.0", "DrsReplenishResult@1.0");
+    let (_, _, placed) = drs(
+        &f,
+        Method::POST,
+        "/replenish/brew-beans",
+        &token,
+        replenish,
+        None,
+    )
+    .await;
+    let id = placed["eventInstanceId"].as_str().unwrap().to_owned();
+    let store = f.service.store();
+
+    // Inside the cancel window nothing moves.
+    f.clock.advance(Duration::hours(23));
+    assert_eq!(store.fulfil(f.clock.now()).await.unwrap().shipped, 0);
+    f.clock.advance(Duration::hours(2));
+    let done = store.fulfil(f.clock.now()).await.unwrap();
+    assert_eq!((done.shipped, done.delivered), (1, 0));
+    f.clock.advance(Duration::days(1));
+    let done = store.fulfil(f.clock.now()).await.unwrap();
+    assert_eq!((done.shipped, done.delivered), (0, 1));
+    assert_eq!(
+        store.fulfil(f.clock.now()).await.unwrap(),
+        Default::default()
+    );
+
+    let happened = events(&f, start).await;
+    assert_eq!(
+        kinds(&happened),
+        ["OrderPlaced", "ItemShipped", "ItemDelivered"]
+    );
+    assert!(happened
+        .iter()
+        .all(|e| e["body"]["eventInstanceId"] == id.as_str()));
+    // One 1 kg pack of beans is now on hand in the home.
+    assert_eq!(slot(&f, "INV-7").await["onHand"], 1000.0);
+    // The slot can be replenished again.
+    let token = device_token(&f, "INV-7", false).await;
+    let (_, _, again) = drs(
+        &f,
+        Method::POST,
+        "/replenish/brew-beans",
+        &token,
+        replenish,
+        None,
+    )
+    .await;
+    assert_eq!(again["detailCode"], "STANDARD_ORDER_PLACED");
+
+    // A cancelled order tells so, and never ships.
+    let cancelled = f
+        .http
+        .post(f.url(&format!(
+            "/v1/orders/{}/cancel",
+            again["eventInstanceId"].as_str().unwrap()
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cancelled.status(), 200);
+    f.clock.advance(Duration::days(5));
+    assert_eq!(
+        store.fulfil(f.clock.now()).await.unwrap(),
+        Default::default()
+    );
+    let last = events(&f, start).await;
+    assert_eq!(last.last().unwrap()["kind"], "OrderCancelled");
+    assert_eq!(last.last().unwrap()["body"]["by"], "customer");
+}
+
+#[tokio::test]
+async fn a_service_that_fulfils_orders_moves_them_on_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = std::sync::Arc::new(refill_core::ManualClock::new(
+        time::macros::datetime!(2026-11-22 09:00 UTC),
+    ));
+    let mut config = refill_service::ServiceConfig::sandbox(dir.path().join("s.sqlite"));
+    config.clock = clock.clone();
+    config.fulfil_every = Some(std::time::Duration::from_millis(20));
+    let service = refill_service::start(config).await.unwrap();
+    let http = reqwest::Client::new();
+    let placed: Value = http
+        .post(format!(
+            "{}/v1/buttons/B0RFBEAN01/press",
+            service.base_url()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = placed["eventInstanceId"].as_str().unwrap().to_owned();
+    clock.advance(Duration::days(3));
+    let url = format!("{}/v1/orders/{id}", service.base_url());
+    let mut status = Value::Null;
+    for _ in 0..250 {
+        let order: Value = http.get(&url).send().await.unwrap().json().await.unwrap();
+        status = order["status"].clone();
+        if status == "delivered" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(status, "delivered");
+    service.shutdown().await;
 }

@@ -1,0 +1,117 @@
+//! Moving orders along: placed → shipped once the cancellation window has closed, shipped →
+//! delivered at the expected delivery time. A delivery for a device slot adds its packs to the
+//! stock on hand in the home. Each step records its event (`ItemShipped`, `ItemDelivered`) in the
+//! same transaction. The sandbox runs this on a schedule (see [`spawn`]); tests call
+//! [`Store::fulfil`] with their own clock.
+
+use crate::inventory::record_event;
+use crate::store::to_ms;
+use crate::Store;
+use refill_core::SharedClock;
+use serde_json::json;
+use sqlx::Row;
+use time::OffsetDateTime;
+
+/// What one round of fulfilment did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Fulfilled {
+    /// Orders that shipped.
+    pub shipped: usize,
+    /// Orders that arrived.
+    pub delivered: usize,
+}
+
+impl Store {
+    /// Ships the orders whose cancellation window has closed and delivers the shipped ones
+    /// that are due, as of `now`.
+    pub async fn fulfil(&self, now: OffsetDateTime) -> Result<Fulfilled, sqlx::Error> {
+        let mut done = Fulfilled::default();
+        let mut tx = self.pool().begin().await?;
+        let due = sqlx::query(
+            "SELECT o.id, o.event_instance_id, o.customer_id, o.device_id, o.slot_id, o.asin, \
+                    o.quantity, o.kind, o.status, o.expected_delivery_ms, p.pack_quantity \
+             FROM orders o JOIN products p ON p.asin = o.asin \
+             WHERE (o.status = 'placed' AND o.cancellable_until_ms <= ?1) \
+                OR (o.status = 'shipped' AND o.expected_delivery_ms <= ?1) \
+             ORDER BY o.id",
+        )
+        .bind(to_ms(now))
+        .fetch_all(&mut *tx)
+        .await?;
+        for row in due {
+            let id: i64 = row.try_get("id")?;
+            let status: String = row.try_get("status")?;
+            let device: Option<i64> = row.try_get("device_id")?;
+            let slot: Option<String> = row.try_get("slot_id")?;
+            let quantity: i64 = row.try_get("quantity")?;
+            let pack: f64 = row.try_get("pack_quantity")?;
+            let delivered_too =
+                status == "placed" && row.try_get::<i64, _>("expected_delivery_ms")? <= to_ms(now);
+            let body = json!({
+                "eventInstanceId": row.try_get::<String, _>("event_instance_id")?,
+                "asin": row.try_get::<String, _>("asin")?,
+                "slotId": slot,
+                "quantity": quantity,
+                "test": row.try_get::<String, _>("kind")? == "test",
+            });
+            let customer: i64 = row.try_get("customer_id")?;
+            if status == "placed" {
+                sqlx::query(
+                    "UPDATE orders SET status = 'shipped', updated_at_ms = ?1 WHERE id = ?2",
+                )
+                .bind(to_ms(now))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                record_event(&mut tx, customer, device, "ItemShipped", &body, now).await?;
+                done.shipped += 1;
+            }
+            if status == "shipped" || delivered_too {
+                sqlx::query(
+                    "UPDATE orders SET status = 'delivered', updated_at_ms = ?1 WHERE id = ?2",
+                )
+                .bind(to_ms(now))
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                if let (Some(device), Some(slot)) = (device, &slot) {
+                    sqlx::query(
+                        "INSERT INTO slot_inventory (device_id, slot_id, on_hand, updated_at_ms) \
+                         VALUES (?1, ?2, ?3, ?4) \
+                         ON CONFLICT (device_id, slot_id) DO UPDATE SET \
+                             on_hand = slot_inventory.on_hand + excluded.on_hand, \
+                             updated_at_ms = excluded.updated_at_ms",
+                    )
+                    .bind(device)
+                    .bind(slot)
+                    .bind(pack * quantity as f64)
+                    .bind(to_ms(now))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                record_event(&mut tx, customer, device, "ItemDelivered", &body, now).await?;
+                done.delivered += 1;
+            }
+        }
+        tx.commit().await?;
+        Ok(done)
+    }
+}
+
+/// Runs [`Store::fulfil`] every `every` (real time) on `clock` until the task is dropped.
+pub fn spawn(
+    store: Store,
+    clock: SharedClock,
+    every: std::time::Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            if let Err(e) = store.fulfil(clock.now()).await {
+                tracing::warn!("orders could not be moved along: {e}");
+            }
+        }
+    })
+}
