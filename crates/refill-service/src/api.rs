@@ -100,6 +100,7 @@ pub fn router(state: AppState) -> Router {
             get(slot_inventory).patch(change_slot),
         )
         .route("/v1/events", get(events))
+        .route("/v1/events/stream", get(event_stream))
         .route("/v1/orders/{id}", get(order))
         .route("/v1/orders/{id}/cancel", post(cancel))
         .route("/v1/catalog/images/{file}", get(image))
@@ -325,6 +326,74 @@ async fn events(
     let customer = customer(&state, &headers).await?;
     let events = state.inner.store.events_after(customer, after, 500).await?;
     Ok(Json(EventList { events }))
+}
+
+/// How long an event stream waits for a wake-up before it looks at the database anyway (events
+/// another service instance wrote on a shared database).
+const STREAM_RECHECK: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// `GET /v1/events/stream`: the customer's events as server-sent events, each with its id.
+/// A client that reconnects with `Last-Event-ID` (or `?after=`) gets every event after it, once.
+async fn event_stream(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<axum::extract::Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    let mut after = query
+        .map_err(|_| ApiError::BadRequest("after must be an event id (a number).".to_owned()))?
+        .after;
+    if let Some(last) = headers.get("last-event-id") {
+        after = last
+            .to_str()
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .ok_or_else(|| {
+                ApiError::BadRequest("Last-Event-ID must be an event id (a number).".to_owned())
+            })?;
+    }
+    let customer = customer(&state, &headers).await?;
+    let store = state.inner.store.clone();
+    let signal = store.event_signal();
+    let pending = std::collections::VecDeque::new();
+    let stream = futures_util::stream::unfold(
+        (store, signal, after, pending),
+        move |(store, mut signal, mut after, mut pending)| async move {
+            loop {
+                if let Some(event) = pending.pop_front() {
+                    let event: refill_wire::EventView = event;
+                    after = event.id;
+                    let sse = Event::default()
+                        .id(event.id.to_string())
+                        .event(event.kind.clone())
+                        .json_data(&event)
+                        .unwrap_or_default();
+                    return Some((
+                        Ok::<_, std::convert::Infallible>(sse),
+                        (store, signal, after, pending),
+                    ));
+                }
+                signal.borrow_and_update();
+                match store.events_after(customer, after, 100).await {
+                    Ok(events) if !events.is_empty() => pending.extend(events),
+                    Ok(_) => {
+                        if let Ok(Err(_)) =
+                            tokio::time::timeout(STREAM_RECHECK, signal.changed()).await
+                        {
+                            return None; // the service is shutting down
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!("an event stream stopped: {e}");
+                        return None;
+                    }
+                }
+            }
+        },
+    );
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15)))
+        .into_response())
 }
 
 /// A JSON body of at most [`MAX_BODY`] bytes, read as `T`; what is wrong is said in words.

@@ -495,7 +495,9 @@ impl Store {
             )
             .await?;
         }
-        tx.commit().await
+        tx.commit().await?;
+        self.events_committed();
+        Ok(())
     }
 
     /// The device's order `event_instance_id`, for GetOrderInfo.

@@ -94,6 +94,9 @@ impl Store {
             }
         }
         tx.commit().await?;
+        if done != Fulfilled::default() {
+            self.events_committed();
+        }
         Ok(done)
     }
 }

@@ -244,6 +244,7 @@ impl Store {
             .await?;
         }
         tx.commit().await?;
+        self.events_committed();
         if !reorder {
             return Ok(Some(if became_low {
                 Outcome::LowSupply

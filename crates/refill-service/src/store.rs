@@ -25,6 +25,8 @@ const MAX_BUTTONS: i64 = 24;
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: SqlitePool,
+    /// Bumped after each commit that recorded events, so that event streams wake up.
+    events: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 /// Milliseconds since the Unix epoch.
@@ -123,12 +125,25 @@ impl Store {
                 path: path.to_owned(),
                 source,
             })?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            events: std::sync::Arc::new(tokio::sync::watch::channel(0).0),
+        })
     }
 
     /// Closes every connection.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// Tells the event streams that events were committed.
+    pub(crate) fn events_committed(&self) {
+        self.events.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Changes when events are committed: an event stream waits on it between reads.
+    pub fn event_signal(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.events.subscribe()
     }
 
     /// The connection pool, for the sandbox seed and for tests that inspect the database.
@@ -358,6 +373,7 @@ impl Store {
         crate::inventory::record_event(&mut tx, order.customer, device, "OrderPlaced", &body, now)
             .await?;
         tx.commit().await?;
+        self.events_committed();
         let placed = self
             .order(order.customer, &event_instance_id, now)
             .await?
@@ -401,6 +417,7 @@ impl Store {
                 .await?;
         }
         tx.commit().await?;
+        self.events_committed();
         let order = self
             .order(customer, event_instance_id, now)
             .await?

@@ -550,3 +550,91 @@ async fn a_service_that_fulfils_orders_moves_them_on_its_own() {
     assert_eq!(status, "delivered");
     service.shutdown().await;
 }
+
+/// Reads server-sent events from `res` until `n` have arrived: (id, kind) pairs.
+async fn read_sse(res: &mut reqwest::Response, n: usize) -> Vec<(i64, String)> {
+    let mut seen = Vec::new();
+    let mut buffer = String::new();
+    while seen.len() < n {
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(5), res.chunk())
+            .await
+            .expect("an event within 5 s")
+            .unwrap()
+            .expect("the stream stays open");
+        buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            let field = |name: &str| {
+                block
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name))
+                    .map(|v| v.trim().to_owned())
+            };
+            if let (Some(id), Some(kind)) = (field("id:"), field("event:")) {
+                seen.push((id.parse().unwrap(), kind));
+            }
+        }
+    }
+    seen
+}
+
+#[tokio::test]
+async fn the_event_stream_follows_live_and_catches_up_after_a_dropped_connection() {
+    let f = sandbox().await;
+    let token = device_token(&f, "INV-8", false).await;
+    let start = events(&f, 0)
+        .await
+        .last()
+        .map_or(0, |e| e["id"].as_i64().unwrap());
+    let stream = |last: i64| {
+        f.http
+            .get(f.url("/v1/events/stream"))
+            .header("last-event-id", last.to_string())
+            .send()
+    };
+    let mut res = stream(start).await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "text/event-stream");
+    // Live: three low reports, then the notification arrives on the open stream.
+    for level in [50.0, 40.0, 30.0] {
+        slot_status(&f, &token, "brew-beans", level).await;
+    }
+    let live = read_sse(&mut res, 1).await;
+    assert_eq!(live[0].1, "LowSupply");
+    drop(res);
+
+    // While disconnected: an order is placed and ships.
+    let replenish = ("DrsReplenishInput@1.0", "DrsReplenishResult@1.0");
+    drs(
+        &f,
+        Method::POST,
+        "/replenish/brew-beans",
+        &token,
+        replenish,
+        None,
+    )
+    .await;
+    f.clock.advance(Duration::days(1) + Duration::minutes(1));
+    f.service.store().fulfil(f.clock.now()).await.unwrap();
+
+    // Reconnecting after the last event seen brings exactly the missed ones, in order.
+    let mut res = stream(live[0].0).await.unwrap();
+    let missed = read_sse(&mut res, 2).await;
+    let kinds: Vec<&str> = missed.iter().map(|(_, k)| k.as_str()).collect();
+    assert_eq!(kinds, ["OrderPlaced", "ItemShipped"]);
+    assert!(missed[0].0 > live[0].0 && missed[1].0 > missed[0].0);
+    // Nothing more is pending: the next event is a new one.
+    f.clock.advance(Duration::days(2));
+    f.service.store().fulfil(f.clock.now()).await.unwrap();
+    let next = read_sse(&mut res, 1).await;
+    assert_eq!(next[0].1, "ItemDelivered");
+
+    let res = f
+        .http
+        .get(f.url("/v1/events/stream"))
+        .header("last-event-id", "yesterday")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+}
