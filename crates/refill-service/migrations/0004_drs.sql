@@ -56,3 +56,34 @@ CREATE TABLE events (
 );
 
 CREATE INDEX events_by_customer ON events (customer_id, id);
+
+-- The OAuth client (the maker's app) a device was registered through: its webhooks hear of it.
+ALTER TABLE devices ADD COLUMN client_id TEXT;
+
+-- Makers' webhooks: DRS-shaped notifications of their devices, signed with HMAC-SHA256.
+CREATE TABLE webhooks (
+    id            INTEGER PRIMARY KEY,
+    client_id     TEXT NOT NULL REFERENCES oauth_clients (client_id),
+    url           TEXT NOT NULL,
+    -- The signing key. The service needs it to sign, so it is kept as is; it is shown to the
+    -- maker once, when the webhook is created, and never logged.
+    secret        TEXT NOT NULL,
+    -- DRS notification payload version: 1 or 2.
+    version       INTEGER NOT NULL CHECK (version IN (1, 2)),
+    created_at_ms INTEGER NOT NULL
+);
+
+-- The outbox: one row per event and webhook, written with the event, retried until a 2xx.
+CREATE TABLE webhook_deliveries (
+    id              INTEGER PRIMARY KEY,
+    webhook_id      INTEGER NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+    event_id        INTEGER NOT NULL REFERENCES events (id),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_ms INTEGER NOT NULL,
+    delivered_at_ms INTEGER,
+    last_error      TEXT,
+    UNIQUE (webhook_id, event_id)
+);
+
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_ms)
+    WHERE delivered_at_ms IS NULL;

@@ -5,6 +5,7 @@
 //! code with its own PKCE verifier. Its tokens carry the same `scope_data`, so a token names its
 //! device.
 
+use crate::inventory::record_event;
 use crate::store::to_ms;
 use crate::Store;
 use refill_wire::{DeviceList, DeviceView, SlotProduct, SlotView};
@@ -132,6 +133,7 @@ impl Store {
     pub async fn register_device(
         &self,
         customer: i64,
+        client_id: &str,
         device: &DeviceScope,
         model_name: &str,
         choices: &[(String, Option<String>)],
@@ -139,11 +141,12 @@ impl Store {
     ) -> Result<i64, sqlx::Error> {
         let mut tx = self.pool().begin().await?;
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO devices (customer_id, model_id, serial, name, is_test, registered_at_ms) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+            "INSERT INTO devices (customer_id, model_id, serial, name, is_test, registered_at_ms, \
+                 client_id) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
              ON CONFLICT (model_id, serial) DO UPDATE SET customer_id = excluded.customer_id, \
                  is_test = excluded.is_test, registered_at_ms = excluded.registered_at_ms, \
-                 deregistered_at_ms = NULL \
+                 deregistered_at_ms = NULL, client_id = excluded.client_id \
              RETURNING id",
         )
         .bind(customer)
@@ -152,6 +155,7 @@ impl Store {
         .bind(model_name)
         .bind(device.is_test)
         .bind(to_ms(now))
+        .bind(client_id)
         .fetch_one(&mut *tx)
         .await?;
         sqlx::query("DELETE FROM device_slots WHERE device_id = ?1")
@@ -166,7 +170,24 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        let slots: Vec<_> = choices
+            .iter()
+            .map(|(slot, asin)| serde_json::json!({ "slotId": slot, "asin": asin }))
+            .collect();
+        let body = serde_json::json!({ "model": device.model, "serial": device.serial });
+        record_event(&mut tx, customer, Some(id), "DeviceRegistered", &body, now).await?;
+        let body = serde_json::json!({ "slots": slots });
+        record_event(
+            &mut tx,
+            customer,
+            Some(id),
+            "SubscriptionChanged",
+            &body,
+            now,
+        )
+        .await?;
         tx.commit().await?;
+        self.events_committed();
         Ok(id)
     }
 

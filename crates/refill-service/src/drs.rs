@@ -436,6 +436,16 @@ impl Store {
             .bind(device.id)
             .execute(&mut *tx)
             .await?;
+        let body = json!({ "model": device.model, "serial": device.serial });
+        crate::inventory::record_event(
+            &mut tx,
+            device.customer_id,
+            Some(device.id),
+            "DeviceDeregistered",
+            &body,
+            now,
+        )
+        .await?;
         let tokens = sqlx::query(
             "SELECT token_hash, scope_data FROM oauth_tokens \
              WHERE customer_id = ?1 AND revoked_at_ms IS NULL AND scope_data IS NOT NULL",
@@ -456,7 +466,9 @@ impl Store {
                     .await?;
             }
         }
-        tx.commit().await
+        tx.commit().await?;
+        self.events_committed();
+        Ok(())
     }
 
     /// Cancels the device's open test orders, for one slot or all; the slots it touched.

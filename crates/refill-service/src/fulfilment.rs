@@ -53,6 +53,9 @@ impl Store {
                 "slotId": slot,
                 "quantity": quantity,
                 "test": row.try_get::<String, _>("kind")? == "test",
+                "expectedDelivery": crate::store::from_ms(row.try_get("expected_delivery_ms")?)
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default(),
             });
             let customer: i64 = row.try_get("customer_id")?;
             if status == "placed" {

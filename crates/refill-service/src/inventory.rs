@@ -366,7 +366,7 @@ pub(crate) async fn record_event(
     body: &serde_json::Value,
     now: OffsetDateTime,
 ) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
+    let id = sqlx::query_scalar(
         "INSERT INTO events (customer_id, device_id, kind, body, created_at_ms) \
          VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
     )
@@ -376,7 +376,21 @@ pub(crate) async fn record_event(
     .bind(body.to_string())
     .bind(to_ms(now))
     .fetch_one(&mut *conn)
-    .await
+    .await?;
+    // The maker's webhooks hear of their devices' events: queued in the same transaction.
+    if device.is_some() {
+        sqlx::query(
+            "INSERT INTO webhook_deliveries (webhook_id, event_id, next_attempt_ms) \
+             SELECT w.id, ?1, ?2 FROM webhooks w JOIN devices d ON d.client_id = w.client_id \
+             WHERE d.id = ?3",
+        )
+        .bind(id)
+        .bind(to_ms(now))
+        .bind(device)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(id)
 }
 
 /// A slot of one of the customer's devices, named as the customer's API names it.

@@ -24,6 +24,7 @@ pub mod inventory;
 pub mod sandbox;
 pub mod sensors;
 pub mod store;
+pub mod webhooks;
 
 pub use error::ApiError;
 pub use store::Store;
@@ -56,6 +57,9 @@ pub struct ServiceConfig {
     /// cancelled, delivered when due. `None`: orders stay as they are (fulfilment is someone
     /// else's, or a test moves them with [`Store::fulfil`]).
     pub fulfil_every: Option<std::time::Duration>,
+    /// How often (real time) due webhook notifications are sent; `None`: never (tests send
+    /// them with [`Store::deliver_webhooks`]).
+    pub deliver_every: Option<std::time::Duration>,
 }
 
 impl ServiceConfig {
@@ -69,6 +73,7 @@ impl ServiceConfig {
             policy: OrderPolicy::default(),
             clock: Arc::new(SystemClock),
             fulfil_every: None,
+            deliver_every: Some(std::time::Duration::from_millis(500)),
         }
     }
 }
@@ -109,6 +114,7 @@ pub struct RunningService {
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<()>,
     fulfilment: Option<JoinHandle<()>>,
+    deliveries: Option<JoinHandle<()>>,
 }
 
 impl RunningService {
@@ -129,8 +135,11 @@ impl RunningService {
 
     /// Stops accepting requests, finishes the ones under way and closes the database.
     pub async fn shutdown(mut self) {
-        if let Some(fulfilment) = self.fulfilment.take() {
-            fulfilment.abort();
+        for task in [self.fulfilment.take(), self.deliveries.take()]
+            .into_iter()
+            .flatten()
+        {
+            task.abort();
         }
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -164,6 +173,9 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
     let fulfilment = config
         .fulfil_every
         .map(|every| fulfilment::spawn(store.clone(), config.clock.clone(), every));
+    let deliveries = config
+        .deliver_every
+        .map(|every| webhooks::spawn(store.clone(), config.clock.clone(), every));
     let state = api::AppState::new(
         store.clone(),
         config.policy,
@@ -190,7 +202,17 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         stop: Some(stop),
         task,
         fulfilment,
+        deliveries,
     })
+}
+
+/// The HTTP client for calls the service makes (webhooks): a 10 s limit per call, no redirects.
+pub fn outbound_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_default()
 }
 
 /// Sends logs to standard error, filtered by `REFILL_LOG`: a level (`info`, the default) or

@@ -102,6 +102,7 @@ async fn main() -> ExitCode {
             Arc::new(SystemClock)
         },
         fulfil_every: args.sandbox.then_some(std::time::Duration::from_secs(1)),
+        deliver_every: Some(std::time::Duration::from_millis(500)),
     };
     let service = match start(config).await {
         Ok(service) => service,

@@ -486,7 +486,14 @@ async fn consent(State(state): State<AppState>, body: Bytes) -> Response {
         };
         if let Err(e) = state
             .store()
-            .register_device(customer, &device, &model.name, &choices, state.now())
+            .register_device(
+                customer,
+                &grant.client_id,
+                &device,
+                &model.name,
+                &choices,
+                state.now(),
+            )
             .await
         {
             return internal(e);

@@ -46,6 +46,8 @@ pub async fn sandbox() -> Fixture {
 pub async fn start_on(db: &std::path::Path, clock: Arc<ManualClock>) -> RunningService {
     let mut config = ServiceConfig::sandbox(db);
     config.clock = clock;
+    // Tests send webhook notifications themselves (Store::deliver_webhooks), when they choose.
+    config.deliver_every = None;
     start(config).await.unwrap()
 }
 
@@ -56,7 +58,7 @@ impl Fixture {
     }
 }
 
-const REDIRECT: &str = "http://127.0.0.1:49321/callback";
+pub const REDIRECT: &str = "http://127.0.0.1:49321/callback";
 const VERIFIER: &str = "device-verifier-0123456789-0123456789-0123456789";
 pub const P: &str = "com.amazon.dash.replenishment.";
 
@@ -72,6 +74,21 @@ pub async fn device_tokens(f: &Fixture, serial: &str, test: bool) -> (String, St
         r#"{{"dash:replenish":{{"device_model":"RefillBrew-200","serial":"{serial}","is_test_device":{test}}}}}"#
     );
     tokens(f, "dash:replenish", Some(&scope_data)).await
+}
+
+/// Registers a Brewmaster 200 through a maker's confidential client; its access token.
+pub async fn device_token_via(f: &Fixture, serial: &str, client: (&str, &str)) -> String {
+    let scope_data =
+        format!(r#"{{"dash:replenish":{{"device_model":"RefillBrew-200","serial":"{serial}"}}}}"#);
+    tokens_via(
+        f,
+        "dash:replenish",
+        Some(&scope_data),
+        client.0,
+        Some(client.1),
+    )
+    .await
+    .0
 }
 
 /// The sandbox customer's access token for `scope`, through the real sign-in and consent pages.
@@ -100,9 +117,20 @@ pub async fn refresh(f: &Fixture, refresh_token: &str) -> String {
 
 /// Access and refresh tokens for `scope`, through the real sign-in and consent pages.
 pub async fn tokens(f: &Fixture, scope: &str, scope_data: Option<&str>) -> (String, String) {
+    tokens_via(f, scope, scope_data, SANDBOX_CLIENT_ID, None).await
+}
+
+/// [`tokens`] through the client `client_id` (with its secret, for a confidential client).
+pub async fn tokens_via(
+    f: &Fixture,
+    scope: &str,
+    scope_data: Option<&str>,
+    client_id: &str,
+    client_secret: Option<&str>,
+) -> (String, String) {
     let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(VERIFIER.as_bytes()));
     let mut params = vec![
-        ("client_id", SANDBOX_CLIENT_ID),
+        ("client_id", client_id),
         ("scope", scope),
         ("response_type", "code"),
         ("redirect_uri", REDIRECT),
@@ -128,13 +156,17 @@ pub async fn tokens(f: &Fixture, scope: &str, scope_data: Option<&str>) -> (Stri
     let tokens: Value = f
         .http
         .post(f.url("/auth/o2/token"))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("client_id", SANDBOX_CLIENT_ID),
-            ("redirect_uri", REDIRECT),
-            ("code_verifier", VERIFIER),
-        ])
+        .form(&{
+            let mut form = vec![
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("client_id", client_id),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", VERIFIER),
+            ];
+            form.extend(client_secret.map(|s| ("client_secret", s)));
+            form
+        })
         .send()
         .await
         .unwrap()

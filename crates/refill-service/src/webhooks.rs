@@ -1,0 +1,444 @@
+//! Notifications to device makers, shaped as DRS's SNS notifications (§2 of the protocol notes):
+//! `OrderPlacedNotification`, `OrderCancelledNotification`, `DeviceRegisteredNotification`,
+//! `DeviceDeregisteredNotification`, `SubscriptionChangedNotification` and
+//! `ItemShippedNotification`, with v1 or v2 payloads per webhook. Refill's own events are
+//! namespaced extensions: `Refill.ItemDeliveredNotification`, `Refill.LowSupplyNotification`.
+//!
+//! A maker (a confidential OAuth client, with HTTP Basic `client_id:client_secret`) registers
+//! webhooks at `POST /v1/webhooks` (`{"url": …, "version": 1|2}`; the answer carries the signing
+//! secret, shown once), lists them at `GET /v1/webhooks` and removes one at
+//! `DELETE /v1/webhooks/{id}`. Its webhooks hear of the devices registered through it.
+//!
+//! Delivery is at least once, from a durable outbox: each event's deliveries are written with
+//! the event, and [`spawn`] POSTs the due ones, retrying with backoff (1 s doubling up to an
+//! hour, on the service's clock) until the webhook answers 2xx; a restart picks up where it
+//! stopped. Each POST carries `X-Refill-Signature-256: sha256=<hex HMAC-SHA256 of the body>`
+//! and `x-amz-sns-message-type: Notification`, `x-amz-sns-message-id: <notificationId>`.
+
+use crate::api::AppState;
+use crate::store::{from_ms, to_ms};
+use crate::{ApiError, Store};
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get};
+use axum::{Json, Router};
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use refill_core::SharedClock;
+use serde_json::{json, Value};
+use sha2::Sha256;
+use sqlx::Row;
+use time::{Duration, OffsetDateTime};
+
+/// The header carrying the body's signature.
+pub const SIGNATURE_HEADER: &str = "x-refill-signature-256";
+
+/// The longest wait between two attempts.
+pub const MAX_BACKOFF: Duration = Duration::hours(1);
+
+/// The webhook routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/webhooks", get(list).post(create))
+        .route("/v1/webhooks/{id}", delete(remove))
+}
+
+/// `sha256=<hex>`: the HMAC-SHA256 of `body` under `secret`.
+pub fn signature(secret: &str, body: &[u8]) -> String {
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes a key of any length");
+    mac.update(body);
+    let digest = mac.finalize().into_bytes();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256={hex}")
+}
+
+/// The maker calling, from HTTP Basic `client_id:client_secret` of a confidential client.
+async fn maker(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
+    let refused = || {
+        ApiError::Unauthorized(
+            refill_wire::ErrorCode::InvalidToken,
+            "Webhooks are managed by a device maker's server: authenticate with HTTP Basic \
+             client_id:client_secret of a confidential client."
+                .to_owned(),
+        )
+    };
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Basic "))
+        .ok_or_else(refused)?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(basic.trim())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(refused)?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(refused)?;
+    match state.store().client(id).await? {
+        Some(client) if client.secret_matches(secret) => Ok(client.client_id),
+        _ => Err(refused()),
+    }
+}
+
+fn webhook_view(row: &sqlx::sqlite::SqliteRow) -> Result<Value, sqlx::Error> {
+    Ok(json!({
+        "id": row.try_get::<i64, _>("id")?,
+        "url": row.try_get::<String, _>("url")?,
+        "version": row.try_get::<i64, _>("version")?,
+    }))
+}
+
+async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    let client = maker(&state, &headers).await?;
+    let rows =
+        sqlx::query("SELECT id, url, version FROM webhooks WHERE client_id = ?1 ORDER BY id")
+            .bind(&client)
+            .fetch_all(state.store().pool())
+            .await?;
+    let hooks = rows
+        .iter()
+        .map(webhook_view)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Json(json!({ "webhooks": hooks })))
+}
+
+async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct NewWebhook {
+        url: String,
+        #[serde(default = "two")]
+        version: i64,
+    }
+    fn two() -> i64 {
+        2
+    }
+    let client = maker(&state, &headers).await?;
+    let new: NewWebhook = crate::api::json_body(&body)?;
+    if !(new.url.starts_with("https://") || new.url.starts_with("http://")) {
+        return Err(ApiError::BadRequest(format!(
+            "'{}' is not a webhook address: it must start with https:// (or http://).",
+            new.url
+        )));
+    }
+    if !matches!(new.version, 1 | 2) {
+        return Err(ApiError::BadRequest(
+            "version must be 1 or 2 (the DRS notification payload version).".to_owned(),
+        ));
+    }
+    let secret: String = {
+        use rand::Rng;
+        rand::thread_rng()
+            .sample_iter(&rand::distributions::Alphanumeric)
+            .take(40)
+            .map(char::from)
+            .collect()
+    };
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO webhooks (client_id, url, secret, version, created_at_ms) \
+         VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+    )
+    .bind(&client)
+    .bind(&new.url)
+    .bind(&secret)
+    .bind(new.version)
+    .bind(to_ms(state.now()))
+    .fetch_one(state.store().pool())
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": id, "url": new.url, "version": new.version, "secret": secret })),
+    )
+        .into_response())
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
+    let client = maker(&state, &headers).await?;
+    let removed = sqlx::query("DELETE FROM webhooks WHERE id = ?1 AND client_id = ?2")
+        .bind(id)
+        .bind(&client)
+        .execute(state.store().pool())
+        .await?;
+    if removed.rows_affected() == 0 {
+        return Err(ApiError::NotFound(format!("You have no webhook {id}.")));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// One due delivery with what its notification is built from.
+struct Due {
+    id: i64,
+    attempts: i64,
+    url: String,
+    secret: String,
+    version: i64,
+    client_id: String,
+    event_id: i64,
+    kind: String,
+    body: Value,
+    at: OffsetDateTime,
+    customer: i64,
+    serial: String,
+    model: String,
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+impl Store {
+    async fn due_deliveries(&self, now: OffsetDateTime) -> Result<Vec<Due>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT wd.id, wd.attempts, w.url, w.secret, w.version, w.client_id, e.id AS event_id, \
+                    e.kind, e.body, e.created_at_ms, e.customer_id, d.serial, d.model_id \
+             FROM webhook_deliveries wd \
+             JOIN webhooks w ON w.id = wd.webhook_id \
+             JOIN events e ON e.id = wd.event_id \
+             JOIN devices d ON d.id = e.device_id \
+             WHERE wd.delivered_at_ms IS NULL AND wd.next_attempt_ms <= ?1 \
+             ORDER BY wd.next_attempt_ms, wd.id LIMIT 50",
+        )
+        .bind(to_ms(now))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let body: String = row.try_get("body")?;
+                Ok(Due {
+                    id: row.try_get("id")?,
+                    attempts: row.try_get("attempts")?,
+                    url: row.try_get("url")?,
+                    secret: row.try_get("secret")?,
+                    version: row.try_get("version")?,
+                    client_id: row.try_get("client_id")?,
+                    event_id: row.try_get("event_id")?,
+                    kind: row.try_get("kind")?,
+                    body: serde_json::from_str(&body).unwrap_or(Value::Null),
+                    at: from_ms(row.try_get("created_at_ms")?),
+                    customer: row.try_get("customer_id")?,
+                    serial: row.try_get("serial")?,
+                    model: row.try_get("model_id")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The pack quantity and unit of `asin`, for v2 product information.
+    async fn pack_of(&self, asin: &str) -> Result<Option<(f64, String)>, sqlx::Error> {
+        sqlx::query_as("SELECT pack_quantity, unit FROM products WHERE asin = ?1")
+            .bind(asin)
+            .fetch_optional(self.pool())
+            .await
+    }
+
+    /// Sends the deliveries that are due, once each; what was delivered.
+    pub async fn deliver_webhooks(
+        &self,
+        http: &reqwest::Client,
+        now: OffsetDateTime,
+    ) -> Result<usize, sqlx::Error> {
+        let mut delivered = 0;
+        for due in self.due_deliveries(now).await? {
+            let notification = self.notification(&due).await?;
+            let body = notification.to_string();
+            let sent = http
+                .post(&due.url)
+                .header(header::CONTENT_TYPE, "application/json")
+                .header(SIGNATURE_HEADER, signature(&due.secret, body.as_bytes()))
+                .header("x-amz-sns-message-type", "Notification")
+                .header("x-amz-sns-message-id", notification_id(due.event_id))
+                .header(
+                    "x-refill-notification-version",
+                    format!("{}.0", due.version),
+                )
+                .body(body)
+                .send()
+                .await;
+            let failure = match sent {
+                Ok(res) if res.status().is_success() => None,
+                Ok(res) => Some(format!("the webhook answered {}", res.status())),
+                Err(e) if e.is_timeout() => Some("the webhook did not answer in time".to_owned()),
+                Err(_) => Some("the webhook could not be reached".to_owned()),
+            };
+            match failure {
+                None => {
+                    sqlx::query(
+                        "UPDATE webhook_deliveries SET delivered_at_ms = ?1, \
+                             attempts = attempts + 1, last_error = NULL WHERE id = ?2",
+                    )
+                    .bind(to_ms(now))
+                    .bind(due.id)
+                    .execute(self.pool())
+                    .await?;
+                    delivered += 1;
+                }
+                Some(error) => {
+                    let wait = backoff(due.attempts + 1);
+                    tracing::info!(
+                        url = due.url,
+                        error,
+                        "webhook delivery failed; retrying later"
+                    );
+                    sqlx::query(
+                        "UPDATE webhook_deliveries SET attempts = attempts + 1, \
+                             next_attempt_ms = ?1, last_error = ?2 WHERE id = ?3",
+                    )
+                    .bind(to_ms(now + wait))
+                    .bind(error)
+                    .bind(due.id)
+                    .execute(self.pool())
+                    .await?;
+                }
+            }
+        }
+        Ok(delivered)
+    }
+
+    /// The DRS-shaped notification for `due`, in its webhook's version.
+    async fn notification(&self, due: &Due) -> Result<Value, sqlx::Error> {
+        let v2 = due.version == 2;
+        let (kind, extension) = match due.kind.as_str() {
+            "OrderPlaced" => ("OrderPlacedNotification", false),
+            "OrderCancelled" => ("OrderCancelledNotification", false),
+            "ItemShipped" => ("ItemShippedNotification", false),
+            "DeviceRegistered" => ("DeviceRegisteredNotification", false),
+            "DeviceDeregistered" => ("DeviceDeregisteredNotification", false),
+            "SubscriptionChanged" => ("SubscriptionChangedNotification", false),
+            "ItemDelivered" => ("Refill.ItemDeliveredNotification", true),
+            "LowSupply" => ("Refill.LowSupplyNotification", true),
+            _ => ("Refill.Notification", true),
+        };
+        let mut message = json!({
+            "notificationInfo": {
+                "notificationType": kind,
+                "lwaClientId": due.client_id,
+                "notificationTime": rfc3339(due.at),
+                "notificationId": notification_id(due.event_id),
+                "version": "2015-06-05",
+            },
+            "deviceInfo": {
+                "deviceIdentifier": { "serialNumber": due.serial },
+                "productIdentifier": { "modelId": due.model },
+            },
+            "customerInfo": { "directedCustomerId": format!("refill.account.{}", due.customer) },
+        });
+        let b = &due.body;
+        match due.kind.as_str() {
+            "OrderPlaced" | "ItemShipped" | "ItemDelivered" => {
+                let quantity = b["quantity"].as_f64().unwrap_or(1.0);
+                let delivery = b["expectedDelivery"].clone();
+                message["orderInfo"] = if v2 {
+                    json!({
+                        "instanceId": b["eventInstanceId"],
+                        "slotId": b["slotId"],
+                        "productInfo": [{
+                            "quantity": quantity,
+                            "unit": "count",
+                            "asin": b["asin"],
+                            "estimatedDeliveryDate": delivery,
+                        }],
+                    })
+                } else {
+                    json!({
+                        "instanceId": b["eventInstanceId"],
+                        "slotId": b["slotId"],
+                        "productInfo": [{ "quantity": quantity, "unit": "count" }],
+                        "estimatedDeliveryDate": delivery,
+                    })
+                };
+            }
+            "OrderCancelled" => {
+                message["orderInfo"] =
+                    json!({ "instanceId": b["eventInstanceId"], "slotId": b["slotId"] });
+            }
+            "SubscriptionChanged" => {
+                let mut status = serde_json::Map::new();
+                for slot in b["slots"].as_array().into_iter().flatten() {
+                    let id = slot["slotId"].as_str().unwrap_or_default().to_owned();
+                    let asin = slot["asin"].as_str();
+                    let entry = if v2 {
+                        let mut products = Vec::new();
+                        if let Some(asin) = asin {
+                            if let Some((quantity, unit)) = self.pack_of(asin).await? {
+                                products.push(
+                                    json!({ "quantity": quantity, "unit": unit, "asin": asin }),
+                                );
+                            }
+                        }
+                        json!({ "subscribed": asin.is_some(), "productInfoList": products })
+                    } else {
+                        json!(asin.is_some())
+                    };
+                    status.insert(id, entry);
+                }
+                message["subscriptionInfo"] = json!({ "slotsSubscriptionStatus": status });
+            }
+            _ => {}
+        }
+        if extension {
+            message["refillInfo"] = b.clone();
+        }
+        Ok(message)
+    }
+}
+
+fn notification_id(event: i64) -> String {
+    format!("refill.notification.v1.{event}")
+}
+
+/// The wait after `attempts` failed attempts: 1 s, doubling, at most [`MAX_BACKOFF`].
+pub fn backoff(attempts: i64) -> Duration {
+    let doublings = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(20);
+    (Duration::seconds(1) * 2_i32.pow(doublings)).min(MAX_BACKOFF)
+}
+
+/// Delivers due notifications every `every` (real time) until the task is dropped.
+pub fn spawn(
+    store: Store,
+    clock: SharedClock,
+    every: std::time::Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let http = crate::outbound_client();
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            if let Err(e) = store.deliver_webhooks(&http, clock.now()).await {
+                tracing::warn!("webhook deliveries could not be read: {e}");
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_are_hmac_sha256_of_the_body() {
+        // RFC 4231 test case 2.
+        assert_eq!(
+            signature("Jefe", b"what do ya want for nothing?"),
+            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn retries_back_off_to_an_hour() {
+        assert_eq!(backoff(1), Duration::seconds(1));
+        assert_eq!(backoff(2), Duration::seconds(2));
+        assert_eq!(backoff(5), Duration::seconds(16));
+        assert_eq!(backoff(40), MAX_BACKOFF);
+    }
+}
