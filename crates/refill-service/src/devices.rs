@@ -139,7 +139,7 @@ impl Store {
         choices: &[(String, Option<String>)],
         now: OffsetDateTime,
     ) -> Result<i64, sqlx::Error> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO devices (customer_id, model_id, serial, name, is_test, registered_at_ms, \
                  client_id) \

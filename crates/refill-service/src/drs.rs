@@ -430,7 +430,7 @@ impl Store {
         device: &CallingDevice,
         now: OffsetDateTime,
     ) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write().await?;
         sqlx::query("UPDATE devices SET deregistered_at_ms = ?1 WHERE id = ?2")
             .bind(to_ms(now))
             .bind(device.id)
@@ -478,7 +478,7 @@ impl Store {
         slot: Option<&str>,
         now: OffsetDateTime,
     ) -> Result<(), sqlx::Error> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write().await?;
         let cancelled = sqlx::query(
             "UPDATE orders SET status = 'cancelled', updated_at_ms = ?1 \
              WHERE device_id = ?2 AND kind = 'test' AND status IN ('placed', 'shipped') \

@@ -26,7 +26,7 @@ impl Store {
     /// that are due, as of `now`.
     pub async fn fulfil(&self, now: OffsetDateTime) -> Result<Fulfilled, sqlx::Error> {
         let mut done = Fulfilled::default();
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write().await?;
         let due = sqlx::query(
             "SELECT o.id, o.event_instance_id, o.customer_id, o.device_id, o.slot_id, o.asin, \
                     o.quantity, o.kind, o.status, o.expected_delivery_ms, p.pack_quantity \

@@ -164,7 +164,7 @@ impl Store {
             on_hand,
             slot_status,
         } = *reported;
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write().await?;
         let Some(mut state) = self.slot_state(&mut tx, device, slot).await? else {
             return Ok(None);
         };

@@ -136,6 +136,15 @@ impl Store {
         self.pool.close().await;
     }
 
+    /// A write transaction, holding the write lock from its start (`BEGIN IMMEDIATE`): a
+    /// transaction that reads first and writes later would otherwise fail with "database is
+    /// locked" when another writer committed in between, instead of waiting its turn.
+    pub(crate) async fn write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await
+    }
+
     /// Tells the event streams that events were committed.
     pub(crate) fn events_committed(&self) {
         self.events.send_modify(|n| *n = n.wrapping_add(1));
@@ -307,7 +316,7 @@ impl Store {
     ) -> Result<PressResult, ApiError> {
         let id = new_event_instance_id();
         let (device, slot) = order.device.unzip();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let inserted = sqlx::query(
             "INSERT INTO orders (event_instance_id, customer_id, asin, device_id, slot_id, kind, \
                  source, status, quantity, price_minor, currency, placed_at_ms, \
@@ -393,7 +402,7 @@ impl Store {
         event_instance_id: &str,
         now: OffsetDateTime,
     ) -> Result<OrderView, ApiError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let cancelled = sqlx::query(
             "UPDATE orders SET status = 'cancelled', updated_at_ms = ?1 \
              WHERE customer_id = ?2 AND event_instance_id = ?3 \

@@ -638,3 +638,43 @@ async fn the_event_stream_follows_live_and_catches_up_after_a_dropped_connection
         .unwrap();
     assert_eq!(res.status(), 400);
 }
+
+/// Regression: reports read the slot before writing, and concurrent ones failed with "database
+/// is locked" (a 500) when another writer committed in between.
+#[tokio::test]
+async fn concurrent_reports_are_all_recorded() {
+    let f = sandbox().await;
+    let token = device_token(&f, "INV-9", false).await;
+    let mut calls = tokio::task::JoinSet::new();
+    for i in 0..60 {
+        let (http, token) = (f.http.clone(), token.clone());
+        let slot = ["brew-beans", "brew-filters"][i % 2];
+        let url = f.url(&format!("/slotStatus/{slot}"));
+        calls.spawn(async move {
+            http.post(url)
+                .bearer_auth(token)
+                .header(
+                    "x-amzn-type-version",
+                    format!("{}{}", common::P, SLOT_STATUS.0),
+                )
+                .header(
+                    "x-amzn-accept-type",
+                    format!("{}{}", common::P, SLOT_STATUS.1),
+                )
+                .header("content-type", "application/json")
+                .body(format!(r#"{{"remainingQuantityInUnit":{}}}"#, 90 - i))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        });
+    }
+    let statuses = calls.join_all().await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    let levels: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM slot_levels")
+        .fetch_one(f.service.store().pool())
+        .await
+        .unwrap();
+    assert_eq!(levels, 60);
+}

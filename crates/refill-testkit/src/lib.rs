@@ -155,3 +155,77 @@ impl Browser {
             .map_err(|e| e.to_string())
     }
 }
+
+/// An OAuth client to sign in through: its id, and its secret when it is confidential.
+#[derive(Debug, Clone, Copy)]
+pub struct OAuthClient<'a> {
+    /// `client_id`.
+    pub id: &'a str,
+    /// `client_secret`, for a confidential client.
+    pub secret: Option<&'a str>,
+    /// A redirect URI registered for it.
+    pub redirect_uri: &'a str,
+}
+
+/// The PKCE verifier [`tokens`] uses.
+pub const VERIFIER: &str = "device-verifier-0123456789-0123456789-0123456789";
+
+/// Runs the whole authorization code flow with PKCE against the service at `base_url`: the
+/// authorization request for `scope` (and `scope_data`), `person` signs in and allows it on the
+/// real pages, and the code is redeemed. Returns the access and refresh tokens.
+pub async fn tokens(
+    base_url: &str,
+    client: OAuthClient<'_>,
+    scope: &str,
+    scope_data: Option<&str>,
+    person: &Person<'_>,
+) -> Result<(String, String), String> {
+    use base64::Engine;
+    use sha2::Digest;
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(VERIFIER.as_bytes()));
+    let mut params = vec![
+        ("client_id", client.id),
+        ("scope", scope),
+        ("response_type", "code"),
+        ("redirect_uri", client.redirect_uri),
+        ("code_challenge_method", "S256"),
+        ("code_challenge", &challenge),
+    ];
+    if let Some(data) = scope_data {
+        params.push(("scope_data", data));
+    }
+    let query = serde_urlencoded::to_string(params).map_err(|e| e.to_string())?;
+    let browser = Browser::default();
+    let back = browser
+        .sign_in(&format!("{base_url}/ap/oa?{query}"), person, "allow")
+        .await?;
+    let code = query_of(&back)
+        .remove("code")
+        .ok_or_else(|| format!("no code in {back}"))?;
+    let mut form = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("client_id", client.id),
+        ("redirect_uri", client.redirect_uri),
+        ("code_verifier", VERIFIER),
+    ];
+    form.extend(client.secret.map(|s| ("client_secret", s)));
+    let answer: serde_json::Value = browser
+        .http
+        .post(format!("{base_url}/auth/o2/token"))
+        .form(&form)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    let token = |key: &str| {
+        answer[key]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| format!("no {key} in {answer}"))
+    };
+    Ok((token("access_token")?, token("refresh_token")?))
+}

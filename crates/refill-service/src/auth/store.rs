@@ -453,7 +453,7 @@ impl Store {
         let access_token = crypto::new_access_token();
         let refresh_token = crypto::new_refresh_token();
         let refresh_hash = crypto::digest(refresh_token.expose());
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.write().await?;
         for (kind, token_hash, parent, expires) in [
             ("refresh", refresh_hash.clone(), None, None),
             (

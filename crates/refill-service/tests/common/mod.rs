@@ -2,16 +2,13 @@
 //! a temporary folder, a manual clock, and an HTTP client that does not follow redirects.
 #![allow(dead_code)] // each test file uses its own part of it
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use refill_core::ManualClock;
 use refill_service::auth::SANDBOX_CLIENT_ID;
 use refill_service::sandbox::{CUSTOMER_EMAIL, CUSTOMER_PASSWORD};
 use refill_service::{start, RunningService, ServiceConfig};
-use refill_testkit::{query_of, Browser, Person};
+use refill_testkit::{OAuthClient, Person};
 use reqwest::Method;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use time::macros::datetime;
 
@@ -59,7 +56,6 @@ impl Fixture {
 }
 
 pub const REDIRECT: &str = "http://127.0.0.1:49321/callback";
-const VERIFIER: &str = "device-verifier-0123456789-0123456789-0123456789";
 pub const P: &str = "com.amazon.dash.replenishment.";
 
 /// Registers a Brewmaster 200 with `serial` to the sandbox customer (the consent page's default
@@ -128,55 +124,18 @@ pub async fn tokens_via(
     client_id: &str,
     client_secret: Option<&str>,
 ) -> (String, String) {
-    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(VERIFIER.as_bytes()));
-    let mut params = vec![
-        ("client_id", client_id),
-        ("scope", scope),
-        ("response_type", "code"),
-        ("redirect_uri", REDIRECT),
-        ("code_challenge_method", "S256"),
-        ("code_challenge", &challenge),
-    ];
-    if let Some(data) = scope_data {
-        params.push(("scope_data", data));
-    }
-    let query = serde_urlencoded::to_string(params).unwrap();
-    let back = Browser::default()
-        .sign_in(
-            &f.url(&format!("/ap/oa?{query}")),
-            &Person::Existing {
-                email: CUSTOMER_EMAIL,
-                password: CUSTOMER_PASSWORD,
-            },
-            "allow",
-        )
-        .await
-        .unwrap();
-    let code = query_of(&back)["code"].clone();
-    let tokens: Value = f
-        .http
-        .post(f.url("/auth/o2/token"))
-        .form(&{
-            let mut form = vec![
-                ("grant_type", "authorization_code"),
-                ("code", code.as_str()),
-                ("client_id", client_id),
-                ("redirect_uri", REDIRECT),
-                ("code_verifier", VERIFIER),
-            ];
-            form.extend(client_secret.map(|s| ("client_secret", s)));
-            form
-        })
-        .send()
+    let client = OAuthClient {
+        id: client_id,
+        secret: client_secret,
+        redirect_uri: REDIRECT,
+    };
+    let person = Person::Existing {
+        email: CUSTOMER_EMAIL,
+        password: CUSTOMER_PASSWORD,
+    };
+    refill_testkit::tokens(&f.service.base_url(), client, scope, scope_data, &person)
         .await
         .unwrap()
-        .json()
-        .await
-        .unwrap();
-    (
-        tokens["access_token"].as_str().unwrap().to_owned(),
-        tokens["refresh_token"].as_str().unwrap().to_owned(),
-    )
 }
 
 /// A DRS call with its version headers, as DRS clients send it.
