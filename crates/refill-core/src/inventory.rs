@@ -3,8 +3,8 @@
 //!
 //! A slot is **low** when its remaining supply is at or below its threshold for
 //! [`LOW_REPORTS`] consecutive reports, as Alexa Dash Replenishment does it. The default
-//! threshold is days of cover: remaining ÷ recent daily consumption ≤ delivery lead time + a
-//! margin. Without enough history to know the consumption yet, a slot is low at a fifth of its
+//! threshold is days of cover: remaining ÷ recent daily consumption ([`UseEstimate`]) ≤
+//! delivery lead time + a margin. Without enough history to know the consumption yet, a slot is low at a fifth of its
 //! capacity. The customer can instead give a minimum level (low at or below it) and a target
 //! level (a smart reorder brings the slot and the home's stock up to it).
 
@@ -14,7 +14,7 @@ use time::{Duration, OffsetDateTime};
 /// Consecutive low reports before a slot counts as low.
 pub const LOW_REPORTS: u32 = 3;
 
-/// How far back consumption is averaged.
+/// How far back a slot's level history is shown.
 pub const RATE_WINDOW: Duration = Duration::days(14);
 
 /// The share of capacity a slot is low at while its consumption is not known yet.
@@ -142,24 +142,48 @@ pub struct Reading {
     pub remaining: f64,
 }
 
-/// Recent consumption per day from `readings` (oldest first) within [`RATE_WINDOW`] of `now`:
-/// the drops between readings over the time they span. Rises are refills, not consumption.
-/// `None` until the readings span at least a day.
-pub fn daily_rate(readings: &[Reading], now: OffsetDateTime) -> Option<f64> {
-    let recent: Vec<&Reading> = readings
-        .iter()
-        .filter(|r| r.at >= now - RATE_WINDOW && r.at <= now)
-        .collect();
-    let (first, last) = (recent.first()?, recent.last()?);
-    let days = (last.at - first.at).as_seconds_f64() / 86_400.0;
-    if days < 1.0 {
-        return None;
+/// How long use is remembered: older use counts for less, by a factor of e every this many days.
+pub const USE_MEMORY_DAYS: f64 = 7.0;
+
+/// Recent use per day, kept up to date report by report with exponential forgetting (see
+/// [`USE_MEMORY_DAYS`]), so that no history has to be read to know it. Steady use of `r` a day
+/// gives exactly `r`.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct UseEstimate {
+    /// Amount used, each part weighted by how recent it is.
+    pub used: f64,
+    /// Days observed, weighted the same way.
+    pub days: f64,
+    /// Days observed in all.
+    pub observed_days: f64,
+    /// When the last report came.
+    pub last: Option<OffsetDateTime>,
+}
+
+impl UseEstimate {
+    /// Takes a report at `at` saying `used` was used since the last one.
+    pub fn observe(&mut self, at: OffsetDateTime, used: f64) {
+        let used = used.max(0.0);
+        match self.last {
+            Some(last) if at > last => {
+                let dt = (at - last).as_seconds_f64() / 86_400.0;
+                let decay = (-dt / USE_MEMORY_DAYS).exp();
+                let weight = USE_MEMORY_DAYS * (1.0 - decay);
+                // The interval's use is spread over it: its weight is the interval's.
+                self.used = self.used * decay + used * weight / dt;
+                self.days = self.days * decay + weight;
+                self.observed_days += dt;
+                self.last = Some(at);
+            }
+            Some(_) => self.used += used,
+            None => self.last = Some(at),
+        }
     }
-    let used: f64 = recent
-        .windows(2)
-        .map(|w| (w[0].remaining - w[1].remaining).max(0.0))
-        .sum();
-    Some(used / days)
+
+    /// Use per day, once a day has been observed.
+    pub fn rate(&self) -> Option<f64> {
+        (self.observed_days >= 1.0 && self.days > 0.0).then(|| self.used / self.days)
+    }
 }
 
 /// When a slot with `remaining` runs out at `rate` per day; `None` when nothing is used.
@@ -284,33 +308,46 @@ mod tests {
         assert!(Measure::parse("Heat", None).is_err());
     }
 
-    fn readings(levels: &[(i64, f64)]) -> Vec<Reading> {
-        let start = datetime!(2026-11-01 08:00 UTC);
-        levels
-            .iter()
-            .map(|(day, remaining)| Reading {
-                at: start + Duration::days(*day),
-                remaining: *remaining,
-            })
-            .collect()
-    }
-
     #[test]
-    fn consumption_is_the_drops_over_the_days_refills_excluded() {
+    fn run_out_is_remaining_over_the_rate() {
         let now = datetime!(2026-11-05 08:00 UTC);
-        // 1000 → 900 → 800, refilled to 1000, → 900: 300 used in 4 days.
-        let r = readings(&[(0, 1000.0), (1, 900.0), (2, 800.0), (3, 1000.0), (4, 900.0)]);
-        assert_eq!(daily_rate(&r, now), Some(75.0));
-        // Less than a day of history: not known yet.
-        assert_eq!(daily_rate(&r[..1], now), None);
-        // Readings older than the window do not count.
-        let later = now + Duration::days(30);
-        assert_eq!(daily_rate(&r, later), None);
         assert_eq!(
             run_out(now, 150.0, Some(75.0)),
             Some(now + Duration::days(2))
         );
         assert_eq!(run_out(now, 150.0, Some(0.0)), None);
+        assert_eq!(run_out(now, 150.0, None), None);
+    }
+
+    #[test]
+    fn the_use_estimate_is_exact_for_steady_use_and_forgets_old_use() {
+        let start = datetime!(2026-11-01 08:00 UTC);
+        let mut estimate = UseEstimate::default();
+        estimate.observe(start, 0.0);
+        assert_eq!(estimate.rate(), None);
+        estimate.observe(start + Duration::hours(12), 12.5);
+        assert_eq!(estimate.rate(), None, "less than a day observed");
+        for day in 1..=10 {
+            estimate.observe(
+                start + Duration::days(day),
+                if day == 1 { 12.5 } else { 25.0 },
+            );
+        }
+        assert!(
+            (estimate.rate().unwrap() - 25.0).abs() < 1e-9,
+            "{estimate:?}"
+        );
+        // Use stops: the estimate falls, by half in about five days.
+        for day in 11..=15 {
+            estimate.observe(start + Duration::days(day), 0.0);
+        }
+        let rate = estimate.rate().unwrap();
+        assert!(rate > 10.0 && rate < 14.0, "{rate}");
+        // A refill (a rise) is not use.
+        let mut refilled = UseEstimate::default();
+        refilled.observe(start, 0.0);
+        refilled.observe(start + Duration::days(2), 0.0);
+        assert_eq!(refilled.rate(), Some(0.0));
     }
 
     #[test]

@@ -27,6 +27,11 @@ CREATE TABLE slot_inventory (
     -- Consecutive reports at or below the threshold, and whether this run was acted on.
     low_reports   INTEGER NOT NULL DEFAULT 0,
     low_acted     INTEGER NOT NULL DEFAULT 0,
+    -- Recent use, kept report by report with exponential forgetting (refill_core's UseEstimate).
+    use_amount    REAL NOT NULL DEFAULT 0,
+    use_days      REAL NOT NULL DEFAULT 0,
+    observed_days REAL NOT NULL DEFAULT 0,
+    last_report_ms INTEGER,
     updated_at_ms INTEGER,
     PRIMARY KEY (device_id, slot_id)
 );

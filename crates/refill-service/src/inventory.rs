@@ -6,9 +6,11 @@
 //! replenish call would.
 
 use crate::drs::CallingDevice;
-use crate::store::{from_ms, to_ms, NewOrder};
+use crate::store::{from_ms, place_in, to_ms, NewOrder};
 use crate::{ApiError, Store};
-use refill_core::inventory::{daily_rate, packs_to_target, run_out, LowStreak, Reading, Threshold};
+use refill_core::inventory::{
+    packs_to_target, run_out, LowStreak, Reading, Threshold, UseEstimate,
+};
 use refill_core::{OrderPolicy, Unit};
 use serde_json::json;
 use sqlx::Row;
@@ -78,6 +80,75 @@ struct SlotState {
     minimum: Option<f64>,
     target: Option<f64>,
     streak: LowStreak,
+    usage: UseEstimate,
+}
+
+/// The slot as the low-supply rule needs it, read on `conn`; `None` when the device's model
+/// has no such slot.
+async fn slot_state(
+    conn: &mut sqlx::SqliteConnection,
+    device: &CallingDevice,
+    slot: &str,
+) -> Result<Option<SlotState>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT s.unit, s.capacity, s.name, ds.asin, p.pack_quantity, \
+                i.remaining, i.on_hand, i.mode, i.minimum, i.target, i.low_reports, i.low_acted, \
+                i.use_amount, i.use_days, i.observed_days, i.last_report_ms \
+         FROM slots s \
+         LEFT JOIN device_slots ds ON ds.device_id = ?1 AND ds.slot_id = s.slot_id \
+         LEFT JOIN products p ON p.asin = ds.asin \
+         LEFT JOIN slot_inventory i ON i.device_id = ?1 AND i.slot_id = s.slot_id \
+         WHERE s.model_id = ?2 AND s.slot_id = ?3",
+    )
+    .bind(device.id)
+    .bind(&device.model)
+    .bind(slot)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let unit: String = row.try_get("unit")?;
+    let reports: Option<i64> = row.try_get("low_reports")?;
+    let acted: Option<bool> = row.try_get("low_acted")?;
+    let number = |name: &str| -> Result<f64, sqlx::Error> {
+        Ok(row.try_get::<Option<f64>, _>(name)?.unwrap_or(0.0))
+    };
+    Ok(Some(SlotState {
+        unit: Unit::parse(&unit).unwrap_or(Unit::Count),
+        capacity: row.try_get("capacity")?,
+        name: row.try_get("name")?,
+        asin: row.try_get("asin")?,
+        pack: number("pack_quantity")?,
+        remaining: row.try_get("remaining")?,
+        on_hand: number("on_hand")?,
+        mode: row
+            .try_get::<Option<String>, _>("mode")?
+            .unwrap_or_else(|| "notify".to_owned()),
+        minimum: row.try_get("minimum")?,
+        target: row.try_get("target")?,
+        streak: LowStreak {
+            reports: u32::try_from(reports.unwrap_or(0)).unwrap_or(0),
+            acted: acted.unwrap_or(false),
+        },
+        usage: UseEstimate {
+            used: number("use_amount")?,
+            days: number("use_days")?,
+            observed_days: number("observed_days")?,
+            last: row
+                .try_get::<Option<i64>, _>("last_report_ms")?
+                .map(from_ms),
+        },
+    }))
+}
+
+/// The slot's threshold: the customer's minimum, or days of cover.
+fn threshold(minimum: Option<f64>, policy: &OrderPolicy) -> Threshold {
+    match minimum {
+        Some(minimum) => Threshold::Minimum { minimum },
+        None => Threshold::DaysOfCover {
+            lead_time: policy.delivery_time,
+            margin: COVER_MARGIN,
+        },
+    }
 }
 
 impl Store {
@@ -103,54 +174,9 @@ impl Store {
         .transpose()
     }
 
-    async fn slot_state(
-        &self,
-        conn: &mut sqlx::SqliteConnection,
-        device: &CallingDevice,
-        slot: &str,
-    ) -> Result<Option<SlotState>, sqlx::Error> {
-        let row = sqlx::query(
-            "SELECT s.unit, s.capacity, s.name, ds.asin, p.pack_quantity, \
-                    i.remaining, i.on_hand, i.mode, i.minimum, i.target, i.low_reports, i.low_acted \
-             FROM slots s \
-             LEFT JOIN device_slots ds ON ds.device_id = ?1 AND ds.slot_id = s.slot_id \
-             LEFT JOIN products p ON p.asin = ds.asin \
-             LEFT JOIN slot_inventory i ON i.device_id = ?1 AND i.slot_id = s.slot_id \
-             WHERE s.model_id = ?2 AND s.slot_id = ?3",
-        )
-        .bind(device.id)
-        .bind(&device.model)
-        .bind(slot)
-        .fetch_optional(&mut *conn)
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        let unit: String = row.try_get("unit")?;
-        let reports: Option<i64> = row.try_get("low_reports")?;
-        let acted: Option<bool> = row.try_get("low_acted")?;
-        Ok(Some(SlotState {
-            unit: Unit::parse(&unit).unwrap_or(Unit::Count),
-            capacity: row.try_get("capacity")?,
-            name: row.try_get("name")?,
-            asin: row.try_get("asin")?,
-            pack: row
-                .try_get::<Option<f64>, _>("pack_quantity")?
-                .unwrap_or(0.0),
-            remaining: row.try_get("remaining")?,
-            on_hand: row.try_get::<Option<f64>, _>("on_hand")?.unwrap_or(0.0),
-            mode: row
-                .try_get::<Option<String>, _>("mode")?
-                .unwrap_or_else(|| "notify".to_owned()),
-            minimum: row.try_get("minimum")?,
-            target: row.try_get("target")?,
-            streak: LowStreak {
-                reports: u32::try_from(reports.unwrap_or(0)).unwrap_or(0),
-                acted: acted.unwrap_or(false),
-            },
-        }))
-    }
-
-    /// Records what the device reports of a slot, then applies the low-supply rule. `None`
-    /// when the model has no such slot.
+    /// Records what the device reports of a slot, then applies the low-supply rule, in one
+    /// group-committed transaction (a smart reorder's order included). `None` when the model
+    /// has no such slot.
     pub async fn report(
         &self,
         device: &CallingDevice,
@@ -158,122 +184,23 @@ impl Store {
         now: OffsetDateTime,
         policy: &OrderPolicy,
     ) -> Result<Option<Outcome>, ApiError> {
-        let SlotReport {
-            slot,
-            report,
-            on_hand,
-            slot_status,
-        } = *reported;
-        let mut tx = self.write().await?;
-        let Some(mut state) = self.slot_state(&mut tx, device, slot).await? else {
-            return Ok(None);
-        };
-        let remaining = match report {
-            Report::Level(level) | Report::Replaced(level) => level,
-            Report::Consumed(used) => (state.remaining.unwrap_or(state.capacity) - used).max(0.0),
-        };
-        sqlx::query(
-            "INSERT INTO slot_levels (device_id, slot_id, at_ms, remaining, source) \
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-        )
-        .bind(device.id)
-        .bind(slot)
-        .bind(to_ms(now))
-        .bind(remaining)
-        .bind(report.source(slot_status))
-        .execute(&mut *tx)
-        .await?;
-        let readings = levels(&mut tx, device.id, slot, now).await?;
-        let rate = daily_rate(&readings, now);
-        let threshold = match state.minimum {
-            Some(minimum) => Threshold::Minimum { minimum },
-            None => Threshold::DaysOfCover {
-                lead_time: policy.delivery_time,
-                margin: COVER_MARGIN,
-            },
-        };
-        let low = threshold.is_low(remaining, state.capacity, rate);
-        let became_low = state.streak.observe(low);
-        let reorder = became_low && state.mode == "reorder" && state.asin.is_some();
-        // A reorder is marked as acted on only once the order is placed: a crash in between
-        // places it on the next report (the open-order index keeps it to one).
-        let acted = state.streak.acted && !reorder;
-        sqlx::query(
-            "INSERT INTO slot_inventory (device_id, slot_id, remaining, on_hand, low_reports, \
-                 low_acted, updated_at_ms) \
-             VALUES (?1, ?2, ?3, COALESCE(?4, 0), ?5, ?6, ?7) \
-             ON CONFLICT (device_id, slot_id) DO UPDATE SET remaining = excluded.remaining, \
-                 on_hand = COALESCE(?4, slot_inventory.on_hand), \
-                 low_reports = excluded.low_reports, low_acted = excluded.low_acted, \
-                 updated_at_ms = excluded.updated_at_ms",
-        )
-        .bind(device.id)
-        .bind(slot)
-        .bind(remaining)
-        .bind(on_hand)
-        .bind(i64::from(state.streak.reports))
-        .bind(acted)
-        .bind(to_ms(now))
-        .execute(&mut *tx)
-        .await?;
-        if let Some(on_hand) = on_hand {
-            state.on_hand = on_hand;
-        }
-        if became_low && !reorder {
-            let run_out = run_out(now, remaining, rate);
-            let body = json!({
-                "serial": device.serial,
-                "model": device.model,
-                "slotId": slot,
-                "slotName": state.name,
-                "asin": state.asin,
-                "remaining": remaining,
-                "unit": state.unit.as_str(),
-                "onHand": state.on_hand,
-                "daysLeft": rate.filter(|r| *r > 0.0).map(|r| remaining / r),
-                "runOut": run_out.map(|t| t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()),
-            });
-            record_event(
-                &mut tx,
-                device.customer_id,
-                Some(device.id),
-                "LowSupply",
-                &body,
-                now,
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        self.events_committed();
-        if !reorder {
-            return Ok(Some(if became_low {
-                Outcome::LowSupply
-            } else {
-                Outcome::Recorded
-            }));
-        }
-        let asin = state.asin.as_deref().unwrap_or_default();
-        let placed = self
-            .place_order(
-                &NewOrder {
-                    customer: device.customer_id,
-                    asin,
-                    device: Some((device.id, slot)),
-                    test: device.is_test,
-                    quantity: packs_to_target(state.target, remaining, state.on_hand, state.pack),
-                },
-                now,
-                policy,
-            )
-            .await?;
-        sqlx::query(
-            "UPDATE slot_inventory SET low_acted = 1 WHERE device_id = ?1 AND slot_id = ?2",
-        )
-        .bind(device.id)
-        .bind(slot)
-        .execute(self.pool())
-        .await?;
-        Ok(Some(Outcome::Reordered(placed)))
+        let device = device.clone();
+        let slot = reported.slot.to_owned();
+        let (report, on_hand, slot_status) =
+            (reported.report, reported.on_hand, reported.slot_status);
+        let policy = *policy;
+        self.batched(move |conn| {
+            Box::pin(async move {
+                let reported = SlotReport {
+                    slot: &slot,
+                    report,
+                    on_hand,
+                    slot_status,
+                };
+                report_in(conn, &device, &reported, now, &policy).await
+            })
+        })
+        .await
     }
 
     /// Sets the slot's mode and thresholds (`None` leaves a value as it is; a threshold of
@@ -328,6 +255,121 @@ impl Store {
         .await?;
         Ok(())
     }
+}
+
+/// [`Store::report`] in the caller's transaction.
+async fn report_in(
+    conn: &mut sqlx::SqliteConnection,
+    device: &CallingDevice,
+    reported: &SlotReport<'_>,
+    now: OffsetDateTime,
+    policy: &OrderPolicy,
+) -> Result<Option<Outcome>, ApiError> {
+    let SlotReport {
+        slot,
+        report,
+        on_hand,
+        slot_status,
+    } = *reported;
+    let Some(mut state) = slot_state(conn, device, slot).await? else {
+        return Ok(None);
+    };
+    let (remaining, used) = match report {
+        Report::Level(level) => (
+            level,
+            state
+                .remaining
+                .map_or(0.0, |before| (before - level).max(0.0)),
+        ),
+        Report::Consumed(used) => (
+            (state.remaining.unwrap_or(state.capacity) - used).max(0.0),
+            used,
+        ),
+        Report::Replaced(level) => (level, 0.0),
+    };
+    state.usage.observe(now, used);
+    let rate = state.usage.rate();
+    if let Some(on_hand) = on_hand {
+        state.on_hand = on_hand;
+    }
+    sqlx::query(
+        "INSERT INTO slot_levels (device_id, slot_id, at_ms, remaining, source) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .bind(device.id)
+    .bind(slot)
+    .bind(to_ms(now))
+    .bind(remaining)
+    .bind(report.source(slot_status))
+    .execute(&mut *conn)
+    .await?;
+    let low = threshold(state.minimum, policy).is_low(remaining, state.capacity, rate);
+    let became_low = state.streak.observe(low);
+    let reorder = became_low && state.mode == "reorder" && state.asin.is_some();
+    sqlx::query(
+        "INSERT INTO slot_inventory (device_id, slot_id, remaining, on_hand, low_reports, \
+             low_acted, use_amount, use_days, observed_days, last_report_ms, updated_at_ms) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10) \
+         ON CONFLICT (device_id, slot_id) DO UPDATE SET remaining = excluded.remaining, \
+             on_hand = excluded.on_hand, low_reports = excluded.low_reports, \
+             low_acted = excluded.low_acted, use_amount = excluded.use_amount, \
+             use_days = excluded.use_days, observed_days = excluded.observed_days, \
+             last_report_ms = excluded.last_report_ms, updated_at_ms = excluded.updated_at_ms",
+    )
+    .bind(device.id)
+    .bind(slot)
+    .bind(remaining)
+    .bind(state.on_hand)
+    .bind(i64::from(state.streak.reports))
+    .bind(state.streak.acted)
+    .bind(state.usage.used)
+    .bind(state.usage.days)
+    .bind(state.usage.observed_days)
+    .bind(to_ms(now))
+    .execute(&mut *conn)
+    .await?;
+    if reorder {
+        let order = NewOrder {
+            customer: device.customer_id,
+            asin: state.asin.as_deref().unwrap_or_default(),
+            device: Some((device.id, slot)),
+            test: device.is_test,
+            quantity: packs_to_target(state.target, remaining, state.on_hand, state.pack),
+        };
+        let placed = place_in(conn, &order, now, policy).await?;
+        return Ok(Some(Outcome::Reordered(placed)));
+    }
+    if !became_low {
+        return Ok(Some(Outcome::Recorded));
+    }
+    let run_out = run_out(now, remaining, rate);
+    let body = json!({
+        "serial": device.serial,
+        "model": device.model,
+        "slotId": slot,
+        "slotName": state.name,
+        "asin": state.asin,
+        "remaining": remaining,
+        "unit": state.unit.as_str(),
+        "onHand": state.on_hand,
+        "daysLeft": rate.filter(|r| *r > 0.0).map(|r| round(remaining / r, 10.0)),
+        "runOut": run_out.map(|t| t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()),
+    });
+    record_event(
+        conn,
+        device.customer_id,
+        Some(device.id),
+        "LowSupply",
+        &body,
+        now,
+    )
+    .await?;
+    Ok(Some(Outcome::LowSupply))
+}
+
+/// `value` rounded to `1 / per` (per = 10: one decimal).
+fn round(value: f64, per: f64) -> f64 {
+    (value * per).round() / per
 }
 
 /// The slot's levels within the consumption window, oldest first.
@@ -437,7 +479,7 @@ impl Store {
     ) -> Result<refill_wire::SlotInventory, sqlx::Error> {
         let row = sqlx::query(
             "SELECT s.name, s.unit, s.capacity, i.remaining, i.on_hand, i.mode, i.minimum, \
-                    i.target, i.low_reports \
+                    i.target, i.use_amount, i.use_days, i.observed_days \
              FROM devices d JOIN slots s ON s.model_id = d.model_id AND s.slot_id = ?2 \
              LEFT JOIN slot_inventory i ON i.device_id = d.id AND i.slot_id = s.slot_id \
              WHERE d.id = ?1",
@@ -448,17 +490,20 @@ impl Store {
         .await?;
         let mut conn = self.pool().acquire().await?;
         let readings = levels(&mut conn, slot.device_id, &slot.slot_id, now).await?;
-        let rate = daily_rate(&readings, now);
+        let number = |name: &str| -> Result<f64, sqlx::Error> {
+            Ok(row.try_get::<Option<f64>, _>(name)?.unwrap_or(0.0))
+        };
+        let usage = UseEstimate {
+            used: number("use_amount")?,
+            days: number("use_days")?,
+            observed_days: number("observed_days")?,
+            last: None,
+        };
+        let rate = usage.rate().map(|r| round(r, 1000.0));
         let remaining: Option<f64> = row.try_get("remaining")?;
         let capacity: f64 = row.try_get("capacity")?;
         let minimum: Option<f64> = row.try_get("minimum")?;
-        let threshold = match minimum {
-            Some(minimum) => Threshold::Minimum { minimum },
-            None => Threshold::DaysOfCover {
-                lead_time: policy.delivery_time,
-                margin: COVER_MARGIN,
-            },
-        };
+        let threshold = threshold(minimum, policy);
         let mode: Option<String> = row.try_get("mode")?;
         Ok(refill_wire::SlotInventory {
             slot_id: slot.slot_id.clone(),

@@ -25,6 +25,7 @@ pub mod sandbox;
 pub mod sensors;
 pub mod store;
 pub mod webhooks;
+mod writer;
 
 pub use error::ApiError;
 pub use store::Store;

@@ -10,7 +10,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
-use sqlx::Row;
+use sqlx::{Row, SqliteConnection};
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
@@ -27,6 +27,8 @@ pub struct Store {
     pool: SqlitePool,
     /// Bumped after each commit that recorded events, so that event streams wake up.
     events: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
+    /// Group commit for the hot writes (orders, reports).
+    writer: crate::writer::Writer,
 }
 
 /// Milliseconds since the Unix epoch.
@@ -63,6 +65,156 @@ pub struct NewOrder<'a> {
     pub test: bool,
     /// Packs.
     pub quantity: u32,
+}
+
+/// A [`NewOrder`] that owns its text, to travel to the writer.
+struct OwnedOrder {
+    customer: i64,
+    asin: String,
+    device: Option<(i64, String)>,
+    test: bool,
+    quantity: u32,
+}
+
+impl From<&NewOrder<'_>> for OwnedOrder {
+    fn from(o: &NewOrder<'_>) -> Self {
+        Self {
+            customer: o.customer,
+            asin: o.asin.to_owned(),
+            device: o.device.map(|(d, s)| (d, s.to_owned())),
+            test: o.test,
+            quantity: o.quantity,
+        }
+    }
+}
+
+impl OwnedOrder {
+    fn as_new(&self) -> NewOrder<'_> {
+        NewOrder {
+            customer: self.customer,
+            asin: &self.asin,
+            device: self.device.as_ref().map(|(d, s)| (*d, s.as_str())),
+            test: self.test,
+            quantity: self.quantity,
+        }
+    }
+}
+
+/// One of the customer's orders, read on `conn` (inside a transaction, it sees its writes).
+async fn order_in(
+    conn: &mut SqliteConnection,
+    customer: i64,
+    event_instance_id: &str,
+    now: OffsetDateTime,
+) -> Result<Option<OrderView>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {ORDER_COLUMNS} FROM orders o JOIN products p ON p.asin = o.asin \
+         WHERE o.customer_id = ?1 AND o.event_instance_id = ?2"
+    ))
+    .bind(customer)
+    .bind(event_instance_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| order_from_row(&r, now)).transpose()
+}
+
+/// The customer's open order for the item of `order`, or for its device slot.
+async fn open_order_in(
+    conn: &mut SqliteConnection,
+    order: &NewOrder<'_>,
+    now: OffsetDateTime,
+) -> Result<Option<OrderView>, sqlx::Error> {
+    let (device, slot) = order.device.unzip();
+    let row = sqlx::query(&format!(
+        "SELECT {ORDER_COLUMNS} FROM orders o JOIN products p ON p.asin = o.asin \
+         WHERE o.customer_id = ?1 AND o.status IN ('placed', 'shipped') \
+           AND (o.asin = ?2 OR (o.device_id = ?3 AND o.slot_id = ?4))"
+    ))
+    .bind(order.customer)
+    .bind(order.asin)
+    .bind(device)
+    .bind(slot)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| order_from_row(&r, now)).transpose()
+}
+
+/// Places `order` in the caller's transaction, with its `OrderPlaced` event, unless one is
+/// open for its item or device slot (then that one, `ORDER_INPROGRESS`).
+pub(crate) async fn place_in(
+    conn: &mut SqliteConnection,
+    order: &NewOrder<'_>,
+    now: OffsetDateTime,
+    policy: &OrderPolicy,
+) -> Result<PressResult, ApiError> {
+    let id = new_event_instance_id();
+    let (device, slot) = order.device.unzip();
+    let inserted = sqlx::query(
+        "INSERT INTO orders (event_instance_id, customer_id, asin, device_id, slot_id, kind, \
+             source, status, quantity, price_minor, currency, placed_at_ms, \
+             expected_delivery_ms, cancellable_until_ms, updated_at_ms) \
+         SELECT ?1, ?2, asin, ?7, ?8, ?9, ?10, 'placed', ?11, price_minor * ?11, currency, \
+                ?3, ?4, ?5, ?3 \
+         FROM products WHERE asin = ?6",
+    )
+    .bind(&id)
+    .bind(order.customer)
+    .bind(to_ms(now))
+    .bind(to_ms(policy.expected_delivery(now)))
+    .bind(to_ms(policy.cancellable_until(now)))
+    .bind(order.asin)
+    .bind(device)
+    .bind(slot)
+    .bind(if order.test { "test" } else { "standard" })
+    .bind(if device.is_some() {
+        "replenish"
+    } else {
+        "button"
+    })
+    .bind(i64::from(order.quantity.max(1)))
+    .execute(&mut *conn)
+    .await;
+    let asin = order.asin;
+    let detail_code = match inserted {
+        Ok(done) if done.rows_affected() == 0 => {
+            return Err(ApiError::NotFound(format!(
+                "There is no product {asin} in the catalog."
+            )))
+        }
+        Ok(_) if order.test => DetailCode::TestOrderPlaced,
+        Ok(_) => DetailCode::StandardOrderPlaced,
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            let open = open_order_in(conn, order, now)
+                .await?
+                .ok_or_else(|| ApiError::Internal(sqlx::Error::RowNotFound))?;
+            return Ok(PressResult {
+                detail_code: DetailCode::OrderInProgress,
+                event_instance_id: open.event_instance_id.clone(),
+                order: open,
+            });
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let body = serde_json::json!({
+        "eventInstanceId": id,
+        "asin": asin,
+        "slotId": slot,
+        "quantity": order.quantity.max(1),
+        "test": order.test,
+        "expectedDelivery": policy
+            .expected_delivery(now)
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+    });
+    crate::inventory::record_event(conn, order.customer, device, "OrderPlaced", &body, now).await?;
+    let placed = order_in(conn, order.customer, &id, now)
+        .await?
+        .ok_or_else(|| ApiError::Internal(sqlx::Error::RowNotFound))?;
+    Ok(PressResult {
+        detail_code,
+        event_instance_id: id,
+        order: placed,
+    })
 }
 
 /// The columns an [`OrderView`] is built from (orders `o` joined with products `p`).
@@ -125,9 +277,11 @@ impl Store {
                 path: path.to_owned(),
                 source,
             })?;
+        let events = std::sync::Arc::new(tokio::sync::watch::channel(0).0);
         Ok(Self {
+            writer: crate::writer::Writer::start(pool.clone(), events.clone()),
             pool,
-            events: std::sync::Arc::new(tokio::sync::watch::channel(0).0),
+            events,
         })
     }
 
@@ -143,6 +297,20 @@ impl Store {
         &self,
     ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
         self.pool.begin_with("BEGIN IMMEDIATE").await
+    }
+
+    /// Runs `work` in the next group-committed transaction (see [`crate::writer`]); its answer
+    /// once that transaction is durable.
+    pub(crate) async fn batched<T, F>(&self, work: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(
+                &'c mut sqlx::SqliteConnection,
+            ) -> futures_util::future::BoxFuture<'c, Result<T, ApiError>>
+            + Send
+            + 'static,
+    {
+        self.writer.write(work).await
     }
 
     /// Tells the event streams that events were committed.
@@ -241,48 +409,8 @@ impl Store {
         event_instance_id: &str,
         now: OffsetDateTime,
     ) -> Result<Option<OrderView>, sqlx::Error> {
-        self.one_order(customer, "o.event_instance_id = ?2", event_instance_id, now)
-            .await
-    }
-
-    /// The customer's open order for `asin`, or for the device slot.
-    async fn open_order_for(
-        &self,
-        order: &NewOrder<'_>,
-        now: OffsetDateTime,
-    ) -> Result<Option<OrderView>, sqlx::Error> {
-        let (device, slot) = order.device.unzip();
-        let row = sqlx::query(&format!(
-            "SELECT {ORDER_COLUMNS} FROM orders o JOIN products p ON p.asin = o.asin \
-             WHERE o.customer_id = ?1 AND o.status IN ('placed', 'shipped') \
-               AND (o.asin = ?2 OR (o.device_id = ?3 AND o.slot_id = ?4))"
-        ))
-        .bind(order.customer)
-        .bind(order.asin)
-        .bind(device)
-        .bind(slot)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| order_from_row(&r, now)).transpose()
-    }
-
-    /// The customer's order matching `filter`, a condition on `?2` bound to `value`.
-    async fn one_order(
-        &self,
-        customer: i64,
-        filter: &'static str,
-        value: &str,
-        now: OffsetDateTime,
-    ) -> Result<Option<OrderView>, sqlx::Error> {
-        let row = sqlx::query(&format!(
-            "SELECT {ORDER_COLUMNS} FROM orders o JOIN products p ON p.asin = o.asin \
-             WHERE o.customer_id = ?1 AND {filter}"
-        ))
-        .bind(customer)
-        .bind(value)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| order_from_row(&r, now)).transpose()
+        let mut conn = self.pool.acquire().await?;
+        order_in(&mut conn, customer, event_instance_id, now).await
     }
 
     /// Orders one pack of `asin` for the customer (a button press), unless an order for it is
@@ -307,91 +435,20 @@ impl Store {
 
     /// Places `order` unless one is already open for its item or its device slot (then that
     /// one is returned with `ORDER_INPROGRESS`). The database's unique indexes decide, so
-    /// concurrent calls place one order. When this returns, the order is on disk.
+    /// concurrent calls place one order. When this returns, the order is on disk (its write was
+    /// group-committed with the others that came in meanwhile).
     pub async fn place_order(
         &self,
         order: &NewOrder<'_>,
         now: OffsetDateTime,
         policy: &OrderPolicy,
     ) -> Result<PressResult, ApiError> {
-        let id = new_event_instance_id();
-        let (device, slot) = order.device.unzip();
-        let mut tx = self.write().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO orders (event_instance_id, customer_id, asin, device_id, slot_id, kind, \
-                 source, status, quantity, price_minor, currency, placed_at_ms, \
-                 expected_delivery_ms, cancellable_until_ms, updated_at_ms) \
-             SELECT ?1, ?2, asin, ?7, ?8, ?9, ?10, 'placed', ?11, price_minor * ?11, currency, \
-                    ?3, ?4, ?5, ?3 \
-             FROM products WHERE asin = ?6",
-        )
-        .bind(&id)
-        .bind(order.customer)
-        .bind(to_ms(now))
-        .bind(to_ms(policy.expected_delivery(now)))
-        .bind(to_ms(policy.cancellable_until(now)))
-        .bind(order.asin)
-        .bind(device)
-        .bind(slot)
-        .bind(if order.test { "test" } else { "standard" })
-        .bind(if device.is_some() {
-            "replenish"
-        } else {
-            "button"
+        let owned = OwnedOrder::from(order);
+        let policy = *policy;
+        self.batched(move |conn| {
+            Box::pin(async move { place_in(conn, &owned.as_new(), now, &policy).await })
         })
-        .bind(i64::from(order.quantity.max(1)))
-        .execute(&mut *tx)
-        .await;
-        let asin = order.asin;
-        let (detail_code, event_instance_id) = match inserted {
-            Ok(done) if done.rows_affected() == 0 => {
-                return Err(ApiError::NotFound(format!(
-                    "There is no product {asin} in the catalog."
-                )))
-            }
-            Ok(_) if order.test => (DetailCode::TestOrderPlaced, id),
-            Ok(_) => (DetailCode::StandardOrderPlaced, id),
-            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-                drop(tx);
-                // The open order may have been cancelled between the insert and this read; then
-                // the order is simply tried once more.
-                match self.open_order_for(order, now).await? {
-                    Some(open) => {
-                        return Ok(PressResult {
-                            detail_code: DetailCode::OrderInProgress,
-                            event_instance_id: open.event_instance_id.clone(),
-                            order: open,
-                        })
-                    }
-                    None => return Box::pin(self.place_order(order, now, policy)).await,
-                }
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let body = serde_json::json!({
-            "eventInstanceId": event_instance_id,
-            "asin": asin,
-            "slotId": slot,
-            "quantity": order.quantity.max(1),
-            "test": order.test,
-            "expectedDelivery": policy
-                .expected_delivery(now)
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default(),
-        });
-        crate::inventory::record_event(&mut tx, order.customer, device, "OrderPlaced", &body, now)
-            .await?;
-        tx.commit().await?;
-        self.events_committed();
-        let placed = self
-            .order(order.customer, &event_instance_id, now)
-            .await?
-            .ok_or_else(|| ApiError::Internal(sqlx::Error::RowNotFound))?;
-        Ok(PressResult {
-            detail_code,
-            event_instance_id,
-            order: placed,
-        })
+        .await
     }
 
     /// Cancels one of the customer's orders while its cancellation window is open. Cancelling an
