@@ -187,6 +187,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        self.forget_devices();
         self.events_committed();
         Ok(id)
     }

@@ -143,7 +143,7 @@ async fn request_id(request: Request, next: Next) -> Response {
 
 fn new_request_id() -> String {
     let bytes: [u8; 16] = rand::random();
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = crate::auth::crypto::hex(&bytes);
     format!(
         "{}-{}-{}-{}-{}",
         &hex[..8],
@@ -309,6 +309,11 @@ async fn calling_device(state: &AppState, headers: &HeaderMap) -> Result<Calling
 
 /// The registered device an access token was issued to (`scope=dash:replenish`).
 pub async fn device_for_token(state: &AppState, token: &str) -> Result<CallingDevice, DrsError> {
+    let digest = crate::auth::token_digest(token);
+    let now = state.now();
+    if let Some(device) = state.store().cached_device(&digest, now) {
+        return Ok(device);
+    }
     let grant = state
         .store()
         .access_grant(token, state.now())
@@ -322,11 +327,22 @@ pub async fn device_for_token(state: &AppState, token: &str) -> Result<CallingDe
         .as_deref()
         .and_then(|data| DeviceScope::parse(data).ok())
         .ok_or(DrsError::InvalidToken)?;
-    state
+    let device = state
         .store()
         .registered_device(grant.customer_id, &scope.model, &scope.serial)
         .await?
-        .ok_or(DrsError::InvalidToken)
+        .ok_or(DrsError::InvalidToken)?;
+    if let Some(expires) = grant.expires_at {
+        state.store().cache_device(
+            digest,
+            crate::store::CachedDevice {
+                device: device.clone(),
+                expires,
+                found: std::time::Instant::now(),
+            },
+        );
+    }
+    Ok(device)
 }
 
 /// One of the device's slots and the product chosen for it.
@@ -467,6 +483,7 @@ impl Store {
             }
         }
         tx.commit().await?;
+        self.forget_devices();
         self.events_committed();
         Ok(())
     }

@@ -14,6 +14,7 @@ use refill_core::inventory::{
 use refill_core::{OrderPolicy, Unit};
 use serde_json::json;
 use sqlx::Row;
+use std::collections::HashMap;
 use time::{Duration, OffsetDateTime};
 
 /// Extra time on top of the delivery time before a slot runs out, for the days-of-cover
@@ -83,36 +84,46 @@ struct SlotState {
     usage: UseEstimate,
 }
 
-/// The slot as the low-supply rule needs it, read on `conn`; `None` when the device's model
-/// has no such slot.
-async fn slot_state(
+/// The slots as the low-supply rule needs them, read on `conn` in one query, by (device id,
+/// slot id); a slot the device's model does not have is left out.
+async fn slot_states(
     conn: &mut sqlx::SqliteConnection,
-    device: &CallingDevice,
-    slot: &str,
-) -> Result<Option<SlotState>, sqlx::Error> {
-    let row = sqlx::query(
-        "SELECT s.unit, s.capacity, s.name, ds.asin, p.pack_quantity, \
-                i.remaining, i.on_hand, i.mode, i.minimum, i.target, i.low_reports, i.low_acted, \
-                i.use_amount, i.use_days, i.observed_days, i.last_report_ms \
-         FROM slots s \
-         LEFT JOIN device_slots ds ON ds.device_id = ?1 AND ds.slot_id = s.slot_id \
-         LEFT JOIN products p ON p.asin = ds.asin \
-         LEFT JOIN slot_inventory i ON i.device_id = ?1 AND i.slot_id = s.slot_id \
-         WHERE s.model_id = ?2 AND s.slot_id = ?3",
-    )
-    .bind(device.id)
-    .bind(&device.model)
-    .bind(slot)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some(row) = row else { return Ok(None) };
+    wanted: &[(i64, &str, &str)],
+) -> Result<HashMap<(i64, String), SlotState>, sqlx::Error> {
+    let mut states = HashMap::new();
+    for chunk in wanted.chunks(200) {
+        let values = vec!["(?, ?, ?)"; chunk.len()].join(", ");
+        let sql = format!(
+            "WITH wanted(device_id, slot_id, model_id) AS (VALUES {values}) \
+             SELECT w.device_id, w.slot_id, s.unit, s.capacity, s.name, ds.asin, \
+                    p.pack_quantity, i.remaining, i.on_hand, i.mode, i.minimum, i.target, \
+                    i.low_reports, i.low_acted, i.use_amount, i.use_days, i.observed_days, \
+                    i.last_report_ms \
+             FROM wanted w JOIN slots s ON s.model_id = w.model_id AND s.slot_id = w.slot_id \
+             LEFT JOIN device_slots ds ON ds.device_id = w.device_id AND ds.slot_id = s.slot_id \
+             LEFT JOIN products p ON p.asin = ds.asin \
+             LEFT JOIN slot_inventory i ON i.device_id = w.device_id AND i.slot_id = s.slot_id"
+        );
+        let mut query = sqlx::query(&sql);
+        for (device, slot, model) in chunk {
+            query = query.bind(device).bind(*slot).bind(*model);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            let key = (row.try_get("device_id")?, row.try_get("slot_id")?);
+            states.insert(key, state_from_row(&row)?);
+        }
+    }
+    Ok(states)
+}
+
+fn state_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<SlotState, sqlx::Error> {
     let unit: String = row.try_get("unit")?;
     let reports: Option<i64> = row.try_get("low_reports")?;
     let acted: Option<bool> = row.try_get("low_acted")?;
     let number = |name: &str| -> Result<f64, sqlx::Error> {
         Ok(row.try_get::<Option<f64>, _>(name)?.unwrap_or(0.0))
     };
-    Ok(Some(SlotState {
+    Ok(SlotState {
         unit: Unit::parse(&unit).unwrap_or(Unit::Count),
         capacity: row.try_get("capacity")?,
         name: row.try_get("name")?,
@@ -137,7 +148,7 @@ async fn slot_state(
                 .try_get::<Option<i64>, _>("last_report_ms")?
                 .map(from_ms),
         },
-    }))
+    })
 }
 
 /// The slot's threshold: the customer's minimum, or days of cover.
@@ -175,8 +186,8 @@ impl Store {
     }
 
     /// Records what the device reports of a slot, then applies the low-supply rule, in one
-    /// group-committed transaction (a smart reorder's order included). `None` when the model
-    /// has no such slot.
+    /// group-committed transaction with the other reports that came in meanwhile (a smart
+    /// reorder's order included). `None` when the model has no such slot.
     pub async fn report(
         &self,
         device: &CallingDevice,
@@ -184,23 +195,23 @@ impl Store {
         now: OffsetDateTime,
         policy: &OrderPolicy,
     ) -> Result<Option<Outcome>, ApiError> {
-        let device = device.clone();
-        let slot = reported.slot.to_owned();
-        let (report, on_hand, slot_status) =
-            (reported.report, reported.on_hand, reported.slot_status);
-        let policy = *policy;
-        self.batched(move |conn| {
-            Box::pin(async move {
-                let reported = SlotReport {
-                    slot: &slot,
-                    report,
-                    on_hand,
-                    slot_status,
-                };
-                report_in(conn, &device, &reported, now, &policy).await
-            })
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        self.queue_report(ReportJob {
+            device: device.clone(),
+            slot: reported.slot.to_owned(),
+            report: reported.report,
+            on_hand: reported.on_hand,
+            slot_status: reported.slot_status,
+            now,
+            policy: *policy,
+            answer,
         })
-        .await
+        .await?;
+        answered.await.map_err(|_| {
+            ApiError::Internal(sqlx::Error::Protocol(
+                "the database writer has stopped".to_owned(),
+            ))
+        })?
     }
 
     /// Sets the slot's mode and thresholds (`None` leaves a value as it is; a threshold of
@@ -257,114 +268,179 @@ impl Store {
     }
 }
 
-/// [`Store::report`] in the caller's transaction.
-async fn report_in(
-    conn: &mut sqlx::SqliteConnection,
-    device: &CallingDevice,
-    reported: &SlotReport<'_>,
+/// A report waiting for the writer.
+pub(crate) struct ReportJob {
+    device: CallingDevice,
+    slot: String,
+    report: Report,
+    on_hand: Option<f64>,
+    slot_status: bool,
     now: OffsetDateTime,
-    policy: &OrderPolicy,
-) -> Result<Option<Outcome>, ApiError> {
-    let SlotReport {
-        slot,
-        report,
-        on_hand,
-        slot_status,
-    } = *reported;
-    let Some(mut state) = slot_state(conn, device, slot).await? else {
-        return Ok(None);
-    };
-    let (remaining, used) = match report {
-        Report::Level(level) => (
-            level,
-            state
-                .remaining
-                .map_or(0.0, |before| (before - level).max(0.0)),
-        ),
-        Report::Consumed(used) => (
-            (state.remaining.unwrap_or(state.capacity) - used).max(0.0),
-            used,
-        ),
-        Report::Replaced(level) => (level, 0.0),
-    };
-    state.usage.observe(now, used);
-    let rate = state.usage.rate();
-    if let Some(on_hand) = on_hand {
-        state.on_hand = on_hand;
+    policy: OrderPolicy,
+    answer: tokio::sync::oneshot::Sender<Result<Option<Outcome>, ApiError>>,
+}
+
+/// A report's caller and what to tell it once the batch is committed.
+pub(crate) type ReportAnswer = (
+    tokio::sync::oneshot::Sender<Result<Option<Outcome>, ApiError>>,
+    Result<Option<Outcome>, ApiError>,
+);
+
+impl ReportJob {
+    /// Tells the caller the batch failed.
+    pub(crate) fn fail(self, why: &str) {
+        let _ = self
+            .answer
+            .send(Err(ApiError::Internal(sqlx::Error::Protocol(
+                why.to_owned(),
+            ))));
     }
-    sqlx::query(
-        "INSERT INTO slot_levels (device_id, slot_id, at_ms, remaining, source) \
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-    )
-    .bind(device.id)
-    .bind(slot)
-    .bind(to_ms(now))
-    .bind(remaining)
-    .bind(report.source(slot_status))
-    .execute(&mut *conn)
-    .await?;
-    let low = threshold(state.minimum, policy).is_low(remaining, state.capacity, rate);
-    let became_low = state.streak.observe(low);
-    let reorder = became_low && state.mode == "reorder" && state.asin.is_some();
-    sqlx::query(
-        "INSERT INTO slot_inventory (device_id, slot_id, remaining, on_hand, low_reports, \
-             low_acted, use_amount, use_days, observed_days, last_report_ms, updated_at_ms) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10) \
-         ON CONFLICT (device_id, slot_id) DO UPDATE SET remaining = excluded.remaining, \
-             on_hand = excluded.on_hand, low_reports = excluded.low_reports, \
-             low_acted = excluded.low_acted, use_amount = excluded.use_amount, \
-             use_days = excluded.use_days, observed_days = excluded.observed_days, \
-             last_report_ms = excluded.last_report_ms, updated_at_ms = excluded.updated_at_ms",
-    )
-    .bind(device.id)
-    .bind(slot)
-    .bind(remaining)
-    .bind(state.on_hand)
-    .bind(i64::from(state.streak.reports))
-    .bind(state.streak.acted)
-    .bind(state.usage.used)
-    .bind(state.usage.days)
-    .bind(state.usage.observed_days)
-    .bind(to_ms(now))
-    .execute(&mut *conn)
-    .await?;
-    if reorder {
-        let order = NewOrder {
-            customer: device.customer_id,
-            asin: state.asin.as_deref().unwrap_or_default(),
-            device: Some((device.id, slot)),
-            test: device.is_test,
-            quantity: packs_to_target(state.target, remaining, state.on_hand, state.pack),
+}
+
+/// Applies `jobs`, in order, in the caller's transaction: one read of all their slots, one
+/// insert of their levels and one write of the slots' inventories, whatever their number (the
+/// rare low-supply events and reorders are written one by one).
+pub(crate) async fn report_batch(
+    conn: &mut sqlx::SqliteConnection,
+    jobs: Vec<ReportJob>,
+) -> Result<Vec<ReportAnswer>, sqlx::Error> {
+    let wanted: Vec<(i64, &str, &str)> = jobs
+        .iter()
+        .map(|j| (j.device.id, j.slot.as_str(), j.device.model.as_str()))
+        .collect();
+    let mut states = slot_states(conn, &wanted).await?;
+    let mut levels = Vec::with_capacity(jobs.len());
+    let mut touched: Vec<(i64, String)> = Vec::new();
+    let mut answers = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let key = (job.device.id, job.slot.clone());
+        let Some(state) = states.get_mut(&key) else {
+            answers.push((job.answer, Ok(None)));
+            continue;
         };
-        let placed = place_in(conn, &order, now, policy).await?;
-        return Ok(Some(Outcome::Reordered(placed)));
+        let (remaining, used) = match job.report {
+            Report::Level(level) => (
+                level,
+                state
+                    .remaining
+                    .map_or(0.0, |before| (before - level).max(0.0)),
+            ),
+            Report::Consumed(used) => (
+                (state.remaining.unwrap_or(state.capacity) - used).max(0.0),
+                used,
+            ),
+            Report::Replaced(level) => (level, 0.0),
+        };
+        state.usage.observe(job.now, used);
+        state.remaining = Some(remaining);
+        if let Some(on_hand) = job.on_hand {
+            state.on_hand = on_hand;
+        }
+        let rate = state.usage.rate();
+        levels.push((
+            job.device.id,
+            job.slot.clone(),
+            to_ms(job.now),
+            remaining,
+            job.report.source(job.slot_status),
+        ));
+        if !touched.contains(&key) {
+            touched.push(key);
+        }
+        let low = threshold(state.minimum, &job.policy).is_low(remaining, state.capacity, rate);
+        let became_low = state.streak.observe(low);
+        let reorder = became_low && state.mode == "reorder" && state.asin.is_some();
+        let outcome = if reorder {
+            let order = NewOrder {
+                customer: job.device.customer_id,
+                asin: state.asin.as_deref().unwrap_or_default(),
+                device: Some((job.device.id, &job.slot)),
+                test: job.device.is_test,
+                quantity: packs_to_target(state.target, remaining, state.on_hand, state.pack),
+            };
+            match place_in(conn, &order, job.now, &job.policy).await {
+                Ok(placed) => Ok(Some(Outcome::Reordered(placed))),
+                Err(ApiError::Internal(e)) => return Err(e),
+                Err(e) => Err(e),
+            }
+        } else if became_low {
+            let run_out = run_out(job.now, remaining, rate);
+            let body = json!({
+                "serial": job.device.serial,
+                "model": job.device.model,
+                "slotId": job.slot,
+                "slotName": state.name,
+                "asin": state.asin,
+                "remaining": remaining,
+                "unit": state.unit.as_str(),
+                "onHand": state.on_hand,
+                "daysLeft": rate.filter(|r| *r > 0.0).map(|r| round(remaining / r, 10.0)),
+                "runOut": run_out.map(|t| t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()),
+            });
+            let customer = job.device.customer_id;
+            record_event(
+                conn,
+                customer,
+                Some(job.device.id),
+                "LowSupply",
+                &body,
+                job.now,
+            )
+            .await?;
+            Ok(Some(Outcome::LowSupply))
+        } else {
+            Ok(Some(Outcome::Recorded))
+        };
+        answers.push((job.answer, outcome));
     }
-    if !became_low {
-        return Ok(Some(Outcome::Recorded));
+    for chunk in levels.chunks(150) {
+        let values = vec!["(?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+        let sql = format!(
+            "INSERT INTO slot_levels (device_id, slot_id, at_ms, remaining, source) VALUES {values}"
+        );
+        let mut query = sqlx::query(&sql);
+        for (device, slot, at, remaining, source) in chunk {
+            query = query
+                .bind(device)
+                .bind(slot)
+                .bind(at)
+                .bind(remaining)
+                .bind(*source);
+        }
+        query.execute(&mut *conn).await?;
     }
-    let run_out = run_out(now, remaining, rate);
-    let body = json!({
-        "serial": device.serial,
-        "model": device.model,
-        "slotId": slot,
-        "slotName": state.name,
-        "asin": state.asin,
-        "remaining": remaining,
-        "unit": state.unit.as_str(),
-        "onHand": state.on_hand,
-        "daysLeft": rate.filter(|r| *r > 0.0).map(|r| round(remaining / r, 10.0)),
-        "runOut": run_out.map(|t| t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()),
-    });
-    record_event(
-        conn,
-        device.customer_id,
-        Some(device.id),
-        "LowSupply",
-        &body,
-        now,
-    )
-    .await?;
-    Ok(Some(Outcome::LowSupply))
+    for chunk in touched.chunks(80) {
+        let values = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+        let sql = format!(
+            "INSERT INTO slot_inventory (device_id, slot_id, remaining, on_hand, low_reports, \
+                 low_acted, use_amount, use_days, observed_days, last_report_ms, updated_at_ms) \
+             VALUES {values} \
+             ON CONFLICT (device_id, slot_id) DO UPDATE SET remaining = excluded.remaining, \
+                 on_hand = excluded.on_hand, low_reports = excluded.low_reports, \
+                 low_acted = excluded.low_acted, use_amount = excluded.use_amount, \
+                 use_days = excluded.use_days, observed_days = excluded.observed_days, \
+                 last_report_ms = excluded.last_report_ms, updated_at_ms = excluded.updated_at_ms"
+        );
+        let mut query = sqlx::query(&sql);
+        for key in chunk {
+            let state = &states[key];
+            let last = state.usage.last.map(to_ms);
+            query = query
+                .bind(key.0)
+                .bind(&key.1)
+                .bind(state.remaining)
+                .bind(state.on_hand)
+                .bind(i64::from(state.streak.reports))
+                .bind(state.streak.acted)
+                .bind(state.usage.used)
+                .bind(state.usage.days)
+                .bind(state.usage.observed_days)
+                .bind(last)
+                .bind(last);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(answers)
 }
 
 /// `value` rounded to `1 / per` (per = 10: one decimal).

@@ -29,7 +29,27 @@ pub struct Store {
     events: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
     /// Group commit for the hot writes (orders, reports).
     writer: crate::writer::Writer,
+    /// Devices by access token digest, so that each DRS call need not look its token up.
+    devices: std::sync::Arc<std::sync::Mutex<HashMap<String, CachedDevice>>>,
 }
+
+/// A device an access token was found to name.
+#[derive(Debug, Clone)]
+pub(crate) struct CachedDevice {
+    pub(crate) device: crate::drs::CallingDevice,
+    /// When the token expires (service clock).
+    pub(crate) expires: OffsetDateTime,
+    /// When it was looked up (real time): entries are trusted for [`DEVICE_CACHE_TTL`].
+    pub(crate) found: std::time::Instant,
+}
+
+/// How long a token's device is trusted without looking again. Revoking a token, deregistering
+/// or registering a device forgets every entry at once; this only bounds what another service
+/// instance on a shared database changed.
+pub(crate) const DEVICE_CACHE_TTL: Duration = Duration::from_secs(30);
+
+/// The most tokens remembered.
+const DEVICE_CACHE_MAX: usize = 20_000;
 
 /// Milliseconds since the Unix epoch.
 pub(crate) fn to_ms(t: OffsetDateTime) -> i64 {
@@ -282,6 +302,7 @@ impl Store {
             writer: crate::writer::Writer::start(pool.clone(), events.clone()),
             pool,
             events,
+            devices: std::sync::Arc::default(),
         })
     }
 
@@ -311,6 +332,45 @@ impl Store {
             + 'static,
     {
         self.writer.write(work).await
+    }
+
+    /// The device the token with `digest` names, if it was looked up lately and is valid at
+    /// `now`.
+    pub(crate) fn cached_device(
+        &self,
+        digest: &str,
+        now: OffsetDateTime,
+    ) -> Option<crate::drs::CallingDevice> {
+        let cache = self.devices.lock().unwrap_or_else(|e| e.into_inner());
+        cache
+            .get(digest)
+            .filter(|c| now < c.expires && c.found.elapsed() < DEVICE_CACHE_TTL)
+            .map(|c| c.device.clone())
+    }
+
+    /// Remembers the device a token names.
+    pub(crate) fn cache_device(&self, digest: String, entry: CachedDevice) {
+        let mut cache = self.devices.lock().unwrap_or_else(|e| e.into_inner());
+        if cache.len() >= DEVICE_CACHE_MAX {
+            cache.clear();
+        }
+        cache.insert(digest, entry);
+    }
+
+    /// Forgets every token's device: after a revocation, a deregistration or a registration.
+    pub(crate) fn forget_devices(&self) {
+        self.devices
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    /// Queues a slot report for the next group-committed transaction.
+    pub(crate) async fn queue_report(
+        &self,
+        job: crate::inventory::ReportJob,
+    ) -> Result<(), ApiError> {
+        self.writer.report(job).await
     }
 
     /// Tells the event streams that events were committed.

@@ -4,6 +4,7 @@
 //! a write that fails is rolled back alone; every caller gets its answer only after the commit
 //! that made its write durable.
 
+use crate::inventory::{report_batch, ReportAnswer, ReportJob};
 use crate::ApiError;
 use futures_util::future::BoxFuture;
 use sqlx::{SqliteConnection, SqlitePool};
@@ -23,10 +24,16 @@ type Answer = Box<dyn FnOnce(Result<(), Arc<sqlx::Error>>) + Send>;
 /// One write of a batch.
 type Work = Box<dyn for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Finish> + Send>;
 
+/// What the writer is given: a write of any kind, or a slot report (written in bulk).
+enum Job {
+    Work(Work),
+    Report(ReportJob),
+}
+
 /// The queue of writes waiting for the next transaction.
 #[derive(Clone, Debug)]
 pub(crate) struct Writer {
-    queue: mpsc::Sender<Work>,
+    queue: mpsc::Sender<Job>,
 }
 
 impl Writer {
@@ -66,21 +73,32 @@ impl Writer {
                 "the database writer has stopped".to_owned(),
             ))
         };
-        self.queue.send(job).await.map_err(|_| stopped())?;
+        self.queue
+            .send(Job::Work(job))
+            .await
+            .map_err(|_| stopped())?;
         answered.await.map_err(|_| stopped())?
+    }
+
+    /// Queues a slot report for the next batch; the job answers its caller itself.
+    pub(crate) async fn report(&self, job: ReportJob) -> Result<(), ApiError> {
+        self.queue.send(Job::Report(job)).await.map_err(|e| {
+            if let Job::Report(job) = e.0 {
+                job.fail("the database writer has stopped");
+            }
+            ApiError::Internal(sqlx::Error::Protocol(
+                "the database writer has stopped".to_owned(),
+            ))
+        })
     }
 }
 
-async fn run(
-    pool: SqlitePool,
-    mut incoming: mpsc::Receiver<Work>,
-    events: Arc<watch::Sender<u64>>,
-) {
+async fn run(pool: SqlitePool, mut incoming: mpsc::Receiver<Job>, events: Arc<watch::Sender<u64>>) {
     while let Some(first) = incoming.recv().await {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match incoming.try_recv() {
-                Ok(work) => batch.push(work),
+                Ok(job) => batch.push(job),
                 Err(_) => break,
             }
         }
@@ -92,11 +110,12 @@ async fn run(
 }
 
 /// Runs one batch; whether it was committed.
-async fn run_batch(pool: &SqlitePool, batch: Vec<Work>) -> bool {
+async fn run_batch(pool: &SqlitePool, batch: Vec<Job>) -> bool {
     let mut finishes = Vec::with_capacity(batch.len());
+    let mut reported = Vec::new();
     let outcome = match pool.acquire().await {
         Ok(mut conn) => {
-            let outcome = run_in(&mut conn, batch, &mut finishes).await;
+            let outcome = run_in(&mut conn, batch, &mut finishes, &mut reported).await;
             if outcome.is_err() {
                 // Leave the connection clean for the pool.
                 let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
@@ -113,16 +132,33 @@ async fn run_batch(pool: &SqlitePool, batch: Vec<Work>) -> bool {
     for finish in finishes {
         finish(outcome.clone());
     }
+    for (answer, result) in reported {
+        let _ = answer.send(match &outcome {
+            Ok(()) => result,
+            Err(e) => Err(ApiError::Internal(sqlx::Error::Protocol(format!(
+                "the report could not be committed: {e}"
+            )))),
+        });
+    }
     ok
 }
 
 async fn run_in(
     conn: &mut SqliteConnection,
-    batch: Vec<Work>,
+    batch: Vec<Job>,
     finishes: &mut Vec<Answer>,
+    reported: &mut Vec<ReportAnswer>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
-    for work in batch {
+    let mut reports = Vec::new();
+    for job in batch {
+        let work = match job {
+            Job::Work(work) => work,
+            Job::Report(report) => {
+                reports.push(report);
+                continue;
+            }
+        };
         sqlx::query("SAVEPOINT work").execute(&mut *conn).await?;
         let (keep, finish) = work(conn).await;
         finishes.push(finish);
@@ -130,6 +166,9 @@ async fn run_in(
             sqlx::query("ROLLBACK TO work").execute(&mut *conn).await?;
         }
         sqlx::query("RELEASE work").execute(&mut *conn).await?;
+    }
+    if !reports.is_empty() {
+        reported.extend(report_batch(conn, reports).await?);
     }
     sqlx::query("COMMIT").execute(&mut *conn).await?;
     Ok(())

@@ -482,3 +482,32 @@ async fn deregistration_revokes_the_devices_tokens_and_unlinks_it() {
     let token = device_token(&f, "DRS-V1", false).await;
     assert_eq!(replenish(&f, &token, "brew-beans").await.0, 200);
 }
+
+#[tokio::test]
+async fn a_revoked_token_stops_working_at_once_even_after_it_was_used() {
+    let f = sandbox().await;
+    let token = device_token(&f, "DRS-REVOKED", false).await;
+    // Used once, so the service has seen which device it names.
+    let versions = (
+        "DrsSubscriptionInfoInput@1.0",
+        "DrsSubscriptionInfoResult@1.0",
+    );
+    let (status, _, _) = drs(&f, Method::GET, "/subscriptionInfo", &token, versions, None).await;
+    assert_eq!(status, 200);
+    let revoked = f
+        .http
+        .post(f.url("/auth/o2/revoke"))
+        .form(&[
+            ("token", token.as_str()),
+            ("client_id", refill_service::auth::SANDBOX_CLIENT_ID),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    let (status, _, body) = drs(&f, Method::GET, "/subscriptionInfo", &token, versions, None).await;
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (400, Some("Invalid token"))
+    );
+}

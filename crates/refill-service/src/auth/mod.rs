@@ -785,7 +785,12 @@ pub fn user_id(customer_id: i64) -> String {
     format!("refill.account.{customer_id}")
 }
 
-/// The bearer token of a request, if it has one.
+/// The digest a token is stored under.
+pub fn token_digest(token: &str) -> String {
+    crypto::digest(token)
+}
+
+/// The bearer token of `Authorization: Bearer …`, if any.
 pub fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::AUTHORIZATION)

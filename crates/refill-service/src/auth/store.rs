@@ -97,6 +97,8 @@ pub struct TokenGrant {
     pub scope: String,
     /// The `scope_data` JSON the customer consented to, if any.
     pub scope_data: Option<String>,
+    /// When it expires.
+    pub expires_at: Option<OffsetDateTime>,
 }
 
 /// The authorization request a consent ticket stands for.
@@ -542,6 +544,7 @@ impl Store {
         .bind(token_hash)
         .execute(self.pool())
         .await?;
+        self.forget_devices();
         Ok(())
     }
 
@@ -560,6 +563,7 @@ impl Store {
         .bind(code_hash)
         .execute(self.pool())
         .await?;
+        self.forget_devices();
         Ok(())
     }
 
@@ -570,7 +574,7 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<Option<TokenGrant>, sqlx::Error> {
         let row = sqlx::query(
-            "SELECT customer_id, client_id, scope, scope_data FROM oauth_tokens \
+            "SELECT customer_id, client_id, scope, scope_data, expires_at_ms FROM oauth_tokens \
              WHERE token_hash = ?1 AND kind = 'access' AND revoked_at_ms IS NULL \
                AND expires_at_ms > ?2",
         )
@@ -584,6 +588,9 @@ impl Store {
                 client_id: row.try_get("client_id")?,
                 scope: row.try_get("scope")?,
                 scope_data: row.try_get("scope_data")?,
+                expires_at: row
+                    .try_get::<Option<i64>, _>("expires_at_ms")?
+                    .map(crate::store::from_ms),
             })
         })
         .transpose()
