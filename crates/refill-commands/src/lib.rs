@@ -203,8 +203,18 @@ impl AppCore {
     async fn start_sandbox(&self) -> Result<String, AppError> {
         let db = self.inner.config.data_dir.join(SANDBOX_DB);
         let mut config = ServiceConfig::sandbox(&db);
-        // The sandbox ships and delivers its orders itself.
+        // The sandbox ships and delivers its orders itself, and its devices use up their
+        // supplies; REFILL_SANDBOX_SPEED runs its time faster for a demo (8640: a day every
+        // ten seconds).
         config.fulfil_every = Some(std::time::Duration::from_secs(1));
+        config.simulate_every = Some(std::time::Duration::from_secs(1));
+        if let Some(speed) = std::env::var("REFILL_SANDBOX_SPEED")
+            .ok()
+            .and_then(|s| s.trim().parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s > 1.0)
+        {
+            config.clock = std::sync::Arc::new(refill_core::FastClock::new(speed));
+        }
         let service = refill_service::start(config).await.map_err(|e| {
             AppError::new(
                 ErrorCode::SandboxFailed,

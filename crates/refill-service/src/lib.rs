@@ -23,6 +23,7 @@ mod images;
 pub mod inventory;
 pub mod sandbox;
 pub mod sensors;
+pub mod simulation;
 pub mod store;
 pub mod webhooks;
 mod writer;
@@ -61,6 +62,9 @@ pub struct ServiceConfig {
     /// How often (real time) due webhook notifications are sent; `None`: never (tests send
     /// them with [`Store::deliver_webhooks`]).
     pub deliver_every: Option<std::time::Duration>,
+    /// How often (real time) the sandbox's seeded devices use their supplies and report them
+    /// (see [`simulation`]); `None`: they stay still.
+    pub simulate_every: Option<std::time::Duration>,
 }
 
 impl ServiceConfig {
@@ -75,6 +79,7 @@ impl ServiceConfig {
             clock: Arc::new(SystemClock),
             fulfil_every: None,
             deliver_every: Some(std::time::Duration::from_millis(500)),
+            simulate_every: None,
         }
     }
 }
@@ -116,6 +121,7 @@ pub struct RunningService {
     task: JoinHandle<()>,
     fulfilment: Option<JoinHandle<()>>,
     deliveries: Option<JoinHandle<()>>,
+    simulation: Option<JoinHandle<()>>,
 }
 
 impl RunningService {
@@ -136,9 +142,13 @@ impl RunningService {
 
     /// Stops accepting requests, finishes the ones under way and closes the database.
     pub async fn shutdown(mut self) {
-        for task in [self.fulfilment.take(), self.deliveries.take()]
-            .into_iter()
-            .flatten()
+        for task in [
+            self.fulfilment.take(),
+            self.deliveries.take(),
+            self.simulation.take(),
+        ]
+        .into_iter()
+        .flatten()
         {
             task.abort();
         }
@@ -177,6 +187,14 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
     let deliveries = config
         .deliver_every
         .map(|every| webhooks::spawn(store.clone(), config.clock.clone(), every));
+    let simulation = config.simulate_every.map(|every| {
+        simulation::spawn(
+            format!("http://{addr}"),
+            store.clone(),
+            config.clock.clone(),
+            every,
+        )
+    });
     let state = api::AppState::new(
         store.clone(),
         config.policy,
@@ -204,6 +222,7 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         task,
         fulfilment,
         deliveries,
+        simulation,
     })
 }
 

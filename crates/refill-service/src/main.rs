@@ -16,9 +16,10 @@ USAGE:
 OPTIONS:
     --db FILE        SQLite database file, created if missing [env REFILL_DB; default refill.sqlite]
     --listen ADDR    address to listen on [env REFILL_LISTEN; default 127.0.0.1:8750]
-    --sandbox        seed a new database with the sandbox customer, devices and catalog, and
+    --sandbox        seed a new database with the sandbox customer, devices and catalog,
                      fulfil orders itself (shipped when they can no longer be cancelled,
-                     delivered when due)
+                     delivered when due), and have its devices use up their supplies and
+                     report them through the DRS API
     --speed N        run the service's time N times faster than real time (8640: a day every
                      ten seconds), for demos [env REFILL_SPEED; default 1]
     --require-sign-in  refuse API requests without a valid sign-in (bearer token)
@@ -103,6 +104,9 @@ async fn main() -> ExitCode {
         },
         fulfil_every: args.sandbox.then_some(std::time::Duration::from_secs(1)),
         deliver_every: Some(std::time::Duration::from_millis(500)),
+        simulate_every: args
+            .sandbox
+            .then_some(std::time::Duration::from_millis(500)),
     };
     let service = match start(config).await {
         Ok(service) => service,

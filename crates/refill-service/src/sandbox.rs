@@ -317,6 +317,18 @@ async fn seed_data(store: &crate::Store, now: OffsetDateTime) -> Result<(), sqlx
                 .bind(slot.compatible.first().map(Asin::as_str))
                 .execute(&mut *tx)
                 .await?;
+            // The coffee maker reorders its beans by itself (smart reorder); every other slot
+            // notifies when it runs low (the default).
+            if slot.slot_id == "brew-beans" {
+                sqlx::query(
+                    "INSERT INTO slot_inventory (device_id, slot_id, mode) \
+                     VALUES (?1, ?2, 'reorder')",
+                )
+                .bind(device)
+                .bind(&slot.slot_id)
+                .execute(&mut *tx)
+                .await?;
+            }
         }
     }
     for (i, (asin, days_ago)) in HISTORY.iter().enumerate() {

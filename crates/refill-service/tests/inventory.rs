@@ -678,3 +678,81 @@ async fn concurrent_reports_are_all_recorded() {
         .unwrap();
     assert_eq!(levels, 60);
 }
+
+/// The sandbox's demo: its devices use their supplies and report them through the DRS API; the
+/// coffee maker's beans (smart reorder) run low, are ordered, shipped, delivered and loaded,
+/// and another slot in notify-only mode raises a low-supply event.
+#[tokio::test]
+async fn the_sandbox_devices_drain_reorder_and_refill_on_their_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = std::sync::Arc::new(refill_core::ManualClock::new(
+        time::macros::datetime!(2026-11-22 09:00 UTC),
+    ));
+    let mut config = refill_service::ServiceConfig::sandbox(dir.path().join("demo.sqlite"));
+    config.clock = clock.clone();
+    config.deliver_every = None;
+    config.fulfil_every = Some(std::time::Duration::from_millis(10));
+    config.simulate_every = Some(std::time::Duration::from_millis(10));
+    let service = refill_service::start(config).await.unwrap();
+    let pool = service.store().pool().clone();
+    let kinds = || {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, String>("SELECT kind FROM events ORDER BY id")
+                .fetch_all(&pool)
+                .await
+                .unwrap()
+        }
+    };
+    // Three hours of household time per round, until the beans were delivered and loaded.
+    let mut rounds = 0;
+    while !kinds().await.contains(&"ItemDelivered".to_owned()) {
+        rounds += 1;
+        assert!(
+            rounds < 400,
+            "no delivery after {rounds} rounds: {:?}",
+            kinds().await
+        );
+        clock.advance(Duration::hours(3));
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let happened = kinds().await;
+    let position = |kind: &str| happened.iter().position(|k| k == kind).unwrap();
+    assert!(position("OrderPlaced") < position("ItemShipped"));
+    assert!(position("ItemShipped") < position("ItemDelivered"));
+    assert!(happened.contains(&"LowSupply".to_owned()), "{happened:?}");
+    // The levels came in through the DRS API, and the beans' order was the device's own.
+    let reports: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM slot_levels WHERE source = 'slot_status'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(reports > 10, "{reports}");
+    let source: String = sqlx::query_scalar(
+        "SELECT source FROM orders WHERE slot_id = 'brew-beans' ORDER BY id DESC LIMIT 1",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(source, "replenish");
+    // Then the delivered pack is loaded: the beans' level rises again.
+    let mut rose = false;
+    for _ in 0..200 {
+        let levels: Vec<f64> = sqlx::query_scalar(
+            "SELECT l.remaining FROM slot_levels l JOIN devices d ON d.id = l.device_id \
+             WHERE d.model_id = 'RefillBrew-200' AND d.serial LIKE 'SANDBOX-%' \
+               AND l.slot_id = 'brew-beans' ORDER BY l.id",
+        )
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        if levels.windows(2).any(|w| w[1] > w[0] + 100.0) {
+            rose = true;
+            break;
+        }
+        clock.advance(Duration::hours(3));
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(rose, "the delivered beans were never loaded");
+    service.shutdown().await;
+}

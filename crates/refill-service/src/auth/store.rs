@@ -567,6 +567,47 @@ impl Store {
         Ok(())
     }
 
+    /// A new access token, valid for `lifetime`, for the registered device `device_id`
+    /// (`model`/`serial`), as if it had redeemed a code: for the sandbox's simulated devices,
+    /// which were seeded registered.
+    pub async fn issue_device_token(
+        &self,
+        device_id: i64,
+        model: &str,
+        serial: &str,
+        now: OffsetDateTime,
+        lifetime: Duration,
+    ) -> Result<(String, OffsetDateTime), sqlx::Error> {
+        let row = sqlx::query("SELECT customer_id, is_test FROM devices WHERE id = ?1")
+            .bind(device_id)
+            .fetch_one(self.pool())
+            .await?;
+        let customer: i64 = row.try_get("customer_id")?;
+        let is_test: bool = row.try_get("is_test")?;
+        let scope_data = serde_json::json!({
+            crate::devices::DEVICE_SCOPE: {
+                "device_model": model,
+                "serial": serial,
+                "is_test_device": is_test,
+            }
+        });
+        let token = crypto::new_access_token();
+        let expires = now + lifetime;
+        sqlx::query(
+            "INSERT INTO oauth_tokens (token_hash, kind, client_id, customer_id, scope, \
+                 scope_data, expires_at_ms) VALUES (?1, 'access', ?2, ?3, ?4, ?5, ?6)",
+        )
+        .bind(crypto::digest(token.expose()))
+        .bind(super::SANDBOX_CLIENT_ID)
+        .bind(customer)
+        .bind(crate::devices::DEVICE_SCOPE)
+        .bind(scope_data.to_string())
+        .bind(to_ms(expires))
+        .execute(self.pool())
+        .await?;
+        Ok((token.expose().to_owned(), expires))
+    }
+
     /// What a valid, unexpired, unrevoked access token grants.
     pub async fn access_grant(
         &self,

@@ -1,0 +1,195 @@
+//! The sandbox's devices using up their supplies. Each seeded sandbox device reports its slots'
+//! levels through the DRS API over HTTP, exactly as a real device does (with its own device
+//! token), while its household uses them at a steady daily rate; when a slot is nearly empty
+//! and the home has stock on hand (a delivery came), a pack is loaded. With the sandbox's clock
+//! sped up (`--speed`), a demo shows consumption, a low supply, an order and its delivery within
+//! a minute. See [`spawn`].
+
+use crate::Store;
+use refill_core::SharedClock;
+use serde_json::json;
+use sqlx::Row;
+use std::collections::HashMap;
+use time::{Duration, OffsetDateTime};
+
+/// A slot of a simulated device.
+#[derive(Debug, Clone)]
+struct SimSlot {
+    device_id: i64,
+    model: String,
+    serial: String,
+    slot_id: String,
+    capacity: f64,
+    /// Used per day.
+    daily_use: f64,
+    remaining: f64,
+    /// When the device last reported this slot.
+    reported: Option<OffsetDateTime>,
+}
+
+/// How much of a slot's capacity the household uses per day (a full slot lasts about a week).
+const DAILY_SHARE: f64 = 0.13;
+
+/// How often (in the sandbox's time) a device reports a slot whose level only went down.
+const REPORT_EVERY: Duration = Duration::hours(1);
+
+/// How long a simulated device's token lasts (in the sandbox's time, which may run fast).
+const TOKEN_LIFETIME: Duration = Duration::days(30);
+
+/// A slot is refilled from the home's stock once it is this empty.
+const REFILL_AT_SHARE: f64 = 0.05;
+
+/// Sets up the simulated slots of the sandbox's seeded devices.
+async fn sim_slots(store: &Store) -> Result<Vec<SimSlot>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT d.id, d.model_id, d.serial, s.slot_id, s.capacity, s.unit, i.remaining \
+         FROM devices d JOIN slots s ON s.model_id = d.model_id \
+         LEFT JOIN slot_inventory i ON i.device_id = d.id AND i.slot_id = s.slot_id \
+         WHERE d.serial LIKE 'SANDBOX-%' AND d.deregistered_at_ms IS NULL \
+         ORDER BY d.id, s.position",
+    )
+    .fetch_all(store.pool())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let capacity: f64 = row.try_get("capacity")?;
+            let unit: String = row.try_get("unit")?;
+            // Pieces are used whole: a slot of one (a water filter) lasts a month.
+            let daily_use = if unit == "count" && capacity <= 1.0 {
+                capacity / 30.0
+            } else {
+                capacity * DAILY_SHARE
+            };
+            Ok(SimSlot {
+                device_id: row.try_get("id")?,
+                model: row.try_get("model_id")?,
+                serial: row.try_get("serial")?,
+                slot_id: row.try_get("slot_id")?,
+                capacity,
+                daily_use,
+                remaining: row
+                    .try_get::<Option<f64>, _>("remaining")?
+                    .unwrap_or(capacity * 0.6),
+                reported: None,
+            })
+        })
+        .collect()
+}
+
+/// Runs the simulation: every `every` (real time), each simulated slot uses what the household
+/// used since the last round, on `clock`, and its device reports the level to the service at
+/// `base_url`. Stops when the task is dropped.
+pub fn spawn(
+    base_url: String,
+    store: Store,
+    clock: SharedClock,
+    every: std::time::Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let http = crate::outbound_client();
+        let mut slots = match sim_slots(&store).await {
+            Ok(slots) => slots,
+            Err(e) => {
+                tracing::warn!("the sandbox's devices cannot be simulated: {e}");
+                return;
+            }
+        };
+        let mut tokens: HashMap<i64, (String, OffsetDateTime)> = HashMap::new();
+        let mut last = clock.now();
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            let now = clock.now();
+            let days = (now - last).as_seconds_f64() / 86_400.0;
+            last = now;
+            if days <= 0.0 {
+                continue;
+            }
+            for slot in &mut slots {
+                if let Err(e) = round(&store, &http, &base_url, &mut tokens, slot, days, now).await
+                {
+                    tracing::debug!(serial = slot.serial, slot = slot.slot_id, "{e}");
+                }
+            }
+        }
+    })
+}
+
+/// One round for one slot: use, maybe refill from the home's stock, report.
+async fn round(
+    store: &Store,
+    http: &reqwest::Client,
+    base_url: &str,
+    tokens: &mut HashMap<i64, (String, OffsetDateTime)>,
+    slot: &mut SimSlot,
+    days: f64,
+    now: OffsetDateTime,
+) -> Result<(), String> {
+    slot.remaining = (slot.remaining - slot.daily_use * days).max(0.0);
+    let mut on_hand = None;
+    if slot.remaining <= slot.capacity * REFILL_AT_SHARE {
+        let stock: Option<f64> = sqlx::query_scalar(
+            "SELECT on_hand FROM slot_inventory WHERE device_id = ?1 AND slot_id = ?2",
+        )
+        .bind(slot.device_id)
+        .bind(&slot.slot_id)
+        .fetch_optional(store.pool())
+        .await
+        .map_err(|e| e.to_string())?;
+        let stock = stock.unwrap_or(0.0);
+        if stock > 0.0 {
+            let loaded = (slot.capacity - slot.remaining).min(stock);
+            slot.remaining += loaded;
+            on_hand = Some(stock - loaded);
+        }
+    }
+    if on_hand.is_none() && slot.reported.is_some_and(|at| now - at < REPORT_EVERY) {
+        return Ok(());
+    }
+    slot.reported = Some(now);
+    let token = match tokens.get(&slot.device_id) {
+        Some((token, expires)) if *expires > now + Duration::minutes(5) => token.clone(),
+        _ => {
+            let (token, expires) = store
+                .issue_device_token(
+                    slot.device_id,
+                    &slot.model,
+                    &slot.serial,
+                    now,
+                    TOKEN_LIFETIME,
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            tokens.insert(slot.device_id, (token.clone(), expires));
+            token
+        }
+    };
+    let mut body = json!({
+        "remainingQuantityInUnit": (slot.remaining * 100.0).round() / 100.0,
+        "originalQuantityInUnit": slot.capacity,
+        "lastUseDate": now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+    });
+    if let Some(on_hand) = on_hand {
+        body["totalQuantityOnHand"] = json!(on_hand);
+    }
+    let answer = http
+        .post(format!("{base_url}/slotStatus/{}", slot.slot_id))
+        .bearer_auth(token)
+        .header(
+            crate::drs::TYPE_VERSION,
+            format!("{}DrsSlotStatusInput@1.0", crate::drs::TYPE_PREFIX),
+        )
+        .header(
+            crate::drs::ACCEPT_TYPE,
+            format!("{}DrsSlotStatusResult@1.0", crate::drs::TYPE_PREFIX),
+        )
+        .json(&body)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !answer.status().is_success() {
+        return Err(format!("the service answered {}", answer.status()));
+    }
+    Ok(())
+}
