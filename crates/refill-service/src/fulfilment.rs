@@ -111,8 +111,7 @@ pub fn spawn(
     every: std::time::Duration,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(every);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut ticks = crate::rounds(every);
         loop {
             ticks.tick().await;
             if let Err(e) = store.fulfil(clock.now()).await {

@@ -226,6 +226,14 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
     })
 }
 
+/// The rounds of a background task: every `every` (real time), the first one `every` from now
+/// (so that nothing competes with the app's start), missed ones not made up.
+pub(crate) fn rounds(every: std::time::Duration) -> tokio::time::Interval {
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticks
+}
+
 /// The HTTP client for calls the service makes (webhooks): a 10 s limit per call, no redirects.
 pub fn outbound_client() -> reqwest::Client {
     reqwest::Client::builder()

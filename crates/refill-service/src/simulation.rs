@@ -96,8 +96,7 @@ pub fn spawn(
         };
         let mut tokens: HashMap<i64, (String, OffsetDateTime)> = HashMap::new();
         let mut last = clock.now();
-        let mut ticks = tokio::time::interval(every);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut ticks = crate::rounds(every);
         loop {
             ticks.tick().await;
             let now = clock.now();

@@ -409,8 +409,7 @@ pub fn spawn(
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let http = crate::outbound_client();
-        let mut ticks = tokio::time::interval(every);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut ticks = crate::rounds(every);
         loop {
             ticks.tick().await;
             if let Err(e) = store.deliver_webhooks(&http, clock.now()).await {

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{device_token, device_tokens, drs, refresh, sandbox, Fixture};
+use common::{device_token, device_tokens, drs, fresh, refresh, sandbox, start_with, Fixture};
 use refill_core::Clock;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -515,14 +515,11 @@ async fn orders_ship_after_the_cancel_window_and_deliveries_add_to_the_stock_on_
 
 #[tokio::test]
 async fn a_service_that_fulfils_orders_moves_them_on_its_own() {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = std::sync::Arc::new(refill_core::ManualClock::new(
-        time::macros::datetime!(2026-11-22 09:00 UTC),
-    ));
-    let mut config = refill_service::ServiceConfig::sandbox(dir.path().join("s.sqlite"));
-    config.clock = clock.clone();
-    config.fulfil_every = Some(std::time::Duration::from_millis(20));
-    let service = refill_service::start(config).await.unwrap();
+    let (dir, clock) = fresh();
+    let service = start_with(&dir.path().join("s.sqlite"), clock.clone(), |config| {
+        config.fulfil_every = Some(std::time::Duration::from_millis(20));
+    })
+    .await;
     let http = reqwest::Client::new();
     let placed: Value = http
         .post(format!(
@@ -684,16 +681,12 @@ async fn concurrent_reports_are_all_recorded() {
 /// and another slot in notify-only mode raises a low-supply event.
 #[tokio::test]
 async fn the_sandbox_devices_drain_reorder_and_refill_on_their_own() {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = std::sync::Arc::new(refill_core::ManualClock::new(
-        time::macros::datetime!(2026-11-22 09:00 UTC),
-    ));
-    let mut config = refill_service::ServiceConfig::sandbox(dir.path().join("demo.sqlite"));
-    config.clock = clock.clone();
-    config.deliver_every = None;
-    config.fulfil_every = Some(std::time::Duration::from_millis(10));
-    config.simulate_every = Some(std::time::Duration::from_millis(10));
-    let service = refill_service::start(config).await.unwrap();
+    let (dir, clock) = fresh();
+    let service = start_with(&dir.path().join("demo.sqlite"), clock.clone(), |config| {
+        config.fulfil_every = Some(std::time::Duration::from_millis(10));
+        config.simulate_every = Some(std::time::Duration::from_millis(10));
+    })
+    .await;
     let pool = service.store().pool().clone();
     let kinds = || {
         let pool = pool.clone();

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{device_token_via, drs, sandbox, start_on, Fixture, REDIRECT};
+use common::{device_token_via, drs, sandbox, start_on, start_with, Fixture, REDIRECT};
 use refill_core::{Clock, Sensitive};
 use refill_service::auth::{ClientKind, ClientRegistration, SANDBOX_CLIENT_ID};
 use refill_service::webhooks::{signature, SIGNATURE_HEADER};
@@ -315,10 +315,10 @@ async fn a_running_service_delivers_on_its_own() {
     let (url, received) = maker_server(0).await;
     create_webhook(&f, json!({"url": url, "version": 2}), Some(MAKER)).await;
     // A second service on the same database, with its delivery loop on.
-    let mut config = refill_service::ServiceConfig::sandbox(&f.db);
-    config.clock = f.clock.clone();
-    config.deliver_every = Some(std::time::Duration::from_millis(20));
-    let other = refill_service::start(config).await.unwrap();
+    let other = start_with(&f.db, f.clock.clone(), |config| {
+        config.deliver_every = Some(std::time::Duration::from_millis(20));
+    })
+    .await;
     device_token_via(&f, "HOOK-3", MAKER).await;
     for _ in 0..250 {
         if received.lock().unwrap().len() >= 2 {

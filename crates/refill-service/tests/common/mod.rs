@@ -20,11 +20,19 @@ pub struct Fixture {
     pub http: reqwest::Client,
 }
 
+/// A new temporary folder and a manual clock at 2026-11-22 09:00 UTC.
+pub fn fresh() -> (tempfile::TempDir, Arc<ManualClock>) {
+    let dir = tempfile::tempdir().unwrap();
+    (
+        dir,
+        Arc::new(ManualClock::new(datetime!(2026-11-22 09:00 UTC))),
+    )
+}
+
 /// A sandbox service on a new database, its clock at 2026-11-22 09:00 UTC.
 pub async fn sandbox() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, clock) = fresh();
     let db = dir.path().join("sandbox.sqlite");
-    let clock = Arc::new(ManualClock::new(datetime!(2026-11-22 09:00 UTC)));
     let service = start_on(&db, clock.clone()).await;
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -41,10 +49,20 @@ pub async fn sandbox() -> Fixture {
 
 /// A sandbox service on `db`, reading `clock`.
 pub async fn start_on(db: &std::path::Path, clock: Arc<ManualClock>) -> RunningService {
+    start_with(db, clock, |_| {}).await
+}
+
+/// [`start_on`], with `change` made to its configuration first (to turn background tasks on).
+pub async fn start_with(
+    db: &std::path::Path,
+    clock: Arc<ManualClock>,
+    change: impl FnOnce(&mut ServiceConfig),
+) -> RunningService {
     let mut config = ServiceConfig::sandbox(db);
     config.clock = clock;
     // Tests send webhook notifications themselves (Store::deliver_webhooks), when they choose.
     config.deliver_every = None;
+    change(&mut config);
     start(config).await.unwrap()
 }
 
