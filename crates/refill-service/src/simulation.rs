@@ -86,6 +86,10 @@ pub fn spawn(
     every: std::time::Duration,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        let mut ticks = crate::rounds(every);
+        // Nothing happens before the first round, so as not to compete with the app's start
+        // (an HTTP client loads the system's certificates).
+        ticks.tick().await;
         let http = crate::outbound_client();
         let mut slots = match sim_slots(&store).await {
             Ok(slots) => slots,
@@ -96,7 +100,6 @@ pub fn spawn(
         };
         let mut tokens: HashMap<i64, (String, OffsetDateTime)> = HashMap::new();
         let mut last = clock.now();
-        let mut ticks = crate::rounds(every);
         loop {
             ticks.tick().await;
             let now = clock.now();

@@ -408,13 +408,15 @@ pub fn spawn(
     every: std::time::Duration,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let http = crate::outbound_client();
         let mut ticks = crate::rounds(every);
+        // Made at the first round, not at start (it loads the system's certificates).
+        ticks.tick().await;
+        let http = crate::outbound_client();
         loop {
-            ticks.tick().await;
             if let Err(e) = store.deliver_webhooks(&http, clock.now()).await {
                 tracing::warn!("webhook deliveries could not be read: {e}");
             }
+            ticks.tick().await;
         }
     })
 }
