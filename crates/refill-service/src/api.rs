@@ -106,12 +106,24 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/catalog/images/{file}", get(image))
         .merge(crate::auth::routes())
         .merge(crate::drs::routes())
-        .merge(crate::sensors::routes())
-        .merge(crate::webhooks::routes())
+        .merge(hosted_routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(log_request))
         .with_state(state)
+}
+
+/// The routes only a hosted service has: makers' webhooks and sensor events.
+#[cfg(feature = "hosted")]
+fn hosted_routes() -> Router<AppState> {
+    Router::new()
+        .merge(crate::sensors::routes())
+        .merge(crate::webhooks::routes())
+}
+
+#[cfg(not(feature = "hosted"))]
+fn hosted_routes() -> Router<AppState> {
+    Router::new()
 }
 
 async fn log_request(request: Request, next: Next) -> Response {

@@ -22,9 +22,11 @@ pub mod fulfilment;
 mod images;
 pub mod inventory;
 pub mod sandbox;
+#[cfg(feature = "hosted")]
 pub mod sensors;
 pub mod simulation;
 pub mod store;
+#[cfg(feature = "hosted")]
 pub mod webhooks;
 mod writer;
 
@@ -184,9 +186,12 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
     let fulfilment = config
         .fulfil_every
         .map(|every| fulfilment::spawn(store.clone(), config.clock.clone(), every));
+    #[cfg(feature = "hosted")]
     let deliveries = config
         .deliver_every
         .map(|every| webhooks::spawn(store.clone(), config.clock.clone(), every));
+    #[cfg(not(feature = "hosted"))]
+    let deliveries = None;
     let simulation = config.simulate_every.map(|every| {
         simulation::spawn(
             format!("http://{addr}"),
