@@ -568,20 +568,14 @@ struct DeviceOrder {
 
 /// A body of at most 64 KiB, as JSON (an empty body reads as `{}`).
 fn json_body(body: &Bytes) -> Result<Map<String, Value>, DrsError> {
-    if body.len() > crate::api::MAX_BODY {
-        return Err(DrsError::TooLarge);
-    }
-    if body.iter().all(u8::is_ascii_whitespace) {
+    if body.len() <= crate::api::MAX_BODY && body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Map::new());
     }
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(DrsError::BadRequest(
+    match crate::api::json_body::<Value>(body).map_err(DrsError::from_api)? {
+        Value::Object(map) => Ok(map),
+        _ => Err(DrsError::BadRequest(
             "The request body must be a JSON object.".to_owned(),
         )),
-        Err(e) => Err(DrsError::BadRequest(format!(
-            "The request body is not valid JSON: {e}."
-        ))),
     }
 }
 

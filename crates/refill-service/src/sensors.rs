@@ -92,6 +92,16 @@ impl From<crate::drs::DrsError> for SensorError {
     }
 }
 
+impl From<crate::ApiError> for SensorError {
+    fn from(e: crate::ApiError) -> Self {
+        match e {
+            crate::ApiError::Internal(e) => SensorError::Internal(e),
+            crate::ApiError::TooLarge => SensorError::TooLarge,
+            other => SensorError::Invalid(other.to_string()),
+        }
+    }
+}
+
 fn invalid(message: impl Into<String>) -> SensorError {
     SensorError::Invalid(message.into())
 }
@@ -115,11 +125,7 @@ async fn events(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, SensorError> {
-    if body.len() > crate::api::MAX_BODY {
-        return Err(SensorError::TooLarge);
-    }
-    let message: Value = serde_json::from_slice(&body)
-        .map_err(|e| invalid(format!("The request body is not valid JSON: {e}.")))?;
+    let message: Value = crate::api::json_body(&body)?;
     let event = message
         .get("event")
         .filter(|e| e.is_object())
@@ -228,11 +234,7 @@ async fn events(
         state
             .store()
             .report(&device, &report, state.now(), state.policy())
-            .await
-            .map_err(|e| match e {
-                crate::ApiError::Internal(e) => SensorError::Internal(e),
-                other => invalid(other.to_string()),
-            })?;
+            .await?;
     }
     Ok(StatusCode::ACCEPTED.into_response())
 }

@@ -40,6 +40,14 @@ async fn events(f: &Fixture, after: i64) -> Vec<Value> {
     list["events"].as_array().unwrap().clone()
 }
 
+/// The id of the customer's newest event (0: none yet).
+async fn last_event(f: &Fixture) -> i64 {
+    events(f, 0)
+        .await
+        .last()
+        .map_or(0, |e| e["id"].as_i64().unwrap())
+}
+
 fn kinds(events: &[Value]) -> Vec<&str> {
     events.iter().map(|e| e["kind"].as_str().unwrap()).collect()
 }
@@ -71,10 +79,7 @@ async fn change(f: &Fixture, serial: &str, body: &str) -> (u16, Value) {
 async fn a_slot_is_low_on_the_third_low_report_and_notifies_once() {
     let f = sandbox().await;
     let token = device_token(&f, "INV-1", false).await;
-    let start = events(&f, 0)
-        .await
-        .last()
-        .map_or(0, |e| e["id"].as_i64().unwrap());
+    let start = last_event(&f).await;
     // Beans: 500 g; with no consumption known yet, low at a fifth (100 g).
     slot_status(&f, &token, "brew-beans", 400.0).await;
     slot_status(&f, &token, "brew-beans", 90.0).await;
@@ -121,10 +126,7 @@ async fn in_smart_reorder_mode_the_third_low_report_places_one_order() {
         (view["mode"].as_str(), view["target"].as_f64()),
         (Some("reorder"), Some(1200.0))
     );
-    let start = events(&f, 0)
-        .await
-        .last()
-        .map_or(0, |e| e["id"].as_i64().unwrap());
+    let start = last_event(&f).await;
     for level in [90.0, 80.0, 70.0, 60.0, 50.0] {
         slot_status(&f, &token, "brew-beans", level).await;
     }
@@ -157,10 +159,7 @@ async fn in_smart_reorder_mode_the_third_low_report_places_one_order() {
 async fn the_default_threshold_is_days_of_cover() {
     let f = sandbox().await;
     let (mut token, refresh_token) = device_tokens(&f, "INV-3", false).await;
-    let start = events(&f, 0)
-        .await
-        .last()
-        .map_or(0, |e| e["id"].as_i64().unwrap());
+    let start = last_event(&f).await;
     // 25 g a day; delivery takes 2 days and the margin is 2: low at 100 g or less (4 days).
     for level in [300.0, 275.0, 250.0, 225.0, 200.0] {
         slot_status(&f, &token, "brew-beans", level).await;
@@ -200,10 +199,7 @@ async fn the_customer_sets_a_minimum_and_corrects_the_stock_on_hand() {
         (view["minimum"].as_f64(), view["onHand"].as_f64()),
         (Some(300.0), Some(250.0))
     );
-    let start = events(&f, 0)
-        .await
-        .last()
-        .map_or(0, |e| e["id"].as_i64().unwrap());
+    let start = last_event(&f).await;
     for level in [300.0, 290.0, 280.0] {
         slot_status(&f, &token, "brew-beans", level).await;
     }
@@ -438,10 +434,7 @@ async fn bad_sensor_events_are_refused_in_words_and_record_nothing() {
 async fn orders_ship_after_the_cancel_window_and_deliveries_add_to_the_stock_on_hand() {
     let f = sandbox().await;
     let token = device_token(&f, "INV-7", false).await;
-    let start = events(&f, 0)
-        .await
-        .last()
-        .map_or(0, |e| e["id"].as_i64().unwrap());
+    let start = last_event(&f).await;
     let replenish = ("DrsReplenishInput@1.0", "DrsReplenishResult@1.0");
     let (_, _, placed) = drs(
         &f,
@@ -579,10 +572,7 @@ async fn read_sse(res: &mut reqwest::Response, n: usize) -> Vec<(i64, String)> {
 async fn the_event_stream_follows_live_and_catches_up_after_a_dropped_connection() {
     let f = sandbox().await;
     let token = device_token(&f, "INV-8", false).await;
-    let start = events(&f, 0)
-        .await
-        .last()
-        .map_or(0, |e| e["id"].as_i64().unwrap());
+    let start = last_event(&f).await;
     let stream = |last: i64| {
         f.http
             .get(f.url("/v1/events/stream"))
