@@ -22,4 +22,9 @@ pub const COMMANDS: &[&str] = &[
     "onboarding_finish_link",
     "onboarding_cancel",
     "list_devices",
+    "slot_inventory",
+    "change_slot",
+    "list_orders",
+    "inbox",
+    "mark_inbox_read",
 ];

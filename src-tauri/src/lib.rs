@@ -11,6 +11,8 @@
 
 include!("command_names.rs");
 
+mod notify;
+
 #[cfg(desktop)]
 use refill_commands::launch;
 use refill_commands::{AppConfig, AppCore, AppError, Host, Platform};
@@ -209,9 +211,11 @@ pub fn configure<R: Runtime>(
     #[cfg(mobile)]
     let builder = builder.plugin(tauri_plugin_deep_link::init());
     builder
+        .plugin(tauri_plugin_notification::init())
         .setup(move |app| {
             let platform = desktop_platform(options.redirect.clone());
             install_core(app.handle(), &options, platform)?;
+            notify::start(app.handle(), app.state::<AppCore>().inner());
             #[cfg(mobile)]
             {
                 use tauri_plugin_deep_link::DeepLinkExt;
@@ -314,7 +318,6 @@ fn register_for_links(identifier: &str, args: &[String], links: &[String]) {
 }
 
 /// Brings the main window to the front.
-#[cfg(desktop)]
 fn bring_forward<R: Runtime>(app: &tauri::AppHandle<R>) {
     if let Some(window) = app.get_webview_window("main") {
         let _ = window.unminimize();

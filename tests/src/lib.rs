@@ -144,6 +144,16 @@ pub fn app_binary() -> Result<PathBuf> {
 impl App {
     /// Starts the app in `home` with extra command-line `args`; `name` names its log file.
     pub async fn launch(home: &AppHome, name: &str, args: &[&str]) -> Result<App> {
+        Self::launch_with(home, name, args, &[]).await
+    }
+
+    /// [`App::launch`] with extra environment variables.
+    pub async fn launch_with(
+        home: &AppHome,
+        name: &str,
+        args: &[&str],
+        envs: &[(&str, &str)],
+    ) -> Result<App> {
         let bin = app_binary()?;
         let port = free_port()?;
         let native_port = free_port()?;
@@ -165,6 +175,7 @@ impl App {
             .env("XDG_CONFIG_HOME", home.xdg_config())
             .env("XDG_CACHE_HOME", home.xdg_cache())
             .env("REFILL_LOG", "info")
+            .envs(envs.iter().copied())
             .stdout(Stdio::from(log_file.try_clone()?))
             .stderr(Stdio::from(log_file))
             .spawn()
@@ -347,4 +358,125 @@ pub async fn count_orders(db: &Path, asin: &str, statuses: &[&str]) -> Result<i6
         total += n;
     }
     Ok(total)
+}
+
+/// A notification server on the tests' session bus (`tests/rig/notifications.py`): what the app
+/// raised, as the bus carried it, and clicks on the notifications' buttons. Stopped when dropped.
+pub struct Notifications {
+    child: tokio::process::Child,
+    out: PathBuf,
+}
+
+/// One notification as the server received it.
+#[derive(Debug, Clone)]
+pub struct Notification {
+    /// The server's id of it.
+    pub id: u32,
+    /// Its title.
+    pub summary: String,
+    /// Its text.
+    pub body: String,
+    /// Its buttons: key, label, key, label…
+    pub actions: Vec<String>,
+}
+
+impl Notifications {
+    /// Starts the server, writing to a file in `home`.
+    pub async fn start(home: &AppHome) -> Result<Self> {
+        use tokio::io::AsyncBufReadExt;
+        let python = target_dir().join("ble-rig/venv/bin/python");
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("rig/notifications.py");
+        let out = home.path().join("notifications.jsonl");
+        let mut child = tokio::process::Command::new(&python)
+            .arg(&script)
+            .arg(&out)
+            .stdout(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| {
+                format!(
+                    "could not start {} (`cargo xtask setup` makes it)",
+                    python.display()
+                )
+            })?;
+        let stdout = child.stdout.take().context("no stdout")?;
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        let ready = tokio::time::timeout(PATIENCE, lines.next_line())
+            .await
+            .context("the notification server did not start")??;
+        if ready.as_deref() != Some("ready") {
+            bail!("the notification server did not start: {ready:?}");
+        }
+        Ok(Self { child, out })
+    }
+
+    /// Every notification so far, oldest first.
+    pub fn all(&self) -> Result<Vec<Notification>> {
+        let text = std::fs::read_to_string(&self.out).unwrap_or_default();
+        text.lines()
+            .map(|line| {
+                let v: serde_json::Value = serde_json::from_str(line)?;
+                Ok(Notification {
+                    id: u32::try_from(v["id"].as_u64().unwrap_or_default())?,
+                    summary: v["summary"].as_str().unwrap_or_default().to_owned(),
+                    body: v["body"].as_str().unwrap_or_default().to_owned(),
+                    actions: v["actions"]
+                        .as_array()
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|s| s.as_str().map(str::to_owned))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
+    /// Waits (up to `patience`) for a notification that `ok` accepts.
+    pub async fn wait_for(
+        &self,
+        patience: Duration,
+        ok: impl Fn(&Notification) -> bool,
+    ) -> Result<Notification> {
+        let start = Instant::now();
+        loop {
+            if let Some(n) = self.all()?.into_iter().find(|n| ok(n)) {
+                return Ok(n);
+            }
+            if start.elapsed() > patience {
+                bail!(
+                    "no such notification within {patience:?}; the bus carried: {:#?}",
+                    self.all()?
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Clicks the button `key` of notification `id`, as a desktop user would.
+    pub async fn click(&self, id: u32, key: &str) -> Result<()> {
+        let status = tokio::process::Command::new("dbus-send")
+            .args([
+                "--session",
+                "--print-reply",
+                "--dest=org.freedesktop.Notifications",
+                "/org/freedesktop/Notifications",
+                "dev.refill.Test.Invoke",
+                &format!("uint32:{id}"),
+                &format!("string:{key}"),
+            ])
+            .stdout(Stdio::null())
+            .status()
+            .await?;
+        if !status.success() {
+            bail!("dbus-send could not click the notification");
+        }
+        Ok(())
+    }
+
+    /// Stops the server.
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
 }

@@ -43,6 +43,15 @@ function fakeApi(over: Partial<Api> = {}): Api {
     finishSignIn: vi.fn(async () => alex),
     cancelSignIn: vi.fn(async () => null),
     signOut: vi.fn(async () => signedOut),
+    listOrders: vi.fn(async () => ({ orders: [order] })),
+    slotInventory: vi.fn(async () => {
+      throw { code: "not_found", message: "no such slot" };
+    }),
+    changeSlot: vi.fn(async () => {
+      throw { code: "not_found", message: "no such slot" };
+    }),
+    inbox: vi.fn(async () => ({ notices: [], unread: 0 })),
+    markInboxRead: vi.fn(async () => ({ notices: [], unread: 0 })),
     ...wizardApi(),
     ...over,
   };

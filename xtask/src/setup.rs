@@ -29,8 +29,10 @@ const TEST_PACKAGES: &[&str] = &[
     "webkit2gtk-driver",
     "imagemagick",
     "gnome-keyring",
-    // The fake BlueZ rig: a venv for BlueZoo and the GATT peripheral.
+    // The fake BlueZ rig: a venv for BlueZoo and the GATT peripheral (and for the fake
+    // notification server of the end-to-end tests, which dbus-send clicks).
     "python3-venv",
+    "dbus-bin",
 ];
 
 /// tauri-driver, pinned to 2.x.

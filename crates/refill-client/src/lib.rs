@@ -7,9 +7,16 @@
 //! With a signed-in [`Session`], requests carry its bearer token; when the service answers that
 //! the token is invalid, the session refreshes it (once, shared with concurrent requests) and the
 //! request is sent again.
+//!
+//! [`Client::event_stream`] follows the customer's events as they happen (server-sent events);
+//! an [`EventStream`] that breaks is opened again after the last event it gave, so nothing is
+//! missed and nothing comes twice.
 
 use refill_auth::{AuthError, Session};
-use refill_wire::{ButtonList, DeviceList, ErrorBody, ErrorCode, Health, OrderView, PressResult};
+use refill_wire::{
+    ButtonList, DeviceList, ErrorBody, ErrorCode, EventList, EventView, Health, OrderList,
+    OrderView, PressResult, SlotInventory, SlotSettings,
+};
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +25,9 @@ use std::time::Duration;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long to wait for a whole answer.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long an event stream may stay silent: the service sends a keep-alive every 15 s, so a
+/// longer silence means the connection is gone without having been closed.
+const STREAM_SILENCE: Duration = Duration::from_secs(45);
 
 /// Why a call to the service failed.
 #[derive(Debug, thiserror::Error)]
@@ -149,6 +159,63 @@ impl Client {
         self.send(|| self.http.post(self.url(&path))).await
     }
 
+    /// `GET /v1/orders?limit=`: the customer's latest orders, newest first.
+    pub async fn orders(&self, limit: u32) -> Result<OrderList, ClientError> {
+        let path = format!("/v1/orders?limit={limit}");
+        self.send(|| self.http.get(self.url(&path))).await
+    }
+
+    /// `GET /v1/devices/{model}/{serial}/slots/{slot}`: a slot's supply, settings and forecast.
+    pub async fn slot(
+        &self,
+        model: &str,
+        serial: &str,
+        slot: &str,
+    ) -> Result<SlotInventory, ClientError> {
+        let path = slot_path(model, serial, slot);
+        self.send(|| self.http.get(self.url(&path))).await
+    }
+
+    /// `PATCH /v1/devices/{model}/{serial}/slots/{slot}`: changes a slot's settings.
+    pub async fn change_slot(
+        &self,
+        model: &str,
+        serial: &str,
+        slot: &str,
+        settings: &SlotSettings,
+    ) -> Result<SlotInventory, ClientError> {
+        let path = slot_path(model, serial, slot);
+        self.send(|| self.http.patch(self.url(&path)).json(settings))
+            .await
+    }
+
+    /// `GET /v1/events?after=`: the customer's events after `after`, oldest first (a page).
+    pub async fn events(&self, after: i64) -> Result<EventList, ClientError> {
+        let path = format!("/v1/events?after={after}");
+        self.send(|| self.http.get(self.url(&path))).await
+    }
+
+    /// `GET /v1/events/stream`: follows the customer's events after `after` as they happen.
+    pub async fn event_stream(&self, after: i64) -> Result<EventStream, ClientError> {
+        let path = format!("/v1/events/stream?after={after}");
+        // The stream lasts as long as it is followed; silence is watched instead (see next()).
+        let response = self
+            .respond(&|| {
+                self.http
+                    .get(self.url(&path))
+                    .header("accept", "text/event-stream")
+                    .timeout(Duration::from_secs(365 * 24 * 3600))
+            })
+            .await?;
+        Ok(EventStream {
+            response,
+            base: self.base.clone(),
+            buffer: Vec::new(),
+            data: String::new(),
+            last: after,
+        })
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -157,8 +224,20 @@ impl Client {
     /// `invalid_token` answer, refreshes once and sends it again.
     async fn send<T: DeserializeOwned>(
         &self,
-        make: impl Fn() -> reqwest::RequestBuilder,
+        make: impl Fn() -> reqwest::RequestBuilder + Sync,
     ) -> Result<T, ClientError> {
+        let response = self.respond(&make).await?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(|e| self.transport(&e))?;
+        self.decode(status, &bytes)
+    }
+
+    /// Sends the request `make` builds as [`Client::send`] does, and returns a successful
+    /// answer before its body is read.
+    async fn respond(
+        &self,
+        make: &(impl Fn() -> reqwest::RequestBuilder + Sync),
+    ) -> Result<reqwest::Response, ClientError> {
         let mut token = match &self.session {
             Some(session) => match session.access_token().await {
                 Ok(token) => Some(token),
@@ -183,6 +262,9 @@ impl Client {
             }
             let response = request.send().await.map_err(|e| self.transport(&e))?;
             let status = response.status();
+            if status.is_success() {
+                return Ok(response);
+            }
             let drs_rejection = is_drs_token_rejection(status, response.headers());
             let bytes = response.bytes().await.map_err(|e| self.transport(&e))?;
             let rejected = drs_rejection
@@ -201,7 +283,13 @@ impl Client {
                 );
                 continue;
             }
-            return self.decode(status, &bytes);
+            return Err(self
+                .decode::<serde::de::IgnoredAny>(status, &bytes)
+                .err()
+                .unwrap_or_else(|| ClientError::Protocol {
+                    url: self.base.clone(),
+                    detail: format!("HTTP {status}"),
+                }));
         }
     }
 
@@ -236,6 +324,82 @@ impl Client {
             ClientError::NoAnswer { url }
         }
     }
+}
+
+/// The customer's events as they happen, from [`Client::event_stream`].
+#[derive(Debug)]
+pub struct EventStream {
+    response: reqwest::Response,
+    base: String,
+    /// Bytes of a line not yet complete.
+    buffer: Vec<u8>,
+    /// The `data:` lines of the event being read.
+    data: String,
+    last: i64,
+}
+
+impl EventStream {
+    /// The next event; `Ok(None)` when the service ended the stream. A failure means the
+    /// connection is gone: open a new stream after [`EventStream::last_id`].
+    pub async fn next(&mut self) -> Result<Option<EventView>, ClientError> {
+        loop {
+            while let Some(end) = self.buffer.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = self.buffer.drain(..=end).collect();
+                let line = String::from_utf8_lossy(&line);
+                let line = line.trim_end_matches(['\n', '\r']);
+                if line.is_empty() {
+                    if self.data.is_empty() {
+                        continue;
+                    }
+                    let data = std::mem::take(&mut self.data);
+                    let event: EventView =
+                        serde_json::from_str(&data).map_err(|e| ClientError::Protocol {
+                            url: self.base.clone(),
+                            detail: format!("an event that is not one: {e}"),
+                        })?;
+                    if event.id <= self.last {
+                        continue; // never the same event twice
+                    }
+                    self.last = event.id;
+                    return Ok(Some(event));
+                }
+                if let Some(value) = line.strip_prefix("data:") {
+                    if !self.data.is_empty() {
+                        self.data.push('\n');
+                    }
+                    self.data.push_str(value.strip_prefix(' ').unwrap_or(value));
+                }
+                // `id:` repeats the event's own id, `event:` its kind; `:` lines keep it alive.
+            }
+            let chunk = tokio::time::timeout(STREAM_SILENCE, self.response.chunk())
+                .await
+                .map_err(|_| ClientError::NoAnswer {
+                    url: self.base.clone(),
+                })?
+                .map_err(|_| ClientError::NoAnswer {
+                    url: self.base.clone(),
+                })?;
+            match chunk {
+                Some(bytes) => self.buffer.extend_from_slice(&bytes),
+                None => return Ok(None),
+            }
+        }
+    }
+
+    /// The id of the last event given (or the `after` the stream was opened with).
+    pub fn last_id(&self) -> i64 {
+        self.last
+    }
+}
+
+/// The path of a device slot.
+fn slot_path(model: &str, serial: &str, slot: &str) -> String {
+    format!(
+        "/v1/devices/{}/{}/slots/{}",
+        path_segment(model),
+        path_segment(serial),
+        path_segment(slot)
+    )
 }
 
 /// Whether an answer is DRS's "invalid token": `400` with

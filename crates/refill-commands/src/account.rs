@@ -306,6 +306,7 @@ impl AppCore {
     pub async fn sign_out(&self) -> Result<Account, AppError> {
         let session = &self.backend().await?.session;
         let revoked = session.sign_out().await.map_err(auth_error)?;
+        self.forget_inbox();
         tracing::info!(revoked, "signed out");
         Ok(Account::signed_out(None))
     }

@@ -28,17 +28,20 @@ pub fn store(path: &Path, service: &str, tiles: &[ButtonTile]) {
         service: service.to_owned(),
         tiles: tiles.to_vec(),
     };
-    let write = || -> std::io::Result<()> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, serde_json::to_vec(&cached)?)?;
-        std::fs::rename(tmp, path)
-    };
-    if let Err(e) = write() {
+    if let Err(e) = write_json(path, &cached) {
         tracing::warn!("could not save the button grid for offline use: {e}");
     }
+}
+
+/// Replaces the file at `path` with `value` as JSON, whole or not at all (a crash while writing
+/// leaves the previous file).
+pub fn write_json(path: &Path, value: &impl Serialize) -> std::io::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, serde_json::to_vec(value)?)?;
+    std::fs::rename(tmp, path)
 }
 
 /// Records a tile's new open order (or none) in the cache.

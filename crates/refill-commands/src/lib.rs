@@ -18,10 +18,12 @@ pub mod bindings;
 mod cache;
 mod error;
 pub mod launch;
+pub mod notices;
 pub mod onboarding;
 
 pub use account::{Account, Host, Platform, SignInStarted, LINK_PREFIX, SIGN_IN_LINK};
 pub use error::AppError;
+pub use notices::{Inbox, Notice, NoticeKind, SlotRef};
 pub use onboarding::{
     DeviceProtocol, DeviceSecret, DeviceTrust, FoundDevice, JoinedWifi, OpenedDevice, Radio,
     SandboxDevices, WifiList, WifiNetwork,
@@ -30,7 +32,10 @@ pub use refill_service::init_logging;
 
 use refill_client::{Client, ClientError};
 use refill_service::{RunningService, ServiceConfig};
-use refill_wire::{ButtonTile, DeviceList, ErrorCode, OrderView, PressResult};
+use refill_wire::{
+    ButtonTile, DeviceList, ErrorCode, OrderList, OrderView, PressResult, SlotInventory,
+    SlotSettings,
+};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -97,6 +102,12 @@ struct Inner {
     sign_in: account::SignInSlot,
     radio: Radio,
     onboarding: onboarding::OnboardingSlot,
+    /// Serialises reads and writes of the inbox file.
+    inbox_lock: Mutex<()>,
+    /// New notices, for whoever raises OS notifications.
+    notices: tokio::sync::broadcast::Sender<Notice>,
+    /// The event follower, once started; stopped at shutdown.
+    follower: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 /// The service connection: its client, and the sign-in session with it.
@@ -111,6 +122,7 @@ enum Doing {
     Listing,
     Pressing,
     Cancelling,
+    Changing,
 }
 
 impl AppCore {
@@ -137,6 +149,9 @@ impl AppCore {
                 sign_in: account::SignInSlot::default(),
                 radio,
                 onboarding: onboarding::OnboardingSlot::default(),
+                inbox_lock: Mutex::new(()),
+                notices: tokio::sync::broadcast::channel(64).0,
+                follower: Mutex::new(None),
             }),
         }
     }
@@ -300,6 +315,45 @@ impl AppCore {
         Ok(order)
     }
 
+    /// The customer's latest orders, newest first.
+    pub async fn list_orders(&self) -> Result<OrderList, AppError> {
+        let client = self.client().await?;
+        client
+            .orders(50)
+            .await
+            .map_err(|e| self.error(e, Doing::Listing))
+    }
+
+    /// A device slot's supply, settings, level history and forecast.
+    pub async fn slot_inventory(
+        &self,
+        model: String,
+        serial: String,
+        slot_id: String,
+    ) -> Result<SlotInventory, AppError> {
+        let client = self.client().await?;
+        client
+            .slot(&model, &serial, &slot_id)
+            .await
+            .map_err(|e| self.error(e, Doing::Listing))
+    }
+
+    /// Changes a device slot's settings: notify or reorder, its low and target levels, the
+    /// stock on hand.
+    pub async fn change_slot(
+        &self,
+        model: String,
+        serial: String,
+        slot_id: String,
+        settings: SlotSettings,
+    ) -> Result<SlotInventory, AppError> {
+        let client = self.client().await?;
+        client
+            .change_slot(&model, &serial, &slot_id, &settings)
+            .await
+            .map_err(|e| self.error(e, Doing::Changing))
+    }
+
     /// Called by the UI at its first animation frame. Logs it, and writes the time to the file
     /// named by `REFILL_READY_FILE` when set (the benchmark's start-up measurement).
     pub fn ui_ready(&self) {
@@ -317,6 +371,15 @@ impl AppCore {
 
     /// Stops the embedded sandbox, if it runs, after the requests under way.
     pub async fn shutdown(&self) {
+        if let Some(follower) = self
+            .inner
+            .follower
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+        {
+            follower.abort();
+        }
         let service = self
             .inner
             .embedded
@@ -357,6 +420,10 @@ impl AppCore {
                  the same item."
                     .to_owned()
             }
+            (ClientError::Unreachable { url }, Doing::Changing) => format!(
+                "Can't reach the Refill service at {url}, so nothing was changed. \
+                 Try again in a moment."
+            ),
             (ClientError::NoAnswer { .. }, Doing::Cancelling) => {
                 "The Refill service did not answer in time, so Refill can't tell whether the \
                  order was cancelled. Try again."

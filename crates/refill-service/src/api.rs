@@ -6,9 +6,13 @@
 //! | GET | `/v1/buttons` | [`ButtonList`]: the virtual Dash buttons |
 //! | POST | `/v1/buttons/{asin}/press` | [`PressResult`]: `STANDARD_ORDER_PLACED` or `ORDER_INPROGRESS` |
 //! | GET | `/v1/devices` | [`DeviceList`]: the customer's registered devices and their slots |
+//! | GET | `/v1/orders?limit=` | [`OrderList`]: the customer's orders, newest first |
 //! | GET | `/v1/orders/{eventInstanceId}` | [`OrderView`] |
 //! | POST | `/v1/orders/{eventInstanceId}/cancel` | [`OrderView`], or `409 order_not_cancellable` |
 //! | GET | `/v1/catalog/images/{name}.svg` | a product picture |
+//! | GET, PATCH | `/v1/devices/{model}/{serial}/slots/{slotId}` | [`SlotInventory`]; [`SlotSettings`] changes it |
+//! | GET | `/v1/events?after=` | [`EventList`]: the customer's events after an id, oldest first |
+//! | GET | `/v1/events/stream` | the same as server-sent events, `Last-Event-ID` to resume |
 //!
 //! The authorization server's routes (`/ap/oa`, `/auth/o2/token`, …) are in [`crate::auth`].
 
@@ -21,8 +25,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use refill_core::{Asin, OrderPolicy, SharedClock};
 use refill_wire::{
-    ButtonList, DeviceList, ErrorCode, EventList, Health, OrderView, PressResult, SlotInventory,
-    SlotMode, SlotSettings,
+    ButtonList, DeviceList, ErrorCode, EventList, Health, OrderList, OrderView, PressResult,
+    SlotInventory, SlotMode, SlotSettings,
 };
 use std::sync::Arc;
 use std::time::Instant;
@@ -101,6 +105,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/events", get(events))
         .route("/v1/events/stream", get(event_stream))
+        .route("/v1/orders", get(orders))
         .route("/v1/orders/{id}", get(order))
         .route("/v1/orders/{id}/cancel", post(cancel))
         .route("/v1/catalog/images/{file}", get(image))
@@ -219,6 +224,32 @@ async fn press(
         .press(customer, asin.as_str(), now, &state.inner.policy)
         .await?;
     Ok(Json(result))
+}
+
+#[derive(serde::Deserialize)]
+struct OrdersQuery {
+    #[serde(default = "default_limit")]
+    limit: u32,
+}
+
+fn default_limit() -> u32 {
+    50
+}
+
+async fn orders(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<axum::extract::Query<OrdersQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<OrderList>, ApiError> {
+    let limit = query
+        .ok()
+        .map(|q| q.limit)
+        .filter(|l| (1..=500).contains(l))
+        .ok_or_else(|| ApiError::BadRequest("limit must be a number from 1 to 500.".to_owned()))?;
+    let customer = customer(&state, &headers).await?;
+    let now = state.inner.clock.now();
+    let orders = state.inner.store.orders(customer, limit, now).await?;
+    Ok(Json(OrderList { orders }))
 }
 
 async fn order(
@@ -368,11 +399,15 @@ async fn event_stream(
     let customer = customer(&state, &headers).await?;
     let store = state.inner.store.clone();
     let signal = store.event_signal();
+    let closing = store.closing();
     let pending = std::collections::VecDeque::new();
     let stream = futures_util::stream::unfold(
-        (store, signal, after, pending),
-        move |(store, mut signal, mut after, mut pending)| async move {
+        (store, signal, closing, after, pending),
+        move |(store, mut signal, mut closing, mut after, mut pending)| async move {
             loop {
+                if *closing.borrow() {
+                    return None; // the service is shutting down
+                }
                 if let Some(event) = pending.pop_front() {
                     let event: refill_wire::EventView = event;
                     after = event.id;
@@ -383,17 +418,20 @@ async fn event_stream(
                         .unwrap_or_default();
                     return Some((
                         Ok::<_, std::convert::Infallible>(sse),
-                        (store, signal, after, pending),
+                        (store, signal, closing, after, pending),
                     ));
                 }
                 signal.borrow_and_update();
                 match store.events_after(customer, after, 100).await {
                     Ok(events) if !events.is_empty() => pending.extend(events),
                     Ok(_) => {
-                        if let Ok(Err(_)) =
-                            tokio::time::timeout(STREAM_RECHECK, signal.changed()).await
-                        {
-                            return None; // the service is shutting down
+                        tokio::select! {
+                            changed = tokio::time::timeout(STREAM_RECHECK, signal.changed()) => {
+                                if let Ok(Err(_)) = changed {
+                                    return None; // the service is shutting down
+                                }
+                            }
+                            _ = closing.wait_for(|c| *c) => return None,
                         }
                     }
                     Err(e) => {

@@ -500,7 +500,8 @@ impl Store {
             "UPDATE orders SET status = 'cancelled', updated_at_ms = ?1 \
              WHERE device_id = ?2 AND kind = 'test' AND status IN ('placed', 'shipped') \
                AND (?3 IS NULL OR slot_id = ?3) \
-             RETURNING event_instance_id, asin, slot_id",
+             RETURNING event_instance_id, asin, slot_id, \
+                       (SELECT title FROM products p WHERE p.asin = orders.asin) AS title",
         )
         .bind(to_ms(now))
         .bind(device.id)
@@ -511,6 +512,7 @@ impl Store {
             let body = json!({
                 "eventInstanceId": row.try_get::<String, _>("event_instance_id")?,
                 "asin": row.try_get::<String, _>("asin")?,
+                "title": row.try_get::<Option<String>, _>("title")?,
                 "slotId": row.try_get::<Option<String>, _>("slot_id")?,
                 "by": "device",
             });

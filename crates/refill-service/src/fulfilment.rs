@@ -29,7 +29,7 @@ impl Store {
         let mut tx = self.write().await?;
         let due = sqlx::query(
             "SELECT o.id, o.event_instance_id, o.customer_id, o.device_id, o.slot_id, o.asin, \
-                    o.quantity, o.kind, o.status, o.expected_delivery_ms, p.pack_quantity \
+                    o.quantity, o.kind, o.status, o.expected_delivery_ms, p.pack_quantity, p.title \
              FROM orders o JOIN products p ON p.asin = o.asin \
              WHERE (o.status = 'placed' AND o.cancellable_until_ms <= ?1) \
                 OR (o.status = 'shipped' AND o.expected_delivery_ms <= ?1) \
@@ -50,6 +50,7 @@ impl Store {
             let body = json!({
                 "eventInstanceId": row.try_get::<String, _>("event_instance_id")?,
                 "asin": row.try_get::<String, _>("asin")?,
+                "title": row.try_get::<String, _>("title")?,
                 "slotId": slot,
                 "quantity": quantity,
                 "test": row.try_get::<String, _>("kind")? == "test",

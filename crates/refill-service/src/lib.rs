@@ -154,6 +154,7 @@ impl RunningService {
         {
             task.abort();
         }
+        self.store.begin_closing();
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

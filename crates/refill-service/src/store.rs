@@ -27,6 +27,8 @@ pub struct Store {
     pool: SqlitePool,
     /// Bumped after each commit that recorded events, so that event streams wake up.
     events: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
+    /// Set when the service begins to shut down: event streams end, so that it can.
+    closing: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
     /// Group commit for the hot writes (orders, reports).
     writer: crate::writer::Writer,
     /// Devices by access token digest, so that each DRS call need not look its token up.
@@ -215,9 +217,13 @@ pub(crate) async fn place_in(
         }
         Err(e) => return Err(e.into()),
     };
+    let placed = order_in(conn, order.customer, &id, now)
+        .await?
+        .ok_or_else(|| ApiError::Internal(sqlx::Error::RowNotFound))?;
     let body = serde_json::json!({
         "eventInstanceId": id,
         "asin": asin,
+        "title": placed.title,
         "slotId": slot,
         "quantity": order.quantity.max(1),
         "test": order.test,
@@ -225,11 +231,12 @@ pub(crate) async fn place_in(
             .expected_delivery(now)
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default(),
+        "cancellableUntil": placed.cancellable_until.map(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default()
+        }),
     });
     crate::inventory::record_event(conn, order.customer, device, "OrderPlaced", &body, now).await?;
-    let placed = order_in(conn, order.customer, &id, now)
-        .await?
-        .ok_or_else(|| ApiError::Internal(sqlx::Error::RowNotFound))?;
     Ok(PressResult {
         detail_code,
         event_instance_id: id,
@@ -302,6 +309,7 @@ impl Store {
             writer: crate::writer::Writer::start(pool.clone(), events.clone()),
             pool,
             events,
+            closing: std::sync::Arc::new(tokio::sync::watch::channel(false).0),
             devices: std::sync::Arc::default(),
         })
     }
@@ -376,6 +384,16 @@ impl Store {
     /// Tells the event streams that events were committed.
     pub(crate) fn events_committed(&self) {
         self.events.send_modify(|n| *n = n.wrapping_add(1));
+    }
+
+    /// Ends the event streams (the service is shutting down: it waits for its open requests).
+    pub(crate) fn begin_closing(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Becomes `true` when the service begins to shut down.
+    pub(crate) fn closing(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.closing.subscribe()
     }
 
     /// Changes when events are committed: an event stream waits on it between reads.
@@ -462,6 +480,24 @@ impl Store {
             .collect()
     }
 
+    /// The customer's `limit` latest orders, newest first.
+    pub async fn orders(
+        &self,
+        customer: i64,
+        limit: u32,
+        now: OffsetDateTime,
+    ) -> Result<Vec<OrderView>, sqlx::Error> {
+        let rows = sqlx::query(&format!(
+            "SELECT {ORDER_COLUMNS} FROM orders o JOIN products p ON p.asin = o.asin \
+             WHERE o.customer_id = ?1 ORDER BY o.placed_at_ms DESC, o.id DESC LIMIT ?2"
+        ))
+        .bind(customer)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|row| order_from_row(row, now)).collect()
+    }
+
     /// One of the customer's orders.
     pub async fn order(
         &self,
@@ -524,7 +560,8 @@ impl Store {
             "UPDATE orders SET status = 'cancelled', updated_at_ms = ?1 \
              WHERE customer_id = ?2 AND event_instance_id = ?3 \
                AND status = 'placed' AND cancellable_until_ms > ?1 \
-             RETURNING device_id, slot_id, asin",
+             RETURNING device_id, slot_id, asin, \
+                       (SELECT title FROM products p WHERE p.asin = orders.asin) AS title",
         )
         .bind(to_ms(now))
         .bind(customer)
@@ -536,6 +573,7 @@ impl Store {
             let body = serde_json::json!({
                 "eventInstanceId": event_instance_id,
                 "asin": row.try_get::<String, _>("asin")?,
+                "title": row.try_get::<Option<String>, _>("title")?,
                 "slotId": row.try_get::<Option<String>, _>("slot_id")?,
                 "by": "customer",
             });

@@ -209,6 +209,14 @@ pub struct ButtonList {
     pub tiles: Vec<ButtonTile>,
 }
 
+/// `GET /v1/orders`: the customer's orders, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderList {
+    /// At most the `limit` asked for (50 by default).
+    pub orders: Vec<OrderView>,
+}
+
 /// `POST /v1/buttons/{asin}/press`: what the press did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]

@@ -1,4 +1,4 @@
-import type { AppError, commands } from "./bindings";
+import type { AppError, commands, Notice } from "./bindings";
 
 /** The commands of the device setup wizard and the device list. */
 export type DeviceCommand =
@@ -25,8 +25,19 @@ export type Api = Pick<
   | "finishSignIn"
   | "cancelSignIn"
   | "signOut"
+  | "listOrders"
+  | "slotInventory"
+  | "changeSlot"
+  | "inbox"
+  | "markInboxRead"
   | DeviceCommand
 >;
+
+/** What the app tells the UI on its own: a new notice, or "open the inbox" (a notification was clicked). */
+export interface AppEvents {
+  onNotice(handler: (notice: Notice) => void): void;
+  onOpenInbox(handler: () => void): void;
+}
 
 /** The error a command rejected with, whatever shape it came in. */
 export function asAppError(e: unknown): AppError {

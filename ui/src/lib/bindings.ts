@@ -339,6 +339,160 @@ ssid: string,
  */
 ip: string, };
 
+export type OrderList = { 
+/**
+ * At most the `limit` asked for (50 by default).
+ */
+orders: Array<OrderView>, };
+
+export type SlotMode = "notify" | "reorder";
+
+export type LevelPoint = { 
+/**
+ * When.
+ */
+at: string, 
+/**
+ * What was left, in the slot's unit.
+ */
+remaining: number, };
+
+export type SlotInventory = { 
+/**
+ * The slot's id.
+ */
+slotId: string, 
+/**
+ * What it holds, in words.
+ */
+name: string, 
+/**
+ * `count`, `g` or `ml`.
+ */
+unit: string, 
+/**
+ * What it holds when full.
+ */
+capacity: number, 
+/**
+ * Left in the device; `null` until the device has reported.
+ */
+remaining: number | null, 
+/**
+ * On hand in the home, not yet in the device.
+ */
+onHand: number, 
+/**
+ * What happens when it runs low.
+ */
+mode: SlotMode, 
+/**
+ * The customer's own low level; `null`: days of cover (lead time + margin).
+ */
+minimum: number | null, 
+/**
+ * The level a reorder brings the slot and the home's stock up to; `null`: one pack.
+ */
+target: number | null, 
+/**
+ * Whether it is low now (the last reports were at or below the threshold).
+ */
+low: boolean, 
+/**
+ * Recent use per day; `null` until there is a day of history.
+ */
+dailyUse: number | null, 
+/**
+ * When it runs out at that rate; `null` when not in sight.
+ */
+runsOut: string | null, 
+/**
+ * Its levels over the last 14 days, oldest first.
+ */
+levels: Array<LevelPoint>, };
+
+export type SlotSettings = { 
+/**
+ * Notify or reorder.
+ */
+mode?: SlotMode | null, 
+/**
+ * The customer's low level.
+ */
+minimum?: number | null, 
+/**
+ * The target level.
+ */
+target?: number | null, 
+/**
+ * The stock on hand in the home, corrected by hand ("bought some elsewhere").
+ */
+onHand?: number | null, };
+
+export type NoticeKind = "lowSupply" | "orderPlaced" | "shipped" | "delivered" | "cancelled" | "deviceAdded" | "deviceRemoved" | "summary" | "problem";
+
+export type SlotRef = { 
+/**
+ * The device's model.
+ */
+model: string, 
+/**
+ * Its serial number.
+ */
+serial: string, 
+/**
+ * The slot.
+ */
+slotId: string, };
+
+export type Notice = { 
+/**
+ * The event's id (increasing).
+ */
+id: number, 
+/**
+ * What it is about.
+ */
+kind: NoticeKind, 
+/**
+ * The headline ("Coffee beans are low").
+ */
+title: string, 
+/**
+ * The details ("About 3 days left.").
+ */
+body: string, 
+/**
+ * When it happened (the service's time).
+ */
+at: string, 
+/**
+ * The product, where there is one (a low supply's "Reorder" orders it).
+ */
+asin: string | null, 
+/**
+ * The order, for order notices ("Cancel order" cancels it).
+ */
+eventInstanceId: string | null, 
+/**
+ * Until when the order can be cancelled, for a placed order.
+ */
+cancellableUntil: string | null, 
+/**
+ * The device slot, where there is one.
+ */
+slot: SlotRef | null, };
+
+export type Inbox = { 
+/**
+ * Newest first, at most [`INBOX_SIZE`].
+ */
+notices: Array<Notice>, 
+/**
+ * Notices newer than the last one read.
+ */
+unread: number, };
+
 /** The names of all commands. */
 export type CommandName =
   | "list_buttons"
@@ -361,7 +515,12 @@ export type CommandName =
   | "onboarding_link"
   | "onboarding_finish_link"
   | "onboarding_cancel"
-  | "list_devices";
+  | "list_devices"
+  | "slot_inventory"
+  | "change_slot"
+  | "list_orders"
+  | "inbox"
+  | "mark_inbox_read";
 
 /** Every command of the Refill app. Each rejects with an `AppError`. */
 export const commands = {
@@ -407,4 +566,14 @@ export const commands = {
   onboardingCancel: (): Promise<null> => invoke("onboarding_cancel"),
   /** The devices linked to the account, with their slots. */
   listDevices: (): Promise<DeviceList> => invoke("list_devices"),
+  /** A device slot's supply, settings, level history and run-out forecast. */
+  slotInventory: (model: string, serial: string, slotId: string): Promise<SlotInventory> => invoke("slot_inventory", { model, serial, slotId }),
+  /** Changes a slot: notify or reorder, its low and target levels, the stock on hand. */
+  changeSlot: (model: string, serial: string, slotId: string, settings: SlotSettings): Promise<SlotInventory> => invoke("change_slot", { model, serial, slotId, settings }),
+  /** The latest orders, newest first. */
+  listOrders: (): Promise<OrderList> => invoke("list_orders"),
+  /** The in-app inbox: the latest notices, newest first. */
+  inbox: (): Promise<Inbox> => invoke("inbox"),
+  /** Marks the inbox's notices up to this id as read. */
+  markInboxRead: (upTo: number): Promise<Inbox> => invoke("mark_inbox_read", { upTo }),
 };

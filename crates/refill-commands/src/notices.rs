@@ -1,0 +1,594 @@
+//! What the app tells the customer about their supplies and orders: the service's events,
+//! followed while the app runs, put in words once ([`Notice`]) for both the OS notifications and
+//! the in-app inbox.
+//!
+//! The follower reads the events it missed ([`Client::events`]) and then follows the event stream
+//! after the last one it has ([`Client::event_stream`]), opening it again after a break. The last
+//! event seen is kept in the data folder with the inbox, so no event is lost across a dropped
+//! connection or a restart, and none is shown twice. The first time (or after a sign-out) it
+//! starts from the newest event without raising notifications for the old ones; more than
+//! [`SUMMARY_OVER`] events missed while the app was closed become one summary notification.
+
+use crate::{cache, AppCore, AppError};
+use refill_client::{Client, ClientError};
+use refill_wire::{ErrorCode, EventView};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::path::Path;
+use std::time::Duration;
+use time::OffsetDateTime;
+use ts_rs::TS;
+
+/// The inbox file's name inside the data folder.
+pub const FILE: &str = "inbox.json";
+
+/// How many notices the inbox keeps.
+pub const INBOX_SIZE: usize = 50;
+
+/// Missed events beyond this many are raised as one summary notification.
+pub const SUMMARY_OVER: usize = 3;
+
+/// What a notice is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum NoticeKind {
+    /// A slot in notify-only mode ran low (action: reorder).
+    LowSupply,
+    /// An order was placed (action: cancel, while it can be).
+    OrderPlaced,
+    /// An order was shipped.
+    Shipped,
+    /// An order arrived.
+    Delivered,
+    /// An order was cancelled.
+    Cancelled,
+    /// A device was linked to the account.
+    DeviceAdded,
+    /// A device was unlinked.
+    DeviceRemoved,
+    /// Several events that happened while the app was closed (OS notification only).
+    Summary,
+    /// An action taken from a notification failed.
+    Problem,
+}
+
+/// A device slot a notice is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SlotRef {
+    /// The device's model.
+    pub model: String,
+    /// Its serial number.
+    pub serial: String,
+    /// The slot.
+    pub slot_id: String,
+}
+
+/// One thing to tell the customer, in words.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Notice {
+    /// The event's id (increasing).
+    pub id: i64,
+    /// What it is about.
+    pub kind: NoticeKind,
+    /// The headline ("Coffee beans are low").
+    pub title: String,
+    /// The details ("About 3 days left.").
+    pub body: String,
+    /// When it happened (the service's time).
+    #[serde(with = "time::serde::rfc3339")]
+    #[ts(type = "string")]
+    pub at: OffsetDateTime,
+    /// The product, where there is one (a low supply's "Reorder" orders it).
+    pub asin: Option<String>,
+    /// The order, for order notices ("Cancel order" cancels it).
+    pub event_instance_id: Option<String>,
+    /// Until when the order can be cancelled, for a placed order.
+    #[serde(with = "time::serde::rfc3339::option", default)]
+    #[ts(type = "string | null")]
+    pub cancellable_until: Option<OffsetDateTime>,
+    /// The device slot, where there is one.
+    pub slot: Option<SlotRef>,
+}
+
+/// The in-app inbox: the latest notices and how many are unread.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Inbox {
+    /// Newest first, at most [`INBOX_SIZE`].
+    pub notices: Vec<Notice>,
+    /// Notices newer than the last one read.
+    pub unread: u32,
+}
+
+/// The inbox as kept in the data folder.
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Saved {
+    /// The service the events came from.
+    service: String,
+    /// The last event seen; `None` before the first look.
+    cursor: Option<i64>,
+    /// The newest notice the customer has seen in the inbox.
+    read_up_to: i64,
+    /// Newest first.
+    notices: Vec<Notice>,
+}
+
+impl Saved {
+    fn load(path: &Path, service: &str) -> Self {
+        std::fs::read(path)
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<Saved>(&bytes).ok())
+            .filter(|saved| saved.service == service)
+            .unwrap_or_else(|| Saved {
+                service: service.to_owned(),
+                ..Saved::default()
+            })
+    }
+
+    fn save(&self, path: &Path) {
+        if let Err(e) = cache::write_json(path, self) {
+            tracing::warn!("could not save the inbox: {e}");
+        }
+    }
+
+    fn add(&mut self, notices: impl IntoIterator<Item = Notice>) {
+        for notice in notices {
+            if self.notices.iter().all(|n| n.id != notice.id) {
+                self.notices.insert(0, notice);
+            }
+        }
+        self.notices.sort_by_key(|n| std::cmp::Reverse(n.id));
+        self.notices.truncate(INBOX_SIZE);
+    }
+
+    fn inbox(&self) -> Inbox {
+        let unread = self
+            .notices
+            .iter()
+            .filter(|n| n.id > self.read_up_to)
+            .count();
+        Inbox {
+            notices: self.notices.clone(),
+            unread: u32::try_from(unread).unwrap_or(u32::MAX),
+        }
+    }
+}
+
+fn text<'a>(body: &'a Value, key: &str) -> Option<&'a str> {
+    body.get(key).and_then(Value::as_str)
+}
+
+fn instant(body: &Value, key: &str) -> Option<OffsetDateTime> {
+    text(body, key)
+        .and_then(|t| OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok())
+}
+
+/// "in 2 days", "tomorrow", "today", counted from `from` (both on the service's clock).
+fn days_until(from: OffsetDateTime, to: OffsetDateTime) -> String {
+    let hours = (to - from).whole_hours();
+    match (hours + 23) / 24 {
+        i64::MIN..=0 => "today".to_owned(),
+        1 => "tomorrow".to_owned(),
+        days => format!("in {days} days"),
+    }
+}
+
+/// "Coffee beans are low", "Water filter is low".
+fn is_or_are(name: &str) -> &'static str {
+    if name.ends_with('s') && !name.ends_with("ss") {
+        "are"
+    } else {
+        "is"
+    }
+}
+
+/// The event in words; `None` for events the customer need not hear about.
+pub fn notice(event: &EventView) -> Option<Notice> {
+    let b = &event.body;
+    let title_of = || text(b, "title").unwrap_or("Your order").to_owned();
+    let packs = |q: i64| {
+        if q > 1 {
+            format!(" ×{q}")
+        } else {
+            String::new()
+        }
+    };
+    let quantity = b.get("quantity").and_then(Value::as_i64).unwrap_or(1);
+    let test = b.get("test").and_then(Value::as_bool) == Some(true);
+    let arrives = instant(b, "expectedDelivery")
+        .map(|t| format!(", arrives {}", days_until(event.at, t)))
+        .unwrap_or_default();
+    let (kind, title, body) = match event.kind.as_str() {
+        "LowSupply" => {
+            let name = text(b, "slotName").unwrap_or("A supply");
+            let days = b.get("daysLeft").and_then(Value::as_f64);
+            let title = match days {
+                Some(d) if d < 1.0 => {
+                    format!("{name} {} low: less than a day left", is_or_are(name))
+                }
+                Some(d) => {
+                    let d = d.round();
+                    let s = if (d - 1.0).abs() < f64::EPSILON {
+                        ""
+                    } else {
+                        "s"
+                    };
+                    format!("{name} {} low: about {d} day{s} left", is_or_are(name))
+                }
+                None => format!("{name} {} low", is_or_are(name)),
+            };
+            let body = if text(b, "asin").is_some() {
+                "Reorder now, or let Refill reorder it for you next time (the device page's Smart reorder)."
+            } else {
+                "Choose a product for this slot on the device page to reorder it."
+            };
+            (NoticeKind::LowSupply, title, body.to_owned())
+        }
+        "OrderPlaced" => (
+            NoticeKind::OrderPlaced,
+            if test {
+                "Test order placed"
+            } else {
+                "Order placed"
+            }
+            .to_owned(),
+            format!("{}{}{arrives}.", title_of(), packs(quantity)),
+        ),
+        "ItemShipped" => (
+            NoticeKind::Shipped,
+            "Shipped".to_owned(),
+            format!("{}{} is on its way{arrives}.", title_of(), packs(quantity)),
+        ),
+        "ItemDelivered" => (
+            NoticeKind::Delivered,
+            "Delivered".to_owned(),
+            format!("{}{} arrived.", title_of(), packs(quantity)),
+        ),
+        "OrderCancelled" => (
+            NoticeKind::Cancelled,
+            "Order cancelled".to_owned(),
+            match text(b, "by") {
+                Some("device") => format!("{}: the device cancelled its test order.", title_of()),
+                _ => format!("{}: nothing will be charged or sent.", title_of()),
+            },
+        ),
+        "DeviceRegistered" => (
+            NoticeKind::DeviceAdded,
+            "Device added".to_owned(),
+            format!(
+                "{} {} can now reorder its supplies.",
+                text(b, "model").unwrap_or("A device"),
+                text(b, "serial").unwrap_or_default()
+            ),
+        ),
+        "DeviceDeregistered" => (
+            NoticeKind::DeviceRemoved,
+            "Device removed".to_owned(),
+            format!(
+                "{} {} no longer orders for you.",
+                text(b, "model").unwrap_or("A device"),
+                text(b, "serial").unwrap_or_default()
+            ),
+        ),
+        _ => return None,
+    };
+    let slot = match (text(b, "model"), text(b, "serial"), text(b, "slotId")) {
+        (Some(model), Some(serial), Some(slot)) => Some(SlotRef {
+            model: model.to_owned(),
+            serial: serial.to_owned(),
+            slot_id: slot.to_owned(),
+        }),
+        _ => None,
+    };
+    Some(Notice {
+        id: event.id,
+        kind,
+        title,
+        body,
+        at: event.at,
+        asin: text(b, "asin").map(str::to_owned),
+        event_instance_id: text(b, "eventInstanceId").map(str::to_owned),
+        cancellable_until: (kind == NoticeKind::OrderPlaced)
+            .then(|| instant(b, "cancellableUntil"))
+            .flatten(),
+        slot,
+    })
+}
+
+/// One notification for `missed` notices that came while the app was closed.
+fn summary(missed: &[Notice]) -> Notice {
+    let newest = missed.last().cloned();
+    let mut titles: Vec<&str> = missed.iter().rev().map(|n| n.title.as_str()).collect();
+    titles.dedup();
+    let shown = titles
+        .iter()
+        .take(3)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ");
+    let more = titles.len().saturating_sub(3);
+    Notice {
+        id: newest.as_ref().map_or(0, |n| n.id),
+        kind: NoticeKind::Summary,
+        title: format!("{} updates while Refill was closed", missed.len()),
+        body: if more > 0 {
+            format!("{shown} and {more} more. Open the inbox to see them.")
+        } else {
+            format!("{shown}. Open the inbox to see them.")
+        },
+        at: newest.map_or(OffsetDateTime::UNIX_EPOCH, |n| n.at),
+        asin: None,
+        event_instance_id: None,
+        cancellable_until: None,
+        slot: None,
+    }
+}
+
+/// A notice saying that an action taken from a notification did not work.
+pub fn problem(action: &str, error: &AppError) -> Notice {
+    Notice {
+        id: 0,
+        kind: NoticeKind::Problem,
+        title: format!("Could not {action}"),
+        body: error.message.clone(),
+        at: OffsetDateTime::now_utc(),
+        asin: None,
+        event_instance_id: None,
+        cancellable_until: None,
+        slot: None,
+    }
+}
+
+/// How long the follower waits before trying again, by consecutive failures.
+fn backoff(failures: u32) -> Duration {
+    Duration::from_millis(500u64.saturating_mul(1 << failures.min(6)).min(30_000))
+}
+
+impl AppCore {
+    /// The inbox: the latest notices, newest first.
+    pub fn inbox(&self) -> Inbox {
+        let _guard = self.inner.inbox_lock.lock();
+        Saved::load(&self.inbox_path(), &self.cache_key()).inbox()
+    }
+
+    /// Marks the notices up to `id` as read.
+    pub fn mark_inbox_read(&self, up_to: i64) -> Inbox {
+        let _guard = self.inner.inbox_lock.lock();
+        let path = self.inbox_path();
+        let mut saved = Saved::load(&path, &self.cache_key());
+        if up_to > saved.read_up_to {
+            saved.read_up_to = up_to;
+            saved.save(&path);
+        }
+        saved.inbox()
+    }
+
+    /// Every notice from now on, as it comes (OS notifications are raised from these).
+    pub fn notices(&self) -> tokio::sync::broadcast::Receiver<Notice> {
+        self.inner.notices.subscribe()
+    }
+
+    /// Hands `notice` to whoever raises notifications (see [`AppCore::notices`]).
+    pub fn announce(&self, notice: Notice) {
+        let _ = self.inner.notices.send(notice);
+    }
+
+    /// Starts following the service's events in the background (once; later calls do nothing).
+    /// Call it inside a Tokio runtime.
+    pub fn follow_events(&self) {
+        let mut follower = self
+            .inner
+            .follower
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if follower.is_none() {
+            let core = self.clone();
+            *follower = Some(tokio::spawn(async move { core.follow().await }));
+        }
+    }
+
+    /// Forgets the inbox (at sign-out: the notices were about someone else's supplies).
+    pub(crate) fn forget_inbox(&self) {
+        let _guard = self.inner.inbox_lock.lock();
+        let _ = std::fs::remove_file(self.inbox_path());
+    }
+
+    fn inbox_path(&self) -> std::path::PathBuf {
+        self.inner.config.data_dir.join(FILE)
+    }
+
+    async fn follow(&self) {
+        let mut failures = 0u32;
+        loop {
+            match self.follow_once().await {
+                Ok(()) => failures = 0,
+                Err(e) => {
+                    if e.code == ErrorCode::SignInRequired {
+                        tracing::debug!("not signed in: no events to follow yet");
+                    } else {
+                        tracing::info!("the event stream broke, following again soon: {e}");
+                    }
+                    failures += 1;
+                }
+            }
+            tokio::time::sleep(backoff(failures)).await;
+        }
+    }
+
+    /// Catches up and follows the stream until it ends or breaks.
+    async fn follow_once(&self) -> Result<(), AppError> {
+        let client = self.client().await?.clone();
+        let path = self.inbox_path();
+        let key = self.cache_key();
+        let saved = {
+            let _guard = self.inner.inbox_lock.lock();
+            Saved::load(&path, &key)
+        };
+        let fresh = saved.cursor.is_none();
+        let (missed, cursor) = catch_up(&client, saved.cursor.unwrap_or(0))
+            .await
+            .map_err(|e| self.error(e, crate::Doing::Listing))?;
+        self.keep(&path, &key, &missed, cursor);
+        if !fresh {
+            if missed.len() > SUMMARY_OVER {
+                self.announce(summary(&missed));
+            } else {
+                for notice in missed {
+                    self.announce(notice);
+                }
+            }
+        }
+        let mut stream = client
+            .event_stream(cursor)
+            .await
+            .map_err(|e| self.error(e, crate::Doing::Listing))?;
+        tracing::info!(after = cursor, "following the service's events");
+        loop {
+            match stream.next().await {
+                Ok(Some(event)) => {
+                    let notices: Vec<Notice> = notice(&event).into_iter().collect();
+                    self.keep(&path, &key, &notices, event.id);
+                    for n in notices {
+                        self.announce(n);
+                    }
+                }
+                Ok(None) => return Ok(()),
+                Err(e) => return Err(self.error(e, crate::Doing::Listing)),
+            }
+        }
+    }
+
+    /// Adds `notices` to the inbox and moves its cursor to `cursor`, on disk.
+    fn keep(&self, path: &Path, key: &str, notices: &[Notice], cursor: i64) {
+        let _guard = self.inner.inbox_lock.lock();
+        let mut saved = Saved::load(path, key);
+        if saved.cursor.is_some_and(|c| c >= cursor) && notices.is_empty() {
+            return;
+        }
+        saved.add(notices.iter().cloned());
+        saved.cursor = Some(saved.cursor.unwrap_or(0).max(cursor));
+        saved.save(path);
+    }
+}
+
+/// Every event after `after`, page by page: their notices and the last id.
+async fn catch_up(client: &Client, after: i64) -> Result<(Vec<Notice>, i64), ClientError> {
+    let mut cursor = after;
+    let mut notices = Vec::new();
+    loop {
+        let page = client.events(cursor).await?;
+        let Some(last) = page.events.last() else {
+            return Ok((notices, cursor));
+        };
+        cursor = last.id;
+        notices.extend(page.events.iter().filter_map(notice));
+        // Only the newest ones are kept; the rest would only be dropped again.
+        if notices.len() > INBOX_SIZE {
+            notices.drain(..notices.len() - INBOX_SIZE);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn event(kind: &str, body: Value) -> EventView {
+        EventView {
+            id: 7,
+            kind: kind.to_owned(),
+            at: OffsetDateTime::UNIX_EPOCH,
+            body,
+        }
+    }
+
+    #[test]
+    fn a_low_supply_says_what_and_how_long() {
+        let n = notice(&event(
+            "LowSupply",
+            json!({"slotName": "Coffee beans", "daysLeft": 2.6, "asin": "B0RFBEAN01",
+                   "model": "brew", "serial": "S1", "slotId": "brew-beans"}),
+        ))
+        .unwrap();
+        assert_eq!(n.title, "Coffee beans are low: about 3 days left");
+        assert_eq!(n.kind, NoticeKind::LowSupply);
+        assert_eq!(n.asin.as_deref(), Some("B0RFBEAN01"));
+        assert_eq!(n.slot.unwrap().slot_id, "brew-beans");
+        let n = notice(&event(
+            "LowSupply",
+            json!({"slotName": "Water filter", "daysLeft": 0.4}),
+        ))
+        .unwrap();
+        assert_eq!(n.title, "Water filter is low: less than a day left");
+        let n = notice(&event("LowSupply", json!({"slotName": "Detergent"}))).unwrap();
+        assert_eq!(n.title, "Detergent is low");
+    }
+
+    #[test]
+    fn order_notices_name_the_item_and_when_it_arrives() {
+        let at = OffsetDateTime::UNIX_EPOCH;
+        let placed = notice(&event(
+            "OrderPlaced",
+            json!({"title": "Beans", "quantity": 2, "eventInstanceId": "o1",
+                   "expectedDelivery": "1970-01-03T12:00:00Z",
+                   "cancellableUntil": "1970-01-02T00:00:00Z"}),
+        ))
+        .unwrap();
+        assert_eq!(placed.title, "Order placed");
+        assert_eq!(placed.body, "Beans ×2, arrives in 3 days.");
+        assert_eq!(placed.cancellable_until, Some(at + time::Duration::days(1)));
+        let shipped = notice(&event(
+            "ItemShipped",
+            json!({"title": "Beans", "expectedDelivery": "1970-01-01T20:00:00Z"}),
+        ))
+        .unwrap();
+        assert_eq!(shipped.body, "Beans is on its way, arrives tomorrow.");
+        assert_eq!(shipped.cancellable_until, None);
+        let delivered = notice(&event("ItemDelivered", json!({"title": "Beans"}))).unwrap();
+        assert_eq!(
+            (delivered.title.as_str(), delivered.body.as_str()),
+            ("Delivered", "Beans arrived.")
+        );
+        assert!(notice(&event("SubscriptionChanged", json!({}))).is_none());
+    }
+
+    #[test]
+    fn many_missed_events_make_one_summary() {
+        let missed: Vec<Notice> = ["Order placed", "Shipped", "Delivered", "Order placed"]
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Notice {
+                id: i as i64 + 1,
+                title: (*t).to_owned(),
+                ..problem("x", &AppError::new(ErrorCode::ServiceError, ""))
+            })
+            .collect();
+        let s = summary(&missed);
+        assert_eq!(s.title, "4 updates while Refill was closed");
+        assert_eq!(
+            s.body,
+            "Order placed, Delivered, Shipped and 1 more. Open the inbox to see them."
+        );
+        assert_eq!(s.id, 4);
+    }
+
+    #[test]
+    fn the_inbox_keeps_the_newest_once() {
+        let mut saved = Saved::default();
+        let n = |id| Notice {
+            id,
+            ..problem("x", &AppError::new(ErrorCode::ServiceError, ""))
+        };
+        saved.add((1..=60).map(n));
+        saved.add([n(60), n(59)]);
+        assert_eq!(saved.notices.len(), INBOX_SIZE);
+        assert_eq!(saved.notices[0].id, 60);
+        assert_eq!(saved.notices[1].id, 59);
+        saved.read_up_to = 55;
+        assert_eq!(saved.inbox().unread, 5);
+    }
+}

@@ -1,0 +1,238 @@
+//! The app following the service's events: notices raised once each across a dropped stream, a
+//! service restart and an app restart; the inbox; the device slot and order list commands.
+//! Real service over loopback HTTP, real SQLite.
+
+use refill_client::Client;
+use refill_commands::{AppConfig, AppCore, Notice, NoticeKind, Platform};
+use refill_service::{start, RunningService, ServiceConfig};
+use refill_wire::{OrderState, SlotMode, SlotSettings};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+use tokio::sync::broadcast::Receiver;
+
+const BEANS: &str = "B0RFBEAN01";
+const FILTER: &str = "B0RFWATR02";
+
+async fn service(db: &Path, listen: SocketAddr) -> RunningService {
+    let mut config = ServiceConfig::sandbox(db);
+    config.listen = listen;
+    config.deliver_every = None;
+    start(config).await.unwrap()
+}
+
+fn app(dir: &Path, url: &str) -> AppCore {
+    AppCore::new(
+        AppConfig {
+            data_dir: dir.to_owned(),
+            service_url: Some(url.to_owned()),
+            auth_provider: None,
+        },
+        Platform::headless(),
+    )
+}
+
+/// The next notice, within 10 s.
+async fn next(rx: &mut Receiver<Notice>) -> Notice {
+    tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .expect("a notice within 10 s")
+        .unwrap()
+}
+
+/// No notice for `wait`.
+async fn quiet(rx: &mut Receiver<Notice>, wait: Duration) {
+    if let Ok(n) = tokio::time::timeout(wait, rx.recv()).await {
+        panic!("no notice expected, got {n:?}");
+    }
+}
+
+/// Waits until the follower has looked at the events once (its cursor is on disk).
+async fn until_following(dir: &Path) {
+    for _ in 0..100 {
+        if dir.join(refill_commands::notices::FILE).exists() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the follower never started");
+}
+
+#[tokio::test]
+async fn every_event_is_told_once_across_a_dropped_stream_and_an_app_restart() {
+    let data = tempfile::tempdir().unwrap();
+    let app_dir = tempfile::tempdir().unwrap();
+    let db = data.path().join("service.sqlite");
+    let running = service(&db, "127.0.0.1:0".parse().unwrap()).await;
+    let addr: SocketAddr = running.base_url()["http://".len()..].parse().unwrap();
+    let url = running.base_url();
+    let other = Client::new(&url); // another device of the same customer
+
+    let core = app(app_dir.path(), &url);
+    let mut rx = core.notices();
+    core.follow_events();
+    until_following(app_dir.path()).await;
+    // The sandbox's history is not news: nothing is raised for it.
+    quiet(&mut rx, Duration::from_millis(300)).await;
+
+    let placed = core.press_button(BEANS.into()).await.unwrap();
+    let n = next(&mut rx).await;
+    assert_eq!(n.kind, NoticeKind::OrderPlaced);
+    assert_eq!(n.title, "Order placed");
+    assert!(
+        n.body.starts_with("Refill Roasters Whole Bean Coffee"),
+        "{}",
+        n.body
+    );
+    assert_eq!(
+        n.event_instance_id.as_deref(),
+        Some(placed.event_instance_id.as_str())
+    );
+    assert!(
+        n.cancellable_until.is_some(),
+        "a placed order can be cancelled"
+    );
+
+    // The service goes away (the stream breaks) and comes back on the same database; an order
+    // placed before the app reconnects still reaches it, once.
+    running.shutdown().await;
+    let running = service(&db, addr).await;
+    let second = other.press(FILTER).await.unwrap();
+    let n = next(&mut rx).await;
+    assert_eq!(
+        n.event_instance_id.as_deref(),
+        Some(second.event_instance_id.as_str())
+    );
+    quiet(&mut rx, Duration::from_millis(700)).await;
+
+    // The app closes; four things happen; the app opens again: one summary, all four in the inbox.
+    core.shutdown().await;
+    drop(rx);
+    other.cancel(&placed.event_instance_id).await.unwrap();
+    other.cancel(&second.event_instance_id).await.unwrap();
+    let third = other.press(BEANS).await.unwrap();
+    other.cancel(&third.event_instance_id).await.unwrap();
+    let core = app(app_dir.path(), &url);
+    let mut rx = core.notices();
+    core.follow_events();
+    let summary = next(&mut rx).await;
+    assert_eq!(summary.kind, NoticeKind::Summary);
+    assert_eq!(summary.title, "4 updates while Refill was closed");
+    quiet(&mut rx, Duration::from_millis(500)).await;
+    let inbox = core.inbox();
+    let kinds: Vec<NoticeKind> = inbox.notices.iter().take(6).map(|n| n.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            NoticeKind::Cancelled,
+            NoticeKind::OrderPlaced,
+            NoticeKind::Cancelled,
+            NoticeKind::Cancelled,
+            NoticeKind::OrderPlaced,
+            NoticeKind::OrderPlaced,
+        ]
+    );
+    let mut ids: Vec<i64> = inbox.notices.iter().map(|n| n.id).collect();
+    ids.dedup();
+    assert_eq!(ids.len(), inbox.notices.len(), "no notice twice");
+    assert!(inbox.unread >= 6);
+    let read = core.mark_inbox_read(inbox.notices[0].id);
+    assert_eq!(read.unread, 0);
+
+    // Live again after the catch-up.
+    core.press_button(BEANS.into()).await.unwrap();
+    assert_eq!(next(&mut rx).await.kind, NoticeKind::OrderPlaced);
+    assert_eq!(core.inbox().unread, 1);
+    core.shutdown().await;
+    running.shutdown().await;
+}
+
+#[tokio::test]
+async fn signing_out_forgets_the_inbox() {
+    let data = tempfile::tempdir().unwrap();
+    let app_dir = tempfile::tempdir().unwrap();
+    let running = service(
+        &data.path().join("s.sqlite"),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await;
+    let core = app(app_dir.path(), &running.base_url());
+    let mut rx = core.notices();
+    core.follow_events();
+    until_following(app_dir.path()).await;
+    core.press_button(BEANS.into()).await.unwrap();
+    next(&mut rx).await;
+    assert!(!core.inbox().notices.is_empty());
+    // Not signed in to this sandbox service: signing out only forgets what the app kept.
+    let _ = core.sign_out().await;
+    assert!(core.inbox().notices.is_empty());
+    core.shutdown().await;
+    running.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_slot_can_be_read_and_switched_to_reorder_and_orders_are_listed() {
+    let app_dir = tempfile::tempdir().unwrap();
+    let core = AppCore::new(
+        AppConfig {
+            data_dir: app_dir.path().to_owned(),
+            service_url: None,
+            auth_provider: None,
+        },
+        Platform::headless(),
+    );
+    let devices = core.list_devices().await.unwrap().devices;
+    let brew = devices
+        .iter()
+        .find(|d| d.slots.iter().any(|s| s.slot_id == "brew-beans"))
+        .expect("the sandbox has a coffee maker");
+    let slot = core
+        .slot_inventory(brew.model.clone(), brew.serial.clone(), "brew-beans".into())
+        .await
+        .unwrap();
+    assert_eq!(slot.name, "Coffee beans");
+    let other = if slot.mode == SlotMode::Notify {
+        SlotMode::Reorder
+    } else {
+        SlotMode::Notify
+    };
+    let changed = core
+        .change_slot(
+            brew.model.clone(),
+            brew.serial.clone(),
+            "brew-beans".into(),
+            SlotSettings {
+                mode: Some(other),
+                minimum: Some(Some(100.0)),
+                ..SlotSettings::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(changed.mode, other);
+    assert_eq!(changed.minimum, Some(100.0));
+    let unknown = core
+        .slot_inventory(
+            brew.model.clone(),
+            brew.serial.clone(),
+            "no-such-slot".into(),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        unknown.message.contains("no-such-slot"),
+        "{}",
+        unknown.message
+    );
+
+    let placed = core.press_button(BEANS.into()).await.unwrap();
+    let orders = core.list_orders().await.unwrap().orders;
+    assert_eq!(
+        orders[0].event_instance_id, placed.event_instance_id,
+        "newest first"
+    );
+    assert_eq!(orders[0].status, OrderState::Placed);
+    assert!(orders.len() > 1, "the sandbox's history is listed too");
+    assert!(orders.windows(2).all(|w| w[0].placed_at >= w[1].placed_at));
+    core.shutdown().await;
+}

@@ -1,0 +1,114 @@
+//! OS notifications of the real app, caught on the session bus by a notification server the
+//! tests run (`tests/rig/notifications.py`, a fake daemon: there is no desktop here), and their
+//! buttons clicked through D-Bus as a desktop user would.
+
+use anyhow::Result;
+use refill_e2e::{count_orders, App, AppHome, Notifications};
+use std::time::Duration;
+
+const BEANS: &str = "B0RFBEAN01";
+
+#[tokio::test]
+#[ignore = "needs a display, a session bus and tauri-driver: run by `cargo xtask test`"]
+async fn an_order_raises_a_notification_whose_cancel_button_cancels_it() -> Result<()> {
+    let home = AppHome::new()?;
+    let bus = Notifications::start(&home).await?;
+    let app = App::launch(&home, "notify-cancel", &[]).await?;
+    app.click(&format!("tap-{BEANS}")).await?;
+    let placed = bus
+        .wait_for(Duration::from_secs(20), |n| n.summary == "Order placed")
+        .await?;
+    assert!(
+        placed.body.starts_with("Refill Roasters Whole Bean Coffee"),
+        "{placed:?}"
+    );
+    assert!(
+        placed
+            .actions
+            .windows(2)
+            .any(|a| a == ["cancel", "Cancel order"]),
+        "the notification has a Cancel order button: {placed:?}"
+    );
+    assert_eq!(
+        count_orders(&home.sandbox_db(), BEANS, &["placed"]).await?,
+        1
+    );
+
+    bus.click(placed.id, "cancel").await?;
+    bus.wait_for(Duration::from_secs(20), |n| n.summary == "Order cancelled")
+        .await?;
+    assert_eq!(
+        count_orders(&home.sandbox_db(), BEANS, &["placed"]).await?,
+        0
+    );
+    assert_eq!(
+        count_orders(&home.sandbox_db(), BEANS, &["cancelled"]).await?,
+        1
+    );
+    // The grid heard of it too, and the inbox has both, newest first.
+    app.wait_text(&format!("status-{BEANS}"), |t| !t.starts_with("Ordered"))
+        .await?;
+    app.click("inbox-button").await?;
+    app.find("[data-testid='inbox']").await?;
+    let titles = app
+        .client
+        .find_all(fantoccini::Locator::Css("[data-testid^='notice-title-']"))
+        .await?;
+    let mut seen = Vec::new();
+    for t in titles {
+        seen.push(t.text().await?);
+    }
+    assert_eq!(seen[..2], ["Order cancelled", "Order placed"]);
+    assert!(
+        !app.exists("[data-testid^='notice-cancel-']").await?,
+        "a cancelled order offers no Cancel any more"
+    );
+    // Each event raised once.
+    let all = bus.all()?;
+    assert_eq!(
+        all.iter().filter(|n| n.summary == "Order placed").count(),
+        1,
+        "{all:#?}"
+    );
+    app.screenshot("notify-cancel").await?;
+    app.quit().await?;
+    bus.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+#[ignore = "needs a display, a session bus and tauri-driver: run by `cargo xtask test`"]
+async fn the_fast_sandbox_runs_low_then_reorders_and_delivers_by_itself() -> Result<()> {
+    let home = AppHome::new()?;
+    let bus = Notifications::start(&home).await?;
+    // A day of the sandbox's time every second.
+    let app = App::launch_with(
+        &home,
+        "notify-sandbox",
+        &[],
+        &[("REFILL_SANDBOX_SPEED", "86400")],
+    )
+    .await?;
+    app.find("[data-testid='grid']").await?;
+    let minute = Duration::from_secs(90);
+    // A slot in notify-only mode runs low: a notification with a Reorder button.
+    let low = bus.wait_for(minute, |n| n.summary.contains(" low")).await?;
+    assert!(
+        low.actions.windows(2).any(|a| a == ["reorder", "Reorder"]),
+        "{low:?}"
+    );
+    // The coffee maker's beans are in smart-reorder mode: ordered, shipped, delivered by itself
+    // (the sandbox's coffee maker is a test device: its orders are test orders).
+    bus.wait_for(minute, |n| {
+        n.summary == "Test order placed" && n.body.starts_with("Refill Roasters")
+    })
+    .await?;
+    bus.wait_for(minute, |n| {
+        n.summary == "Delivered" && n.body.starts_with("Refill Roasters")
+    })
+    .await?;
+    app.screenshot("notify-sandbox").await?;
+    app.quit().await?;
+    bus.stop().await;
+    Ok(())
+}

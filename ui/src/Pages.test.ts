@@ -1,0 +1,179 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/svelte";
+import App from "./App.svelte";
+import type { Api, AppEvents } from "./lib/api";
+import type { Inbox, Notice, SlotInventory } from "./lib/bindings";
+import { aLinkedDevice, anOrder, aTile, wizardApi } from "./lib/fixtures";
+
+afterEach(cleanup);
+
+const signedOut = { signedIn: false, name: null, email: null, notice: null };
+
+const low: Notice = {
+  id: 41,
+  kind: "lowSupply",
+  title: "Coffee beans are low: about 3 days left",
+  body: "Reorder now.",
+  at: new Date().toISOString(),
+  asin: "B0RFBEAN01",
+  eventInstanceId: null,
+  cancellableUntil: null,
+  slot: { model: aLinkedDevice.model, serial: aLinkedDevice.serial, slotId: "brew-beans" },
+};
+
+function beans(over: Partial<SlotInventory> = {}): SlotInventory {
+  const day = 86400_000;
+  return {
+    slotId: "brew-beans",
+    name: "Coffee beans",
+    unit: "g",
+    capacity: 1000,
+    remaining: 300,
+    onHand: 0,
+    mode: "notify",
+    minimum: null,
+    target: null,
+    low: true,
+    dailyUse: 100,
+    runsOut: new Date(Date.now() + 3 * day).toISOString(),
+    levels: [
+      { at: new Date(Date.now() - 7 * day).toISOString(), remaining: 1000 },
+      { at: new Date().toISOString(), remaining: 300 },
+    ],
+    ...over,
+  };
+}
+
+function fakeApi(over: Partial<Api> = {}): Api {
+  let inbox: Inbox = { notices: [], unread: 0 };
+  return {
+    listButtons: vi.fn(async () => ({
+      tiles: [aTile()],
+      service: { kind: "embedded" as const, url: "http://127.0.0.1:1" },
+      offline: null,
+    })),
+    pressButton: vi.fn(async () => ({
+      detailCode: "STANDARD_ORDER_PLACED" as const,
+      eventInstanceId: "refill.v1.o.9",
+      order: anOrder({ eventInstanceId: "refill.v1.o.9" }),
+    })),
+    cancelOrder: vi.fn(async (id: string) => anOrder({ eventInstanceId: id, status: "cancelled", cancellableUntil: null })),
+    account: vi.fn(async () => signedOut),
+    startSignIn: vi.fn(async () => ({ authorizeUrl: "x", browserOpened: false })),
+    finishSignIn: vi.fn(async () => signedOut),
+    cancelSignIn: vi.fn(async () => null),
+    signOut: vi.fn(async () => signedOut),
+    listOrders: vi.fn(async () => ({
+      orders: [anOrder(), anOrder({ eventInstanceId: "refill.v1.o.0", status: "delivered", cancellableUntil: null })],
+    })),
+    slotInventory: vi.fn(async (_m: string, _s: string, slot: string) =>
+      slot === "brew-beans" ? beans() : beans({ slotId: slot, name: "Paper filters", unit: "count", capacity: 100, remaining: null, levels: [], runsOut: null, low: false }),
+    ),
+    changeSlot: vi.fn(async (_m: string, _s: string, _slot: string, settings) => beans({ mode: settings.mode ?? "notify", minimum: settings.minimum ?? null })),
+    inbox: vi.fn(async () => inbox),
+    markInboxRead: vi.fn(async () => (inbox = { ...inbox, unread: 0 })),
+    ...wizardApi(),
+    listDevices: vi.fn(async () => ({ devices: [aLinkedDevice] })),
+    ...over,
+    // The app's own inbox: a notice arriving adds to it.
+    ...{ _add: (n: Notice) => (inbox = { notices: [n, ...inbox.notices], unread: inbox.unread + 1 }) },
+  } as Api;
+}
+
+function fakeEvents() {
+  let notice: (n: Notice) => void = () => {};
+  let open: () => void = () => {};
+  const events: AppEvents = {
+    onNotice: (h) => (notice = h),
+    onOpenInbox: (h) => (open = h),
+  };
+  return { events, send: (n: Notice) => notice(n), open: () => open() };
+}
+
+describe("the inbox", () => {
+  it("counts a new notice, opens (also from a notification click) and reorders from it", async () => {
+    const api = fakeApi();
+    const { events, send, open } = fakeEvents();
+    render(App, { props: { api, events } });
+    await screen.findByTestId("grid");
+    (api as unknown as { _add: (n: Notice) => void })._add(low);
+    send(low);
+    expect((await screen.findByTestId("inbox-unread")).textContent).toBe("1");
+    open();
+    expect((await screen.findByTestId("notice-title-41")).textContent).toBe(low.title);
+    await waitFor(() => expect(api.markInboxRead).toHaveBeenCalledWith(41));
+    await waitFor(() => expect(screen.queryByTestId("inbox-unread")).toBeNull());
+    await fireEvent.click(screen.getByTestId("notice-reorder-41"));
+    await waitFor(() => expect(screen.getByTestId("notice-message-41").textContent).toBe("Ordered."));
+    expect(api.pressButton).toHaveBeenCalledWith("B0RFBEAN01");
+    // "Open device" goes to the slot's device page.
+    await fireEvent.click(screen.getByTestId("notice-slot-41"));
+    expect(await screen.findByTestId("device-page")).toBeTruthy();
+  });
+
+  it("offers Cancel on a placed order only while it can be cancelled", async () => {
+    const placed: Notice = {
+      ...low,
+      id: 42,
+      kind: "orderPlaced",
+      title: "Order placed",
+      eventInstanceId: "refill.v1.o.1",
+      cancellableUntil: new Date(Date.now() + 3600_000).toISOString(),
+    };
+    const late: Notice = { ...placed, id: 43, cancellableUntil: new Date(Date.now() - 1000).toISOString() };
+    const api = fakeApi({ inbox: vi.fn(async () => ({ notices: [late, placed], unread: 0 })) });
+    render(App, { props: { api } });
+    await fireEvent.click(await screen.findByTestId("inbox-button"));
+    await fireEvent.click(await screen.findByTestId("notice-cancel-42"));
+    await waitFor(() => expect(api.cancelOrder).toHaveBeenCalledWith("refill.v1.o.1"));
+    expect(screen.queryByTestId("notice-cancel-43")).toBeNull();
+  });
+});
+
+describe("the order list", () => {
+  it("lists orders with their status and cancels an open one", async () => {
+    const api = fakeApi();
+    render(App, { props: { api } });
+    await fireEvent.click(await screen.findByTestId("nav-orders"));
+    expect((await screen.findByTestId("order-status-refill.v1.o.1")).textContent).toBe("Placed");
+    expect(screen.getByTestId("order-status-refill.v1.o.0").textContent).toBe("Delivered");
+    expect(screen.queryByTestId("order-cancel-refill.v1.o.0")).toBeNull();
+    await fireEvent.click(screen.getByTestId("order-cancel-refill.v1.o.1"));
+    await waitFor(() => expect(api.cancelOrder).toHaveBeenCalledWith("refill.v1.o.1"));
+    await waitFor(() => expect(api.listOrders).toHaveBeenCalledTimes(2));
+  });
+});
+
+describe("the device page", () => {
+  it("shows each slot's level and run-out, switches to smart reorder, and refuses a bad level", async () => {
+    const api = fakeApi();
+    render(App, { props: { api } });
+    await fireEvent.click(await screen.findByTestId(`open-device-${aLinkedDevice.serial}`));
+    expect((await screen.findByTestId("level-brew-beans")).textContent).toContain("300 g left");
+    expect(screen.getByTestId("level-brew-beans").textContent).toContain("low");
+    expect(screen.getByTestId("forecast-brew-beans").textContent).toMatch(/^\s*Runs out around .*about 100 g a day/);
+    expect(screen.getByTestId("chart-brew-beans")).toBeTruthy();
+    expect((await screen.findByTestId("level-brew-filters")).textContent).toContain("No report yet");
+    // No product chosen: no smart reorder.
+    expect((screen.getByTestId("mode-reorder-brew-filters") as HTMLInputElement).disabled).toBe(true);
+
+    await fireEvent.click(screen.getByTestId("mode-reorder-brew-beans"));
+    await waitFor(() =>
+      expect(api.changeSlot).toHaveBeenCalledWith(aLinkedDevice.model, aLinkedDevice.serial, "brew-beans", { mode: "reorder" }),
+    );
+
+    await fireEvent.input(screen.getByTestId("minimum-brew-beans"), { target: { value: "lots" } });
+    await fireEvent.click(screen.getByTestId("save-brew-beans"));
+    expect((await screen.findByTestId("slot-error-brew-beans")).textContent).toBe("The low level must be a number of 0 or more.");
+    expect(api.changeSlot).toHaveBeenCalledTimes(1);
+    await fireEvent.input(screen.getByTestId("minimum-brew-beans"), { target: { value: "200" } });
+    await fireEvent.click(screen.getByTestId("save-brew-beans"));
+    await waitFor(() =>
+      expect(api.changeSlot).toHaveBeenLastCalledWith(aLinkedDevice.model, aLinkedDevice.serial, "brew-beans", {
+        minimum: 200,
+        target: null,
+        onHand: 0,
+      }),
+    );
+  });
+});
