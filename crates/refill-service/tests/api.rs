@@ -326,3 +326,33 @@ async fn an_acknowledged_order_survives_kill_9() {
             .unwrap();
     assert_eq!(status, "placed");
 }
+
+#[tokio::test]
+async fn the_order_list_is_newest_first_and_a_bad_limit_is_refused_in_words() {
+    let f = sandbox().await;
+    let placed = f.press(BEANS).await;
+    let res = f
+        .http
+        .get(f.url("/v1/orders?limit=3"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let list: refill_wire::OrderList = res.json().await.unwrap();
+    assert_eq!(list.orders.len(), 3, "the limit is kept");
+    assert_eq!(list.orders[0].event_instance_id, placed.event_instance_id);
+    assert!(list
+        .orders
+        .windows(2)
+        .all(|w| w[0].placed_at >= w[1].placed_at));
+    for bad in ["0", "501", "many"] {
+        let err = f
+            .error(
+                reqwest::Method::GET,
+                &format!("/v1/orders?limit={bad}"),
+                400,
+            )
+            .await;
+        assert_eq!(err.message, "limit must be a number from 1 to 500.");
+    }
+}
