@@ -102,8 +102,8 @@ struct Inner {
     sign_in: account::SignInSlot,
     radio: Radio,
     onboarding: onboarding::OnboardingSlot,
-    /// Serialises reads and writes of the inbox file.
-    inbox_lock: Mutex<()>,
+    /// The inbox, read from the data folder on first use and written back on each change.
+    inbox: Mutex<Option<notices::Saved>>,
     /// New notices, for whoever raises OS notifications.
     notices: tokio::sync::broadcast::Sender<Notice>,
     /// The event follower, once started; stopped at shutdown.
@@ -149,7 +149,7 @@ impl AppCore {
                 sign_in: account::SignInSlot::default(),
                 radio,
                 onboarding: onboarding::OnboardingSlot::default(),
-                inbox_lock: Mutex::new(()),
+                inbox: Mutex::new(None),
                 notices: tokio::sync::broadcast::channel(64).0,
                 follower: Mutex::new(None),
             }),

@@ -137,7 +137,7 @@ impl Saved {
     fn add(&mut self, notices: impl IntoIterator<Item = Notice>) {
         for notice in notices {
             if self.notices.iter().all(|n| n.id != notice.id) {
-                self.notices.insert(0, notice);
+                self.notices.push(notice);
             }
         }
         self.notices.sort_by_key(|n| std::cmp::Reverse(n.id));
@@ -255,24 +255,26 @@ pub fn notice(event: &EventView) -> Option<Notice> {
                 _ => format!("{}: nothing will be charged or sent.", title_of()),
             },
         ),
-        "DeviceRegistered" => (
-            NoticeKind::DeviceAdded,
-            "Device added".to_owned(),
-            format!(
-                "{} {} can now reorder its supplies.",
+        kind @ ("DeviceRegistered" | "DeviceDeregistered") => {
+            let device = format!(
+                "{} {}",
                 text(b, "model").unwrap_or("A device"),
                 text(b, "serial").unwrap_or_default()
-            ),
-        ),
-        "DeviceDeregistered" => (
-            NoticeKind::DeviceRemoved,
-            "Device removed".to_owned(),
-            format!(
-                "{} {} no longer orders for you.",
-                text(b, "model").unwrap_or("A device"),
-                text(b, "serial").unwrap_or_default()
-            ),
-        ),
+            );
+            if kind == "DeviceRegistered" {
+                (
+                    NoticeKind::DeviceAdded,
+                    "Device added".to_owned(),
+                    format!("{device} can now reorder its supplies."),
+                )
+            } else {
+                (
+                    NoticeKind::DeviceRemoved,
+                    "Device removed".to_owned(),
+                    format!("{device} no longer orders for you."),
+                )
+            }
+        }
         _ => return None,
     };
     let slot = match (text(b, "model"), text(b, "serial"), text(b, "slotId")) {
@@ -350,20 +352,33 @@ fn backoff(failures: u32) -> Duration {
 impl AppCore {
     /// The inbox: the latest notices, newest first.
     pub fn inbox(&self) -> Inbox {
-        let _guard = self.inner.inbox_lock.lock();
-        Saved::load(&self.inbox_path(), &self.cache_key()).inbox()
+        self.with_inbox(|saved| (saved.inbox(), false))
     }
 
     /// Marks the notices up to `id` as read.
     pub fn mark_inbox_read(&self, up_to: i64) -> Inbox {
-        let _guard = self.inner.inbox_lock.lock();
+        self.with_inbox(|saved| {
+            let changed = up_to > saved.read_up_to;
+            saved.read_up_to = saved.read_up_to.max(up_to);
+            (saved.inbox(), changed)
+        })
+    }
+
+    /// Runs `f` on the inbox (read from the data folder the first time); writes it back when
+    /// `f` says it changed it.
+    fn with_inbox<T>(&self, f: impl FnOnce(&mut Saved) -> (T, bool)) -> T {
+        let mut slot = self
+            .inner
+            .inbox
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let path = self.inbox_path();
-        let mut saved = Saved::load(&path, &self.cache_key());
-        if up_to > saved.read_up_to {
-            saved.read_up_to = up_to;
+        let saved = slot.get_or_insert_with(|| Saved::load(&path, &self.cache_key()));
+        let (out, changed) = f(saved);
+        if changed {
             saved.save(&path);
         }
-        saved.inbox()
+        out
     }
 
     /// Every notice from now on, as it comes (OS notifications are raised from these).
@@ -392,7 +407,12 @@ impl AppCore {
 
     /// Forgets the inbox (at sign-out: the notices were about someone else's supplies).
     pub(crate) fn forget_inbox(&self) {
-        let _guard = self.inner.inbox_lock.lock();
+        let mut slot = self
+            .inner
+            .inbox
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *slot = None;
         let _ = std::fs::remove_file(self.inbox_path());
     }
 
@@ -421,17 +441,12 @@ impl AppCore {
     /// Catches up and follows the stream until it ends or breaks.
     async fn follow_once(&self) -> Result<(), AppError> {
         let client = self.client().await?.clone();
-        let path = self.inbox_path();
-        let key = self.cache_key();
-        let saved = {
-            let _guard = self.inner.inbox_lock.lock();
-            Saved::load(&path, &key)
-        };
-        let fresh = saved.cursor.is_none();
-        let (missed, cursor) = catch_up(&client, saved.cursor.unwrap_or(0))
+        let last_seen = self.with_inbox(|saved| (saved.cursor, false));
+        let fresh = last_seen.is_none();
+        let (missed, cursor) = catch_up(&client, last_seen.unwrap_or(0))
             .await
             .map_err(|e| self.error(e, crate::Doing::Listing))?;
-        self.keep(&path, &key, &missed, cursor);
+        self.keep(&missed, cursor);
         if !fresh {
             if missed.len() > SUMMARY_OVER {
                 self.announce(summary(&missed));
@@ -450,7 +465,7 @@ impl AppCore {
             match stream.next().await {
                 Ok(Some(event)) => {
                     let notices: Vec<Notice> = notice(&event).into_iter().collect();
-                    self.keep(&path, &key, &notices, event.id);
+                    self.keep(&notices, event.id);
                     for n in notices {
                         self.announce(n);
                     }
@@ -462,15 +477,15 @@ impl AppCore {
     }
 
     /// Adds `notices` to the inbox and moves its cursor to `cursor`, on disk.
-    fn keep(&self, path: &Path, key: &str, notices: &[Notice], cursor: i64) {
-        let _guard = self.inner.inbox_lock.lock();
-        let mut saved = Saved::load(path, key);
-        if saved.cursor.is_some_and(|c| c >= cursor) && notices.is_empty() {
-            return;
-        }
-        saved.add(notices.iter().cloned());
-        saved.cursor = Some(saved.cursor.unwrap_or(0).max(cursor));
-        saved.save(path);
+    fn keep(&self, notices: &[Notice], cursor: i64) {
+        self.with_inbox(|saved| {
+            if saved.cursor.is_some_and(|c| c >= cursor) && notices.is_empty() {
+                return ((), false);
+            }
+            saved.add(notices.iter().cloned());
+            saved.cursor = Some(saved.cursor.unwrap_or(0).max(cursor));
+            ((), true)
+        })
     }
 }
 
@@ -554,6 +569,20 @@ mod tests {
             ("Delivered", "Beans arrived.")
         );
         assert!(notice(&event("SubscriptionChanged", json!({}))).is_none());
+    }
+
+    #[test]
+    fn devices_added_and_removed_are_named() {
+        let body = json!({"model": "RefillBrew-200", "serial": "S1"});
+        let added = notice(&event("DeviceRegistered", body.clone())).unwrap();
+        assert_eq!(added.kind, NoticeKind::DeviceAdded);
+        assert_eq!(
+            added.body,
+            "RefillBrew-200 S1 can now reorder its supplies."
+        );
+        let removed = notice(&event("DeviceDeregistered", body)).unwrap();
+        assert_eq!(removed.kind, NoticeKind::DeviceRemoved);
+        assert_eq!(removed.body, "RefillBrew-200 S1 no longer orders for you.");
     }
 
     #[test]
