@@ -234,6 +234,7 @@ impl AppCore {
         let session = &self.backend().await?.session;
         session.store_tokens(tokens).await.map_err(auth_error)?;
         tracing::info!("signed in");
+        self.inner.account_changed.notify_one();
         self.account().await
     }
 

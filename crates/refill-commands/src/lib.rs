@@ -108,6 +108,8 @@ struct Inner {
     notices: tokio::sync::broadcast::Sender<Notice>,
     /// The event follower, once started; stopped at shutdown.
     follower: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Tells the follower that the account changed (signed in or out): start again at once.
+    account_changed: tokio::sync::Notify,
 }
 
 /// The service connection: its client, and the sign-in session with it.
@@ -152,6 +154,7 @@ impl AppCore {
                 inbox: Mutex::new(None),
                 notices: tokio::sync::broadcast::channel(64).0,
                 follower: Mutex::new(None),
+                account_changed: tokio::sync::Notify::new(),
             }),
         }
     }

@@ -114,6 +114,9 @@ pub(crate) struct Saved {
     read_up_to: i64,
     /// Newest first.
     notices: Vec<Notice>,
+    /// Set at sign-out until the follower starts afresh: nothing may be kept meanwhile.
+    #[serde(skip)]
+    forgotten: bool,
 }
 
 impl Saved {
@@ -405,15 +408,24 @@ impl AppCore {
         }
     }
 
-    /// Forgets the inbox (at sign-out: the notices were about someone else's supplies).
+    /// Forgets the inbox (at sign-out: the notices were about someone else's supplies), and
+    /// has the follower start again without the old sign-in's stream.
     pub(crate) fn forget_inbox(&self) {
         let mut slot = self
             .inner
             .inbox
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        *slot = None;
+        // Marked forgotten rather than emptied: a follower still on the old sign-in's stream
+        // can no longer write to it (see keep).
+        *slot = Some(Saved {
+            service: self.cache_key(),
+            forgotten: true,
+            ..Saved::default()
+        });
         let _ = std::fs::remove_file(self.inbox_path());
+        drop(slot);
+        self.inner.account_changed.notify_one();
     }
 
     fn inbox_path(&self) -> std::path::PathBuf {
@@ -423,7 +435,15 @@ impl AppCore {
     async fn follow(&self) {
         let mut failures = 0u32;
         loop {
-            match self.follow_once().await {
+            let followed = tokio::select! {
+                followed = self.follow_once() => followed,
+                () = self.inner.account_changed.notified() => {
+                    tracing::info!("the account changed: following its events afresh");
+                    failures = 0;
+                    continue;
+                }
+            };
+            match followed {
                 Ok(()) => failures = 0,
                 Err(e) => {
                     if e.code == ErrorCode::SignInRequired {
@@ -434,14 +454,23 @@ impl AppCore {
                     failures += 1;
                 }
             }
-            tokio::time::sleep(backoff(failures)).await;
+            tokio::select! {
+                () = tokio::time::sleep(backoff(failures)) => {}
+                // Signed in (or out): no reason to wait.
+                () = self.inner.account_changed.notified() => failures = 0,
+            }
         }
     }
 
     /// Catches up and follows the stream until it ends or breaks.
     async fn follow_once(&self) -> Result<(), AppError> {
         let client = self.client().await?.clone();
-        let last_seen = self.with_inbox(|saved| (saved.cursor, false));
+        let last_seen = self.with_inbox(|saved| {
+            if saved.forgotten {
+                saved.forgotten = false; // a new start: from the newest event, nothing raised
+            }
+            (saved.cursor, false)
+        });
         let fresh = last_seen.is_none();
         let (missed, cursor) = catch_up(&client, last_seen.unwrap_or(0))
             .await
@@ -479,7 +508,8 @@ impl AppCore {
     /// Adds `notices` to the inbox and moves its cursor to `cursor`, on disk.
     fn keep(&self, notices: &[Notice], cursor: i64) {
         self.with_inbox(|saved| {
-            if saved.cursor.is_some_and(|c| c >= cursor) && notices.is_empty() {
+            if saved.forgotten || (saved.cursor.is_some_and(|c| c >= cursor) && notices.is_empty())
+            {
                 return ((), false);
             }
             saved.add(notices.iter().cloned());

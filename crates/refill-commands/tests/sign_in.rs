@@ -257,3 +257,68 @@ async fn on_desktop_a_sign_in_link_reaches_the_running_app_through_a_second_laun
         "a link with no sign-in waiting is dropped"
     );
 }
+
+// A service that needs a sign-in, and the app pointed at it (the host plays the browser).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_are_followed_as_soon_as_one_signs_in_and_never_after_signing_out() {
+    use refill_commands::NoticeKind;
+    use std::time::Duration;
+    let data = tempfile::tempdir().unwrap();
+    let mut config = refill_service::ServiceConfig::sandbox(data.path().join("s.sqlite"));
+    config.require_sign_in = true;
+    config.deliver_every = None;
+    let running = refill_service::start(config).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let platform = Platform {
+        host: Arc::new(PlayedBrowser {
+            runtime: tokio::runtime::Handle::current(),
+            decision: "allow",
+        }),
+        tokens: Arc::new(MemoryStore::default()),
+        redirect: refill_auth::Redirect::Loopback,
+        wifi: Arc::new(refill_commands::onboarding::MemoryWifi::default()),
+    };
+    let core = AppCore::new(
+        AppConfig {
+            data_dir: dir.path().to_owned(),
+            service_url: Some(running.base_url()),
+            auth_provider: None,
+        },
+        platform,
+    );
+    let mut rx = core.notices();
+    core.follow_events();
+    // Signed out, the follower is refused and waits longer each time (by now 8 s or more).
+    tokio::time::sleep(Duration::from_millis(7_600)).await;
+    core.start_sign_in().await.unwrap();
+    core.finish_sign_in().await.unwrap();
+    // It starts at once, not when its wait is over.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    core.press_button("B0RFBEAN01".into()).await.unwrap();
+    let n = tokio::time::timeout(Duration::from_secs(3), rx.recv())
+        .await
+        .expect("followed within moments of signing in")
+        .unwrap();
+    assert_eq!(n.kind, NoticeKind::OrderPlaced);
+
+    // Signed out: the stream opened with the old sign-in is dropped; what the customer orders
+    // elsewhere afterwards reaches neither the inbox nor a notification.
+    core.sign_out().await.unwrap();
+    let store = running.store();
+    let customer = store.default_customer().await.unwrap().unwrap();
+    store
+        .press(
+            customer,
+            "B0RFWATR02",
+            time::OffsetDateTime::now_utc(),
+            &refill_core::OrderPolicy::default(),
+        )
+        .await
+        .unwrap();
+    if let Ok(n) = tokio::time::timeout(Duration::from_secs(2), rx.recv()).await {
+        panic!("nothing is told after signing out, got {n:?}");
+    }
+    assert!(core.inbox().notices.is_empty());
+    core.shutdown().await;
+    running.shutdown().await;
+}
