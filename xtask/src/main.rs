@@ -3,12 +3,14 @@
 //! * `cargo xtask run [--service URL] [--release]`: set up what is missing, build the UI and the
 //!   app, and open the app (on the embedded sandbox, or on the service at URL).
 //! * `cargo xtask test`: the same setup, then every gate: fmt, clippy, TypeScript check, bindings
-//!   freshness, Rust tests, UI tests, and the end-to-end tests under dbus-run-session + Xvfb.
+//!   freshness, Rust tests (the service's a second time on a PostgreSQL server of their own), UI
+//!   tests, and the end-to-end tests under dbus-run-session + Xvfb.
 //! * `cargo xtask bench`: release builds of Refill and a bare Tauri app, compared (BENCHMARKS.md).
 //! * `cargo xtask bindings`: regenerate `ui/src/lib/bindings.ts`.
 //! * `cargo xtask fuzz [--seconds N]`: every fuzz target for a bounded time (cargo fuzz).
 
 mod bench;
+mod postgres;
 mod setup;
 mod util;
 
@@ -156,6 +158,23 @@ fn test() -> Result<()> {
                     "warnings",
                 ],
             ),
+        )?;
+        // The service as the app embeds it: SQLite only, straight through sqlx's SQLite driver.
+        run_step(
+            "cargo clippy (the service without PostgreSQL, as the app has it)",
+            &mut cmd(
+                "cargo",
+                [
+                    "clippy",
+                    "-p",
+                    "refill-service",
+                    "--no-default-features",
+                    "--lib",
+                    "--",
+                    "-D",
+                    "warnings",
+                ],
+            ),
         )
     })?;
     gate("bindings", &mut || bindings(true))?;
@@ -168,6 +187,7 @@ fn test() -> Result<()> {
     gate("Rust tests", &mut || {
         run_step("cargo test", &mut cmd("cargo", ["test", "--workspace"]))
     })?;
+    gate("PostgreSQL tests", &mut on_postgres)?;
     gate("keyring tests", &mut keyring)?;
     gate("Bluetooth tests", &mut ble_rig)?;
     gate("UI tests", &mut || {
@@ -180,6 +200,18 @@ fn test() -> Result<()> {
     gate("fuzzing", &mut || fuzz(10))?;
     println!("\ngates: {gates} passed, 0 failed");
     Ok(())
+}
+
+/// The service's tests again, on a PostgreSQL server of their own instead of SQLite files, with
+/// those that need PostgreSQL (several instances on one database).
+fn on_postgres() -> Result<()> {
+    let server = postgres::TestPostgres::start()?;
+    let mut c = cmd(
+        "cargo",
+        ["test", "-p", "refill-service", "--", "--include-ignored"],
+    );
+    c.env("REFILL_TEST_POSTGRES", server.url());
+    run_step("cargo test -p refill-service on PostgreSQL", &mut c)
 }
 
 /// Tests against the real Secret Service: a gnome-keyring of their own, on a private session

@@ -33,6 +33,9 @@ const TEST_PACKAGES: &[&str] = &[
     // notification server of the end-to-end tests, which dbus-send clicks).
     "python3-venv",
     "dbus-bin",
+    // The service's tests run a second time on PostgreSQL (a server of their own, see
+    // xtask/src/postgres.rs).
+    "postgresql",
 ];
 
 /// tauri-driver, pinned to 2.x.

@@ -372,9 +372,10 @@ async fn events(
     Ok(Json(EventList { events }))
 }
 
-/// How long an event stream waits for a wake-up before it looks at the database anyway (events
-/// another service instance wrote on a shared database).
-const STREAM_RECHECK: std::time::Duration = std::time::Duration::from_secs(2);
+/// How long an event stream waits for a wake-up before it looks at the database anyway: a safety
+/// net only. Commits on this instance wake streams at once, and on PostgreSQL so do commits of
+/// every other instance (NOTIFY, see [`crate::store`]).
+const STREAM_RECHECK: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// `GET /v1/events/stream`: the customer's events as server-sent events, each with its id.
 /// A client that reconnects with `Last-Event-ID` (or `?after=`) gets every event after it, once.

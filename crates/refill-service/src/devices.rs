@@ -92,7 +92,7 @@ impl Store {
     /// model.
     pub async fn model_choices(&self, model: &str) -> Result<Option<ModelChoices>, sqlx::Error> {
         let Some(name) =
-            sqlx::query_scalar::<_, String>("SELECT name FROM device_models WHERE model_id = ?1")
+            sqlx::query_scalar::<_, String>("SELECT name FROM device_models WHERE model_id = $1")
                 .bind(model)
                 .fetch_optional(self.pool())
                 .await?
@@ -103,7 +103,7 @@ impl Store {
             "SELECT s.slot_id, s.name, p.asin, p.title FROM slots s \
              LEFT JOIN slot_products sp ON sp.model_id = s.model_id AND sp.slot_id = s.slot_id \
              LEFT JOIN products p ON p.asin = sp.asin \
-             WHERE s.model_id = ?1 ORDER BY s.position, p.asin",
+             WHERE s.model_id = $1 ORDER BY s.position, p.asin",
         )
         .bind(model)
         .fetch_all(self.pool())
@@ -143,7 +143,7 @@ impl Store {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO devices (customer_id, model_id, serial, name, is_test, registered_at_ms, \
                  client_id) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
              ON CONFLICT (model_id, serial) DO UPDATE SET customer_id = excluded.customer_id, \
                  is_test = excluded.is_test, registered_at_ms = excluded.registered_at_ms, \
                  deregistered_at_ms = NULL, client_id = excluded.client_id \
@@ -153,17 +153,17 @@ impl Store {
         .bind(&device.model)
         .bind(&device.serial)
         .bind(model_name)
-        .bind(device.is_test)
+        .bind(i64::from(device.is_test))
         .bind(to_ms(now))
         .bind(client_id)
         .fetch_one(&mut *tx)
         .await?;
-        sqlx::query("DELETE FROM device_slots WHERE device_id = ?1")
+        sqlx::query("DELETE FROM device_slots WHERE device_id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await?;
         for (slot, asin) in choices {
-            sqlx::query("INSERT INTO device_slots (device_id, slot_id, asin) VALUES (?1, ?2, ?3)")
+            sqlx::query("INSERT INTO device_slots (device_id, slot_id, asin) VALUES ($1, $2, $3)")
                 .bind(id)
                 .bind(slot)
                 .bind(asin)
@@ -201,7 +201,7 @@ impl Store {
              JOIN slots s ON s.model_id = d.model_id \
              LEFT JOIN device_slots ds ON ds.device_id = d.id AND ds.slot_id = s.slot_id \
              LEFT JOIN products p ON p.asin = ds.asin \
-             WHERE d.customer_id = ?1 AND d.deregistered_at_ms IS NULL \
+             WHERE d.customer_id = $1 AND d.deregistered_at_ms IS NULL \
              ORDER BY COALESCE(d.registered_at_ms, 0) DESC, d.id DESC, s.position",
         )
         .bind(customer)
@@ -218,7 +218,7 @@ impl Store {
                         model_name: row.try_get("model_name")?,
                         serial: row.try_get("serial")?,
                         name: row.try_get("name")?,
-                        is_test: row.try_get("is_test")?,
+                        is_test: crate::db::flag(&row, "is_test")?,
                         slots: Vec::new(),
                     },
                 ));

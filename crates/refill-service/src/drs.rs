@@ -360,7 +360,7 @@ impl Store {
     ) -> Result<Option<CallingDevice>, sqlx::Error> {
         let row = sqlx::query(
             "SELECT id, is_test FROM devices \
-             WHERE customer_id = ?1 AND model_id = ?2 AND serial = ?3 \
+             WHERE customer_id = $1 AND model_id = $2 AND serial = $3 \
                AND deregistered_at_ms IS NULL",
         )
         .bind(customer)
@@ -374,7 +374,7 @@ impl Store {
                 customer_id: customer,
                 model: model.to_owned(),
                 serial: serial.to_owned(),
-                is_test: row.try_get("is_test")?,
+                is_test: crate::db::flag(&row, "is_test")?,
             })
         })
         .transpose()
@@ -382,7 +382,7 @@ impl Store {
 
     /// The slot ids of `model`, in its order.
     pub async fn slot_ids(&self, model: &str) -> Result<Vec<String>, sqlx::Error> {
-        sqlx::query_scalar("SELECT slot_id FROM slots WHERE model_id = ?1 ORDER BY position")
+        sqlx::query_scalar("SELECT slot_id FROM slots WHERE model_id = $1 ORDER BY position")
             .bind(model)
             .fetch_all(self.pool())
             .await
@@ -395,8 +395,8 @@ impl Store {
     ) -> Result<Option<DeviceSlot>, sqlx::Error> {
         let row = sqlx::query(
             "SELECT ds.asin FROM slots s \
-             LEFT JOIN device_slots ds ON ds.device_id = ?1 AND ds.slot_id = s.slot_id \
-             WHERE s.model_id = ?2 AND s.slot_id = ?3",
+             LEFT JOIN device_slots ds ON ds.device_id = $1 AND ds.slot_id = s.slot_id \
+             WHERE s.model_id = $2 AND s.slot_id = $3",
         )
         .bind(device.id)
         .bind(&device.model)
@@ -419,9 +419,9 @@ impl Store {
     ) -> Result<Vec<(String, Option<(String, f64, String)>)>, sqlx::Error> {
         let rows = sqlx::query(
             "SELECT s.slot_id, p.asin, p.pack_quantity, p.unit FROM slots s \
-             LEFT JOIN device_slots ds ON ds.device_id = ?1 AND ds.slot_id = s.slot_id \
+             LEFT JOIN device_slots ds ON ds.device_id = $1 AND ds.slot_id = s.slot_id \
              LEFT JOIN products p ON p.asin = ds.asin \
-             WHERE s.model_id = ?2 ORDER BY s.position",
+             WHERE s.model_id = $2 ORDER BY s.position",
         )
         .bind(device.id)
         .bind(&device.model)
@@ -447,7 +447,7 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<(), sqlx::Error> {
         let mut tx = self.write().await?;
-        sqlx::query("UPDATE devices SET deregistered_at_ms = ?1 WHERE id = ?2")
+        sqlx::query("UPDATE devices SET deregistered_at_ms = $1 WHERE id = $2")
             .bind(to_ms(now))
             .bind(device.id)
             .execute(&mut *tx)
@@ -464,7 +464,7 @@ impl Store {
         .await?;
         let tokens = sqlx::query(
             "SELECT token_hash, scope_data FROM oauth_tokens \
-             WHERE customer_id = ?1 AND revoked_at_ms IS NULL AND scope_data IS NOT NULL",
+             WHERE customer_id = $1 AND revoked_at_ms IS NULL AND scope_data IS NOT NULL",
         )
         .bind(device.customer_id)
         .fetch_all(&mut *tx)
@@ -475,7 +475,7 @@ impl Store {
                 .is_ok_and(|s| s.model == device.model && s.serial == device.serial);
             if names_device {
                 let hash: String = row.try_get("token_hash")?;
-                sqlx::query("UPDATE oauth_tokens SET revoked_at_ms = ?1 WHERE token_hash = ?2")
+                sqlx::query("UPDATE oauth_tokens SET revoked_at_ms = $1 WHERE token_hash = $2")
                     .bind(to_ms(now))
                     .bind(hash)
                     .execute(&mut *tx)
@@ -497,9 +497,9 @@ impl Store {
     ) -> Result<(), sqlx::Error> {
         let mut tx = self.write().await?;
         let cancelled = sqlx::query(
-            "UPDATE orders SET status = 'cancelled', updated_at_ms = ?1 \
-             WHERE device_id = ?2 AND kind = 'test' AND status IN ('placed', 'shipped') \
-               AND (?3 IS NULL OR slot_id = ?3) \
+            "UPDATE orders SET status = 'cancelled', updated_at_ms = $1 \
+             WHERE device_id = $2 AND kind = 'test' AND status IN ('placed', 'shipped') \
+               AND ($3 IS NULL OR slot_id = $3) \
              RETURNING event_instance_id, asin, slot_id, \
                        (SELECT title FROM products p WHERE p.asin = orders.asin) AS title",
         )
@@ -539,7 +539,7 @@ impl Store {
     ) -> Result<Option<DeviceOrder>, sqlx::Error> {
         let row = sqlx::query(
             "SELECT asin, slot_id, status, quantity, expected_delivery_ms, cancellable_until_ms \
-             FROM orders WHERE device_id = ?1 AND event_instance_id = ?2",
+             FROM orders WHERE device_id = $1 AND event_instance_id = $2",
         )
         .bind(device.id)
         .bind(event_instance_id)
@@ -744,7 +744,7 @@ async fn device_status(
     let active = date(&body, "mostRecentlyActiveDate")?
         .ok_or_else(|| DrsError::BadRequest("mostRecentlyActiveDate is missing.".to_owned()))?;
     let device = calling_device(&state, &headers).await?;
-    sqlx::query("UPDATE devices SET last_active_ms = ?1 WHERE id = ?2")
+    sqlx::query("UPDATE devices SET last_active_ms = $1 WHERE id = $2")
         .bind(to_ms(active))
         .bind(device.id)
         .execute(state.store().pool())

@@ -31,8 +31,8 @@ impl Store {
             "SELECT o.id, o.event_instance_id, o.customer_id, o.device_id, o.slot_id, o.asin, \
                     o.quantity, o.kind, o.status, o.expected_delivery_ms, p.pack_quantity, p.title \
              FROM orders o JOIN products p ON p.asin = o.asin \
-             WHERE (o.status = 'placed' AND o.cancellable_until_ms <= ?1) \
-                OR (o.status = 'shipped' AND o.expected_delivery_ms <= ?1) \
+             WHERE (o.status = 'placed' AND o.cancellable_until_ms <= $1) \
+                OR (o.status = 'shipped' AND o.expected_delivery_ms <= $1) \
              ORDER BY o.id",
         )
         .bind(to_ms(now))
@@ -61,7 +61,7 @@ impl Store {
             let customer: i64 = row.try_get("customer_id")?;
             if status == "placed" {
                 sqlx::query(
-                    "UPDATE orders SET status = 'shipped', updated_at_ms = ?1 WHERE id = ?2",
+                    "UPDATE orders SET status = 'shipped', updated_at_ms = $1 WHERE id = $2",
                 )
                 .bind(to_ms(now))
                 .bind(id)
@@ -72,7 +72,7 @@ impl Store {
             }
             if status == "shipped" || delivered_too {
                 sqlx::query(
-                    "UPDATE orders SET status = 'delivered', updated_at_ms = ?1 WHERE id = ?2",
+                    "UPDATE orders SET status = 'delivered', updated_at_ms = $1 WHERE id = $2",
                 )
                 .bind(to_ms(now))
                 .bind(id)
@@ -81,7 +81,7 @@ impl Store {
                 if let (Some(device), Some(slot)) = (device, &slot) {
                     sqlx::query(
                         "INSERT INTO slot_inventory (device_id, slot_id, on_hand, updated_at_ms) \
-                         VALUES (?1, ?2, ?3, ?4) \
+                         VALUES ($1, $2, $3, $4) \
                          ON CONFLICT (device_id, slot_id) DO UPDATE SET \
                              on_hand = slot_inventory.on_hand + excluded.on_hand, \
                              updated_at_ms = excluded.updated_at_ms",

@@ -87,12 +87,12 @@ struct SlotState {
 /// The slots as the low-supply rule needs them, read on `conn` in one query, by (device id,
 /// slot id); a slot the device's model does not have is left out.
 async fn slot_states(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut crate::db::DbConnection,
     wanted: &[(i64, &str, &str)],
 ) -> Result<HashMap<(i64, String), SlotState>, sqlx::Error> {
     let mut states = HashMap::new();
     for chunk in wanted.chunks(200) {
-        let values = vec!["(?, ?, ?)"; chunk.len()].join(", ");
+        let values = crate::db::rows_of_placeholders(chunk.len(), 3);
         let sql = format!(
             "WITH wanted(device_id, slot_id, model_id) AS (VALUES {values}) \
              SELECT w.device_id, w.slot_id, s.unit, s.capacity, s.name, ds.asin, \
@@ -116,10 +116,10 @@ async fn slot_states(
     Ok(states)
 }
 
-fn state_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<SlotState, sqlx::Error> {
+fn state_from_row(row: &crate::db::DbRow) -> Result<SlotState, sqlx::Error> {
     let unit: String = row.try_get("unit")?;
     let reports: Option<i64> = row.try_get("low_reports")?;
-    let acted: Option<bool> = row.try_get("low_acted")?;
+    let acted = row.try_get::<Option<i64>, _>("low_acted")?.map(|n| n != 0);
     let number = |name: &str| -> Result<f64, sqlx::Error> {
         Ok(row.try_get::<Option<f64>, _>(name)?.unwrap_or(0.0))
     };
@@ -170,7 +170,7 @@ impl Store {
         slot: &str,
     ) -> Result<Option<(Unit, f64)>, sqlx::Error> {
         let row =
-            sqlx::query("SELECT unit, capacity FROM slots WHERE model_id = ?1 AND slot_id = ?2")
+            sqlx::query("SELECT unit, capacity FROM slots WHERE model_id = $1 AND slot_id = $2")
                 .bind(&device.model)
                 .bind(slot)
                 .fetch_optional(self.pool())
@@ -207,9 +207,10 @@ impl Store {
             answer,
         })
         .await?;
+        // No answer: the batch failed before it came to this report (the writer logged why).
         answered.await.map_err(|_| {
             ApiError::Internal(sqlx::Error::Protocol(
-                "the database writer has stopped".to_owned(),
+                "the report could not be recorded".to_owned(),
             ))
         })?
     }
@@ -226,11 +227,11 @@ impl Store {
     ) -> Result<(), sqlx::Error> {
         sqlx::query(
             "INSERT INTO slot_inventory (device_id, slot_id, mode, minimum, target) \
-             VALUES (?1, ?2, COALESCE(?3, 'notify'), ?5, ?7) \
+             VALUES ($1, $2, COALESCE($3, 'notify'), $5, $7) \
              ON CONFLICT (device_id, slot_id) DO UPDATE SET \
-                 mode = COALESCE(?3, slot_inventory.mode), \
-                 minimum = CASE WHEN ?4 THEN ?5 ELSE slot_inventory.minimum END, \
-                 target = CASE WHEN ?6 THEN ?7 ELSE slot_inventory.target END",
+                 mode = COALESCE($3, slot_inventory.mode), \
+                 minimum = CASE WHEN $4 THEN $5 ELSE slot_inventory.minimum END, \
+                 target = CASE WHEN $6 THEN $7 ELSE slot_inventory.target END",
         )
         .bind(device_id)
         .bind(slot)
@@ -254,7 +255,7 @@ impl Store {
     ) -> Result<(), sqlx::Error> {
         sqlx::query(
             "INSERT INTO slot_inventory (device_id, slot_id, on_hand, updated_at_ms) \
-             VALUES (?1, ?2, ?3, ?4) \
+             VALUES ($1, $2, $3, $4) \
              ON CONFLICT (device_id, slot_id) DO UPDATE SET on_hand = excluded.on_hand, \
                  updated_at_ms = excluded.updated_at_ms",
         )
@@ -301,7 +302,7 @@ impl ReportJob {
 /// insert of their levels and one write of the slots' inventories, whatever their number (the
 /// rare low-supply events and reorders are written one by one).
 pub(crate) async fn report_batch(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut crate::db::DbConnection,
     jobs: Vec<ReportJob>,
 ) -> Result<Vec<ReportAnswer>, sqlx::Error> {
     let wanted: Vec<(i64, &str, &str)> = jobs
@@ -394,7 +395,7 @@ pub(crate) async fn report_batch(
         answers.push((job.answer, outcome));
     }
     for chunk in levels.chunks(150) {
-        let values = vec!["(?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+        let values = crate::db::rows_of_placeholders(chunk.len(), 5);
         let sql = format!(
             "INSERT INTO slot_levels (device_id, slot_id, at_ms, remaining, source) VALUES {values}"
         );
@@ -410,7 +411,7 @@ pub(crate) async fn report_batch(
         query.execute(&mut *conn).await?;
     }
     for chunk in touched.chunks(80) {
-        let values = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+        let values = crate::db::rows_of_placeholders(chunk.len(), 11);
         let sql = format!(
             "INSERT INTO slot_inventory (device_id, slot_id, remaining, on_hand, low_reports, \
                  low_acted, use_amount, use_days, observed_days, last_report_ms, updated_at_ms) \
@@ -431,7 +432,7 @@ pub(crate) async fn report_batch(
                 .bind(state.remaining)
                 .bind(state.on_hand)
                 .bind(i64::from(state.streak.reports))
-                .bind(state.streak.acted)
+                .bind(i64::from(state.streak.acted))
                 .bind(state.usage.used)
                 .bind(state.usage.days)
                 .bind(state.usage.observed_days)
@@ -450,14 +451,14 @@ fn round(value: f64, per: f64) -> f64 {
 
 /// The slot's levels within the consumption window, oldest first.
 async fn levels(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut crate::db::DbConnection,
     device: i64,
     slot: &str,
     now: OffsetDateTime,
 ) -> Result<Vec<Reading>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT at_ms, remaining FROM slot_levels \
-         WHERE device_id = ?1 AND slot_id = ?2 AND at_ms >= ?3 ORDER BY at_ms, id",
+         WHERE device_id = $1 AND slot_id = $2 AND at_ms >= $3 ORDER BY at_ms, id",
     )
     .bind(device)
     .bind(slot)
@@ -477,7 +478,7 @@ async fn levels(
 /// Records an event for the customer (the app's stream and the makers' notifications read
 /// them), in the caller's transaction.
 pub(crate) async fn record_event(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut crate::db::DbConnection,
     customer: i64,
     device: Option<i64>,
     kind: &str,
@@ -486,7 +487,7 @@ pub(crate) async fn record_event(
 ) -> Result<i64, sqlx::Error> {
     let id = sqlx::query_scalar(
         "INSERT INTO events (customer_id, device_id, kind, body, created_at_ms) \
-         VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
     .bind(customer)
     .bind(device)
@@ -499,8 +500,8 @@ pub(crate) async fn record_event(
     if device.is_some() {
         sqlx::query(
             "INSERT INTO webhook_deliveries (webhook_id, event_id, next_attempt_ms) \
-             SELECT w.id, ?1, ?2 FROM webhooks w JOIN devices d ON d.client_id = w.client_id \
-             WHERE d.id = ?3",
+             SELECT w.id, $1, $2 FROM webhooks w JOIN devices d ON d.client_id = w.client_id \
+             WHERE d.id = $3",
         )
         .bind(id)
         .bind(to_ms(now))
@@ -531,8 +532,8 @@ impl Store {
     ) -> Result<Option<CustomerSlot>, sqlx::Error> {
         let id: Option<i64> = sqlx::query_scalar(
             "SELECT d.id FROM devices d JOIN slots s ON s.model_id = d.model_id \
-             WHERE d.customer_id = ?1 AND d.model_id = ?2 AND d.serial = ?3 \
-               AND d.deregistered_at_ms IS NULL AND s.slot_id = ?4",
+             WHERE d.customer_id = $1 AND d.model_id = $2 AND d.serial = $3 \
+               AND d.deregistered_at_ms IS NULL AND s.slot_id = $4",
         )
         .bind(customer)
         .bind(model)
@@ -556,9 +557,9 @@ impl Store {
         let row = sqlx::query(
             "SELECT s.name, s.unit, s.capacity, i.remaining, i.on_hand, i.mode, i.minimum, \
                     i.target, i.use_amount, i.use_days, i.observed_days \
-             FROM devices d JOIN slots s ON s.model_id = d.model_id AND s.slot_id = ?2 \
+             FROM devices d JOIN slots s ON s.model_id = d.model_id AND s.slot_id = $2 \
              LEFT JOIN slot_inventory i ON i.device_id = d.id AND i.slot_id = s.slot_id \
-             WHERE d.id = ?1",
+             WHERE d.id = $1",
         )
         .bind(slot.device_id)
         .bind(&slot.slot_id)
@@ -617,7 +618,7 @@ impl Store {
     ) -> Result<Vec<refill_wire::EventView>, sqlx::Error> {
         let rows = sqlx::query(
             "SELECT id, kind, body, created_at_ms FROM events \
-             WHERE customer_id = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+             WHERE customer_id = $1 AND id > $2 ORDER BY id LIMIT $3",
         )
         .bind(customer)
         .bind(after)

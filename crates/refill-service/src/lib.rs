@@ -1,8 +1,9 @@
 //! The Refill service.
 //!
-//! An HTTP API (axum) over a SQLite database (sqlx), which runs either as its own binary
-//! (`refill-service`) or embedded in the app as the **sandbox**: seeded with a customer, device
-//! models, a catalog and an order history, so the app works out of the box.
+//! An HTTP API (axum) over a SQLite or PostgreSQL database (sqlx, see [`db`]), which runs
+//! either as its own binary (`refill-service`) or embedded in the app as the **sandbox**: seeded
+//! with a customer, device models, a catalog and an order history, so the app works out of the
+//! box.
 //!
 //! * [`store`] owns the database: schema migrations, queries, and the rules that must hold even
 //!   under concurrency (one open order per item is a unique index, not a check in code).
@@ -15,6 +16,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod db;
 pub mod devices;
 pub mod drs;
 mod error;
@@ -30,12 +32,12 @@ pub mod store;
 pub mod webhooks;
 mod writer;
 
+pub use db::Database;
 pub use error::ApiError;
 pub use store::Store;
 
 use refill_core::{OrderPolicy, SharedClock, SystemClock};
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -44,8 +46,9 @@ use tokio::task::JoinHandle;
 /// How to run a service.
 #[derive(Clone)]
 pub struct ServiceConfig {
-    /// The SQLite database file; created, with its folder, if missing.
-    pub database: PathBuf,
+    /// Where the data lives: a SQLite file (created, with its folder, if missing) or, with the
+    /// `postgres` feature, a PostgreSQL database.
+    pub database: Database,
     /// Where to listen. Port 0 picks a free port.
     pub listen: SocketAddr,
     /// Seed the sandbox data into a new database.
@@ -71,7 +74,7 @@ pub struct ServiceConfig {
 
 impl ServiceConfig {
     /// A sandbox on `database`, listening on a free loopback port, on the system clock.
-    pub fn sandbox(database: impl Into<PathBuf>) -> Self {
+    pub fn sandbox(database: impl Into<Database>) -> Self {
         Self {
             database: database.into(),
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -90,18 +93,18 @@ impl ServiceConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     /// The database could not be opened or migrated.
-    #[error("could not open the database {path}: {source}")]
+    #[error("could not open the database {database}: {source}")]
     Database {
-        /// The file.
-        path: PathBuf,
+        /// The file, or the URL without its password.
+        database: String,
         /// Why.
         source: sqlx::Error,
     },
     /// The database is from a newer or unknown version of Refill.
-    #[error("could not update the database {path} to this version of Refill: {source}")]
+    #[error("could not update the database {database} to this version of Refill: {source}")]
     Migrate {
-        /// The file.
-        path: PathBuf,
+        /// The file, or the URL without its password.
+        database: String,
         /// Why.
         source: sqlx::migrate::MigrateError,
     },
@@ -170,7 +173,7 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         sandbox::seed(&store, config.clock.now())
             .await
             .map_err(|source| StartError::Database {
-                path: config.database.clone(),
+                database: config.database.to_string(),
                 source,
             })?;
     }
@@ -264,5 +267,6 @@ pub fn init_logging() {
     tracing_subscriber::registry()
         .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
         .with(filter)
-        .init();
+        .try_init()
+        .ok();
 }

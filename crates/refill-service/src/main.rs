@@ -1,9 +1,8 @@
 //! `refill-service`: runs the Refill service on its own.
 
 use refill_core::{FastClock, OrderPolicy, SystemClock};
-use refill_service::{start, ServiceConfig};
+use refill_service::{start, Database, ServiceConfig};
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -11,10 +10,12 @@ const USAGE: &str = "\
 refill-service: the self-hostable Refill replenishment service
 
 USAGE:
-    refill-service [--db FILE] [--listen ADDR] [--sandbox] [--speed N] [--require-sign-in]
+    refill-service [--db FILE|URL] [--listen ADDR] [--sandbox] [--speed N] [--require-sign-in]
 
 OPTIONS:
-    --db FILE        SQLite database file, created if missing [env REFILL_DB; default refill.sqlite]
+    --db FILE|URL    where the data lives: a SQLite file, created if missing, or a
+                     postgres://user:password@host:5432/database URL, which several
+                     instances can share [env REFILL_DB; default refill.sqlite]
     --listen ADDR    address to listen on [env REFILL_LISTEN; default 127.0.0.1:8750]
     --sandbox        seed a new database with the sandbox customer, devices and catalog,
                      fulfil orders itself (shipped when they can no longer be cancelled,
@@ -27,7 +28,7 @@ OPTIONS:
 ";
 
 struct Args {
-    db: PathBuf,
+    db: Database,
     listen: SocketAddr,
     sandbox: bool,
     speed: f64,
@@ -35,8 +36,7 @@ struct Args {
 }
 
 fn parse_args() -> Result<Option<Args>, String> {
-    let mut db =
-        std::env::var_os("REFILL_DB").map_or_else(|| "refill.sqlite".into(), PathBuf::from);
+    let mut db = std::env::var("REFILL_DB").unwrap_or_else(|_| "refill.sqlite".into());
     let mut listen = std::env::var("REFILL_LISTEN").unwrap_or_else(|_| "127.0.0.1:8750".into());
     let mut sandbox = false;
     let mut speed = std::env::var("REFILL_SPEED").unwrap_or_else(|_| "1".into());
@@ -48,7 +48,11 @@ fn parse_args() -> Result<Option<Args>, String> {
             "--sandbox" => sandbox = true,
             "--require-sign-in" => require_sign_in = true,
             "--speed" => speed = args.next().ok_or("--speed needs a number such as 8640")?,
-            "--db" => db = args.next().ok_or("--db needs a file name")?.into(),
+            "--db" => {
+                db = args
+                    .next()
+                    .ok_or("--db needs a file name or a postgres:// URL")?
+            }
             "--listen" => {
                 listen = args
                     .next()
@@ -57,6 +61,7 @@ fn parse_args() -> Result<Option<Args>, String> {
             other => return Err(format!("unknown argument '{other}'")),
         }
     }
+    let db = Database::parse(&db)?;
     let listen = listen
         .parse()
         .map_err(|_| format!("'{listen}' is not an address such as 127.0.0.1:8750"))?;

@@ -218,7 +218,7 @@ pub async fn seed(store: &crate::Store, now: OffsetDateTime) -> Result<(), sqlx:
         .register_client(&crate::auth::sandbox_client())
         .await?;
     let without_password: Option<i64> =
-        sqlx::query_scalar("SELECT id FROM customers WHERE email = ?1 AND password_hash IS NULL")
+        sqlx::query_scalar("SELECT id FROM customers WHERE email = $1 AND password_hash IS NULL")
             .bind(CUSTOMER_EMAIL)
             .fetch_optional(store.pool())
             .await?;
@@ -244,7 +244,7 @@ async fn seed_data(store: &crate::Store, now: OffsetDateTime) -> Result<(), sqlx
     }
     let currency = Currency::USD;
     let customer: i64 = sqlx::query_scalar(
-        "INSERT INTO customers (name, email, marketplace, currency) VALUES (?1, ?2, 'US', ?3) \
+        "INSERT INTO customers (name, email, marketplace, currency) VALUES ($1, $2, 'US', $3) \
          RETURNING id",
     )
     .bind(CUSTOMER_NAME)
@@ -260,7 +260,7 @@ async fn seed_data(store: &crate::Store, now: OffsetDateTime) -> Result<(), sqlx
         };
         sqlx::query(
             "INSERT INTO products (asin, title, pack_quantity, unit, price_minor, currency, image_path) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(p.asin)
         .bind(p.title)
@@ -273,14 +273,14 @@ async fn seed_data(store: &crate::Store, now: OffsetDateTime) -> Result<(), sqlx
         .await?;
     }
     for (serial_no, model) in device_models().into_iter().enumerate() {
-        sqlx::query("INSERT INTO device_models (model_id, name) VALUES (?1, ?2)")
+        sqlx::query("INSERT INTO device_models (model_id, name) VALUES ($1, $2)")
             .bind(&model.model_id)
             .bind(&model.name)
             .execute(&mut *tx)
             .await?;
         let device: i64 = sqlx::query_scalar(
             "INSERT INTO devices (customer_id, model_id, serial, name, is_test) \
-             VALUES (?1, ?2, ?3, ?4, 1) RETURNING id",
+             VALUES ($1, $2, $3, $4, 1) RETURNING id",
         )
         .bind(customer)
         .bind(&model.model_id)
@@ -291,7 +291,7 @@ async fn seed_data(store: &crate::Store, now: OffsetDateTime) -> Result<(), sqlx
         for (position, slot) in model.slots.iter().enumerate() {
             sqlx::query(
                 "INSERT INTO slots (model_id, slot_id, name, unit, capacity, position) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                 VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(&model.model_id)
             .bind(&slot.slot_id)
@@ -303,7 +303,7 @@ async fn seed_data(store: &crate::Store, now: OffsetDateTime) -> Result<(), sqlx
             .await?;
             for asin in &slot.compatible {
                 sqlx::query(
-                    "INSERT INTO slot_products (model_id, slot_id, asin) VALUES (?1, ?2, ?3)",
+                    "INSERT INTO slot_products (model_id, slot_id, asin) VALUES ($1, $2, $3)",
                 )
                 .bind(&model.model_id)
                 .bind(&slot.slot_id)
@@ -311,7 +311,7 @@ async fn seed_data(store: &crate::Store, now: OffsetDateTime) -> Result<(), sqlx
                 .execute(&mut *tx)
                 .await?;
             }
-            sqlx::query("INSERT INTO device_slots (device_id, slot_id, asin) VALUES (?1, ?2, ?3)")
+            sqlx::query("INSERT INTO device_slots (device_id, slot_id, asin) VALUES ($1, $2, $3)")
                 .bind(device)
                 .bind(&slot.slot_id)
                 .bind(slot.compatible.first().map(Asin::as_str))
@@ -322,7 +322,7 @@ async fn seed_data(store: &crate::Store, now: OffsetDateTime) -> Result<(), sqlx
             if slot.slot_id == "brew-beans" {
                 sqlx::query(
                     "INSERT INTO slot_inventory (device_id, slot_id, mode) \
-                     VALUES (?1, ?2, 'reorder')",
+                     VALUES ($1, $2, 'reorder')",
                 )
                 .bind(device)
                 .bind(&slot.slot_id)
@@ -337,8 +337,8 @@ async fn seed_data(store: &crate::Store, now: OffsetDateTime) -> Result<(), sqlx
             "INSERT INTO orders (event_instance_id, customer_id, asin, kind, source, status, \
                  quantity, price_minor, currency, placed_at_ms, expected_delivery_ms, \
                  cancellable_until_ms, updated_at_ms) \
-             SELECT ?1, ?2, asin, 'standard', 'history', 'delivered', 1, price_minor, currency, \
-                    ?3, ?4, ?5, ?4 FROM products WHERE asin = ?6",
+             SELECT $1, $2, asin, 'standard', 'history', 'delivered', 1, price_minor, currency, \
+                    $3, $4, $5, $4 FROM products WHERE asin = $6",
         )
         .bind(format!("refill.v1.o.sandbox-history-{i}"))
         .bind(customer)

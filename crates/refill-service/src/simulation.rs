@@ -132,7 +132,7 @@ async fn round(
     let mut on_hand = None;
     if slot.remaining <= slot.capacity * REFILL_AT_SHARE {
         let stock: Option<f64> = sqlx::query_scalar(
-            "SELECT on_hand FROM slot_inventory WHERE device_id = ?1 AND slot_id = ?2",
+            "SELECT on_hand FROM slot_inventory WHERE device_id = $1 AND slot_id = $2",
         )
         .bind(slot.device_id)
         .bind(&slot.slot_id)

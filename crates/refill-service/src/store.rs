@@ -1,18 +1,19 @@
-//! The service's database: SQLite in WAL mode with `synchronous = FULL`, so that an order the API
-//! has acknowledged is on disk before the answer leaves, and survives a crash or `kill -9`.
+//! The service's database (SQLite or PostgreSQL, see [`crate::db`]): an order the API has
+//! acknowledged is committed durably before the answer leaves, and survives a crash or `kill -9`.
+//!
+//! Writes are serialised: SQLite's own write lock (`BEGIN IMMEDIATE`), or on PostgreSQL a
+//! transaction-scoped advisory lock, which every instance sharing the database takes. So a
+//! transaction that reads and then writes never races another instance, and events are committed
+//! in the order of their ids (an event stream that has read up to id N never misses one below).
 
+use crate::db::{Backend, Database, DbConnection, DbPool, DbRow};
 use crate::{ApiError, StartError};
 use rand::distributions::Alphanumeric;
 use rand::Rng;
 use refill_core::{Currency, Money, OrderPolicy, OrderStatus, Quantity, Unit};
 use refill_wire::{ButtonTile, DetailCode, OrderView, PressResult, QuantityView};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
-};
-use sqlx::{Row, SqliteConnection};
+use sqlx::Row;
 use std::collections::HashMap;
-use std::path::Path;
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -24,7 +25,8 @@ const MAX_BUTTONS: i64 = 24;
 /// A handle on the database; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: DbPool,
+    backend: Backend,
     /// Bumped after each commit that recorded events, so that event streams wake up.
     events: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
     /// Set when the service begins to shut down: event streams end, so that it can.
@@ -52,6 +54,108 @@ pub(crate) const DEVICE_CACHE_TTL: Duration = Duration::from_secs(30);
 
 /// The most tokens remembered.
 const DEVICE_CACHE_MAX: usize = 20_000;
+
+/// Opens the SQLite file at `path`: WAL, `synchronous = FULL`, foreign keys on, and a wait of up
+/// to 10 s for the write lock.
+async fn open_sqlite(path: &std::path::Path) -> Result<DbPool, sqlx::Error> {
+    use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
+    }
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10));
+    #[cfg(not(feature = "postgres"))]
+    {
+        sqlx::sqlite::SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+    }
+    #[cfg(feature = "postgres")]
+    {
+        // Through `Any`, which takes a URL: the settings the URL cannot carry are set on each
+        // new connection.
+        use sqlx::ConnectOptions;
+        sqlx::any::install_default_drivers();
+        let url = options.to_url_lossy();
+        sqlx::any::AnyPoolOptions::new()
+            .max_connections(4)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    use sqlx::Executor;
+                    conn.execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
+            .connect_with(sqlx::any::AnyConnectOptions::from_url(&url)?)
+            .await
+    }
+}
+
+/// Connects to the PostgreSQL database at `url`.
+#[cfg(feature = "postgres")]
+async fn open_postgres(url: &str) -> Result<DbPool, sqlx::Error> {
+    sqlx::any::install_default_drivers();
+    sqlx::any::AnyPoolOptions::new()
+        .max_connections(8)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect(url)
+        .await
+}
+
+/// Bumps `events` whenever any instance commits events to the PostgreSQL database at `url`
+/// (the schema's trigger on `events` sends `NOTIFY refill_events`), for as long as the
+/// service runs (until `closing`). After a lost connection the listener connects again and
+/// bumps once, since a notification may have been missed meanwhile; event streams then read what
+/// is new.
+#[cfg(feature = "postgres")]
+async fn listen_for_events(
+    url: &str,
+    events: std::sync::Arc<tokio::sync::watch::Sender<u64>>,
+    mut closing: tokio::sync::watch::Receiver<bool>,
+) -> Result<(), sqlx::Error> {
+    let mut listener = sqlx::postgres::PgListener::connect(url).await?;
+    listener.listen(EVENTS_CHANNEL).await?;
+    tokio::spawn(async move {
+        loop {
+            let received = tokio::select! {
+                received = listener.try_recv() => received,
+                _ = closing.wait_for(|closing| *closing) => return,
+            };
+            events.send_modify(|n| *n = n.wrapping_add(1));
+            if let Err(e) = received {
+                tracing::warn!("lost the PostgreSQL event notifications, trying again: {e}");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    });
+    Ok(())
+}
+
+/// The PostgreSQL channel committed events are announced on.
+#[cfg(feature = "postgres")]
+const EVENTS_CHANNEL: &str = "refill_events";
+
+/// Takes PostgreSQL's write lock for the rest of the transaction on `conn`: an advisory lock that
+/// every writer of every instance takes, so that writes are serialised as SQLite's are.
+pub(crate) async fn lock_writes(conn: &mut DbConnection) -> Result<(), sqlx::Error> {
+    /// The advisory lock's key: "refill" in ASCII.
+    const WRITE_LOCK: i64 = 0x7265_6669_6c6c;
+    sqlx::query("SELECT COUNT(*) FROM (SELECT pg_advisory_xact_lock($1)) AS locked")
+        .bind(WRITE_LOCK)
+        .execute(&mut *conn)
+        .await
+        .map(drop)
+}
 
 /// Milliseconds since the Unix epoch.
 pub(crate) fn to_ms(t: OffsetDateTime) -> i64 {
@@ -124,14 +228,14 @@ impl OwnedOrder {
 
 /// One of the customer's orders, read on `conn` (inside a transaction, it sees its writes).
 async fn order_in(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     customer: i64,
     event_instance_id: &str,
     now: OffsetDateTime,
 ) -> Result<Option<OrderView>, sqlx::Error> {
     let row = sqlx::query(&format!(
         "SELECT {ORDER_COLUMNS} FROM orders o JOIN products p ON p.asin = o.asin \
-         WHERE o.customer_id = ?1 AND o.event_instance_id = ?2"
+         WHERE o.customer_id = $1 AND o.event_instance_id = $2"
     ))
     .bind(customer)
     .bind(event_instance_id)
@@ -142,15 +246,15 @@ async fn order_in(
 
 /// The customer's open order for the item of `order`, or for its device slot.
 async fn open_order_in(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     order: &NewOrder<'_>,
     now: OffsetDateTime,
 ) -> Result<Option<OrderView>, sqlx::Error> {
     let (device, slot) = order.device.unzip();
     let row = sqlx::query(&format!(
         "SELECT {ORDER_COLUMNS} FROM orders o JOIN products p ON p.asin = o.asin \
-         WHERE o.customer_id = ?1 AND o.status IN ('placed', 'shipped') \
-           AND (o.asin = ?2 OR (o.device_id = ?3 AND o.slot_id = ?4))"
+         WHERE o.customer_id = $1 AND o.status IN ('placed', 'shipped') \
+           AND (o.asin = $2 OR (o.device_id = $3 AND o.slot_id = $4))"
     ))
     .bind(order.customer)
     .bind(order.asin)
@@ -164,7 +268,7 @@ async fn open_order_in(
 /// Places `order` in the caller's transaction, with its `OrderPlaced` event, unless one is
 /// open for its item or device slot (then that one, `ORDER_INPROGRESS`).
 pub(crate) async fn place_in(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
     order: &NewOrder<'_>,
     now: OffsetDateTime,
     policy: &OrderPolicy,
@@ -175,9 +279,10 @@ pub(crate) async fn place_in(
         "INSERT INTO orders (event_instance_id, customer_id, asin, device_id, slot_id, kind, \
              source, status, quantity, price_minor, currency, placed_at_ms, \
              expected_delivery_ms, cancellable_until_ms, updated_at_ms) \
-         SELECT ?1, ?2, asin, ?7, ?8, ?9, ?10, 'placed', ?11, price_minor * ?11, currency, \
-                ?3, ?4, ?5, ?3 \
-         FROM products WHERE asin = ?6",
+         SELECT $1, $2, asin, $7, $8, $9, $10, 'placed', $11, price_minor * $11, currency, \
+                $3, $4, $5, $3 \
+         FROM products WHERE asin = $6 \
+         ON CONFLICT DO NOTHING",
     )
     .bind(&id)
     .bind(order.customer)
@@ -197,25 +302,23 @@ pub(crate) async fn place_in(
     .execute(&mut *conn)
     .await;
     let asin = order.asin;
-    let detail_code = match inserted {
-        Ok(done) if done.rows_affected() == 0 => {
-            return Err(ApiError::NotFound(format!(
-                "There is no product {asin} in the catalog."
-            )))
+    // Nothing inserted: an order is open for the item or the slot (the unique indexes; no error,
+    // so that the transaction goes on, as PostgreSQL's would not after one), or no such product.
+    let detail_code = match inserted?.rows_affected() {
+        0 => {
+            return match open_order_in(conn, order, now).await? {
+                Some(open) => Ok(PressResult {
+                    detail_code: DetailCode::OrderInProgress,
+                    event_instance_id: open.event_instance_id.clone(),
+                    order: open,
+                }),
+                None => Err(ApiError::NotFound(format!(
+                    "There is no product {asin} in the catalog."
+                ))),
+            };
         }
-        Ok(_) if order.test => DetailCode::TestOrderPlaced,
-        Ok(_) => DetailCode::StandardOrderPlaced,
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            let open = open_order_in(conn, order, now)
-                .await?
-                .ok_or_else(|| ApiError::Internal(sqlx::Error::RowNotFound))?;
-            return Ok(PressResult {
-                detail_code: DetailCode::OrderInProgress,
-                event_instance_id: open.event_instance_id.clone(),
-                order: open,
-            });
-        }
-        Err(e) => return Err(e.into()),
+        _ if order.test => DetailCode::TestOrderPlaced,
+        _ => DetailCode::StandardOrderPlaced,
     };
     let placed = order_in(conn, order.customer, &id, now)
         .await?
@@ -248,7 +351,7 @@ pub(crate) async fn place_in(
 const ORDER_COLUMNS: &str = "o.event_instance_id, o.asin, p.title, o.status, o.quantity, \
      o.price_minor, o.currency, o.placed_at_ms, o.expected_delivery_ms, o.cancellable_until_ms";
 
-fn order_from_row(row: &SqliteRow, now: OffsetDateTime) -> Result<OrderView, sqlx::Error> {
+fn order_from_row(row: &DbRow, now: OffsetDateTime) -> Result<OrderView, sqlx::Error> {
     let status_text: String = row.try_get("status")?;
     let status = OrderStatus::parse(&status_text).ok_or_else(|| corrupt("status", &status_text))?;
     let currency_text: String = row.try_get("currency")?;
@@ -274,58 +377,73 @@ fn corrupt(column: &str, value: &dyn std::fmt::Display) -> sqlx::Error {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database file and brings its schema up to date.
-    pub async fn open(path: &Path) -> Result<Self, StartError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| StartError::Database {
-                path: path.to_owned(),
-                source: sqlx::Error::Io(e),
-            })?;
-        }
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await
-            .map_err(|source| StartError::Database {
-                path: path.to_owned(),
-                source,
-            })?;
-        sqlx::migrate!("./migrations")
+    /// Opens (creating a SQLite file and its folder if needed) the database and brings its
+    /// schema up to date.
+    pub async fn open(database: &Database) -> Result<Self, StartError> {
+        let failed = |source| StartError::Database {
+            database: database.to_string(),
+            source,
+        };
+        let pool = match database {
+            Database::File(path) => open_sqlite(path).await.map_err(failed)?,
+            #[cfg(feature = "postgres")]
+            Database::Postgres(url) => open_postgres(url).await.map_err(failed)?,
+        };
+        let backend = database.backend();
+        let migrations = match backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
+        };
+        migrations
             .run(&pool)
             .await
             .map_err(|source| StartError::Migrate {
-                path: path.to_owned(),
+                database: database.to_string(),
                 source,
             })?;
         let events = std::sync::Arc::new(tokio::sync::watch::channel(0).0);
+        let closing = std::sync::Arc::new(tokio::sync::watch::channel(false).0);
+        #[cfg(feature = "postgres")]
+        if let Database::Postgres(url) = database {
+            listen_for_events(url, events.clone(), closing.subscribe())
+                .await
+                .map_err(failed)?;
+        }
         Ok(Self {
-            writer: crate::writer::Writer::start(pool.clone(), events.clone()),
+            writer: crate::writer::Writer::start(pool.clone(), backend, events.clone()),
             pool,
+            backend,
             events,
-            closing: std::sync::Arc::new(tokio::sync::watch::channel(false).0),
+            closing,
             devices: std::sync::Arc::default(),
         })
     }
 
     /// Closes every connection.
     pub async fn close(&self) {
+        self.begin_closing();
         self.pool.close().await;
     }
 
-    /// A write transaction, holding the write lock from its start (`BEGIN IMMEDIATE`): a
-    /// transaction that reads first and writes later would otherwise fail with "database is
-    /// locked" when another writer committed in between, instead of waiting its turn.
+    /// A write transaction, holding the write lock from its start: SQLite's (`BEGIN IMMEDIATE`:
+    /// a transaction that reads first and writes later would otherwise fail with "database is
+    /// locked" when another writer committed in between), or PostgreSQL's [`lock_writes`].
     pub(crate) async fn write(
         &self,
-    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await
+    ) -> Result<sqlx::Transaction<'static, crate::db::Db>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => {
+                let mut tx = self.pool.begin().await?;
+                lock_writes(&mut tx).await?;
+                Ok(tx)
+            }
+        }
+    }
+
+    /// Which kind of database it is.
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// Runs `work` in the next group-committed transaction (see [`crate::writer`]); its answer
@@ -334,7 +452,7 @@ impl Store {
     where
         T: Send + 'static,
         F: for<'c> FnOnce(
-                &'c mut sqlx::SqliteConnection,
+                &'c mut crate::db::DbConnection,
             ) -> futures_util::future::BoxFuture<'c, Result<T, ApiError>>
             + Send
             + 'static,
@@ -402,7 +520,7 @@ impl Store {
     }
 
     /// The connection pool, for the sandbox seed and for tests that inspect the database.
-    pub fn pool(&self) -> &SqlitePool {
+    pub fn pool(&self) -> &DbPool {
         &self.pool
     }
 
@@ -425,11 +543,11 @@ impl Store {
                     p.image_path, MIN(o.placed_at_ms) AS first_ms, \
                     MAX(CASE WHEN o.status != 'cancelled' THEN o.placed_at_ms END) AS last_ms \
              FROM orders o JOIN products p ON p.asin = o.asin \
-             WHERE o.customer_id = ?1 \
+             WHERE o.customer_id = $1 \
              GROUP BY p.asin \
-             HAVING MAX(o.placed_at_ms) >= ?2 \
+             HAVING MAX(o.placed_at_ms) >= $2 \
              ORDER BY first_ms ASC, p.asin ASC \
-             LIMIT ?3",
+             LIMIT $3",
         )
         .bind(customer)
         .bind(to_ms(now - RECENT))
@@ -470,7 +588,7 @@ impl Store {
     ) -> Result<HashMap<String, OrderView>, sqlx::Error> {
         let rows = sqlx::query(&format!(
             "SELECT {ORDER_COLUMNS} FROM orders o JOIN products p ON p.asin = o.asin \
-             WHERE o.customer_id = ?1 AND o.status IN ('placed', 'shipped')"
+             WHERE o.customer_id = $1 AND o.status IN ('placed', 'shipped')"
         ))
         .bind(customer)
         .fetch_all(&self.pool)
@@ -489,7 +607,7 @@ impl Store {
     ) -> Result<Vec<OrderView>, sqlx::Error> {
         let rows = sqlx::query(&format!(
             "SELECT {ORDER_COLUMNS} FROM orders o JOIN products p ON p.asin = o.asin \
-             WHERE o.customer_id = ?1 ORDER BY o.placed_at_ms DESC, o.id DESC LIMIT ?2"
+             WHERE o.customer_id = $1 ORDER BY o.placed_at_ms DESC, o.id DESC LIMIT $2"
         ))
         .bind(customer)
         .bind(i64::from(limit))
@@ -557,9 +675,9 @@ impl Store {
     ) -> Result<OrderView, ApiError> {
         let mut tx = self.write().await?;
         let cancelled = sqlx::query(
-            "UPDATE orders SET status = 'cancelled', updated_at_ms = ?1 \
-             WHERE customer_id = ?2 AND event_instance_id = ?3 \
-               AND status = 'placed' AND cancellable_until_ms > ?1 \
+            "UPDATE orders SET status = 'cancelled', updated_at_ms = $1 \
+             WHERE customer_id = $2 AND event_instance_id = $3 \
+               AND status = 'placed' AND cancellable_until_ms > $1 \
              RETURNING device_id, slot_id, asin, \
                        (SELECT title FROM products p WHERE p.asin = orders.asin) AS title",
         )

@@ -37,6 +37,10 @@ pub const SIGNATURE_HEADER: &str = "x-refill-signature-256";
 /// The longest wait between two attempts.
 pub const MAX_BACKOFF: Duration = Duration::hours(1);
 
+/// How long a claimed delivery is left to the instance that claimed it (a round sends at most 50,
+/// each given 10 s).
+const CLAIM: Duration = Duration::minutes(10);
+
 /// The webhook routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -80,7 +84,7 @@ async fn maker(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError
     }
 }
 
-fn webhook_view(row: &sqlx::sqlite::SqliteRow) -> Result<Value, sqlx::Error> {
+fn webhook_view(row: &crate::db::DbRow) -> Result<Value, sqlx::Error> {
     Ok(json!({
         "id": row.try_get::<i64, _>("id")?,
         "url": row.try_get::<String, _>("url")?,
@@ -91,7 +95,7 @@ fn webhook_view(row: &sqlx::sqlite::SqliteRow) -> Result<Value, sqlx::Error> {
 async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
     let client = maker(&state, &headers).await?;
     let rows =
-        sqlx::query("SELECT id, url, version FROM webhooks WHERE client_id = ?1 ORDER BY id")
+        sqlx::query("SELECT id, url, version FROM webhooks WHERE client_id = $1 ORDER BY id")
             .bind(&client)
             .fetch_all(state.store().pool())
             .await?;
@@ -140,7 +144,7 @@ async fn create(
     };
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO webhooks (client_id, url, secret, version, created_at_ms) \
-         VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
     .bind(&client)
     .bind(&new.url)
@@ -162,7 +166,7 @@ async fn remove(
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
     let client = maker(&state, &headers).await?;
-    let removed = sqlx::query("DELETE FROM webhooks WHERE id = ?1 AND client_id = ?2")
+    let removed = sqlx::query("DELETE FROM webhooks WHERE id = $1 AND client_id = $2")
         .bind(id)
         .bind(&client)
         .execute(state.store().pool())
@@ -196,7 +200,12 @@ fn rfc3339(t: OffsetDateTime) -> String {
 }
 
 impl Store {
+    /// Claims the deliveries due at `now`: each is put off by [`CLAIM`] in the same
+    /// transaction, so that another instance on the same database does not send it too while
+    /// this one does. Sent or failed, its row is updated again; if this instance dies meanwhile,
+    /// another sends it once the claim runs out (at least once).
     async fn due_deliveries(&self, now: OffsetDateTime) -> Result<Vec<Due>, sqlx::Error> {
+        let mut tx = self.write().await?;
         let rows = sqlx::query(
             "SELECT wd.id, wd.attempts, w.url, w.secret, w.version, w.client_id, e.id AS event_id, \
                     e.kind, e.body, e.created_at_ms, e.customer_id, d.serial, d.model_id \
@@ -204,12 +213,20 @@ impl Store {
              JOIN webhooks w ON w.id = wd.webhook_id \
              JOIN events e ON e.id = wd.event_id \
              JOIN devices d ON d.id = e.device_id \
-             WHERE wd.delivered_at_ms IS NULL AND wd.next_attempt_ms <= ?1 \
+             WHERE wd.delivered_at_ms IS NULL AND wd.next_attempt_ms <= $1 \
              ORDER BY wd.next_attempt_ms, wd.id LIMIT 50",
         )
         .bind(to_ms(now))
-        .fetch_all(self.pool())
+        .fetch_all(&mut *tx)
         .await?;
+        for row in &rows {
+            sqlx::query("UPDATE webhook_deliveries SET next_attempt_ms = $1 WHERE id = $2")
+                .bind(to_ms(now + CLAIM))
+                .bind(row.try_get::<i64, _>("id")?)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
         rows.iter()
             .map(|row| {
                 let body: String = row.try_get("body")?;
@@ -234,7 +251,7 @@ impl Store {
 
     /// The pack quantity and unit of `asin`, for v2 product information.
     async fn pack_of(&self, asin: &str) -> Result<Option<(f64, String)>, sqlx::Error> {
-        sqlx::query_as("SELECT pack_quantity, unit FROM products WHERE asin = ?1")
+        sqlx::query_as("SELECT pack_quantity, unit FROM products WHERE asin = $1")
             .bind(asin)
             .fetch_optional(self.pool())
             .await
@@ -272,8 +289,8 @@ impl Store {
             match failure {
                 None => {
                     sqlx::query(
-                        "UPDATE webhook_deliveries SET delivered_at_ms = ?1, \
-                             attempts = attempts + 1, last_error = NULL WHERE id = ?2",
+                        "UPDATE webhook_deliveries SET delivered_at_ms = $1, \
+                             attempts = attempts + 1, last_error = NULL WHERE id = $2",
                     )
                     .bind(to_ms(now))
                     .bind(due.id)
@@ -290,7 +307,7 @@ impl Store {
                     );
                     sqlx::query(
                         "UPDATE webhook_deliveries SET attempts = attempts + 1, \
-                             next_attempt_ms = ?1, last_error = ?2 WHERE id = ?3",
+                             next_attempt_ms = $1, last_error = $2 WHERE id = $3",
                     )
                     .bind(to_ms(now + wait))
                     .bind(error)

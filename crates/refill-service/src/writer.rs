@@ -4,10 +4,10 @@
 //! a write that fails is rolled back alone; every caller gets its answer only after the commit
 //! that made its write durable.
 
+use crate::db::{Backend, DbConnection, DbPool};
 use crate::inventory::{report_batch, ReportAnswer, ReportJob};
 use crate::ApiError;
 use futures_util::future::BoxFuture;
-use sqlx::{SqliteConnection, SqlitePool};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -22,7 +22,7 @@ type Finish = (bool, Answer);
 type Answer = Box<dyn FnOnce(Result<(), Arc<sqlx::Error>>) + Send>;
 
 /// One write of a batch.
-type Work = Box<dyn for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Finish> + Send>;
+type Work = Box<dyn for<'c> FnOnce(&'c mut DbConnection) -> BoxFuture<'c, Finish> + Send>;
 
 /// What the writer is given: a write of any kind, or a slot report (written in bulk).
 enum Job {
@@ -38,9 +38,9 @@ pub(crate) struct Writer {
 
 impl Writer {
     /// Starts the task that runs batches on `pool`; `events` is bumped after each commit.
-    pub(crate) fn start(pool: SqlitePool, events: Arc<watch::Sender<u64>>) -> Self {
+    pub(crate) fn start(pool: DbPool, backend: Backend, events: Arc<watch::Sender<u64>>) -> Self {
         let (queue, incoming) = mpsc::channel(4096);
-        tokio::spawn(run(pool, incoming, events));
+        tokio::spawn(run(pool, backend, incoming, events));
         Self { queue }
     }
 
@@ -48,7 +48,7 @@ impl Writer {
     pub(crate) async fn write<T, F>(&self, work: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, ApiError>>
+        F: for<'c> FnOnce(&'c mut DbConnection) -> BoxFuture<'c, Result<T, ApiError>>
             + Send
             + 'static,
     {
@@ -93,7 +93,12 @@ impl Writer {
     }
 }
 
-async fn run(pool: SqlitePool, mut incoming: mpsc::Receiver<Job>, events: Arc<watch::Sender<u64>>) {
+async fn run(
+    pool: DbPool,
+    backend: Backend,
+    mut incoming: mpsc::Receiver<Job>,
+    events: Arc<watch::Sender<u64>>,
+) {
     while let Some(first) = incoming.recv().await {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -102,7 +107,7 @@ async fn run(pool: SqlitePool, mut incoming: mpsc::Receiver<Job>, events: Arc<wa
                 Err(_) => break,
             }
         }
-        let result = run_batch(&pool, batch).await;
+        let result = run_batch(&pool, backend, batch).await;
         if result {
             events.send_modify(|n| *n = n.wrapping_add(1));
         }
@@ -110,12 +115,12 @@ async fn run(pool: SqlitePool, mut incoming: mpsc::Receiver<Job>, events: Arc<wa
 }
 
 /// Runs one batch; whether it was committed.
-async fn run_batch(pool: &SqlitePool, batch: Vec<Job>) -> bool {
+async fn run_batch(pool: &DbPool, backend: Backend, batch: Vec<Job>) -> bool {
     let mut finishes = Vec::with_capacity(batch.len());
     let mut reported = Vec::new();
     let outcome = match pool.acquire().await {
         Ok(mut conn) => {
-            let outcome = run_in(&mut conn, batch, &mut finishes, &mut reported).await;
+            let outcome = run_in(&mut conn, backend, batch, &mut finishes, &mut reported).await;
             if outcome.is_err() {
                 // Leave the connection clean for the pool.
                 let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
@@ -144,12 +149,21 @@ async fn run_batch(pool: &SqlitePool, batch: Vec<Job>) -> bool {
 }
 
 async fn run_in(
-    conn: &mut SqliteConnection,
+    conn: &mut DbConnection,
+    backend: Backend,
     batch: Vec<Job>,
     finishes: &mut Vec<Answer>,
     reported: &mut Vec<ReportAnswer>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+    match backend {
+        Backend::Sqlite => {
+            sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+        }
+        Backend::Postgres => {
+            sqlx::query("BEGIN").execute(&mut *conn).await?;
+            crate::store::lock_writes(conn).await?;
+        }
+    }
     let mut reports = Vec::new();
     for job in batch {
         let work = match job {

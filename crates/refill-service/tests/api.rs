@@ -9,7 +9,7 @@ use time::Duration;
 const BEANS: &str = "B0RFBEAN01";
 
 mod common;
-use common::{sandbox, start_on, Fixture};
+use common::{database, db_argument, sandbox, start_on, Fixture};
 
 impl Fixture {
     async fn buttons(&self) -> ButtonList {
@@ -29,7 +29,7 @@ impl Fixture {
     }
     async fn open_orders(&self, asin: &str) -> i64 {
         sqlx::query_scalar(
-            "SELECT COUNT(*) FROM orders WHERE asin = ?1 AND status IN ('placed','shipped')",
+            "SELECT COUNT(*) FROM orders WHERE asin = $1 AND status IN ('placed','shipped')",
         )
         .bind(asin)
         .fetch_one(self.service.store().pool())
@@ -283,15 +283,14 @@ async fn orders_survive_a_restart_and_the_sandbox_is_seeded_once() {
 #[tokio::test]
 async fn an_acknowledged_order_survives_kill_9() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("crash.sqlite");
+    let db = database(dir.path(), "crash").await;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_refill-service"))
-        .args(["--sandbox", "--db"])
-        .arg(&db)
+        .args(["--sandbox", "--db", &db_argument(&db)])
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .env("REFILL_LOG", "warn")
         .spawn()
@@ -319,7 +318,7 @@ async fn an_acknowledged_order_survives_kill_9() {
 
     let store = refill_service::Store::open(&db).await.unwrap();
     let status: String =
-        sqlx::query_scalar("SELECT status FROM orders WHERE event_instance_id = ?1")
+        sqlx::query_scalar("SELECT status FROM orders WHERE event_instance_id = $1")
             .bind(&placed.event_instance_id)
             .fetch_one(store.pool())
             .await

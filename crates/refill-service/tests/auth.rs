@@ -19,7 +19,7 @@ fn challenge(verifier: &str) -> String {
 }
 
 mod common;
-use common::{sandbox, Fixture};
+use common::{database, sandbox, Fixture};
 
 fn form_of(html: &str, action: &str) -> Vec<(String, String)> {
     refill_testkit::hidden_fields(html, Some(action))
@@ -570,12 +570,38 @@ async fn no_secret_is_stored_in_the_clear() {
         tokens["refresh_token"].as_str().unwrap().to_owned(),
         CUSTOMER_PASSWORD.to_owned(),
     ];
+    let mut stored: Vec<Vec<u8>> = Vec::new();
+    if let refill_service::Database::Postgres(_) = &f.db {
+        // Every row of every table, as PostgreSQL writes it out as text.
+        let pool = f.service.store().pool();
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT table_name::text FROM information_schema.tables \
+             WHERE table_schema = 'public'",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        assert!(tables.len() > 10, "{tables:?}");
+        for table in tables {
+            let rows: Vec<String> =
+                sqlx::query_scalar(&format!("SELECT CAST(t AS TEXT) FROM {table} t"))
+                    .fetch_all(pool)
+                    .await
+                    .unwrap();
+            stored.extend(rows.into_iter().map(String::into_bytes));
+        }
+    }
     let Fixture {
         _dir, db, service, ..
     } = f;
     service.shutdown().await;
-    for file in std::fs::read_dir(db.parent().unwrap()).unwrap() {
-        let bytes = std::fs::read(file.unwrap().path()).unwrap();
+    if let refill_service::Database::File(path) = &db {
+        for file in std::fs::read_dir(path.parent().unwrap()).unwrap() {
+            stored.push(std::fs::read(file.unwrap().path()).unwrap());
+        }
+    }
+    assert!(!stored.is_empty());
+    for bytes in &stored {
         for secret in &secrets {
             let found = bytes.windows(secret.len()).any(|w| w == secret.as_bytes());
             assert!(!found, "a secret is stored in the clear");
@@ -666,7 +692,7 @@ async fn the_api_acts_for_the_customer_whose_token_it_gets() {
 #[tokio::test]
 async fn a_service_that_requires_sign_in_refuses_requests_without_it() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = ServiceConfig::sandbox(dir.path().join("strict.sqlite"));
+    let mut config = ServiceConfig::sandbox(database(dir.path(), "strict").await);
     config.require_sign_in = true;
     let service = start(config).await.unwrap();
     let res = reqwest::get(format!("{}/v1/buttons", service.base_url()))

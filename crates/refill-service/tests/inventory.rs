@@ -4,7 +4,9 @@
 
 mod common;
 
-use common::{device_token, device_tokens, drs, fresh, refresh, sandbox, start_with, Fixture};
+use common::{
+    database, device_token, device_tokens, drs, fresh, refresh, sandbox, start_with, Fixture,
+};
 use refill_core::Clock;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -509,7 +511,7 @@ async fn orders_ship_after_the_cancel_window_and_deliveries_add_to_the_stock_on_
 #[tokio::test]
 async fn a_service_that_fulfils_orders_moves_them_on_its_own() {
     let (dir, clock) = fresh();
-    let service = start_with(&dir.path().join("s.sqlite"), clock.clone(), |config| {
+    let service = start_with(&database(dir.path(), "s").await, clock.clone(), |config| {
         config.fulfil_every = Some(std::time::Duration::from_millis(20));
     })
     .await;
@@ -672,10 +674,14 @@ async fn concurrent_reports_are_all_recorded() {
 #[tokio::test]
 async fn the_sandbox_devices_drain_reorder_and_refill_on_their_own() {
     let (dir, clock) = fresh();
-    let service = start_with(&dir.path().join("demo.sqlite"), clock.clone(), |config| {
-        config.fulfil_every = Some(std::time::Duration::from_millis(10));
-        config.simulate_every = Some(std::time::Duration::from_millis(10));
-    })
+    let service = start_with(
+        &database(dir.path(), "demo").await,
+        clock.clone(),
+        |config| {
+            config.fulfil_every = Some(std::time::Duration::from_millis(10));
+            config.simulate_every = Some(std::time::Duration::from_millis(10));
+        },
+    )
     .await;
     let pool = service.store().pool().clone();
     let kinds = || {

@@ -329,3 +329,42 @@ async fn a_running_service_delivers_on_its_own() {
     assert_eq!(notification_types(&received).len(), 2);
     other.shutdown().await;
 }
+
+/// Two instances on one database, both sending: each notification goes out once, not once per
+/// instance (a round claims what it sends).
+#[tokio::test]
+async fn two_sending_instances_send_each_notification_once() {
+    let f = sandbox().await;
+    register_maker(&f).await;
+    let (url, received) = maker_server(0).await;
+    create_webhook(&f, json!({"url": url, "version": 2}), Some(MAKER)).await;
+    let often = |config: &mut refill_service::ServiceConfig| {
+        config.deliver_every = Some(std::time::Duration::from_millis(5));
+    };
+    let one = start_with(&f.db, f.clock.clone(), often).await;
+    let two = start_with(&f.db, f.clock.clone(), often).await;
+    for serial in ["HOOK-4", "HOOK-5", "HOOK-6"] {
+        device_token_via(&f, serial, MAKER).await;
+    }
+    for _ in 0..250 {
+        if received.lock().unwrap().len() >= 6 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // Time for a second copy to arrive, if one were sent.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let ids: Vec<String> = received
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(headers, _)| headers["x-amz-sns-message-id"].to_str().unwrap().to_owned())
+        .collect();
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(ids.len(), 6, "{ids:?}");
+    assert_eq!(unique.len(), 6, "a notification went out twice: {ids:?}");
+    one.shutdown().await;
+    two.shutdown().await;
+}

@@ -173,7 +173,7 @@ impl From<sqlx::Error> for SignUpError {
     }
 }
 
-fn customer_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Customer, sqlx::Error> {
+fn customer_from_row(row: &crate::db::DbRow) -> Result<Customer, sqlx::Error> {
     Ok(Customer {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
@@ -202,9 +202,9 @@ impl Store {
             .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
         sqlx::query(
             "INSERT INTO oauth_clients (client_id, name, kind, secret_hash, redirect_uris) \
-             VALUES (?1, ?2, ?3, ?4, ?5) \
-             ON CONFLICT (client_id) DO UPDATE SET name = ?2, kind = ?3, secret_hash = ?4, \
-                 redirect_uris = ?5",
+             VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (client_id) DO UPDATE SET name = $2, kind = $3, secret_hash = $4, \
+                 redirect_uris = $5",
         )
         .bind(&reg.client_id)
         .bind(&reg.name)
@@ -220,7 +220,7 @@ impl Store {
     pub async fn client(&self, client_id: &str) -> Result<Option<Client>, sqlx::Error> {
         let row = sqlx::query(
             "SELECT client_id, name, kind, secret_hash, redirect_uris FROM oauth_clients \
-             WHERE client_id = ?1",
+             WHERE client_id = $1",
         )
         .bind(client_id)
         .fetch_optional(self.pool())
@@ -255,7 +255,7 @@ impl Store {
         let hash = hash_off_thread(password).await?;
         let inserted = sqlx::query_scalar::<_, i64>(
             "INSERT INTO customers (name, email, marketplace, currency, password_hash) \
-             VALUES (?1, ?2, 'US', 'USD', ?3) RETURNING id",
+             VALUES ($1, $2, 'US', 'USD', $3) RETURNING id",
         )
         .bind(name.trim())
         .bind(&email)
@@ -282,7 +282,7 @@ impl Store {
         password: Sensitive<String>,
     ) -> Result<(), sqlx::Error> {
         let hash = hash_off_thread(password).await?;
-        sqlx::query("UPDATE customers SET password_hash = ?1 WHERE id = ?2")
+        sqlx::query("UPDATE customers SET password_hash = $1 WHERE id = $2")
             .bind(hash)
             .bind(customer_id)
             .execute(self.pool())
@@ -297,7 +297,7 @@ impl Store {
         password: Sensitive<String>,
     ) -> Result<Option<Customer>, sqlx::Error> {
         let row =
-            sqlx::query("SELECT id, name, email, password_hash FROM customers WHERE email = ?1")
+            sqlx::query("SELECT id, name, email, password_hash FROM customers WHERE email = $1")
                 .bind(email.trim().to_lowercase())
                 .fetch_optional(self.pool())
                 .await?;
@@ -316,7 +316,7 @@ impl Store {
 
     /// A customer by id.
     pub async fn customer(&self, id: i64) -> Result<Option<Customer>, sqlx::Error> {
-        let row = sqlx::query("SELECT id, name, email FROM customers WHERE id = ?1")
+        let row = sqlx::query("SELECT id, name, email FROM customers WHERE id = $1")
             .bind(id)
             .fetch_optional(self.pool())
             .await?;
@@ -335,7 +335,7 @@ impl Store {
             serde_json::to_string(grant).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
         sqlx::query(
             "INSERT INTO oauth_consents (ticket_hash, customer_id, request, expires_at_ms) \
-             VALUES (?1, ?2, ?3, ?4)",
+             VALUES ($1, $2, $3, $4)",
         )
         .bind(crypto::digest(ticket.expose()))
         .bind(customer)
@@ -353,7 +353,7 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<Option<(i64, PendingGrant)>, sqlx::Error> {
         let row = sqlx::query(
-            "DELETE FROM oauth_consents WHERE ticket_hash = ?1 RETURNING customer_id, request, \
+            "DELETE FROM oauth_consents WHERE ticket_hash = $1 RETURNING customer_id, request, \
                  expires_at_ms",
         )
         .bind(crypto::digest(ticket))
@@ -380,7 +380,7 @@ impl Store {
         sqlx::query(
             "INSERT INTO oauth_codes (code_hash, client_id, customer_id, redirect_uri, scope, \
                  scope_data, code_challenge, challenge_method, expires_at_ms) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(crypto::digest(code.expose()))
         .bind(&grant.client_id)
@@ -405,7 +405,7 @@ impl Store {
         let code_hash = crypto::digest(code);
         let row = sqlx::query(
             "SELECT client_id, customer_id, redirect_uri, scope, scope_data, code_challenge, \
-                    challenge_method, expires_at_ms, used_at_ms FROM oauth_codes WHERE code_hash = ?1",
+                    challenge_method, expires_at_ms, used_at_ms FROM oauth_codes WHERE code_hash = $1",
         )
         .bind(&code_hash)
         .fetch_optional(self.pool())
@@ -422,7 +422,7 @@ impl Store {
             return Ok(Err(RedeemError::Invalid));
         }
         let claimed = sqlx::query(
-            "UPDATE oauth_codes SET used_at_ms = ?1 WHERE code_hash = ?2 AND used_at_ms IS NULL",
+            "UPDATE oauth_codes SET used_at_ms = $1 WHERE code_hash = $2 AND used_at_ms IS NULL",
         )
         .bind(to_ms(now))
         .bind(&code_hash)
@@ -468,7 +468,7 @@ impl Store {
             sqlx::query(
                 "INSERT INTO oauth_tokens (token_hash, kind, client_id, customer_id, scope, \
                      scope_data, code_hash, refresh_hash, expires_at_ms) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
             )
             .bind(token_hash)
             .bind(kind)
@@ -499,7 +499,7 @@ impl Store {
         let refresh_hash = crypto::digest(refresh_token);
         let row = sqlx::query(
             "SELECT customer_id, scope, scope_data FROM oauth_tokens \
-             WHERE token_hash = ?1 AND kind = 'refresh' AND client_id = ?2 \
+             WHERE token_hash = $1 AND kind = 'refresh' AND client_id = $2 \
                AND revoked_at_ms IS NULL",
         )
         .bind(&refresh_hash)
@@ -512,7 +512,7 @@ impl Store {
         sqlx::query(
             "INSERT INTO oauth_tokens (token_hash, kind, client_id, customer_id, scope, \
                  scope_data, refresh_hash, expires_at_ms) \
-             VALUES (?1, 'access', ?2, ?3, ?4, ?5, ?6, ?7)",
+             VALUES ($1, 'access', $2, $3, $4, $5, $6, $7)",
         )
         .bind(crypto::digest(access_token.expose()))
         .bind(client_id)
@@ -535,9 +535,9 @@ impl Store {
     ) -> Result<(), sqlx::Error> {
         let token_hash = crypto::digest(token);
         sqlx::query(
-            "UPDATE oauth_tokens SET revoked_at_ms = ?1 \
-             WHERE revoked_at_ms IS NULL AND client_id = ?2 \
-               AND (token_hash = ?3 OR refresh_hash = ?3)",
+            "UPDATE oauth_tokens SET revoked_at_ms = $1 \
+             WHERE revoked_at_ms IS NULL AND client_id = $2 \
+               AND (token_hash = $3 OR refresh_hash = $3)",
         )
         .bind(to_ms(now))
         .bind(client_id)
@@ -555,9 +555,9 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<(), sqlx::Error> {
         sqlx::query(
-            "UPDATE oauth_tokens SET revoked_at_ms = ?1 \
-             WHERE revoked_at_ms IS NULL AND (code_hash = ?2 OR refresh_hash IN \
-                 (SELECT token_hash FROM oauth_tokens WHERE code_hash = ?2 AND kind = 'refresh'))",
+            "UPDATE oauth_tokens SET revoked_at_ms = $1 \
+             WHERE revoked_at_ms IS NULL AND (code_hash = $2 OR refresh_hash IN \
+                 (SELECT token_hash FROM oauth_tokens WHERE code_hash = $2 AND kind = 'refresh'))",
         )
         .bind(to_ms(now))
         .bind(code_hash)
@@ -578,12 +578,12 @@ impl Store {
         now: OffsetDateTime,
         lifetime: Duration,
     ) -> Result<(String, OffsetDateTime), sqlx::Error> {
-        let row = sqlx::query("SELECT customer_id, is_test FROM devices WHERE id = ?1")
+        let row = sqlx::query("SELECT customer_id, is_test FROM devices WHERE id = $1")
             .bind(device_id)
             .fetch_one(self.pool())
             .await?;
         let customer: i64 = row.try_get("customer_id")?;
-        let is_test: bool = row.try_get("is_test")?;
+        let is_test = crate::db::flag(&row, "is_test")?;
         let scope_data = serde_json::json!({
             crate::devices::DEVICE_SCOPE: {
                 "device_model": model,
@@ -595,7 +595,7 @@ impl Store {
         let expires = now + lifetime;
         sqlx::query(
             "INSERT INTO oauth_tokens (token_hash, kind, client_id, customer_id, scope, \
-                 scope_data, expires_at_ms) VALUES (?1, 'access', ?2, ?3, ?4, ?5, ?6)",
+                 scope_data, expires_at_ms) VALUES ($1, 'access', $2, $3, $4, $5, $6)",
         )
         .bind(crypto::digest(token.expose()))
         .bind(super::SANDBOX_CLIENT_ID)
@@ -616,8 +616,8 @@ impl Store {
     ) -> Result<Option<TokenGrant>, sqlx::Error> {
         let row = sqlx::query(
             "SELECT customer_id, client_id, scope, scope_data, expires_at_ms FROM oauth_tokens \
-             WHERE token_hash = ?1 AND kind = 'access' AND revoked_at_ms IS NULL \
-               AND expires_at_ms > ?2",
+             WHERE token_hash = $1 AND kind = 'access' AND revoked_at_ms IS NULL \
+               AND expires_at_ms > $2",
         )
         .bind(crypto::digest(access_token))
         .bind(to_ms(now))

@@ -1,11 +1,12 @@
 //! The fixture the service's test files share: a sandbox service on loopback, a SQLite file in
-//! a temporary folder, a manual clock, and an HTTP client that does not follow redirects.
+//! a temporary folder (or a PostgreSQL database, see [`database`]), a manual clock, and an HTTP
+//! client that does not follow redirects.
 #![allow(dead_code)] // each test file uses its own part of it
 
 use refill_core::ManualClock;
 use refill_service::auth::SANDBOX_CLIENT_ID;
 use refill_service::sandbox::{CUSTOMER_EMAIL, CUSTOMER_PASSWORD};
-use refill_service::{start, RunningService, ServiceConfig};
+use refill_service::{start, Database, RunningService, ServiceConfig};
 use refill_testkit::{OAuthClient, Person};
 use reqwest::Method;
 use serde_json::Value;
@@ -14,7 +15,7 @@ use time::macros::datetime;
 
 pub struct Fixture {
     pub _dir: tempfile::TempDir,
-    pub db: std::path::PathBuf,
+    pub db: Database,
     pub clock: Arc<ManualClock>,
     pub service: RunningService,
     pub http: reqwest::Client,
@@ -32,7 +33,7 @@ pub fn fresh() -> (tempfile::TempDir, Arc<ManualClock>) {
 /// A sandbox service on a new database, its clock at 2026-11-22 09:00 UTC.
 pub async fn sandbox() -> Fixture {
     let (dir, clock) = fresh();
-    let db = dir.path().join("sandbox.sqlite");
+    let db = database(dir.path(), "sandbox").await;
     let service = start_on(&db, clock.clone()).await;
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -47,18 +48,66 @@ pub async fn sandbox() -> Fixture {
     }
 }
 
+/// The environment variable that names a PostgreSQL server (`postgres://user@host:port`, no
+/// database) to run the service's tests on instead of SQLite. `cargo xtask test` runs them
+/// twice: once on SQLite, once on a PostgreSQL server of its own.
+pub const POSTGRES_SERVER: &str = "REFILL_TEST_POSTGRES";
+
+/// The PostgreSQL server the tests run on, if this run is on one.
+pub fn postgres_server() -> Option<String> {
+    std::env::var(POSTGRES_SERVER)
+        .ok()
+        .filter(|s| !s.is_empty())
+        .map(|s| s.trim_end_matches('/').to_owned())
+}
+
+/// Where a test's service keeps its data: the SQLite file `name` in `dir`, or a new database of
+/// its own on the PostgreSQL server of [`POSTGRES_SERVER`].
+pub async fn database(dir: &std::path::Path, name: &str) -> Database {
+    match postgres_server() {
+        Some(server) => new_postgres_database(&server).await,
+        None => Database::File(dir.join(format!("{name}.sqlite"))),
+    }
+}
+
+/// A new, empty database on the PostgreSQL `server`.
+pub async fn new_postgres_database(server: &str) -> Database {
+    use rand::Rng;
+    use sqlx::Connection;
+    let name = format!("refill_test_{:016x}", rand::thread_rng().gen::<u64>());
+    let mut admin = sqlx::PgConnection::connect(&format!("{server}/postgres"))
+        .await
+        .unwrap_or_else(|e| panic!("could not reach the PostgreSQL server {server}: {e}"));
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    Database::parse(&format!("{server}/{name}")).unwrap()
+}
+
+/// `db` as the service binary's `--db` takes it.
+pub fn db_argument(db: &Database) -> String {
+    match db {
+        Database::File(path) => path.display().to_string(),
+        Database::Postgres(url) => url.clone(),
+    }
+}
+
 /// A sandbox service on `db`, reading `clock`.
-pub async fn start_on(db: &std::path::Path, clock: Arc<ManualClock>) -> RunningService {
+pub async fn start_on(db: &Database, clock: Arc<ManualClock>) -> RunningService {
     start_with(db, clock, |_| {}).await
 }
 
 /// [`start_on`], with `change` made to its configuration first (to turn background tasks on).
 pub async fn start_with(
-    db: &std::path::Path,
+    db: &Database,
     clock: Arc<ManualClock>,
     change: impl FnOnce(&mut ServiceConfig),
 ) -> RunningService {
-    let mut config = ServiceConfig::sandbox(db);
+    if std::env::var_os("REFILL_LOG").is_some() {
+        refill_service::init_logging();
+    }
+    let mut config = ServiceConfig::sandbox(db.clone());
     config.clock = clock;
     // Tests send webhook notifications themselves (Store::deliver_webhooks), when they choose.
     config.deliver_every = None;
