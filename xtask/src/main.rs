@@ -188,6 +188,7 @@ fn test() -> Result<()> {
         run_step("cargo test", &mut cmd("cargo", ["test", "--workspace"]))
     })?;
     gate("PostgreSQL tests", &mut on_postgres)?;
+    gate("OpenAPI conformance", &mut openapi)?;
     gate("keyring tests", &mut keyring)?;
     gate("Bluetooth tests", &mut ble_rig)?;
     gate("UI tests", &mut || {
@@ -203,7 +204,8 @@ fn test() -> Result<()> {
 }
 
 /// The service's tests again, on a PostgreSQL server of their own instead of SQLite files, with
-/// those that need PostgreSQL (several instances on one database).
+/// those that need PostgreSQL (several instances on one database) and the OpenAPI conformance
+/// run.
 fn on_postgres() -> Result<()> {
     let server = postgres::TestPostgres::start()?;
     let mut c = cmd(
@@ -211,7 +213,27 @@ fn on_postgres() -> Result<()> {
         ["test", "-p", "refill-service", "--", "--include-ignored"],
     );
     c.env("REFILL_TEST_POSTGRES", server.url());
+    c.env("REFILL_SCHEMATHESIS", setup::schemathesis());
     run_step("cargo test -p refill-service on PostgreSQL", &mut c)
+}
+
+/// The running service against its OpenAPI description, with schemathesis (installed by the
+/// setup in a venv of its own).
+fn openapi() -> Result<()> {
+    let mut c = cmd(
+        "cargo",
+        [
+            "test",
+            "-p",
+            "refill-service",
+            "--test",
+            "openapi",
+            "--",
+            "--ignored",
+        ],
+    );
+    c.env("REFILL_SCHEMATHESIS", setup::schemathesis());
+    run_step("OpenAPI conformance (schemathesis)", &mut c)
 }
 
 /// Tests against the real Secret Service: a gnome-keyring of their own, on a private session

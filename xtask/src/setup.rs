@@ -53,6 +53,7 @@ pub fn all(purpose: Purpose) -> Result<()> {
         tauri_driver()?;
         cargo_fuzz()?;
         ble_rig()?;
+        schemathesis_venv()?;
     }
     ui_build()
 }
@@ -163,25 +164,49 @@ pub fn ble_rig_python() -> std::path::PathBuf {
 
 /// Installs the rig's pinned Python packages (BlueZoo, dbus-fast) from PyPI into its venv.
 fn ble_rig() -> Result<()> {
-    let requirements = root().join("crates/refill-device-sim/rig/requirements.txt");
-    let venv = crate::util::target_dir().join("ble-rig/venv");
-    if !ble_rig_python().is_file() {
+    python_venv(
+        "Bluetooth rig",
+        "crates/refill-device-sim/rig/requirements.txt",
+        "ble-rig",
+    )
+}
+
+/// schemathesis, which checks the running service against its OpenAPI description.
+pub fn schemathesis() -> std::path::PathBuf {
+    crate::util::target_dir().join("schemathesis/venv/bin/schemathesis")
+}
+
+fn schemathesis_venv() -> Result<()> {
+    python_venv(
+        "schemathesis",
+        "crates/refill-service/tests/schemathesis-requirements.txt",
+        "schemathesis",
+    )
+}
+
+/// A venv in `target/<folder>/venv` with the pinned packages of `requirements` (a path from the
+/// repository root), made again when that file changes.
+fn python_venv(what: &str, requirements: &str, folder: &str) -> Result<()> {
+    let requirements = root().join(requirements);
+    let venv = crate::util::target_dir().join(folder).join("venv");
+    let python = venv.join("bin/python");
+    if !python.is_file() {
         // A stamp without its venv (target/ partly cleaned) must not skip the install.
         let _ = std::fs::remove_dir_all(&venv);
     }
     unless_unchanged(
-        "Bluetooth rig",
+        what,
         &requirements,
         &venv.join(".refill-requirements-fingerprint"),
         || {
             run_step(
-                "python3 -m venv (Bluetooth rig)",
+                &format!("python3 -m venv ({what})"),
                 cmd("python3", ["-m", "venv", "--clear"]).arg(&venv),
             )?;
             run_step(
-                "pip install BlueZoo and dbus-fast (Bluetooth rig)",
+                &format!("pip install -r {} ({what})", requirements.display()),
                 cmd(
-                    ble_rig_python(),
+                    &python,
                     [
                         "-m",
                         "pip",

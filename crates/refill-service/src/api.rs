@@ -118,12 +118,23 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The routes only a hosted service has: makers' webhooks and sensor events.
+/// The routes only a hosted service has: makers' webhooks, sensor events, and the API's OpenAPI
+/// description.
 #[cfg(feature = "hosted")]
 fn hosted_routes() -> Router<AppState> {
     Router::new()
+        .route("/openapi.yaml", get(openapi))
         .merge(crate::sensors::routes())
         .merge(crate::webhooks::routes())
+}
+
+/// The OpenAPI description of the whole HTTP API (`crates/refill-service/openapi.yaml`).
+#[cfg(feature = "hosted")]
+pub const OPENAPI: &str = include_str!("../openapi.yaml");
+
+#[cfg(feature = "hosted")]
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/yaml")], OPENAPI).into_response()
 }
 
 #[cfg(not(feature = "hosted"))]
@@ -169,6 +180,14 @@ async fn customer(state: &AppState, headers: &HeaderMap) -> Result<i64, ApiError
                 "Your sign-in has expired or was revoked. Please sign in again.".to_owned(),
             )),
         };
+    }
+    // Credentials of another kind are refused, not ignored: acting for the service's first
+    // customer instead would hide the client's mistake.
+    if headers.contains_key(header::AUTHORIZATION) {
+        return Err(ApiError::Unauthorized(
+            ErrorCode::InvalidToken,
+            "Send your sign-in as 'Authorization: Bearer' and your access token.".to_owned(),
+        ));
     }
     if state.inner.require_sign_in {
         return Err(ApiError::Unauthorized(
@@ -227,6 +246,7 @@ async fn press(
 }
 
 #[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 struct OrdersQuery {
     #[serde(default = "default_limit")]
     limit: u32,
@@ -245,7 +265,11 @@ async fn orders(
         .ok()
         .map(|q| q.limit)
         .filter(|l| (1..=500).contains(l))
-        .ok_or_else(|| ApiError::BadRequest("limit must be a number from 1 to 500.".to_owned()))?;
+        .ok_or_else(|| {
+            ApiError::BadRequest(
+                "The order list takes one parameter, limit: a number from 1 to 500.".to_owned(),
+            )
+        })?;
     let customer = customer(&state, &headers).await?;
     let now = state.inner.clock.now();
     let orders = state.inner.store.orders(customer, limit, now).await?;
@@ -354,19 +378,34 @@ async fn change_slot(
 }
 
 #[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 struct EventsQuery {
     #[serde(default)]
     after: i64,
 }
+
+impl EventsQuery {
+    /// `after`, unless it is negative.
+    fn read(
+        query: Result<axum::extract::Query<Self>, axum::extract::rejection::QueryRejection>,
+    ) -> Result<i64, ApiError> {
+        query
+            .ok()
+            .map(|q| q.after)
+            .filter(|after| *after >= 0)
+            .ok_or_else(|| ApiError::BadRequest(BAD_AFTER.to_owned()))
+    }
+}
+
+/// What a bad `?after=` is told.
+const BAD_AFTER: &str = "The events take one parameter, after: an event id (a number, 0 or more).";
 
 async fn events(
     State(state): State<AppState>,
     headers: HeaderMap,
     query: Result<axum::extract::Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<EventList>, ApiError> {
-    let after = query
-        .map_err(|_| ApiError::BadRequest("after must be an event id (a number).".to_owned()))?
-        .after;
+    let after = EventsQuery::read(query)?;
     let customer = customer(&state, &headers).await?;
     let events = state.inner.store.events_after(customer, after, 500).await?;
     Ok(Json(EventList { events }))
@@ -385,14 +424,13 @@ async fn event_stream(
     query: Result<axum::extract::Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     use axum::response::sse::{Event, KeepAlive, Sse};
-    let mut after = query
-        .map_err(|_| ApiError::BadRequest("after must be an event id (a number).".to_owned()))?
-        .after;
+    let mut after = EventsQuery::read(query)?;
     if let Some(last) = headers.get("last-event-id") {
         after = last
             .to_str()
             .ok()
             .and_then(|v| v.trim().parse().ok())
+            .filter(|after: &i64| *after >= 0)
             .ok_or_else(|| {
                 ApiError::BadRequest("Last-Event-ID must be an event id (a number).".to_owned())
             })?;

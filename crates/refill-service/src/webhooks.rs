@@ -163,16 +163,19 @@ async fn create(
 async fn remove(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let client = maker(&state, &headers).await?;
+    // An id that is not a number names no webhook either: 404, in JSON like every answer.
+    let not_found = || ApiError::NotFound(format!("You have no webhook {id}."));
+    let number: i64 = id.parse().map_err(|_| not_found())?;
     let removed = sqlx::query("DELETE FROM webhooks WHERE id = $1 AND client_id = $2")
-        .bind(id)
+        .bind(number)
         .bind(&client)
         .execute(state.store().pool())
         .await?;
     if removed.rows_affected() == 0 {
-        return Err(ApiError::NotFound(format!("You have no webhook {id}.")));
+        return Err(not_found());
     }
     Ok(StatusCode::NO_CONTENT)
 }

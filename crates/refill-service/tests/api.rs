@@ -344,14 +344,20 @@ async fn the_order_list_is_newest_first_and_a_bad_limit_is_refused_in_words() {
         .orders
         .windows(2)
         .all(|w| w[0].placed_at >= w[1].placed_at));
-    for bad in ["0", "501", "many"] {
+    for bad in ["limit=0", "limit=501", "limit=many", "limit=3&page=2"] {
         let err = f
-            .error(
-                reqwest::Method::GET,
-                &format!("/v1/orders?limit={bad}"),
-                400,
-            )
+            .error(reqwest::Method::GET, &format!("/v1/orders?{bad}"), 400)
             .await;
-        assert_eq!(err.message, "limit must be a number from 1 to 500.");
+        assert_eq!(
+            err.message,
+            "The order list takes one parameter, limit: a number from 1 to 500."
+        );
+    }
+    // So do the events' parameters: found by checking the service against its description.
+    for bad in ["after=-1", "after=x", "after=1&before=2"] {
+        let err = f
+            .error(reqwest::Method::GET, &format!("/v1/events?{bad}"), 400)
+            .await;
+        assert!(err.message.contains("after: an event id"), "{bad}");
     }
 }

@@ -139,6 +139,19 @@ async fn makers_manage_webhooks_with_their_client_credentials() {
         .await
         .unwrap();
     assert_eq!(gone.status(), 204);
+    // Gone, or never a number: 404 with a message (found by checking against openapi.yaml).
+    for missing in [id.to_string(), "null".to_owned()] {
+        let res = f
+            .http
+            .delete(f.url(&format!("/v1/webhooks/{missing}")))
+            .basic_auth(MAKER.0, Some(MAKER.1))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 404);
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["message"], format!("You have no webhook {missing}."));
+    }
 }
 
 #[tokio::test]
