@@ -299,8 +299,8 @@ impl ReportJob {
 }
 
 /// Applies `jobs`, in order, in the caller's transaction: one read of all their slots, one
-/// insert of their levels and one write of the slots' inventories, whatever their number (the
-/// rare low-supply events and reorders are written one by one).
+/// insert of their levels, one write of the slots' inventories and one of their low-supply
+/// events, whatever their number (the rarer reorders are placed one by one).
 pub(crate) async fn report_batch(
     conn: &mut crate::db::DbConnection,
     jobs: Vec<ReportJob>,
@@ -313,6 +313,7 @@ pub(crate) async fn report_batch(
     let mut levels = Vec::with_capacity(jobs.len());
     let mut touched: Vec<(i64, String)> = Vec::new();
     let mut answers = Vec::with_capacity(jobs.len());
+    let mut low_events = Vec::new();
     for job in jobs {
         let key = (job.device.id, job.slot.clone());
         let Some(state) = states.get_mut(&key) else {
@@ -378,16 +379,13 @@ pub(crate) async fn report_batch(
                 "daysLeft": rate.filter(|r| *r > 0.0).map(|r| round(remaining / r, 10.0)),
                 "runOut": run_out.map(|t| t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()),
             });
-            let customer = job.device.customer_id;
-            record_event(
-                conn,
-                customer,
-                Some(job.device.id),
-                "LowSupply",
-                &body,
-                job.now,
-            )
-            .await?;
+            low_events.push(NewEvent {
+                customer: job.device.customer_id,
+                device: Some(job.device.id),
+                kind: "LowSupply",
+                body,
+                at: job.now,
+            });
             Ok(Some(Outcome::LowSupply))
         } else {
             Ok(Some(Outcome::Recorded))
@@ -441,6 +439,7 @@ pub(crate) async fn report_batch(
         }
         query.execute(&mut *conn).await?;
     }
+    record_events(conn, &low_events).await?;
     Ok(answers)
 }
 
@@ -481,35 +480,70 @@ pub(crate) async fn record_event(
     conn: &mut crate::db::DbConnection,
     customer: i64,
     device: Option<i64>,
-    kind: &str,
+    kind: &'static str,
     body: &serde_json::Value,
     now: OffsetDateTime,
-) -> Result<i64, sqlx::Error> {
-    let id = sqlx::query_scalar(
-        "INSERT INTO events (customer_id, device_id, kind, body, created_at_ms) \
-         VALUES ($1, $2, $3, $4, $5) RETURNING id",
-    )
-    .bind(customer)
-    .bind(device)
-    .bind(kind)
-    .bind(body.to_string())
-    .bind(to_ms(now))
-    .fetch_one(&mut *conn)
-    .await?;
-    // The maker's webhooks hear of their devices' events: queued in the same transaction.
-    if device.is_some() {
-        sqlx::query(
+) -> Result<(), sqlx::Error> {
+    let event = NewEvent {
+        customer,
+        device,
+        kind,
+        body: body.clone(),
+        at: now,
+    };
+    record_events(conn, std::slice::from_ref(&event)).await
+}
+
+/// An event to record.
+pub(crate) struct NewEvent {
+    customer: i64,
+    device: Option<i64>,
+    kind: &'static str,
+    body: serde_json::Value,
+    at: OffsetDateTime,
+}
+
+/// Records `events` in the caller's transaction, in order, with one insert for them all and one
+/// for the makers' webhook deliveries of those that concern a device (queued in the same
+/// transaction, so that none is lost).
+pub(crate) async fn record_events(
+    conn: &mut crate::db::DbConnection,
+    events: &[NewEvent],
+) -> Result<(), sqlx::Error> {
+    // 5 values per event: under SQLite's and PostgreSQL's limits on parameters.
+    for chunk in events.chunks(150) {
+        let sql = format!(
+            "INSERT INTO events (customer_id, device_id, kind, body, created_at_ms) VALUES {} \
+             RETURNING id",
+            crate::db::rows_of_placeholders(chunk.len(), 5)
+        );
+        let mut insert = sqlx::query_scalar::<_, i64>(&sql);
+        for event in chunk {
+            insert = insert
+                .bind(event.customer)
+                .bind(event.device)
+                .bind(event.kind)
+                .bind(event.body.to_string())
+                .bind(to_ms(event.at));
+        }
+        let ids = insert.fetch_all(&mut *conn).await?;
+        if chunk.iter().all(|e| e.device.is_none()) {
+            continue;
+        }
+        let sql = format!(
             "INSERT INTO webhook_deliveries (webhook_id, event_id, next_attempt_ms) \
-             SELECT w.id, $1, $2 FROM webhooks w JOIN devices d ON d.client_id = w.client_id \
-             WHERE d.id = $3",
-        )
-        .bind(id)
-        .bind(to_ms(now))
-        .bind(device)
-        .execute(&mut *conn)
-        .await?;
+             SELECT w.id, e.id, e.created_at_ms FROM events e \
+             JOIN devices d ON d.id = e.device_id JOIN webhooks w ON w.client_id = d.client_id \
+             WHERE e.id IN {}",
+            crate::db::rows_of_placeholders(1, ids.len())
+        );
+        let mut deliveries = sqlx::query(&sql);
+        for id in ids {
+            deliveries = deliveries.bind(id);
+        }
+        deliveries.execute(&mut *conn).await?;
     }
-    Ok(id)
+    Ok(())
 }
 
 /// A slot of one of the customer's devices, named as the customer's API names it.
