@@ -305,10 +305,13 @@ pub(crate) async fn report_batch(
     conn: &mut crate::db::DbConnection,
     jobs: Vec<ReportJob>,
 ) -> Result<Vec<ReportAnswer>, sqlx::Error> {
-    let wanted: Vec<(i64, &str, &str)> = jobs
+    // Each slot once, however many of its reports the batch holds.
+    let mut wanted: Vec<(i64, &str, &str)> = jobs
         .iter()
         .map(|j| (j.device.id, j.slot.as_str(), j.device.model.as_str()))
         .collect();
+    wanted.sort_unstable();
+    wanted.dedup();
     let mut states = slot_states(conn, &wanted).await?;
     let mut levels = Vec::with_capacity(jobs.len());
     let mut touched: Vec<(i64, String)> = Vec::new();
