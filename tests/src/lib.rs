@@ -360,6 +360,31 @@ pub async fn count_orders(db: &Path, asin: &str, statuses: &[&str]) -> Result<i6
     Ok(total)
 }
 
+/// A slot's settings as the SQLite database `db` holds them: mode, low level, target level.
+pub async fn slot_settings(
+    db: &Path,
+    serial: &str,
+    slot: &str,
+) -> Result<(String, Option<f64>, Option<f64>)> {
+    use sqlx::sqlite::SqliteConnectOptions;
+    use sqlx::ConnectOptions;
+    let mut conn = SqliteConnectOptions::new()
+        .filename(db)
+        .read_only(true)
+        .connect()
+        .await
+        .with_context(|| format!("opening {}", db.display()))?;
+    let row: (String, Option<f64>, Option<f64>) = sqlx::query_as(
+        "SELECT i.mode, i.minimum, i.target FROM slot_inventory i \
+         JOIN devices d ON d.id = i.device_id WHERE d.serial = ?1 AND i.slot_id = ?2",
+    )
+    .bind(serial)
+    .bind(slot)
+    .fetch_one(&mut conn)
+    .await?;
+    Ok(row)
+}
+
 /// A notification server on the tests' session bus (`tests/rig/notifications.py`): what the app
 /// raised, as the bus carried it, and clicks on the notifications' buttons. Stopped when dropped.
 pub struct Notifications {

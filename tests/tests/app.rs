@@ -2,7 +2,7 @@
 //! under Xvfb. Run by `cargo xtask test`; ignored by a plain `cargo test`, which has no display.
 
 use anyhow::Result;
-use refill_e2e::{count_orders, App, AppHome};
+use refill_e2e::{count_orders, slot_settings, App, AppHome};
 use refill_service::sandbox::{HISTORY, PRODUCTS};
 
 const BEANS: &str = "B0RFBEAN01";
@@ -198,4 +198,71 @@ async fn an_unreachable_service_is_shown_on_the_tile_and_nothing_is_ordered() ->
         "with an external service no sandbox is started"
     );
     Ok(())
+}
+
+#[tokio::test]
+#[ignore = "needs a display and tauri-driver: run by `cargo xtask test`"]
+async fn the_device_page_shows_each_slot_and_saves_its_settings() -> Result<()> {
+    const BREWER: &str = "SANDBOX-0001";
+    let home = AppHome::new()?;
+    let app = App::launch(&home, "device-page", &[]).await?;
+    app.click(&format!("open-device-{BREWER}")).await?;
+    app.find("[data-testid='device-page']").await?;
+    // The simulated coffee maker reports its slots through the DRS API: levels appear.
+    app.wait_text("level-brew-beans", |t| t.contains(" left"))
+        .await?;
+    app.find("[data-testid='slot-brew-filters']").await?;
+    app.find("[data-testid='forecast-brew-beans']").await?;
+    assert_eq!(
+        slot_settings(&home.sandbox_db(), BREWER, "brew-filters")
+            .await?
+            .0,
+        "notify"
+    );
+
+    // Smart reorder for the filters: the choice reaches the service's database.
+    app.click("mode-reorder-brew-filters").await?;
+    let mut mode = String::new();
+    for _ in 0..50 {
+        mode = slot_settings(&home.sandbox_db(), BREWER, "brew-filters")
+            .await?
+            .0;
+        if mode == "reorder" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(mode, "reorder");
+
+    // A level that is not a number is refused in words, and nothing is saved.
+    app.type_into("minimum-brew-filters", "lots").await?;
+    app.click("save-brew-filters").await?;
+    let error = app
+        .wait_text("slot-error-brew-filters", |t| !t.is_empty())
+        .await?;
+    assert!(error.contains("must be a number"), "{error}");
+    assert_eq!(
+        slot_settings(&home.sandbox_db(), BREWER, "brew-filters")
+            .await?
+            .1,
+        None
+    );
+
+    // A low level and a target are saved.
+    app.type_into("minimum-brew-filters", "20").await?;
+    app.type_into("target-brew-filters", "200").await?;
+    app.click("save-brew-filters").await?;
+    let mut saved = (String::new(), None, None);
+    for _ in 0..50 {
+        saved = slot_settings(&home.sandbox_db(), BREWER, "brew-filters").await?;
+        if saved.1.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(saved, ("reorder".to_owned(), Some(20.0), Some(200.0)));
+    app.screenshot("device-page").await?;
+    app.click("device-back").await?;
+    app.find("[data-testid='grid']").await?;
+    app.quit().await
 }

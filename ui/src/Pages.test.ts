@@ -176,4 +176,25 @@ describe("the device page", () => {
       }),
     );
   });
+
+  it("reads its slots again while open, keeping what the customer typed", async () => {
+    let reads = 0;
+    const api = fakeApi({
+      slotInventory: vi.fn(async (_model: string, _serial: string, slotId: string) => {
+        reads += 1;
+        // The device's first report arrives while the page is open.
+        return slotId === "brew-beans" && reads > 2
+          ? beans({ remaining: 640, low: false })
+          : beans({ slotId, remaining: null, levels: [], runsOut: null, dailyUse: null, low: false });
+      }),
+    });
+    render(App, { props: { api } });
+    await fireEvent.click(await screen.findByTestId(`open-device-${aLinkedDevice.serial}`));
+    expect((await screen.findByTestId("level-brew-beans")).textContent).toContain("No report yet");
+    await fireEvent.input(screen.getByTestId("minimum-brew-beans"), { target: { value: "150" } });
+    await waitFor(() => expect(screen.getByTestId("level-brew-beans").textContent).toContain("640 g left"), {
+      timeout: 6000,
+    });
+    expect((screen.getByTestId("minimum-brew-beans") as HTMLInputElement).value).toBe("150");
+  }, 10_000);
 });
