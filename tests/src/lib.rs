@@ -337,16 +337,21 @@ async fn wait_for_port(port: u16) -> Result<()> {
     Ok(())
 }
 
-/// Counts orders of `asin` with `status` in the SQLite database `db`.
-pub async fn count_orders(db: &Path, asin: &str, statuses: &[&str]) -> Result<i64> {
+/// The SQLite database `db`, opened read-only (the app holds it open for writing).
+async fn read_only(db: &Path) -> Result<sqlx::SqliteConnection> {
     use sqlx::sqlite::SqliteConnectOptions;
     use sqlx::ConnectOptions;
-    let mut conn = SqliteConnectOptions::new()
+    SqliteConnectOptions::new()
         .filename(db)
         .read_only(true)
         .connect()
         .await
-        .with_context(|| format!("opening {}", db.display()))?;
+        .with_context(|| format!("opening {}", db.display()))
+}
+
+/// Counts orders of `asin` with `status` in the SQLite database `db`.
+pub async fn count_orders(db: &Path, asin: &str, statuses: &[&str]) -> Result<i64> {
+    let mut conn = read_only(db).await?;
     let mut total = 0;
     for status in statuses {
         let n: i64 =
@@ -366,14 +371,7 @@ pub async fn slot_settings(
     serial: &str,
     slot: &str,
 ) -> Result<(String, Option<f64>, Option<f64>)> {
-    use sqlx::sqlite::SqliteConnectOptions;
-    use sqlx::ConnectOptions;
-    let mut conn = SqliteConnectOptions::new()
-        .filename(db)
-        .read_only(true)
-        .connect()
-        .await
-        .with_context(|| format!("opening {}", db.display()))?;
+    let mut conn = read_only(db).await?;
     let row: (String, Option<f64>, Option<f64>) = sqlx::query_as(
         "SELECT i.mode, i.minimum, i.target FROM slot_inventory i \
          JOIN devices d ON d.id = i.device_id WHERE d.serial = ?1 AND i.slot_id = ?2",

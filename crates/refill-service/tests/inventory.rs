@@ -545,27 +545,10 @@ async fn a_service_that_fulfils_orders_moves_them_on_its_own() {
 
 /// Reads server-sent events from `res` until `n` have arrived: (id, kind) pairs.
 async fn read_sse(res: &mut reqwest::Response, n: usize) -> Vec<(i64, String)> {
+    let mut stream = common::Sse::new(res);
     let mut seen = Vec::new();
-    let mut buffer = String::new();
     while seen.len() < n {
-        let chunk = tokio::time::timeout(std::time::Duration::from_secs(5), res.chunk())
-            .await
-            .expect("an event within 5 s")
-            .unwrap()
-            .expect("the stream stays open");
-        buffer.push_str(std::str::from_utf8(&chunk).unwrap());
-        while let Some(end) = buffer.find("\n\n") {
-            let block: String = buffer.drain(..end + 2).collect();
-            let field = |name: &str| {
-                block
-                    .lines()
-                    .find_map(|l| l.strip_prefix(name))
-                    .map(|v| v.trim().to_owned())
-            };
-            if let (Some(id), Some(kind)) = (field("id:"), field("event:")) {
-                seen.push((id.parse().unwrap(), kind));
-            }
-        }
+        seen.push(stream.next().await);
     }
     seen
 }

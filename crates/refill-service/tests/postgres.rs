@@ -8,9 +8,8 @@
 
 mod common;
 
-use common::{fresh, new_postgres_database, postgres_server, start_on};
+use common::{fresh, get_json, new_postgres_database, postgres_server, start_on, Sse};
 use refill_wire::PressResult;
-use serde_json::Value;
 
 const BEANS: &str = "B0RFBEAN01";
 const FILTERS: &str = "B0RFFILT04";
@@ -23,32 +22,6 @@ async fn press(http: &reqwest::Client, base: &str, asin: &str) -> PressResult {
         .unwrap();
     assert_eq!(res.status(), 200);
     res.json().await.unwrap()
-}
-
-/// The next event on an open event stream, as (id, kind).
-async fn next_event(res: &mut reqwest::Response, buffer: &mut String) -> (i64, String) {
-    loop {
-        if let Some(end) = buffer.find("\n\n") {
-            let block: String = buffer.drain(..end + 2).collect();
-            let field = |name: &str| {
-                block
-                    .lines()
-                    .find_map(|l| l.strip_prefix(name))
-                    .map(|v| v.trim().to_owned())
-            };
-            if let (Some(id), Some(kind)) = (field("id:"), field("event:")) {
-                return (id.parse().unwrap(), kind);
-            }
-            continue;
-        }
-        // Well under the streams' own recheck (30 s): only a notification brings it this soon.
-        let chunk = tokio::time::timeout(std::time::Duration::from_secs(5), res.chunk())
-            .await
-            .expect("the event within 5 s, through PostgreSQL's NOTIFY")
-            .unwrap()
-            .expect("the stream stays open");
-        buffer.push_str(std::str::from_utf8(&chunk).unwrap());
-    }
 }
 
 #[tokio::test]
@@ -69,14 +42,7 @@ async fn two_instances_share_orders_the_open_order_rule_and_the_event_stream() {
     assert_eq!(customers, 1);
 
     // A stream on B, from the newest event on.
-    let list: Value = http
-        .get(format!("{}/v1/events?after=0", b.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = get_json(&http, &format!("{}/v1/events?after=0", b.base_url())).await;
     let newest = list["events"]
         .as_array()
         .unwrap()
@@ -89,21 +55,16 @@ async fn two_instances_share_orders_the_open_order_rule_and_the_event_stream() {
         .await
         .unwrap();
     assert_eq!(stream.status(), 200);
-    let mut buffer = String::new();
+    // Within 5 s: well under the streams' own recheck (30 s), so only a notification (NOTIFY)
+    // brings an event that soon.
+    let mut events = Sse::new(&mut stream);
 
     // An order placed through A reaches the stream on B at once.
     let placed = press(&http, &a.base_url(), BEANS).await;
-    let (id, kind) = next_event(&mut stream, &mut buffer).await;
+    let (id, kind) = events.next().await;
     assert_eq!(kind, "OrderPlaced");
     assert!(id > newest);
-    let body: Value = http
-        .get(format!("{}/v1/events?after={newest}", b.base_url()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = get_json(&http, &format!("{}/v1/events?after={newest}", b.base_url())).await;
     assert_eq!(
         body["events"][0]["body"]["eventInstanceId"],
         placed.event_instance_id
@@ -135,11 +96,11 @@ async fn two_instances_share_orders_the_open_order_rule_and_the_event_stream() {
     .unwrap();
     assert_eq!(open, 1);
     // The stream on B tells of it once, after the first order.
-    let (next, kind) = next_event(&mut stream, &mut buffer).await;
+    let (next, kind) = events.next().await;
     assert_eq!(kind, "OrderPlaced");
     assert!(next > id);
 
-    drop(stream);
+    drop(events);
     a.shutdown().await;
     b.shutdown().await;
 }

@@ -236,3 +236,49 @@ pub async fn drs(
     };
     (status, headers, json)
 }
+
+/// Server-sent events read from an open stream, one at a time.
+pub struct Sse<'a> {
+    res: &'a mut reqwest::Response,
+    buffer: String,
+}
+
+impl<'a> Sse<'a> {
+    pub fn new(res: &'a mut reqwest::Response) -> Self {
+        Self {
+            res,
+            buffer: String::new(),
+        }
+    }
+
+    /// The next event, as (id, kind); it must come within 5 s.
+    pub async fn next(&mut self) -> (i64, String) {
+        loop {
+            while let Some(end) = self.buffer.find("\n\n") {
+                let block: String = self.buffer.drain(..end + 2).collect();
+                let field = |name: &str| {
+                    block
+                        .lines()
+                        .find_map(|l| l.strip_prefix(name))
+                        .map(|v| v.trim().to_owned())
+                };
+                if let (Some(id), Some(kind)) = (field("id:"), field("event:")) {
+                    return (id.parse().unwrap(), kind);
+                }
+            }
+            let chunk = tokio::time::timeout(std::time::Duration::from_secs(5), self.res.chunk())
+                .await
+                .expect("an event within 5 s")
+                .unwrap()
+                .expect("the stream stays open");
+            self.buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    }
+}
+
+/// `GET url` as JSON.
+pub async fn get_json(http: &reqwest::Client, url: &str) -> Value {
+    let res = http.get(url).send().await.unwrap();
+    assert!(res.status().is_success(), "GET {url}: {}", res.status());
+    res.json().await.unwrap()
+}
