@@ -16,6 +16,8 @@
 
 pub mod api;
 pub mod auth;
+#[cfg(feature = "hosted")]
+pub mod clients;
 pub mod db;
 pub mod devices;
 pub mod drs;

@@ -11,6 +11,7 @@ refill-service: the self-hostable Refill replenishment service
 
 USAGE:
     refill-service [--db FILE|URL] [--listen ADDR] [--sandbox] [--speed N] [--require-sign-in]
+    refill-service clients add|list|new-secret …   (device makers' OAuth clients; clients --help)
 
 OPTIONS:
     --db FILE|URL    where the data lives: a SQLite file, created if missing, or a
@@ -82,9 +83,66 @@ fn parse_args() -> Result<Option<Args>, String> {
     }))
 }
 
+/// `refill-service clients …` (see [`refill_service::clients`]): `--db` as the service takes it.
+async fn clients(args: &[String]) -> ExitCode {
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        print!("{}", refill_service::clients::USAGE);
+        return ExitCode::SUCCESS;
+    }
+    let mut db = std::env::var("REFILL_DB").unwrap_or_else(|_| "refill.sqlite".into());
+    let mut rest = Vec::new();
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        if arg == "--db" {
+            match args.next() {
+                Some(value) => db = value.clone(),
+                None => {
+                    eprintln!("refill-service: --db needs a file name or a postgres:// URL");
+                    return ExitCode::from(2);
+                }
+            }
+        } else {
+            rest.push(arg.clone());
+        }
+    }
+    let database = match Database::parse(&db) {
+        Ok(database) => database,
+        Err(message) => {
+            eprintln!("refill-service: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let store = match refill_service::Store::open(&database).await {
+        Ok(store) => store,
+        Err(e) => {
+            eprintln!("refill-service: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = refill_service::clients::run(&store, &rest).await;
+    store.close().await;
+    match outcome {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!(
+                "refill-service clients: {message}\n\n{}",
+                refill_service::clients::USAGE
+            );
+            ExitCode::from(2)
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     refill_service::init_logging();
+    let all: Vec<String> = std::env::args().skip(1).collect();
+    if all.first().map(String::as_str) == Some("clients") {
+        return clients(&all[1..]).await;
+    }
     let args = match parse_args() {
         Ok(Some(args)) => args,
         Ok(None) => {

@@ -32,6 +32,11 @@ pub fn new_code() -> Sensitive<String> {
     )
 }
 
+/// A new secret for a confidential client: 256 random bits.
+pub fn new_client_secret() -> Sensitive<String> {
+    Sensitive::new(random_b64(32))
+}
+
 /// A new consent ticket.
 pub fn new_ticket() -> Sensitive<String> {
     Sensitive::new(random_b64(32))

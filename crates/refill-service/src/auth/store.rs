@@ -181,6 +181,22 @@ fn customer_from_row(row: &crate::db::DbRow) -> Result<Customer, sqlx::Error> {
     })
 }
 
+fn client_from_row(row: &crate::db::DbRow) -> Result<Client, sqlx::Error> {
+    let uris: String = row.try_get("redirect_uris")?;
+    let kind: String = row.try_get("kind")?;
+    Ok(Client {
+        client_id: row.try_get("client_id")?,
+        name: row.try_get("name")?,
+        kind: if kind == "confidential" {
+            ClientKind::Confidential
+        } else {
+            ClientKind::Public
+        },
+        secret_hash: row.try_get("secret_hash")?,
+        redirect_uris: serde_json::from_str(&uris).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+    })
+}
+
 fn kind_text(kind: ClientKind) -> &'static str {
     match kind {
         ClientKind::Public => "public",
@@ -225,23 +241,20 @@ impl Store {
         .bind(client_id)
         .fetch_optional(self.pool())
         .await?;
-        row.map(|row| {
-            let uris: String = row.try_get("redirect_uris")?;
-            let kind: String = row.try_get("kind")?;
-            Ok(Client {
-                client_id: row.try_get("client_id")?,
-                name: row.try_get("name")?,
-                kind: if kind == "confidential" {
-                    ClientKind::Confidential
-                } else {
-                    ClientKind::Public
-                },
-                secret_hash: row.try_get("secret_hash")?,
-                redirect_uris: serde_json::from_str(&uris)
-                    .map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(client_from_row).transpose()
+    }
+
+    /// Every registered client, by id.
+    pub async fn clients(&self) -> Result<Vec<Client>, sqlx::Error> {
+        sqlx::query(
+            "SELECT client_id, name, kind, secret_hash, redirect_uris FROM oauth_clients \
+             ORDER BY client_id",
+        )
+        .fetch_all(self.pool())
+        .await?
+        .iter()
+        .map(client_from_row)
+        .collect()
     }
 
     /// Creates a customer who signs in with `email` and `password`.
