@@ -92,7 +92,7 @@ async fn slot_states(
 ) -> Result<HashMap<(i64, String), SlotState>, sqlx::Error> {
     let mut states = HashMap::new();
     for chunk in wanted.chunks(200) {
-        let values = crate::db::rows_of_placeholders(chunk.len(), 3);
+        let values = crate::db::rows_of_placeholders(crate::db::backend_of(conn), chunk.len(), 3);
         let sql = format!(
             "WITH wanted(device_id, slot_id, model_id) AS (VALUES {values}) \
              SELECT w.device_id, w.slot_id, s.unit, s.capacity, s.name, ds.asin, \
@@ -396,7 +396,7 @@ pub(crate) async fn report_batch(
         answers.push((job.answer, outcome));
     }
     for chunk in levels.chunks(150) {
-        let values = crate::db::rows_of_placeholders(chunk.len(), 5);
+        let values = crate::db::rows_of_placeholders(crate::db::backend_of(conn), chunk.len(), 5);
         let sql = format!(
             "INSERT INTO slot_levels (device_id, slot_id, at_ms, remaining, source) VALUES {values}"
         );
@@ -412,7 +412,7 @@ pub(crate) async fn report_batch(
         query.execute(&mut *conn).await?;
     }
     for chunk in touched.chunks(80) {
-        let values = crate::db::rows_of_placeholders(chunk.len(), 11);
+        let values = crate::db::rows_of_placeholders(crate::db::backend_of(conn), chunk.len(), 11);
         let sql = format!(
             "INSERT INTO slot_inventory (device_id, slot_id, remaining, on_hand, low_reports, \
                  low_acted, use_amount, use_days, observed_days, last_report_ms, updated_at_ms) \
@@ -518,7 +518,7 @@ pub(crate) async fn record_events(
         let sql = format!(
             "INSERT INTO events (customer_id, device_id, kind, body, created_at_ms) VALUES {} \
              RETURNING id",
-            crate::db::rows_of_placeholders(chunk.len(), 5)
+            crate::db::rows_of_placeholders(crate::db::backend_of(conn), chunk.len(), 5)
         );
         let mut insert = sqlx::query_scalar::<_, i64>(&sql);
         for event in chunk {
@@ -538,7 +538,7 @@ pub(crate) async fn record_events(
              SELECT w.id, e.id, e.created_at_ms FROM events e \
              JOIN devices d ON d.id = e.device_id JOIN webhooks w ON w.client_id = d.client_id \
              WHERE e.id IN {}",
-            crate::db::rows_of_placeholders(1, ids.len())
+            crate::db::rows_of_placeholders(crate::db::backend_of(conn), 1, ids.len())
         );
         let mut deliveries = sqlx::query(&sql);
         for id in ids {
