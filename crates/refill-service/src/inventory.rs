@@ -5,6 +5,7 @@
 //! records a `LowSupply` event, and a slot in smart-reorder mode places an order exactly as a
 //! replenish call would.
 
+use crate::db::Backend;
 use crate::drs::CallingDevice;
 use crate::store::{from_ms, place_in, to_ms, NewOrder};
 use crate::{ApiError, Store};
@@ -89,12 +90,13 @@ struct SlotState {
 async fn slot_states(
     conn: &mut crate::db::DbConnection,
     wanted: &[(i64, &str, &str)],
+    mut begin: Option<&str>,
 ) -> Result<HashMap<(i64, String), SlotState>, sqlx::Error> {
     let mut states = HashMap::new();
     for chunk in wanted.chunks(200) {
         let values = crate::db::rows_of_placeholders(crate::db::backend_of(conn), chunk.len(), 3);
         let sql = format!(
-            "WITH wanted(device_id, slot_id, model_id) AS (VALUES {values}) \
+            "{}WITH wanted(device_id, slot_id, model_id) AS (VALUES {values}) \
              SELECT w.device_id, w.slot_id, s.unit, s.capacity, s.name, ds.asin, \
                     p.pack_quantity, i.remaining, i.on_hand, i.mode, i.minimum, i.target, \
                     i.low_reports, i.low_acted, i.use_amount, i.use_days, i.observed_days, \
@@ -102,7 +104,8 @@ async fn slot_states(
              FROM wanted w JOIN slots s ON s.model_id = w.model_id AND s.slot_id = w.slot_id \
              LEFT JOIN device_slots ds ON ds.device_id = w.device_id AND ds.slot_id = s.slot_id \
              LEFT JOIN products p ON p.asin = ds.asin \
-             LEFT JOIN slot_inventory i ON i.device_id = w.device_id AND i.slot_id = s.slot_id"
+             LEFT JOIN slot_inventory i ON i.device_id = w.device_id AND i.slot_id = s.slot_id",
+            begin.take().unwrap_or_default()
         );
         let mut query = sqlx::query(&sql);
         for (device, slot, model) in chunk {
@@ -301,9 +304,14 @@ impl ReportJob {
 /// Applies `jobs`, in order, in the caller's transaction: one read of all their slots, one
 /// insert of their levels, one write of the slots' inventories and one of their low-supply
 /// events, whatever their number (the rarer reorders are placed one by one).
+///
+/// With `own_transaction` (SQLite only), no transaction is open yet: the first read opens it
+/// and the last write commits it, in the same queries, which saves two round trips to SQLite's
+/// connection thread per batch.
 pub(crate) async fn report_batch(
     conn: &mut crate::db::DbConnection,
     jobs: Vec<ReportJob>,
+    own_transaction: bool,
 ) -> Result<Vec<ReportAnswer>, sqlx::Error> {
     // Each slot once, however many of its reports the batch holds.
     let mut wanted: Vec<(i64, &str, &str)> = jobs
@@ -312,7 +320,8 @@ pub(crate) async fn report_batch(
         .collect();
     wanted.sort_unstable();
     wanted.dedup();
-    let mut states = slot_states(conn, &wanted).await?;
+    let begin = own_transaction.then_some("BEGIN IMMEDIATE;\n");
+    let mut states = slot_states(conn, &wanted, begin).await?;
     let mut levels = Vec::with_capacity(jobs.len());
     let mut touched: Vec<(i64, String)> = Vec::new();
     let mut answers = Vec::with_capacity(jobs.len());
@@ -395,55 +404,106 @@ pub(crate) async fn report_batch(
         };
         answers.push((job.answer, outcome));
     }
-    for chunk in levels.chunks(150) {
-        let values = crate::db::rows_of_placeholders(crate::db::backend_of(conn), chunk.len(), 5);
-        let sql = format!(
-            "INSERT INTO slot_levels (device_id, slot_id, at_ms, remaining, source) VALUES {values}"
-        );
-        let mut query = sqlx::query(&sql);
-        for (device, slot, at, remaining, source) in chunk {
-            query = query
-                .bind(device)
-                .bind(slot)
-                .bind(at)
-                .bind(remaining)
-                .bind(*source);
-        }
-        query.execute(&mut *conn).await?;
-    }
-    for chunk in touched.chunks(80) {
-        let values = crate::db::rows_of_placeholders(crate::db::backend_of(conn), chunk.len(), 11);
-        let sql = format!(
-            "INSERT INTO slot_inventory (device_id, slot_id, remaining, on_hand, low_reports, \
-                 low_acted, use_amount, use_days, observed_days, last_report_ms, updated_at_ms) \
-             VALUES {values} \
-             ON CONFLICT (device_id, slot_id) DO UPDATE SET remaining = excluded.remaining, \
-                 on_hand = excluded.on_hand, low_reports = excluded.low_reports, \
-                 low_acted = excluded.low_acted, use_amount = excluded.use_amount, \
-                 use_days = excluded.use_days, observed_days = excluded.observed_days, \
-                 last_report_ms = excluded.last_report_ms, updated_at_ms = excluded.updated_at_ms"
-        );
-        let mut query = sqlx::query(&sql);
-        for key in chunk {
-            let state = &states[key];
-            let last = state.usage.last.map(to_ms);
-            query = query
-                .bind(key.0)
-                .bind(&key.1)
-                .bind(state.remaining)
-                .bind(state.on_hand)
-                .bind(i64::from(state.streak.reports))
-                .bind(i64::from(state.streak.acted))
-                .bind(state.usage.used)
-                .bind(state.usage.days)
-                .bind(state.usage.observed_days)
-                .bind(last)
-                .bind(last);
-        }
-        query.execute(&mut *conn).await?;
-    }
     record_events(conn, &low_events).await?;
+    write_levels_and_inventory(conn, &levels, &touched, &states, own_transaction).await?;
     Ok(answers)
+}
+
+/// A level to record: device, slot, when, what was left, from what kind of report.
+type LevelRow = (i64, String, i64, f64, &'static str);
+
+/// Inserts `levels` and writes the inventories of the `touched` slots, in as few statements as
+/// the limits on values allow. On SQLite they go as one query (one round trip to its
+/// connection thread), ending with the `COMMIT` if `commit`; PostgreSQL takes one statement
+/// with values per query.
+async fn write_levels_and_inventory(
+    conn: &mut crate::db::DbConnection,
+    levels: &[LevelRow],
+    touched: &[(i64, String)],
+    states: &HashMap<(i64, String), SlotState>,
+    commit: bool,
+) -> Result<(), sqlx::Error> {
+    let backend = crate::db::backend_of(conn);
+    let mut statements: Vec<(String, usize, usize)> = Vec::new();
+    for (n, chunk) in levels.chunks(150).enumerate() {
+        statements.push((
+            format!(
+                "INSERT INTO slot_levels (device_id, slot_id, at_ms, remaining, source) VALUES {}",
+                crate::db::rows_of_placeholders(backend, chunk.len(), 5)
+            ),
+            n * 150,
+            chunk.len(),
+        ));
+    }
+    let first_inventory = statements.len();
+    for (n, chunk) in touched.chunks(80).enumerate() {
+        statements.push((
+            format!(
+                "INSERT INTO slot_inventory (device_id, slot_id, remaining, on_hand, \
+                     low_reports, low_acted, use_amount, use_days, observed_days, \
+                     last_report_ms, updated_at_ms) \
+                 VALUES {} \
+                 ON CONFLICT (device_id, slot_id) DO UPDATE SET remaining = excluded.remaining, \
+                     on_hand = excluded.on_hand, low_reports = excluded.low_reports, \
+                     low_acted = excluded.low_acted, use_amount = excluded.use_amount, \
+                     use_days = excluded.use_days, observed_days = excluded.observed_days, \
+                     last_report_ms = excluded.last_report_ms, \
+                     updated_at_ms = excluded.updated_at_ms",
+                crate::db::rows_of_placeholders(backend, chunk.len(), 11)
+            ),
+            n * 80,
+            chunk.len(),
+        ));
+    }
+    if commit {
+        statements.push(("COMMIT".to_owned(), 0, 0));
+    }
+    // The statements sent as one query each (PostgreSQL) or all in one (SQLite).
+    let groups: Vec<std::ops::Range<usize>> = match backend {
+        Backend::Sqlite if !statements.is_empty() => std::iter::once(0..statements.len()).collect(),
+        Backend::Sqlite => Vec::new(),
+        Backend::Postgres => (0..statements.len()).map(|i| i..i + 1).collect(),
+    };
+    for group in groups {
+        let sql = group
+            .clone()
+            .map(|i| statements[i].0.as_str())
+            .collect::<Vec<_>>()
+            .join(";\n");
+        let mut query = sqlx::query(&sql);
+        for i in group {
+            let (_, start, len) = &statements[i];
+            if i < first_inventory {
+                for (device, slot, at, remaining, source) in &levels[*start..start + len] {
+                    query = query
+                        .bind(*device)
+                        .bind(slot.as_str())
+                        .bind(*at)
+                        .bind(*remaining)
+                        .bind(*source);
+                }
+            } else {
+                for key in &touched[*start..start + len] {
+                    let state = &states[key];
+                    let last = state.usage.last.map(to_ms);
+                    query = query
+                        .bind(key.0)
+                        .bind(key.1.as_str())
+                        .bind(state.remaining)
+                        .bind(state.on_hand)
+                        .bind(i64::from(state.streak.reports))
+                        .bind(i64::from(state.streak.acted))
+                        .bind(state.usage.used)
+                        .bind(state.usage.days)
+                        .bind(state.usage.observed_days)
+                        .bind(last)
+                        .bind(last);
+                }
+            }
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// `value` rounded to `1 / per` (per = 10: one decimal).

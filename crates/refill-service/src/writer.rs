@@ -155,7 +155,12 @@ async fn run_in(
     finishes: &mut Vec<Answer>,
     reported: &mut Vec<ReportAnswer>,
 ) -> Result<(), sqlx::Error> {
+    // A batch of reports alone on SQLite opens and commits its transaction within its own
+    // first and last queries (see report_batch).
+    let reports_own_transaction =
+        backend == Backend::Sqlite && batch.iter().all(|job| matches!(job, Job::Report(_)));
     match backend {
+        _ if reports_own_transaction => {}
         Backend::Sqlite => {
             sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
         }
@@ -182,8 +187,10 @@ async fn run_in(
         sqlx::query("RELEASE work").execute(&mut *conn).await?;
     }
     if !reports.is_empty() {
-        reported.extend(report_batch(conn, reports).await?);
+        reported.extend(report_batch(conn, reports, reports_own_transaction).await?);
     }
-    sqlx::query("COMMIT").execute(&mut *conn).await?;
+    if !reports_own_transaction {
+        sqlx::query("COMMIT").execute(&mut *conn).await?;
+    }
     Ok(())
 }
