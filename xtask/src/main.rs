@@ -220,20 +220,25 @@ fn on_postgres() -> Result<()> {
 /// The running service against its OpenAPI description, with schemathesis (installed by the
 /// setup in a venv of its own).
 fn openapi() -> Result<()> {
+    ignored_tests(
+        "OpenAPI conformance (schemathesis)",
+        ("refill-service", "openapi"),
+        ("REFILL_SCHEMATHESIS", setup::schemathesis()),
+    )
+}
+
+/// The ignored tests of `test` in `package`, which need the tool `env` names.
+fn ignored_tests(
+    what: &str,
+    (package, test): (&str, &str),
+    env: (&str, std::path::PathBuf),
+) -> Result<()> {
     let mut c = cmd(
         "cargo",
-        [
-            "test",
-            "-p",
-            "refill-service",
-            "--test",
-            "openapi",
-            "--",
-            "--ignored",
-        ],
+        ["test", "-p", package, "--test", test, "--", "--ignored"],
     );
-    c.env("REFILL_SCHEMATHESIS", setup::schemathesis());
-    run_step("OpenAPI conformance (schemathesis)", &mut c)
+    c.env(env.0, env.1);
+    run_step(what, &mut c)
 }
 
 /// Tests against the real Secret Service: a gnome-keyring of their own, on a private session
@@ -287,20 +292,11 @@ fn fuzz(seconds: u32) -> Result<()> {
 /// The real btleplug code against the fake BlueZ rig (a private system bus, BlueZoo and a GATT
 /// peripheral in the venv the setup made).
 fn ble_rig() -> Result<()> {
-    let mut c = cmd(
-        "cargo",
-        [
-            "test",
-            "-p",
-            "refill-device-sim",
-            "--test",
-            "ble_rig",
-            "--",
-            "--ignored",
-        ],
-    );
-    c.env("REFILL_BLE_RIG_PYTHON", setup::ble_rig_python());
-    run_step("Bluetooth tests (btleplug on the fake BlueZ rig)", &mut c)
+    ignored_tests(
+        "Bluetooth tests (btleplug on the fake BlueZ rig)",
+        ("refill-device-sim", "ble_rig"),
+        ("REFILL_BLE_RIG_PYTHON", setup::ble_rig_python()),
+    )
 }
 
 /// The end-to-end suite: the real app binary through tauri-driver, under a private session bus

@@ -395,7 +395,7 @@ pub(crate) async fn report_batch(
                 customer: job.device.customer_id,
                 device: Some(job.device.id),
                 kind: "LowSupply",
-                body,
+                body: body.to_string(),
                 at: job.now,
             });
             Ok(Some(Outcome::LowSupply))
@@ -551,7 +551,7 @@ pub(crate) async fn record_event(
         customer,
         device,
         kind,
-        body: body.clone(),
+        body: body.to_string(),
         at: now,
     };
     record_events(conn, std::slice::from_ref(&event)).await
@@ -562,7 +562,8 @@ pub(crate) struct NewEvent {
     customer: i64,
     device: Option<i64>,
     kind: &'static str,
-    body: serde_json::Value,
+    /// The details, as JSON text.
+    body: String,
     at: OffsetDateTime,
 }
 
@@ -586,7 +587,7 @@ pub(crate) async fn record_events(
                 .bind(event.customer)
                 .bind(event.device)
                 .bind(event.kind)
-                .bind(event.body.to_string())
+                .bind(event.body.as_str())
                 .bind(to_ms(event.at));
         }
         let ids = insert.fetch_all(&mut *conn).await?;
