@@ -70,6 +70,7 @@ pub enum Outcome {
 }
 
 /// A slot as the low-supply rule needs it.
+#[derive(Debug, Clone, PartialEq)]
 struct SlotState {
     unit: Unit,
     capacity: f64,
@@ -85,14 +86,52 @@ struct SlotState {
     usage: UseEstimate,
 }
 
+/// The most slot states the writer keeps between batches; past it, it starts again.
+const SLOT_CACHE_MAX: usize = 50_000;
+
+/// The slot states as the writer's last batch of reports committed them, so that the next
+/// batch need not read them again (SQLite only).
+///
+/// They are trusted only while SQLite's `PRAGMA data_version` of the writer's connection is the
+/// one they were committed under: it changes whenever another connection (the API's own
+/// writes, the fulfilment, another process) commits to the file, and the writer reads it inside
+/// its write transaction, so nothing can change in between. The writer empties the cache after
+/// a batch with other writes in it and after a failed one.
+#[derive(Debug, Default)]
+pub(crate) struct SlotCache {
+    version: Option<i64>,
+    states: HashMap<(i64, String), SlotState>,
+}
+
+impl SlotCache {
+    /// Forgets every state.
+    pub(crate) fn clear(&mut self) {
+        self.version = None;
+        self.states.clear();
+    }
+}
+
+/// Slot states by (device id, slot id).
+type SlotStates = HashMap<(i64, String), SlotState>;
+
 /// The slots as the low-supply rule needs them, read on `conn` in one query, by (device id,
-/// slot id); a slot the device's model does not have is left out.
+/// slot id); a slot the device's model does not have is left out. `begin`, when given, is sent
+/// first in the same query; the value of a one-column row it answers (`PRAGMA data_version`)
+/// comes back too.
 async fn slot_states(
     conn: &mut crate::db::DbConnection,
     wanted: &[(i64, &str, &str)],
     mut begin: Option<&str>,
-) -> Result<HashMap<(i64, String), SlotState>, sqlx::Error> {
+) -> Result<(SlotStates, Option<i64>), sqlx::Error> {
     let mut states = HashMap::new();
+    let mut version = None;
+    if wanted.is_empty() {
+        if let Some(begin) = begin {
+            for row in sqlx::query(begin).fetch_all(&mut *conn).await? {
+                version = Some(row.try_get(0)?);
+            }
+        }
+    }
     for chunk in wanted.chunks(200) {
         let values = crate::db::rows_of_placeholders(crate::db::backend_of(conn), chunk.len(), 3);
         let sql = format!(
@@ -112,11 +151,15 @@ async fn slot_states(
             query = query.bind(device).bind(*slot).bind(*model);
         }
         for row in query.fetch_all(&mut *conn).await? {
+            if row.len() == 1 {
+                version = Some(row.try_get(0)?);
+                continue;
+            }
             let key = (row.try_get("device_id")?, row.try_get("slot_id")?);
             states.insert(key, state_from_row(&row)?);
         }
     }
-    Ok(states)
+    Ok((states, version))
 }
 
 fn state_from_row(row: &crate::db::DbRow) -> Result<SlotState, sqlx::Error> {
@@ -305,13 +348,14 @@ impl ReportJob {
 /// insert of their levels, one write of the slots' inventories and one of their low-supply
 /// events, whatever their number (the rarer reorders are placed one by one).
 ///
-/// With `own_transaction` (SQLite only), no transaction is open yet: the first read opens it
-/// and the last write commits it, in the same queries, which saves two round trips to SQLite's
-/// connection thread per batch.
+/// With a `cache` (SQLite only), no transaction is open yet: the first query opens it (and reads
+/// what the cache lacks) and the last write commits it, which saves round trips to SQLite's
+/// connection thread; the slots the cache holds are not read at all while no other connection
+/// has written (see [`SlotCache`]).
 pub(crate) async fn report_batch(
     conn: &mut crate::db::DbConnection,
     jobs: Vec<ReportJob>,
-    own_transaction: bool,
+    cache: Option<&mut SlotCache>,
 ) -> Result<Vec<ReportAnswer>, sqlx::Error> {
     // Each slot once, however many of its reports the batch holds.
     let mut wanted: Vec<(i64, &str, &str)> = jobs
@@ -320,8 +364,30 @@ pub(crate) async fn report_batch(
         .collect();
     wanted.sort_unstable();
     wanted.dedup();
-    let begin = own_transaction.then_some("BEGIN IMMEDIATE;\n");
-    let mut states = slot_states(conn, &wanted, begin).await?;
+    let own_transaction = cache.is_some();
+    let (mut states, cache) = match cache {
+        None => (slot_states(conn, &wanted, None).await?.0, None),
+        Some(cache) => {
+            let key = |w: &(i64, &str, &str)| (w.0, w.1.to_owned());
+            let (uncached, cached): (Vec<_>, Vec<_>) = wanted
+                .iter()
+                .partition(|w| !cache.states.contains_key(&key(w)));
+            let begin = "BEGIN IMMEDIATE;\nPRAGMA data_version;\n";
+            let (mut states, version) = slot_states(conn, &uncached, Some(begin)).await?;
+            if version.is_some() && version == cache.version {
+                for w in &cached {
+                    if let Some(state) = cache.states.remove(&key(w)) {
+                        states.insert(key(w), state);
+                    }
+                }
+            } else {
+                cache.clear();
+                states.extend(slot_states(conn, &cached, None).await?.0);
+            }
+            cache.version = version;
+            (states, Some(cache))
+        }
+    };
     let mut levels = Vec::with_capacity(jobs.len());
     let mut touched: Vec<(i64, String)> = Vec::new();
     let mut answers = Vec::with_capacity(jobs.len());
@@ -406,6 +472,16 @@ pub(crate) async fn report_batch(
     }
     record_events(conn, &low_events).await?;
     write_levels_and_inventory(conn, &levels, &touched, &states, own_transaction).await?;
+    if let Some(cache) = cache {
+        if cache.states.len() + states.len() > SLOT_CACHE_MAX {
+            cache.states.clear();
+        }
+        for (key, mut state) in states {
+            // As the database holds it: to the millisecond.
+            state.usage.last = state.usage.last.map(|t| from_ms(to_ms(t)));
+            cache.states.insert(key, state);
+        }
+    }
     Ok(answers)
 }
 

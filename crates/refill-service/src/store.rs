@@ -422,6 +422,7 @@ impl Store {
     /// Closes every connection.
     pub async fn close(&self) {
         self.begin_closing();
+        self.writer.stop().await;
         self.pool.close().await;
     }
 

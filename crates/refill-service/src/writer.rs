@@ -3,9 +3,15 @@
 //! `synchronous=FULL` syncs the log at each commit). Each write runs under its own savepoint, so
 //! a write that fails is rolled back alone; every caller gets its answer only after the commit
 //! that made its write durable.
+//!
+//! On SQLite the writer keeps one connection for as long as it works (a fresh one from the pool
+//! only after a failed batch), and the slot states its report batches left (see
+//! [`SlotCache`]), so that a batch of reports alone costs no read. On PostgreSQL it takes a
+//! connection from the pool for each batch, which checks it first: a server restarted since
+//! costs no batch.
 
 use crate::db::{Backend, DbConnection, DbPool};
-use crate::inventory::{report_batch, ReportAnswer, ReportJob};
+use crate::inventory::{report_batch, ReportAnswer, ReportJob, SlotCache};
 use crate::ApiError;
 use futures_util::future::BoxFuture;
 use std::sync::Arc;
@@ -24,10 +30,12 @@ type Answer = Box<dyn FnOnce(Result<(), Arc<sqlx::Error>>) + Send>;
 /// One write of a batch.
 type Work = Box<dyn for<'c> FnOnce(&'c mut DbConnection) -> BoxFuture<'c, Finish> + Send>;
 
-/// What the writer is given: a write of any kind, or a slot report (written in bulk).
+/// What the writer is given: a write of any kind, a slot report (written in bulk), or the word
+/// to stop once the writes before it are done.
 enum Job {
     Work(Work),
     Report(ReportJob),
+    Stop(oneshot::Sender<()>),
 }
 
 /// The queue of writes waiting for the next transaction.
@@ -80,6 +88,15 @@ impl Writer {
         answered.await.map_err(|_| stopped())?
     }
 
+    /// Finishes the writes queued so far, then stops and gives its connection back to the pool
+    /// (which waits for it to close).
+    pub(crate) async fn stop(&self) {
+        let (done, stopped) = oneshot::channel();
+        if self.queue.send(Job::Stop(done)).await.is_ok() {
+            let _ = stopped.await;
+        }
+    }
+
     /// Queues a slot report for the next batch; the job answers its caller itself.
     pub(crate) async fn report(&self, job: ReportJob) -> Result<(), ApiError> {
         self.queue.send(Job::Report(job)).await.map_err(|e| {
@@ -99,36 +116,71 @@ async fn run(
     mut incoming: mpsc::Receiver<Job>,
     events: Arc<watch::Sender<u64>>,
 ) {
+    let mut conn = None;
+    let mut cache = SlotCache::default();
+    let mut stop = None;
     while let Some(first) = incoming.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match incoming.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
+        let mut batch = Vec::new();
+        let mut next = Some(first);
+        while let Some(job) = next.take() {
+            match job {
+                Job::Stop(done) => stop = Some(done),
+                job => batch.push(job),
             }
+            if stop.is_some() || batch.len() >= MAX_BATCH {
+                break;
+            }
+            next = incoming.try_recv().ok();
         }
-        let result = run_batch(&pool, backend, batch).await;
-        if result {
+        if !batch.is_empty() && run_batch(&pool, &mut conn, &mut cache, backend, batch).await {
             events.send_modify(|n| *n = n.wrapping_add(1));
+        }
+        if let Some(done) = stop.take() {
+            // Writes queued after the stop are dropped with the queue: their callers hear that
+            // the writer has stopped.
+            drop(conn.take());
+            let _ = done.send(());
+            break;
         }
     }
 }
 
-/// Runs one batch; whether it was committed.
-async fn run_batch(pool: &DbPool, backend: Backend, batch: Vec<Job>) -> bool {
+/// Runs one batch on the writer's connection `held` (taken from `pool` when there is none);
+/// whether it was committed. After a failure the connection goes back to the pool, rolled
+/// back, and the slot cache is emptied.
+async fn run_batch(
+    pool: &DbPool,
+    held: &mut Option<sqlx::pool::PoolConnection<crate::db::Db>>,
+    cache: &mut SlotCache,
+    backend: Backend,
+    batch: Vec<Job>,
+) -> bool {
     let mut finishes = Vec::with_capacity(batch.len());
     let mut reported = Vec::new();
-    let outcome = match pool.acquire().await {
-        Ok(mut conn) => {
-            let outcome = run_in(&mut conn, backend, batch, &mut finishes, &mut reported).await;
-            if outcome.is_err() {
-                // Leave the connection clean for the pool.
-                let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+    if held.is_none() {
+        match pool.acquire().await {
+            Ok(conn) => *held = Some(conn),
+            Err(e) => {
+                tracing::error!("a batch of writes failed: {e}");
+                cache.clear();
+                fail_all(batch, &Arc::new(e));
+                return false;
             }
-            outcome
         }
-        Err(e) => Err(e),
+    }
+    let Some(conn) = held.as_mut() else {
+        return false;
     };
+    let outcome = run_in(conn, cache, backend, batch, &mut finishes, &mut reported).await;
+    if outcome.is_err() {
+        // Leave the connection clean for the pool.
+        let _ = sqlx::query("ROLLBACK").execute(&mut **conn).await;
+        *held = None;
+        cache.clear();
+    }
+    if backend == Backend::Postgres {
+        *held = None;
+    }
     let ok = outcome.is_ok();
     if let Err(e) = &outcome {
         tracing::error!("a batch of writes failed: {e}");
@@ -148,8 +200,20 @@ async fn run_batch(pool: &DbPool, backend: Backend, batch: Vec<Job>) -> bool {
     ok
 }
 
+/// Tells every caller of `batch` that it failed before it ran.
+fn fail_all(batch: Vec<Job>, why: &Arc<sqlx::Error>) {
+    for job in batch {
+        match job {
+            // Dropping a write drops its answer: the caller hears that the writer failed.
+            Job::Work(_) | Job::Stop(_) => {}
+            Job::Report(report) => report.fail(&format!("the report could not be recorded: {why}")),
+        }
+    }
+}
+
 async fn run_in(
     conn: &mut DbConnection,
+    cache: &mut SlotCache,
     backend: Backend,
     batch: Vec<Job>,
     finishes: &mut Vec<Answer>,
@@ -169,6 +233,10 @@ async fn run_in(
             crate::store::lock_writes(conn).await?;
         }
     }
+    if !reports_own_transaction {
+        // Other writes may change what the slot states hold.
+        cache.clear();
+    }
     let mut reports = Vec::new();
     for job in batch {
         let work = match job {
@@ -177,6 +245,7 @@ async fn run_in(
                 reports.push(report);
                 continue;
             }
+            Job::Stop(_) => continue,
         };
         sqlx::query("SAVEPOINT work").execute(&mut *conn).await?;
         let (keep, finish) = work(conn).await;
@@ -187,7 +256,8 @@ async fn run_in(
         sqlx::query("RELEASE work").execute(&mut *conn).await?;
     }
     if !reports.is_empty() {
-        reported.extend(report_batch(conn, reports, reports_own_transaction).await?);
+        reported
+            .extend(report_batch(conn, reports, reports_own_transaction.then_some(cache)).await?);
     }
     if !reports_own_transaction {
         sqlx::query("COMMIT").execute(&mut *conn).await?;

@@ -243,6 +243,53 @@ async fn the_customer_sets_a_minimum_and_corrects_the_stock_on_hand() {
     assert_eq!(res.status(), 400);
 }
 
+/// Regression: the writer keeps the slot states its reports left between batches; a change made
+/// elsewhere in between (the customer's settings, a delivery) must reach the next report,
+/// not be written over by the kept copy.
+#[tokio::test]
+async fn reports_start_from_what_changed_since_the_last_report() {
+    let f = sandbox().await;
+    let token = device_token(&f, "INV-5", false).await;
+    slot_status(&f, &token, "brew-beans", 400.0).await;
+    let (status, view) = change(
+        &f,
+        "INV-5",
+        r#"{"mode":"reorder","minimum":300,"target":1200,"onHand":250}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{view}");
+    slot_status(&f, &token, "brew-beans", 390.0).await;
+    let view = slot(&f, "INV-5").await;
+    assert_eq!(view["onHand"], 250.0, "{view}");
+    assert_eq!(view["remaining"], 390.0, "{view}");
+
+    // The new mode and minimum decide the third low report: an order, not a notice.
+    let start = last_event(&f).await;
+    for level in [290.0, 280.0, 270.0] {
+        slot_status(&f, &token, "brew-beans", level).await;
+    }
+    let happened = events(&f, start).await;
+    assert_eq!(kinds(&happened), ["OrderPlaced"]);
+    // Up to the target of 1200 g from 270 g left and 250 g on hand: 680 g, one 1 kg pack.
+    assert_eq!(happened[0]["body"]["quantity"], 1);
+
+    // The delivery adds its pack to the stock on hand; the next report keeps it.
+    let store = f.service.store();
+    f.clock.advance(Duration::hours(25));
+    store.fulfil(f.clock.now()).await.unwrap();
+    f.clock.advance(Duration::days(1));
+    assert_eq!(store.fulfil(f.clock.now()).await.unwrap().delivered, 1);
+    assert_eq!(slot(&f, "INV-5").await["onHand"], 1250.0);
+    let token = device_token(&f, "INV-5", false).await;
+    slot_status(&f, &token, "brew-beans", 260.0).await;
+    let view = slot(&f, "INV-5").await;
+    assert_eq!(
+        (view["onHand"].as_f64(), view["remaining"].as_f64()),
+        (Some(1250.0), Some(260.0)),
+        "{view}"
+    );
+}
+
 /// `POST /v3/events` as a device sends it to Alexa's event gateway.
 async fn sensor(f: &Fixture, token: &str, message: Value) -> (u16, Value) {
     let res = f
