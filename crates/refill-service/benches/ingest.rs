@@ -1,7 +1,10 @@
 //! Load on loopback against a service on SQLite (WAL, synchronous=FULL):
 //!
 //! * slotStatus ingest rate: 64 connections sending DRS slotStatus calls as fast as they are
-//!   answered, for 5 s; baseline: the same load on `GET /health` of the same server.
+//!   answered, for 5 s; baseline: the same load on `GET /health` of the same server. The load
+//!   comes from a minimal HTTP/1.1 client (requests written out whole, answers read by their
+//!   `Content-Length`), as load tools such as wrk do, so that the generator, which shares the
+//!   machine's cores with the service, takes as little of them as it can.
 //! * replenish p99 at 1 000 requests/s (open loop, 5 s) over 40 registered devices' slots;
 //!   baseline: `GET /health` at the same rate.
 //!
@@ -48,20 +51,76 @@ async fn device_token(base: &str, serial: &str) -> String {
 
 type Request = Arc<dyn Fn(&reqwest::Client, u64) -> reqwest::RequestBuilder + Send + Sync>;
 
-/// Closed loop: `CONNECTIONS` workers for `RUN`; answers per second.
-async fn throughput(make: Request) -> f64 {
-    let http = client();
+/// A whole HTTP/1.1 request, by its number.
+type RawRequest = Arc<dyn Fn(u64) -> Vec<u8> + Send + Sync>;
+
+/// `method path` with `headers` (each `Name: value`) and `body`, as HTTP/1.1 sends it.
+fn raw_request(method: &str, path: &str, headers: &[String], body: &str) -> Vec<u8> {
+    let mut out = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+    for header in headers {
+        out.push_str(header);
+        out.push_str("\r\n");
+    }
+    if !body.is_empty() {
+        out.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    out.push_str("\r\n");
+    out.push_str(body);
+    out.into_bytes()
+}
+
+/// Reads one answer from `stream` into `buffer` (which may hold the start of the next one);
+/// its status.
+async fn read_answer(stream: &mut tokio::net::TcpStream, buffer: &mut Vec<u8>) -> u16 {
+    use tokio::io::AsyncReadExt;
+    loop {
+        let mut headers = [httparse::EMPTY_HEADER; 32];
+        let mut answer = httparse::Response::new(&mut headers);
+        if let httparse::Status::Complete(head) = answer.parse(buffer).expect("an HTTP answer") {
+            let status = answer.code.expect("a status");
+            let length: usize = answer
+                .headers
+                .iter()
+                .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+                .map(|h| {
+                    std::str::from_utf8(h.value)
+                        .expect("a length")
+                        .parse()
+                        .expect("a length")
+                })
+                .expect("answers say their length");
+            while buffer.len() < head + length {
+                let read = stream.read_buf(buffer).await.expect("the answer's body");
+                assert!(read > 0, "the server closed the connection");
+            }
+            buffer.drain(..head + length);
+            return status;
+        }
+        let read = stream.read_buf(buffer).await.expect("an answer");
+        assert!(read > 0, "the server closed the connection");
+    }
+}
+
+/// Closed loop: `CONNECTIONS` connections for `RUN`, each sending its next request when the
+/// last is answered; answers per second.
+async fn throughput(address: std::net::SocketAddr, make: RawRequest) -> f64 {
+    use tokio::io::AsyncWriteExt;
     let done = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let mut workers = tokio::task::JoinSet::new();
     for w in 0..CONNECTIONS {
-        let (http, make, done) = (http.clone(), make.clone(), done.clone());
+        let (make, done) = (make.clone(), done.clone());
         workers.spawn(async move {
+            let mut stream = tokio::net::TcpStream::connect(address)
+                .await
+                .expect("a connection");
+            stream.set_nodelay(true).expect("no delay");
+            let mut buffer = Vec::with_capacity(4096);
             let mut i = w as u64;
             while started.elapsed() < RUN {
-                let res = make(&http, i).send().await.expect("an answer");
-                assert!(res.status().is_success(), "{}", res.status());
-                let _ = res.bytes().await;
+                stream.write_all(&make(i)).await.expect("the request sent");
+                let status = read_answer(&mut stream, &mut buffer).await;
+                assert!((200..300).contains(&status), "{status}");
                 done.fetch_add(1, Ordering::Relaxed);
                 i += CONNECTIONS as u64;
             }
@@ -110,24 +169,34 @@ async fn main() {
     }
     let tokens = Arc::new(tokens);
 
+    let address = service.local_addr();
+    let health_raw: RawRequest = {
+        let request = raw_request("GET", "/health", &[], "");
+        Arc::new(move |_| request.clone())
+    };
+    let slot_status: RawRequest = {
+        let tokens = tokens.clone();
+        Arc::new(move |i| {
+            let token = &tokens[(i as usize) % tokens.len()];
+            raw_request(
+                "POST",
+                "/slotStatus/brew-beans",
+                &[
+                    format!("Authorization: Bearer {token}"),
+                    format!("x-amzn-type-version: {P}DrsSlotStatusInput@1.0"),
+                    format!("x-amzn-accept-type: {P}DrsSlotStatusResult@1.0"),
+                    "Content-Type: application/json".to_owned(),
+                ],
+                &format!(
+                    r#"{{"remainingQuantityInUnit":{},"originalQuantityInUnit":500}}"#,
+                    400 - (i % 300)
+                ),
+            )
+        })
+    };
     let health: Request = {
         let url = format!("{base}/health");
         Arc::new(move |http, _| http.get(&url))
-    };
-    let slot_status: Request = {
-        let (base, tokens) = (base.clone(), tokens.clone());
-        Arc::new(move |http, i| {
-            let token = &tokens[(i as usize) % tokens.len()];
-            http.post(format!("{base}/slotStatus/brew-beans"))
-                .bearer_auth(token)
-                .header("x-amzn-type-version", format!("{P}DrsSlotStatusInput@1.0"))
-                .header("x-amzn-accept-type", format!("{P}DrsSlotStatusResult@1.0"))
-                .header("content-type", "application/json")
-                .body(format!(
-                    r#"{{"remainingQuantityInUnit":{},"originalQuantityInUnit":500}}"#,
-                    400 - (i % 300)
-                ))
-        })
     };
     let replenish: Request = {
         let (base, tokens) = (base.clone(), tokens.clone());
@@ -141,8 +210,8 @@ async fn main() {
         })
     };
 
-    let health_rate = throughput(health.clone()).await;
-    let ingest_rate = throughput(slot_status).await;
+    let health_rate = throughput(address, health_raw).await;
+    let ingest_rate = throughput(address, slot_status).await;
     let health_p99 = p99_at_rate(health).await;
     let replenish_p99 = p99_at_rate(replenish).await;
     service.shutdown().await;
