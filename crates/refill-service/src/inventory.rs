@@ -344,14 +344,85 @@ impl ReportJob {
     }
 }
 
+/// What one report did to its slot.
+struct Step {
+    remaining: f64,
+    /// Recent daily use.
+    rate: Option<f64>,
+    /// This report made the slot low (the third low one in a row).
+    became_low: bool,
+}
+
+impl SlotState {
+    /// Applies `job`'s report to the slot, with the low-supply rule.
+    fn apply(&mut self, job: &ReportJob) -> Step {
+        let (remaining, used) = match job.report {
+            Report::Level(level) => (
+                level,
+                self.remaining
+                    .map_or(0.0, |before| (before - level).max(0.0)),
+            ),
+            Report::Consumed(used) => (
+                (self.remaining.unwrap_or(self.capacity) - used).max(0.0),
+                used,
+            ),
+            Report::Replaced(level) => (level, 0.0),
+        };
+        self.usage.observe(job.now, used);
+        self.remaining = Some(remaining);
+        if let Some(on_hand) = job.on_hand {
+            self.on_hand = on_hand;
+        }
+        let rate = self.usage.rate();
+        let low = threshold(self.minimum, &job.policy).is_low(remaining, self.capacity, rate);
+        Step {
+            remaining,
+            rate,
+            became_low: self.streak.observe(low),
+        }
+    }
+}
+
+impl ReportJob {
+    /// The slot it reports on, as slot states are keyed.
+    fn key(&self) -> (i64, String) {
+        (self.device.id, self.slot.clone())
+    }
+
+    /// The level it records, `remaining` being what is left after it.
+    fn level(&self, remaining: f64) -> LevelRow {
+        (
+            self.device.id,
+            self.slot.clone(),
+            to_ms(self.now),
+            remaining,
+            self.report.source(self.slot_status),
+        )
+    }
+}
+
+impl SlotCache {
+    /// Keeps `states` as the batch under the cache's version committed them.
+    fn keep(&mut self, states: SlotStates) {
+        if self.states.len() + states.len() > SLOT_CACHE_MAX {
+            self.states.clear();
+        }
+        for (key, mut state) in states {
+            // As the database holds it: to the millisecond.
+            state.usage.last = state.usage.last.map(|t| from_ms(to_ms(t)));
+            self.states.insert(key, state);
+        }
+    }
+}
+
 /// Applies `jobs`, in order, in the caller's transaction: one read of all their slots, one
 /// insert of their levels, one write of the slots' inventories and one of their low-supply
 /// events, whatever their number (the rarer reorders are placed one by one).
 ///
-/// With a `cache` (SQLite only), no transaction is open yet: the first query opens it (and reads
-/// what the cache lacks) and the last write commits it, which saves round trips to SQLite's
-/// connection thread; the slots the cache holds are not read at all while no other connection
-/// has written (see [`SlotCache`]).
+/// With a `cache` (SQLite only), no transaction is open yet. When the cache holds every slot
+/// and no report makes one low, the whole batch is one query (see [`from_cache`]); otherwise
+/// the first query opens the transaction (and reads what the cache lacks, or everything when
+/// another connection has written since) and the last write commits it.
 pub(crate) async fn report_batch(
     conn: &mut crate::db::DbConnection,
     jobs: Vec<ReportJob>,
@@ -368,6 +439,12 @@ pub(crate) async fn report_batch(
     let (mut states, cache) = match cache {
         None => (slot_states(conn, &wanted, None).await?.0, None),
         Some(cache) => {
+            if from_cache(conn, &jobs, &wanted, cache).await? {
+                return Ok(jobs
+                    .into_iter()
+                    .map(|job| (job.answer, Ok(Some(Outcome::Recorded))))
+                    .collect());
+            }
             let key = |w: &(i64, &str, &str)| (w.0, w.1.to_owned());
             let (uncached, cached): (Vec<_>, Vec<_>) = wanted
                 .iter()
@@ -393,42 +470,20 @@ pub(crate) async fn report_batch(
     let mut answers = Vec::with_capacity(jobs.len());
     let mut low_events = Vec::new();
     for job in jobs {
-        let key = (job.device.id, job.slot.clone());
+        let key = job.key();
         let Some(state) = states.get_mut(&key) else {
             answers.push((job.answer, Ok(None)));
             continue;
         };
-        let (remaining, used) = match job.report {
-            Report::Level(level) => (
-                level,
-                state
-                    .remaining
-                    .map_or(0.0, |before| (before - level).max(0.0)),
-            ),
-            Report::Consumed(used) => (
-                (state.remaining.unwrap_or(state.capacity) - used).max(0.0),
-                used,
-            ),
-            Report::Replaced(level) => (level, 0.0),
-        };
-        state.usage.observe(job.now, used);
-        state.remaining = Some(remaining);
-        if let Some(on_hand) = job.on_hand {
-            state.on_hand = on_hand;
-        }
-        let rate = state.usage.rate();
-        levels.push((
-            job.device.id,
-            job.slot.clone(),
-            to_ms(job.now),
+        let Step {
             remaining,
-            job.report.source(job.slot_status),
-        ));
+            rate,
+            became_low,
+        } = state.apply(&job);
+        levels.push(job.level(remaining));
         if !touched.contains(&key) {
             touched.push(key);
         }
-        let low = threshold(state.minimum, &job.policy).is_low(remaining, state.capacity, rate);
-        let became_low = state.streak.observe(low);
         let reorder = became_low && state.mode == "reorder" && state.asin.is_some();
         let outcome = if reorder {
             let order = NewOrder {
@@ -471,68 +526,161 @@ pub(crate) async fn report_batch(
         answers.push((job.answer, outcome));
     }
     record_events(conn, &low_events).await?;
-    write_levels_and_inventory(conn, &levels, &touched, &states, own_transaction).await?;
+    let finish = if own_transaction {
+        Finish::Commit
+    } else {
+        Finish::Leave
+    };
+    write_levels_and_inventory(conn, &levels, &touched, &states, finish).await?;
     if let Some(cache) = cache {
-        if cache.states.len() + states.len() > SLOT_CACHE_MAX {
-            cache.states.clear();
-        }
-        for (key, mut state) in states {
-            // As the database holds it: to the millisecond.
-            state.usage.last = state.usage.last.map(|t| from_ms(to_ms(t)));
-            cache.states.insert(key, state);
-        }
+        cache.keep(states);
     }
     Ok(answers)
+}
+
+/// The batch of `jobs` (their slots `wanted`) on the cached slot states alone, in one query
+/// that opens the transaction, writes only if `PRAGMA data_version` is still the cache's
+/// (nobody else wrote since), and commits: whether it was written. It is not when the cache
+/// lacks a slot, a report makes a slot low (a notice or an order to make: the long way), or
+/// another connection has written (then the cache is emptied; the committed transaction is
+/// empty).
+async fn from_cache(
+    conn: &mut crate::db::DbConnection,
+    jobs: &[ReportJob],
+    wanted: &[(i64, &str, &str)],
+    cache: &mut SlotCache,
+) -> Result<bool, sqlx::Error> {
+    let Some(version) = cache.version else {
+        return Ok(false);
+    };
+    let mut trial = SlotStates::with_capacity(wanted.len());
+    for (device, slot, _) in wanted {
+        let key = (*device, (*slot).to_owned());
+        let Some(state) = cache.states.get(&key) else {
+            return Ok(false);
+        };
+        trial.insert(key, state.clone());
+    }
+    let mut levels = Vec::with_capacity(jobs.len());
+    let mut touched: Vec<(i64, String)> = Vec::new();
+    for job in jobs {
+        let key = job.key();
+        let Some(state) = trial.get_mut(&key) else {
+            return Ok(false);
+        };
+        let step = state.apply(job);
+        if step.became_low {
+            return Ok(false);
+        }
+        levels.push(job.level(step.remaining));
+        if !touched.contains(&key) {
+            touched.push(key);
+        }
+    }
+    let written = write_levels_and_inventory(
+        conn,
+        &levels,
+        &touched,
+        &trial,
+        Finish::CommitIfUnchanged(version),
+    )
+    .await?;
+    if written {
+        cache.keep(trial);
+    } else {
+        cache.clear();
+    }
+    Ok(written)
 }
 
 /// A level to record: device, slot, when, what was left, from what kind of report.
 type LevelRow = (i64, String, i64, f64, &'static str);
 
+/// How [`write_levels_and_inventory`] deals with the transaction.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Finish {
+    /// The caller commits it.
+    Leave,
+    /// Commits it (SQLite only: in the same query).
+    Commit,
+    /// Opens it, writes only if SQLite's `PRAGMA data_version` is this one, and commits it, all
+    /// in one query (SQLite only).
+    CommitIfUnchanged(i64),
+}
+
 /// Inserts `levels` and writes the inventories of the `touched` slots, in as few statements as
-/// the limits on values allow. On SQLite they go as one query (one round trip to its
-/// connection thread), ending with the `COMMIT` if `commit`; PostgreSQL takes one statement
-/// with values per query.
+/// the limits on values allow; whether they were written (see [`Finish::CommitIfUnchanged`]).
+/// On SQLite they go as one query (one round trip to its connection thread), with the
+/// transaction's ends as `finish` says; PostgreSQL takes one statement with values per query.
 async fn write_levels_and_inventory(
     conn: &mut crate::db::DbConnection,
     levels: &[LevelRow],
     touched: &[(i64, String)],
-    states: &HashMap<(i64, String), SlotState>,
-    commit: bool,
-) -> Result<(), sqlx::Error> {
+    states: &SlotStates,
+    finish: Finish,
+) -> Result<bool, sqlx::Error> {
+    /// What a statement writes: nothing to bind, or a range of levels or of inventories.
+    enum Rows {
+        None,
+        Levels(std::ops::Range<usize>),
+        Inventories(std::ops::Range<usize>),
+    }
     let backend = crate::db::backend_of(conn);
-    let mut statements: Vec<(String, usize, usize)> = Vec::new();
+    let guard = match finish {
+        Finish::CommitIfUnchanged(version) => Some(version),
+        Finish::Leave | Finish::Commit => None,
+    };
+    // `VALUES …`, or with a guard the same rows selected only while the version holds.
+    let values = |rows: usize, columns: usize| {
+        let rows = crate::db::rows_of_placeholders(backend, rows, columns);
+        match guard {
+            None => format!("VALUES {rows}"),
+            Some(_) => format!(
+                "SELECT * FROM (VALUES {rows}) \
+                 WHERE (SELECT data_version FROM pragma_data_version) = ?"
+            ),
+        }
+    };
+    let mut statements: Vec<(String, Rows)> = Vec::new();
+    if guard.is_some() {
+        statements.push(("BEGIN IMMEDIATE".to_owned(), Rows::None));
+    }
     for (n, chunk) in levels.chunks(150).enumerate() {
         statements.push((
             format!(
-                "INSERT INTO slot_levels (device_id, slot_id, at_ms, remaining, source) VALUES {}",
-                crate::db::rows_of_placeholders(backend, chunk.len(), 5)
+                "INSERT INTO slot_levels (device_id, slot_id, at_ms, remaining, source) {}",
+                values(chunk.len(), 5)
             ),
-            n * 150,
-            chunk.len(),
+            Rows::Levels(n * 150..n * 150 + chunk.len()),
         ));
     }
-    let first_inventory = statements.len();
     for (n, chunk) in touched.chunks(80).enumerate() {
         statements.push((
             format!(
                 "INSERT INTO slot_inventory (device_id, slot_id, remaining, on_hand, \
                      low_reports, low_acted, use_amount, use_days, observed_days, \
                      last_report_ms, updated_at_ms) \
-                 VALUES {} \
+                 {} \
                  ON CONFLICT (device_id, slot_id) DO UPDATE SET remaining = excluded.remaining, \
                      on_hand = excluded.on_hand, low_reports = excluded.low_reports, \
                      low_acted = excluded.low_acted, use_amount = excluded.use_amount, \
                      use_days = excluded.use_days, observed_days = excluded.observed_days, \
                      last_report_ms = excluded.last_report_ms, \
                      updated_at_ms = excluded.updated_at_ms",
-                crate::db::rows_of_placeholders(backend, chunk.len(), 11)
+                values(chunk.len(), 11)
             ),
-            n * 80,
-            chunk.len(),
+            Rows::Inventories(n * 80..n * 80 + chunk.len()),
         ));
     }
-    if commit {
-        statements.push(("COMMIT".to_owned(), 0, 0));
+    if guard.is_some() {
+        // What the writes were checked against, read back before the commit.
+        statements.push((
+            "SELECT data_version FROM pragma_data_version".to_owned(),
+            Rows::None,
+        ));
+    }
+    if finish != Finish::Leave {
+        statements.push(("COMMIT".to_owned(), Rows::None));
     }
     // The statements sent as one query each (PostgreSQL) or all in one (SQLite).
     let groups: Vec<std::ops::Range<usize>> = match backend {
@@ -540,6 +688,7 @@ async fn write_levels_and_inventory(
         Backend::Sqlite => Vec::new(),
         Backend::Postgres => (0..statements.len()).map(|i| i..i + 1).collect(),
     };
+    let mut unchanged = true;
     for group in groups {
         let sql = group
             .clone()
@@ -547,39 +696,56 @@ async fn write_levels_and_inventory(
             .collect::<Vec<_>>()
             .join(";\n");
         let mut query = sqlx::query(&sql);
-        for i in group {
-            let (_, start, len) = &statements[i];
-            if i < first_inventory {
-                for (device, slot, at, remaining, source) in &levels[*start..start + len] {
-                    query = query
-                        .bind(*device)
-                        .bind(slot.as_str())
-                        .bind(*at)
-                        .bind(*remaining)
-                        .bind(*source);
+        for (_, rows) in &statements[group] {
+            match rows {
+                Rows::None => continue,
+                Rows::Levels(range) => {
+                    for (device, slot, at, remaining, source) in &levels[range.clone()] {
+                        query = query
+                            .bind(*device)
+                            .bind(slot.as_str())
+                            .bind(*at)
+                            .bind(*remaining)
+                            .bind(*source);
+                    }
                 }
-            } else {
-                for key in &touched[*start..start + len] {
-                    let state = &states[key];
-                    let last = state.usage.last.map(to_ms);
-                    query = query
-                        .bind(key.0)
-                        .bind(key.1.as_str())
-                        .bind(state.remaining)
-                        .bind(state.on_hand)
-                        .bind(i64::from(state.streak.reports))
-                        .bind(i64::from(state.streak.acted))
-                        .bind(state.usage.used)
-                        .bind(state.usage.days)
-                        .bind(state.usage.observed_days)
-                        .bind(last)
-                        .bind(last);
+                Rows::Inventories(range) => {
+                    for key in &touched[range.clone()] {
+                        let state = &states[key];
+                        let last = state.usage.last.map(to_ms);
+                        query = query
+                            .bind(key.0)
+                            .bind(key.1.as_str())
+                            .bind(state.remaining)
+                            .bind(state.on_hand)
+                            .bind(i64::from(state.streak.reports))
+                            .bind(i64::from(state.streak.acted))
+                            .bind(state.usage.used)
+                            .bind(state.usage.days)
+                            .bind(state.usage.observed_days)
+                            .bind(last)
+                            .bind(last);
+                    }
                 }
             }
+            if let Some(version) = guard {
+                query = query.bind(version);
+            }
         }
-        query.execute(&mut *conn).await?;
+        match guard {
+            Some(version) => {
+                let rows = query.fetch_all(&mut *conn).await?;
+                unchanged = !rows.is_empty();
+                for row in rows {
+                    unchanged &= row.try_get::<i64, _>(0)? == version;
+                }
+            }
+            None => {
+                query.execute(&mut *conn).await?;
+            }
+        }
     }
-    Ok(())
+    Ok(unchanged)
 }
 
 /// `value` rounded to `1 / per` (per = 10: one decimal).
