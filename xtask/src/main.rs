@@ -130,6 +130,11 @@ fn bindings(check: bool) -> Result<()> {
 }
 
 fn test() -> Result<()> {
+    // The gates build everything once, from scratch on CI: cargo's incremental caches would only
+    // cost time and several GB of disk there. Someone who wants them sets CARGO_INCREMENTAL=1.
+    if std::env::var_os("CARGO_INCREMENTAL").is_none() {
+        std::env::set_var("CARGO_INCREMENTAL", "0");
+    }
     setup::all(setup::Purpose::Test)?;
     let ui = root().join("ui");
     let mut gates = 0;
