@@ -57,6 +57,32 @@ function fakeApi(over: Partial<Api> = {}): Api {
   };
 }
 
+describe("starting", () => {
+  it("paints before it asks for data, and loads even in a window that paints no frames", async () => {
+    const frames: FrameRequestCallback[] = [];
+    const raf = vi.spyOn(window, "requestAnimationFrame").mockImplementation((callback) => {
+      frames.push(callback);
+      return frames.length;
+    });
+    try {
+      const api = fakeApi();
+      render(App, { props: { api } });
+      // No frame yet: nothing asked for, so the first paint does not wait on answers.
+      expect(frames.length).toBeGreaterThan(0);
+      expect(api.listButtons).not.toHaveBeenCalled();
+      // No frame ever comes (a hidden or minimized window): the data still arrives.
+      expect(await screen.findByTestId("title-B0RFBEAN01")).toHaveProperty("textContent", "Beans");
+      expect(api.account).toHaveBeenCalledTimes(1);
+      // A frame after that starts nothing twice.
+      frames.forEach((frame) => frame(0));
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      expect(api.listButtons).toHaveBeenCalledTimes(1);
+    } finally {
+      raf.mockRestore();
+    }
+  });
+});
+
 describe("the button grid", () => {
   it("shows one tile per recent item, with a placeholder where there is no picture", async () => {
     render(App, { props: { api: fakeApi() } });
