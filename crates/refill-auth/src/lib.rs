@@ -65,7 +65,7 @@ impl Provider {
             revoke_url: Some(format!("{base}/auth/o2/revoke")),
             profile_url: Some(format!("{base}/user/profile")),
             client_id: "refill-app".to_owned(),
-            scopes: vec!["profile".to_owned()],
+            scopes: vec!["profile".to_owned(), "refill:customer".to_owned()],
         }
     }
 

@@ -10,12 +10,14 @@
 //! | GET | `/v1/orders/{eventInstanceId}` | [`OrderView`] |
 //! | POST | `/v1/orders/{eventInstanceId}/cancel` | [`OrderView`], or `409 order_not_cancellable` |
 //! | GET | `/v1/catalog/images/{name}.svg` | a product picture |
+//! | DELETE | `/v1/devices/{model}/{serial}` | `204`: the device is removed from the account |
 //! | GET, PATCH | `/v1/devices/{model}/{serial}/slots/{slotId}` | [`SlotInventory`]; [`SlotSettings`] changes it |
 //! | GET | `/v1/events?after=` | [`EventList`]: the customer's events after an id, oldest first |
 //! | GET | `/v1/events/stream` | the same as server-sent events, `Last-Event-ID` to resume |
 //!
 //! The authorization server's routes (`/ap/oa`, `/auth/o2/token`, …) are in [`crate::auth`].
 
+use crate::caller::Customer;
 use crate::{images, ApiError, Store};
 use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -25,8 +27,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use refill_core::{Asin, OrderPolicy, SharedClock};
 use refill_wire::{
-    ButtonList, DeviceList, ErrorCode, EventList, Health, OrderList, OrderView, PressResult,
-    SlotInventory, SlotMode, SlotSettings,
+    ButtonList, DeviceList, EventList, Health, OrderList, OrderView, PressResult, SlotInventory,
+    SlotMode, SlotSettings,
 };
 use std::sync::Arc;
 use std::time::Instant;
@@ -48,7 +50,7 @@ struct Inner {
     policy: OrderPolicy,
     clock: SharedClock,
     sandbox: bool,
-    require_sign_in: bool,
+    anonymous: bool,
 }
 
 impl AppState {
@@ -72,13 +74,19 @@ impl AppState {
         self.inner.sandbox
     }
 
+    /// Whether a request without a sign-in acts for the first customer (a sandbox on loopback,
+    /// see [`crate::ServiceConfig::anonymous_allowed`]).
+    pub fn anonymous(&self) -> bool {
+        self.inner.anonymous
+    }
+
     /// State over `store`.
     pub fn new(
         store: Store,
         policy: OrderPolicy,
         clock: SharedClock,
         sandbox: bool,
-        require_sign_in: bool,
+        anonymous: bool,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -86,7 +94,7 @@ impl AppState {
                 policy,
                 clock,
                 sandbox,
-                require_sign_in,
+                anonymous,
             }),
         }
     }
@@ -99,6 +107,10 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/buttons", get(buttons))
         .route("/v1/buttons/{asin}/press", post(press))
         .route("/v1/devices", get(devices))
+        .route(
+            "/v1/devices/{model}/{serial}",
+            axum::routing::delete(remove_device),
+        )
         .route(
             "/v1/devices/{model}/{serial}/slots/{slot}",
             get(slot_inventory).patch(change_slot),
@@ -114,6 +126,7 @@ pub fn router(state: AppState) -> Router {
         .merge(hosted_routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::map_response(security_headers))
         .layer(middleware::from_fn(log_request))
         .with_state(state)
 }
@@ -140,6 +153,21 @@ async fn openapi() -> Response {
 #[cfg(not(feature = "hosted"))]
 fn hosted_routes() -> Router<AppState> {
     Router::new()
+}
+
+/// On every answer: no content-type sniffing, and no `Referer` sent from the pages (the sign-in
+/// pages' addresses carry the authorization request).
+async fn security_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        header::HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        header::HeaderValue::from_static("no-referrer"),
+    );
+    response
 }
 
 async fn log_request(request: Request, next: Next) -> Response {
@@ -169,40 +197,6 @@ async fn method_not_allowed() -> Response {
     (StatusCode::METHOD_NOT_ALLOWED, Json(body)).into_response()
 }
 
-/// The customer a request acts for: the one its bearer token belongs to; without a token, the
-/// service's first customer, unless the service requires sign-in.
-async fn customer(state: &AppState, headers: &HeaderMap) -> Result<i64, ApiError> {
-    if let Some(token) = crate::auth::bearer(headers) {
-        return match state.inner.store.access_grant(token, state.now()).await? {
-            Some(grant) => Ok(grant.customer_id),
-            None => Err(ApiError::Unauthorized(
-                ErrorCode::InvalidToken,
-                "Your sign-in has expired or was revoked. Please sign in again.".to_owned(),
-            )),
-        };
-    }
-    // Credentials of another kind are refused, not ignored: acting for the service's first
-    // customer instead would hide the client's mistake.
-    if headers.contains_key(header::AUTHORIZATION) {
-        return Err(ApiError::Unauthorized(
-            ErrorCode::InvalidToken,
-            "Send your sign-in as 'Authorization: Bearer' and your access token.".to_owned(),
-        ));
-    }
-    if state.inner.require_sign_in {
-        return Err(ApiError::Unauthorized(
-            ErrorCode::SignInRequired,
-            "This Refill service needs you to sign in.".to_owned(),
-        ));
-    }
-    state
-        .inner
-        .store
-        .default_customer()
-        .await?
-        .ok_or_else(|| ApiError::NotFound("This Refill service has no customers yet.".to_owned()))
-}
-
 async fn health(State(state): State<AppState>) -> Json<Health> {
     Json(Health {
         status: "ok".to_owned(),
@@ -213,9 +207,8 @@ async fn health(State(state): State<AppState>) -> Json<Health> {
 
 async fn buttons(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Customer { id: customer }: Customer,
 ) -> Result<Json<ButtonList>, ApiError> {
-    let customer = customer(&state, &headers).await?;
     let now = state.inner.clock.now();
     let tiles = state.inner.store.buttons(customer, now).await?;
     Ok(Json(ButtonList { tiles }))
@@ -223,19 +216,34 @@ async fn buttons(
 
 async fn devices(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Customer { id: customer }: Customer,
 ) -> Result<Json<DeviceList>, ApiError> {
-    let customer = customer(&state, &headers).await?;
     Ok(Json(state.inner.store.devices(customer).await?))
+}
+
+/// `DELETE /v1/devices/{model}/{serial}`: the customer removes the device from their account (as
+/// the device's own DRS deregistration does), so that someone else can set it up. Its orders,
+/// levels and events stay with this customer.
+async fn remove_device(
+    State(state): State<AppState>,
+    Customer { id: customer }: Customer,
+    Path((model, serial)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let store = state.store();
+    let device = store
+        .registered_device(customer, &model, &serial)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("You have no device {model} {serial}.")))?;
+    store.deregister_device(&device, state.now()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn press(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Customer { id: customer }: Customer,
     Path(asin): Path<String>,
 ) -> Result<Json<PressResult>, ApiError> {
     let asin = Asin::parse(&asin).map_err(|e| ApiError::BadRequest(format!("{e}.")))?;
-    let customer = customer(&state, &headers).await?;
     let now = state.inner.clock.now();
     let result = state
         .inner
@@ -258,7 +266,7 @@ fn default_limit() -> u32 {
 
 async fn orders(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Customer { id: customer }: Customer,
     query: Result<axum::extract::Query<OrdersQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<OrderList>, ApiError> {
     let limit = query
@@ -270,7 +278,6 @@ async fn orders(
                 "The order list takes one parameter, limit: a number from 1 to 500.".to_owned(),
             )
         })?;
-    let customer = customer(&state, &headers).await?;
     let now = state.inner.clock.now();
     let orders = state.inner.store.orders(customer, limit, now).await?;
     Ok(Json(OrderList { orders }))
@@ -278,10 +285,9 @@ async fn orders(
 
 async fn order(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Customer { id: customer }: Customer,
     Path(id): Path<String>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let customer = customer(&state, &headers).await?;
     let now = state.inner.clock.now();
     state
         .inner
@@ -294,20 +300,18 @@ async fn order(
 
 async fn cancel(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Customer { id: customer }: Customer,
     Path(id): Path<String>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let customer = customer(&state, &headers).await?;
     let now = state.inner.clock.now();
     Ok(Json(state.inner.store.cancel(customer, &id, now).await?))
 }
 
 async fn customer_slot(
     state: &AppState,
-    headers: &HeaderMap,
+    customer: i64,
     (model, serial, slot): &(String, String, String),
 ) -> Result<crate::inventory::CustomerSlot, ApiError> {
-    let customer = customer(state, headers).await?;
     state
         .inner
         .store
@@ -322,10 +326,10 @@ async fn customer_slot(
 
 async fn slot_inventory(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Customer { id: customer }: Customer,
     Path(path): Path<(String, String, String)>,
 ) -> Result<Json<SlotInventory>, ApiError> {
-    let slot = customer_slot(&state, &headers, &path).await?;
+    let slot = customer_slot(&state, customer, &path).await?;
     let store = &state.inner.store;
     Ok(Json(
         store
@@ -336,7 +340,7 @@ async fn slot_inventory(
 
 async fn change_slot(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Customer { id: customer }: Customer,
     Path(path): Path<(String, String, String)>,
     body: axum::body::Bytes,
 ) -> Result<Json<SlotInventory>, ApiError> {
@@ -352,7 +356,7 @@ async fn change_slot(
             )));
         }
     }
-    let slot = customer_slot(&state, &headers, &path).await?;
+    let slot = customer_slot(&state, customer, &path).await?;
     let store = &state.inner.store;
     if settings.mode.is_some() || settings.minimum.is_some() || settings.target.is_some() {
         store
@@ -402,11 +406,10 @@ const BAD_AFTER: &str = "The events take one parameter, after: an event id (a nu
 
 async fn events(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Customer { id: customer }: Customer,
     query: Result<axum::extract::Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<EventList>, ApiError> {
     let after = EventsQuery::read(query)?;
-    let customer = customer(&state, &headers).await?;
     let events = state.inner.store.events_after(customer, after, 500).await?;
     Ok(Json(EventList { events }))
 }
@@ -420,6 +423,7 @@ const STREAM_RECHECK: std::time::Duration = std::time::Duration::from_secs(30);
 /// A client that reconnects with `Last-Event-ID` (or `?after=`) gets every event after it, once.
 async fn event_stream(
     State(state): State<AppState>,
+    Customer { id: customer }: Customer,
     headers: HeaderMap,
     query: Result<axum::extract::Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
@@ -435,7 +439,6 @@ async fn event_stream(
                 ApiError::BadRequest("Last-Event-ID must be an event id (a number).".to_owned())
             })?;
     }
-    let customer = customer(&state, &headers).await?;
     let store = state.inner.store.clone();
     let signal = store.event_signal();
     let closing = store.closing();

@@ -67,6 +67,17 @@ impl DeviceScope {
     }
 }
 
+/// A device that another customer holds: it can't be registered until they deregister it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceTaken;
+
+impl DeviceTaken {
+    /// What the customer is told.
+    pub const MESSAGE: &'static str = "This device is linked to another Refill account. Its \
+         owner must remove it from their account first (or reset the device, which removes \
+         it); then set it up again.";
+}
+
 /// A slot of a model and the products it can be refilled with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SlotChoice {
@@ -127,9 +138,28 @@ impl Store {
         Ok(Some(ModelChoices { name, slots }))
     }
 
+    /// The customer the device `model`/`serial` is registered to now, if anyone.
+    pub async fn device_holder(
+        &self,
+        model: &str,
+        serial: &str,
+    ) -> Result<Option<i64>, sqlx::Error> {
+        sqlx::query_scalar(
+            "SELECT customer_id FROM devices \
+             WHERE model_id = $1 AND serial = $2 AND deregistered_at_ms IS NULL",
+        )
+        .bind(model)
+        .bind(serial)
+        .fetch_optional(self.pool())
+        .await
+    }
+
     /// Registers the device to `customer` with a product per slot (`choices`: slot id → ASIN,
-    /// already checked against the model). A device registered before, to anyone, moves to
-    /// `customer` with the new choices: one registration per device, as in DRS.
+    /// already checked against the model), and returns its registration's id. A device that
+    /// `customer` holds keeps its registration with the new choices; one that `customer` had
+    /// before gets that registration back (with its history); one that is new to `customer`
+    /// gets a new registration, which starts empty. A device that another customer holds is
+    /// refused ([`DeviceTaken`]): its owner deregisters it first.
     pub async fn register_device(
         &self,
         customer: i64,
@@ -138,26 +168,64 @@ impl Store {
         model_name: &str,
         choices: &[(String, Option<String>)],
         now: OffsetDateTime,
-    ) -> Result<i64, sqlx::Error> {
+    ) -> Result<Result<i64, DeviceTaken>, sqlx::Error> {
         let mut tx = self.write().await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO devices (customer_id, model_id, serial, name, is_test, registered_at_ms, \
-                 client_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (model_id, serial) DO UPDATE SET customer_id = excluded.customer_id, \
-                 is_test = excluded.is_test, registered_at_ms = excluded.registered_at_ms, \
-                 deregistered_at_ms = NULL, client_id = excluded.client_id \
-             RETURNING id",
+        let current: Option<(i64, i64)> = sqlx::query(
+            "SELECT id, customer_id FROM devices \
+             WHERE model_id = $1 AND serial = $2 AND deregistered_at_ms IS NULL",
         )
-        .bind(customer)
         .bind(&device.model)
         .bind(&device.serial)
-        .bind(model_name)
-        .bind(i64::from(device.is_test))
-        .bind(to_ms(now))
-        .bind(client_id)
-        .fetch_one(&mut *tx)
-        .await?;
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|row| Ok::<_, sqlx::Error>((row.try_get("id")?, row.try_get("customer_id")?)))
+        .transpose()?;
+        let earlier = match current {
+            Some((_, holder)) if holder != customer => return Ok(Err(DeviceTaken)),
+            Some((id, _)) => Some(id),
+            None => {
+                sqlx::query_scalar(
+                    "SELECT id FROM devices WHERE customer_id = $1 AND model_id = $2 \
+                       AND serial = $3 ORDER BY id DESC LIMIT 1",
+                )
+                .bind(customer)
+                .bind(&device.model)
+                .bind(&device.serial)
+                .fetch_optional(&mut *tx)
+                .await?
+            }
+        };
+        let id: i64 = match earlier {
+            Some(id) => {
+                sqlx::query(
+                    "UPDATE devices SET is_test = $1, registered_at_ms = $2, \
+                         deregistered_at_ms = NULL, client_id = $3 WHERE id = $4",
+                )
+                .bind(i64::from(device.is_test))
+                .bind(to_ms(now))
+                .bind(client_id)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+                id
+            }
+            None => {
+                sqlx::query_scalar(
+                    "INSERT INTO devices (customer_id, model_id, serial, name, is_test, \
+                         registered_at_ms, client_id) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                )
+                .bind(customer)
+                .bind(&device.model)
+                .bind(&device.serial)
+                .bind(model_name)
+                .bind(i64::from(device.is_test))
+                .bind(to_ms(now))
+                .bind(client_id)
+                .fetch_one(&mut *tx)
+                .await?
+            }
+        };
         sqlx::query("DELETE FROM device_slots WHERE device_id = $1")
             .bind(id)
             .execute(&mut *tx)
@@ -189,7 +257,7 @@ impl Store {
         tx.commit().await?;
         self.forget_devices();
         self.events_committed();
-        Ok(id)
+        Ok(Ok(id))
     }
 
     /// The customer's devices with their slots, most recently registered first.

@@ -20,7 +20,8 @@
 //! `x-amzn-ErrorType: InvalidTokenException:…`, which DRS clients refresh on.
 
 use crate::api::AppState;
-use crate::devices::{DeviceScope, DEVICE_SCOPE};
+use crate::caller::Device;
+use crate::devices::DeviceScope;
 use crate::inventory::{Report, SlotReport};
 use crate::store::{from_ms, to_ms};
 use crate::Store;
@@ -163,6 +164,9 @@ pub enum DrsError {
     /// `400 Invalid token` with `x-amzn-ErrorType: InvalidTokenException:…`.
     #[error("Invalid token")]
     InvalidToken,
+    /// `403`: a valid token that was not issued to a device.
+    #[error("{0}")]
+    Forbidden(String),
     /// `404`: no such slot or order.
     #[error("{0}")]
     NotFound(String),
@@ -180,6 +184,7 @@ impl DrsError {
         match e {
             crate::ApiError::Internal(e) => DrsError::Internal(e),
             crate::ApiError::NotFound(m) => DrsError::NotFound(m),
+            crate::ApiError::Forbidden(m) => DrsError::Forbidden(m),
             crate::ApiError::TooLarge => DrsError::TooLarge,
             other => DrsError::BadRequest(other.to_string()),
         }
@@ -190,6 +195,7 @@ impl IntoResponse for DrsError {
     fn into_response(self) -> Response {
         let status = match &self {
             DrsError::BadRequest(_) | DrsError::InvalidToken => StatusCode::BAD_REQUEST,
+            DrsError::Forbidden(_) => StatusCode::FORBIDDEN,
             DrsError::NotFound(_) => StatusCode::NOT_FOUND,
             DrsError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             DrsError::Internal(e) => {
@@ -300,49 +306,6 @@ pub struct CallingDevice {
     pub serial: String,
     /// Registered as a test device: its orders are test orders.
     pub is_test: bool,
-}
-
-async fn calling_device(state: &AppState, headers: &HeaderMap) -> Result<CallingDevice, DrsError> {
-    let token = crate::auth::bearer(headers).ok_or(DrsError::InvalidToken)?;
-    device_for_token(state, token).await
-}
-
-/// The registered device an access token was issued to (`scope=dash:replenish`).
-pub async fn device_for_token(state: &AppState, token: &str) -> Result<CallingDevice, DrsError> {
-    let digest = crate::auth::token_digest(token);
-    let now = state.now();
-    if let Some(device) = state.store().cached_device(&digest, now) {
-        return Ok(device);
-    }
-    let grant = state
-        .store()
-        .access_grant(token, state.now())
-        .await?
-        .ok_or(DrsError::InvalidToken)?;
-    if !grant.scope.split_whitespace().any(|s| s == DEVICE_SCOPE) {
-        return Err(DrsError::InvalidToken);
-    }
-    let scope = grant
-        .scope_data
-        .as_deref()
-        .and_then(|data| DeviceScope::parse(data).ok())
-        .ok_or(DrsError::InvalidToken)?;
-    let device = state
-        .store()
-        .registered_device(grant.customer_id, &scope.model, &scope.serial)
-        .await?
-        .ok_or(DrsError::InvalidToken)?;
-    if let Some(expires) = grant.expires_at {
-        state.store().cache_device(
-            digest,
-            crate::store::CachedDevice {
-                device: device.clone(),
-                expires,
-                found: std::time::Instant::now(),
-            },
-        );
-    }
-    Ok(device)
 }
 
 /// One of the device's slots and the product chosen for it.
@@ -668,13 +631,13 @@ pub struct ReplenishResult {
 
 async fn replenish(
     State(state): State<AppState>,
+    Device(device): Device,
     headers: HeaderMap,
     Path(slot): Path<String>,
     body: Bytes,
 ) -> Result<Response, DrsError> {
     let result = negotiate(&headers, &REPLENISH)?;
     json_body(&body)?;
-    let device = calling_device(&state, &headers).await?;
     let store = state.store();
     let chosen = store
         .device_slot(&device, &slot)
@@ -708,13 +671,13 @@ async fn replenish(
 
 async fn slot_status(
     State(state): State<AppState>,
+    Device(device): Device,
     headers: HeaderMap,
     Path(slot): Path<String>,
     body: Bytes,
 ) -> Result<Response, DrsError> {
     let result = negotiate(&headers, &SLOT_STATUS)?;
     let status = SlotStatus::parse(&json_body(&body)?)?;
-    let device = calling_device(&state, &headers).await?;
     let report = SlotReport {
         slot: &slot,
         report: Report::Level(status.remaining),
@@ -736,6 +699,7 @@ async fn slot_status(
 
 async fn device_status(
     State(state): State<AppState>,
+    Device(device): Device,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, DrsError> {
@@ -743,7 +707,6 @@ async fn device_status(
     let body = json_body(&body)?;
     let active = date(&body, "mostRecentlyActiveDate")?
         .ok_or_else(|| DrsError::BadRequest("mostRecentlyActiveDate is missing.".to_owned()))?;
-    let device = calling_device(&state, &headers).await?;
     sqlx::query("UPDATE devices SET last_active_ms = $1 WHERE id = $2")
         .bind(to_ms(active))
         .bind(device.id)
@@ -754,10 +717,10 @@ async fn device_status(
 
 async fn subscription_info(
     State(state): State<AppState>,
+    Device(device): Device,
     headers: HeaderMap,
 ) -> Result<Response, DrsError> {
     let result = negotiate(&headers, &SUBSCRIPTION_INFO)?;
-    let device = calling_device(&state, &headers).await?;
     let slots = state.store().subscriptions(&device).await?;
     let v2 = result.ends_with("@2.0");
     let mut status = BTreeMap::new();
@@ -799,11 +762,11 @@ fn drs_order_status(order: &DeviceOrder, now: OffsetDateTime) -> &'static str {
 
 async fn order_info(
     State(state): State<AppState>,
+    Device(device): Device,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Response, DrsError> {
     let result = negotiate(&headers, &ORDER_INFO)?;
-    let device = calling_device(&state, &headers).await?;
     let order = state
         .store()
         .device_order(&device, &id)
@@ -831,10 +794,10 @@ async fn order_info(
 
 async fn deregister(
     State(state): State<AppState>,
+    Device(device): Device,
     headers: HeaderMap,
 ) -> Result<Response, DrsError> {
     let result = negotiate(&headers, &DEREGISTER)?;
-    let device = calling_device(&state, &headers).await?;
     state
         .store()
         .deregister_device(&device, state.now())
@@ -844,11 +807,11 @@ async fn deregister(
 
 async fn deregister_v1(
     State(state): State<AppState>,
+    Device(device): Device,
     headers: HeaderMap,
     Path((model, serial)): Path<(String, String)>,
 ) -> Result<Response, DrsError> {
     let result = negotiate(&headers, &DEREGISTER)?;
-    let device = calling_device(&state, &headers).await?;
     if device.model != model || device.serial != serial {
         return Err(DrsError::BadRequest(format!(
             "This token belongs to device {}/{}, not {model}/{serial}.",
@@ -864,26 +827,28 @@ async fn deregister_v1(
 
 async fn cancel_test_orders(
     State(state): State<AppState>,
+    Device(device): Device,
     headers: HeaderMap,
     Path(slot): Path<String>,
 ) -> Result<Response, DrsError> {
-    cancel_tests(&state, &headers, Some(slot)).await
+    cancel_tests(&state, device, &headers, Some(slot)).await
 }
 
 async fn cancel_all_test_orders(
     State(state): State<AppState>,
+    Device(device): Device,
     headers: HeaderMap,
 ) -> Result<Response, DrsError> {
-    cancel_tests(&state, &headers, None).await
+    cancel_tests(&state, device, &headers, None).await
 }
 
 async fn cancel_tests(
     state: &AppState,
+    device: CallingDevice,
     headers: &HeaderMap,
     slot: Option<String>,
 ) -> Result<Response, DrsError> {
     let result = negotiate(headers, &CANCEL_TEST_ORDERS)?;
-    let device = calling_device(state, headers).await?;
     if !device.is_test {
         return Err(DrsError::BadRequest(
             "Test orders can only be cancelled for a device registered as a test device \

@@ -17,6 +17,9 @@ pub enum ApiError {
     /// `401`: no valid sign-in (`sign_in_required` or `invalid_token`).
     #[error("{1}")]
     Unauthorized(ErrorCode, String),
+    /// `403 insufficient_scope`: a valid credential of another kind of caller.
+    #[error("{0}")]
+    Forbidden(String),
     /// `409`: the order can no longer be cancelled.
     #[error("{0}")]
     NotCancellable(String),
@@ -34,6 +37,11 @@ impl ApiError {
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, ErrorCode::BadRequest, m.clone()),
             ApiError::NotFound(m) => (StatusCode::NOT_FOUND, ErrorCode::NotFound, m.clone()),
             ApiError::Unauthorized(code, m) => (StatusCode::UNAUTHORIZED, *code, m.clone()),
+            ApiError::Forbidden(m) => (
+                StatusCode::FORBIDDEN,
+                ErrorCode::InsufficientScope,
+                m.clone(),
+            ),
             ApiError::NotCancellable(m) => (
                 StatusCode::CONFLICT,
                 ErrorCode::OrderNotCancellable,

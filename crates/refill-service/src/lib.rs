@@ -16,6 +16,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod caller;
 #[cfg(feature = "hosted")]
 pub mod clients;
 pub mod db;
@@ -55,8 +56,11 @@ pub struct ServiceConfig {
     pub listen: SocketAddr,
     /// Seed the sandbox data into a new database.
     pub sandbox: bool,
-    /// Refuse `/v1` requests without a valid sign-in. Otherwise a request without a token acts
-    /// for the service's first customer (how the sandbox works out of the box).
+    /// Refuse `/v1` requests without a valid sign-in even in a sandbox on loopback. Only a
+    /// sandbox listening on a loopback address lets a request without a token act for its first
+    /// customer (how the app's embedded sandbox works out of the box); any other service
+    /// requires sign-in whatever this says, and a sandbox on another address refuses to start
+    /// unless this is set (see [`ServiceConfig::anonymous_allowed`]).
     pub require_sign_in: bool,
     /// The order timing rules.
     pub policy: OrderPolicy,
@@ -91,6 +95,14 @@ impl ServiceConfig {
     }
 }
 
+impl ServiceConfig {
+    /// Whether a request without a sign-in acts for the first customer: only in a sandbox on a
+    /// loopback address that does not require sign-in.
+    pub fn anonymous_allowed(&self) -> bool {
+        self.sandbox && !self.require_sign_in && self.listen.ip().is_loopback()
+    }
+}
+
 /// Why a service could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -109,6 +121,16 @@ pub enum StartError {
         database: String,
         /// Why.
         source: sqlx::migrate::MigrateError,
+    },
+    /// A sandbox without sign-in was asked to listen where others can reach it.
+    #[error(
+        "a sandbox on {addr} would let anyone who reaches it act as its demo customer: listen on \
+         a loopback address such as 127.0.0.1:8750, or add --require-sign-in so that everyone \
+         signs in"
+    )]
+    AnonymousOffLoopback {
+        /// The address.
+        addr: SocketAddr,
     },
     /// The address could not be bound.
     #[error("could not listen on {addr}: {source}")]
@@ -170,6 +192,11 @@ impl RunningService {
 
 /// Opens the database, seeds the sandbox if asked, and serves the API until shut down.
 pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> {
+    if config.sandbox && !config.require_sign_in && !config.listen.ip().is_loopback() {
+        return Err(StartError::AnonymousOffLoopback {
+            addr: config.listen,
+        });
+    }
     let store = Store::open(&config.database).await?;
     if config.sandbox {
         sandbox::seed(&store, config.clock.now())
@@ -206,12 +233,13 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
             every,
         )
     });
+    let anonymous = config.anonymous_allowed();
     let state = api::AppState::new(
         store.clone(),
         config.policy,
         config.clock,
         config.sandbox,
-        config.require_sign_in,
+        anonymous,
     );
     let app = api::router(state);
     let (stop, stopped) = oneshot::channel::<()>();

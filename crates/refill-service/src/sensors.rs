@@ -40,6 +40,9 @@ pub enum SensorError {
     /// `401 INVALID_ACCESS_TOKEN_EXCEPTION`: refresh the token and send again.
     #[error("The access token is not valid: it has expired, was revoked or is not a device's.")]
     InvalidToken,
+    /// `403 INSUFFICIENT_PERMISSIONS_EXCEPTION`: a valid token that is not a device's.
+    #[error("{0}")]
+    Forbidden(String),
     /// `413`: the body is over 64 KiB.
     #[error("{}", crate::api::TOO_LARGE)]
     TooLarge,
@@ -54,6 +57,9 @@ impl IntoResponse for SensorError {
             SensorError::Invalid(_) => (StatusCode::BAD_REQUEST, "INVALID_REQUEST_EXCEPTION"),
             SensorError::InvalidToken => {
                 (StatusCode::UNAUTHORIZED, "INVALID_ACCESS_TOKEN_EXCEPTION")
+            }
+            SensorError::Forbidden(_) => {
+                (StatusCode::FORBIDDEN, "INSUFFICIENT_PERMISSIONS_EXCEPTION")
             }
             SensorError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "REQUEST_ENTITY_TOO_LARGE"),
             SensorError::Internal(e) => {
@@ -85,6 +91,7 @@ impl From<crate::drs::DrsError> for SensorError {
     fn from(e: crate::drs::DrsError) -> Self {
         match e {
             crate::drs::DrsError::InvalidToken => SensorError::InvalidToken,
+            crate::drs::DrsError::Forbidden(m) => SensorError::Forbidden(m),
             crate::drs::DrsError::Internal(e) => SensorError::Internal(e),
             crate::drs::DrsError::TooLarge => SensorError::TooLarge,
             other => SensorError::Invalid(other.to_string()),
@@ -125,6 +132,16 @@ async fn events(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, SensorError> {
+    // The caller first: a token in the header is checked before the body is read (one in the
+    // event's `endpoint.scope`, as the Alexa gateway also takes it, once the body is read).
+    let from_header = match crate::caller::bearer(&headers) {
+        Some(token) => Some(crate::caller::device_for_token(&state, token).await?),
+        // Credentials of another kind are refused, not ignored.
+        None if headers.contains_key(axum::http::header::AUTHORIZATION) => {
+            return Err(SensorError::InvalidToken)
+        }
+        None => None,
+    };
     let message: Value = crate::api::json_body(&body)?;
     let event = message
         .get("event")
@@ -208,16 +225,16 @@ async fn events(
         }
     }
 
-    let token = crate::auth::bearer(&headers)
-        .map(str::to_owned)
-        .or_else(|| {
-            event
+    let device = match from_header {
+        Some(device) => device,
+        None => {
+            let token = event
                 .pointer("/endpoint/scope/token")
                 .and_then(Value::as_str)
-                .map(str::to_owned)
-        })
-        .ok_or(SensorError::InvalidToken)?;
-    let device = crate::drs::device_for_token(&state, &token).await?;
+                .ok_or(SensorError::InvalidToken)?;
+            crate::caller::device_for_token(&state, token).await?
+        }
+    };
 
     // Every reading is checked before any is recorded: a bad one records nothing.
     let mut reports = Vec::new();

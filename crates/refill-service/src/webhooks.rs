@@ -16,14 +16,14 @@
 //! and `x-amz-sns-message-type: Notification`, `x-amz-sns-message-id: <notificationId>`.
 
 use crate::api::AppState;
+use crate::caller::Maker;
 use crate::store::{from_ms, to_ms};
 use crate::{ApiError, Store};
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use axum::{Json, Router};
-use base64::Engine;
 use hmac::{Hmac, Mac};
 use refill_core::SharedClock;
 use serde_json::{json, Value};
@@ -57,33 +57,6 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
     format!("sha256={}", crate::auth::crypto::hex(&digest))
 }
 
-/// The maker calling, from HTTP Basic `client_id:client_secret` of a confidential client.
-async fn maker(state: &AppState, headers: &HeaderMap) -> Result<String, ApiError> {
-    let refused = || {
-        ApiError::Unauthorized(
-            refill_wire::ErrorCode::InvalidToken,
-            "Webhooks are managed by a device maker's server: authenticate with HTTP Basic \
-             client_id:client_secret of a confidential client."
-                .to_owned(),
-        )
-    };
-    let basic = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Basic "))
-        .ok_or_else(refused)?;
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(basic.trim())
-        .ok()
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(refused)?;
-    let (id, secret) = decoded.split_once(':').ok_or_else(refused)?;
-    match state.store().client(id).await? {
-        Some(client) if client.secret_matches(secret) => Ok(client.client_id),
-        _ => Err(refused()),
-    }
-}
-
 fn webhook_view(row: &crate::db::DbRow) -> Result<Value, sqlx::Error> {
     Ok(json!({
         "id": row.try_get::<i64, _>("id")?,
@@ -92,8 +65,10 @@ fn webhook_view(row: &crate::db::DbRow) -> Result<Value, sqlx::Error> {
     }))
 }
 
-async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
-    let client = maker(&state, &headers).await?;
+async fn list(
+    State(state): State<AppState>,
+    Maker { client_id: client }: Maker,
+) -> Result<Json<Value>, ApiError> {
     let rows =
         sqlx::query("SELECT id, url, version FROM webhooks WHERE client_id = $1 ORDER BY id")
             .bind(&client)
@@ -108,7 +83,7 @@ async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<
 
 async fn create(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Maker { client_id: client }: Maker,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     #[derive(serde::Deserialize)]
@@ -121,7 +96,6 @@ async fn create(
     fn two() -> i64 {
         2
     }
-    let client = maker(&state, &headers).await?;
     let new: NewWebhook = crate::api::json_body(&body)?;
     if !(new.url.starts_with("https://") || new.url.starts_with("http://")) {
         return Err(ApiError::BadRequest(format!(
@@ -162,10 +136,9 @@ async fn create(
 
 async fn remove(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    Maker { client_id: client }: Maker,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let client = maker(&state, &headers).await?;
     // An id that is not a number names no webhook either: 404, in JSON like every answer.
     let not_found = || ApiError::NotFound(format!("You have no webhook {id}."));
     let number: i64 = id.parse().map_err(|_| not_found())?;

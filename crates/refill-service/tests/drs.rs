@@ -245,8 +245,9 @@ async fn a_bad_token_is_answered_as_drs_does_so_clients_refresh() {
             .unwrap()
             .starts_with("InvalidTokenException:"));
     }
-    // A customer's own sign-in is not a device's.
-    let customer = access_token(&f, "profile", None).await;
+    // A customer's own sign-in is not a device's: refused with 403, and it is no reason to
+    // refresh (not `Invalid token`).
+    let customer = access_token(&f, "profile refill:customer", None).await;
     let (status, _, body) = drs(
         &f,
         Method::POST,
@@ -256,10 +257,11 @@ async fn a_bad_token_is_answered_as_drs_does_so_clients_refresh() {
         None,
     )
     .await;
-    assert_eq!(
-        (status, body["message"].as_str()),
-        (400, Some("Invalid token"))
-    );
+    assert_eq!(status, 403, "{body}");
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .contains("not issued to a device"));
 }
 
 #[tokio::test]

@@ -118,9 +118,24 @@ impl Browser {
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
         );
-        let consent = self
-            .text(self.http.post(format!("{origin}{action}")).form(&fields))
-            .await?;
+        let answer = self
+            .http
+            .post(format!("{origin}{action}"))
+            .form(&fields)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        // The cookie the service ties the consent ticket to, sent back with the consent form as
+        // a browser would.
+        let cookie = answer
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| v.split(';').next())
+            .collect::<Vec<_>>()
+            .join("; ");
+        let consent = answer.text().await.map_err(|e| e.to_string())?;
         if !consent.contains("action=\"/ap/consent\"") {
             return Err(format!("no consent page after signing in: {consent}"));
         }
@@ -129,6 +144,7 @@ impl Browser {
         let done = self
             .http
             .post(format!("{origin}/ap/consent"))
+            .header("cookie", cookie)
             .form(&fields)
             .send()
             .await

@@ -31,6 +31,9 @@ pub enum ErrorCode {
     SignInRequired,
     /// The sign-in presented is not (or no longer) valid: expired, revoked or unknown.
     InvalidToken,
+    /// The sign-in presented is valid but not for this: a device's token, or one that only reads
+    /// the profile.
+    InsufficientScope,
     /// Signing in did not work (refused, cancelled, timed out, keyring unavailable).
     SignInFailed,
     /// The app could not connect to the service at all: nothing was sent.

@@ -64,13 +64,9 @@ pub fn hex(bytes: &[u8]) -> String {
     out
 }
 
-/// Whether `verifier` answers `challenge` under `method` (RFC 7636 §4.6).
-pub fn pkce_matches(method: &str, challenge: &str, verifier: &str) -> bool {
-    let computed = match method {
-        "S256" => URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())),
-        "plain" => verifier.to_owned(),
-        _ => return false,
-    };
+/// Whether `verifier` answers the S256 `challenge` (RFC 7636 §4.6; `plain` is not accepted).
+pub fn pkce_matches(challenge: &str, verifier: &str) -> bool {
+    let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
     constant_time_eq(computed.as_bytes(), challenge.as_bytes())
 }
 
@@ -118,14 +114,13 @@ mod tests {
         let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
         let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
         assert!(valid_verifier(verifier));
-        assert!(pkce_matches("S256", challenge, verifier));
+        assert!(pkce_matches(challenge, verifier));
         assert!(!pkce_matches(
-            "S256",
             challenge,
             "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXX"
         ));
-        assert!(pkce_matches("plain", verifier, verifier));
-        assert!(!pkce_matches("S512", challenge, verifier));
+        // `plain` would compare the verifier itself.
+        assert!(!pkce_matches(verifier, verifier));
     }
 
     #[test]

@@ -26,21 +26,25 @@ pub mod store;
 pub use store::{ClientKind, ClientRegistration};
 
 use crate::api::AppState;
-use crate::devices::{DeviceScope, ModelChoices};
+use crate::devices::{DeviceScope, DeviceTaken, ModelChoices};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use base64::Engine;
 use refill_core::Sensitive;
 use serde::Serialize;
 use std::collections::HashMap;
 use store::{Client, PendingGrant, RedeemError, SignUpError};
 
 /// The scopes this server grants.
-pub const SCOPES: &[&str] = &["profile", "profile:user_id", "dash:replenish"];
+pub const SCOPES: &[&str] = &[
+    "profile",
+    "profile:user_id",
+    "dash:replenish",
+    crate::caller::CUSTOMER_SCOPE,
+];
 
 /// The sandbox's app: a public client that returns to a loopback port or the `refill://` scheme.
 pub const SANDBOX_CLIENT_ID: &str = "refill-app";
@@ -257,10 +261,12 @@ async fn check_request(
                 "This app must use PKCE: code_challenge is required.",
             )
         }
-        (Some(_), Some(m)) if m != "S256" && m != "plain" => {
+        // S256 only: `plain` (the default when no method is named) would hand the verifier to
+        // anyone who sees the authorization request.
+        (Some(_), m) if m != Some("S256") => {
             return fail(
                 "invalid_request",
-                "code_challenge_method must be S256 or plain.",
+                "code_challenge_method must be S256 (plain is not accepted).",
             )
         }
         (Some(c), _) if !crypto::valid_verifier(c) => {
@@ -293,27 +299,99 @@ async fn authorize(State(state): State<AppState>, RawQuery(query): RawQuery) -> 
 
 async fn parse_form_request(
     state: &AppState,
+    headers: &HeaderMap,
     body: &Bytes,
 ) -> Result<(Params, Client, PendingGrant), Response> {
+    same_origin(headers)?;
     let params = Params::parse(body)
         .map_err(|message| pages::error(StatusCode::BAD_REQUEST, "Can't sign in", &message))?;
     let (client, grant) = check_request(state, &params).await?;
     Ok((params, client, grant))
 }
 
+/// The cookie that ties a consent ticket to the browser that signed in.
+const BROWSER_COOKIE: &str = "refill_signin";
+
+/// `403` unless a form was sent from one of this service's own pages: a browser names the page's
+/// origin in `Origin`, which must be this service's (`Host`). Requests without `Origin` (not from
+/// a browser, or an old one) pass; the consent ticket's cookie still binds them to a browser.
+fn same_origin(headers: &HeaderMap) -> Result<(), Response> {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return Ok(());
+    };
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let origin_host = origin
+        .to_str()
+        .ok()
+        .and_then(|o| o.split_once("://"))
+        .map(|(_, host)| host);
+    match (origin_host, host) {
+        (Some(a), Some(b)) if a.eq_ignore_ascii_case(b) => Ok(()),
+        _ => Err(pages::error(
+            StatusCode::FORBIDDEN,
+            "Can't sign in",
+            "This form was sent from another site, so it was not accepted. Go back to the app \
+             and sign in again.",
+        )),
+    }
+}
+
+/// The value of the browser cookie, if the request carries it.
+fn browser_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|h| h.to_str().ok())
+        .flat_map(|h| h.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == BROWSER_COOKIE)
+        .map(|(_, value)| value)
+        .filter(|v| !v.is_empty())
+}
+
+/// Whether the browser reached this service over HTTPS (directly or through a proxy that says
+/// so), so that the cookie is marked `Secure`.
+fn over_https(headers: &HeaderMap) -> bool {
+    let says = |name: &str, prefix: &str| {
+        headers
+            .get(name)
+            .and_then(|h| h.to_str().ok())
+            .is_some_and(|v| v.to_ascii_lowercase().starts_with(prefix))
+    };
+    says("x-forwarded-proto", "https") || says("origin", "https://")
+}
+
 async fn to_consent(
     state: &AppState,
-    client: &Client,
-    grant: &PendingGrant,
+    headers: &HeaderMap,
+    (client, grant): (&Client, &PendingGrant),
     customer: store::Customer,
 ) -> Response {
     let device = match device_of(state, grant).await {
         Ok(device) => device,
         Err(response) => return response,
     };
-    match state
+    if let Some((scope, _)) = &device {
+        match state
+            .store()
+            .device_holder(&scope.model, &scope.serial)
+            .await
+        {
+            Ok(Some(holder)) if holder != customer.id => return device_taken(),
+            Ok(_) => {}
+            Err(e) => return internal(e),
+        }
+    }
+    // The ticket works only with this browser's cookie: a ticket seen elsewhere (a shared
+    // screen, a log) can't be used from another browser. A browser keeps its cookie for later
+    // sign-ins; it is only ever combined with a new ticket.
+    let (browser, new_cookie) = match browser_cookie(headers) {
+        Some(value) => (value.to_owned(), false),
+        None => (crypto::new_ticket().into_inner(), true),
+    };
+    let mut response = match state
         .store()
-        .open_consent(customer.id, grant, state.now())
+        .open_consent(customer.id, grant, &browser, state.now())
         .await
     {
         Ok(ticket) => pages::consent(
@@ -323,8 +401,26 @@ async fn to_consent(
             device.as_ref(),
             ticket.expose(),
         ),
-        Err(e) => internal(e),
+        Err(e) => return internal(e),
+    };
+    if new_cookie {
+        let secure = if over_https(headers) { "; Secure" } else { "" };
+        let cookie =
+            format!("{BROWSER_COOKIE}={browser}; Path=/ap; HttpOnly; SameSite=Lax{secure}");
+        if let Ok(value) = cookie.parse() {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
     }
+    response
+}
+
+/// `409`: the device belongs to someone else.
+fn device_taken() -> Response {
+    pages::error(
+        StatusCode::CONFLICT,
+        "Can't link the device",
+        DeviceTaken::MESSAGE,
+    )
 }
 
 /// The device a grant registers, with its model's slots and products.
@@ -376,15 +472,15 @@ fn chosen_products(
         .collect()
 }
 
-async fn sign_in(State(state): State<AppState>, body: Bytes) -> Response {
-    let (params, client, grant) = match parse_form_request(&state, &body).await {
+async fn sign_in(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let (params, client, grant) = match parse_form_request(&state, &headers, &body).await {
         Ok(parts) => parts,
         Err(response) => return response,
     };
     let email = params.get("email").unwrap_or_default();
     let password = Sensitive::new(params.get("password").unwrap_or_default().to_owned());
     match state.store().sign_in(email, password).await {
-        Ok(Some(customer)) => to_consent(&state, &client, &grant, customer).await,
+        Ok(Some(customer)) => to_consent(&state, &headers, (&client, &grant), customer).await,
         Ok(None) => pages::sign_in(
             &client.name,
             &grant,
@@ -395,8 +491,8 @@ async fn sign_in(State(state): State<AppState>, body: Bytes) -> Response {
     }
 }
 
-async fn sign_up(State(state): State<AppState>, body: Bytes) -> Response {
-    let (params, client, grant) = match parse_form_request(&state, &body).await {
+async fn sign_up(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let (params, client, grant) = match parse_form_request(&state, &headers, &body).await {
         Ok(parts) => parts,
         Err(response) => return response,
     };
@@ -427,7 +523,7 @@ async fn sign_up(State(state): State<AppState>, body: Bytes) -> Response {
         .sign_up(&name, &email, Sensitive::new(password))
         .await
     {
-        Ok(customer) => to_consent(&state, &client, &grant, customer).await,
+        Ok(customer) => to_consent(&state, &headers, (&client, &grant), customer).await,
         Err(SignUpError::EmailTaken) => pages::sign_in(
             &client.name,
             &grant,
@@ -438,8 +534,8 @@ async fn sign_up(State(state): State<AppState>, body: Bytes) -> Response {
     }
 }
 
-async fn cancel(State(state): State<AppState>, body: Bytes) -> Response {
-    match parse_form_request(&state, &body).await {
+async fn cancel(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    match parse_form_request(&state, &headers, &body).await {
         Ok((_, _, grant)) => {
             redirect_error(&grant, "access_denied", "The customer cancelled sign-in.")
         }
@@ -447,13 +543,29 @@ async fn cancel(State(state): State<AppState>, body: Bytes) -> Response {
     }
 }
 
-async fn consent(State(state): State<AppState>, body: Bytes) -> Response {
+async fn consent(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(response) = same_origin(&headers) {
+        return response;
+    }
     let params = match Params::parse(&body) {
         Ok(p) => p,
         Err(message) => return pages::error(StatusCode::BAD_REQUEST, "Can't sign in", &message),
     };
+    let Some(browser) = browser_cookie(&headers) else {
+        return pages::error(
+            StatusCode::BAD_REQUEST,
+            "Can't sign in",
+            "Your browser did not send back the sign-in cookie. Allow cookies for this site, \
+             then go back to the app and sign in again.",
+        );
+    };
     let taken = match params.get("ticket") {
-        Some(ticket) => state.store().take_consent(ticket, state.now()).await,
+        Some(ticket) => {
+            state
+                .store()
+                .take_consent(ticket, browser, state.now())
+                .await
+        }
         None => Ok(None),
     };
     let (customer, grant) = match taken {
@@ -484,7 +596,7 @@ async fn consent(State(state): State<AppState>, body: Bytes) -> Response {
                 return pages::error(StatusCode::BAD_REQUEST, "Can't link the device", &message)
             }
         };
-        if let Err(e) = state
+        match state
             .store()
             .register_device(
                 customer,
@@ -496,7 +608,9 @@ async fn consent(State(state): State<AppState>, body: Bytes) -> Response {
             )
             .await
         {
-            return internal(e);
+            Ok(Ok(_)) => {}
+            Ok(Err(DeviceTaken)) => return device_taken(),
+            Err(e) => return internal(e),
         }
         tracing::info!(
             model = device.model,
@@ -585,20 +699,7 @@ async fn client_auth(
     headers: &HeaderMap,
     params: &Params,
 ) -> Result<Client, Response> {
-    let basic = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| h.strip_prefix("Basic "))
-        .and_then(|b| {
-            base64::engine::general_purpose::STANDARD
-                .decode(b.trim())
-                .ok()
-        })
-        .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|s| {
-            s.split_once(':')
-                .map(|(id, secret)| (id.to_owned(), secret.to_owned()))
-        });
+    let basic = crate::caller::basic(headers);
     let (client_id, secret) = match &basic {
         Some((id, secret)) => (Some(id.as_str()), Some(secret.as_str())),
         None => (params.get("client_id"), params.get("client_secret")),
@@ -708,13 +809,8 @@ async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -
                 return invalid_grant("redirect_uri");
             }
             if let Some(challenge) = &redeemed.grant.code_challenge {
-                let method = redeemed
-                    .grant
-                    .code_challenge_method
-                    .as_deref()
-                    .unwrap_or("plain");
                 let ok = params.get("code_verifier").is_some_and(|v| {
-                    crypto::valid_verifier(v) && crypto::pkce_matches(method, challenge, v)
+                    crypto::valid_verifier(v) && crypto::pkce_matches(challenge, v)
                 });
                 if !ok {
                     return invalid_grant("code_verifier");
@@ -790,19 +886,6 @@ pub fn token_digest(token: &str) -> String {
     crypto::digest(token)
 }
 
-/// The bearer token of `Authorization: Bearer …`, if any.
-pub fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|h| h.to_str().ok())
-        .and_then(|h| {
-            h.strip_prefix("Bearer ")
-                .or_else(|| h.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-}
-
 async fn profile(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let invalid = || {
         oauth_error(
@@ -811,7 +894,7 @@ async fn profile(State(state): State<AppState>, headers: HeaderMap) -> Response 
             "The access token is missing, invalid or expired.",
         )
     };
-    let Some(token) = bearer(&headers) else {
+    let Some(token) = crate::caller::bearer(&headers) else {
         return invalid();
     };
     let grant = match state.store().access_grant(token, state.now()).await {

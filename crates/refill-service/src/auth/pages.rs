@@ -31,7 +31,42 @@ button.primary{background:#0f8c7e;color:#fff}button.secondary{background:#fff;co
 .error{color:#b3261e;background:#fdecea;border-radius:8px;padding:8px 10px}ul{padding-left:20px}\
 .brand{color:#0f8c7e;font-weight:700;margin-bottom:14px}details{margin-top:18px}";
 
-fn page(status: StatusCode, title: &str, body: &str) -> Response {
+/// The CSP source that lets a form's answer redirect to `redirect_uri`: its origin
+/// (`http://127.0.0.1:49152`) or, for an app's own scheme, the scheme (`refill:`). `None` when
+/// it has characters a CSP source can't carry (then only `'self'` is allowed, and the redirect
+/// fails in browsers that check it rather than open a hole in the policy).
+pub fn form_target(redirect_uri: &str) -> Option<String> {
+    let (scheme, rest) = redirect_uri.split_once(':')?;
+    let scheme_ok = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+.-".contains(c));
+    if !scheme_ok {
+        return None;
+    }
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "http" && scheme != "https" {
+        return Some(format!("{scheme}:"));
+    }
+    let authority = rest
+        .strip_prefix("//")?
+        .split(['/', '?', '#'])
+        .next()
+        .filter(|a| !a.is_empty())?;
+    authority
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+        .then(|| format!("{scheme}://{authority}"))
+}
+
+/// A page. `redirect_uri`: where a form on it may end up (Chromium applies `form-action` to the
+/// redirect that answers a form, so the app's redirect URI must be allowed as well as `'self'`).
+fn page(status: StatusCode, title: &str, body: &str, redirect_uri: Option<&str>) -> Response {
+    let target = redirect_uri.and_then(form_target).unwrap_or_default();
+    let csp = format!(
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' {target}; \
+         frame-ancestors 'none'"
+    );
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -44,12 +79,9 @@ fn page(status: StatusCode, title: &str, body: &str) -> Response {
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (header::X_FRAME_OPTIONS, "DENY"),
-            (
-                header::CONTENT_SECURITY_POLICY,
-                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-            ),
             (header::CACHE_CONTROL, "no-store"),
         ],
+        [(header::CONTENT_SECURITY_POLICY, csp)],
         html,
     )
         .into_response()
@@ -126,6 +158,7 @@ pub fn sign_in(
              </form>{sign_up_form}",
             escape(app_name)
         ),
+        Some(&grant.redirect_uri),
     )
 }
 
@@ -135,6 +168,7 @@ fn describe_scope(scope: &str) -> &str {
         "profile" => "See your name and email address",
         "profile:user_id" => "See your Refill account id",
         "dash:replenish" => "Reorder supplies for your devices when they run low",
+        "refill:customer" => "Place orders and see your orders, devices and notifications",
         other => other,
     }
 }
@@ -201,6 +235,7 @@ pub fn consent(
             who = escape(customer_name),
             ticket = escape(ticket),
         ),
+        Some(&grant.redirect_uri),
     )
 }
 
@@ -211,11 +246,36 @@ pub fn error(status: StatusCode, title: &str, message: &str) -> Response {
         status,
         title,
         &format!("<h1>{}</h1><p>{}</p>", escape(title), escape(message)),
+        None,
     )
 }
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn forms_may_end_up_at_the_apps_redirect_origin_and_nowhere_else() {
+        use super::form_target;
+        assert_eq!(
+            form_target("http://127.0.0.1:49152/callback?x=1").as_deref(),
+            Some("http://127.0.0.1:49152")
+        );
+        assert_eq!(
+            form_target("http://[::1]:8/cb").as_deref(),
+            Some("http://[::1]:8")
+        );
+        assert_eq!(
+            form_target("https://brew.example/linked").as_deref(),
+            Some("https://brew.example")
+        );
+        assert_eq!(form_target("refill://auth").as_deref(), Some("refill:"));
+        // Nothing that could end the directive or add a source.
+        assert_eq!(form_target("https://a.example;script-src *"), None);
+        assert_eq!(form_target("https://a.example b.example/"), None);
+        assert_eq!(form_target("https:///nohost"), None);
+        assert_eq!(form_target("1bad://x"), None);
+        assert_eq!(form_target("no-colon"), None);
+    }
+
     #[test]
     fn escaping_covers_html_and_attributes() {
         assert_eq!(

@@ -173,6 +173,11 @@ impl From<sqlx::Error> for SignUpError {
     }
 }
 
+/// What a consent ticket is stored under: the digest of the ticket with its browser's secret.
+fn consent_digest(ticket: &str, browser: &str) -> String {
+    crypto::digest(&format!("{ticket}\n{browser}"))
+}
+
 fn customer_from_row(row: &crate::db::DbRow) -> Result<Customer, sqlx::Error> {
     Ok(Customer {
         id: row.try_get("id")?,
@@ -336,11 +341,13 @@ impl Store {
         row.map(|row| customer_from_row(&row)).transpose()
     }
 
-    /// Records that `customer` signed in for `grant`; the ticket lets the consent form finish it.
+    /// Records that `customer` signed in for `grant`; the ticket lets the consent form finish it,
+    /// together with the `browser` secret (the browser's cookie) and nothing else.
     pub async fn open_consent(
         &self,
         customer: i64,
         grant: &PendingGrant,
+        browser: &str,
         now: OffsetDateTime,
     ) -> Result<Sensitive<String>, sqlx::Error> {
         let ticket = crypto::new_ticket();
@@ -350,7 +357,7 @@ impl Store {
             "INSERT INTO oauth_consents (ticket_hash, customer_id, request, expires_at_ms) \
              VALUES ($1, $2, $3, $4)",
         )
-        .bind(crypto::digest(ticket.expose()))
+        .bind(consent_digest(ticket.expose(), browser))
         .bind(customer)
         .bind(request)
         .bind(to_ms(now + CONSENT_LIFETIME))
@@ -359,17 +366,20 @@ impl Store {
         Ok(ticket)
     }
 
-    /// Uses up a consent ticket: the customer and grant it stands for, if it is valid.
+    /// Uses up a consent ticket: the customer and grant it stands for, if it is valid and comes
+    /// with the `browser` secret it was opened with. With another secret nothing matches, and
+    /// the ticket stays usable by its own browser.
     pub async fn take_consent(
         &self,
         ticket: &str,
+        browser: &str,
         now: OffsetDateTime,
     ) -> Result<Option<(i64, PendingGrant)>, sqlx::Error> {
         let row = sqlx::query(
             "DELETE FROM oauth_consents WHERE ticket_hash = $1 RETURNING customer_id, request, \
                  expires_at_ms",
         )
-        .bind(crypto::digest(ticket))
+        .bind(consent_digest(ticket, browser))
         .fetch_optional(self.pool())
         .await?;
         let Some(row) = row else { return Ok(None) };

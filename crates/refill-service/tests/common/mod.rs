@@ -35,10 +35,7 @@ pub async fn sandbox() -> Fixture {
     let (dir, clock) = fresh();
     let db = database(dir.path(), "sandbox").await;
     let service = start_on(&db, clock.clone()).await;
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let http = browser_client();
     Fixture {
         _dir: dir,
         db,
@@ -46,6 +43,24 @@ pub async fn sandbox() -> Fixture {
         service,
         http,
     }
+}
+
+/// The browser cookie the fixture's client sends, as a browser that signed in here before would:
+/// the service ties consent tickets to it.
+pub const BROWSER_COOKIE: &str = "refill_signin=fixture-browser";
+
+/// An HTTP client that does not follow redirects and sends [`BROWSER_COOKIE`].
+pub fn browser_client() -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::COOKIE,
+        reqwest::header::HeaderValue::from_static(BROWSER_COOKIE),
+    );
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(headers)
+        .build()
+        .unwrap()
 }
 
 /// The environment variable that names a PostgreSQL server (`postgres://user@host:port`, no
@@ -133,10 +148,7 @@ pub async fn device_token(f: &Fixture, serial: &str, test: bool) -> String {
 
 /// [`device_token`], with the device's refresh token.
 pub async fn device_tokens(f: &Fixture, serial: &str, test: bool) -> (String, String) {
-    let scope_data = format!(
-        r#"{{"dash:replenish":{{"device_model":"RefillBrew-200","serial":"{serial}","is_test_device":{test}}}}}"#
-    );
-    tokens(f, "dash:replenish", Some(&scope_data)).await
+    tokens(f, "dash:replenish", Some(&brewer(serial, test))).await
 }
 
 /// Registers a Brewmaster 200 through a maker's confidential client; its access token.
@@ -203,6 +215,29 @@ pub async fn tokens_via(
     refill_testkit::tokens(&f.service.base_url(), client, scope, scope_data, &person)
         .await
         .unwrap()
+}
+
+/// Access and refresh tokens of `person` for `scope` through the sandbox's app client, or why
+/// the flow stopped.
+pub async fn tokens_of(
+    f: &Fixture,
+    person: &Person<'_>,
+    scope: &str,
+    scope_data: Option<&str>,
+) -> Result<(String, String), String> {
+    let client = OAuthClient {
+        id: SANDBOX_CLIENT_ID,
+        secret: None,
+        redirect_uri: REDIRECT,
+    };
+    refill_testkit::tokens(&f.service.base_url(), client, scope, scope_data, person).await
+}
+
+/// The `scope_data` of a Brewmaster 200 coffee maker with `serial`.
+pub fn brewer(serial: &str, test: bool) -> String {
+    format!(
+        r#"{{"dash:replenish":{{"device_model":"RefillBrew-200","serial":"{serial}","is_test_device":{test}}}}}"#
+    )
 }
 
 /// A DRS call with its version headers, as DRS clients send it.

@@ -1,0 +1,305 @@
+//! Who is calling: one typed extractor per kind of caller, each checking the credential's kind
+//! and scope before a handler runs. Every route takes exactly one of them (or none, for the
+//! public routes: `/health`, the OpenAPI description, product pictures and the sign-in pages), so
+//! no handler can forget a check.
+//!
+//! | caller | credential | may call |
+//! |---|---|---|
+//! | [`Customer`] | access token with [`CUSTOMER_SCOPE`] (and without `dash:replenish`) | `/v1/…` |
+//! | [`Device`] | access token with `dash:replenish` naming a registered device | the DRS API, `/v3/events` |
+//! | [`Maker`] | HTTP Basic of a confidential OAuth client | `/v1/webhooks` |
+//! | profile | access token with `profile` or `profile:user_id` | `/user/profile` only |
+//!
+//! A valid token of the wrong kind is refused with `403` and a message saying what it is for;
+//! a missing, expired or revoked one with `401` (on the DRS API: `400 Invalid token`, as DRS
+//! does, which DRS clients answer by refreshing).
+//!
+//! Without any credential, [`Customer`] acts for the service's first customer only where the
+//! service allows anonymous callers: a sandbox listening on a loopback address (see
+//! [`crate::ServiceConfig::anonymous_allowed`]), and then only for requests whose `Host` is a
+//! loopback name, so that a web page elsewhere cannot reach it through DNS rebinding.
+
+use crate::api::AppState;
+use crate::auth::store::TokenGrant;
+use crate::devices::{DeviceScope, DEVICE_SCOPE};
+use crate::drs::{CallingDevice, DrsError};
+use crate::ApiError;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap};
+use base64::Engine;
+use refill_wire::ErrorCode;
+
+/// The scope that lets a token act for its customer on `/v1`: buttons, orders, devices, events.
+pub const CUSTOMER_SCOPE: &str = "refill:customer";
+
+/// What a token is for, from its scopes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenKind {
+    /// A customer's app (`refill:customer`).
+    Customer,
+    /// A device (`dash:replenish`).
+    Device,
+    /// Only reads the customer's profile (`profile`, `profile:user_id`).
+    Profile,
+}
+
+impl TokenKind {
+    /// The kind of a token granted `scope` (space-separated). A device's scope wins: a device
+    /// token never acts for the customer.
+    pub fn of(scope: &str) -> Self {
+        let has = |wanted: &str| scope.split_whitespace().any(|s| s == wanted);
+        if has(DEVICE_SCOPE) {
+            TokenKind::Device
+        } else if has(CUSTOMER_SCOPE) {
+            TokenKind::Customer
+        } else {
+            TokenKind::Profile
+        }
+    }
+
+    /// Why a token of this kind may not act for the customer.
+    fn not_customer(self) -> &'static str {
+        match self {
+            TokenKind::Device => {
+                "This is a device's token: it may only use the Dash Replenishment API \
+                 (replenish, slotStatus, …), not act for the customer."
+            }
+            _ => {
+                "This sign-in only lets an app read your profile. Sign in to Refill again to \
+                 see your orders and devices."
+            }
+        }
+    }
+}
+
+/// The bearer token of `Authorization: Bearer …`, if any.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
+/// `client_id` and secret of `Authorization: Basic …`, if any.
+pub fn basic(headers: &HeaderMap) -> Option<(String, String)> {
+    let encoded = headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Basic ")?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    Some((id.to_owned(), secret.to_owned()))
+}
+
+/// Whether `Host` names this machine (`localhost`, `127.x.x.x`, `[::1]`, with any port).
+fn host_is_loopback(headers: &HeaderMap) -> bool {
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        // HTTP/1.0 without Host, or HTTP/2 (the authority is in the URI): allowed, since the
+        // listener itself is on loopback.
+        return true;
+    };
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The customer a `/v1` request acts for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Customer {
+    /// The customer's id.
+    pub id: i64,
+}
+
+impl Customer {
+    /// The customer `headers` name, as [`Customer`]'s extractor finds it.
+    pub async fn from_headers(state: &AppState, headers: &HeaderMap) -> Result<Self, ApiError> {
+        if let Some(token) = bearer(headers) {
+            let grant = valid_grant(state, token).await?;
+            return match TokenKind::of(&grant.scope) {
+                TokenKind::Customer => Ok(Customer {
+                    id: grant.customer_id,
+                }),
+                other => Err(ApiError::Forbidden(other.not_customer().to_owned())),
+            };
+        }
+        // Credentials of another kind are refused, not ignored: acting for the service's first
+        // customer instead would hide the client's mistake.
+        if headers.contains_key(header::AUTHORIZATION) {
+            return Err(ApiError::Unauthorized(
+                ErrorCode::InvalidToken,
+                "Send your sign-in as 'Authorization: Bearer' and your access token.".to_owned(),
+            ));
+        }
+        if !state.anonymous() || !host_is_loopback(headers) {
+            return Err(ApiError::Unauthorized(
+                ErrorCode::SignInRequired,
+                "This Refill service needs you to sign in.".to_owned(),
+            ));
+        }
+        let id = state.store().default_customer().await?.ok_or_else(|| {
+            ApiError::NotFound("This Refill service has no customers yet.".to_owned())
+        })?;
+        Ok(Customer { id })
+    }
+}
+
+/// What an unexpired, unrevoked access token grants, or `401 invalid_token`.
+async fn valid_grant(state: &AppState, token: &str) -> Result<TokenGrant, ApiError> {
+    state
+        .store()
+        .access_grant(token, state.now())
+        .await?
+        .ok_or_else(|| {
+            ApiError::Unauthorized(
+                ErrorCode::InvalidToken,
+                "Your sign-in has expired or was revoked. Please sign in again.".to_owned(),
+            )
+        })
+}
+
+impl FromRequestParts<AppState> for Customer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Customer::from_headers(state, &parts.headers).await
+    }
+}
+
+/// The device a DRS request comes from, named by its bearer token.
+#[derive(Debug, Clone)]
+pub struct Device(pub CallingDevice);
+
+impl FromRequestParts<AppState> for Device {
+    type Rejection = DrsError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, DrsError> {
+        let token = bearer(&parts.headers).ok_or(DrsError::InvalidToken)?;
+        Ok(Device(device_for_token(state, token).await?))
+    }
+}
+
+/// The registered device an access token was issued to (`scope=dash:replenish`): `400 Invalid
+/// token` when the token is not valid (DRS clients refresh on it) or its device is no longer
+/// registered, `403` when it is a valid token of a customer's app.
+pub async fn device_for_token(state: &AppState, token: &str) -> Result<CallingDevice, DrsError> {
+    let digest = crate::auth::token_digest(token);
+    let now = state.now();
+    if let Some(device) = state.store().cached_device(&digest, now) {
+        return Ok(device);
+    }
+    let grant = state
+        .store()
+        .access_grant(token, now)
+        .await?
+        .ok_or(DrsError::InvalidToken)?;
+    if TokenKind::of(&grant.scope) != TokenKind::Device {
+        return Err(DrsError::Forbidden(
+            "This token was not issued to a device: the Dash Replenishment API takes a \
+             device's own token (scope dash:replenish)."
+                .to_owned(),
+        ));
+    }
+    let scope = grant
+        .scope_data
+        .as_deref()
+        .and_then(|data| DeviceScope::parse(data).ok())
+        .ok_or(DrsError::InvalidToken)?;
+    let device = state
+        .store()
+        .registered_device(grant.customer_id, &scope.model, &scope.serial)
+        .await?
+        .ok_or(DrsError::InvalidToken)?;
+    if let Some(expires) = grant.expires_at {
+        state.store().cache_device(
+            digest,
+            crate::store::CachedDevice {
+                device: device.clone(),
+                expires,
+                found: std::time::Instant::now(),
+            },
+        );
+    }
+    Ok(device)
+}
+
+/// A device maker's server: HTTP Basic `client_id:client_secret` of a confidential client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Maker {
+    /// The maker's OAuth client id.
+    pub client_id: String,
+}
+
+impl FromRequestParts<AppState> for Maker {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let refused = || {
+            ApiError::Unauthorized(
+                ErrorCode::InvalidToken,
+                "This is for a device maker's server: authenticate with HTTP Basic \
+                 client_id:client_secret of a confidential client."
+                    .to_owned(),
+            )
+        };
+        let (id, secret) = basic(&parts.headers).ok_or_else(refused)?;
+        match state.store().client(&id).await? {
+            Some(client) if client.secret_matches(&secret) => Ok(Maker {
+                client_id: client.client_id,
+            }),
+            _ => Err(refused()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_device_scope_makes_a_device_token_whatever_else_it_has() {
+        assert_eq!(TokenKind::of("refill:customer"), TokenKind::Customer);
+        assert_eq!(
+            TokenKind::of("profile refill:customer"),
+            TokenKind::Customer
+        );
+        assert_eq!(
+            TokenKind::of("dash:replenish refill:customer"),
+            TokenKind::Device
+        );
+        assert_eq!(TokenKind::of("profile"), TokenKind::Profile);
+        assert_eq!(TokenKind::of("profile:user_id"), TokenKind::Profile);
+        assert_eq!(TokenKind::of("refill:customers"), TokenKind::Profile);
+    }
+
+    #[test]
+    fn only_loopback_hosts_count_as_loopback() {
+        let with = |host: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::HOST, host.parse().unwrap());
+            host_is_loopback(&h)
+        };
+        assert!(with("127.0.0.1:8750"));
+        assert!(with("localhost:1"));
+        assert!(with("[::1]:8750"));
+        assert!(with("127.0.0.1"));
+        assert!(!with("evil.example:8750"));
+        assert!(!with("localhost.evil.example"));
+        assert!(!with("192.168.1.2:8750"));
+        assert!(!with("[fe80::1]:8750"));
+    }
+}

@@ -1,0 +1,694 @@
+//! The service as an attacker meets it: every route takes only its own kind of caller, a device
+//! can't be taken over by naming its serial, a service off loopback serves no one anonymously,
+//! and the sign-in pages are bound to the browser that signed in.
+
+mod common;
+
+use common::{brewer, drs, sandbox, tokens_of, Fixture, REDIRECT};
+use refill_core::Sensitive;
+use refill_service::auth::{ClientKind, ClientRegistration};
+use refill_service::sandbox::{CUSTOMER_EMAIL, CUSTOMER_PASSWORD};
+use refill_service::{start, ServiceConfig};
+use refill_testkit::Person;
+use reqwest::Method;
+use serde_json::Value;
+
+const ALEX: Person<'static> = Person::Existing {
+    email: CUSTOMER_EMAIL,
+    password: CUSTOMER_PASSWORD,
+};
+
+/// Every kind of credential a caller can present.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// The Refill app's sign-in (`profile refill:customer`).
+    Customer,
+    /// A device's own token (`dash:replenish`).
+    Device,
+    /// An app that may only read the profile (`profile`).
+    Profile,
+    /// An app that may only read the account id (`profile:user_id`).
+    UserId,
+    /// A maker's confidential client (HTTP Basic).
+    Maker,
+}
+
+const KINDS: [Kind; 5] = [
+    Kind::Customer,
+    Kind::Device,
+    Kind::Profile,
+    Kind::UserId,
+    Kind::Maker,
+];
+
+/// (method, path, the kinds its `security` names) of every operation in the OpenAPI description.
+fn operations() -> Vec<(Method, String, Vec<String>)> {
+    let mut ops: Vec<(Method, String, Vec<String>)> = Vec::new();
+    let mut path: Option<String> = None;
+    let mut in_paths = false;
+    for line in refill_service::api::OPENAPI.lines() {
+        if !line.starts_with(' ') && !line.is_empty() {
+            in_paths = line == "paths:";
+            continue;
+        }
+        if !in_paths {
+            continue;
+        }
+        if let Some(security) = line.trim().strip_prefix("security: ") {
+            let kinds = security
+                .split(['[', ']', '{', '}', ',', ' '])
+                .filter_map(|w| w.strip_suffix(':'))
+                .map(str::to_owned)
+                .collect();
+            if let Some(op) = ops.last_mut() {
+                op.2 = kinds;
+            }
+        } else if let Some(p) = line.strip_prefix("  /") {
+            path = Some(format!("/{}", p.trim_end_matches(':')));
+        } else if let (Some(path), Some(method)) = (&path, line.strip_prefix("    ")) {
+            let method = method.trim_end_matches(':');
+            if ["get", "post", "patch", "delete", "put"].contains(&method) {
+                ops.push((method.to_uppercase().parse().unwrap(), path.clone(), vec![]));
+            }
+        }
+    }
+    ops
+}
+
+/// The credentials of each kind, all the sandbox customer's.
+struct Credentials {
+    customer: String,
+    device: String,
+    profile: String,
+    user_id: String,
+    maker: String,
+}
+
+async fn credentials(f: &Fixture) -> Credentials {
+    use base64::Engine;
+    let token = |scope: &'static str, data: Option<String>| async move {
+        tokens_of(f, &ALEX, scope, data.as_deref()).await.unwrap().0
+    };
+    f.service
+        .store()
+        .register_client(&ClientRegistration {
+            client_id: "maker-table".to_owned(),
+            name: "Table Co.".to_owned(),
+            kind: ClientKind::Confidential,
+            secret: Some(Sensitive::new("maker-table-secret-0123456789".to_owned())),
+            redirect_uris: vec![REDIRECT.to_owned()],
+        })
+        .await
+        .unwrap();
+    Credentials {
+        customer: token("profile refill:customer", None).await,
+        device: token("dash:replenish", Some(brewer("TABLE-1", true))).await,
+        profile: token("profile", None).await,
+        user_id: token("profile:user_id", None).await,
+        maker: base64::engine::general_purpose::STANDARD
+            .encode("maker-table:maker-table-secret-0123456789"),
+    }
+}
+
+impl Credentials {
+    fn header(&self, kind: Kind) -> String {
+        match kind {
+            Kind::Customer => format!("Bearer {}", self.customer),
+            Kind::Device => format!("Bearer {}", self.device),
+            Kind::Profile => format!("Bearer {}", self.profile),
+            Kind::UserId => format!("Bearer {}", self.user_id),
+            Kind::Maker => format!("Basic {}", self.maker),
+        }
+    }
+}
+
+/// Whether an operation whose `security` names `allowed` serves a caller of `kind`.
+fn serves(allowed: &[String], kind: Kind) -> bool {
+    // The app's token has `profile` too, so it may also read the profile.
+    let names: &[&str] = match kind {
+        Kind::Customer => &["customer", "profile"],
+        Kind::Device => &["device"],
+        Kind::Profile | Kind::UserId => &["profile"],
+        Kind::Maker => &["maker"],
+    };
+    allowed.iter().any(|a| names.contains(&a.as_str()))
+}
+
+#[tokio::test]
+async fn every_route_takes_only_its_own_kind_of_caller() {
+    let f = sandbox().await;
+    let creds = credentials(&f).await;
+    let ops = operations();
+    let guarded: Vec<_> = ops.iter().filter(|(_, _, s)| !s.is_empty()).collect();
+    assert!(guarded.len() >= 25, "{ops:?}");
+    let mut checked = 0;
+    for (method, path, allowed) in guarded {
+        if path == "/v1/events/stream" && method == Method::GET {
+            continue; // stays open when allowed; the refusals are checked below
+        }
+        // Operations that change what the next ones need are sent without effect: paths that
+        // name nothing (no such order, webhook or device), slots that exist.
+        let concrete = path
+            .replace("{asin}", "B0NOSUCH01")
+            .replace("{slotId}", "no-such-slot")
+            .replace("{slot}", "brew-beans")
+            .replace("{model}", "RefillBrew-200")
+            .replace("{serial}", "NO-SUCH-SERIAL")
+            .replace("{eventInstanceId}", "no-such-order")
+            .replace("{id}", "999999")
+            .replace("{file}", "B0RFBEAN01.svg");
+        if concrete.ends_with("registration") {
+            continue; // deregistration would revoke the device's token; the refusals below
+        }
+        for kind in KINDS {
+            let res = f
+                .http
+                .request(method.clone(), f.url(&concrete))
+                .header("authorization", creds.header(kind))
+                .header("x-amzn-type-version", "unknown")
+                .header("x-amzn-accept-type", "unknown")
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            let body = res.text().await.unwrap();
+            if serves(allowed, kind) {
+                assert!(
+                    status != 401 && status != 403 && body != r#"{"message":"Invalid token"}"#,
+                    "{method} {path} refused its own caller {kind:?}: {status} {body}"
+                );
+            } else {
+                assert!(
+                    status == 401 || status == 403 || body == r#"{"message":"Invalid token"}"#,
+                    "{method} {path} served a {kind:?} caller: {status} {body}"
+                );
+                assert!(!body.is_empty(), "{method} {path}: a refusal says why");
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 100, "{checked}");
+
+    // The refusals said in words, for the routes skipped above too.
+    for (path, token, status, words) in [
+        ("/v1/events/stream", &creds.device, 403, "device's token"),
+        ("/v1/orders", &creds.profile, 403, "only lets an app read"),
+        ("/v1/buttons", &creds.user_id, 403, "only lets an app read"),
+    ] {
+        let res = f
+            .http
+            .get(f.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), status, "{path}");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["code"], "insufficient_scope");
+        assert!(body["message"].as_str().unwrap().contains(words), "{body}");
+    }
+    for path in [
+        "/registration",
+        "/deviceModels/RefillBrew-200/devices/TABLE-1/registration",
+    ] {
+        let (status, _, body) = drs(
+            &f,
+            Method::DELETE,
+            path,
+            &creds.customer,
+            ("DrsDeregisterInput@2.0", "DrsDeregisterResult@1.0"),
+            None,
+        )
+        .await;
+        assert_eq!(status, 403, "{path}: {body}");
+        assert!(body["message"]
+            .as_str()
+            .unwrap()
+            .contains("not issued to a device"));
+    }
+}
+
+/// The finding: a device's token cancelled the customer's order on `/v1`, and a profile-only
+/// token listed the customer's orders.
+#[tokio::test]
+async fn a_device_token_can_not_act_for_the_customer() {
+    let f = sandbox().await;
+    let creds = credentials(&f).await;
+    let press = f
+        .http
+        .post(f.url("/v1/buttons/B0RFBEAN01/press"))
+        .bearer_auth(&creds.customer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(press.status(), 200);
+    let order: Value = press.json().await.unwrap();
+    let id = order["order"]["eventInstanceId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for token in [&creds.device, &creds.profile] {
+        let cancel = f
+            .http
+            .post(f.url(&format!("/v1/orders/{id}/cancel")))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(cancel.status(), 403);
+        let press = f
+            .http
+            .post(f.url("/v1/buttons/B0RFFILT04/press"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(press.status(), 403);
+    }
+    let status: String =
+        sqlx::query_scalar("SELECT status FROM orders WHERE event_instance_id = $1")
+            .bind(&id)
+            .fetch_one(f.service.store().pool())
+            .await
+            .unwrap();
+    assert_eq!(status, "placed", "the order was not cancelled");
+    let filters: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM orders WHERE asin = 'B0RFFILT04' AND status = 'placed'",
+    )
+    .fetch_one(f.service.store().pool())
+    .await
+    .unwrap();
+    assert_eq!(filters, 0, "no order was placed");
+}
+
+const SUBSCRIPTION: (&str, &str) = (
+    "DrsSubscriptionInfoInput@1.0",
+    "DrsSubscriptionInfoResult@1.0",
+);
+
+#[tokio::test]
+async fn a_device_can_not_be_taken_over_by_naming_its_serial() {
+    let f = sandbox().await;
+    // Alex links a coffee maker; it reports a level and orders beans.
+    let (alex_device, _) = tokens_of(&f, &ALEX, "dash:replenish", Some(&brewer("OWNED-1", false)))
+        .await
+        .unwrap();
+    let (status, _, _) = drs(
+        &f,
+        Method::POST,
+        "/slotStatus/brew-beans",
+        &alex_device,
+        ("DrsSlotStatusInput@1.0", "DrsSlotStatusResult@1.0"),
+        Some(r#"{"expectedReplenishmentDate":"2026-12-01T00:00:00Z","remainingQuantityInUnit":300,"originalQuantityInUnit":1000,"totalQuantityOnHand":0,"lastUseDate":"2026-11-22T08:00:00Z"}"#),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _, placed) = drs(
+        &f,
+        Method::POST,
+        "/replenish/brew-beans",
+        &alex_device,
+        ("DrsReplenishInput@1.0", "DrsReplenishResult@1.0"),
+        Some("{}"),
+    )
+    .await;
+    assert_eq!(status, 200, "{placed}");
+    let alex_order = placed["eventInstanceId"].as_str().unwrap().to_owned();
+
+    // Robin names the same model and serial: refused, in words, and nothing moves.
+    let robin = Person::New {
+        name: "Robin Taker",
+        email: "robin.taker@example.test",
+        password: "long enough",
+    };
+    let refused = tokens_of(
+        &f,
+        &robin,
+        "dash:replenish",
+        Some(&brewer("OWNED-1", false)),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        refused.contains("linked to another Refill account"),
+        "{refused}"
+    );
+    let robin = Person::Existing {
+        email: "robin.taker@example.test",
+        password: "long enough",
+    };
+    let (status, _, _) = drs(
+        &f,
+        Method::GET,
+        "/subscriptionInfo",
+        &alex_device,
+        SUBSCRIPTION,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "Alex's device keeps working");
+    let alex_devices: Value = common::get_json(&f.http, &f.url("/v1/devices")).await;
+    assert!(alex_devices.to_string().contains("OWNED-1"));
+
+    // The consent form itself refuses too (a page opened before Alex linked it).
+    let html = consent_page(&f, "robin.taker@example.test", "long enough", "OWNED-2").await;
+    let mut fields = refill_testkit::hidden_fields(&html, Some("/ap/consent"));
+    fields.push(("decision".into(), "allow".into()));
+    tokens_of(&f, &ALEX, "dash:replenish", Some(&brewer("OWNED-2", false)))
+        .await
+        .unwrap();
+    let res = f
+        .http
+        .post(f.url("/ap/consent"))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("linked to another Refill account"));
+
+    // Alex removes it from the account; its token stops working.
+    let removed = f
+        .http
+        .delete(f.url("/v1/devices/RefillBrew-200/OWNED-1"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), 204);
+    let (status, _, body) = drs(
+        &f,
+        Method::GET,
+        "/subscriptionInfo",
+        &alex_device,
+        SUBSCRIPTION,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (400, Some("Invalid token"))
+    );
+
+    // Now Robin can set it up, and starts empty: no levels, no orders of Alex's.
+    let (robin_device, _) = tokens_of(
+        &f,
+        &robin,
+        "dash:replenish",
+        Some(&brewer("OWNED-1", false)),
+    )
+    .await
+    .unwrap();
+    let (robin_app, _) = tokens_of(&f, &robin, "profile refill:customer", None)
+        .await
+        .unwrap();
+    let (status, _, body) = drs(
+        &f,
+        Method::GET,
+        &format!("/getOrderInfo/{alex_order}"),
+        &robin_device,
+        ("DrsOrderInfoInput@1.0", "DrsOrderInfoResult@1.0"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 404, "Alex's order is not the new owner's: {body}");
+    let slot: Value = f
+        .http
+        .get(f.url("/v1/devices/RefillBrew-200/OWNED-1/slots/brew-beans"))
+        .bearer_auth(&robin_app)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(slot["levels"].as_array().unwrap().is_empty(), "{slot}");
+    assert!(slot["remaining"].is_null(), "{slot}");
+    let robin_orders: Value = f
+        .http
+        .get(f.url("/v1/orders"))
+        .bearer_auth(&robin_app)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(robin_orders["orders"], serde_json::json!([]));
+
+    // Alex keeps the order and the history of the time it was Alex's.
+    let alex_orders: Value = common::get_json(&f.http, &f.url("/v1/orders")).await;
+    assert!(alex_orders.to_string().contains(&alex_order));
+    // And Robin's device orders for itself, not blocked by Alex's open order of the same slot.
+    let (status, _, placed) = drs(
+        &f,
+        Method::POST,
+        "/replenish/brew-beans",
+        &robin_device,
+        ("DrsReplenishInput@1.0", "DrsReplenishResult@1.0"),
+        Some("{}"),
+    )
+    .await;
+    assert_eq!(status, 200, "{placed}");
+    assert_eq!(placed["detailCode"], "STANDARD_ORDER_PLACED");
+}
+
+/// The consent page of a registration of a Brewmaster with `serial`, signed in as `email`.
+async fn consent_page(f: &Fixture, email: &str, password: &str, serial: &str) -> String {
+    let query = serde_urlencoded::to_string([
+        ("client_id", "refill-app"),
+        ("scope", "dash:replenish"),
+        ("scope_data", &brewer(serial, false)),
+        ("response_type", "code"),
+        ("redirect_uri", REDIRECT),
+        ("code_challenge_method", "S256"),
+        (
+            "code_challenge",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        ),
+    ])
+    .unwrap();
+    let page = f
+        .http
+        .get(f.url(&format!("/ap/oa?{query}")))
+        .send()
+        .await
+        .unwrap();
+    let mut fields = refill_testkit::hidden_fields(&page.text().await.unwrap(), Some("/ap/signin"));
+    fields.push(("email".into(), email.into()));
+    fields.push(("password".into(), password.into()));
+    let res = f
+        .http
+        .post(f.url("/ap/signin"))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    res.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn only_a_sandbox_on_loopback_serves_anonymous_callers() {
+    // A sandbox on every address without sign-in does not start, and says which flag to add.
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = ServiceConfig::sandbox(common::database(dir.path(), "open").await);
+    config.listen = "0.0.0.0:0".parse().unwrap();
+    let Err(e) = start(config.clone()).await else {
+        panic!("a sandbox without sign-in started on 0.0.0.0");
+    };
+    assert!(e.to_string().contains("--require-sign-in"), "{e}");
+    // With sign-in required it starts, and serves no one anonymously.
+    config.require_sign_in = true;
+    let service = start(config).await.unwrap();
+    let port = service.local_addr().port();
+    let res = reqwest::get(format!("http://127.0.0.1:{port}/v1/buttons"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    service.shutdown().await;
+
+    // A service that is not a sandbox requires sign-in even on loopback.
+    let mut config = ServiceConfig::sandbox(common::database(dir.path(), "hosted").await);
+    config.sandbox = false;
+    let service = start(config).await.unwrap();
+    let res = reqwest::get(format!("{}/v1/orders", service.base_url()))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["code"], "sign_in_required");
+    service.shutdown().await;
+
+    // The loopback sandbox serves anonymous callers only under a loopback name: a page
+    // elsewhere that rebinds its own name to 127.0.0.1 is refused.
+    let f = sandbox().await;
+    let res = f
+        .http
+        .post(f.url("/v1/buttons/B0RFBEAN01/press"))
+        .header("host", "attacker.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    let res = f
+        .http
+        .get(f.url("/v1/buttons"))
+        .header("host", "localhost")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+/// An authorization request's sign-in, up to its consent page, in a browser with `cookie`.
+async fn consent_with_cookie(f: &Fixture, http: &reqwest::Client) -> (String, Option<String>) {
+    let query = serde_urlencoded::to_string([
+        ("client_id", "refill-app"),
+        ("scope", "profile"),
+        ("response_type", "code"),
+        ("redirect_uri", REDIRECT),
+        ("code_challenge_method", "S256"),
+        (
+            "code_challenge",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        ),
+    ])
+    .unwrap();
+    let page = http
+        .get(f.url(&format!("/ap/oa?{query}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(page.headers()["referrer-policy"], "no-referrer");
+    let csp = page.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("form-action 'self' http://127.0.0.1:49321;"),
+        "the app's redirect is an allowed form target: {csp}"
+    );
+    let mut fields = refill_testkit::hidden_fields(&page.text().await.unwrap(), Some("/ap/signin"));
+    fields.push(("email".into(), CUSTOMER_EMAIL.into()));
+    fields.push(("password".into(), CUSTOMER_PASSWORD.into()));
+    let res = http
+        .post(f.url("/ap/signin"))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let cookie = res
+        .headers()
+        .get("set-cookie")
+        .map(|c| c.to_str().unwrap().to_owned());
+    (res.text().await.unwrap(), cookie)
+}
+
+#[tokio::test]
+async fn a_consent_ticket_works_only_in_the_browser_that_signed_in() {
+    let f = sandbox().await;
+    let fresh = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let (html, cookie) = consent_with_cookie(&f, &fresh).await;
+    let cookie = cookie.expect("a browser without the cookie gets one");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(
+        !cookie.contains("Secure"),
+        "plain HTTP on loopback: {cookie}"
+    );
+    let mut fields = refill_testkit::hidden_fields(&html, Some("/ap/consent"));
+    fields.push(("decision".into(), "allow".into()));
+
+    // Another browser (no cookie, or its own) can't use the ticket...
+    let res = fresh
+        .post(f.url("/ap/consent"))
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("cookie"));
+    let res = fresh
+        .post(f.url("/ap/consent"))
+        .header("cookie", "refill_signin=someone-else")
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    // ...nor a form sent from another site's page...
+    let value = cookie.split(';').next().unwrap().to_owned();
+    let res = fresh
+        .post(f.url("/ap/consent"))
+        .header("cookie", &value)
+        .header("origin", "https://attacker.example")
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    // ...and neither used it up: its own browser still can.
+    let res = fresh
+        .post(f.url("/ap/consent"))
+        .header("cookie", &value)
+        .header("origin", f.service.base_url())
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let location = res.headers()["location"].to_str().unwrap();
+    assert!(
+        location.starts_with(REDIRECT) && location.contains("code="),
+        "{location}"
+    );
+
+    // Over HTTPS (behind a proxy that says so) the cookie is Secure.
+    let query = serde_urlencoded::to_string([
+        ("client_id", "refill-app"),
+        ("scope", "profile"),
+        ("response_type", "code"),
+        ("redirect_uri", REDIRECT),
+        ("code_challenge_method", "S256"),
+        (
+            "code_challenge",
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+        ),
+    ])
+    .unwrap();
+    let page = fresh
+        .get(f.url(&format!("/ap/oa?{query}")))
+        .send()
+        .await
+        .unwrap();
+    let mut fields = refill_testkit::hidden_fields(&page.text().await.unwrap(), Some("/ap/signin"));
+    fields.push(("email".into(), CUSTOMER_EMAIL.into()));
+    fields.push(("password".into(), CUSTOMER_PASSWORD.into()));
+    let res = fresh
+        .post(f.url("/ap/signin"))
+        .header("x-forwarded-proto", "https")
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert!(res.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .contains("; Secure"));
+
+    // A sign-in form sent from another site is refused before the password is looked at.
+    let res = fresh
+        .post(f.url("/ap/signin"))
+        .header("origin", "http://attacker.example")
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+}
