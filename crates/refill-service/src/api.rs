@@ -45,12 +45,14 @@ pub struct AppState {
     inner: Arc<Inner>,
 }
 
+#[derive(Clone)]
 struct Inner {
     store: Store,
     policy: OrderPolicy,
     clock: SharedClock,
     sandbox: bool,
     anonymous: bool,
+    allow_private_webhooks: bool,
 }
 
 impl AppState {
@@ -95,8 +97,25 @@ impl AppState {
                 clock,
                 sandbox,
                 anonymous,
+                allow_private_webhooks: false,
             }),
         }
+    }
+
+    /// The same, with makers' webhooks allowed to reach private addresses or not.
+    pub fn allowing_private_webhooks(self, allow: bool) -> Self {
+        let inner = Arc::unwrap_or_clone(self.inner);
+        Self {
+            inner: Arc::new(Inner {
+                allow_private_webhooks: allow,
+                ..inner
+            }),
+        }
+    }
+
+    /// Whether makers' webhooks may reach private addresses (`--allow-private-webhooks`).
+    pub fn private_webhooks_allowed(&self) -> bool {
+        self.inner.allow_private_webhooks
     }
 }
 

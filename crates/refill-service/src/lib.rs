@@ -26,6 +26,7 @@ mod error;
 pub mod fulfilment;
 mod images;
 pub mod inventory;
+pub mod outbound;
 pub mod sandbox;
 #[cfg(feature = "hosted")]
 pub mod sensors;
@@ -73,6 +74,9 @@ pub struct ServiceConfig {
     /// How often (real time) due webhook notifications are sent; `None`: never (tests send
     /// them with [`Store::deliver_webhooks`]).
     pub deliver_every: Option<std::time::Duration>,
+    /// Let makers' webhooks reach loopback, link-local, private and multicast addresses (a
+    /// home network); otherwise they reach public addresses only (see [`outbound`]).
+    pub allow_private_webhooks: bool,
     /// How often (real time) the sandbox's seeded devices use their supplies and report them
     /// (see [`simulation`]); `None`: they stay still.
     pub simulate_every: Option<std::time::Duration>,
@@ -90,6 +94,7 @@ impl ServiceConfig {
             clock: Arc::new(SystemClock),
             fulfil_every: None,
             deliver_every: Some(std::time::Duration::from_millis(500)),
+            allow_private_webhooks: false,
             simulate_every: None,
         }
     }
@@ -220,9 +225,14 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         .fulfil_every
         .map(|every| fulfilment::spawn(store.clone(), config.clock.clone(), every));
     #[cfg(feature = "hosted")]
-    let deliveries = config
-        .deliver_every
-        .map(|every| webhooks::spawn(store.clone(), config.clock.clone(), every));
+    let deliveries = config.deliver_every.map(|every| {
+        webhooks::spawn(
+            store.clone(),
+            config.clock.clone(),
+            every,
+            !config.allow_private_webhooks,
+        )
+    });
     #[cfg(not(feature = "hosted"))]
     let deliveries = None;
     let simulation = config.simulate_every.map(|every| {
@@ -240,7 +250,8 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         config.clock,
         config.sandbox,
         anonymous,
-    );
+    )
+    .allowing_private_webhooks(config.allow_private_webhooks);
     let app = api::router(state);
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -271,15 +282,6 @@ pub(crate) fn rounds(every: std::time::Duration) -> tokio::time::Interval {
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticks
-}
-
-/// The HTTP client for calls the service makes (webhooks): a 10 s limit per call, no redirects.
-pub fn outbound_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(10))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap_or_default()
 }
 
 /// Sends logs to standard error, filtered by `REFILL_LOG`: a level (`info`, the default) or

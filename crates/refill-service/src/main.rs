@@ -11,6 +11,7 @@ refill-service: the self-hostable Refill replenishment service
 
 USAGE:
     refill-service [--db FILE|URL] [--listen ADDR] [--sandbox] [--speed N] [--require-sign-in]
+                   [--allow-private-webhooks]
     refill-service clients add|list|new-secret …   (device makers' OAuth clients; clients --help)
 
 OPTIONS:
@@ -24,7 +25,12 @@ OPTIONS:
                      report them through the DRS API
     --speed N        run the service's time N times faster than real time (8640: a day every
                      ten seconds), for demos [env REFILL_SPEED; default 1]
-    --require-sign-in  refuse API requests without a valid sign-in (bearer token)
+    --require-sign-in  make a sandbox refuse API requests without a valid sign-in too (a
+                     service that is not a sandbox always does; a sandbox serves callers
+                     without one as its demo customer, and only on a loopback address)
+    --allow-private-webhooks  let device makers' webhooks reach loopback, link-local and
+                     private addresses (a home network); by default they reach public
+                     addresses only
     -h, --help       show this help
 ";
 
@@ -34,6 +40,7 @@ struct Args {
     sandbox: bool,
     speed: f64,
     require_sign_in: bool,
+    allow_private_webhooks: bool,
 }
 
 fn parse_args() -> Result<Option<Args>, String> {
@@ -42,12 +49,14 @@ fn parse_args() -> Result<Option<Args>, String> {
     let mut sandbox = false;
     let mut speed = std::env::var("REFILL_SPEED").unwrap_or_else(|_| "1".into());
     let mut require_sign_in = false;
+    let mut allow_private_webhooks = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "-h" | "--help" => return Ok(None),
             "--sandbox" => sandbox = true,
             "--require-sign-in" => require_sign_in = true,
+            "--allow-private-webhooks" => allow_private_webhooks = true,
             "--speed" => speed = args.next().ok_or("--speed needs a number such as 8640")?,
             "--db" => {
                 db = args
@@ -80,6 +89,7 @@ fn parse_args() -> Result<Option<Args>, String> {
         sandbox,
         speed,
         require_sign_in,
+        allow_private_webhooks,
     }))
 }
 
@@ -167,6 +177,7 @@ async fn main() -> ExitCode {
         },
         fulfil_every: args.sandbox.then_some(std::time::Duration::from_secs(1)),
         deliver_every: Some(std::time::Duration::from_millis(500)),
+        allow_private_webhooks: args.allow_private_webhooks,
         simulate_every: args
             .sandbox
             .then_some(std::time::Duration::from_millis(500)),

@@ -90,7 +90,8 @@ pub fn spawn(
         // Nothing happens before the first round, so as not to compete with the app's start
         // (an HTTP client loads the system's certificates).
         ticks.tick().await;
-        let http = crate::outbound_client();
+        // The service's own loopback address: not a public one.
+        let http = crate::outbound::client(false);
         let mut slots = match sim_slots(&store).await {
             Ok(slots) => slots,
             Err(e) => {

@@ -97,11 +97,10 @@ async fn create(
         2
     }
     let new: NewWebhook = crate::api::json_body(&body)?;
-    if !(new.url.starts_with("https://") || new.url.starts_with("http://")) {
-        return Err(ApiError::BadRequest(format!(
-            "'{}' is not a webhook address: it must start with https:// (or http://).",
-            new.url
-        )));
+    if let Some(problem) =
+        crate::outbound::webhook_problem(&new.url, state.private_webhooks_allowed())
+    {
+        return Err(ApiError::BadRequest(problem));
     }
     if !matches!(new.version, 1 | 2) {
         return Err(ApiError::BadRequest(
@@ -395,16 +394,18 @@ pub fn backoff(attempts: i64) -> Duration {
 }
 
 /// Delivers due notifications every `every` (real time) until the task is dropped.
+/// `public_only`: the webhooks reach public addresses only (see [`crate::outbound`]).
 pub fn spawn(
     store: Store,
     clock: SharedClock,
     every: std::time::Duration,
+    public_only: bool,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticks = crate::rounds(every);
         // Made at the first round, not at start (it loads the system's certificates).
         ticks.tick().await;
-        let http = crate::outbound_client();
+        let http = crate::outbound::client(public_only);
         loop {
             if let Err(e) = store.deliver_webhooks(&http, clock.now()).await {
                 tracing::warn!("webhook deliveries could not be read: {e}");

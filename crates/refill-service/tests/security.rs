@@ -692,3 +692,59 @@ async fn a_consent_ticket_works_only_in_the_browser_that_signed_in() {
         .unwrap();
     assert_eq!(res.status(), 403);
 }
+
+#[tokio::test]
+async fn webhooks_do_not_reach_private_addresses_unless_the_operator_allows_it() {
+    use base64::Engine;
+    let f = sandbox().await;
+    let strict = common::start_with(&f.db, f.clock.clone(), |c| {
+        c.allow_private_webhooks = false;
+    })
+    .await;
+    let maker = ClientRegistration {
+        client_id: "maker-ssrf".to_owned(),
+        name: "SSRF Co.".to_owned(),
+        kind: ClientKind::Confidential,
+        secret: Some(Sensitive::new("maker-ssrf-secret-0123456789".to_owned())),
+        redirect_uris: vec![REDIRECT.to_owned()],
+    };
+    strict.store().register_client(&maker).await.unwrap();
+    let basic =
+        base64::engine::general_purpose::STANDARD.encode("maker-ssrf:maker-ssrf-secret-0123456789");
+    let register = |base: String, url: &'static str| {
+        let http = f.http.clone();
+        let basic = basic.clone();
+        async move {
+            http.post(format!("{base}/v1/webhooks"))
+                .header("authorization", format!("Basic {basic}"))
+                .json(&serde_json::json!({ "url": url }))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    for url in [
+        "http://127.0.0.1:8080/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]:9/",
+        "http://localhost:9/",
+        "http://192.168.1.10/drs",
+    ] {
+        let res = register(strict.base_url(), url).await;
+        assert_eq!(res.status(), 400, "{url}");
+        let body: Value = res.json().await.unwrap();
+        assert!(
+            body["message"]
+                .as_str()
+                .unwrap()
+                .contains("--allow-private-webhooks"),
+            "{body}"
+        );
+    }
+    let res = register(strict.base_url(), "https://maker.example/drs").await;
+    assert_eq!(res.status(), 201, "a public address is taken");
+    // An operator who allows them (a home network) can have them.
+    let res = register(f.service.base_url(), "http://192.168.1.10/drs").await;
+    assert_eq!(res.status(), 201);
+    strict.shutdown().await;
+}

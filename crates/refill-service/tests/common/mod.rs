@@ -126,6 +126,8 @@ pub async fn start_with(
     config.clock = clock;
     // Tests send webhook notifications themselves (Store::deliver_webhooks), when they choose.
     config.deliver_every = None;
+    // The tests' webhook receivers listen on loopback (security.rs checks the default).
+    config.allow_private_webhooks = true;
     change(&mut config);
     start(config).await.unwrap()
 }
