@@ -322,6 +322,106 @@ impl App {
     }
 }
 
+/// Headless Chromium (Debian's `chromium`, driven by its `chromedriver`): the person's own
+/// browser for the sign-in pages, where Chromium-based browsers (most people's) apply rules
+/// that WebKitGTK does not, such as CSP `form-action` on the redirect that answers a form.
+pub struct Chromium {
+    /// The WebDriver client.
+    pub client: Client,
+    _driver: Driver,
+}
+
+impl Chromium {
+    /// Starts chromedriver and a headless Chromium session.
+    pub async fn start() -> Result<Chromium> {
+        let port = free_port()?;
+        let logs = target_dir().join("e2e/logs");
+        std::fs::create_dir_all(&logs)?;
+        let log = std::fs::File::create(logs.join("chromedriver.log"))?;
+        let driver = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::from(log.try_clone()?))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .context(
+                "could not start chromedriver (`cargo xtask test` installs chromium-driver)",
+            )?;
+        let driver = Driver(driver);
+        wait_for_port(port).await?;
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), "chrome".into());
+        caps.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({
+                // --no-sandbox: the tests may run as root, where Chromium's sandbox can't start.
+                "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                         "--disable-dev-shm-usage", "--no-first-run"],
+            }),
+        );
+        caps.insert(
+            "goog:loggingPrefs".into(),
+            serde_json::json!({ "browser": "ALL" }),
+        );
+        let client = ClientBuilder::rustls()?
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+            .context("chromedriver could not start Chromium")?;
+        Ok(Chromium {
+            client,
+            _driver: driver,
+        })
+    }
+
+    /// Opens `authorize_url`, signs in with `email` and `password` on the sign-in page, and
+    /// presses Allow on the consent page, as a person would; returns the page the browser ends
+    /// on, once it has left the service (the app's loopback page).
+    pub async fn sign_in(
+        &self,
+        authorize_url: &str,
+        email: &str,
+        password: &str,
+    ) -> Result<String> {
+        self.client.goto(authorize_url).await?;
+        let field = |css: &'static str| async move {
+            self.client
+                .wait()
+                .at_most(PATIENCE)
+                .for_element(Locator::Css(css))
+                .await
+                .with_context(|| format!("no {css} on the page"))
+        };
+        field("#email").await?.send_keys(email).await?;
+        field("#password").await?.send_keys(password).await?;
+        field("button.primary").await?.click().await?;
+        field("button[value='allow']").await?.click().await?;
+        let service = authorize_url
+            .split("/ap/oa")
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let started = Instant::now();
+        loop {
+            let url = self.client.current_url().await?.to_string();
+            if !url.starts_with(&service) {
+                return Ok(self.client.source().await?);
+            }
+            if started.elapsed() > PATIENCE {
+                let page = self.client.source().await.unwrap_or_default();
+                bail!("Chromium stayed on {url} after Allow: {page}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Ends the session and stops chromedriver.
+    pub async fn quit(self) -> Result<()> {
+        self.client.clone().close().await?;
+        Ok(())
+    }
+}
+
 /// Waits until tauri-driver accepts connections on `port`.
 async fn wait_for_port(port: u16) -> Result<()> {
     let started = Instant::now();

@@ -3,7 +3,7 @@
 
 use anyhow::{ensure, Context, Result};
 use refill_auth::{KeyringStore, TokenStore};
-use refill_e2e::{run_to_end, App, AppHome};
+use refill_e2e::{run_to_end, App, AppHome, Chromium};
 use refill_service::sandbox::{CUSTOMER_EMAIL, CUSTOMER_NAME, CUSTOMER_PASSWORD};
 use refill_testkit::{Browser, Person};
 use std::path::Path;
@@ -104,6 +104,34 @@ async fn sign_in_survives_a_restart_and_sign_out_forgets_it() -> Result<()> {
         found.extend(files_containing(&logs, secret));
         ensure!(found.is_empty(), "a secret was written to {found:?}");
     }
+    Ok(())
+}
+
+/// The sign-in in Chromium, most people's browser (Chrome, Edge, Brave): it applies the pages'
+/// CSP `form-action` to the redirect that answers the consent form, which once blocked the way
+/// back to the app. Headless Chromium signs in and allows; the app's loopback listener gets the
+/// code and the app shows the account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a display, tauri-driver, Chromium and a Secret Service: run by `cargo xtask test`"]
+async fn sign_in_completes_in_chromium() -> Result<()> {
+    use_isolated_keyring()?;
+    let home = AppHome::new()?;
+    let app = App::launch(&home, "chromium-sign-in", &[]).await?;
+    app.find("[data-testid='grid']").await?;
+    app.click("sign-in").await?;
+    let authorize = app.text("authorize-url").await?;
+    let chromium = Chromium::start().await?;
+    let page = chromium
+        .sign_in(&authorize, CUSTOMER_EMAIL, CUSTOMER_PASSWORD)
+        .await?;
+    ensure!(page.contains("You can return to Refill"), "{page}");
+    app.wait_text("account-name", |t| t == CUSTOMER_NAME)
+        .await?;
+    app.screenshot("signed-in-chromium").await?;
+    chromium.quit().await?;
+    app.click("sign-out").await?;
+    app.find("[data-testid='sign-in']").await?;
+    app.quit().await?;
     Ok(())
 }
 

@@ -33,6 +33,10 @@ const TEST_PACKAGES: &[&str] = &[
     // notification server of the end-to-end tests, which dbus-send clicks).
     "python3-venv",
     "dbus-bin",
+    // The sign-in pages are also tested in Chromium, most people's browser (headless, through
+    // its WebDriver).
+    "chromium",
+    "chromium-driver",
     // The service's tests run a second time on PostgreSQL (a server of their own, see
     // xtask/src/postgres.rs).
     "postgresql",
