@@ -385,12 +385,20 @@ impl Chromium {
     ) -> Result<String> {
         self.client.goto(authorize_url).await?;
         let field = |css: &'static str| async move {
-            self.client
+            match self
+                .client
                 .wait()
                 .at_most(PATIENCE)
                 .for_element(Locator::Css(css))
                 .await
-                .with_context(|| format!("no {css} on the page"))
+            {
+                Ok(element) => Ok(element),
+                Err(e) => {
+                    let url = self.client.current_url().await.map(|u| u.to_string());
+                    let page = self.client.source().await.unwrap_or_default();
+                    bail!("no {css} on the page ({e}) at {url:?}: {page}")
+                }
+            }
         };
         field("#email").await?.send_keys(email).await?;
         field("#password").await?.send_keys(password).await?;

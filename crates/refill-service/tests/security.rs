@@ -682,15 +682,26 @@ async fn a_consent_ticket_works_only_in_the_browser_that_signed_in() {
         .unwrap()
         .contains("; Secure"));
 
-    // A sign-in form sent from another site is refused before the password is looked at.
-    let res = fresh
-        .post(f.url("/ap/signin"))
-        .header("origin", "http://attacker.example")
-        .form(&fields)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 403);
+    // A sign-in form sent from another site is refused before the password is looked at,
+    // whether the browser says so in Origin or in Sec-Fetch-Site; `Origin: null` (what the
+    // pages' no-referrer policy makes browsers send) counts only with Sec-Fetch-Site.
+    for (name, value, status) in [
+        ("origin", "http://attacker.example", 403),
+        ("origin", "null", 403),
+        ("sec-fetch-site", "cross-site", 403),
+        ("sec-fetch-site", "same-site", 403),
+        ("sec-fetch-site", "same-origin", 200),
+    ] {
+        let res = fresh
+            .post(f.url("/ap/signin"))
+            .header(name, value)
+            .header("origin", if name == "origin" { value } else { "null" })
+            .form(&fields)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), status, "{name}: {value}");
+    }
 }
 
 #[tokio::test]

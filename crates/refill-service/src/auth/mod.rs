@@ -312,28 +312,35 @@ async fn parse_form_request(
 /// The cookie that ties a consent ticket to the browser that signed in.
 const BROWSER_COOKIE: &str = "refill_signin";
 
-/// `403` unless a form was sent from one of this service's own pages: a browser names the page's
-/// origin in `Origin`, which must be this service's (`Host`). Requests without `Origin` (not from
-/// a browser, or an old one) pass; the consent ticket's cookie still binds them to a browser.
+/// `403` unless a form was sent from one of this service's own pages. A browser says where a
+/// request comes from in `Sec-Fetch-Site` (which must be `same-origin`); one that does not,
+/// in `Origin`, which must be this service's (`Host`). The pages' `Referrer-Policy:
+/// no-referrer` makes browsers send `Origin: null` even for their own forms, so `null` counts
+/// only together with `Sec-Fetch-Site`. Requests with neither (not from a browser) pass; the
+/// consent ticket's cookie still binds them to a browser.
 fn same_origin(headers: &HeaderMap) -> Result<(), Response> {
-    let Some(origin) = headers.get(header::ORIGIN) else {
-        return Ok(());
+    let text = |name: &str| headers.get(name).and_then(|h| h.to_str().ok());
+    let allowed = match (text("sec-fetch-site"), headers.get(header::ORIGIN)) {
+        (Some(site), _) => site.eq_ignore_ascii_case("same-origin"),
+        (None, Some(origin)) => {
+            let origin_host = origin
+                .to_str()
+                .ok()
+                .and_then(|o| o.split_once("://"))
+                .map(|(_, host)| host);
+            matches!((origin_host, text("host")), (Some(a), Some(b)) if a.eq_ignore_ascii_case(b))
+        }
+        (None, None) => true,
     };
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-    let origin_host = origin
-        .to_str()
-        .ok()
-        .and_then(|o| o.split_once("://"))
-        .map(|(_, host)| host);
-    match (origin_host, host) {
-        (Some(a), Some(b)) if a.eq_ignore_ascii_case(b) => Ok(()),
-        _ => Err(pages::error(
-            StatusCode::FORBIDDEN,
-            "Can't sign in",
-            "This form was sent from another site, so it was not accepted. Go back to the app \
-             and sign in again.",
-        )),
+    if allowed {
+        return Ok(());
     }
+    Err(pages::error(
+        StatusCode::FORBIDDEN,
+        "Can't sign in",
+        "This form was sent from another site, so it was not accepted. Go back to the app and \
+         sign in again.",
+    ))
 }
 
 /// The value of the browser cookie, if the request carries it.
