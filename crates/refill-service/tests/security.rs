@@ -415,28 +415,16 @@ async fn a_device_can_not_be_taken_over_by_naming_its_serial() {
     )
     .await;
     assert_eq!(status, 404, "Alex's order is not the new owner's: {body}");
-    let slot: Value = f
-        .http
-        .get(f.url("/v1/devices/RefillBrew-200/OWNED-1/slots/brew-beans"))
-        .bearer_auth(&robin_app)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let slot = common::json_of(
+        f.http
+            .get(f.url("/v1/devices/RefillBrew-200/OWNED-1/slots/brew-beans"))
+            .bearer_auth(&robin_app),
+    )
+    .await;
     assert!(slot["levels"].as_array().unwrap().is_empty(), "{slot}");
     assert!(slot["remaining"].is_null(), "{slot}");
-    let robin_orders: Value = f
-        .http
-        .get(f.url("/v1/orders"))
-        .bearer_auth(&robin_app)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let robin_orders =
+        common::json_of(f.http.get(f.url("/v1/orders")).bearer_auth(&robin_app)).await;
     assert_eq!(robin_orders["orders"], serde_json::json!([]));
 
     // Alex keeps the order and the history of the time it was Alex's.
@@ -456,12 +444,17 @@ async fn a_device_can_not_be_taken_over_by_naming_its_serial() {
     assert_eq!(placed["detailCode"], "STANDARD_ORDER_PLACED");
 }
 
-/// The consent page of a registration of a Brewmaster with `serial`, signed in as `email`.
-async fn consent_page(f: &Fixture, email: &str, password: &str, serial: &str) -> String {
-    let query = serde_urlencoded::to_string([
+/// Loads the sign-in page of an authorization request for `scope` (and `scope_data`) in the
+/// browser `http`; the page's headers and its sign-in form filled in for `email`.
+async fn sign_in_form(
+    f: &Fixture,
+    http: &reqwest::Client,
+    (scope, scope_data): (&str, Option<&str>),
+    (email, password): (&str, &str),
+) -> (reqwest::header::HeaderMap, Vec<(String, String)>) {
+    let mut params = vec![
         ("client_id", "refill-app"),
-        ("scope", "dash:replenish"),
-        ("scope_data", &brewer(serial, false)),
+        ("scope", scope),
         ("response_type", "code"),
         ("redirect_uri", REDIRECT),
         ("code_challenge_method", "S256"),
@@ -469,17 +462,31 @@ async fn consent_page(f: &Fixture, email: &str, password: &str, serial: &str) ->
             "code_challenge",
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
         ),
-    ])
-    .unwrap();
-    let page = f
-        .http
+    ];
+    params.extend(scope_data.map(|d| ("scope_data", d)));
+    let query = serde_urlencoded::to_string(params).unwrap();
+    let page = http
         .get(f.url(&format!("/ap/oa?{query}")))
         .send()
         .await
         .unwrap();
+    let headers = page.headers().clone();
     let mut fields = refill_testkit::hidden_fields(&page.text().await.unwrap(), Some("/ap/signin"));
     fields.push(("email".into(), email.into()));
     fields.push(("password".into(), password.into()));
+    (headers, fields)
+}
+
+/// The consent page of a registration of a Brewmaster with `serial`, signed in as `email`.
+async fn consent_page(f: &Fixture, email: &str, password: &str, serial: &str) -> String {
+    let data = brewer(serial, false);
+    let (_, fields) = sign_in_form(
+        f,
+        &f.http,
+        ("dash:replenish", Some(&data)),
+        (email, password),
+    )
+    .await;
     let res = f
         .http
         .post(f.url("/ap/signin"))
@@ -546,33 +553,20 @@ async fn only_a_sandbox_on_loopback_serves_anonymous_callers() {
 
 /// An authorization request's sign-in, up to its consent page, in a browser with `cookie`.
 async fn consent_with_cookie(f: &Fixture, http: &reqwest::Client) -> (String, Option<String>) {
-    let query = serde_urlencoded::to_string([
-        ("client_id", "refill-app"),
-        ("scope", "profile"),
-        ("response_type", "code"),
-        ("redirect_uri", REDIRECT),
-        ("code_challenge_method", "S256"),
-        (
-            "code_challenge",
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-        ),
-    ])
-    .unwrap();
-    let page = http
-        .get(f.url(&format!("/ap/oa?{query}")))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(page.headers()["x-content-type-options"], "nosniff");
-    assert_eq!(page.headers()["referrer-policy"], "no-referrer");
-    let csp = page.headers()["content-security-policy"].to_str().unwrap();
+    let (headers, fields) = sign_in_form(
+        f,
+        http,
+        ("profile", None),
+        (CUSTOMER_EMAIL, CUSTOMER_PASSWORD),
+    )
+    .await;
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    let csp = headers["content-security-policy"].to_str().unwrap();
     assert!(
         csp.contains("form-action 'self' http://127.0.0.1:49321;"),
         "the app's redirect is an allowed form target: {csp}"
     );
-    let mut fields = refill_testkit::hidden_fields(&page.text().await.unwrap(), Some("/ap/signin"));
-    fields.push(("email".into(), CUSTOMER_EMAIL.into()));
-    fields.push(("password".into(), CUSTOMER_PASSWORD.into()));
     let res = http
         .post(f.url("/ap/signin"))
         .form(&fields)
@@ -650,26 +644,13 @@ async fn a_consent_ticket_works_only_in_the_browser_that_signed_in() {
     );
 
     // Over HTTPS (behind a proxy that says so) the cookie is Secure.
-    let query = serde_urlencoded::to_string([
-        ("client_id", "refill-app"),
-        ("scope", "profile"),
-        ("response_type", "code"),
-        ("redirect_uri", REDIRECT),
-        ("code_challenge_method", "S256"),
-        (
-            "code_challenge",
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-        ),
-    ])
-    .unwrap();
-    let page = fresh
-        .get(f.url(&format!("/ap/oa?{query}")))
-        .send()
-        .await
-        .unwrap();
-    let mut fields = refill_testkit::hidden_fields(&page.text().await.unwrap(), Some("/ap/signin"));
-    fields.push(("email".into(), CUSTOMER_EMAIL.into()));
-    fields.push(("password".into(), CUSTOMER_PASSWORD.into()));
+    let (_, fields) = sign_in_form(
+        &f,
+        &fresh,
+        ("profile", None),
+        (CUSTOMER_EMAIL, CUSTOMER_PASSWORD),
+    )
+    .await;
     let res = fresh
         .post(f.url("/ap/signin"))
         .header("x-forwarded-proto", "https")

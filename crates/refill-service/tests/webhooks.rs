@@ -118,16 +118,12 @@ async fn makers_manage_webhooks_with_their_client_credentials() {
     let (status, created) = create_webhook(&f, hook, Some(MAKER)).await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["secret"].as_str().unwrap().len(), 40);
-    let listed: Value = f
-        .http
-        .get(f.url("/v1/webhooks"))
-        .basic_auth(MAKER.0, Some(MAKER.1))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed = common::json_of(
+        f.http
+            .get(f.url("/v1/webhooks"))
+            .basic_auth(MAKER.0, Some(MAKER.1)),
+    )
+    .await;
     assert_eq!(listed["webhooks"][0]["url"], "https://maker.example/drs");
     assert!(listed["webhooks"][0].get("secret").is_none(), "shown once");
     let id = created["id"].as_i64().unwrap();

@@ -315,7 +315,13 @@ impl<'a> Sse<'a> {
 
 /// `GET url` as JSON.
 pub async fn get_json(http: &reqwest::Client, url: &str) -> Value {
-    let res = http.get(url).send().await.unwrap();
-    assert!(res.status().is_success(), "GET {url}: {}", res.status());
+    json_of(http.get(url)).await
+}
+
+/// The JSON answer to `request`, which must succeed.
+pub async fn json_of(request: reqwest::RequestBuilder) -> Value {
+    let res = request.send().await.unwrap();
+    let url = res.url().clone();
+    assert!(res.status().is_success(), "{url}: {}", res.status());
     res.json().await.unwrap()
 }
