@@ -45,7 +45,6 @@ pub struct AppState {
     inner: Arc<Inner>,
 }
 
-#[derive(Clone)]
 struct Inner {
     store: Store,
     policy: OrderPolicy,
@@ -82,33 +81,16 @@ impl AppState {
         self.inner.anonymous
     }
 
-    /// State over `store`.
-    pub fn new(
-        store: Store,
-        policy: OrderPolicy,
-        clock: SharedClock,
-        sandbox: bool,
-        anonymous: bool,
-    ) -> Self {
+    /// State over `store`, run as `config` says.
+    pub fn new(store: Store, config: &crate::ServiceConfig) -> Self {
         Self {
             inner: Arc::new(Inner {
                 store,
-                policy,
-                clock,
-                sandbox,
-                anonymous,
-                allow_private_webhooks: false,
-            }),
-        }
-    }
-
-    /// The same, with makers' webhooks allowed to reach private addresses or not.
-    pub fn allowing_private_webhooks(self, allow: bool) -> Self {
-        let inner = Arc::unwrap_or_clone(self.inner);
-        Self {
-            inner: Arc::new(Inner {
-                allow_private_webhooks: allow,
-                ..inner
+                policy: config.policy,
+                clock: config.clock.clone(),
+                sandbox: config.sandbox,
+                anonymous: config.anonymous_allowed(),
+                allow_private_webhooks: config.allow_private_webhooks,
             }),
         }
     }

@@ -125,9 +125,11 @@ pub struct Customer {
     pub id: i64,
 }
 
-impl Customer {
-    /// The customer `headers` name, as [`Customer`]'s extractor finds it.
-    pub async fn from_headers(state: &AppState, headers: &HeaderMap) -> Result<Self, ApiError> {
+impl FromRequestParts<AppState> for Customer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let headers = &parts.headers;
         if let Some(token) = bearer(headers) {
             let grant = valid_grant(state, token).await?;
             return match TokenKind::of(&grant.scope) {
@@ -170,14 +172,6 @@ async fn valid_grant(state: &AppState, token: &str) -> Result<TokenGrant, ApiErr
                 "Your sign-in has expired or was revoked. Please sign in again.".to_owned(),
             )
         })
-}
-
-impl FromRequestParts<AppState> for Customer {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        Customer::from_headers(state, &parts.headers).await
-    }
 }
 
 /// The device a DRS request comes from, named by its bearer token.

@@ -243,15 +243,7 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
             every,
         )
     });
-    let anonymous = config.anonymous_allowed();
-    let state = api::AppState::new(
-        store.clone(),
-        config.policy,
-        config.clock,
-        config.sandbox,
-        anonymous,
-    )
-    .allowing_private_webhooks(config.allow_private_webhooks);
+    let state = api::AppState::new(store.clone(), &config);
     let app = api::router(state);
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
