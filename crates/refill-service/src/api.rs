@@ -52,6 +52,7 @@ struct Inner {
     sandbox: bool,
     anonymous: bool,
     allow_private_webhooks: bool,
+    throttle: crate::auth::guard::Throttle,
 }
 
 impl AppState {
@@ -91,8 +92,14 @@ impl AppState {
                 sandbox: config.sandbox,
                 anonymous: config.anonymous_allowed(),
                 allow_private_webhooks: config.allow_private_webhooks,
+                throttle: crate::auth::guard::Throttle::default(),
             }),
         }
+    }
+
+    /// Failed sign-ins per email and address.
+    pub fn throttle(&self) -> &crate::auth::guard::Throttle {
+        &self.inner.throttle
     }
 
     /// Whether makers' webhooks may reach private addresses (`--allow-private-webhooks`).

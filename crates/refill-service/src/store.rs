@@ -33,6 +33,8 @@ pub struct Store {
     closing: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
     /// Group commit for the hot writes (orders, reports).
     writer: crate::writer::Writer,
+    /// Every password hash and check, a few at a time (see [`crate::auth::guard`]).
+    pub(crate) passwords: crate::auth::guard::PasswordPool,
     /// Devices by access token digest, so that each DRS call need not look its token up.
     devices: std::sync::Arc<std::sync::Mutex<HashMap<String, CachedDevice>>>,
 }
@@ -415,6 +417,7 @@ impl Store {
             backend,
             events,
             closing,
+            passwords: crate::auth::guard::PasswordPool::default(),
             devices: std::sync::Arc::default(),
         })
     }

@@ -20,12 +20,14 @@
 #![allow(clippy::result_large_err)]
 
 pub mod crypto;
+pub mod guard;
 mod pages;
 pub mod store;
 
 pub use store::{ClientKind, ClientRegistration};
 
 use crate::api::AppState;
+use crate::caller::PeerAddr;
 use crate::devices::{DeviceScope, DeviceTaken, ModelChoices};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -36,7 +38,7 @@ use axum::{Json, Router};
 use refill_core::Sensitive;
 use serde::Serialize;
 use std::collections::HashMap;
-use store::{Client, PendingGrant, RedeemError, SignUpError};
+use store::{Client, PendingGrant, RedeemError, SignInRefused, SignUpError};
 
 /// The scopes this server grants.
 pub const SCOPES: &[&str] = &[
@@ -368,11 +370,14 @@ fn over_https(headers: &HeaderMap) -> bool {
     says("x-forwarded-proto", "https") || says("origin", "https://")
 }
 
+/// The consent page for `customer`, who just signed in; `failures`: wrong passwords tried for
+/// their account since they last did, which they are told of.
 async fn to_consent(
     state: &AppState,
     headers: &HeaderMap,
     (client, grant): (&Client, &PendingGrant),
     customer: store::Customer,
+    failures: u32,
 ) -> Response {
     let device = match device_of(state, grant).await {
         Ok(device) => device,
@@ -402,11 +407,11 @@ async fn to_consent(
         .await
     {
         Ok(ticket) => pages::consent(
-            &client.name,
-            &customer.name,
+            (&client.name, &customer.name),
             grant,
             device.as_ref(),
             ticket.expose(),
+            failures,
         ),
         Err(e) => return internal(e),
     };
@@ -479,26 +484,114 @@ fn chosen_products(
         .collect()
 }
 
-async fn sign_in(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+/// The sign-in page again, with why the attempt did not work.
+fn sign_in_again(
+    state: &AppState,
+    client: &Client,
+    grant: &PendingGrant,
+    why: Refusal,
+) -> Response {
+    let (status, message, retry_after) = match why {
+        Refusal::Wrong => (
+            StatusCode::UNAUTHORIZED,
+            "Wrong email or password.".to_owned(),
+            None,
+        ),
+        Refusal::Wait(until) => {
+            let seconds = (until - state.now()).whole_seconds().max(1);
+            let wait = if seconds < 90 {
+                format!("{seconds} seconds")
+            } else {
+                format!("{} minutes", (seconds + 59) / 60)
+            };
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "Too many wrong passwords were tried for this account or from this network, \
+                     so sign-in is paused. Try again in {wait}."
+                ),
+                Some(seconds.unsigned_abs()),
+            )
+        }
+        Refusal::Busy => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Refill is handling many sign-ins right now. Please try again in a few seconds."
+                .to_owned(),
+            Some(guard::PasswordPool::RETRY_AFTER),
+        ),
+    };
+    let mut response = pages::sign_in(
+        &client.name,
+        grant,
+        Some((status, &message)),
+        state.sandbox(),
+    );
+    if let Some(seconds) = retry_after {
+        if let Ok(value) = seconds.to_string().parse() {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+    }
+    response
+}
+
+/// Why a sign-in or sign-up form is shown again.
+enum Refusal {
+    Wrong,
+    Wait(time::OffsetDateTime),
+    Busy,
+}
+
+/// Checks `email` and `password` through the throttle: the customer, or why not.
+async fn check_password(
+    state: &AppState,
+    peer: std::net::IpAddr,
+    email: &str,
+    password: Sensitive<String>,
+) -> Result<Result<(store::Customer, u32), Refusal>, sqlx::Error> {
+    let throttle = state.throttle();
+    if let guard::Verdict::Wait(until) = throttle.verdict(email, peer, state.now()) {
+        return Ok(Err(Refusal::Wait(until)));
+    }
+    Ok(match state.store().sign_in(email, password).await? {
+        Ok(customer) => {
+            let failures = throttle.succeeded(email, state.now());
+            Ok((customer, failures))
+        }
+        Err(SignInRefused::Wrong) => {
+            throttle.failed(email, peer, state.now());
+            Err(Refusal::Wrong)
+        }
+        Err(SignInRefused::Busy) => Err(Refusal::Busy),
+    })
+}
+
+async fn sign_in(
+    State(state): State<AppState>,
+    PeerAddr(peer): PeerAddr,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let (params, client, grant) = match parse_form_request(&state, &headers, &body).await {
         Ok(parts) => parts,
         Err(response) => return response,
     };
     let email = params.get("email").unwrap_or_default();
     let password = Sensitive::new(params.get("password").unwrap_or_default().to_owned());
-    match state.store().sign_in(email, password).await {
-        Ok(Some(customer)) => to_consent(&state, &headers, (&client, &grant), customer).await,
-        Ok(None) => pages::sign_in(
-            &client.name,
-            &grant,
-            Some("Wrong email or password."),
-            state.sandbox(),
-        ),
+    match check_password(&state, peer, email, password).await {
+        Ok(Ok((customer, failures))) => {
+            to_consent(&state, &headers, (&client, &grant), customer, failures).await
+        }
+        Ok(Err(why)) => sign_in_again(&state, &client, &grant, why),
         Err(e) => internal(e),
     }
 }
 
-async fn sign_up(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn sign_up(
+    State(state): State<AppState>,
+    PeerAddr(peer): PeerAddr,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let (params, client, grant) = match parse_form_request(&state, &headers, &body).await {
         Ok(parts) => parts,
         Err(response) => return response,
@@ -523,20 +616,35 @@ async fn sign_up(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         None
     };
     if let Some(problem) = problem {
-        return pages::sign_in(&client.name, &grant, Some(problem), true);
+        return pages::sign_in(
+            &client.name,
+            &grant,
+            Some((StatusCode::BAD_REQUEST, problem)),
+            true,
+        );
+    }
+    if let guard::Verdict::Wait(until) = state.throttle().verdict(&email, peer, state.now()) {
+        return sign_in_again(&state, &client, &grant, Refusal::Wait(until));
     }
     match state
         .store()
-        .sign_up(&name, &email, Sensitive::new(password))
+        .sign_up(&name, &email, Sensitive::new(password.clone()))
         .await
     {
-        Ok(customer) => to_consent(&state, &headers, (&client, &grant), customer).await,
-        Err(SignUpError::EmailTaken) => pages::sign_in(
-            &client.name,
-            &grant,
-            Some("An account with this email already exists. Sign in instead."),
-            true,
-        ),
+        Ok(customer) => to_consent(&state, &headers, (&client, &grant), customer, 0).await,
+        // The page never says that an email is taken: with the account's own password this
+        // signs in, as a new account would; with another, it answers as a wrong sign-in does
+        // (and counts as one).
+        Err(SignUpError::EmailTaken) => {
+            match check_password(&state, peer, &email, Sensitive::new(password)).await {
+                Ok(Ok((customer, failures))) => {
+                    to_consent(&state, &headers, (&client, &grant), customer, failures).await
+                }
+                Ok(Err(why)) => sign_in_again(&state, &client, &grant, why),
+                Err(e) => internal(e),
+            }
+        }
+        Err(SignUpError::Busy) => sign_in_again(&state, &client, &grant, Refusal::Busy),
         Err(SignUpError::Database(e)) => internal(e),
     }
 }

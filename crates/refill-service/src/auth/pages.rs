@@ -119,16 +119,12 @@ fn hidden_fields(grant: &PendingGrant) -> String {
 pub fn sign_in(
     app_name: &str,
     grant: &PendingGrant,
-    error: Option<&str>,
+    error: Option<(StatusCode, &str)>,
     sign_up: bool,
 ) -> Response {
-    let status = if error.is_some() {
-        StatusCode::UNAUTHORIZED
-    } else {
-        StatusCode::OK
-    };
+    let status = error.map_or(StatusCode::OK, |(status, _)| status);
     let error = error
-        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
+        .map(|(_, e)| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
         .unwrap_or_default();
     let hidden = hidden_fields(grant);
     let sign_up_form = if sign_up {
@@ -174,13 +170,25 @@ fn describe_scope(scope: &str) -> &str {
 }
 
 /// The consent page; for a device's registration, with a product to choose for each slot.
+/// `failures`: wrong passwords tried for the account since the customer last signed in.
 pub fn consent(
-    app_name: &str,
-    customer_name: &str,
+    (app_name, customer_name): (&str, &str),
     grant: &PendingGrant,
     device: Option<&(DeviceScope, ModelChoices)>,
     ticket: &str,
+    failures: u32,
 ) -> Response {
+    let warning = match failures {
+        0 => String::new(),
+        1 => "<p class=\"error\" role=\"alert\">A wrong password was tried for your account \
+              since you last signed in. If that was not you, choose a new password.</p>"
+            .to_owned(),
+        n => format!(
+            "<p class=\"error\" role=\"alert\">{n} wrong passwords were tried for your account \
+             since you last signed in, and sign-in was paused for a while. If that was not you, \
+             choose a new password.</p>"
+        ),
+    };
     let scopes: String = grant
         .scope
         .split_whitespace()
@@ -227,7 +235,7 @@ pub fn consent(
         StatusCode::OK,
         "Allow access",
         &format!(
-            "<h1>Allow {app}?</h1><p>Signed in as {who}. <strong>{app}</strong> asks to:</p><ul>{scopes}</ul>\
+            "{warning}<h1>Allow {app}?</h1><p>Signed in as {who}. <strong>{app}</strong> asks to:</p><ul>{scopes}</ul>\
              <form method=\"post\" action=\"/ap/consent\"><input type=\"hidden\" name=\"ticket\" value=\"{ticket}\">{device}\
              <div class=\"actions\"><button class=\"primary\" type=\"submit\" name=\"decision\" value=\"allow\">Allow</button>\
              <button class=\"secondary\" type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></div></form>",

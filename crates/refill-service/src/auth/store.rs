@@ -158,11 +158,22 @@ pub struct IssuedTokens {
     pub refresh_token: Sensitive<String>,
 }
 
+/// Why a sign-in did not give a customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInRefused {
+    /// No account has this email and password.
+    Wrong,
+    /// Too many password checks are under way: try again shortly.
+    Busy,
+}
+
 /// Why a customer could not be created.
 #[derive(Debug)]
 pub enum SignUpError {
     /// The email is taken.
     EmailTaken,
+    /// Too many password checks are under way: try again shortly.
+    Busy,
     /// The database failed.
     Database(sqlx::Error),
 }
@@ -209,11 +220,14 @@ fn kind_text(kind: ClientKind) -> &'static str {
     }
 }
 
-async fn hash_off_thread(password: Sensitive<String>) -> Result<String, sqlx::Error> {
-    tokio::task::spawn_blocking(move || crypto::hash_password(&password))
-        .await
-        .map_err(|e| sqlx::Error::Protocol(format!("password hashing stopped: {e}")))?
-        .map_err(|e| sqlx::Error::Protocol(format!("password hashing failed: {e}")))
+/// The hash that unknown emails are checked against, so that they cost what a known one does
+/// (made once, of a password nobody knows).
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let unknown = Sensitive::new(crypto::hex(&rand::random::<[u8; 16]>()));
+        crypto::hash_password(&unknown).unwrap_or_default()
+    })
 }
 
 impl Store {
@@ -270,7 +284,12 @@ impl Store {
         password: Sensitive<String>,
     ) -> Result<Customer, SignUpError> {
         let email = email.trim().to_lowercase();
-        let hash = hash_off_thread(password).await?;
+        let hash = self
+            .passwords
+            .run(move || crypto::hash_password(&password))
+            .await
+            .map_err(|_| SignUpError::Busy)?
+            .map_err(|e| sqlx::Error::Protocol(format!("password hashing failed: {e}")))?;
         let inserted = sqlx::query_scalar::<_, i64>(
             "INSERT INTO customers (name, email, marketplace, currency, password_hash) \
              VALUES ($1, $2, 'US', 'USD', $3) RETURNING id",
@@ -299,7 +318,12 @@ impl Store {
         customer_id: i64,
         password: Sensitive<String>,
     ) -> Result<(), sqlx::Error> {
-        let hash = hash_off_thread(password).await?;
+        let hash = self
+            .passwords
+            .run(move || crypto::hash_password(&password))
+            .await
+            .map_err(|_| sqlx::Error::Protocol("password hashing is busy".to_owned()))?
+            .map_err(|e| sqlx::Error::Protocol(format!("password hashing failed: {e}")))?;
         sqlx::query("UPDATE customers SET password_hash = $1 WHERE id = $2")
             .bind(hash)
             .bind(customer_id)
@@ -308,28 +332,35 @@ impl Store {
         Ok(())
     }
 
-    /// The customer with `email` and `password`, if they match.
+    /// The customer with `email` and `password`, if they match. An unknown email costs the
+    /// same work as a known one (its password is checked against a dummy hash).
     pub async fn sign_in(
         &self,
         email: &str,
         password: Sensitive<String>,
-    ) -> Result<Option<Customer>, sqlx::Error> {
+    ) -> Result<Result<Customer, SignInRefused>, sqlx::Error> {
         let row =
             sqlx::query("SELECT id, name, email, password_hash FROM customers WHERE email = $1")
                 .bind(email.trim().to_lowercase())
                 .fetch_optional(self.pool())
                 .await?;
-        let Some(row) = row else { return Ok(None) };
-        let hash: Option<String> = row.try_get("password_hash")?;
-        let Some(hash) = hash else { return Ok(None) };
-        let matches =
-            tokio::task::spawn_blocking(move || crypto::verify_password(&password, &hash))
-                .await
-                .unwrap_or(false);
-        if !matches {
-            return Ok(None);
+        let hash: Option<String> = match &row {
+            Some(row) => row.try_get("password_hash")?,
+            None => None,
+        };
+        let known = hash.is_some();
+        let checked = self
+            .passwords
+            .run(move || {
+                let hash = hash.as_deref().unwrap_or_else(|| dummy_hash());
+                crypto::verify_password(&password, hash)
+            })
+            .await;
+        match (checked, row) {
+            (Err(super::guard::Busy), _) => Ok(Err(SignInRefused::Busy)),
+            (Ok(true), Some(row)) if known => customer_from_row(&row).map(Ok),
+            _ => Ok(Err(SignInRefused::Wrong)),
         }
-        customer_from_row(&row).map(Some)
     }
 
     /// A customer by id.
