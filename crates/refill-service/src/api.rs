@@ -53,6 +53,7 @@ struct Inner {
     anonymous: bool,
     allow_private_webhooks: bool,
     throttle: crate::auth::guard::Throttle,
+    streams: Streams,
 }
 
 impl AppState {
@@ -93,6 +94,7 @@ impl AppState {
                 anonymous: config.anonymous_allowed(),
                 allow_private_webhooks: config.allow_private_webhooks,
                 throttle: crate::auth::guard::Throttle::default(),
+                streams: Streams::default(),
             }),
         }
     }
@@ -427,6 +429,49 @@ async fn events(
 /// every other instance (NOTIFY, see [`crate::store`]).
 const STREAM_RECHECK: std::time::Duration = std::time::Duration::from_secs(30);
 
+/// The most event streams one customer may have open at once.
+pub const MAX_STREAMS: usize = 8;
+
+/// Open event streams per customer.
+#[derive(Default)]
+struct Streams(Arc<std::sync::Mutex<std::collections::HashMap<i64, usize>>>);
+
+/// One open stream of a customer, counted until dropped.
+struct OpenStream(
+    Arc<std::sync::Mutex<std::collections::HashMap<i64, usize>>>,
+    i64,
+);
+
+impl Streams {
+    fn open(&self, customer: i64) -> Option<OpenStream> {
+        let mut map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let open = map.entry(customer).or_insert(0);
+        if *open >= MAX_STREAMS {
+            return None;
+        }
+        *open += 1;
+        Some(OpenStream(self.0.clone(), customer))
+    }
+}
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        let mut map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(open) = map.get_mut(&self.1) {
+            *open -= 1;
+            if *open == 0 {
+                map.remove(&self.1);
+            }
+        }
+    }
+}
+
 /// `GET /v1/events/stream`: the customer's events as server-sent events, each with its id.
 /// A client that reconnects with `Last-Event-ID` (or `?after=`) gets every event after it, once.
 async fn event_stream(
@@ -447,13 +492,20 @@ async fn event_stream(
                 ApiError::BadRequest("Last-Event-ID must be an event id (a number).".to_owned())
             })?;
     }
+    // Held while the stream is open: the stream's place in the customer's count.
+    let open = state.inner.streams.open(customer).ok_or_else(|| {
+        ApiError::TooMany(format!(
+            "You have {MAX_STREAMS} event streams open already. Close one (another copy of the \
+             app?) and try again."
+        ))
+    })?;
     let store = state.inner.store.clone();
     let signal = store.event_signal();
     let closing = store.closing();
     let pending = std::collections::VecDeque::new();
     let stream = futures_util::stream::unfold(
-        (store, signal, closing, after, pending),
-        move |(store, mut signal, mut closing, mut after, mut pending)| async move {
+        (store, signal, closing, after, pending, open),
+        move |(store, mut signal, mut closing, mut after, mut pending, open)| async move {
             loop {
                 if *closing.borrow() {
                     return None; // the service is shutting down
@@ -468,7 +520,7 @@ async fn event_stream(
                         .unwrap_or_default();
                     return Some((
                         Ok::<_, std::convert::Infallible>(sse),
-                        (store, signal, closing, after, pending),
+                        (store, signal, closing, after, pending, open),
                     ));
                 }
                 signal.borrow_and_update();

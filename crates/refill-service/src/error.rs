@@ -20,6 +20,9 @@ pub enum ApiError {
     /// `403 insufficient_scope`: a valid credential of another kind of caller.
     #[error("{0}")]
     Forbidden(String),
+    /// `429 too_many_requests`: over a limit; the message says which.
+    #[error("{0}")]
+    TooMany(String),
     /// `409`: the order can no longer be cancelled.
     #[error("{0}")]
     NotCancellable(String),
@@ -40,6 +43,11 @@ impl ApiError {
             ApiError::Forbidden(m) => (
                 StatusCode::FORBIDDEN,
                 ErrorCode::InsufficientScope,
+                m.clone(),
+            ),
+            ApiError::TooMany(m) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorCode::TooManyRequests,
                 m.clone(),
             ),
             ApiError::NotCancellable(m) => (

@@ -30,6 +30,7 @@ pub mod outbound;
 pub mod sandbox;
 #[cfg(feature = "hosted")]
 pub mod sensors;
+pub mod serve;
 pub mod simulation;
 pub mod store;
 #[cfg(feature = "hosted")]
@@ -44,7 +45,6 @@ use refill_core::{OrderPolicy, SharedClock, SystemClock};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 /// How to run a service.
@@ -77,6 +77,9 @@ pub struct ServiceConfig {
     /// Let makers' webhooks reach loopback, link-local, private and multicast addresses (a
     /// home network); otherwise they reach public addresses only (see [`outbound`]).
     pub allow_private_webhooks: bool,
+    /// Bounds on connections: how many, how many from one address, and how long a request's
+    /// headers and body may take (see [`serve`]).
+    pub limits: serve::Limits,
     /// How often (real time) the sandbox's seeded devices use their supplies and report them
     /// (see [`simulation`]); `None`: they stay still.
     pub simulate_every: Option<std::time::Duration>,
@@ -95,6 +98,7 @@ impl ServiceConfig {
             fulfil_every: None,
             deliver_every: Some(std::time::Duration::from_millis(500)),
             allow_private_webhooks: false,
+            limits: serve::Limits::default(),
             simulate_every: None,
         }
     }
@@ -151,7 +155,7 @@ pub enum StartError {
 pub struct RunningService {
     addr: SocketAddr,
     store: Store,
-    stop: Option<oneshot::Sender<()>>,
+    stop: tokio::sync::watch::Sender<bool>,
     task: JoinHandle<()>,
     fulfilment: Option<JoinHandle<()>>,
     deliveries: Option<JoinHandle<()>>,
@@ -187,9 +191,7 @@ impl RunningService {
             task.abort();
         }
         self.store.begin_closing();
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        let _ = self.stop.send(true);
         let _ = (&mut self.task).await;
         self.store.close().await;
     }
@@ -245,25 +247,13 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
     });
     let state = api::AppState::new(store.clone(), &config);
     let app = api::router(state);
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let served = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async {
-            let _ = stopped.await;
-        })
-        .await;
-        if let Err(e) = served {
-            tracing::error!("the Refill service stopped: {e}");
-        }
-    });
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(serve::run(listener, app, config.limits, stopped));
     tracing::info!(%addr, sandbox = config.sandbox, "Refill service listening");
     Ok(RunningService {
         addr,
         store,
-        stop: Some(stop),
+        stop,
         task,
         fulfilment,
         deliveries,

@@ -178,6 +178,7 @@ async fn main() -> ExitCode {
         fulfil_every: args.sandbox.then_some(std::time::Duration::from_secs(1)),
         deliver_every: Some(std::time::Duration::from_millis(500)),
         allow_private_webhooks: args.allow_private_webhooks,
+        limits: refill_service::serve::Limits::default(),
         simulate_every: args
             .sandbox
             .then_some(std::time::Duration::from_millis(500)),

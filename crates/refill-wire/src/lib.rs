@@ -34,6 +34,8 @@ pub enum ErrorCode {
     /// The sign-in presented is valid but not for this: a device's token, or one that only reads
     /// the profile.
     InsufficientScope,
+    /// Over a limit (too many requests, or too many event streams open): try again later.
+    TooManyRequests,
     /// Signing in did not work (refused, cancelled, timed out, keyring unavailable).
     SignInFailed,
     /// The app could not connect to the service at all: nothing was sent.

@@ -1,0 +1,209 @@
+//! Accepting connections, with bounds: a flood of connections or a slow client takes a bounded
+//! share of the service, and everyone else keeps being served.
+//!
+//! * At most [`Limits::connections`] connections at once, and [`Limits::per_address`] from one
+//!   address; a connection over either cap is closed as soon as it is accepted.
+//! * A request's headers must arrive within [`Limits::headers`] (also the longest a kept-alive
+//!   connection may sit idle before its next request), and its body within [`Limits::body`];
+//!   a client slower than that is dropped (a body: `408`).
+//! * A failed `accept` (no file descriptors left, say) is waited out, not fatal.
+//!
+//! Each request carries its peer address (`ConnectInfo<SocketAddr>`), as `axum::serve` gives it.
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+
+/// The bounds on connections.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Connections at once.
+    pub connections: usize,
+    /// Connections at once from one address.
+    pub per_address: usize,
+    /// For a request's headers (and a kept-alive connection's idle time).
+    pub headers: Duration,
+    /// For a request's body.
+    pub body: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            connections: 768,
+            per_address: 128,
+            headers: Duration::from_secs(10),
+            body: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Open connections per address.
+#[derive(Default)]
+struct PerAddress(Mutex<HashMap<IpAddr, usize>>);
+
+impl PerAddress {
+    fn take(self: &Arc<Self>, ip: IpAddr, cap: usize) -> Option<AddressSlot> {
+        let mut map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let open = map.entry(ip).or_insert(0);
+        if *open >= cap {
+            return None;
+        }
+        *open += 1;
+        Some(AddressSlot(self.clone(), ip))
+    }
+}
+
+/// One connection's place in its address's count, given back when dropped.
+struct AddressSlot(Arc<PerAddress>, IpAddr);
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        let mut map = (self.0)
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(open) = map.get_mut(&self.1) {
+            *open -= 1;
+            if *open == 0 {
+                map.remove(&self.1);
+            }
+        }
+    }
+}
+
+/// Serves `app` on `listener` until `stop` turns true, then lets the requests under way finish
+/// (for up to 10 s).
+pub async fn run(
+    listener: TcpListener,
+    app: Router,
+    limits: Limits,
+    mut stop: watch::Receiver<bool>,
+) {
+    let app = app.layer(axum::middleware::from_fn_with_state(
+        limits.body,
+        body_in_time,
+    ));
+    let connections = Arc::new(Semaphore::new(limits.connections));
+    let per_address = Arc::new(PerAddress::default());
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(limits.headers);
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = stopping(&mut stop) => break,
+        };
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of file descriptors, or a connection reset before it was accepted: the
+                // listener itself is fine.
+                tracing::debug!("could not accept a connection: {e}");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = connections.clone().try_acquire_owned() else {
+            tracing::debug!(%peer, "too many connections: closed");
+            continue;
+        };
+        let Some(slot) = per_address.take(peer.ip(), limits.per_address) else {
+            tracing::debug!(%peer, "too many connections from one address: closed");
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let service = tower::ServiceExt::map_request(
+            app.clone(),
+            move |mut request: Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                request
+            },
+        );
+        let connection = http.serve_connection(
+            hyper_util::rt::TokioIo::new(stream),
+            hyper_util::service::TowerToHyperService::new(service),
+        );
+        let mut stop = stop.clone();
+        tokio::spawn(async move {
+            let _held = (permit, slot);
+            tokio::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                () = stopping(&mut stop) => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.await;
+                }
+            }
+        });
+    }
+    // Every permit back: every connection has finished.
+    let all = u32::try_from(limits.connections).unwrap_or(u32::MAX);
+    let _ = tokio::time::timeout(Duration::from_secs(10), connections.acquire_many(all)).await;
+}
+
+/// Resolves once the service begins to stop.
+async fn stopping(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+/// Reads a request's body within `limit`, at most [`crate::api::MAX_BODY`] and a little more
+/// (a larger body is refused by the handler, in its API's own words); a client that sends it
+/// too slowly gets `408` and the connection is closed.
+async fn body_in_time(
+    axum::extract::State(limit): axum::extract::State<Duration>,
+    request: Request,
+    next: Next,
+) -> Response {
+    use http_body_util::BodyExt;
+    let (parts, mut body) = request.into_parts();
+    let mut bytes: Vec<u8> = Vec::new();
+    let read = tokio::time::timeout(limit, async {
+        while bytes.len() <= crate::api::MAX_BODY {
+            match body.frame().await {
+                None => return Ok(()),
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        bytes.extend_from_slice(&data);
+                    }
+                }
+                Some(Err(e)) => return Err(e),
+            }
+        }
+        Ok(())
+    })
+    .await;
+    let refused = |status: StatusCode, message: &str| {
+        let body = refill_wire::ErrorBody {
+            message: message.to_owned(),
+            code: refill_wire::ErrorCode::BadRequest,
+        };
+        (status, [(header::CONNECTION, "close")], axum::Json(body)).into_response()
+    };
+    match read {
+        Ok(Ok(())) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+        Ok(Err(_)) => refused(
+            StatusCode::BAD_REQUEST,
+            "The request body could not be read.",
+        ),
+        Err(_) => refused(
+            StatusCode::REQUEST_TIMEOUT,
+            "The request body did not arrive in time.",
+        ),
+    }
+}
