@@ -3,8 +3,9 @@
 //! * `cargo xtask run [--service URL] [--release]`: set up what is missing, build the UI and the
 //!   app, and open the app (on the embedded sandbox, or on the service at URL).
 //! * `cargo xtask test`: the same setup, then every gate: fmt, clippy, TypeScript check, bindings
-//!   freshness, Rust tests (the service's a second time on a PostgreSQL server of their own), UI
-//!   tests, and the end-to-end tests under dbus-run-session + Xvfb.
+//!   freshness, Rust tests (the service's a second time on a PostgreSQL server of their own), the
+//!   service's release binary under floods, UI tests, and the end-to-end tests under
+//!   dbus-run-session + Xvfb.
 //! * `cargo xtask bench`: release builds of Refill and a bare Tauri app, compared (BENCHMARKS.md).
 //! * `cargo xtask bindings`: regenerate `ui/src/lib/bindings.ts`.
 //! * `cargo xtask fuzz [--seconds N]`: every fuzz target for a bounded time (cargo fuzz).
@@ -194,6 +195,7 @@ fn test() -> Result<()> {
     })?;
     gate("PostgreSQL tests", &mut on_postgres)?;
     gate("OpenAPI conformance", &mut openapi)?;
+    gate("flood tests", &mut flood)?;
     gate("keyring tests", &mut keyring)?;
     gate("Bluetooth tests", &mut ble_rig)?;
     gate("UI tests", &mut || {
@@ -213,9 +215,18 @@ fn test() -> Result<()> {
 /// run.
 fn on_postgres() -> Result<()> {
     let server = postgres::TestPostgres::start()?;
+    // The flood tests run the release binary on a SQLite file of its own: their own gate.
     let mut c = cmd(
         "cargo",
-        ["test", "-p", "refill-service", "--", "--include-ignored"],
+        [
+            "test",
+            "-p",
+            "refill-service",
+            "--",
+            "--include-ignored",
+            "--skip",
+            "flood_",
+        ],
     );
     c.env("REFILL_TEST_POSTGRES", server.url());
     c.env("REFILL_SCHEMATHESIS", setup::schemathesis());
@@ -230,6 +241,44 @@ fn openapi() -> Result<()> {
         ("refill-service", "openapi"),
         ("REFILL_SCHEMATHESIS", setup::schemathesis()),
     )
+}
+
+/// The service binary, built for release (without LTO), under floods of sign-ins and slow
+/// connections at a 1 024 open-files limit (`crates/refill-service/tests/flood.rs`).
+fn flood() -> Result<()> {
+    run_step(
+        "build refill-service for release (profile release-test)",
+        &mut cmd(
+            "cargo",
+            [
+                "build",
+                "--profile",
+                "release-test",
+                "-p",
+                "refill-service",
+                "--bin",
+                "refill-service",
+            ],
+        ),
+    )?;
+    let bin = util::target_dir()
+        .join("release-test")
+        .join("refill-service");
+    let mut c = cmd(
+        "cargo",
+        [
+            "test",
+            "-p",
+            "refill-service",
+            "--test",
+            "flood",
+            "--",
+            "--ignored",
+            "--test-threads=1",
+        ],
+    );
+    c.env("REFILL_SERVICE_BIN", bin);
+    run_step("flood tests (the release service binary)", &mut c)
 }
 
 /// The ignored tests of `test` in `package`, which need the tool `env` names.

@@ -11,7 +11,7 @@ refill-service: the self-hostable Refill replenishment service
 
 USAGE:
     refill-service [--db FILE|URL] [--listen ADDR] [--sandbox] [--speed N] [--require-sign-in]
-                   [--allow-private-webhooks]
+                   [--allow-private-webhooks] [--max-connections N] [--read-timeout SECONDS]
     refill-service clients add|list|new-secret …   (device makers' OAuth clients; clients --help)
 
 OPTIONS:
@@ -31,6 +31,10 @@ OPTIONS:
     --allow-private-webhooks  let device makers' webhooks reach loopback, link-local and
                      private addresses (a home network); by default they reach public
                      addresses only
+    --max-connections N  connections served at once (default 768; an eighth of them, at
+                     least 16, from one address); more are closed as soon as they arrive
+    --read-timeout SECONDS  how long a request's headers, and then its body, may take to
+                     arrive, and how long a kept-alive connection may sit idle (default 10)
     -h, --help       show this help
 ";
 
@@ -41,6 +45,7 @@ struct Args {
     speed: f64,
     require_sign_in: bool,
     allow_private_webhooks: bool,
+    limits: refill_service::serve::Limits,
 }
 
 fn parse_args() -> Result<Option<Args>, String> {
@@ -50,6 +55,7 @@ fn parse_args() -> Result<Option<Args>, String> {
     let mut speed = std::env::var("REFILL_SPEED").unwrap_or_else(|_| "1".into());
     let mut require_sign_in = false;
     let mut allow_private_webhooks = false;
+    let mut limits = refill_service::serve::Limits::default();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -57,6 +63,24 @@ fn parse_args() -> Result<Option<Args>, String> {
             "--sandbox" => sandbox = true,
             "--require-sign-in" => require_sign_in = true,
             "--allow-private-webhooks" => allow_private_webhooks = true,
+            "--max-connections" => {
+                let n: usize = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|n| *n >= 16)
+                    .ok_or("--max-connections needs a number of 16 or more")?;
+                limits.connections = n;
+                limits.per_address = (n / 8).max(16);
+            }
+            "--read-timeout" => {
+                let seconds: f64 = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|n: &f64| n.is_finite() && *n >= 0.5 && *n <= 600.0)
+                    .ok_or("--read-timeout needs a number of seconds from 0.5 to 600")?;
+                limits.headers = std::time::Duration::from_secs_f64(seconds);
+                limits.body = limits.headers;
+            }
             "--speed" => speed = args.next().ok_or("--speed needs a number such as 8640")?,
             "--db" => {
                 db = args
@@ -90,6 +114,7 @@ fn parse_args() -> Result<Option<Args>, String> {
         speed,
         require_sign_in,
         allow_private_webhooks,
+        limits,
     }))
 }
 
@@ -178,7 +203,7 @@ async fn main() -> ExitCode {
         fulfil_every: args.sandbox.then_some(std::time::Duration::from_secs(1)),
         deliver_every: Some(std::time::Duration::from_millis(500)),
         allow_private_webhooks: args.allow_private_webhooks,
-        limits: refill_service::serve::Limits::default(),
+        limits: args.limits,
         simulate_every: args
             .sandbox
             .then_some(std::time::Duration::from_millis(500)),

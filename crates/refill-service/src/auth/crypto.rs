@@ -1,9 +1,7 @@
 //! Secrets of the authorization server: random values, hashes, PKCE and password hashing.
 
-use argon2::password_hash::{
-    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
-};
-use argon2::Argon2;
+use argon2::password_hash::{rand_core::OsRng, Output, ParamsString, PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use rand::distributions::Alphanumeric;
@@ -82,21 +80,101 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// An argon2id hash of `password`, in PHC string form.
-pub fn hash_password(password: &Sensitive<String>) -> Result<String, argon2::password_hash::Error> {
-    let salt = SaltString::generate(&mut OsRng);
-    Ok(Argon2::default()
-        .hash_password(password.expose().as_bytes(), &salt)?
-        .to_string())
+/// Memory for argon2 (19 MiB with the default parameters), kept by a password thread from one
+/// hash or check to the next. Allocating it anew each time leaves the allocator holding one
+/// more block of it per check after a burst (glibc raises its mmap threshold to the size of a
+/// freed block, then serves the next ones from arenas it does not give back).
+#[derive(Default)]
+pub struct Argon2Memory(Vec<Block>);
+
+/// The most memory a stored hash may ask for: four times the default.
+const MAX_BLOCKS: usize = 4 * Params::DEFAULT_M_COST as usize;
+
+impl Argon2Memory {
+    fn blocks(&mut self, count: usize) -> Option<&mut [Block]> {
+        if count > MAX_BLOCKS {
+            return None;
+        }
+        if self.0.len() < count {
+            self.0.resize(count, Block::default());
+        }
+        Some(&mut self.0[..count])
+    }
 }
 
-/// Whether `password` matches the PHC-form `hash`.
-pub fn verify_password(password: &Sensitive<String>, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|parsed| {
-        Argon2::default()
-            .verify_password(password.expose().as_bytes(), &parsed)
-            .is_ok()
-    })
+/// An argon2id hash of `password` with the default parameters, in PHC string form.
+pub fn hash_password(
+    password: &Sensitive<String>,
+    memory: &mut Argon2Memory,
+) -> Result<String, argon2::password_hash::Error> {
+    let salt = SaltString::generate(&mut OsRng);
+    let params = Params::default();
+    let argon = Argon2::new(Algorithm::Argon2id, Version::default(), params.clone());
+    let mut salt_bytes = [0u8; 64];
+    let salt_bytes = salt.as_salt().decode_b64(&mut salt_bytes)?;
+    let blocks = memory.blocks(params.block_count()).ok_or(
+        argon2::password_hash::Error::ParamValueInvalid(
+            argon2::password_hash::errors::InvalidValue::TooLong,
+        ),
+    )?;
+    let output = Output::init_with(Params::DEFAULT_OUTPUT_LEN, |out| {
+        argon
+            .hash_password_into_with_memory(
+                password.expose().as_bytes(),
+                salt_bytes,
+                out,
+                &mut *blocks,
+            )
+            .map_err(Into::into)
+    })?;
+    Ok(PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::default().into()),
+        params: ParamsString::try_from(&params)?,
+        salt: Some(salt.as_salt()),
+        hash: Some(output),
+    }
+    .to_string())
+}
+
+/// Whether `password` matches the PHC-form argon2 `hash`.
+pub fn verify_password(
+    password: &Sensitive<String>,
+    hash: &str,
+    memory: &mut Argon2Memory,
+) -> bool {
+    let Ok(parsed) = PasswordHash::new(hash) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+        return false;
+    };
+    let (Ok(algorithm), Ok(version), Ok(params)) = (
+        Algorithm::try_from(parsed.algorithm),
+        parsed
+            .version
+            .map_or(Ok(Version::default()), Version::try_from),
+        Params::try_from(&parsed),
+    ) else {
+        return false;
+    };
+    let mut salt_bytes = [0u8; 64];
+    let (Ok(salt_bytes), Some(blocks)) = (
+        salt.decode_b64(&mut salt_bytes),
+        memory.blocks(params.block_count()),
+    ) else {
+        return false;
+    };
+    let mut computed = vec![0u8; expected.len()];
+    Argon2::new(algorithm, version, params)
+        .hash_password_into_with_memory(
+            password.expose().as_bytes(),
+            salt_bytes,
+            &mut computed,
+            blocks,
+        )
+        .is_ok()
+        && constant_time_eq(&computed, expected.as_bytes())
 }
 
 /// Whether `secret` matches a client secret's stored digest.
@@ -141,13 +219,35 @@ mod tests {
     }
 
     #[test]
-    fn passwords_hash_and_verify() {
+    fn passwords_hash_and_verify_with_memory_kept_between_them() {
+        let mut memory = Argon2Memory::default();
         let password = Sensitive::new("correct horse".to_owned());
-        let hash = hash_password(&password).unwrap();
-        assert!(hash.starts_with("$argon2id$"));
-        assert!(!hash.contains("correct"));
-        assert!(verify_password(&password, &hash));
-        assert!(!verify_password(&Sensitive::new("wrong".to_owned()), &hash));
-        assert!(!verify_password(&password, "not a hash"));
+        let hash = hash_password(&password, &mut memory).unwrap();
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
+        assert!(!hash.contains("correct horse"));
+        assert!(verify_password(&password, &hash, &mut memory));
+        assert!(!verify_password(
+            &Sensitive::new("wrong".to_owned()),
+            &hash,
+            &mut memory
+        ));
+        assert!(!verify_password(&password, "not a hash", &mut memory));
+        // A hash made by the argon2 crate's own PasswordHasher verifies too (hashes stored
+        // before the memory was kept).
+        use argon2::password_hash::PasswordHasher;
+        let salt = SaltString::generate(&mut OsRng);
+        let theirs = Argon2::default()
+            .hash_password(b"correct horse", &salt)
+            .unwrap()
+            .to_string();
+        assert!(verify_password(&password, &theirs, &mut memory));
+        assert_eq!(
+            memory.0.len(),
+            Params::DEFAULT_M_COST as usize,
+            "one block set, reused"
+        );
     }
 }

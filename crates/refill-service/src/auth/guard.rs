@@ -1,7 +1,7 @@
 //! Sign-in under attack.
 //!
 //! * [`PasswordPool`]: every password hash or check (argon2id: 19 MiB and tens of milliseconds
-//!   each) runs through a pool of [`PasswordPool::AT_ONCE`] at a time. A request waits at most
+//!   each) runs on [`PasswordPool::AT_ONCE`] threads of its own, each keeping its 19 MiB. A request waits at most
 //!   [`PasswordPool::QUEUE_DEADLINE`] for its turn and is then answered `503` with
 //!   `Retry-After`, so a flood of sign-ins costs bounded memory and CPU and leaves the rest of the
 //!   service answering.
@@ -19,23 +19,43 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use tokio::sync::Semaphore;
 
-/// Every password hash and check, a few at a time.
-#[derive(Debug, Clone)]
+/// Every password hash and check, a few at a time, on threads of its own.
+///
+/// The threads are [`PasswordPool::AT_ONCE`] long-lived ones, each keeping one argon2 memory
+/// ([`super::crypto::Argon2Memory`]) for all its checks: memory allocated and freed per check
+/// was not given back, and 20 checks left 400 MB held.
+#[derive(Clone, Default)]
 pub struct PasswordPool {
-    permits: Arc<Semaphore>,
+    inner: Arc<PoolInner>,
+}
+
+struct PoolInner {
+    /// Turns to wait for (with a deadline) before a job is handed to the threads.
+    permits: Semaphore,
+    /// The threads' queue, made at the first use.
+    jobs: std::sync::OnceLock<Mutex<std::sync::mpsc::Sender<Job>>>,
+}
+
+type Job = Box<dyn FnOnce(&mut super::crypto::Argon2Memory) + Send>;
+
+impl Default for PoolInner {
+    fn default() -> Self {
+        Self {
+            permits: Semaphore::new(PasswordPool::AT_ONCE),
+            jobs: std::sync::OnceLock::new(),
+        }
+    }
+}
+
+impl std::fmt::Debug for PasswordPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordPool")
+    }
 }
 
 /// The pool was full for longer than [`PasswordPool::QUEUE_DEADLINE`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Busy;
-
-impl Default for PasswordPool {
-    fn default() -> Self {
-        Self {
-            permits: Arc::new(Semaphore::new(Self::AT_ONCE)),
-        }
-    }
-}
 
 impl PasswordPool {
     /// How many password checks run at once.
@@ -45,22 +65,56 @@ impl PasswordPool {
     /// What a refused request is told to wait (`Retry-After`, seconds).
     pub const RETRY_AFTER: u64 = 5;
 
-    /// Runs `work` (a hash or a check) on a blocking thread once the pool has room.
+    /// The threads' queue, starting them at the first use (none at start-up).
+    fn jobs(&self) -> &Mutex<std::sync::mpsc::Sender<Job>> {
+        self.inner.jobs.get_or_init(|| {
+            let (send, receive) = std::sync::mpsc::channel::<Job>();
+            let receive = Arc::new(Mutex::new(receive));
+            for i in 0..Self::AT_ONCE {
+                let receive = receive.clone();
+                let started = std::thread::Builder::new()
+                    .name(format!("refill-passwords-{i}"))
+                    .spawn(move || {
+                        let mut memory = super::crypto::Argon2Memory::default();
+                        loop {
+                            let job = receive
+                                .lock()
+                                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                                .recv();
+                            match job {
+                                Ok(job) => job(&mut memory),
+                                Err(_) => return, // the pool is gone
+                            }
+                        }
+                    });
+                if let Err(e) = started {
+                    tracing::error!("could not start a password thread: {e}");
+                }
+            }
+            Mutex::new(send)
+        })
+    }
+
+    /// Runs `work` (a hash or a check, given the thread's argon2 memory) on the pool's threads
+    /// once it has room.
     pub async fn run<T: Send + 'static>(
         &self,
-        work: impl FnOnce() -> T + Send + 'static,
+        work: impl FnOnce(&mut super::crypto::Argon2Memory) -> T + Send + 'static,
     ) -> Result<T, Busy> {
-        let permit =
-            tokio::time::timeout(Self::QUEUE_DEADLINE, self.permits.clone().acquire_owned())
-                .await
-                .map_err(|_| Busy)?
-                .map_err(|_| Busy)?;
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            work()
-        })
-        .await
-        .map_err(|_| Busy)
+        let _permit = tokio::time::timeout(Self::QUEUE_DEADLINE, self.inner.permits.acquire())
+            .await
+            .map_err(|_| Busy)?
+            .map_err(|_| Busy)?;
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |memory| {
+            let _ = done.send(work(memory));
+        });
+        self.jobs()
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .send(job)
+            .map_err(|_| Busy)?;
+        result.await.map_err(|_| Busy)
     }
 }
 
@@ -181,6 +235,29 @@ fn wait_after(count: u32, free: u32) -> time::Duration {
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    #[tokio::test]
+    async fn a_full_pool_answers_busy_after_its_deadline_and_serves_again_after() {
+        let pool = PasswordPool::default();
+        let slow: Vec<_> = (0..PasswordPool::AT_ONCE)
+            .map(|_| {
+                let pool = pool.clone();
+                tokio::spawn(async move {
+                    pool.run(|_| std::thread::sleep(Duration::from_millis(2500)))
+                        .await
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let started = std::time::Instant::now();
+        assert_eq!(pool.run(|_| 1).await, Err(Busy));
+        let waited = started.elapsed();
+        assert!(waited >= Duration::from_millis(1900), "{waited:?}");
+        for task in slow {
+            assert_eq!(task.await.unwrap(), Ok(()));
+        }
+        assert_eq!(pool.run(|_| 2).await, Ok(2));
+    }
 
     #[test]
     fn waits_double_after_the_free_failures_and_stop_growing() {

@@ -222,11 +222,11 @@ fn kind_text(kind: ClientKind) -> &'static str {
 
 /// The hash that unknown emails are checked against, so that they cost what a known one does
 /// (made once, of a password nobody knows).
-fn dummy_hash() -> &'static str {
+fn dummy_hash(memory: &mut crypto::Argon2Memory) -> &'static str {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DUMMY.get_or_init(|| {
         let unknown = Sensitive::new(crypto::hex(&rand::random::<[u8; 16]>()));
-        crypto::hash_password(&unknown).unwrap_or_default()
+        crypto::hash_password(&unknown, memory).unwrap_or_default()
     })
 }
 
@@ -286,7 +286,7 @@ impl Store {
         let email = email.trim().to_lowercase();
         let hash = self
             .passwords
-            .run(move || crypto::hash_password(&password))
+            .run(move |memory| crypto::hash_password(&password, memory))
             .await
             .map_err(|_| SignUpError::Busy)?
             .map_err(|e| sqlx::Error::Protocol(format!("password hashing failed: {e}")))?;
@@ -320,7 +320,7 @@ impl Store {
     ) -> Result<(), sqlx::Error> {
         let hash = self
             .passwords
-            .run(move || crypto::hash_password(&password))
+            .run(move |memory| crypto::hash_password(&password, memory))
             .await
             .map_err(|_| sqlx::Error::Protocol("password hashing is busy".to_owned()))?
             .map_err(|e| sqlx::Error::Protocol(format!("password hashing failed: {e}")))?;
@@ -351,9 +351,12 @@ impl Store {
         let known = hash.is_some();
         let checked = self
             .passwords
-            .run(move || {
-                let hash = hash.as_deref().unwrap_or_else(|| dummy_hash());
-                crypto::verify_password(&password, hash)
+            .run(move |memory| {
+                let hash = match hash.as_deref() {
+                    Some(hash) => hash,
+                    None => dummy_hash(memory),
+                };
+                crypto::verify_password(&password, hash, memory)
             })
             .await;
         match (checked, row) {
