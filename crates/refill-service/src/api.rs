@@ -54,6 +54,8 @@ struct Inner {
     allow_private_webhooks: bool,
     throttle: crate::auth::guard::Throttle,
     streams: Streams,
+    device_rate: Option<crate::serve::RateLimiter>,
+    token_rate: Option<crate::serve::RateLimiter>,
 }
 
 impl AppState {
@@ -95,8 +97,32 @@ impl AppState {
                 allow_private_webhooks: config.allow_private_webhooks,
                 throttle: crate::auth::guard::Throttle::default(),
                 streams: Streams::default(),
+                device_rate: config
+                    .limits
+                    .device_requests
+                    .map(crate::serve::RateLimiter::new),
+                token_rate: config
+                    .limits
+                    .token_requests
+                    .map(crate::serve::RateLimiter::new),
             }),
         }
+    }
+
+    /// Takes a DRS or sensor call of `device` from its rate: `Err(wait)` when it is over.
+    pub fn take_device_request(&self, device: i64) -> Result<(), std::time::Duration> {
+        self.inner
+            .device_rate
+            .as_ref()
+            .map_or(Ok(()), |limiter| limiter.take(&device.to_string()))
+    }
+
+    /// Takes a token or revocation request from `address` from its rate.
+    pub fn take_token_request(&self, address: std::net::IpAddr) -> Result<(), std::time::Duration> {
+        self.inner
+            .token_rate
+            .as_ref()
+            .map_or(Ok(()), |limiter| limiter.take(&address.to_string()))
     }
 
     /// Failed sign-ins per email and address.

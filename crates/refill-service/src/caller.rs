@@ -207,8 +207,18 @@ impl FromRequestParts<AppState> for Device {
 
 /// The registered device an access token was issued to (`scope=dash:replenish`): `400 Invalid
 /// token` when the token is not valid (DRS clients refresh on it) or its device is no longer
-/// registered, `403` when it is a valid token of a customer's app.
+/// registered, `403` when it is a valid token of a customer's app, `429` when the device calls
+/// faster than its rate.
 pub async fn device_for_token(state: &AppState, token: &str) -> Result<CallingDevice, DrsError> {
+    let device = token_device(state, token).await?;
+    state
+        .take_device_request(device.id)
+        .map_err(DrsError::Throttled)?;
+    Ok(device)
+}
+
+/// The device of [`device_for_token`], before its rate is counted.
+async fn token_device(state: &AppState, token: &str) -> Result<CallingDevice, DrsError> {
     let digest = crate::auth::token_digest(token);
     let now = state.now();
     if let Some(device) = state.store().cached_device(&digest, now) {

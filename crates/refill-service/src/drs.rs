@@ -55,6 +55,14 @@ pub const ERROR_TYPE: &str = "x-amzn-errortype";
 pub const INVALID_TOKEN_ERROR_TYPE: &str =
     "InvalidTokenException:http://internal.amazon.com/coral/com.amazon.parkeraccioservice/";
 
+/// The `x-amzn-ErrorType` of a call over its device's rate.
+pub const THROTTLING_ERROR_TYPE: &str = "ThrottlingException:";
+
+/// `Retry-After` for `wait`: whole seconds, at least 1.
+pub fn retry_after(wait: std::time::Duration) -> String {
+    wait.as_secs_f64().ceil().max(1.0).to_string()
+}
+
 /// One DRS operation: the request versions it accepts and the result versions it can give.
 #[derive(Debug, Clone, Copy)]
 pub struct Operation {
@@ -170,6 +178,9 @@ pub enum DrsError {
     /// `404`: no such slot or order.
     #[error("{0}")]
     NotFound(String),
+    /// `429`: the device calls faster than its rate; try again after the wait.
+    #[error("Rate exceeded: this device sends too many requests. Try again later.")]
+    Throttled(std::time::Duration),
     /// `413`: the body is over 64 KiB.
     #[error("{}", crate::api::TOO_LARGE)]
     TooLarge,
@@ -197,6 +208,7 @@ impl IntoResponse for DrsError {
             DrsError::BadRequest(_) | DrsError::InvalidToken => StatusCode::BAD_REQUEST,
             DrsError::Forbidden(_) => StatusCode::FORBIDDEN,
             DrsError::NotFound(_) => StatusCode::NOT_FOUND,
+            DrsError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             DrsError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             DrsError::Internal(e) => {
                 tracing::error!("DRS request failed: {e}");
@@ -210,6 +222,17 @@ impl IntoResponse for DrsError {
             other => other.to_string(),
         };
         let mut response = (status, Json(json!({ "message": message }))).into_response();
+        if let DrsError::Throttled(wait) = &self {
+            response.headers_mut().insert(
+                HeaderName::from_static(ERROR_TYPE),
+                HeaderValue::from_static(THROTTLING_ERROR_TYPE),
+            );
+            if let Ok(value) = HeaderValue::from_str(&retry_after(*wait)) {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, value);
+            }
+        }
         if matches!(self, DrsError::InvalidToken) {
             response.headers_mut().insert(
                 HeaderName::from_static(ERROR_TYPE),

@@ -98,7 +98,7 @@ impl ServiceConfig {
             fulfil_every: None,
             deliver_every: Some(std::time::Duration::from_millis(500)),
             allow_private_webhooks: false,
-            limits: serve::Limits::default(),
+            limits: serve::Limits::default().without_rates(),
             simulate_every: None,
         }
     }

@@ -203,7 +203,12 @@ async fn main() -> ExitCode {
         fulfil_every: args.sandbox.then_some(std::time::Duration::from_secs(1)),
         deliver_every: Some(std::time::Duration::from_millis(500)),
         allow_private_webhooks: args.allow_private_webhooks,
-        limits: args.limits,
+        // A sandbox's simulated devices report as fast as its sped-up time asks.
+        limits: if args.sandbox {
+            args.limits.without_rates()
+        } else {
+            args.limits
+        },
         simulate_every: args
             .sandbox
             .then_some(std::time::Duration::from_millis(500)),

@@ -43,6 +43,9 @@ pub enum SensorError {
     /// `403 INSUFFICIENT_PERMISSIONS_EXCEPTION`: a valid token that is not a device's.
     #[error("{0}")]
     Forbidden(String),
+    /// `429 THROTTLING_EXCEPTION`: the device sends events faster than its rate.
+    #[error("The device sends events too fast. Try again later.")]
+    Throttled(std::time::Duration),
     /// `413`: the body is over 64 KiB.
     #[error("{}", crate::api::TOO_LARGE)]
     TooLarge,
@@ -61,6 +64,7 @@ impl IntoResponse for SensorError {
             SensorError::Forbidden(_) => {
                 (StatusCode::FORBIDDEN, "INSUFFICIENT_PERMISSIONS_EXCEPTION")
             }
+            SensorError::Throttled(_) => (StatusCode::TOO_MANY_REQUESTS, "THROTTLING_EXCEPTION"),
             SensorError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "REQUEST_ENTITY_TOO_LARGE"),
             SensorError::Internal(e) => {
                 tracing::error!("sensor event failed: {e}");
@@ -76,14 +80,22 @@ impl IntoResponse for SensorError {
             }
             other => other.to_string(),
         };
-        (
+        let mut response = (
             status,
             Json(json!({
                 "message": message,
                 "payload": { "code": code, "description": message },
             })),
         )
-            .into_response()
+            .into_response();
+        if let SensorError::Throttled(wait) = &self {
+            if let Ok(value) = crate::drs::retry_after(*wait).parse() {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, value);
+            }
+        }
+        response
     }
 }
 
@@ -92,6 +104,7 @@ impl From<crate::drs::DrsError> for SensorError {
         match e {
             crate::drs::DrsError::InvalidToken => SensorError::InvalidToken,
             crate::drs::DrsError::Forbidden(m) => SensorError::Forbidden(m),
+            crate::drs::DrsError::Throttled(wait) => SensorError::Throttled(wait),
             crate::drs::DrsError::Internal(e) => SensorError::Internal(e),
             crate::drs::DrsError::TooLarge => SensorError::TooLarge,
             other => SensorError::Invalid(other.to_string()),

@@ -7,6 +7,8 @@
 //!   connection may sit idle before its next request), and its body within [`Limits::body`];
 //!   a client slower than that is dropped (a body: `408`).
 //! * A failed `accept` (no file descriptors left, say) is waited out, not fatal.
+//! * [`RateLimiter`]s bound request rates per device (DRS and sensor calls) and per address
+//!   (token requests); see [`Limits`].
 //!
 //! Each request carries its peer address (`ConnectInfo<SocketAddr>`), as `axum::serve` gives it.
 
@@ -34,6 +36,10 @@ pub struct Limits {
     pub headers: Duration,
     /// For a request's body.
     pub body: Duration,
+    /// DRS and sensor calls per device (`None`: unlimited).
+    pub device_requests: Option<Rate>,
+    /// Token and revocation requests per address (`None`: unlimited).
+    pub token_requests: Option<Rate>,
 }
 
 impl Default for Limits {
@@ -43,6 +49,26 @@ impl Default for Limits {
             per_address: 128,
             headers: Duration::from_secs(10),
             body: Duration::from_secs(10),
+            device_requests: Some(Rate {
+                per_second: 10.0,
+                burst: 100.0,
+            }),
+            token_requests: Some(Rate {
+                per_second: 5.0,
+                burst: 50.0,
+            }),
+        }
+    }
+}
+
+impl Limits {
+    /// No request rates limited: for the sandbox, whose simulated devices report as fast as
+    /// its sped-up time asks, and for benchmarks of the ingest path.
+    pub fn without_rates(self) -> Self {
+        Self {
+            device_requests: None,
+            token_requests: None,
+            ..self
         }
     }
 }
@@ -205,5 +231,59 @@ async fn body_in_time(
             StatusCode::REQUEST_TIMEOUT,
             "The request body did not arrive in time.",
         ),
+    }
+}
+
+/// A request rate: `per_second` on average, up to `burst` at once (a token bucket).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rate {
+    /// Requests a second, sustained.
+    pub per_second: f64,
+    /// Requests at once after a quiet spell.
+    pub burst: f64,
+}
+
+/// Token buckets by key (a device, an address), in real time. Keys idle long enough to have
+/// filled their bucket again are forgotten when the map grows large.
+pub struct RateLimiter {
+    rate: Rate,
+    buckets: Mutex<HashMap<String, (f64, std::time::Instant)>>,
+}
+
+impl RateLimiter {
+    /// The most keys remembered before the full ones are forgotten.
+    const MAX_KEYS: usize = 100_000;
+
+    /// A limiter allowing `rate` per key.
+    pub fn new(rate: Rate) -> Self {
+        Self {
+            rate,
+            buckets: Mutex::default(),
+        }
+    }
+
+    /// Takes one request for `key`: `Err(wait)` when it is over the rate, with how long until
+    /// the next one would be taken.
+    pub fn take(&self, key: &str) -> Result<(), Duration> {
+        let now = std::time::Instant::now();
+        let Rate { per_second, burst } = self.rate;
+        let mut buckets = self
+            .buckets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if buckets.len() >= Self::MAX_KEYS && !buckets.contains_key(key) {
+            buckets.retain(|_, (tokens, at)| {
+                *tokens + now.duration_since(*at).as_secs_f64() * per_second < burst
+            });
+        }
+        let (tokens, at) = buckets.entry(key.to_owned()).or_insert((burst, now));
+        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * per_second).min(burst);
+        *at = now;
+        if *tokens >= 1.0 {
+            *tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - *tokens) / per_second))
+        }
     }
 }

@@ -878,3 +878,125 @@ async fn an_unknown_email_costs_what_a_known_one_does() {
         "fastest known {k:.4} s, unknown {u:.4} s"
     );
 }
+
+#[tokio::test]
+async fn devices_and_token_requests_over_their_rate_are_told_to_wait() {
+    use refill_service::serve::{Limits, Rate};
+    let (dir, clock) = common::fresh();
+    let db = common::database(dir.path(), "rates").await;
+    let service = common::start_with(&db, clock.clone(), |c| {
+        let slow = Some(Rate {
+            per_second: 0.1,
+            burst: 5.0,
+        });
+        c.limits = Limits {
+            device_requests: slow,
+            token_requests: slow,
+            ..Limits::default()
+        };
+    })
+    .await;
+    let f = Fixture {
+        _dir: dir,
+        db,
+        clock,
+        service,
+        http: common::browser_client(),
+    };
+    // Two device tokens: two token requests of this address's five.
+    let (one, _) = tokens_of(&f, &ALEX, "dash:replenish", Some(&brewer("RATE-1", false)))
+        .await
+        .unwrap();
+    let (two, _) = tokens_of(&f, &ALEX, "dash:replenish", Some(&brewer("RATE-2", false)))
+        .await
+        .unwrap();
+    for _ in 0..5 {
+        let (status, _, _) = drs(
+            &f,
+            Method::GET,
+            "/subscriptionInfo",
+            &one,
+            SUBSCRIPTION,
+            None,
+        )
+        .await;
+        assert_eq!(status, 200);
+    }
+    let (status, headers, body) = drs(
+        &f,
+        Method::GET,
+        "/subscriptionInfo",
+        &one,
+        SUBSCRIPTION,
+        None,
+    )
+    .await;
+    assert_eq!(status, 429, "{body}");
+    assert!(headers["x-amzn-errortype"]
+        .to_str()
+        .unwrap()
+        .starts_with("ThrottlingException"));
+    assert!(
+        headers["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            >= 1
+    );
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .contains("too many requests"));
+    // Its sensor events too, in the Alexa gateway's shape.
+    let res = f
+        .http
+        .post(f.url("/v3/events"))
+        .bearer_auth(&one)
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().contains_key("retry-after"));
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["payload"]["code"], "THROTTLING_EXCEPTION");
+    // Another device is not held back by it.
+    let (status, _, _) = drs(
+        &f,
+        Method::GET,
+        "/subscriptionInfo",
+        &two,
+        SUBSCRIPTION,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    // Token requests: three more of the five, then 429 in OAuth's shape.
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", "Atzr|not-a-token"),
+        ("client_id", "refill-app"),
+    ];
+    for _ in 0..3 {
+        let res = f
+            .http
+            .post(f.url("/auth/o2/token"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400);
+    }
+    let res = f
+        .http
+        .post(f.url("/auth/o2/token"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().contains_key("retry-after"));
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "temporarily_unavailable");
+}

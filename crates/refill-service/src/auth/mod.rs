@@ -888,7 +888,31 @@ async fn client_request(
     Ok((params, client))
 }
 
-async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+/// `429 temporarily_unavailable` with `Retry-After` when `peer` sends token or revocation
+/// requests faster than its rate.
+fn token_rate(state: &AppState, peer: std::net::IpAddr) -> Result<(), Response> {
+    state.take_token_request(peer).map_err(|wait| {
+        let mut response = oauth_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "temporarily_unavailable",
+            "Too many token requests from this address. Try again shortly.",
+        );
+        if let Ok(value) = crate::drs::retry_after(wait).parse() {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
+    })
+}
+
+async fn token(
+    State(state): State<AppState>,
+    PeerAddr(peer): PeerAddr,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(response) = token_rate(&state, peer) {
+        return response;
+    }
     let (params, client) = match client_request(&state, &headers, &body).await {
         Ok(parts) => parts,
         Err(response) => return response,
@@ -963,7 +987,15 @@ async fn token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -
     }
 }
 
-async fn revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn revoke(
+    State(state): State<AppState>,
+    PeerAddr(peer): PeerAddr,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(response) = token_rate(&state, peer) {
+        return response;
+    }
     let (params, client) = match client_request(&state, &headers, &body).await {
         Ok(parts) => parts,
         Err(response) => return response,
