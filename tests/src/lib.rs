@@ -322,55 +322,86 @@ impl App {
     }
 }
 
-/// Headless Chromium (Debian's `chromium`, driven by its `chromedriver`): the person's own
-/// browser for the sign-in pages, where Chromium-based browsers (most people's) apply rules
-/// that WebKitGTK does not, such as CSP `form-action` on the redirect that answers a form.
-pub struct Chromium {
+/// A web browser for the sign-in pages, as the person's own: headless Chromium (Debian's
+/// `chromium`, driven by its `chromedriver`; Chromium-based browsers, most people's, apply rules
+/// that others do not, such as CSP `form-action` on the redirect that answers a form) or
+/// WebKitGTK's MiniBrowser (driven by `WebKitWebDriver`; the engine of GNOME Web and Safari's
+/// relative).
+pub struct WebBrowser {
     /// The WebDriver client.
     pub client: Client,
     _driver: Driver,
 }
 
-impl Chromium {
+/// WebKitGTK's MiniBrowser, which the `libwebkit2gtk-4.1-0` package ships.
+fn minibrowser() -> Result<PathBuf> {
+    std::fs::read_dir("/usr/lib")?
+        .flatten()
+        .map(|dir| dir.path().join("webkit2gtk-4.1/MiniBrowser"))
+        .find(|path| path.is_file())
+        .context("WebKitGTK's MiniBrowser is not installed (libwebkit2gtk-4.1-0)")
+}
+
+impl WebBrowser {
     /// Starts chromedriver and a headless Chromium session.
-    pub async fn start() -> Result<Chromium> {
+    pub async fn chromium() -> Result<WebBrowser> {
+        Self::start(
+            "chromedriver",
+            serde_json::json!({
+                "browserName": "chrome",
+                "goog:chromeOptions": {
+                    // --no-sandbox: the tests may run as root, where Chromium's sandbox can't start.
+                    "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
+                             "--disable-dev-shm-usage", "--no-first-run"],
+                },
+            }),
+        )
+        .await
+    }
+
+    /// Starts WebKitWebDriver and a MiniBrowser session (on the test's virtual display).
+    pub async fn webkitgtk() -> Result<WebBrowser> {
+        let binary = minibrowser()?;
+        Self::start(
+            "WebKitWebDriver",
+            serde_json::json!({
+                "browserName": "MiniBrowser",
+                "webkitgtk:browserOptions": {
+                    "binary": binary,
+                    "args": ["--automation"],
+                },
+            }),
+        )
+        .await
+    }
+
+    async fn start(driver: &str, capabilities: serde_json::Value) -> Result<WebBrowser> {
         let port = free_port()?;
         let logs = target_dir().join("e2e/logs");
         std::fs::create_dir_all(&logs)?;
-        let log = std::fs::File::create(logs.join("chromedriver.log"))?;
-        let driver = Command::new("chromedriver")
+        let log = std::fs::File::create(logs.join(format!("{driver}.log")))?;
+        let child = Command::new(driver)
             .arg(format!("--port={port}"))
             .stdout(Stdio::from(log.try_clone()?))
             .stderr(Stdio::from(log))
             .spawn()
-            .context(
-                "could not start chromedriver (`cargo xtask test` installs chromium-driver)",
-            )?;
-        let driver = Driver(driver);
+            .with_context(|| {
+                format!("could not start {driver} (`cargo xtask test` installs it)")
+            })?;
+        let driver_process = Driver(child);
         wait_for_port(port).await?;
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut caps = serde_json::Map::new();
-        caps.insert("browserName".into(), "chrome".into());
-        caps.insert(
-            "goog:chromeOptions".into(),
-            serde_json::json!({
-                // --no-sandbox: the tests may run as root, where Chromium's sandbox can't start.
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
-                         "--disable-dev-shm-usage", "--no-first-run"],
-            }),
-        );
-        caps.insert(
-            "goog:loggingPrefs".into(),
-            serde_json::json!({ "browser": "ALL" }),
-        );
+        let serde_json::Value::Object(caps) = capabilities else {
+            bail!("capabilities must be an object");
+        };
         let client = ClientBuilder::rustls()?
             .capabilities(caps)
             .connect(&format!("http://127.0.0.1:{port}"))
             .await
-            .context("chromedriver could not start Chromium")?;
-        Ok(Chromium {
+            .with_context(|| format!("{driver} could not start its browser"))?;
+        Ok(WebBrowser {
             client,
-            _driver: driver,
+            _driver: driver_process,
         })
     }
 
@@ -423,7 +454,7 @@ impl Chromium {
         }
     }
 
-    /// Ends the session and stops chromedriver.
+    /// Ends the session and stops its driver.
     pub async fn quit(self) -> Result<()> {
         self.client.clone().close().await?;
         Ok(())

@@ -3,7 +3,7 @@
 
 use anyhow::{ensure, Context, Result};
 use refill_auth::{KeyringStore, TokenStore};
-use refill_e2e::{run_to_end, App, AppHome, Chromium};
+use refill_e2e::{run_to_end, App, AppHome, WebBrowser};
 use refill_service::sandbox::{CUSTOMER_EMAIL, CUSTOMER_NAME, CUSTOMER_PASSWORD};
 use refill_testkit::{Browser, Person};
 use std::path::Path;
@@ -107,32 +107,45 @@ async fn sign_in_survives_a_restart_and_sign_out_forgets_it() -> Result<()> {
     Ok(())
 }
 
-/// The sign-in in Chromium, most people's browser (Chrome, Edge, Brave): it applies the pages'
-/// CSP `form-action` to the redirect that answers the consent form, which once blocked the way
-/// back to the app. Headless Chromium signs in and allows; the app's loopback listener gets the
-/// code and the app shows the account.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs a display, tauri-driver, Chromium and a Secret Service: run by `cargo xtask test`"]
-async fn sign_in_completes_in_chromium() -> Result<()> {
+/// Signs in from the app's button in `browser`, up to the account shown, then signs out.
+async fn sign_in_in(browser: WebBrowser, name: &str) -> Result<()> {
     use_isolated_keyring()?;
     let home = AppHome::new()?;
-    let app = App::launch(&home, "chromium-sign-in", &[]).await?;
+    let app = App::launch(&home, name, &[]).await?;
     app.find("[data-testid='grid']").await?;
     app.click("sign-in").await?;
     let authorize = app.text("authorize-url").await?;
-    let chromium = Chromium::start().await?;
-    let page = chromium
+    let page = browser
         .sign_in(&authorize, CUSTOMER_EMAIL, CUSTOMER_PASSWORD)
         .await?;
     ensure!(page.contains("You can return to Refill"), "{page}");
     app.wait_text("account-name", |t| t == CUSTOMER_NAME)
         .await?;
-    app.screenshot("signed-in-chromium").await?;
-    chromium.quit().await?;
+    app.screenshot(name).await?;
+    browser.quit().await?;
     app.click("sign-out").await?;
     app.find("[data-testid='sign-in']").await?;
     app.quit().await?;
     Ok(())
+}
+
+/// The sign-in in Chromium, most people's browser (Chrome, Edge, Brave): it applies the pages'
+/// CSP `form-action` to the redirect that answers the consent form, which once blocked the way
+/// back to the app, and under `Referrer-Policy: no-referrer` it sends `Origin: null` with the
+/// pages' own forms. Headless Chromium signs in and allows; the app's loopback listener gets the
+/// code and the app shows the account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a display, tauri-driver, Chromium and a Secret Service: run by `cargo xtask test`"]
+async fn sign_in_completes_in_chromium() -> Result<()> {
+    sign_in_in(WebBrowser::chromium().await?, "signed-in-chromium").await
+}
+
+/// The same sign-in in WebKitGTK (MiniBrowser through WebKitWebDriver), the engine of GNOME's
+/// browser and Safari's relative.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a display, tauri-driver, WebKitWebDriver and a Secret Service: run by `cargo xtask test`"]
+async fn sign_in_completes_in_webkitgtk() -> Result<()> {
+    sign_in_in(WebBrowser::webkitgtk().await?, "signed-in-webkitgtk").await
 }
 
 /// For providers that only send the browser back to an app's own address: the sign-in returns
