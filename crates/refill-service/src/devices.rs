@@ -6,10 +6,10 @@
 //! device.
 
 use crate::inventory::record_event;
-use crate::store::to_ms;
+use crate::store::{from_ms, to_ms};
 use crate::Store;
 use refill_wire::{DeviceList, DeviceView, SlotProduct, SlotView};
-use serde_json::Value;
+use serde_json::{json, Value};
 use sqlx::Row;
 use time::OffsetDateTime;
 
@@ -307,6 +307,245 @@ impl Store {
             devices: devices.into_iter().map(|(_, d)| d).collect(),
         })
     }
+}
+
+/// A device's current registration, as a DRS call's bearer token names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallingDevice {
+    /// Internal id.
+    pub id: i64,
+    /// Whose device it is.
+    pub customer_id: i64,
+    /// Model id.
+    pub model: String,
+    /// Serial.
+    pub serial: String,
+    /// Registered as a test device: its orders are test orders.
+    pub is_test: bool,
+}
+
+/// One of the device's slots and the product chosen for it.
+pub(crate) struct DeviceSlot {
+    pub(crate) asin: Option<String>,
+}
+
+impl Store {
+    /// The device `model`/`serial` while it is registered to `customer`.
+    pub async fn registered_device(
+        &self,
+        customer: i64,
+        model: &str,
+        serial: &str,
+    ) -> Result<Option<CallingDevice>, sqlx::Error> {
+        let row = sqlx::query(
+            "SELECT id, is_test FROM devices \
+             WHERE customer_id = $1 AND model_id = $2 AND serial = $3 \
+               AND deregistered_at_ms IS NULL",
+        )
+        .bind(customer)
+        .bind(model)
+        .bind(serial)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|row| {
+            Ok(CallingDevice {
+                id: row.try_get("id")?,
+                customer_id: customer,
+                model: model.to_owned(),
+                serial: serial.to_owned(),
+                is_test: crate::db::flag(&row, "is_test")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// The slot ids of `model`, in its order.
+    pub async fn slot_ids(&self, model: &str) -> Result<Vec<String>, sqlx::Error> {
+        sqlx::query_scalar("SELECT slot_id FROM slots WHERE model_id = $1 ORDER BY position")
+            .bind(model)
+            .fetch_all(self.pool())
+            .await
+    }
+
+    pub(crate) async fn device_slot(
+        &self,
+        device: &CallingDevice,
+        slot: &str,
+    ) -> Result<Option<DeviceSlot>, sqlx::Error> {
+        let row = sqlx::query(
+            "SELECT ds.asin FROM slots s \
+             LEFT JOIN device_slots ds ON ds.device_id = $1 AND ds.slot_id = s.slot_id \
+             WHERE s.model_id = $2 AND s.slot_id = $3",
+        )
+        .bind(device.id)
+        .bind(&device.model)
+        .bind(slot)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|row| {
+            Ok(DeviceSlot {
+                asin: row.try_get("asin")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Every slot of the device's model with its chosen product (`None`: unsubscribed), in
+    /// the model's order.
+    pub(crate) async fn subscriptions(
+        &self,
+        device: &CallingDevice,
+    ) -> Result<Vec<(String, Option<(String, f64, String)>)>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT s.slot_id, p.asin, p.pack_quantity, p.unit FROM slots s \
+             LEFT JOIN device_slots ds ON ds.device_id = $1 AND ds.slot_id = s.slot_id \
+             LEFT JOIN products p ON p.asin = ds.asin \
+             WHERE s.model_id = $2 ORDER BY s.position",
+        )
+        .bind(device.id)
+        .bind(&device.model)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let asin: Option<String> = row.try_get("asin")?;
+                let product = match asin {
+                    Some(asin) => Some((asin, row.try_get("pack_quantity")?, row.try_get("unit")?)),
+                    None => None,
+                };
+                Ok((row.try_get("slot_id")?, product))
+            })
+            .collect()
+    }
+
+    /// Deregisters the device: it leaves the customer's devices and every token it holds is
+    /// revoked.
+    pub async fn deregister_device(
+        &self,
+        device: &CallingDevice,
+        now: OffsetDateTime,
+    ) -> Result<(), sqlx::Error> {
+        let mut tx = self.write().await?;
+        sqlx::query("UPDATE devices SET deregistered_at_ms = $1 WHERE id = $2")
+            .bind(to_ms(now))
+            .bind(device.id)
+            .execute(&mut *tx)
+            .await?;
+        let body = json!({ "model": device.model, "serial": device.serial });
+        crate::inventory::record_event(
+            &mut tx,
+            device.customer_id,
+            Some(device.id),
+            "DeviceDeregistered",
+            &body,
+            now,
+        )
+        .await?;
+        let tokens = sqlx::query(
+            "SELECT token_hash, scope_data FROM oauth_tokens \
+             WHERE customer_id = $1 AND revoked_at_ms IS NULL AND scope_data IS NOT NULL",
+        )
+        .bind(device.customer_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        for row in tokens {
+            let data: String = row.try_get("scope_data")?;
+            let names_device = DeviceScope::parse(&data)
+                .is_ok_and(|s| s.model == device.model && s.serial == device.serial);
+            if names_device {
+                let hash: String = row.try_get("token_hash")?;
+                sqlx::query("UPDATE oauth_tokens SET revoked_at_ms = $1 WHERE token_hash = $2")
+                    .bind(to_ms(now))
+                    .bind(hash)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        self.forget_devices();
+        self.events_committed();
+        Ok(())
+    }
+
+    /// Cancels the device's open test orders, for one slot or all; the slots it touched.
+    pub(crate) async fn cancel_test_orders(
+        &self,
+        device: &CallingDevice,
+        slot: Option<&str>,
+        now: OffsetDateTime,
+    ) -> Result<(), sqlx::Error> {
+        let mut tx = self.write().await?;
+        let cancelled = sqlx::query(
+            "UPDATE orders SET status = 'cancelled', updated_at_ms = $1 \
+             WHERE device_id = $2 AND kind = 'test' AND status IN ('placed', 'shipped') \
+               AND ($3 IS NULL OR slot_id = $3) \
+             RETURNING event_instance_id, asin, slot_id, \
+                       (SELECT title FROM products p WHERE p.asin = orders.asin) AS title",
+        )
+        .bind(to_ms(now))
+        .bind(device.id)
+        .bind(slot)
+        .fetch_all(&mut *tx)
+        .await?;
+        for row in cancelled {
+            let body = json!({
+                "eventInstanceId": row.try_get::<String, _>("event_instance_id")?,
+                "asin": row.try_get::<String, _>("asin")?,
+                "title": row.try_get::<Option<String>, _>("title")?,
+                "slotId": row.try_get::<Option<String>, _>("slot_id")?,
+                "by": "device",
+            });
+            crate::inventory::record_event(
+                &mut tx,
+                device.customer_id,
+                Some(device.id),
+                "OrderCancelled",
+                &body,
+                now,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        self.events_committed();
+        Ok(())
+    }
+
+    /// The device's order `event_instance_id`, for GetOrderInfo.
+    pub(crate) async fn device_order(
+        &self,
+        device: &CallingDevice,
+        event_instance_id: &str,
+    ) -> Result<Option<DeviceOrder>, sqlx::Error> {
+        let row = sqlx::query(
+            "SELECT asin, slot_id, status, quantity, expected_delivery_ms, cancellable_until_ms \
+             FROM orders WHERE device_id = $1 AND event_instance_id = $2",
+        )
+        .bind(device.id)
+        .bind(event_instance_id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|row| {
+            Ok(DeviceOrder {
+                asin: row.try_get("asin")?,
+                slot_id: row.try_get("slot_id")?,
+                status: row.try_get("status")?,
+                quantity: row.try_get("quantity")?,
+                expected_delivery: from_ms(row.try_get("expected_delivery_ms")?),
+                cancellable_until: from_ms(row.try_get("cancellable_until_ms")?),
+            })
+        })
+        .transpose()
+    }
+}
+
+/// An order of a device, as GetOrderInfo tells it.
+pub(crate) struct DeviceOrder {
+    pub(crate) asin: String,
+    pub(crate) slot_id: Option<String>,
+    pub(crate) status: String,
+    pub(crate) quantity: i64,
+    pub(crate) expected_delivery: OffsetDateTime,
+    pub(crate) cancellable_until: OffsetDateTime,
 }
 
 #[cfg(test)]

@@ -34,6 +34,16 @@ pub enum ApiError {
     Internal(#[from] sqlx::Error),
 }
 
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        match e {
+            crate::store::StoreError::NotFound(m) => ApiError::NotFound(m),
+            crate::store::StoreError::NotCancellable(m) => ApiError::NotCancellable(m),
+            crate::store::StoreError::Database(e) => ApiError::Internal(e),
+        }
+    }
+}
+
 impl ApiError {
     fn parts(&self) -> (StatusCode, ErrorCode, String) {
         match self {

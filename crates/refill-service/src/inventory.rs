@@ -6,9 +6,10 @@
 //! replenish call would.
 
 use crate::db::Backend;
-use crate::drs::CallingDevice;
+use crate::devices::CallingDevice;
+use crate::store::StoreError;
 use crate::store::{from_ms, place_in, to_ms, NewOrder};
-use crate::{ApiError, Store};
+use crate::Store;
 use refill_core::inventory::{
     packs_to_target, run_out, LowStreak, Reading, Threshold, UseEstimate,
 };
@@ -240,7 +241,7 @@ impl Store {
         reported: &SlotReport<'_>,
         now: OffsetDateTime,
         policy: &OrderPolicy,
-    ) -> Result<Option<Outcome>, ApiError> {
+    ) -> Result<Option<Outcome>, StoreError> {
         let (answer, answered) = tokio::sync::oneshot::channel();
         self.queue_report(ReportJob {
             device: device.clone(),
@@ -255,7 +256,7 @@ impl Store {
         .await?;
         // No answer: the batch failed before it came to this report (the writer logged why).
         answered.await.map_err(|_| {
-            ApiError::Internal(sqlx::Error::Protocol(
+            StoreError::Database(sqlx::Error::Protocol(
                 "the report could not be recorded".to_owned(),
             ))
         })?
@@ -324,13 +325,13 @@ pub(crate) struct ReportJob {
     slot_status: bool,
     now: OffsetDateTime,
     policy: OrderPolicy,
-    answer: tokio::sync::oneshot::Sender<Result<Option<Outcome>, ApiError>>,
+    answer: tokio::sync::oneshot::Sender<Result<Option<Outcome>, StoreError>>,
 }
 
 /// A report's caller and what to tell it once the batch is committed.
 pub(crate) type ReportAnswer = (
-    tokio::sync::oneshot::Sender<Result<Option<Outcome>, ApiError>>,
-    Result<Option<Outcome>, ApiError>,
+    tokio::sync::oneshot::Sender<Result<Option<Outcome>, StoreError>>,
+    Result<Option<Outcome>, StoreError>,
 );
 
 impl ReportJob {
@@ -338,7 +339,7 @@ impl ReportJob {
     pub(crate) fn fail(self, why: &str) {
         let _ = self
             .answer
-            .send(Err(ApiError::Internal(sqlx::Error::Protocol(
+            .send(Err(StoreError::Database(sqlx::Error::Protocol(
                 why.to_owned(),
             ))));
     }
@@ -495,7 +496,7 @@ pub(crate) async fn report_batch(
             };
             match place_in(conn, &order, job.now, &job.policy).await {
                 Ok(placed) => Ok(Some(Outcome::Reordered(placed))),
-                Err(ApiError::Internal(e)) => return Err(e),
+                Err(StoreError::Database(e)) => return Err(e),
                 Err(e) => Err(e),
             }
         } else if became_low {

@@ -112,6 +112,12 @@ impl From<crate::drs::DrsError> for SensorError {
     }
 }
 
+impl From<crate::store::StoreError> for SensorError {
+    fn from(e: crate::store::StoreError) -> Self {
+        crate::drs::DrsError::from(e).into()
+    }
+}
+
 impl From<crate::ApiError> for SensorError {
     fn from(e: crate::ApiError) -> Self {
         match e {

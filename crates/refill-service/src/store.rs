@@ -7,7 +7,7 @@
 //! in the order of their ids (an event stream that has read up to id N never misses one below).
 
 use crate::db::{Backend, Database, DbConnection, DbPool, DbRow};
-use crate::{ApiError, StartError};
+use crate::StartError;
 use rand::distributions::Alphanumeric;
 use rand::Rng;
 use refill_core::{Currency, Money, OrderPolicy, OrderStatus, Quantity, Unit};
@@ -16,6 +16,22 @@ use sqlx::Row;
 use std::collections::HashMap;
 use std::time::Duration;
 use time::OffsetDateTime;
+
+/// Why a change to the data was not made: what the caller asked for does not exist or can no
+/// longer be done (in words for the customer), or the database failed. The HTTP layer says each
+/// in its API's own terms (see [`crate::ApiError`]).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No such thing.
+    #[error("{0}")]
+    NotFound(String),
+    /// The order can no longer be cancelled.
+    #[error("{0}")]
+    NotCancellable(String),
+    /// The database failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
 
 /// How far back an item must have been ordered to count as recent and get a button.
 const RECENT: time::Duration = time::Duration::days(365);
@@ -42,7 +58,7 @@ pub struct Store {
 /// A device an access token was found to name.
 #[derive(Debug, Clone)]
 pub(crate) struct CachedDevice {
-    pub(crate) device: crate::drs::CallingDevice,
+    pub(crate) device: crate::devices::CallingDevice,
     /// When the token expires (service clock).
     pub(crate) expires: OffsetDateTime,
     /// When it was looked up (real time): entries are trusted for [`DEVICE_CACHE_TTL`].
@@ -274,7 +290,7 @@ pub(crate) async fn place_in(
     order: &NewOrder<'_>,
     now: OffsetDateTime,
     policy: &OrderPolicy,
-) -> Result<PressResult, ApiError> {
+) -> Result<PressResult, StoreError> {
     let id = new_event_instance_id();
     let (device, slot) = order.device.unzip();
     let inserted = sqlx::query(
@@ -314,7 +330,7 @@ pub(crate) async fn place_in(
                     event_instance_id: open.event_instance_id.clone(),
                     order: open,
                 }),
-                None => Err(ApiError::NotFound(format!(
+                None => Err(StoreError::NotFound(format!(
                     "There is no product {asin} in the catalog."
                 ))),
             };
@@ -324,7 +340,7 @@ pub(crate) async fn place_in(
     };
     let placed = order_in(conn, order.customer, &id, now)
         .await?
-        .ok_or_else(|| ApiError::Internal(sqlx::Error::RowNotFound))?;
+        .ok_or_else(|| StoreError::Database(sqlx::Error::RowNotFound))?;
     let body = serde_json::json!({
         "eventInstanceId": id,
         "asin": asin,
@@ -452,12 +468,13 @@ impl Store {
 
     /// Runs `work` in the next group-committed transaction (see [`crate::writer`]); its answer
     /// once that transaction is durable.
-    pub(crate) async fn batched<T, F>(&self, work: F) -> Result<T, ApiError>
+    pub(crate) async fn batched<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: for<'c> FnOnce(
                 &'c mut crate::db::DbConnection,
-            ) -> futures_util::future::BoxFuture<'c, Result<T, ApiError>>
+            )
+                -> futures_util::future::BoxFuture<'c, Result<T, StoreError>>
             + Send
             + 'static,
     {
@@ -470,7 +487,7 @@ impl Store {
         &self,
         digest: &str,
         now: OffsetDateTime,
-    ) -> Option<crate::drs::CallingDevice> {
+    ) -> Option<crate::devices::CallingDevice> {
         let cache = self.devices.lock().unwrap_or_else(|e| e.into_inner());
         cache
             .get(digest)
@@ -499,7 +516,7 @@ impl Store {
     pub(crate) async fn queue_report(
         &self,
         job: crate::inventory::ReportJob,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), StoreError> {
         self.writer.report(job).await
     }
 
@@ -640,7 +657,7 @@ impl Store {
         asin: &str,
         now: OffsetDateTime,
         policy: &OrderPolicy,
-    ) -> Result<PressResult, ApiError> {
+    ) -> Result<PressResult, StoreError> {
         let order = NewOrder {
             customer,
             asin,
@@ -660,7 +677,7 @@ impl Store {
         order: &NewOrder<'_>,
         now: OffsetDateTime,
         policy: &OrderPolicy,
-    ) -> Result<PressResult, ApiError> {
+    ) -> Result<PressResult, StoreError> {
         let owned = OwnedOrder::from(order);
         let policy = *policy;
         self.batched(move |conn| {
@@ -676,7 +693,7 @@ impl Store {
         customer: i64,
         event_instance_id: &str,
         now: OffsetDateTime,
-    ) -> Result<OrderView, ApiError> {
+    ) -> Result<OrderView, StoreError> {
         let mut tx = self.write().await?;
         let cancelled = sqlx::query(
             "UPDATE orders SET status = 'cancelled', updated_at_ms = $1 \
@@ -707,16 +724,18 @@ impl Store {
         let order = self
             .order(customer, event_instance_id, now)
             .await?
-            .ok_or_else(|| ApiError::NotFound(format!("There is no order {event_instance_id}.")))?;
+            .ok_or_else(|| {
+                StoreError::NotFound(format!("There is no order {event_instance_id}."))
+            })?;
         use refill_wire::OrderState;
         match order.status {
             OrderState::Cancelled => Ok(order),
-            OrderState::Placed => Err(ApiError::NotCancellable(format!(
+            OrderState::Placed => Err(StoreError::NotCancellable(format!(
                 "This order can no longer be cancelled: the time to cancel it has passed. \
                  It arrives by {}.",
                 order.expected_delivery.date()
             ))),
-            OrderState::Shipped | OrderState::Delivered => Err(ApiError::NotCancellable(
+            OrderState::Shipped | OrderState::Delivered => Err(StoreError::NotCancellable(
                 "This order can no longer be cancelled: it has already shipped.".to_owned(),
             )),
         }

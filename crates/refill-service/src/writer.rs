@@ -12,7 +12,7 @@
 
 use crate::db::{Backend, DbConnection, DbPool};
 use crate::inventory::{report_batch, ReportAnswer, ReportJob, SlotCache};
-use crate::ApiError;
+use crate::store::StoreError;
 use futures_util::future::BoxFuture;
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -53,10 +53,10 @@ impl Writer {
     }
 
     /// Runs `work` in the next batch; its answer once the batch is durable.
-    pub(crate) async fn write<T, F>(&self, work: F) -> Result<T, ApiError>
+    pub(crate) async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: for<'c> FnOnce(&'c mut DbConnection) -> BoxFuture<'c, Result<T, ApiError>>
+        F: for<'c> FnOnce(&'c mut DbConnection) -> BoxFuture<'c, Result<T, StoreError>>
             + Send
             + 'static,
     {
@@ -68,7 +68,7 @@ impl Writer {
                 let finish = move |committed: Result<(), Arc<sqlx::Error>>| {
                     let _ = answer.send(match committed {
                         Ok(()) => result,
-                        Err(e) => Err(ApiError::Internal(sqlx::Error::Protocol(format!(
+                        Err(e) => Err(StoreError::Database(sqlx::Error::Protocol(format!(
                             "the write could not be committed: {e}"
                         )))),
                     });
@@ -77,7 +77,7 @@ impl Writer {
             })
         });
         let stopped = || {
-            ApiError::Internal(sqlx::Error::Protocol(
+            StoreError::Database(sqlx::Error::Protocol(
                 "the database writer has stopped".to_owned(),
             ))
         };
@@ -98,12 +98,12 @@ impl Writer {
     }
 
     /// Queues a slot report for the next batch; the job answers its caller itself.
-    pub(crate) async fn report(&self, job: ReportJob) -> Result<(), ApiError> {
+    pub(crate) async fn report(&self, job: ReportJob) -> Result<(), StoreError> {
         self.queue.send(Job::Report(job)).await.map_err(|e| {
             if let Job::Report(job) = e.0 {
                 job.fail("the database writer has stopped");
             }
-            ApiError::Internal(sqlx::Error::Protocol(
+            StoreError::Database(sqlx::Error::Protocol(
                 "the database writer has stopped".to_owned(),
             ))
         })
@@ -192,7 +192,7 @@ async fn run_batch(
     for (answer, result) in reported {
         let _ = answer.send(match &outcome {
             Ok(()) => result,
-            Err(e) => Err(ApiError::Internal(sqlx::Error::Protocol(format!(
+            Err(e) => Err(StoreError::Database(sqlx::Error::Protocol(format!(
                 "the report could not be committed: {e}"
             )))),
         });
