@@ -51,6 +51,10 @@ pub enum AuthError {
     /// Signed in before, but the provider no longer accepts it (revoked or expired).
     #[error("You were signed out because the sign-in service no longer accepts your sign-in (it may have been revoked). Please sign in again.")]
     SessionEnded,
+    /// Signed in before, but the sign-in does not cover what the app now does (granted before a
+    /// scope the service requires existed): forgotten, to be made again.
+    #[error("Please sign in again: your sign-in is from an earlier version of Refill and does not cover your orders and devices.")]
+    Outdated,
     /// The OS keyring failed.
     #[error("The system keyring could not be used: {0}")]
     Keyring(String),
@@ -92,6 +96,7 @@ impl AuthError {
             AuthError::Unreachable { .. } => "auth_unreachable",
             AuthError::SignedOut => "signed_out",
             AuthError::SessionEnded => "session_ended",
+            AuthError::Outdated => "sign_in_outdated",
             AuthError::Keyring(_) => "keyring",
         }
     }

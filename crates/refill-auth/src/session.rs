@@ -183,6 +183,21 @@ impl Session {
         Ok(())
     }
 
+    /// Forgets a sign-in that the service refused as not covering what was asked (`403
+    /// insufficient_scope`: granted before the scopes the app now asks for); the error to show.
+    /// The next sign-in asks for the provider's current scopes.
+    pub async fn end_outdated(&self) -> AuthError {
+        tracing::warn!(
+            provider = self.provider.key,
+            "the sign-in does not cover what the app asks; signing out"
+        );
+        let mut guard = self.tokens.lock().await;
+        match self.forget(&mut guard).await {
+            Ok(()) => AuthError::Outdated,
+            Err(e) => e,
+        }
+    }
+
     /// The signed-in person's profile, or `None` when the provider has no profile endpoint.
     /// A token the endpoint rejects is refreshed once.
     pub async fn profile(&self) -> Result<Option<Profile>, AuthError> {

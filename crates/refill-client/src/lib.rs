@@ -72,9 +72,9 @@ impl ClientError {
             ClientError::Unreachable { .. } => ErrorCode::ServiceUnreachable,
             ClientError::NoAnswer { .. } => ErrorCode::ServiceTimeout,
             ClientError::Api { body, .. } => body.code,
-            ClientError::SignIn(AuthError::SignedOut | AuthError::SessionEnded) => {
-                ErrorCode::SignInRequired
-            }
+            ClientError::SignIn(
+                AuthError::SignedOut | AuthError::SessionEnded | AuthError::Outdated,
+            ) => ErrorCode::SignInRequired,
             ClientError::SignIn(AuthError::Unreachable { .. }) => ErrorCode::ServiceUnreachable,
             ClientError::SignIn(_) => ErrorCode::SignInFailed,
             ClientError::Protocol { .. } => ErrorCode::ServiceError,
@@ -271,6 +271,14 @@ impl Client {
                 || (status == reqwest::StatusCode::UNAUTHORIZED
                     && serde_json::from_slice::<ErrorBody>(&bytes)
                         .is_ok_and(|b| b.code == ErrorCode::InvalidToken));
+            // A valid sign-in that does not cover this (granted before the scope the service now
+            // requires): refreshing gives the same grant, so it is forgotten and made again.
+            let outdated = status == reqwest::StatusCode::FORBIDDEN
+                && serde_json::from_slice::<ErrorBody>(&bytes)
+                    .is_ok_and(|b| b.code == ErrorCode::InsufficientScope);
+            if let (true, Some(session), Some(_)) = (outdated, &self.session, &token) {
+                return Err(ClientError::SignIn(session.end_outdated().await));
+            }
             if let (true, false, Some(session), Some(sent)) =
                 (rejected, retried, &self.session, &token)
             {

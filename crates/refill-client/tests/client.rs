@@ -100,12 +100,16 @@ mod signed_in {
 
     /// A new customer signed in through the real pages; their session.
     async fn new_customer(base: &str) -> Arc<Session> {
-        let provider = Provider::refill("client-test", base);
+        new_customer_with(Provider::refill("client-test", base), "casey@example.test").await
+    }
+
+    /// [`new_customer`] through `provider` (its scopes), as `email`.
+    async fn new_customer_with(provider: Provider, email: &str) -> Arc<Session> {
         let pending = start_sign_in(&provider).await.unwrap();
         let browser = Browser::default();
         let person = Person::New {
             name: "Casey",
-            email: "casey@example.test",
+            email,
             password: "long enough",
         };
         let callback = browser
@@ -132,6 +136,37 @@ mod signed_in {
             .await
             .unwrap();
         session
+    }
+
+    /// An app signed in before the service required `refill:customer` (scope `profile` only):
+    /// the service refuses its token with 403, so the sign-in is forgotten and the person asked
+    /// to sign in again, in words, instead of every request failing.
+    #[tokio::test]
+    async fn a_sign_in_from_before_the_customer_scope_is_forgotten_and_made_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = ServiceConfig::sandbox(dir.path().join("s.sqlite"));
+        config.require_sign_in = true;
+        let service = start(config).await.unwrap();
+        let mut old_app = Provider::refill("client-test", &service.base_url());
+        old_app.scopes = vec!["profile".to_owned()];
+        let session = new_customer_with(old_app, "old.app@example.test").await;
+        let client = Client::new(&service.base_url()).with_session(session.clone());
+        let err = client.buttons().await.unwrap_err();
+        assert_eq!(err.code(), ErrorCode::SignInRequired);
+        assert!(err.to_string().contains("sign in again"), "{err}");
+        assert_eq!(
+            session.access_token().await.unwrap_err(),
+            AuthError::SignedOut,
+            "the outdated sign-in is forgotten"
+        );
+        // Signed in again as today's app asks, it works.
+        let session = new_customer_with(
+            Provider::refill("client-test", &service.base_url()),
+            "old.app@example.test",
+        )
+        .await;
+        let client = Client::new(&service.base_url()).with_session(session);
+        assert_eq!(client.buttons().await.unwrap().tiles.len(), 0);
     }
 
     #[tokio::test]

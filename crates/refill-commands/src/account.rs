@@ -149,7 +149,9 @@ pub(crate) struct SignInSlot {
 
 pub(crate) fn auth_error(e: AuthError) -> AppError {
     let code = match e {
-        AuthError::SignedOut | AuthError::SessionEnded => ErrorCode::SignInRequired,
+        AuthError::SignedOut | AuthError::SessionEnded | AuthError::Outdated => {
+            ErrorCode::SignInRequired
+        }
         AuthError::Unreachable { .. } => ErrorCode::ServiceUnreachable,
         _ => ErrorCode::SignInFailed,
     };
