@@ -24,6 +24,7 @@ pub const COMMANDS: &[&str] = &[
     "list_devices",
     "slot_inventory",
     "change_slot",
+    "remove_device",
     "list_orders",
     "inbox",
     "mark_inbox_read",

@@ -522,6 +522,18 @@ pub async fn slot_settings(
     Ok(row)
 }
 
+/// Whether the device `serial` is registered (not removed) in the SQLite database `db`.
+pub async fn device_registered(db: &Path, serial: &str) -> Result<bool> {
+    let mut conn = read_only(db).await?;
+    let current: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM devices WHERE serial = ?1 AND deregistered_at_ms IS NULL",
+    )
+    .bind(serial)
+    .fetch_one(&mut conn)
+    .await?;
+    Ok(current > 0)
+}
+
 /// A notification server on the tests' session bus (`tests/rig/notifications.py`): what the app
 /// raised, as the bus carried it, and clicks on the notifications' buttons. Stopped when dropped.
 pub struct Notifications {

@@ -264,5 +264,33 @@ async fn the_device_page_shows_each_slot_and_saves_its_settings() -> Result<()> 
     app.screenshot("device-page").await?;
     app.click("device-back").await?;
     app.find("[data-testid='grid']").await?;
+
+    // Removing it, after a second word: the service deregisters it, the list drops it.
+    app.click(&format!("open-device-{BREWER}")).await?;
+    app.click("remove-device").await?;
+    app.click("remove-device-confirm").await?;
+    app.find("[data-testid='grid']").await?;
+    let mut registered = true;
+    for _ in 0..50 {
+        registered = refill_e2e::device_registered(&home.sandbox_db(), BREWER).await?;
+        if !registered {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(!registered, "the service still has the device registered");
+    for _ in 0..50 {
+        if !app
+            .exists(&format!("[data-testid='open-device-{BREWER}']"))
+            .await?
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        !app.exists(&format!("[data-testid='open-device-{BREWER}']"))
+            .await?
+    );
     app.quit().await
 }

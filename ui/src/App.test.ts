@@ -50,6 +50,7 @@ function fakeApi(over: Partial<Api> = {}): Api {
     changeSlot: vi.fn(async () => {
       throw { code: "not_found", message: "no such slot" };
     }),
+    removeDevice: vi.fn(async () => null),
     inbox: vi.fn(async () => ({ notices: [], unread: 0 })),
     markInboxRead: vi.fn(async () => ({ notices: [], unread: 0 })),
     ...wizardApi(),

@@ -70,6 +70,7 @@ function fakeApi(over: Partial<Api> = {}): Api {
       slot === "brew-beans" ? beans() : beans({ slotId: slot, name: "Paper filters", unit: "count", capacity: 100, remaining: null, levels: [], runsOut: null, low: false }),
     ),
     changeSlot: vi.fn(async (_m: string, _s: string, _slot: string, settings) => beans({ mode: settings.mode ?? "notify", minimum: settings.minimum ?? null })),
+    removeDevice: vi.fn(async () => null),
     inbox: vi.fn(async () => inbox),
     markInboxRead: vi.fn(async () => (inbox = { ...inbox, unread: 0 })),
     ...wizardApi(),
@@ -175,6 +176,36 @@ describe("the device page", () => {
         onHand: 0,
       }),
     );
+  });
+
+  it("removes the device only after asking, says why when it can't, and lists the devices again", async () => {
+    let removed = false;
+    let failOnce = true;
+    const api = fakeApi({
+      removeDevice: vi.fn(async () => {
+        if (failOnce) {
+          failOnce = false;
+          throw { code: "service_unreachable", message: "Can't reach the Refill service at x, so the device was not removed." };
+        }
+        removed = true;
+        return null;
+      }),
+      listDevices: vi.fn(async () => ({ devices: removed ? [] : [aLinkedDevice] })),
+    });
+    render(App, { props: { api } });
+    await fireEvent.click(await screen.findByTestId(`open-device-${aLinkedDevice.serial}`));
+    await fireEvent.click(await screen.findByTestId("remove-device"));
+    // Asked first; "Keep it" changes nothing.
+    await fireEvent.click(await screen.findByTestId("remove-device-keep"));
+    expect(api.removeDevice).not.toHaveBeenCalled();
+    await fireEvent.click(screen.getByTestId("remove-device"));
+    await fireEvent.click(await screen.findByTestId("remove-device-confirm"));
+    expect((await screen.findByTestId("remove-device-error")).textContent).toContain("was not removed");
+    expect(screen.getByTestId("device-page")).toBeTruthy();
+    await fireEvent.click(screen.getByTestId("remove-device-confirm"));
+    await waitFor(() => expect(screen.queryByTestId("device-page")).toBeNull());
+    expect(api.removeDevice).toHaveBeenLastCalledWith(aLinkedDevice.model, aLinkedDevice.serial);
+    await waitFor(() => expect(screen.queryByTestId(`open-device-${aLinkedDevice.serial}`)).toBeNull());
   });
 
   it("reads its slots again while open, keeping what the customer typed", async () => {

@@ -189,6 +189,19 @@ impl Client {
             .await
     }
 
+    /// `DELETE /v1/devices/{model}/{serial}`: removes the device from the account (its tokens
+    /// stop working), so that someone else can set it up. Its orders and history stay.
+    pub async fn remove_device(&self, model: &str, serial: &str) -> Result<(), ClientError> {
+        let path = format!(
+            "/v1/devices/{}/{}",
+            path_segment(model),
+            path_segment(serial)
+        );
+        self.respond(&|| self.http.delete(self.url(&path)))
+            .await
+            .map(drop)
+    }
+
     /// `GET /v1/events?after=`: the customer's events after `after`, oldest first (a page).
     pub async fn events(&self, after: i64) -> Result<EventList, ClientError> {
         let path = format!("/v1/events?after={after}");

@@ -190,6 +190,8 @@ commands! {
     async slot_inventory(model: String, serial: String, slot_id: String) -> SlotInventory;
     /// Changes a slot: notify or reorder, its low and target levels, the stock on hand.
     async change_slot(model: String, serial: String, slot_id: String, settings: SlotSettings) -> SlotInventory;
+    /// Removes a device from the account (someone else can then set it up); its history stays.
+    async remove_device(model: String, serial: String) -> ();
     /// The latest orders, newest first.
     async list_orders() -> OrderList;
     /// The in-app inbox: the latest notices, newest first.

@@ -125,6 +125,7 @@ enum Doing {
     Pressing,
     Cancelling,
     Changing,
+    Removing,
 }
 
 impl AppCore {
@@ -357,6 +358,16 @@ impl AppCore {
             .map_err(|e| self.error(e, Doing::Changing))
     }
 
+    /// Removes a device from the account, so that someone else can set it up; its orders and
+    /// history stay with the account.
+    pub async fn remove_device(&self, model: String, serial: String) -> Result<(), AppError> {
+        let client = self.client().await?;
+        client
+            .remove_device(&model, &serial)
+            .await
+            .map_err(|e| self.error(e, Doing::Removing))
+    }
+
     /// Called by the UI at its first animation frame. Logs it, and writes the time to the file
     /// named by `REFILL_READY_FILE` when set (the benchmark's start-up measurement).
     pub fn ui_ready(&self) {
@@ -425,6 +436,10 @@ impl AppCore {
             }
             (ClientError::Unreachable { url }, Doing::Changing) => format!(
                 "Can't reach the Refill service at {url}, so nothing was changed. \
+                 Try again in a moment."
+            ),
+            (ClientError::Unreachable { url }, Doing::Removing) => format!(
+                "Can't reach the Refill service at {url}, so the device was not removed. \
                  Try again in a moment."
             ),
             (ClientError::NoAnswer { .. }, Doing::Cancelling) => {

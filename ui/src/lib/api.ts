@@ -28,6 +28,7 @@ export type Api = Pick<
   | "listOrders"
   | "slotInventory"
   | "changeSlot"
+  | "removeDevice"
   | "inbox"
   | "markInboxRead"
   | DeviceCommand

@@ -518,6 +518,7 @@ export type CommandName =
   | "list_devices"
   | "slot_inventory"
   | "change_slot"
+  | "remove_device"
   | "list_orders"
   | "inbox"
   | "mark_inbox_read";
@@ -570,6 +571,8 @@ export const commands = {
   slotInventory: (model: string, serial: string, slotId: string): Promise<SlotInventory> => invoke("slot_inventory", { model, serial, slotId }),
   /** Changes a slot: notify or reorder, its low and target levels, the stock on hand. */
   changeSlot: (model: string, serial: string, slotId: string, settings: SlotSettings): Promise<SlotInventory> => invoke("change_slot", { model, serial, slotId, settings }),
+  /** Removes a device from the account (someone else can then set it up); its history stays. */
+  removeDevice: (model: string, serial: string): Promise<null> => invoke("remove_device", { model, serial }),
   /** The latest orders, newest first. */
   listOrders: (): Promise<OrderList> => invoke("list_orders"),
   /** The in-app inbox: the latest notices, newest first. */
