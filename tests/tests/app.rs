@@ -267,6 +267,9 @@ async fn the_device_page_shows_each_slot_and_saves_its_settings() -> Result<()> 
 
     // Removing it, after a second word: the service deregisters it, the list drops it.
     app.click(&format!("open-device-{BREWER}")).await?;
+    // Once the slots have loaded, so that the button no longer moves down as they appear.
+    app.wait_text("level-brew-water-filter", |t| !t.is_empty())
+        .await?;
     app.click("remove-device").await?;
     app.click("remove-device-confirm").await?;
     app.find("[data-testid='grid']").await?;
