@@ -91,20 +91,13 @@ async fn health(http: &reqwest::Client, base: &str) -> Duration {
 
 /// The hidden fields of the sandbox app's sign-in form.
 async fn sign_in_fields(http: &reqwest::Client, base: &str) -> Vec<(String, String)> {
-    let query = serde_urlencoded::to_string([
-        ("client_id", "refill-app"),
-        ("scope", "profile"),
-        ("response_type", "code"),
-        ("redirect_uri", "http://127.0.0.1:49321/callback"),
-        ("code_challenge_method", "S256"),
-        (
-            "code_challenge",
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-        ),
-    ])
-    .unwrap();
+    let app = refill_testkit::OAuthClient {
+        id: "refill-app",
+        secret: None,
+        redirect_uri: "http://127.0.0.1:49321/callback",
+    };
     let page = http
-        .get(format!("{base}/ap/oa?{query}"))
+        .get(refill_testkit::authorize_url(base, app, "profile", None))
         .send()
         .await
         .unwrap()

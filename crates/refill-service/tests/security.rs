@@ -444,6 +444,16 @@ async fn a_device_can_not_be_taken_over_by_naming_its_serial() {
     assert_eq!(placed["detailCode"], "STANDARD_ORDER_PLACED");
 }
 
+/// The sandbox app's authorization request for `scope` (and `scope_data`) on the fixture.
+fn authorize(f: &Fixture, scope: &str, scope_data: Option<&str>) -> String {
+    let app = refill_testkit::OAuthClient {
+        id: "refill-app",
+        secret: None,
+        redirect_uri: REDIRECT,
+    };
+    refill_testkit::authorize_url(&f.service.base_url(), app, scope, scope_data)
+}
+
 /// Loads the sign-in page of an authorization request for `scope` (and `scope_data`) in the
 /// browser `http`; the page's headers and its sign-in form filled in for `email`.
 async fn sign_in_form(
@@ -452,21 +462,8 @@ async fn sign_in_form(
     (scope, scope_data): (&str, Option<&str>),
     (email, password): (&str, &str),
 ) -> (reqwest::header::HeaderMap, Vec<(String, String)>) {
-    let mut params = vec![
-        ("client_id", "refill-app"),
-        ("scope", scope),
-        ("response_type", "code"),
-        ("redirect_uri", REDIRECT),
-        ("code_challenge_method", "S256"),
-        (
-            "code_challenge",
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
-        ),
-    ];
-    params.extend(scope_data.map(|d| ("scope_data", d)));
-    let query = serde_urlencoded::to_string(params).unwrap();
     let page = http
-        .get(f.url(&format!("/ap/oa?{query}")))
+        .get(authorize(f, scope, scope_data))
         .send()
         .await
         .unwrap();
@@ -798,18 +795,7 @@ async fn wrong_passwords_are_throttled_for_known_and_unknown_emails_alike() {
     // wrong sign-in does.
     let html = f
         .http
-        .get(f.url(&format!(
-            "/ap/oa?{}",
-            serde_urlencoded::to_string([
-                ("client_id", "refill-app"),
-                ("scope", "profile"),
-                ("response_type", "code"),
-                ("redirect_uri", REDIRECT),
-                ("code_challenge_method", "S256"),
-                ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
-            ])
-            .unwrap()
-        )))
+        .get(authorize(&f, "profile", None))
         .send()
         .await
         .unwrap()

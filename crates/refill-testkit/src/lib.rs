@@ -186,16 +186,14 @@ pub struct OAuthClient<'a> {
 /// The PKCE verifier [`tokens`] uses.
 pub const VERIFIER: &str = "device-verifier-0123456789-0123456789-0123456789";
 
-/// Runs the whole authorization code flow with PKCE against the service at `base_url`: the
-/// authorization request for `scope` (and `scope_data`), `person` signs in and allows it on the
-/// real pages, and the code is redeemed. Returns the access and refresh tokens.
-pub async fn tokens(
+/// The authorization request (`/ap/oa`) of the service at `base_url` for `client`, `scope` and
+/// `scope_data`, with the PKCE challenge (S256) of [`VERIFIER`].
+pub fn authorize_url(
     base_url: &str,
     client: OAuthClient<'_>,
     scope: &str,
     scope_data: Option<&str>,
-    person: &Person<'_>,
-) -> Result<(String, String), String> {
+) -> String {
     use base64::Engine;
     use sha2::Digest;
     let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -211,11 +209,23 @@ pub async fn tokens(
     if let Some(data) = scope_data {
         params.push(("scope_data", data));
     }
-    let query = serde_urlencoded::to_string(params).map_err(|e| e.to_string())?;
+    let query = serde_urlencoded::to_string(params).unwrap_or_default();
+    format!("{base_url}/ap/oa?{query}")
+}
+
+/// Runs the whole authorization code flow with PKCE against the service at `base_url`: the
+/// authorization request for `scope` (and `scope_data`), `person` signs in and allows it on the
+/// real pages, and the code is redeemed. Returns the access and refresh tokens.
+pub async fn tokens(
+    base_url: &str,
+    client: OAuthClient<'_>,
+    scope: &str,
+    scope_data: Option<&str>,
+    person: &Person<'_>,
+) -> Result<(String, String), String> {
+    let authorize = authorize_url(base_url, client, scope, scope_data);
     let browser = Browser::default();
-    let back = browser
-        .sign_in(&format!("{base_url}/ap/oa?{query}"), person, "allow")
-        .await?;
+    let back = browser.sign_in(&authorize, person, "allow").await?;
     let code = query_of(&back)
         .remove("code")
         .ok_or_else(|| format!("no code in {back}"))?;

@@ -876,12 +876,14 @@ fn token_response(access: Sensitive<String>, refresh: String, scope: String) -> 
         .into_response()
 }
 
-/// The form of a token or revoke request, and the client it authenticates.
+/// The form of a token or revoke request, and the client it authenticates, once `peer` is within
+/// its rate.
 async fn client_request(
     state: &AppState,
-    headers: &HeaderMap,
+    (peer, headers): (std::net::IpAddr, &HeaderMap),
     body: &Bytes,
 ) -> Result<(Params, Client), Response> {
+    token_rate(state, peer)?;
     let params = Params::parse(body)
         .map_err(|message| oauth_error(StatusCode::BAD_REQUEST, "invalid_request", message))?;
     let client = client_auth(state, headers, &params).await?;
@@ -910,10 +912,7 @@ async fn token(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(response) = token_rate(&state, peer) {
-        return response;
-    }
-    let (params, client) = match client_request(&state, &headers, &body).await {
+    let (params, client) = match client_request(&state, (peer, &headers), &body).await {
         Ok(parts) => parts,
         Err(response) => return response,
     };
@@ -993,10 +992,7 @@ async fn revoke(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(response) = token_rate(&state, peer) {
-        return response;
-    }
-    let (params, client) = match client_request(&state, &headers, &body).await {
+    let (params, client) = match client_request(&state, (peer, &headers), &body).await {
         Ok(parts) => parts,
         Err(response) => return response,
     };
