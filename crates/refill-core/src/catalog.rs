@@ -104,6 +104,11 @@ pub struct DeviceModel {
     pub slots: Vec<SlotSpec>,
 }
 
+/// What a device signs with its own Ed25519 key to prove, when it registers, that it is the
+/// device it names: this, then the authorization request's S256 PKCE challenge. The signature
+/// goes in `scope_data` as `possession`, the public key as `device_key` (both base64url).
+pub const POSSESSION_CONTEXT: &str = "refill-device-possession-v1:";
+
 /// Whether `id` is a valid DRS device model id or serial: 1 to 64 of `[A-Za-z0-9-+_]`.
 pub fn is_valid_device_identifier(id: &str) -> bool {
     (1..=64).contains(&id.len())

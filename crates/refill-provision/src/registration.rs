@@ -41,19 +41,29 @@ pub struct Identity {
     /// Whether it is a test device.
     #[serde(default)]
     pub is_test_device: bool,
+    /// Its own Ed25519 public key (base64url), kept through factory resets, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_key: Option<String>,
+    /// Its signature (base64url) of [`refill_core::catalog::POSSESSION_CONTEXT`] and
+    /// `code_challenge` with that key: proof that this device itself asks to be registered,
+    /// which lets a new owner register it after a factory reset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub possession: Option<String>,
 }
 
 impl Identity {
     /// The authorization request's `scope_data`, in DRS's shape.
     pub fn scope_data(&self) -> String {
-        serde_json::json!({
-            "dash:replenish": {
-                "device_model": self.model,
-                "serial": self.serial,
-                "is_test_device": self.is_test_device,
-            }
-        })
-        .to_string()
+        let mut device = serde_json::json!({
+            "device_model": self.model,
+            "serial": self.serial,
+            "is_test_device": self.is_test_device,
+        });
+        if let (Some(key), Some(proof)) = (&self.device_key, &self.possession) {
+            device["device_key"] = key.as_str().into();
+            device["possession"] = proof.as_str().into();
+        }
+        serde_json::json!({ "dash:replenish": device }).to_string()
     }
 }
 
@@ -261,6 +271,11 @@ fn parse_state(answer: &[u8]) -> Result<RegistrationState, ProvError> {
         .map_err(|_| ProvError::protocol("the registration answer could not be read"))
 }
 
+fn new_verifier() -> Sensitive<String> {
+    let bytes: [u8; 32] = rand::random();
+    Sensitive::new(URL_SAFE_NO_PAD.encode(bytes))
+}
+
 /// Redeems a code at the token URL with the device's verifier; returns the refresh token.
 pub type Redeem = Arc<
     dyn Fn(
@@ -283,19 +298,22 @@ pub struct DeviceRegistration {
     serial: String,
     is_test: bool,
     verifier: Sensitive<String>,
+    key: Arc<ed25519_dalek::SigningKey>,
     redeem: Redeem,
     state: Arc<Mutex<DeviceState>>,
 }
 
 impl DeviceRegistration {
-    /// A device of `model` with `serial` that redeems codes with `redeem`.
+    /// A device of `model` with `serial` that redeems codes with `redeem`, with a device key
+    /// of its own (made at the factory).
     pub fn new(model: &str, serial: &str, is_test: bool, redeem: Redeem) -> Self {
-        let bytes: [u8; 32] = rand::random();
+        let seed: [u8; 32] = rand::random();
         Self {
             model: model.to_owned(),
             serial: serial.to_owned(),
             is_test,
-            verifier: Sensitive::new(URL_SAFE_NO_PAD.encode(bytes)),
+            verifier: new_verifier(),
+            key: Arc::new(ed25519_dalek::SigningKey::from_bytes(&seed)),
             redeem,
             state: Arc::new(Mutex::new(DeviceState {
                 state: RegistrationState::Unregistered,
@@ -304,12 +322,33 @@ impl DeviceRegistration {
         }
     }
 
-    /// Its identity, as `identify` answers it.
+    /// The same device after a factory reset: its tokens and verifier forgotten, a new verifier
+    /// made, its device key kept.
+    pub fn factory_reset(&self) -> Self {
+        Self {
+            verifier: new_verifier(),
+            state: Arc::new(Mutex::new(DeviceState {
+                state: RegistrationState::Unregistered,
+                refresh_token: None,
+            })),
+            ..self.clone()
+        }
+    }
+
+    /// Its identity, as `identify` answers it, with its proof of possession.
     pub fn identity(&self) -> Identity {
+        use ed25519_dalek::Signer;
+        let code_challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(self.verifier.expose()));
+        let message = format!(
+            "{}{code_challenge}",
+            refill_core::catalog::POSSESSION_CONTEXT
+        );
         Identity {
             model: self.model.clone(),
             serial: self.serial.clone(),
-            code_challenge: URL_SAFE_NO_PAD.encode(Sha256::digest(self.verifier.expose())),
+            possession: Some(URL_SAFE_NO_PAD.encode(self.key.sign(message.as_bytes()).to_bytes())),
+            device_key: Some(URL_SAFE_NO_PAD.encode(self.key.verifying_key().to_bytes())),
+            code_challenge,
             is_test_device: self.is_test,
         }
     }
@@ -382,5 +421,52 @@ impl DeviceRegistration {
             }
         });
         RegistrationState::Registering
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new_device() -> DeviceRegistration {
+        DeviceRegistration::new(
+            "RefillBrew-200",
+            "SN-1",
+            false,
+            Arc::new(|_, _| Box::pin(async { Err("offline".to_owned()) })),
+        )
+    }
+
+    fn proven(identity: &Identity) -> bool {
+        use ed25519_dalek::{Signature, VerifyingKey};
+        let decode = |text: &Option<String>| URL_SAFE_NO_PAD.decode(text.as_deref().unwrap());
+        let key: [u8; 32] = decode(&identity.device_key).unwrap().try_into().unwrap();
+        let proof: [u8; 64] = decode(&identity.possession).unwrap().try_into().unwrap();
+        let message = format!(
+            "{}{}",
+            refill_core::catalog::POSSESSION_CONTEXT,
+            identity.code_challenge
+        );
+        VerifyingKey::from_bytes(&key)
+            .unwrap()
+            .verify_strict(message.as_bytes(), &Signature::from_bytes(&proof))
+            .is_ok()
+    }
+
+    #[test]
+    fn a_device_signs_its_challenge_and_keeps_its_key_through_a_reset() {
+        let device = new_device();
+        let first = device.identity();
+        assert!(proven(&first));
+        let reset = device.factory_reset().identity();
+        assert!(proven(&reset));
+        assert_eq!(reset.device_key, first.device_key);
+        assert_ne!(reset.code_challenge, first.code_challenge);
+        assert_ne!(new_device().identity().device_key, first.device_key);
+        let data: serde_json::Value = serde_json::from_str(&first.scope_data()).unwrap();
+        assert_eq!(
+            data["dash:replenish"]["possession"].as_str(),
+            first.possession.as_deref()
+        );
     }
 }

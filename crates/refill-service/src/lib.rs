@@ -1,44 +1,37 @@
 //! The Refill service.
 //!
-//! An HTTP API (axum) over a SQLite or PostgreSQL database (sqlx, see [`db`]), which runs
+//! An HTTP API (axum) over a SQLite or PostgreSQL database (sqlx, see [`store::db`]), which runs
 //! either as its own binary (`refill-service`) or embedded in the app as the **sandbox**: seeded
 //! with a customer, device models, a catalog and an order history, so the app works out of the
 //! box.
 //!
-//! * [`store`] owns the database: schema migrations, queries, and the rules that must hold even
+//! Two layers, the lower never importing the upper:
+//!
+//! * [`http`]: routes, the kinds of caller they serve (customer, device, maker) and one error
+//!   type answered in each API's dialect (Refill, DRS, sensor events, LwA).
+//! * [`store`]: the database: schema migrations, queries, and the rules that must hold even
 //!   under concurrency (one open order per item is a unique index, not a check in code).
-//! * [`api`] maps HTTP to the store and errors to `4xx` answers with a message.
-//! * [`auth`] is the Login-with-Amazon-compatible authorization server (sign-in pages, tokens).
+//!
+//! and beside them:
+//!
+//! * [`auth`]: scopes, secrets, password hashing and the sign-in guards, free of both layers.
+//! * [`outbound`]: which addresses makers' webhooks may reach.
 //! * [`sandbox`] seeds the sandbox data.
 //! * [`start`] opens the database, binds the listener and serves until shut down.
 //!
 //! Every time-dependent rule reads the [`refill_core::Clock`] given in [`ServiceConfig`].
 
-pub mod api;
 pub mod auth;
-pub mod caller;
 #[cfg(feature = "hosted")]
 pub mod clients;
-pub mod db;
-pub mod devices;
-pub mod drs;
-mod error;
-pub mod fulfilment;
+pub mod http;
 mod images;
-pub mod inventory;
 pub mod outbound;
 pub mod sandbox;
-#[cfg(feature = "hosted")]
-pub mod sensors;
-pub mod serve;
 pub mod simulation;
 pub mod store;
-#[cfg(feature = "hosted")]
-pub mod webhooks;
-mod writer;
 
-pub use db::Database;
-pub use error::ApiError;
+pub use store::db::Database;
 pub use store::Store;
 
 use refill_core::{OrderPolicy, SharedClock, SystemClock};
@@ -79,7 +72,7 @@ pub struct ServiceConfig {
     pub allow_private_webhooks: bool,
     /// Bounds on connections: how many, how many from one address, and how long a request's
     /// headers and body may take (see [`serve`]).
-    pub limits: serve::Limits,
+    pub limits: http::serve::Limits,
     /// How often (real time) the sandbox's seeded devices use their supplies and report them
     /// (see [`simulation`]); `None`: they stay still.
     pub simulate_every: Option<std::time::Duration>,
@@ -98,7 +91,7 @@ impl ServiceConfig {
             fulfil_every: None,
             deliver_every: Some(std::time::Duration::from_millis(500)),
             allow_private_webhooks: false,
-            limits: serve::Limits::default().without_rates(),
+            limits: http::serve::Limits::default().without_rates(),
             simulate_every: None,
         }
     }
@@ -225,10 +218,10 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
     })?;
     let fulfilment = config
         .fulfil_every
-        .map(|every| fulfilment::spawn(store.clone(), config.clock.clone(), every));
+        .map(|every| store::fulfilment::spawn(store.clone(), config.clock.clone(), every));
     #[cfg(feature = "hosted")]
     let deliveries = config.deliver_every.map(|every| {
-        webhooks::spawn(
+        store::webhooks::spawn(
             store.clone(),
             config.clock.clone(),
             every,
@@ -245,10 +238,10 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
             every,
         )
     });
-    let state = api::AppState::new(store.clone(), &config);
-    let app = api::router(state);
+    let state = http::AppState::new(store.clone(), &config);
+    let app = http::router(state);
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let task = tokio::spawn(serve::run(listener, app, config.limits, stopped));
+    let task = tokio::spawn(http::serve::run(listener, app, config.limits, stopped));
     tracing::info!(%addr, sandbox = config.sandbox, "Refill service listening");
     Ok(RunningService {
         addr,

@@ -45,7 +45,7 @@ struct Args {
     speed: f64,
     require_sign_in: bool,
     allow_private_webhooks: bool,
-    limits: refill_service::serve::Limits,
+    limits: refill_service::http::serve::Limits,
 }
 
 fn parse_args() -> Result<Option<Args>, String> {
@@ -55,7 +55,7 @@ fn parse_args() -> Result<Option<Args>, String> {
     let mut speed = std::env::var("REFILL_SPEED").unwrap_or_else(|_| "1".into());
     let mut require_sign_in = false;
     let mut allow_private_webhooks = false;
-    let mut limits = refill_service::serve::Limits::default();
+    let mut limits = refill_service::http::serve::Limits::default();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {

@@ -180,12 +180,12 @@ async fn round(
         .post(format!("{base_url}/slotStatus/{}", slot.slot_id))
         .bearer_auth(token)
         .header(
-            crate::drs::TYPE_VERSION,
-            format!("{}DrsSlotStatusInput@1.0", crate::drs::TYPE_PREFIX),
+            crate::http::drs::TYPE_VERSION,
+            format!("{}DrsSlotStatusInput@1.0", crate::http::drs::TYPE_PREFIX),
         )
         .header(
-            crate::drs::ACCEPT_TYPE,
-            format!("{}DrsSlotStatusResult@1.0", crate::drs::TYPE_PREFIX),
+            crate::http::drs::ACCEPT_TYPE,
+            format!("{}DrsSlotStatusResult@1.0", crate::http::drs::TYPE_PREFIX),
         )
         .json(&body)
         .send()

@@ -20,7 +20,7 @@ fn documented() -> Vec<(Method, String)> {
     let mut ops = Vec::new();
     let mut path: Option<String> = None;
     let mut in_paths = false;
-    for line in refill_service::api::OPENAPI.lines() {
+    for line in refill_service::http::OPENAPI.lines() {
         if !line.starts_with(' ') && !line.is_empty() {
             in_paths = line == "paths:";
             path = None;
@@ -49,7 +49,7 @@ async fn the_description_is_served_and_every_documented_operation_is_routed() {
     let res = f.http.get(f.url("/openapi.yaml")).send().await.unwrap();
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["content-type"], "application/yaml");
-    assert_eq!(res.text().await.unwrap(), refill_service::api::OPENAPI);
+    assert_eq!(res.text().await.unwrap(), refill_service::http::OPENAPI);
 
     let ops = documented();
     let paths: BTreeSet<&str> = ops.iter().map(|(_, p)| p.as_str()).collect();

@@ -46,7 +46,7 @@ fn operations() -> Vec<(Method, String, Vec<String>)> {
     let mut ops: Vec<(Method, String, Vec<String>)> = Vec::new();
     let mut path: Option<String> = None;
     let mut in_paths = false;
-    for line in refill_service::api::OPENAPI.lines() {
+    for line in refill_service::http::OPENAPI.lines() {
         if !line.starts_with(' ') && !line.is_empty() {
             in_paths = line == "paths:";
             continue;
@@ -442,6 +442,190 @@ async fn a_device_can_not_be_taken_over_by_naming_its_serial() {
     .await;
     assert_eq!(status, 200, "{placed}");
     assert_eq!(placed["detailCode"], "STANDARD_ORDER_PLACED");
+}
+
+/// A device with a key of its own: `scope_data` naming `serial`, its key, and its signature of the
+/// challenge of `verifier` (what it does each time it is set up, with a new verifier).
+fn keyed_brewer(serial: &str, seed: u8, verifier: &str) -> String {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    use ed25519_dalek::Signer;
+    let key = ed25519_dalek::SigningKey::from_bytes(&[seed; 32]);
+    let message = format!(
+        "{}{}",
+        refill_core::catalog::POSSESSION_CONTEXT,
+        refill_testkit::challenge_of(verifier)
+    );
+    serde_json::json!({ "dash:replenish": {
+        "device_model": "RefillBrew-200",
+        "serial": serial,
+        "device_key": URL_SAFE_NO_PAD.encode(key.verifying_key().to_bytes()),
+        "possession": URL_SAFE_NO_PAD.encode(key.sign(message.as_bytes()).to_bytes()),
+    }})
+    .to_string()
+}
+
+/// The sandbox app's tokens for a device registration with the PKCE `verifier`.
+async fn device_tokens(
+    f: &Fixture,
+    person: &Person<'_>,
+    scope_data: &str,
+    verifier: &str,
+) -> Result<String, String> {
+    let app = refill_testkit::OAuthClient {
+        id: "refill-app",
+        secret: None,
+        redirect_uri: REDIRECT,
+    };
+    refill_testkit::tokens_with(
+        &f.service.base_url(),
+        app,
+        ("dash:replenish", Some(scope_data)),
+        person,
+        verifier,
+    )
+    .await
+    .map(|(access, _)| access)
+}
+
+#[tokio::test]
+async fn a_reset_device_that_proves_possession_changes_hands_and_nothing_else_does() {
+    let f = sandbox().await;
+    const FIRST: &str = "first-setup-verifier-0123456789-0123456789-0123";
+    const AFTER_RESET: &str = "after-reset-verifier-0123456789-0123456789-0123";
+    // Alex sets up a coffee maker that has its own key (seed 42); it orders beans.
+    let alex_device = device_tokens(&f, &ALEX, &keyed_brewer("KEYED-1", 42, FIRST), FIRST)
+        .await
+        .unwrap();
+    let (status, _, placed) = drs(
+        &f,
+        Method::POST,
+        "/replenish/brew-beans",
+        &alex_device,
+        ("DrsReplenishInput@1.0", "DrsReplenishResult@1.0"),
+        Some("{}"),
+    )
+    .await;
+    assert_eq!(status, 200, "{placed}");
+    let alex_order = placed["eventInstanceId"].as_str().unwrap().to_owned();
+
+    let robin = Person::New {
+        name: "Robin Buyer",
+        email: "robin.buyer@example.test",
+        password: "long enough",
+    };
+    // Naming the serial without a proof, or with another key's proof: refused.
+    let refused = device_tokens(&f, &robin, &brewer("KEYED-1", false), AFTER_RESET)
+        .await
+        .unwrap_err();
+    assert!(
+        refused.contains("linked to another Refill account"),
+        "{refused}"
+    );
+    let robin = Person::Existing {
+        email: "robin.buyer@example.test",
+        password: "long enough",
+    };
+    let refused = device_tokens(
+        &f,
+        &robin,
+        &keyed_brewer("KEYED-1", 7, AFTER_RESET),
+        AFTER_RESET,
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        refused.contains("linked to another Refill account"),
+        "{refused}"
+    );
+    // The device's own proof from Alex's setup, seen and sent again: refused.
+    let refused = device_tokens(&f, &robin, &keyed_brewer("KEYED-1", 42, FIRST), FIRST)
+        .await
+        .unwrap_err();
+    assert!(
+        refused.contains("linked to another Refill account"),
+        "{refused}"
+    );
+    // A proof that is not a signature of this request's challenge: told so.
+    let refused = device_tokens(&f, &robin, &keyed_brewer("KEYED-1", 42, FIRST), AFTER_RESET)
+        .await
+        .unwrap_err();
+    assert!(refused.contains("does not check out"), "{refused}");
+    let (status, _, _) = drs(
+        &f,
+        Method::GET,
+        "/subscriptionInfo",
+        &alex_device,
+        SUBSCRIPTION,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "Alex's device kept working through all that");
+
+    // Reset, the device signs its new challenge with the same key: it is Robin's now.
+    let robin_device = device_tokens(
+        &f,
+        &robin,
+        &keyed_brewer("KEYED-1", 42, AFTER_RESET),
+        AFTER_RESET,
+    )
+    .await
+    .unwrap();
+    let (status, _, body) = drs(
+        &f,
+        Method::GET,
+        "/subscriptionInfo",
+        &alex_device,
+        SUBSCRIPTION,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (400, Some("Invalid token")),
+        "the previous registration's token is revoked"
+    );
+    let alex_devices: Value = common::get_json(&f.http, &f.url("/v1/devices")).await;
+    assert!(
+        !alex_devices.to_string().contains("KEYED-1"),
+        "{alex_devices}"
+    );
+    let alex_orders: Value = common::get_json(&f.http, &f.url("/v1/orders")).await;
+    assert!(
+        alex_orders.to_string().contains(&alex_order),
+        "Alex keeps the order"
+    );
+    let (status, _, body) = drs(
+        &f,
+        Method::GET,
+        &format!("/getOrderInfo/{alex_order}"),
+        &robin_device,
+        ("DrsOrderInfoInput@1.0", "DrsOrderInfoResult@1.0"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 404, "Alex's order is not the new owner's: {body}");
+    let (status, _, placed) = drs(
+        &f,
+        Method::POST,
+        "/replenish/brew-beans",
+        &robin_device,
+        ("DrsReplenishInput@1.0", "DrsReplenishResult@1.0"),
+        Some("{}"),
+    )
+    .await;
+    assert_eq!(
+        placed["detailCode"], "STANDARD_ORDER_PLACED",
+        "{status} {placed}"
+    );
+    let events: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM events e JOIN devices d ON d.id = e.device_id \
+         WHERE d.serial = 'KEYED-1' AND e.kind = 'DeviceDeregistered'",
+    )
+    .fetch_one(f.service.store().pool())
+    .await
+    .unwrap();
+    assert_eq!(events, 1, "Alex's registration ended with its event");
 }
 
 /// The sandbox app's authorization request for `scope` (and `scope_data`) on the fixture.
@@ -867,7 +1051,7 @@ async fn an_unknown_email_costs_what_a_known_one_does() {
 
 #[tokio::test]
 async fn devices_and_token_requests_over_their_rate_are_told_to_wait() {
-    use refill_service::serve::{Limits, Rate};
+    use refill_service::http::serve::{Limits, Rate};
     let (dir, clock) = common::fresh();
     let db = common::database(dir.path(), "rates").await;
     let service = common::start_with(&db, clock.clone(), |c| {

@@ -7,7 +7,7 @@ mod common;
 use common::{device_token_via, drs, sandbox, start_on, start_with, Fixture, REDIRECT};
 use refill_core::{Clock, Sensitive};
 use refill_service::auth::{ClientKind, ClientRegistration, SANDBOX_CLIENT_ID};
-use refill_service::webhooks::{signature, SIGNATURE_HEADER};
+use refill_service::store::webhooks::{signature, SIGNATURE_HEADER};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};

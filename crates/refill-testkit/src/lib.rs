@@ -194,10 +194,25 @@ pub fn authorize_url(
     scope: &str,
     scope_data: Option<&str>,
 ) -> String {
+    authorize_url_with(base_url, client, (scope, scope_data), VERIFIER)
+}
+
+/// The S256 PKCE challenge of `verifier`.
+pub fn challenge_of(verifier: &str) -> String {
     use base64::Engine;
     use sha2::Digest;
-    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(sha2::Sha256::digest(VERIFIER.as_bytes()));
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()))
+}
+
+/// [`authorize_url`] with the challenge of `verifier`.
+pub fn authorize_url_with(
+    base_url: &str,
+    client: OAuthClient<'_>,
+    (scope, scope_data): (&str, Option<&str>),
+    verifier: &str,
+) -> String {
+    let challenge = challenge_of(verifier);
     let mut params = vec![
         ("client_id", client.id),
         ("scope", scope),
@@ -223,7 +238,18 @@ pub async fn tokens(
     scope_data: Option<&str>,
     person: &Person<'_>,
 ) -> Result<(String, String), String> {
-    let authorize = authorize_url(base_url, client, scope, scope_data);
+    tokens_with(base_url, client, (scope, scope_data), person, VERIFIER).await
+}
+
+/// [`tokens`] with the PKCE verifier `verifier` (a device that makes a new one each time).
+pub async fn tokens_with(
+    base_url: &str,
+    client: OAuthClient<'_>,
+    (scope, scope_data): (&str, Option<&str>),
+    person: &Person<'_>,
+    verifier: &str,
+) -> Result<(String, String), String> {
+    let authorize = authorize_url_with(base_url, client, (scope, scope_data), verifier);
     let browser = Browser::default();
     let back = browser.sign_in(&authorize, person, "allow").await?;
     let code = query_of(&back)
@@ -234,7 +260,7 @@ pub async fn tokens(
         ("code", code.as_str()),
         ("client_id", client.id),
         ("redirect_uri", client.redirect_uri),
-        ("code_verifier", VERIFIER),
+        ("code_verifier", verifier),
     ];
     form.extend(client.secret.map(|s| ("client_secret", s)));
     let answer: serde_json::Value = browser

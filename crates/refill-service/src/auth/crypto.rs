@@ -68,6 +68,32 @@ pub fn pkce_matches(challenge: &str, verifier: &str) -> bool {
     constant_time_eq(computed.as_bytes(), challenge.as_bytes())
 }
 
+pub use refill_core::catalog::POSSESSION_CONTEXT;
+
+/// Whether `proof` (an Ed25519 signature, base64url) was made by `key` (an Ed25519 public key,
+/// base64url) over [`POSSESSION_CONTEXT`] and `challenge`.
+pub fn possession_proven(key: &str, challenge: &str, proof: &str) -> bool {
+    use ed25519_dalek::{Signature, VerifyingKey};
+    let Some(key) = URL_SAFE_NO_PAD
+        .decode(key)
+        .ok()
+        .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+        .and_then(|bytes| VerifyingKey::from_bytes(&bytes).ok())
+    else {
+        return false;
+    };
+    let Some(signature) = URL_SAFE_NO_PAD
+        .decode(proof)
+        .ok()
+        .and_then(|bytes| <[u8; 64]>::try_from(bytes).ok())
+    else {
+        return false;
+    };
+    let message = format!("{POSSESSION_CONTEXT}{challenge}");
+    key.verify_strict(message.as_bytes(), &Signature::from_bytes(&signature))
+        .is_ok()
+}
+
 /// Whether a PKCE code verifier is well formed: 43 to 128 of `[A-Za-z0-9-._~]` (RFC 7636 §4.1).
 pub fn valid_verifier(verifier: &str) -> bool {
     (43..=128).contains(&verifier.len())
@@ -185,6 +211,25 @@ pub fn client_secret_matches(secret: &str, stored_digest: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn possession_is_a_signature_of_the_challenge_by_the_key() {
+        use ed25519_dalek::{Signer, SigningKey};
+        let device = SigningKey::from_bytes(&[7; 32]);
+        let key = URL_SAFE_NO_PAD.encode(device.verifying_key().to_bytes());
+        let sign = |challenge: &str| {
+            let message = format!("{POSSESSION_CONTEXT}{challenge}");
+            URL_SAFE_NO_PAD.encode(device.sign(message.as_bytes()).to_bytes())
+        };
+        let proof = sign("challenge-1");
+        assert!(possession_proven(&key, "challenge-1", &proof));
+        assert!(!possession_proven(&key, "challenge-2", &proof));
+        let other = SigningKey::from_bytes(&[8; 32]);
+        let other_key = URL_SAFE_NO_PAD.encode(other.verifying_key().to_bytes());
+        assert!(!possession_proven(&other_key, "challenge-1", &proof));
+        assert!(!possession_proven(&key, "challenge-1", "not base64!"));
+        assert!(!possession_proven("short", "challenge-1", &proof));
+    }
 
     #[test]
     fn pkce_s256_matches_the_rfc_7636_example() {

@@ -8,7 +8,7 @@
 //! | [`Customer`] | access token with [`CUSTOMER_SCOPE`] (and without `dash:replenish`) | `/v1/…` |
 //! | [`Device`] | access token with `dash:replenish` naming a registered device | the DRS API, `/v3/events` |
 //! | [`Maker`] | HTTP Basic of a confidential OAuth client | `/v1/webhooks` |
-//! | profile | access token with `profile` or `profile:user_id` | `/user/profile` only |
+//! | [`ProfileReader`] | access token with `profile` or `profile:user_id` | `/user/profile` only |
 //!
 //! A valid token of the wrong kind is refused with `403` and a message saying what it is for;
 //! a missing, expired or revoked one with `401` (on the DRS API: `400 Invalid token`, as DRS
@@ -19,19 +19,15 @@
 //! [`crate::ServiceConfig::anonymous_allowed`]), and then only for requests whose `Host` is a
 //! loopback name, so that a web page elsewhere cannot reach it through DNS rebinding.
 
-use crate::api::AppState;
-use crate::auth::store::TokenGrant;
-use crate::devices::{DeviceScope, DEVICE_SCOPE};
-use crate::drs::{CallingDevice, DrsError};
-use crate::ApiError;
+use super::error::{Error, Kind};
+use super::AppState;
+use crate::auth::{CUSTOMER_SCOPE, DEVICE_SCOPE};
+use crate::store::accounts::TokenGrant;
+use crate::store::devices::{CallingDevice, DeviceScope};
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use base64::Engine;
-use refill_wire::ErrorCode;
-
-/// The scope that lets a token act for its customer on `/v1`: buttons, orders, devices, events.
-pub const CUSTOMER_SCOPE: &str = "refill:customer";
 
 /// What a token is for, from its scopes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,9 +140,9 @@ pub struct Customer {
 }
 
 impl FromRequestParts<AppState> for Customer {
-    type Rejection = ApiError;
+    type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         let headers = &parts.headers;
         if let Some(token) = bearer(headers) {
             let grant = valid_grant(state, token).await?;
@@ -154,40 +150,42 @@ impl FromRequestParts<AppState> for Customer {
                 TokenKind::Customer => Ok(Customer {
                     id: grant.customer_id,
                 }),
-                other => Err(ApiError::Forbidden(other.not_customer().to_owned())),
+                other => Err(Error::forbidden(other.not_customer().to_owned())),
             };
         }
         // Credentials of another kind are refused, not ignored: acting for the service's first
         // customer instead would hide the client's mistake.
         if headers.contains_key(header::AUTHORIZATION) {
-            return Err(ApiError::Unauthorized(
-                ErrorCode::InvalidToken,
-                "Send your sign-in as 'Authorization: Bearer' and your access token.".to_owned(),
+            return Err(Error::new(
+                Kind::InvalidToken,
+                "Send your sign-in as 'Authorization: Bearer' and your access token.",
             ));
         }
         if !state.anonymous() || !host_is_loopback(headers) {
-            return Err(ApiError::Unauthorized(
-                ErrorCode::SignInRequired,
-                "This Refill service needs you to sign in.".to_owned(),
+            return Err(Error::new(
+                Kind::SignInRequired,
+                "This Refill service needs you to sign in.",
             ));
         }
-        let id = state.store().default_customer().await?.ok_or_else(|| {
-            ApiError::NotFound("This Refill service has no customers yet.".to_owned())
-        })?;
+        let id = state
+            .store()
+            .default_customer()
+            .await?
+            .ok_or_else(|| Error::not_found("This Refill service has no customers yet."))?;
         Ok(Customer { id })
     }
 }
 
 /// What an unexpired, unrevoked access token grants, or `401 invalid_token`.
-async fn valid_grant(state: &AppState, token: &str) -> Result<TokenGrant, ApiError> {
+async fn valid_grant(state: &AppState, token: &str) -> Result<TokenGrant, Error> {
     state
         .store()
         .access_grant(token, state.now())
         .await?
         .ok_or_else(|| {
-            ApiError::Unauthorized(
-                ErrorCode::InvalidToken,
-                "Your sign-in has expired or was revoked. Please sign in again.".to_owned(),
+            Error::new(
+                Kind::InvalidToken,
+                "Your sign-in has expired or was revoked. Please sign in again.",
             )
         })
 }
@@ -197,10 +195,10 @@ async fn valid_grant(state: &AppState, token: &str) -> Result<TokenGrant, ApiErr
 pub struct Device(pub CallingDevice);
 
 impl FromRequestParts<AppState> for Device {
-    type Rejection = DrsError;
+    type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, DrsError> {
-        let token = bearer(&parts.headers).ok_or(DrsError::InvalidToken)?;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let token = bearer(&parts.headers).ok_or_else(no_device_token)?;
         Ok(Device(device_for_token(state, token).await?))
     }
 }
@@ -209,16 +207,26 @@ impl FromRequestParts<AppState> for Device {
 /// token` when the token is not valid (DRS clients refresh on it) or its device is no longer
 /// registered, `403` when it is a valid token of a customer's app, `429` when the device calls
 /// faster than its rate.
-pub async fn device_for_token(state: &AppState, token: &str) -> Result<CallingDevice, DrsError> {
+pub async fn device_for_token(state: &AppState, token: &str) -> Result<CallingDevice, Error> {
     let device = token_device(state, token).await?;
-    state
-        .take_device_request(device.id)
-        .map_err(DrsError::Throttled)?;
+    state.take_device_request(device.id).map_err(|wait| {
+        Error::too_many(
+            "Rate exceeded: this device sends too many requests. Try again later.",
+            Some(wait),
+        )
+    })?;
     Ok(device)
 }
 
+fn no_device_token() -> Error {
+    Error::new(
+        Kind::InvalidToken,
+        "The access token is missing, not valid, or its device is no longer registered.",
+    )
+}
+
 /// The device of [`device_for_token`], before its rate is counted.
-async fn token_device(state: &AppState, token: &str) -> Result<CallingDevice, DrsError> {
+async fn token_device(state: &AppState, token: &str) -> Result<CallingDevice, Error> {
     let digest = crate::auth::token_digest(token);
     let now = state.now();
     if let Some(device) = state.store().cached_device(&digest, now) {
@@ -228,24 +236,23 @@ async fn token_device(state: &AppState, token: &str) -> Result<CallingDevice, Dr
         .store()
         .access_grant(token, now)
         .await?
-        .ok_or(DrsError::InvalidToken)?;
+        .ok_or_else(no_device_token)?;
     if TokenKind::of(&grant.scope) != TokenKind::Device {
-        return Err(DrsError::Forbidden(
+        return Err(Error::forbidden(
             "This token was not issued to a device: the Dash Replenishment API takes a \
-             device's own token (scope dash:replenish)."
-                .to_owned(),
+             device's own token (scope dash:replenish).",
         ));
     }
     let scope = grant
         .scope_data
         .as_deref()
         .and_then(|data| DeviceScope::parse(data).ok())
-        .ok_or(DrsError::InvalidToken)?;
+        .ok_or_else(no_device_token)?;
     let device = state
         .store()
         .registered_device(grant.customer_id, &scope.model, &scope.serial)
         .await?
-        .ok_or(DrsError::InvalidToken)?;
+        .ok_or_else(no_device_token)?;
     if let Some(expires) = grant.expires_at {
         state.store().cache_device(
             digest,
@@ -259,6 +266,45 @@ async fn token_device(state: &AppState, token: &str) -> Result<CallingDevice, Dr
     Ok(device)
 }
 
+/// A program reading the customer's profile (`/user/profile`): any valid access token with
+/// `profile` (name, email and id) or `profile:user_id` (the id only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProfileReader {
+    /// Whose profile.
+    pub customer_id: i64,
+    /// Whether the token may read the name and email too (`profile`).
+    pub full: bool,
+}
+
+impl FromRequestParts<AppState> for ProfileReader {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let invalid = || {
+            Error::new(
+                Kind::InvalidToken,
+                "The access token is missing, invalid or expired.",
+            )
+        };
+        let token = bearer(&parts.headers).ok_or_else(invalid)?;
+        let grant = state
+            .store()
+            .access_grant(token, state.now())
+            .await?
+            .ok_or_else(invalid)?;
+        let has = |wanted: &str| grant.scope.split_whitespace().any(|s| s == wanted);
+        if !has("profile") && !has("profile:user_id") {
+            return Err(Error::forbidden(
+                "The access token does not allow reading the profile.",
+            ));
+        }
+        Ok(ProfileReader {
+            customer_id: grant.customer_id,
+            full: has("profile"),
+        })
+    }
+}
+
 /// A device maker's server: HTTP Basic `client_id:client_secret` of a confidential client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Maker {
@@ -267,15 +313,14 @@ pub struct Maker {
 }
 
 impl FromRequestParts<AppState> for Maker {
-    type Rejection = ApiError;
+    type Rejection = Error;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         let refused = || {
-            ApiError::Unauthorized(
-                ErrorCode::InvalidToken,
+            Error::new(
+                Kind::InvalidToken,
                 "This is for a device maker's server: authenticate with HTTP Basic \
-                 client_id:client_secret of a confidential client."
-                    .to_owned(),
+                 client_id:client_secret of a confidential client.",
             )
         };
         let (id, secret) = basic(&parts.headers).ok_or_else(refused)?;

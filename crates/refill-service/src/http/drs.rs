@@ -15,14 +15,14 @@
 //! `x-amzn-accept-type` (missing or unknown: `400`); answers echo the result type in
 //! `x-amzn-type-version` and carry an `x-amzn-RequestId`. The bearer token identifies the device:
 //! it was issued for `scope=dash:replenish` with `scope_data` naming the device's model and
-//! serial (see [`crate::devices`]). Errors are `{"message": …}`, as DRS gives them; a bad or
+//! serial (see [`crate::store::devices`]). Errors are `{"message": …}`, as DRS gives them; a bad or
 //! expired token is `400 {"message":"Invalid token"}` with
 //! `x-amzn-ErrorType: InvalidTokenException:…`, which DRS clients refresh on.
 
-use crate::api::AppState;
-use crate::caller::Device;
-use crate::inventory::{Report, SlotReport};
-use crate::store::to_ms;
+use super::error::Error;
+use crate::http::caller::Device;
+use crate::http::AppState;
+use crate::store::inventory::{Report, SlotReport};
 use axum::body::Bytes;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
@@ -54,11 +54,6 @@ pub const INVALID_TOKEN_ERROR_TYPE: &str =
 
 /// The `x-amzn-ErrorType` of a call over its device's rate.
 pub const THROTTLING_ERROR_TYPE: &str = "ThrottlingException:";
-
-/// `Retry-After` for `wait`: whole seconds, at least 1.
-pub fn retry_after(wait: std::time::Duration) -> String {
-    wait.as_secs_f64().ceil().max(1.0).to_string()
-}
 
 /// One DRS operation: the request versions it accepts and the result versions it can give.
 #[derive(Debug, Clone, Copy)]
@@ -160,98 +155,8 @@ fn new_request_id() -> String {
     )
 }
 
-/// An error answer of the DRS API: `{"message": …}`, as DRS gives them.
-#[derive(Debug, thiserror::Error)]
-pub enum DrsError {
-    /// `400`: the request is malformed or not allowed.
-    #[error("{0}")]
-    BadRequest(String),
-    /// `400 Invalid token` with `x-amzn-ErrorType: InvalidTokenException:…`.
-    #[error("Invalid token")]
-    InvalidToken,
-    /// `403`: a valid token that was not issued to a device.
-    #[error("{0}")]
-    Forbidden(String),
-    /// `404`: no such slot or order.
-    #[error("{0}")]
-    NotFound(String),
-    /// `429`: the device calls faster than its rate; try again after the wait.
-    #[error("Rate exceeded: this device sends too many requests. Try again later.")]
-    Throttled(std::time::Duration),
-    /// `413`: the body is over 64 KiB.
-    #[error("{}", crate::api::TOO_LARGE)]
-    TooLarge,
-    /// `500`: the service failed; logged, never shown in detail.
-    #[error("internal error: {0}")]
-    Internal(#[from] sqlx::Error),
-}
-
-impl From<crate::store::StoreError> for DrsError {
-    fn from(e: crate::store::StoreError) -> Self {
-        match e {
-            crate::store::StoreError::NotFound(m) => DrsError::NotFound(m),
-            crate::store::StoreError::NotCancellable(m) => DrsError::BadRequest(m),
-            crate::store::StoreError::Database(e) => DrsError::Internal(e),
-        }
-    }
-}
-
-impl DrsError {
-    /// The DRS form of an error of the service's own API.
-    pub fn from_api(e: crate::ApiError) -> Self {
-        match e {
-            crate::ApiError::Internal(e) => DrsError::Internal(e),
-            crate::ApiError::NotFound(m) => DrsError::NotFound(m),
-            crate::ApiError::Forbidden(m) => DrsError::Forbidden(m),
-            crate::ApiError::TooLarge => DrsError::TooLarge,
-            other => DrsError::BadRequest(other.to_string()),
-        }
-    }
-}
-
-impl IntoResponse for DrsError {
-    fn into_response(self) -> Response {
-        let status = match &self {
-            DrsError::BadRequest(_) | DrsError::InvalidToken => StatusCode::BAD_REQUEST,
-            DrsError::Forbidden(_) => StatusCode::FORBIDDEN,
-            DrsError::NotFound(_) => StatusCode::NOT_FOUND,
-            DrsError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
-            DrsError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            DrsError::Internal(e) => {
-                tracing::error!("DRS request failed: {e}");
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
-        };
-        let message = match &self {
-            DrsError::Internal(_) => {
-                "The Refill service ran into a problem on its side. Please try again.".to_owned()
-            }
-            other => other.to_string(),
-        };
-        let mut response = (status, Json(json!({ "message": message }))).into_response();
-        if let DrsError::Throttled(wait) = &self {
-            response.headers_mut().insert(
-                HeaderName::from_static(ERROR_TYPE),
-                HeaderValue::from_static(THROTTLING_ERROR_TYPE),
-            );
-            if let Ok(value) = HeaderValue::from_str(&retry_after(*wait)) {
-                response
-                    .headers_mut()
-                    .insert(axum::http::header::RETRY_AFTER, value);
-            }
-        }
-        if matches!(self, DrsError::InvalidToken) {
-            response.headers_mut().insert(
-                HeaderName::from_static(ERROR_TYPE),
-                HeaderValue::from_static(INVALID_TOKEN_ERROR_TYPE),
-            );
-        }
-        response
-    }
-}
-
 /// The version headers of a request, checked against `op`: the result type to answer with.
-pub fn negotiate(headers: &HeaderMap, op: &Operation) -> Result<&'static str, DrsError> {
+pub fn negotiate(headers: &HeaderMap, op: &Operation) -> Result<&'static str, Error> {
     // Whitespace is dropped (an older doc has a stray space in a value), and so is a repeated
     // header name (a known client sends "x-amzn-accept-type: …" as the value).
     let read = |name: &str| {
@@ -280,28 +185,28 @@ pub fn negotiate(headers: &HeaderMap, op: &Operation) -> Result<&'static str, Dr
             .join(" or ")
     };
     let input = read(TYPE_VERSION).ok_or_else(|| {
-        DrsError::BadRequest(format!(
+        Error::bad_request(format!(
             "The x-amzn-type-version header is missing: {} needs {}.",
             op.name,
             expected(op.inputs)
         ))
     })?;
     if known(op.inputs, &input).is_none() {
-        return Err(DrsError::BadRequest(format!(
+        return Err(Error::bad_request(format!(
             "x-amzn-type-version {input:?} is not a version of {} this service knows: send {}.",
             op.name,
             expected(op.inputs)
         )));
     }
     let accept = read(ACCEPT_TYPE).ok_or_else(|| {
-        DrsError::BadRequest(format!(
+        Error::bad_request(format!(
             "The x-amzn-accept-type header is missing: {} answers {}.",
             op.name,
             expected(op.results)
         ))
     })?;
     known(op.results, &accept).ok_or_else(|| {
-        DrsError::BadRequest(format!(
+        Error::bad_request(format!(
             "x-amzn-accept-type {accept:?} is not a result of {} this service knows: accept {}.",
             op.name,
             expected(op.results)
@@ -323,27 +228,26 @@ fn answer(result: &str, status: StatusCode, body: Option<Value>) -> Response {
     response
 }
 
-pub use crate::devices::CallingDevice;
-use crate::devices::DeviceOrder;
+use crate::store::devices::{CallingDevice, DeviceOrder};
 
 /// A body of at most 64 KiB, as JSON (an empty body reads as `{}`).
-fn json_body(body: &Bytes) -> Result<Map<String, Value>, DrsError> {
-    if body.len() <= crate::api::MAX_BODY && body.iter().all(u8::is_ascii_whitespace) {
+fn json_body(body: &Bytes) -> Result<Map<String, Value>, Error> {
+    if body.len() <= crate::http::MAX_BODY && body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Map::new());
     }
-    match crate::api::json_body::<Value>(body).map_err(DrsError::from_api)? {
+    match crate::http::json_body::<Value>(body)? {
         Value::Object(map) => Ok(map),
-        _ => Err(DrsError::BadRequest(
+        _ => Err(Error::bad_request(
             "The request body must be a JSON object.".to_owned(),
         )),
     }
 }
 
 /// A number field (DRS documents integers but sends fractions too; a numeric string is read).
-fn number(body: &Map<String, Value>, key: &str, required: bool) -> Result<Option<f64>, DrsError> {
+fn number(body: &Map<String, Value>, key: &str, required: bool) -> Result<Option<f64>, Error> {
     let value = match body.get(key) {
         None | Some(Value::Null) if required => {
-            return Err(DrsError::BadRequest(format!("{key} is missing.")))
+            return Err(Error::bad_request(format!("{key} is missing.")))
         }
         None | Some(Value::Null) => return Ok(None),
         Some(v) => v,
@@ -355,22 +259,22 @@ fn number(body: &Map<String, Value>, key: &str, required: bool) -> Result<Option
     };
     match n {
         Some(n) if n.is_finite() && n >= 0.0 => Ok(Some(n)),
-        _ => Err(DrsError::BadRequest(format!(
+        _ => Err(Error::bad_request(format!(
             "{key} must be a number of zero or more, not {value}."
         ))),
     }
 }
 
 /// A date field: ISO 8601 date-time, or a date alone (`2017-04-01`, even `2017-04-7`).
-fn date(body: &Map<String, Value>, key: &str) -> Result<Option<OffsetDateTime>, DrsError> {
+fn date(body: &Map<String, Value>, key: &str) -> Result<Option<OffsetDateTime>, Error> {
     match body.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => parse_date(s).map(Some).ok_or_else(|| {
-            DrsError::BadRequest(format!(
+            Error::bad_request(format!(
                 "{key} must be an ISO 8601 date such as 2015-12-21T10:00:00Z, not {s:?}."
             ))
         }),
-        Some(other) => Err(DrsError::BadRequest(format!(
+        Some(other) => Err(Error::bad_request(format!(
             "{key} must be an ISO 8601 date such as 2015-12-21T10:00:00Z, not {other}."
         ))),
     }
@@ -402,7 +306,7 @@ struct SlotStatus {
 }
 
 impl SlotStatus {
-    fn parse(body: &Map<String, Value>) -> Result<Self, DrsError> {
+    fn parse(body: &Map<String, Value>) -> Result<Self, Error> {
         let remaining = number(body, "remainingQuantityInUnit", true)?.unwrap_or_default();
         number(body, "originalQuantityInUnit", false)?;
         date(body, "lastUseDate")?;
@@ -430,16 +334,16 @@ async fn replenish(
     headers: HeaderMap,
     Path(slot): Path<String>,
     body: Bytes,
-) -> Result<Response, DrsError> {
+) -> Result<Response, Error> {
     let result = negotiate(&headers, &REPLENISH)?;
     json_body(&body)?;
     let store = state.store();
     let chosen = store
         .device_slot(&device, &slot)
         .await?
-        .ok_or_else(|| DrsError::NotFound(format!("There is no slot {slot} on this device.")))?;
+        .ok_or_else(|| Error::not_found(format!("There is no slot {slot} on this device.")))?;
     let asin = chosen.asin.ok_or_else(|| {
-        DrsError::BadRequest(format!(
+        Error::bad_request(format!(
             "Unable to place order - slot : <{slot}> is unsubscribed."
         ))
     })?;
@@ -469,7 +373,7 @@ async fn slot_status(
     headers: HeaderMap,
     Path(slot): Path<String>,
     body: Bytes,
-) -> Result<Response, DrsError> {
+) -> Result<Response, Error> {
     let result = negotiate(&headers, &SLOT_STATUS)?;
     let status = SlotStatus::parse(&json_body(&body)?)?;
     let report = SlotReport {
@@ -483,7 +387,7 @@ async fn slot_status(
         .report(&device, &report, state.now(), state.policy())
         .await?;
     if outcome.is_none() {
-        return Err(DrsError::NotFound(format!(
+        return Err(Error::not_found(format!(
             "There is no slot {slot} on this device."
         )));
     }
@@ -495,16 +399,12 @@ async fn device_status(
     Device(device): Device,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Response, DrsError> {
+) -> Result<Response, Error> {
     let result = negotiate(&headers, &DEVICE_STATUS)?;
     let body = json_body(&body)?;
     let active = date(&body, "mostRecentlyActiveDate")?
-        .ok_or_else(|| DrsError::BadRequest("mostRecentlyActiveDate is missing.".to_owned()))?;
-    sqlx::query("UPDATE devices SET last_active_ms = $1 WHERE id = $2")
-        .bind(to_ms(active))
-        .bind(device.id)
-        .execute(state.store().pool())
-        .await?;
+        .ok_or_else(|| Error::bad_request("mostRecentlyActiveDate is missing.".to_owned()))?;
+    state.store().device_active(&device, active).await?;
     Ok(answer(result, StatusCode::OK, None))
 }
 
@@ -512,7 +412,7 @@ async fn subscription_info(
     State(state): State<AppState>,
     Device(device): Device,
     headers: HeaderMap,
-) -> Result<Response, DrsError> {
+) -> Result<Response, Error> {
     let result = negotiate(&headers, &SUBSCRIPTION_INFO)?;
     let slots = state.store().subscriptions(&device).await?;
     let v2 = result.ends_with("@2.0");
@@ -558,13 +458,13 @@ async fn order_info(
     Device(device): Device,
     headers: HeaderMap,
     Path(id): Path<String>,
-) -> Result<Response, DrsError> {
+) -> Result<Response, Error> {
     let result = negotiate(&headers, &ORDER_INFO)?;
     let order = state
         .store()
         .device_order(&device, &id)
         .await?
-        .ok_or_else(|| DrsError::NotFound(format!("There is no order {id} of this device.")))?;
+        .ok_or_else(|| Error::not_found(format!("There is no order {id} of this device.")))?;
     let status = drs_order_status(&order, state.now());
     let delivery = order
         .expected_delivery
@@ -589,7 +489,7 @@ async fn deregister(
     State(state): State<AppState>,
     Device(device): Device,
     headers: HeaderMap,
-) -> Result<Response, DrsError> {
+) -> Result<Response, Error> {
     let result = negotiate(&headers, &DEREGISTER)?;
     state
         .store()
@@ -603,10 +503,10 @@ async fn deregister_v1(
     Device(device): Device,
     headers: HeaderMap,
     Path((model, serial)): Path<(String, String)>,
-) -> Result<Response, DrsError> {
+) -> Result<Response, Error> {
     let result = negotiate(&headers, &DEREGISTER)?;
     if device.model != model || device.serial != serial {
-        return Err(DrsError::BadRequest(format!(
+        return Err(Error::bad_request(format!(
             "This token belongs to device {}/{}, not {model}/{serial}.",
             device.model, device.serial
         )));
@@ -623,7 +523,7 @@ async fn cancel_test_orders(
     Device(device): Device,
     headers: HeaderMap,
     Path(slot): Path<String>,
-) -> Result<Response, DrsError> {
+) -> Result<Response, Error> {
     cancel_tests(&state, device, &headers, Some(slot)).await
 }
 
@@ -631,7 +531,7 @@ async fn cancel_all_test_orders(
     State(state): State<AppState>,
     Device(device): Device,
     headers: HeaderMap,
-) -> Result<Response, DrsError> {
+) -> Result<Response, Error> {
     cancel_tests(&state, device, &headers, None).await
 }
 
@@ -640,10 +540,10 @@ async fn cancel_tests(
     device: CallingDevice,
     headers: &HeaderMap,
     slot: Option<String>,
-) -> Result<Response, DrsError> {
+) -> Result<Response, Error> {
     let result = negotiate(headers, &CANCEL_TEST_ORDERS)?;
     if !device.is_test {
-        return Err(DrsError::BadRequest(
+        return Err(Error::bad_request(
             "Test orders can only be cancelled for a device registered as a test device \
              (is_test_device: true)."
                 .to_owned(),
@@ -652,7 +552,7 @@ async fn cancel_tests(
     let slots: Vec<String> = match &slot {
         Some(slot) => {
             if state.store().device_slot(&device, slot).await?.is_none() {
-                return Err(DrsError::NotFound(format!(
+                return Err(Error::not_found(format!(
                     "There is no slot {slot} on this device."
                 )));
             }

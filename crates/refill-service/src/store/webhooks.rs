@@ -1,31 +1,22 @@
-//! Notifications to device makers, shaped as DRS's SNS notifications (§2 of the protocol notes):
-//! `OrderPlacedNotification`, `OrderCancelledNotification`, `DeviceRegisteredNotification`,
+//! The webhook outbox: makers' webhooks and their deliveries, shaped as DRS's SNS
+//! notifications (§2 of the protocol notes): `OrderPlacedNotification`,
+//! `OrderCancelledNotification`, `DeviceRegisteredNotification`,
 //! `DeviceDeregisteredNotification`, `SubscriptionChangedNotification` and
 //! `ItemShippedNotification`, with v1 or v2 payloads per webhook. Refill's own events are
 //! namespaced extensions: `Refill.ItemDeliveredNotification`, `Refill.LowSupplyNotification`.
-//!
-//! A maker (a confidential OAuth client, with HTTP Basic `client_id:client_secret`) registers
-//! webhooks at `POST /v1/webhooks` (`{"url": …, "version": 1|2}`; the answer carries the signing
-//! secret, shown once), lists them at `GET /v1/webhooks` and removes one at
-//! `DELETE /v1/webhooks/{id}`. Its webhooks hear of the devices registered through it.
 //!
 //! Delivery is at least once, from a durable outbox: each event's deliveries are written with
 //! the event, and [`spawn`] POSTs the due ones, retrying with backoff (1 s doubling up to an
 //! hour, on the service's clock) until the webhook answers 2xx; a restart picks up where it
 //! stopped. Each POST carries `X-Refill-Signature-256: sha256=<hex HMAC-SHA256 of the body>`
 //! and `x-amz-sns-message-type: Notification`, `x-amz-sns-message-id: <notificationId>`.
+//! The maker's routes are in [`crate::http::webhooks`].
 
-use crate::api::AppState;
-use crate::caller::Maker;
 use crate::store::{from_ms, to_ms};
-use crate::{ApiError, Store};
-use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get};
-use axum::{Json, Router};
+use crate::Store;
 use hmac::{Hmac, Mac};
 use refill_core::SharedClock;
+use reqwest::header;
 use serde_json::{json, Value};
 use sha2::Sha256;
 use sqlx::Row;
@@ -41,13 +32,6 @@ pub const MAX_BACKOFF: Duration = Duration::hours(1);
 /// each given 10 s).
 const CLAIM: Duration = Duration::minutes(10);
 
-/// The webhook routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/webhooks", get(list).post(create))
-        .route("/v1/webhooks/{id}", delete(remove))
-}
-
 /// `sha256=<hex>`: the HMAC-SHA256 of `body` under `secret`.
 pub fn signature(secret: &str, body: &[u8]) -> String {
     let mut mac =
@@ -57,99 +41,73 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
     format!("sha256={}", crate::auth::crypto::hex(&digest))
 }
 
-fn webhook_view(row: &crate::db::DbRow) -> Result<Value, sqlx::Error> {
-    Ok(json!({
-        "id": row.try_get::<i64, _>("id")?,
-        "url": row.try_get::<String, _>("url")?,
-        "version": row.try_get::<i64, _>("version")?,
-    }))
+/// A maker's webhook, as the maker sees it (the secret is shown once, when it is added).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Webhook {
+    /// Its id.
+    pub id: i64,
+    /// Where notifications are POSTed.
+    pub url: String,
+    /// The DRS notification payload version, 1 or 2.
+    pub version: i64,
 }
 
-async fn list(
-    State(state): State<AppState>,
-    Maker { client_id: client }: Maker,
-) -> Result<Json<Value>, ApiError> {
-    let rows =
+fn webhook_from_row(row: &crate::store::db::DbRow) -> Result<Webhook, sqlx::Error> {
+    Ok(Webhook {
+        id: row.try_get("id")?,
+        url: row.try_get("url")?,
+        version: row.try_get("version")?,
+    })
+}
+
+impl Store {
+    /// The webhooks of the maker's client `client_id`, oldest first.
+    pub async fn webhooks(&self, client_id: &str) -> Result<Vec<Webhook>, sqlx::Error> {
         sqlx::query("SELECT id, url, version FROM webhooks WHERE client_id = $1 ORDER BY id")
-            .bind(&client)
-            .fetch_all(state.store().pool())
-            .await?;
-    let hooks = rows
-        .iter()
-        .map(webhook_view)
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Json(json!({ "webhooks": hooks })))
-}
-
-async fn create(
-    State(state): State<AppState>,
-    Maker { client_id: client }: Maker,
-    body: axum::body::Bytes,
-) -> Result<Response, ApiError> {
-    #[derive(serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct NewWebhook {
-        url: String,
-        #[serde(default = "two")]
-        version: i64,
-    }
-    fn two() -> i64 {
-        2
-    }
-    let new: NewWebhook = crate::api::json_body(&body)?;
-    if let Some(problem) =
-        crate::outbound::webhook_problem(&new.url, state.private_webhooks_allowed())
-    {
-        return Err(ApiError::BadRequest(problem));
-    }
-    if !matches!(new.version, 1 | 2) {
-        return Err(ApiError::BadRequest(
-            "version must be 1 or 2 (the DRS notification payload version).".to_owned(),
-        ));
-    }
-    let secret: String = {
-        use rand::Rng;
-        rand::thread_rng()
-            .sample_iter(&rand::distributions::Alphanumeric)
-            .take(40)
-            .map(char::from)
+            .bind(client_id)
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(webhook_from_row)
             .collect()
-    };
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO webhooks (client_id, url, secret, version, created_at_ms) \
-         VALUES ($1, $2, $3, $4, $5) RETURNING id",
-    )
-    .bind(&client)
-    .bind(&new.url)
-    .bind(&secret)
-    .bind(new.version)
-    .bind(to_ms(state.now()))
-    .fetch_one(state.store().pool())
-    .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "id": id, "url": new.url, "version": new.version, "secret": secret })),
-    )
-        .into_response())
-}
-
-async fn remove(
-    State(state): State<AppState>,
-    Maker { client_id: client }: Maker,
-    Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
-    // An id that is not a number names no webhook either: 404, in JSON like every answer.
-    let not_found = || ApiError::NotFound(format!("You have no webhook {id}."));
-    let number: i64 = id.parse().map_err(|_| not_found())?;
-    let removed = sqlx::query("DELETE FROM webhooks WHERE id = $1 AND client_id = $2")
-        .bind(number)
-        .bind(&client)
-        .execute(state.store().pool())
-        .await?;
-    if removed.rows_affected() == 0 {
-        return Err(not_found());
     }
-    Ok(StatusCode::NO_CONTENT)
+
+    /// Adds a webhook for the maker's client `client_id`, signing with `secret`.
+    pub async fn add_webhook(
+        &self,
+        client_id: &str,
+        url: &str,
+        version: i64,
+        secret: &str,
+        now: OffsetDateTime,
+    ) -> Result<Webhook, sqlx::Error> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO webhooks (client_id, url, secret, version, created_at_ms) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(client_id)
+        .bind(url)
+        .bind(secret)
+        .bind(version)
+        .bind(to_ms(now))
+        .fetch_one(self.pool())
+        .await?;
+        Ok(Webhook {
+            id,
+            url: url.to_owned(),
+            version,
+        })
+    }
+
+    /// Removes the maker's webhook `id`; false if the maker has no such webhook.
+    pub async fn remove_webhook(&self, client_id: &str, id: i64) -> Result<bool, sqlx::Error> {
+        let removed = sqlx::query("DELETE FROM webhooks WHERE id = $1 AND client_id = $2")
+            .bind(id)
+            .bind(client_id)
+            .execute(self.pool())
+            .await?;
+        Ok(removed.rows_affected() > 0)
+    }
 }
 
 /// One due delivery with what its notification is built from.

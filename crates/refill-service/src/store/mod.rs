@@ -1,12 +1,34 @@
-//! The service's database (SQLite or PostgreSQL, see [`crate::db`]): an order the API has
-//! acknowledged is committed durably before the answer leaves, and survives a crash or `kill -9`.
+//! The storage layer: the service's database (SQLite or PostgreSQL, see [`db`]) and every rule
+//! that must hold in it. An order the API has acknowledged is committed durably before the
+//! answer leaves, and survives a crash or `kill -9`.
+//!
+//! This layer never imports the HTTP layer ([`crate::http`]): it takes and returns domain values
+//! (a [`devices::CallingDevice`], a [`accounts::TokenGrant`], …) and says what went wrong with
+//! [`StoreError`], which each API then says in its own words.
+//!
+//! * [`mod@self`]: opening the database, orders, buttons and events.
+//! * [`accounts`]: customers, OAuth clients, authorization codes and tokens.
+//! * [`devices`]: device registrations (who owns which device) and the DRS queries of a device.
+//! * [`inventory`]: levels and sensor reports, with the reorder rule.
+//! * [`fulfilment`]: moving orders along (shipped, delivered).
+//! * [`webhooks`]: makers' webhooks and the durable outbox of their notifications.
+//! * [`writer`]: the single writer that batches small transactions.
 //!
 //! Writes are serialised: SQLite's own write lock (`BEGIN IMMEDIATE`), or on PostgreSQL a
 //! transaction-scoped advisory lock, which every instance sharing the database takes. So a
 //! transaction that reads and then writes never races another instance, and events are committed
 //! in the order of their ids (an event stream that has read up to id N never misses one below).
 
-use crate::db::{Backend, Database, DbConnection, DbPool, DbRow};
+pub mod accounts;
+pub mod db;
+pub mod devices;
+pub mod fulfilment;
+pub mod inventory;
+#[cfg(feature = "hosted")]
+pub mod webhooks;
+mod writer;
+
+use crate::store::db::{Backend, Database, DbConnection, DbPool, DbRow};
 use crate::StartError;
 use rand::distributions::Alphanumeric;
 use rand::Rng;
@@ -19,7 +41,7 @@ use time::OffsetDateTime;
 
 /// Why a change to the data was not made: what the caller asked for does not exist or can no
 /// longer be done (in words for the customer), or the database failed. The HTTP layer says each
-/// in its API's own terms (see [`crate::ApiError`]).
+/// in its API's own terms (see [`crate::http::error`]).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// No such thing.
@@ -48,7 +70,7 @@ pub struct Store {
     /// Set when the service begins to shut down: event streams end, so that it can.
     closing: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
     /// Group commit for the hot writes (orders, reports).
-    writer: crate::writer::Writer,
+    writer: crate::store::writer::Writer,
     /// Every password hash and check, a few at a time (see [`crate::auth::guard`]).
     pub(crate) passwords: crate::auth::guard::PasswordPool,
     /// Devices by access token digest, so that each DRS call need not look its token up.
@@ -58,7 +80,7 @@ pub struct Store {
 /// A device an access token was found to name.
 #[derive(Debug, Clone)]
 pub(crate) struct CachedDevice {
-    pub(crate) device: crate::devices::CallingDevice,
+    pub(crate) device: crate::store::devices::CallingDevice,
     /// When the token expires (service clock).
     pub(crate) expires: OffsetDateTime,
     /// When it was looked up (real time): entries are trusted for [`DEVICE_CACHE_TTL`].
@@ -357,7 +379,8 @@ pub(crate) async fn place_in(
                 .unwrap_or_default()
         }),
     });
-    crate::inventory::record_event(conn, order.customer, device, "OrderPlaced", &body, now).await?;
+    crate::store::inventory::record_event(conn, order.customer, device, "OrderPlaced", &body, now)
+        .await?;
     Ok(PressResult {
         detail_code,
         event_instance_id: id,
@@ -428,7 +451,7 @@ impl Store {
                 .map_err(failed)?;
         }
         Ok(Self {
-            writer: crate::writer::Writer::start(pool.clone(), backend, events.clone()),
+            writer: crate::store::writer::Writer::start(pool.clone(), backend, events.clone()),
             pool,
             backend,
             events,
@@ -450,7 +473,7 @@ impl Store {
     /// locked" when another writer committed in between), or PostgreSQL's [`lock_writes`].
     pub(crate) async fn write(
         &self,
-    ) -> Result<sqlx::Transaction<'static, crate::db::Db>, sqlx::Error> {
+    ) -> Result<sqlx::Transaction<'static, crate::store::db::Db>, sqlx::Error> {
         match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
             Backend::Postgres => {
@@ -472,7 +495,7 @@ impl Store {
     where
         T: Send + 'static,
         F: for<'c> FnOnce(
-                &'c mut crate::db::DbConnection,
+                &'c mut crate::store::db::DbConnection,
             )
                 -> futures_util::future::BoxFuture<'c, Result<T, StoreError>>
             + Send
@@ -487,7 +510,7 @@ impl Store {
         &self,
         digest: &str,
         now: OffsetDateTime,
-    ) -> Option<crate::devices::CallingDevice> {
+    ) -> Option<crate::store::devices::CallingDevice> {
         let cache = self.devices.lock().unwrap_or_else(|e| e.into_inner());
         cache
             .get(digest)
@@ -515,7 +538,7 @@ impl Store {
     /// Queues a slot report for the next group-committed transaction.
     pub(crate) async fn queue_report(
         &self,
-        job: crate::inventory::ReportJob,
+        job: crate::store::inventory::ReportJob,
     ) -> Result<(), StoreError> {
         self.writer.report(job).await
     }
@@ -716,8 +739,15 @@ impl Store {
                 "slotId": row.try_get::<Option<String>, _>("slot_id")?,
                 "by": "customer",
             });
-            crate::inventory::record_event(&mut tx, customer, device, "OrderCancelled", &body, now)
-                .await?;
+            crate::store::inventory::record_event(
+                &mut tx,
+                customer,
+                device,
+                "OrderCancelled",
+                &body,
+                now,
+            )
+            .await?;
         }
         tx.commit().await?;
         self.events_committed();

@@ -185,7 +185,7 @@ async fn stopping(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
 }
 
-/// Reads a request's body within `limit`, at most [`crate::api::MAX_BODY`] and a little more
+/// Reads a request's body within `limit`, at most [`crate::http::MAX_BODY`] and a little more
 /// (a larger body is refused by the handler, in its API's own words); a client that sends it
 /// too slowly gets `408` and the connection is closed.
 async fn body_in_time(
@@ -199,7 +199,7 @@ async fn body_in_time(
     let mut chunks: Vec<axum::body::Bytes> = Vec::new();
     let mut length = 0;
     let read = tokio::time::timeout(limit, async {
-        while length <= crate::api::MAX_BODY {
+        while length <= crate::http::MAX_BODY {
             match body.frame().await {
                 None => return Ok(()),
                 Some(Ok(frame)) => {

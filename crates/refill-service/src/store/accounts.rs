@@ -1,7 +1,8 @@
 //! The authorization server's tables: clients, customers' passwords, consent tickets, codes and
 //! tokens. Only hashes of secrets are stored.
 
-use super::crypto;
+use crate::auth::crypto;
+pub use crate::auth::{ClientKind, ClientRegistration};
 use crate::store::to_ms;
 use crate::Store;
 use refill_core::Sensitive;
@@ -15,15 +16,6 @@ pub const CODE_LIFETIME: Duration = Duration::minutes(5);
 pub const ACCESS_LIFETIME: Duration = Duration::hours(1);
 /// How long a signed-in customer has to answer the consent page.
 pub const CONSENT_LIFETIME: Duration = Duration::minutes(10);
-
-/// Whether a client can keep a secret.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ClientKind {
-    /// An app on the user's device: no secret, PKCE required.
-    Public,
-    /// A server: authenticates with its secret.
-    Confidential,
-}
 
 /// A registered client (an app that can ask customers to sign in).
 #[derive(Debug, Clone)]
@@ -58,21 +50,6 @@ impl Client {
             .as_deref()
             .is_some_and(|stored| crypto::client_secret_matches(secret, stored))
     }
-}
-
-/// A client to register.
-#[derive(Debug, Clone)]
-pub struct ClientRegistration {
-    /// Its id.
-    pub client_id: String,
-    /// Its name.
-    pub name: String,
-    /// Public or confidential.
-    pub kind: ClientKind,
-    /// Its secret (confidential clients only).
-    pub secret: Option<Sensitive<String>>,
-    /// Allowed redirect URIs. `http://127.0.0.1/path` allows any port (RFC 8252 §7.3).
-    pub redirect_uris: Vec<String>,
 }
 
 /// A customer, as the profile endpoint shows them.
@@ -125,7 +102,7 @@ impl PendingGrant {
     pub fn device_scope(&self) -> bool {
         self.scope
             .split_whitespace()
-            .any(|s| s == crate::devices::DEVICE_SCOPE)
+            .any(|s| s == crate::auth::DEVICE_SCOPE)
     }
 }
 
@@ -189,7 +166,7 @@ fn consent_digest(ticket: &str, browser: &str) -> String {
     crypto::digest(&format!("{ticket}\n{browser}"))
 }
 
-fn customer_from_row(row: &crate::db::DbRow) -> Result<Customer, sqlx::Error> {
+fn customer_from_row(row: &crate::store::db::DbRow) -> Result<Customer, sqlx::Error> {
     Ok(Customer {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
@@ -197,7 +174,7 @@ fn customer_from_row(row: &crate::db::DbRow) -> Result<Customer, sqlx::Error> {
     })
 }
 
-fn client_from_row(row: &crate::db::DbRow) -> Result<Client, sqlx::Error> {
+fn client_from_row(row: &crate::store::db::DbRow) -> Result<Client, sqlx::Error> {
     let uris: String = row.try_get("redirect_uris")?;
     let kind: String = row.try_get("kind")?;
     Ok(Client {
@@ -360,7 +337,7 @@ impl Store {
             })
             .await;
         match (checked, row) {
-            (Err(super::guard::Busy), _) => Ok(Err(SignInRefused::Busy)),
+            (Err(crate::auth::guard::Busy), _) => Ok(Err(SignInRefused::Busy)),
             (Ok(true), Some(row)) if known => customer_from_row(&row).map(Ok),
             _ => Ok(Err(SignInRefused::Wrong)),
         }
@@ -640,9 +617,9 @@ impl Store {
             .fetch_one(self.pool())
             .await?;
         let customer: i64 = row.try_get("customer_id")?;
-        let is_test = crate::db::flag(&row, "is_test")?;
+        let is_test = crate::store::db::flag(&row, "is_test")?;
         let scope_data = serde_json::json!({
-            crate::devices::DEVICE_SCOPE: {
+            crate::auth::DEVICE_SCOPE: {
                 "device_model": model,
                 "serial": serial,
                 "is_test_device": is_test,
@@ -655,9 +632,9 @@ impl Store {
                  scope_data, expires_at_ms) VALUES ($1, 'access', $2, $3, $4, $5, $6)",
         )
         .bind(crypto::digest(token.expose()))
-        .bind(super::SANDBOX_CLIENT_ID)
+        .bind(crate::auth::SANDBOX_CLIENT_ID)
         .bind(customer)
-        .bind(crate::devices::DEVICE_SCOPE)
+        .bind(crate::auth::DEVICE_SCOPE)
         .bind(scope_data.to_string())
         .bind(to_ms(expires))
         .execute(self.pool())

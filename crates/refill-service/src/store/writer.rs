@@ -10,8 +10,8 @@
 //! connection from the pool for each batch, which checks it first: a server restarted since
 //! costs no batch.
 
-use crate::db::{Backend, DbConnection, DbPool};
-use crate::inventory::{report_batch, ReportAnswer, ReportJob, SlotCache};
+use crate::store::db::{Backend, DbConnection, DbPool};
+use crate::store::inventory::{report_batch, ReportAnswer, ReportJob, SlotCache};
 use crate::store::StoreError;
 use futures_util::future::BoxFuture;
 use std::sync::Arc;
@@ -150,7 +150,7 @@ async fn run(
 /// back, and the slot cache is emptied.
 async fn run_batch(
     pool: &DbPool,
-    held: &mut Option<sqlx::pool::PoolConnection<crate::db::Db>>,
+    held: &mut Option<sqlx::pool::PoolConnection<crate::store::db::Db>>,
     cache: &mut SlotCache,
     backend: Backend,
     batch: Vec<Job>,

@@ -4,7 +4,7 @@
 //! same transaction. The sandbox runs this on a schedule (see [`spawn`]); tests call
 //! [`Store::fulfil`] with their own clock.
 
-use crate::inventory::record_event;
+use crate::store::inventory::record_event;
 use crate::store::to_ms;
 use crate::Store;
 use refill_core::SharedClock;

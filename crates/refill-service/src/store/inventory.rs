@@ -5,8 +5,8 @@
 //! records a `LowSupply` event, and a slot in smart-reorder mode places an order exactly as a
 //! replenish call would.
 
-use crate::db::Backend;
-use crate::devices::CallingDevice;
+use crate::store::db::Backend;
+use crate::store::devices::CallingDevice;
 use crate::store::StoreError;
 use crate::store::{from_ms, place_in, to_ms, NewOrder};
 use crate::Store;
@@ -120,7 +120,7 @@ type SlotStates = HashMap<(i64, String), SlotState>;
 /// first in the same query; the value of a one-column row it answers (`PRAGMA data_version`)
 /// comes back too.
 async fn slot_states(
-    conn: &mut crate::db::DbConnection,
+    conn: &mut crate::store::db::DbConnection,
     wanted: &[(i64, &str, &str)],
     mut begin: Option<&str>,
 ) -> Result<(SlotStates, Option<i64>), sqlx::Error> {
@@ -134,7 +134,11 @@ async fn slot_states(
         }
     }
     for chunk in wanted.chunks(200) {
-        let values = crate::db::rows_of_placeholders(crate::db::backend_of(conn), chunk.len(), 3);
+        let values = crate::store::db::rows_of_placeholders(
+            crate::store::db::backend_of(conn),
+            chunk.len(),
+            3,
+        );
         let sql = format!(
             "{}WITH wanted(device_id, slot_id, model_id) AS (VALUES {values}) \
              SELECT w.device_id, w.slot_id, s.unit, s.capacity, s.name, ds.asin, \
@@ -163,7 +167,7 @@ async fn slot_states(
     Ok((states, version))
 }
 
-fn state_from_row(row: &crate::db::DbRow) -> Result<SlotState, sqlx::Error> {
+fn state_from_row(row: &crate::store::db::DbRow) -> Result<SlotState, sqlx::Error> {
     let unit: String = row.try_get("unit")?;
     let reports: Option<i64> = row.try_get("low_reports")?;
     let acted = row.try_get::<Option<i64>, _>("low_acted")?.map(|n| n != 0);
@@ -425,7 +429,7 @@ impl SlotCache {
 /// the first query opens the transaction (and reads what the cache lacks, or everything when
 /// another connection has written since) and the last write commits it.
 pub(crate) async fn report_batch(
-    conn: &mut crate::db::DbConnection,
+    conn: &mut crate::store::db::DbConnection,
     jobs: Vec<ReportJob>,
     cache: Option<&mut SlotCache>,
 ) -> Result<Vec<ReportAnswer>, sqlx::Error> {
@@ -546,7 +550,7 @@ pub(crate) async fn report_batch(
 /// another connection has written (then the cache is emptied; the committed transaction is
 /// empty).
 async fn from_cache(
-    conn: &mut crate::db::DbConnection,
+    conn: &mut crate::store::db::DbConnection,
     jobs: &[ReportJob],
     wanted: &[(i64, &str, &str)],
     cache: &mut SlotCache,
@@ -614,7 +618,7 @@ enum Finish {
 /// On SQLite they go as one query (one round trip to its connection thread), with the
 /// transaction's ends as `finish` says; PostgreSQL takes one statement with values per query.
 async fn write_levels_and_inventory(
-    conn: &mut crate::db::DbConnection,
+    conn: &mut crate::store::db::DbConnection,
     levels: &[LevelRow],
     touched: &[(i64, String)],
     states: &SlotStates,
@@ -626,14 +630,14 @@ async fn write_levels_and_inventory(
         Levels(std::ops::Range<usize>),
         Inventories(std::ops::Range<usize>),
     }
-    let backend = crate::db::backend_of(conn);
+    let backend = crate::store::db::backend_of(conn);
     let guard = match finish {
         Finish::CommitIfUnchanged(version) => Some(version),
         Finish::Leave | Finish::Commit => None,
     };
     // `VALUES …`, or with a guard the same rows selected only while the version holds.
     let values = |rows: usize, columns: usize| {
-        let rows = crate::db::rows_of_placeholders(backend, rows, columns);
+        let rows = crate::store::db::rows_of_placeholders(backend, rows, columns);
         match guard {
             None => format!("VALUES {rows}"),
             Some(_) => format!(
@@ -756,7 +760,7 @@ fn round(value: f64, per: f64) -> f64 {
 
 /// The slot's levels within the consumption window, oldest first.
 async fn levels(
-    conn: &mut crate::db::DbConnection,
+    conn: &mut crate::store::db::DbConnection,
     device: i64,
     slot: &str,
     now: OffsetDateTime,
@@ -783,7 +787,7 @@ async fn levels(
 /// Records an event for the customer (the app's stream and the makers' notifications read
 /// them), in the caller's transaction.
 pub(crate) async fn record_event(
-    conn: &mut crate::db::DbConnection,
+    conn: &mut crate::store::db::DbConnection,
     customer: i64,
     device: Option<i64>,
     kind: &'static str,
@@ -814,7 +818,7 @@ pub(crate) struct NewEvent {
 /// for the makers' webhook deliveries of those that concern a device (queued in the same
 /// transaction, so that none is lost).
 pub(crate) async fn record_events(
-    conn: &mut crate::db::DbConnection,
+    conn: &mut crate::store::db::DbConnection,
     events: &[NewEvent],
 ) -> Result<(), sqlx::Error> {
     // 5 values per event: under SQLite's and PostgreSQL's limits on parameters.
@@ -822,7 +826,11 @@ pub(crate) async fn record_events(
         let sql = format!(
             "INSERT INTO events (customer_id, device_id, kind, body, created_at_ms) VALUES {} \
              RETURNING id",
-            crate::db::rows_of_placeholders(crate::db::backend_of(conn), chunk.len(), 5)
+            crate::store::db::rows_of_placeholders(
+                crate::store::db::backend_of(conn),
+                chunk.len(),
+                5
+            )
         );
         let mut insert = sqlx::query_scalar::<_, i64>(&sql);
         for event in chunk {
@@ -842,7 +850,11 @@ pub(crate) async fn record_events(
              SELECT w.id, e.id, e.created_at_ms FROM events e \
              JOIN devices d ON d.id = e.device_id JOIN webhooks w ON w.client_id = d.client_id \
              WHERE e.id IN {}",
-            crate::db::rows_of_placeholders(crate::db::backend_of(conn), 1, ids.len())
+            crate::store::db::rows_of_placeholders(
+                crate::store::db::backend_of(conn),
+                1,
+                ids.len()
+            )
         );
         let mut deliveries = sqlx::query(&sql);
         for id in ids {

@@ -5,7 +5,7 @@
 //! code with its own PKCE verifier. Its tokens carry the same `scope_data`, so a token names its
 //! device.
 
-use crate::inventory::record_event;
+use crate::store::inventory::record_event;
 use crate::store::{from_ms, to_ms};
 use crate::Store;
 use refill_wire::{DeviceList, DeviceView, SlotProduct, SlotView};
@@ -13,8 +13,7 @@ use serde_json::{json, Value};
 use sqlx::Row;
 use time::OffsetDateTime;
 
-/// The scope a device registers with.
-pub const DEVICE_SCOPE: &str = "dash:replenish";
+use crate::auth::DEVICE_SCOPE;
 
 /// The device an authorization request names in its `scope_data`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +24,18 @@ pub struct DeviceScope {
     pub serial: String,
     /// `is_test_device`.
     pub is_test: bool,
+    /// `device_key` and `possession`: the device's own Ed25519 public key and its signature of
+    /// the authorization request's PKCE challenge (see [`DeviceScope::proven_key`]).
+    pub possession: Option<Possession>,
+}
+
+/// A device's claim that it is the device it names: its public key and a signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Possession {
+    /// Its Ed25519 public key, base64url.
+    pub key: String,
+    /// Its signature of the PKCE challenge, base64url.
+    pub proof: String,
 }
 
 impl DeviceScope {
@@ -59,11 +70,31 @@ impl DeviceScope {
             Some(Value::String(s)) if s == "false" => false,
             Some(_) => return Err("is_test_device must be true or false.".to_owned()),
         };
+        let possession = match (text("device_key"), text("possession")) {
+            (Some(key), Some(proof)) => Some(Possession { key, proof }),
+            (None, None) => None,
+            _ => {
+                return Err(
+                    "scope_data must name both the device_key and its possession \
+                            proof, or neither."
+                        .to_owned(),
+                )
+            }
+        };
         Ok(Self {
             model,
             serial,
             is_test,
+            possession,
         })
+    }
+
+    /// The device's key if its possession proof is a signature of `challenge` (the request's
+    /// PKCE challenge) by that key: the device itself started this registration.
+    pub fn proven_key(&self, challenge: Option<&str>) -> Option<&str> {
+        let possession = self.possession.as_ref()?;
+        crate::auth::crypto::possession_proven(&possession.key, challenge?, &possession.proof)
+            .then_some(possession.key.as_str())
     }
 }
 
@@ -138,72 +169,83 @@ impl Store {
         Ok(Some(ModelChoices { name, slots }))
     }
 
-    /// The customer the device `model`/`serial` is registered to now, if anyone.
-    pub async fn device_holder(
+    /// Whether `customer` may register `device` with an authorization request whose PKCE
+    /// challenge is `challenge`: not while another customer holds it, unless the device itself
+    /// proves that it is the device that registration was made with (see [`Self::register_device`]).
+    pub async fn may_register(
         &self,
-        model: &str,
-        serial: &str,
-    ) -> Result<Option<i64>, sqlx::Error> {
-        sqlx::query_scalar(
-            "SELECT customer_id FROM devices \
-             WHERE model_id = $1 AND serial = $2 AND deregistered_at_ms IS NULL",
-        )
-        .bind(model)
-        .bind(serial)
-        .fetch_optional(self.pool())
-        .await
+        customer: i64,
+        device: &DeviceScope,
+        challenge: Option<&str>,
+    ) -> Result<Result<(), DeviceTaken>, sqlx::Error> {
+        let mut conn = self.pool().acquire().await?;
+        Ok(match current_registration(&mut conn, device).await? {
+            Some(current) if current.customer_id != customer => {
+                if hands_over(&mut conn, &current, device, challenge).await? {
+                    Ok(())
+                } else {
+                    Err(DeviceTaken)
+                }
+            }
+            _ => Ok(()),
+        })
     }
 
     /// Registers the device to `customer` with a product per slot (`choices`: slot id → ASIN,
     /// already checked against the model), and returns its registration's id. A device that
     /// `customer` holds keeps its registration with the new choices; one that `customer` had
     /// before gets that registration back (with its history); one that is new to `customer`
-    /// gets a new registration, which starts empty. A device that another customer holds is
-    /// refused ([`DeviceTaken`]): its owner deregisters it first.
+    /// gets a new registration, which starts empty.
+    ///
+    /// A device that another customer holds is refused ([`DeviceTaken`]): its owner deregisters
+    /// it first, or the device proves possession. A device may name its own Ed25519 key in
+    /// `scope_data` with a signature of the request's PKCE `challenge`; a registration made so
+    /// keeps the key. Later, the same device (after a factory reset, say, with a new verifier)
+    /// signs its new challenge with that key: the previous owner's registration ends as if they
+    /// had removed the device (its tokens revoked, their history kept with them), and the new
+    /// owner starts empty. A signature is good once: replayed, it is refused.
     pub async fn register_device(
         &self,
         customer: i64,
         client_id: &str,
-        device: &DeviceScope,
+        (device, challenge): (&DeviceScope, Option<&str>),
         model_name: &str,
         choices: &[(String, Option<String>)],
         now: OffsetDateTime,
     ) -> Result<Result<i64, DeviceTaken>, sqlx::Error> {
         let mut tx = self.write().await?;
-        let current: Option<(i64, i64)> = sqlx::query(
-            "SELECT id, customer_id FROM devices \
-             WHERE model_id = $1 AND serial = $2 AND deregistered_at_ms IS NULL",
-        )
-        .bind(&device.model)
-        .bind(&device.serial)
-        .fetch_optional(&mut *tx)
-        .await?
-        .map(|row| Ok::<_, sqlx::Error>((row.try_get("id")?, row.try_get("customer_id")?)))
-        .transpose()?;
+        let current = current_registration(&mut tx, device).await?;
         let earlier = match current {
-            Some((_, holder)) if holder != customer => return Ok(Err(DeviceTaken)),
-            Some((id, _)) => Some(id),
-            None => {
-                sqlx::query_scalar(
-                    "SELECT id FROM devices WHERE customer_id = $1 AND model_id = $2 \
-                       AND serial = $3 ORDER BY id DESC LIMIT 1",
-                )
-                .bind(customer)
-                .bind(&device.model)
-                .bind(&device.serial)
-                .fetch_optional(&mut *tx)
-                .await?
+            Some(current) if current.customer_id != customer => {
+                if !hands_over(&mut tx, &current, device, challenge).await? {
+                    return Ok(Err(DeviceTaken));
+                }
+                end_registration(&mut tx, &current.device, now).await?;
+                tracing::info!(
+                    model = device.model,
+                    serial = device.serial,
+                    "a device that proved possession changed hands"
+                );
+                earlier_registration(&mut tx, customer, device).await?
             }
+            Some(current) => Some(current.device.id),
+            None => earlier_registration(&mut tx, customer, device).await?,
         };
+        let proven = device.proven_key(challenge);
+        let key_challenge = proven.and(challenge);
         let id: i64 = match earlier {
             Some(id) => {
                 sqlx::query(
                     "UPDATE devices SET is_test = $1, registered_at_ms = $2, \
-                         deregistered_at_ms = NULL, client_id = $3 WHERE id = $4",
+                         deregistered_at_ms = NULL, client_id = $3, \
+                         device_key = COALESCE($4, device_key), \
+                         key_challenge = COALESCE($5, key_challenge) WHERE id = $6",
                 )
                 .bind(i64::from(device.is_test))
                 .bind(to_ms(now))
                 .bind(client_id)
+                .bind(proven)
+                .bind(key_challenge)
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
@@ -212,8 +254,8 @@ impl Store {
             None => {
                 sqlx::query_scalar(
                     "INSERT INTO devices (customer_id, model_id, serial, name, is_test, \
-                         registered_at_ms, client_id) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                         registered_at_ms, client_id, device_key, key_challenge) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
                 )
                 .bind(customer)
                 .bind(&device.model)
@@ -222,6 +264,8 @@ impl Store {
                 .bind(i64::from(device.is_test))
                 .bind(to_ms(now))
                 .bind(client_id)
+                .bind(proven)
+                .bind(key_challenge)
                 .fetch_one(&mut *tx)
                 .await?
             }
@@ -286,7 +330,7 @@ impl Store {
                         model_name: row.try_get("model_name")?,
                         serial: row.try_get("serial")?,
                         name: row.try_get("name")?,
-                        is_test: crate::db::flag(&row, "is_test")?,
+                        is_test: crate::store::db::flag(&row, "is_test")?,
                         slots: Vec::new(),
                     },
                 ));
@@ -330,6 +374,20 @@ pub(crate) struct DeviceSlot {
 }
 
 impl Store {
+    /// Records when `device` was last active (DRS `deviceStatus`).
+    pub async fn device_active(
+        &self,
+        device: &CallingDevice,
+        at: OffsetDateTime,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE devices SET last_active_ms = $1 WHERE id = $2")
+            .bind(to_ms(at))
+            .bind(device.id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
     /// The device `model`/`serial` while it is registered to `customer`.
     pub async fn registered_device(
         &self,
@@ -353,7 +411,7 @@ impl Store {
                 customer_id: customer,
                 model: model.to_owned(),
                 serial: serial.to_owned(),
-                is_test: crate::db::flag(&row, "is_test")?,
+                is_test: crate::store::db::flag(&row, "is_test")?,
             })
         })
         .transpose()
@@ -426,41 +484,7 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<(), sqlx::Error> {
         let mut tx = self.write().await?;
-        sqlx::query("UPDATE devices SET deregistered_at_ms = $1 WHERE id = $2")
-            .bind(to_ms(now))
-            .bind(device.id)
-            .execute(&mut *tx)
-            .await?;
-        let body = json!({ "model": device.model, "serial": device.serial });
-        crate::inventory::record_event(
-            &mut tx,
-            device.customer_id,
-            Some(device.id),
-            "DeviceDeregistered",
-            &body,
-            now,
-        )
-        .await?;
-        let tokens = sqlx::query(
-            "SELECT token_hash, scope_data FROM oauth_tokens \
-             WHERE customer_id = $1 AND revoked_at_ms IS NULL AND scope_data IS NOT NULL",
-        )
-        .bind(device.customer_id)
-        .fetch_all(&mut *tx)
-        .await?;
-        for row in tokens {
-            let data: String = row.try_get("scope_data")?;
-            let names_device = DeviceScope::parse(&data)
-                .is_ok_and(|s| s.model == device.model && s.serial == device.serial);
-            if names_device {
-                let hash: String = row.try_get("token_hash")?;
-                sqlx::query("UPDATE oauth_tokens SET revoked_at_ms = $1 WHERE token_hash = $2")
-                    .bind(to_ms(now))
-                    .bind(hash)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-        }
+        end_registration(&mut tx, device, now).await?;
         tx.commit().await?;
         self.forget_devices();
         self.events_committed();
@@ -495,7 +519,7 @@ impl Store {
                 "slotId": row.try_get::<Option<String>, _>("slot_id")?,
                 "by": "device",
             });
-            crate::inventory::record_event(
+            crate::store::inventory::record_event(
                 &mut tx,
                 device.customer_id,
                 Some(device.id),
@@ -548,6 +572,130 @@ pub(crate) struct DeviceOrder {
     pub(crate) cancellable_until: OffsetDateTime,
 }
 
+/// The current registration of a device: its holder, and its key if it named one.
+struct Current {
+    device: CallingDevice,
+    customer_id: i64,
+    key: Option<String>,
+}
+
+async fn current_registration(
+    conn: &mut crate::store::db::DbConnection,
+    device: &DeviceScope,
+) -> Result<Option<Current>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT id, customer_id, is_test, device_key FROM devices \
+         WHERE model_id = $1 AND serial = $2 AND deregistered_at_ms IS NULL",
+    )
+    .bind(&device.model)
+    .bind(&device.serial)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let customer_id: i64 = row.try_get("customer_id")?;
+    Ok(Some(Current {
+        device: CallingDevice {
+            id: row.try_get("id")?,
+            customer_id,
+            model: device.model.clone(),
+            serial: device.serial.clone(),
+            is_test: crate::store::db::flag(&row, "is_test")?,
+        },
+        customer_id,
+        key: row.try_get("device_key")?,
+    }))
+}
+
+/// Whether the held registration `current` passes to whoever asks with `device` and
+/// `challenge`: the device signed this request's challenge with the key of that registration,
+/// and no registration of the device was made with this challenge before (a replayed proof).
+async fn hands_over(
+    conn: &mut crate::store::db::DbConnection,
+    current: &Current,
+    device: &DeviceScope,
+    challenge: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    let (Some(key), Some(challenge)) = (device.proven_key(challenge), challenge) else {
+        return Ok(false);
+    };
+    if current.key.as_deref() != Some(key) {
+        return Ok(false);
+    }
+    let replayed: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM devices WHERE model_id = $1 AND serial = $2 AND key_challenge = $3",
+    )
+    .bind(&device.model)
+    .bind(&device.serial)
+    .bind(challenge)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(replayed.is_none())
+}
+
+/// The latest registration `customer` had of `device`, to take up again.
+async fn earlier_registration(
+    conn: &mut crate::store::db::DbConnection,
+    customer: i64,
+    device: &DeviceScope,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT id FROM devices WHERE customer_id = $1 AND model_id = $2 \
+           AND serial = $3 ORDER BY id DESC LIMIT 1",
+    )
+    .bind(customer)
+    .bind(&device.model)
+    .bind(&device.serial)
+    .fetch_optional(&mut *conn)
+    .await
+}
+
+/// Ends the registration `device`: it leaves its customer's devices (with its history, which
+/// stays theirs), and every token it holds is revoked.
+async fn end_registration(
+    conn: &mut crate::store::db::DbConnection,
+    device: &CallingDevice,
+    now: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE devices SET deregistered_at_ms = $1 WHERE id = $2")
+        .bind(to_ms(now))
+        .bind(device.id)
+        .execute(&mut *conn)
+        .await?;
+    let body = json!({ "model": device.model, "serial": device.serial });
+    record_event(
+        conn,
+        device.customer_id,
+        Some(device.id),
+        "DeviceDeregistered",
+        &body,
+        now,
+    )
+    .await?;
+    let tokens = sqlx::query(
+        "SELECT token_hash, scope_data FROM oauth_tokens \
+         WHERE customer_id = $1 AND revoked_at_ms IS NULL AND scope_data IS NOT NULL",
+    )
+    .bind(device.customer_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in tokens {
+        let data: String = row.try_get("scope_data")?;
+        let names_device = DeviceScope::parse(&data)
+            .is_ok_and(|s| s.model == device.model && s.serial == device.serial);
+        if names_device {
+            let hash: String = row.try_get("token_hash")?;
+            sqlx::query("UPDATE oauth_tokens SET revoked_at_ms = $1 WHERE token_hash = $2")
+                .bind(to_ms(now))
+                .bind(hash)
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -560,7 +708,8 @@ mod tests {
             DeviceScope {
                 model: "RefillBrew-200".into(),
                 serial: "SN-1".into(),
-                is_test: true
+                is_test: true,
+                possession: None,
             }
         );
         let bare = r#"{"device_model":"RefillBrew-200","serial":"SN-1"}"#;
@@ -575,5 +724,10 @@ mod tests {
             DeviceScope::parse(r#"{"device_model":"M","serial":"S","is_test_device":3}"#).is_err()
         );
         assert!(DeviceScope::parse("[]").is_err());
+        assert!(
+            DeviceScope::parse(r#"{"device_model":"M","serial":"S","device_key":"k"}"#)
+                .unwrap_err()
+                .contains("possession")
+        );
     }
 }

@@ -1,8 +1,8 @@
 //! The server-rendered pages of the sign-in flow: sign in (or sign up), consent, and errors.
 //! Every value is HTML-escaped; every page forbids framing.
 
-use super::store::PendingGrant;
-use crate::devices::{DeviceScope, ModelChoices};
+use crate::store::accounts::PendingGrant;
+use crate::store::devices::{DeviceScope, ModelChoices};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 

@@ -14,122 +14,33 @@
 //! `202 Accepted`; errors carry `{"message": …, "payload": {"code": …, "description": …}}` with
 //! the gateway's codes.
 
-use crate::api::AppState;
-use crate::drs::CallingDevice;
-use crate::inventory::{Report, SlotReport};
+use super::error::{self, Error};
+use crate::http::AppState;
+use crate::store::devices::CallingDevice;
+use crate::store::inventory::{Report, SlotReport};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::{Json, Router};
+use axum::Router;
 use refill_core::inventory::Measure;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// The sensor event route.
 pub fn routes() -> Router<AppState> {
     Router::new().route("/v3/events", post(events))
 }
 
-/// An error answer of the event gateway.
-#[derive(Debug, thiserror::Error)]
-pub enum SensorError {
-    /// `400 INVALID_REQUEST_EXCEPTION`.
-    #[error("{0}")]
-    Invalid(String),
-    /// `401 INVALID_ACCESS_TOKEN_EXCEPTION`: refresh the token and send again.
-    #[error("The access token is not valid: it has expired, was revoked or is not a device's.")]
-    InvalidToken,
-    /// `403 INSUFFICIENT_PERMISSIONS_EXCEPTION`: a valid token that is not a device's.
-    #[error("{0}")]
-    Forbidden(String),
-    /// `429 THROTTLING_EXCEPTION`: the device sends events faster than its rate.
-    #[error("The device sends events too fast. Try again later.")]
-    Throttled(std::time::Duration),
-    /// `413`: the body is over 64 KiB.
-    #[error("{}", crate::api::TOO_LARGE)]
-    TooLarge,
-    /// `500`: the service failed; logged, never shown in detail.
-    #[error("internal error: {0}")]
-    Internal(#[from] sqlx::Error),
+fn invalid(message: impl Into<String>) -> Error {
+    Error::bad_request(message)
 }
 
-impl IntoResponse for SensorError {
-    fn into_response(self) -> Response {
-        let (status, code) = match &self {
-            SensorError::Invalid(_) => (StatusCode::BAD_REQUEST, "INVALID_REQUEST_EXCEPTION"),
-            SensorError::InvalidToken => {
-                (StatusCode::UNAUTHORIZED, "INVALID_ACCESS_TOKEN_EXCEPTION")
-            }
-            SensorError::Forbidden(_) => {
-                (StatusCode::FORBIDDEN, "INSUFFICIENT_PERMISSIONS_EXCEPTION")
-            }
-            SensorError::Throttled(_) => (StatusCode::TOO_MANY_REQUESTS, "THROTTLING_EXCEPTION"),
-            SensorError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "REQUEST_ENTITY_TOO_LARGE"),
-            SensorError::Internal(e) => {
-                tracing::error!("sensor event failed: {e}");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "INTERNAL_SERVICE_EXCEPTION",
-                )
-            }
-        };
-        let message = match &self {
-            SensorError::Internal(_) => {
-                "The Refill service ran into a problem on its side. Please try again.".to_owned()
-            }
-            other => other.to_string(),
-        };
-        let mut response = (
-            status,
-            Json(json!({
-                "message": message,
-                "payload": { "code": code, "description": message },
-            })),
-        )
-            .into_response();
-        if let SensorError::Throttled(wait) = &self {
-            if let Ok(value) = crate::drs::retry_after(*wait).parse() {
-                response
-                    .headers_mut()
-                    .insert(axum::http::header::RETRY_AFTER, value);
-            }
-        }
-        response
-    }
-}
-
-impl From<crate::drs::DrsError> for SensorError {
-    fn from(e: crate::drs::DrsError) -> Self {
-        match e {
-            crate::drs::DrsError::InvalidToken => SensorError::InvalidToken,
-            crate::drs::DrsError::Forbidden(m) => SensorError::Forbidden(m),
-            crate::drs::DrsError::Throttled(wait) => SensorError::Throttled(wait),
-            crate::drs::DrsError::Internal(e) => SensorError::Internal(e),
-            crate::drs::DrsError::TooLarge => SensorError::TooLarge,
-            other => SensorError::Invalid(other.to_string()),
-        }
-    }
-}
-
-impl From<crate::store::StoreError> for SensorError {
-    fn from(e: crate::store::StoreError) -> Self {
-        crate::drs::DrsError::from(e).into()
-    }
-}
-
-impl From<crate::ApiError> for SensorError {
-    fn from(e: crate::ApiError) -> Self {
-        match e {
-            crate::ApiError::Internal(e) => SensorError::Internal(e),
-            crate::ApiError::TooLarge => SensorError::TooLarge,
-            other => SensorError::Invalid(other.to_string()),
-        }
-    }
-}
-
-fn invalid(message: impl Into<String>) -> SensorError {
-    SensorError::Invalid(message.into())
+fn invalid_token() -> Error {
+    Error::new(
+        error::Kind::InvalidToken,
+        "The access token is not valid: it has expired, was revoked or is not a device's.",
+    )
 }
 
 /// One slot reading taken from an event, before conversion.
@@ -150,18 +61,18 @@ async fn events(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Response, SensorError> {
+) -> Result<Response, Error> {
     // The caller first: a token in the header is checked before the body is read (one in the
     // event's `endpoint.scope`, as the Alexa gateway also takes it, once the body is read).
-    let from_header = match crate::caller::bearer(&headers) {
-        Some(token) => Some(crate::caller::device_for_token(&state, token).await?),
+    let from_header = match crate::http::caller::bearer(&headers) {
+        Some(token) => Some(crate::http::caller::device_for_token(&state, token).await?),
         // Credentials of another kind are refused, not ignored.
         None if headers.contains_key(axum::http::header::AUTHORIZATION) => {
-            return Err(SensorError::InvalidToken)
+            return Err(invalid_token())
         }
         None => None,
     };
-    let message: Value = crate::api::json_body(&body)?;
+    let message: Value = crate::http::json_body(&body)?;
     let event = message
         .get("event")
         .filter(|e| e.is_object())
@@ -250,8 +161,8 @@ async fn events(
             let token = event
                 .pointer("/endpoint/scope/token")
                 .and_then(Value::as_str)
-                .ok_or(SensorError::InvalidToken)?;
-            crate::caller::device_for_token(&state, token).await?
+                .ok_or(invalid_token())?;
+            crate::http::caller::device_for_token(&state, token).await?
         }
     };
 
@@ -280,7 +191,7 @@ async fn reading(
     state: &AppState,
     device: &CallingDevice,
     s: &Sensed<'_>,
-) -> Result<Report, SensorError> {
+) -> Result<Report, Error> {
     let Some((unit, capacity)) = state.store().slot_unit(device, s.instance).await? else {
         let slots = state.store().slot_ids(&device.model).await?;
         return Err(invalid(format!(
