@@ -4,7 +4,8 @@
 //!   app, and open the app (on the embedded sandbox, or on the service at URL).
 //! * `cargo xtask test`: the same setup, then every gate: fmt, clippy, TypeScript check, bindings
 //!   freshness, Rust tests (the service's a second time on a PostgreSQL server of their own), the
-//!   service's release binary under floods, UI tests, and the end-to-end tests under
+//!   service's release binary under floods, the keyring, Bluetooth and interoperability tests
+//!   (third-party clients and providers from PyPI), UI tests, and the end-to-end tests under
 //!   dbus-run-session + Xvfb.
 //! * `cargo xtask bench`: release builds of Refill and a bare Tauri app, compared (BENCHMARKS.md).
 //! * `cargo xtask bindings`: regenerate `ui/src/lib/bindings.ts`.
@@ -198,6 +199,7 @@ fn test() -> Result<()> {
     gate("flood tests", &mut flood)?;
     gate("keyring tests", &mut keyring)?;
     gate("Bluetooth tests", &mut ble_rig)?;
+    gate("interoperability tests", &mut interop)?;
     gate("UI tests", &mut || {
         run_step(
             "vitest",
@@ -304,12 +306,29 @@ fn keyring() -> Result<()> {
     let script =
         "echo -n refill-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null \
                   && cargo test -p refill-auth --test keyring -- --ignored \
-                  && exec cargo test -p refill-cli --test cli --test devices -- --ignored";
+                  && exec cargo test -p refill-cli --test cli --test devices -- --ignored \
+                  --skip a_keyring_that_cannot_store";
     let mut c = cmd("dbus-run-session", ["--", "sh", "-c", script]);
     c.env("XDG_DATA_HOME", data_home.path());
     c.env("REFILL_KEYRING_ISOLATED", "1");
+    c.env("REFILL_INTEROP_PYTHON", setup::interop_python());
     run_step(
         "keyring tests (gnome-keyring on a private session bus)",
+        &mut c,
+    )?;
+    // A fresh keyring unlocked with an empty password has no default collection.
+    let empty_home = tempfile::Builder::new()
+        .prefix("refill-keyring-empty-")
+        .tempdir()?;
+    let script = "echo -n '' | gnome-keyring-daemon --unlock --components=secrets >/dev/null \
+                  && exec cargo test -p refill-cli --test cli -- --ignored \
+                  a_keyring_that_cannot_store";
+    let mut c = cmd("dbus-run-session", ["--", "sh", "-c", script]);
+    c.env("XDG_DATA_HOME", empty_home.path());
+    c.env("REFILL_KEYRING_ISOLATED", "1");
+    c.env("REFILL_KEYRING_WITHOUT_COLLECTION", "1");
+    run_step(
+        "keyring tests (a keyring without a default collection)",
         &mut c,
     )
 }
@@ -341,6 +360,16 @@ fn fuzz(seconds: u32) -> Result<()> {
         run_step(&format!("fuzz {target} for {seconds} s"), &mut c)?;
     }
     Ok(())
+}
+
+/// The simulated device against provisioning clients Refill did not write (esp-protocomm from
+/// PyPI, in the venv the setup made).
+fn interop() -> Result<()> {
+    ignored_tests(
+        "esp-protocomm against refill-device-sim",
+        ("refill-device-sim", "interop"),
+        ("REFILL_INTEROP_PYTHON", setup::interop_python()),
+    )
 }
 
 /// The real btleplug code against the fake BlueZ rig (a private system bus, BlueZoo and a GATT

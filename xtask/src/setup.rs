@@ -58,6 +58,7 @@ pub fn all(purpose: Purpose) -> Result<()> {
         cargo_fuzz()?;
         ble_rig()?;
         schemathesis_venv()?;
+        interop_venv()?;
     }
     ui_build()
 }
@@ -178,6 +179,19 @@ fn ble_rig() -> Result<()> {
 /// schemathesis, which checks the running service against its OpenAPI description.
 pub fn schemathesis() -> std::path::PathBuf {
     crate::util::target_dir().join("schemathesis/venv/bin/schemathesis")
+}
+
+/// The Python of the venv with provisioning clients Refill did not write (esp-protocomm).
+pub fn interop_python() -> std::path::PathBuf {
+    crate::util::target_dir().join("interop/venv/bin/python")
+}
+
+fn interop_venv() -> Result<()> {
+    python_venv(
+        "interop clients",
+        "crates/refill-device-sim/interop/requirements.txt",
+        "interop",
+    )
 }
 
 fn schemathesis_venv() -> Result<()> {

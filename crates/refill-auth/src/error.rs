@@ -58,6 +58,10 @@ pub enum AuthError {
     /// The OS keyring failed.
     #[error("The system keyring could not be used: {0}")]
     Keyring(String),
+    /// The OS keyring can't store anything, so a sign-in would be lost: found before the
+    /// sign-in starts.
+    #[error("Refill keeps your sign-in in the system keyring, and it can't store anything there ({0}). If your keyring has no default collection, open Passwords and Keys, create one (or unlock it), then sign in again.")]
+    KeyringUnusable(String),
 }
 
 /// An error with its causes: "error sending request: connection refused".
@@ -98,6 +102,7 @@ impl AuthError {
             AuthError::SessionEnded => "session_ended",
             AuthError::Outdated => "sign_in_outdated",
             AuthError::Keyring(_) => "keyring",
+            AuthError::KeyringUnusable(_) => "keyring_unusable",
         }
     }
 

@@ -49,6 +49,10 @@ pub struct Provider {
     pub profile_url: Option<String>,
     /// The client id of this app.
     pub client_id: String,
+    /// The client secret some providers give installed apps too (not a secret from the person
+    /// using the app: Google's desktop clients, a Keycloak client with client authentication);
+    /// sent with token requests when set.
+    pub client_secret: Option<Sensitive<String>>,
     /// The scopes to ask for.
     pub scopes: Vec<String>,
 }
@@ -65,13 +69,14 @@ impl Provider {
             revoke_url: Some(format!("{base}/auth/o2/revoke")),
             profile_url: Some(format!("{base}/user/profile")),
             client_id: "refill-app".to_owned(),
+            client_secret: None,
             scopes: vec!["profile".to_owned(), "refill:customer".to_owned()],
         }
     }
 
     /// A provider from settings, or `None` when no token URL is set. `get` looks a setting up by
-    /// name: `authorize-url`, `token-url`, `revoke-url`, `profile-url`, `client-id` and `scopes`
-    /// (space-separated); see [`Provider::env_var`] for their environment variables.
+    /// name: `authorize-url`, `token-url`, `revoke-url`, `profile-url`, `client-id`,
+    /// `client-secret` and `scopes` (space-separated); see [`Provider::env_var`] for their environment variables.
     pub fn from_settings(get: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, String> {
         let get = |name: &str| get(name).filter(|v| !v.trim().is_empty());
         let Some(token_url) = get("token-url") else {
@@ -99,6 +104,7 @@ impl Provider {
             revoke_url: get("revoke-url"),
             profile_url: get("profile-url"),
             client_id,
+            client_secret: get("client-secret").map(Sensitive::new),
             scopes: get("scopes")
                 .map(|s| s.split_whitespace().map(str::to_owned).collect())
                 .unwrap_or_default(),
@@ -135,6 +141,9 @@ impl Provider {
             .set_token_uri(
                 TokenUrl::new(self.token_url.clone()).map_err(|_| bad("token", &self.token_url))?,
             );
+        if let Some(secret) = &self.client_secret {
+            client = client.set_client_secret(oauth2::ClientSecret::new(secret.expose().clone()));
+        }
         if let Some(redirect) = redirect {
             client = client.set_redirect_uri(
                 RedirectUrl::new(redirect.to_owned()).map_err(|_| bad("redirect", redirect))?,
@@ -382,8 +391,32 @@ impl PendingSignIn {
         cancel: impl std::future::Future<Output = ()>,
         clock: &dyn refill_core::Clock,
     ) -> Result<Tokens, AuthError> {
-        let code = self.finish_code(timeout, cancel).await?;
-        self.redeem(code, clock).await
+        let mut kept = None;
+        self.finish_and_keep(timeout, cancel, clock, async |tokens| {
+            kept = Some(tokens);
+            Ok(())
+        })
+        .await?;
+        kept.ok_or(AuthError::Cancelled)
+    }
+
+    /// Waits (at most `timeout`) for the browser to come back, redeems the code and hands the
+    /// tokens to `keep` (which stores them); only then does the browser's page say "Signed in",
+    /// or else what went wrong. `cancel` resolving cancels the sign-in.
+    pub async fn finish_and_keep(
+        self,
+        timeout: Duration,
+        cancel: impl std::future::Future<Output = ()>,
+        clock: &dyn refill_core::Clock,
+        keep: impl AsyncFnOnce(Tokens) -> Result<(), AuthError>,
+    ) -> Result<(), AuthError> {
+        let (code, browser) = self.wait_for_browser(timeout, cancel).await?;
+        let result = match self.redeem(code, clock).await {
+            Ok(tokens) => keep(tokens).await,
+            Err(e) => Err(e),
+        };
+        browser.tell(result.as_ref().map(|_| ())).await;
+        result
     }
 
     /// Waits (at most `timeout`) for the browser to come back and returns the code, unredeemed
@@ -393,6 +426,16 @@ impl PendingSignIn {
         timeout: Duration,
         cancel: impl std::future::Future<Output = ()>,
     ) -> Result<Sensitive<String>, AuthError> {
+        let (code, browser) = self.wait_for_browser(timeout, cancel).await?;
+        browser.tell(Ok(())).await;
+        Ok(code)
+    }
+
+    async fn wait_for_browser(
+        &self,
+        timeout: Duration,
+        cancel: impl std::future::Future<Output = ()>,
+    ) -> Result<(Sensitive<String>, listener::Browser), AuthError> {
         let Some(listener) = &self.listener else {
             return Err(AuthError::Config(
                 "this sign-in comes back as a deep link, not to a loopback port".to_owned(),
@@ -412,7 +455,7 @@ impl PendingSignIn {
     }
 
     async fn redeem(
-        self,
+        &self,
         code: Sensitive<String>,
         clock: &dyn refill_core::Clock,
     ) -> Result<Tokens, AuthError> {
@@ -421,12 +464,13 @@ impl PendingSignIn {
             .exchange_code(oauth2::AuthorizationCode::new(code.into_inner()))
             .set_pkce_verifier(oauth2::PkceCodeVerifier::new(
                 self.verifier
+                    .as_ref()
+                    .map(|v| v.expose().clone())
                     .ok_or_else(|| {
                         AuthError::Config(
                             "a device's authorization is redeemed by the device".to_owned(),
                         )
-                    })?
-                    .into_inner(),
+                    })?,
             ))
             .request_async(&http_client())
             .await

@@ -9,7 +9,15 @@ use tokio::net::{TcpListener, TcpStream};
 
 const MAX_HEAD: usize = 16 * 1024;
 
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 fn page(title: &str, message: &str) -> String {
+    let message = escape(message);
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title>\
          <style>body{{font-family:system-ui,sans-serif;background:#f4f7f6;color:#1d2b2a;display:grid;\
@@ -74,12 +82,34 @@ pub(crate) fn outcome(query: &str, expected_state: &str) -> Result<Sensitive<Str
     }
 }
 
-/// Serves the loopback listener until the browser comes back to `/callback`; answers it with a
-/// page saying it can return to Refill.
+/// The browser's request to `/callback`, held open until the sign-in is kept (or has failed),
+/// so that its page says how it ended.
+pub(crate) struct Browser(TcpStream);
+
+impl Browser {
+    /// Answers the browser: signed in, or what went wrong.
+    pub(crate) async fn tell(mut self, result: Result<(), &AuthError>) {
+        let body = match result {
+            Ok(()) => page(
+                "Signed in",
+                "You can return to Refill now. This tab can be closed.",
+            ),
+            Err(e) => page(
+                "Sign-in not completed",
+                &format!("{e} You can return to Refill."),
+            ),
+        };
+        respond(&mut self.0, "200 OK", &body).await;
+    }
+}
+
+/// Serves the loopback listener until the browser comes back to `/callback`. A callback that
+/// carries an error (or another sign-in's state) is answered at once; one with a code is handed
+/// back with the browser still waiting for its page ([`Browser::tell`]).
 pub(crate) async fn wait_for_callback(
     listener: &TcpListener,
     expected_state: &str,
-) -> Result<Sensitive<String>, AuthError> {
+) -> Result<(Sensitive<String>, Browser), AuthError> {
     loop {
         let Ok((mut socket, _)) = listener.accept().await else {
             continue;
@@ -103,25 +133,26 @@ pub(crate) async fn wait_for_callback(
             .await;
             continue;
         }
-        let result = outcome(query, expected_state);
-        let body = match &result {
-            Ok(_) => page(
-                "Signed in",
-                "You can return to Refill now. This tab can be closed.",
-            ),
-            Err(e) => page(
-                "Sign-in not completed",
-                &format!("{e} You can return to Refill."),
-            ),
+        let browser = Browser(socket);
+        return match outcome(query, expected_state) {
+            Ok(code) => Ok((code, browser)),
+            Err(e) => {
+                browser.tell(Err(&e)).await;
+                Err(e)
+            }
         };
-        respond(&mut socket, "200 OK", &body).await;
-        return result;
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pages_escape_what_they_are_told() {
+        let html = page("Sign-in not completed", "<script>x</script> & more");
+        assert!(html.contains("&lt;script&gt;x&lt;/script&gt; &amp; more"));
+    }
 
     #[test]
     fn the_callback_must_carry_this_sign_ins_state() {

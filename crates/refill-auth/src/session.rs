@@ -9,8 +9,11 @@ use tokio::sync::Mutex;
 /// Refresh this long before the access token expires.
 const MARGIN: time::Duration = time::Duration::seconds(60);
 
-/// Who is signed in, as the provider's profile endpoint says.
+/// Who is signed in, as the provider's profile endpoint says: Login with Amazon's `user_id`,
+/// `name`, `email`, or OpenID Connect's standard claims (`sub`, `name` or `given_name` and
+/// `family_name` or `preferred_username`, `email`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(from = "ProfileClaims")]
 pub struct Profile {
     /// The provider's id of the person.
     pub user_id: Option<String>,
@@ -18,6 +21,37 @@ pub struct Profile {
     pub name: Option<String>,
     /// Their email address.
     pub email: Option<String>,
+}
+
+/// The fields of a profile answer, LwA's and OIDC's.
+#[derive(Deserialize)]
+struct ProfileClaims {
+    user_id: Option<String>,
+    sub: Option<String>,
+    name: Option<String>,
+    given_name: Option<String>,
+    family_name: Option<String>,
+    preferred_username: Option<String>,
+    nickname: Option<String>,
+    email: Option<String>,
+}
+
+impl From<ProfileClaims> for Profile {
+    fn from(c: ProfileClaims) -> Self {
+        let text = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        let full_name = match (text(c.given_name), text(c.family_name)) {
+            (Some(given), Some(family)) => Some(format!("{given} {family}")),
+            (given, family) => given.or(family),
+        };
+        Profile {
+            user_id: text(c.user_id).or(text(c.sub)),
+            name: text(c.name)
+                .or(full_name)
+                .or(text(c.preferred_username))
+                .or(text(c.nickname)),
+            email: text(c.email),
+        }
+    }
 }
 
 enum Loaded {
@@ -198,6 +232,12 @@ impl Session {
         }
     }
 
+    /// Checks that a sign-in could be kept (see [`TokenStore::probe`]): call it before sending
+    /// the person to the browser.
+    pub async fn check_store(&self) -> Result<(), AuthError> {
+        self.blocking(|store, _| store.probe()).await
+    }
+
     /// The signed-in person's profile, or `None` when the provider has no profile endpoint.
     /// A token the endpoint rejects is refreshed once.
     pub async fn profile(&self) -> Result<Option<Profile>, AuthError> {
@@ -253,16 +293,15 @@ impl Session {
             } else {
                 "access_token"
             };
-            let answer = self
-                .http
-                .post(url)
-                .form(&[
-                    ("token", token.expose().as_str()),
-                    ("token_type_hint", hint),
-                    ("client_id", self.provider.client_id.as_str()),
-                ])
-                .send()
-                .await;
+            let mut form = vec![
+                ("token", token.expose().as_str()),
+                ("token_type_hint", hint),
+                ("client_id", self.provider.client_id.as_str()),
+            ];
+            if let Some(secret) = &self.provider.client_secret {
+                form.push(("client_secret", secret.expose().as_str()));
+            }
+            let answer = self.http.post(url).form(&form).send().await;
             revoked = answer.is_ok_and(|r| r.status().is_success());
             if !revoked {
                 tracing::warn!(
@@ -273,5 +312,33 @@ impl Session {
         }
         self.forget(&mut guard).await?;
         Ok(revoked)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profiles_are_read_from_lwa_and_oidc_answers() {
+        let read = |json: &str| serde_json::from_str::<Profile>(json).unwrap();
+        let lwa = read(r#"{"user_id":"amzn1.account.X","name":"Alex","email":"a@x.test"}"#);
+        assert_eq!(lwa.user_id.as_deref(), Some("amzn1.account.X"));
+        let oidc = read(
+            r#"{"sub":"248289761001","name":"Jane Doe","email":"j@x.test","email_verified":true}"#,
+        );
+        assert_eq!(
+            oidc,
+            Profile {
+                user_id: Some("248289761001".into()),
+                name: Some("Jane Doe".into()),
+                email: Some("j@x.test".into()),
+            }
+        );
+        let parts = read(r#"{"sub":"1","given_name":"Jane","family_name":"Doe"}"#);
+        assert_eq!(parts.name.as_deref(), Some("Jane Doe"));
+        let handle = read(r#"{"sub":"1","preferred_username":"jdoe","name":""}"#);
+        assert_eq!(handle.name.as_deref(), Some("jdoe"));
+        assert_eq!(read("{}").user_id, None);
     }
 }

@@ -78,6 +78,11 @@ pub trait TokenStore: Send + Sync + 'static {
     fn save(&self, key: &str, tokens: &Tokens) -> Result<(), AuthError>;
     /// Forgets the tokens for `key`.
     fn delete(&self, key: &str) -> Result<(), AuthError>;
+    /// Checks that tokens can be stored at all (a sign-in that could not be kept would be
+    /// lost after the browser said "Signed in"). Stores that can't fail need not check.
+    fn probe(&self) -> Result<(), AuthError> {
+        Ok(())
+    }
 }
 
 /// Tokens in the OS keyring (Secret Service on Linux), in entries named by build kind and
@@ -194,7 +199,23 @@ impl WifiPasswords {
     }
 }
 
+/// The entry [`KeyringStore`] writes and deletes to check that the keyring can store secrets.
+const PROBE: &str = "refill-keyring-check";
+
 impl TokenStore for KeyringStore {
+    fn probe(&self) -> Result<(), AuthError> {
+        let unusable = |e: keyring_core::Error| AuthError::KeyringUnusable(e.to_string());
+        let entry = self.entry(PROBE).map_err(|e| match e {
+            AuthError::Keyring(detail) => AuthError::KeyringUnusable(detail),
+            other => other,
+        })?;
+        entry.set_password("probe").map_err(unusable)?;
+        match entry.delete_credential() {
+            Ok(()) | Err(keyring_core::Error::NoEntry) => Ok(()),
+            Err(e) => Err(unusable(e)),
+        }
+    }
+
     fn load(&self, key: &str) -> Result<Option<Tokens>, AuthError> {
         match self.entry(key)?.get_password() {
             Ok(text) => Ok(Tokens::from_stored(&text)),

@@ -383,3 +383,69 @@ async fn a_sign_in_can_come_back_as_a_deep_link() {
         AuthError::StateMismatch
     );
 }
+
+/// A store that can't keep anything, as a keyring that fails on write.
+#[derive(Debug, Default)]
+struct BrokenStore;
+
+impl TokenStore for BrokenStore {
+    fn load(&self, _: &str) -> Result<Option<Tokens>, AuthError> {
+        Ok(None)
+    }
+    fn save(&self, _: &str, _: &Tokens) -> Result<(), AuthError> {
+        Err(AuthError::Keyring("the collection is locked".to_owned()))
+    }
+    fn delete(&self, _: &str) -> Result<(), AuthError> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn the_browser_hears_signed_in_only_once_the_sign_in_is_kept() {
+    let f = sandbox().await;
+    for (store, kept) in [
+        (
+            Arc::new(MemoryStore::default()) as Arc<dyn TokenStore>,
+            true,
+        ),
+        (Arc::new(BrokenStore) as Arc<dyn TokenStore>, false),
+    ] {
+        let session = Arc::new(Session::new(
+            f.provider.clone(),
+            store,
+            Arc::new(SystemClock),
+        ));
+        let pending = start_sign_in(&f.provider).await.unwrap();
+        let callback = browse(&pending, "allow").await;
+        let keeping = session.clone();
+        let finishing = tokio::spawn(async move {
+            pending
+                .finish_and_keep(
+                    Duration::from_secs(30),
+                    std::future::pending(),
+                    &SystemClock,
+                    async |tokens| keeping.store_tokens(tokens).await,
+                )
+                .await
+        });
+        let page = browser()
+            .get(&callback)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let result = finishing.await.unwrap();
+        if kept {
+            result.unwrap();
+            assert!(page.contains("Signed in"), "{page}");
+            assert!(session.is_signed_in().await.unwrap());
+        } else {
+            assert!(matches!(result, Err(AuthError::Keyring(_))), "{result:?}");
+            assert!(page.contains("Sign-in not completed"), "{page}");
+            assert!(page.contains("the collection is locked"), "{page}");
+            assert!(!page.contains("Signed in<"), "{page}");
+        }
+    }
+}

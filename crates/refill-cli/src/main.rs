@@ -28,6 +28,8 @@ PROVIDER OPTIONS (flags, or the environment variables in brackets):
     --revoke-url URL      its revocation endpoint (optional)     [REFILL_AUTH_REVOKE_URL]
     --profile-url URL     its profile/userinfo endpoint (optional) [REFILL_AUTH_PROFILE_URL]
     --client-id ID        this app's client id                   [REFILL_AUTH_CLIENT_ID]
+    --client-secret TEXT  the secret some providers give installed apps (optional)
+                                                                 [REFILL_AUTH_CLIENT_SECRET]
     --scope SCOPE         a scope to ask for (repeatable)        [REFILL_AUTH_SCOPES, space-separated]
 
 OPTIONS:
@@ -69,6 +71,7 @@ fn parse(args: Vec<String>, env: impl Fn(&str) -> Option<String>) -> Result<Opti
             "--revoke-url" => "revoke-url",
             "--profile-url" => "profile-url",
             "--client-id" => "client-id",
+            "--client-secret" => "client-secret",
             "--scope" => "scope",
             other => return Err(format!("unknown option '{other}'")),
         };
@@ -120,11 +123,17 @@ fn parse(args: Vec<String>, env: impl Fn(&str) -> Option<String>) -> Result<Opti
     }))
 }
 
+/// What the provider said of the person: their name and `<email>`, whichever it gave.
 fn describe(profile: &Profile) -> String {
-    let name = profile.name.as_deref().unwrap_or("(no name)");
-    match &profile.email {
-        Some(email) => format!("{name} <{email}>"),
-        None => name.to_owned(),
+    let email = profile.email.as_ref().map(|e| format!("<{e}>"));
+    let parts: Vec<&str> = [profile.name.as_deref(), email.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect();
+    if parts.is_empty() {
+        "someone the provider did not name".to_owned()
+    } else {
+        parts.join(" ")
     }
 }
 
@@ -138,6 +147,8 @@ async fn run(args: Args) -> Result<(), String> {
     );
     match args.command.as_str() {
         "login" => {
+            // Before the browser: a sign-in the keyring can't keep would be lost.
+            session.check_store().await.map_err(|e| e.to_string())?;
             let pending = start_sign_in(&args.provider)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -152,12 +163,11 @@ async fn run(args: Args) -> Result<(), String> {
             let cancel = async {
                 let _ = tokio::signal::ctrl_c().await;
             };
-            let tokens = pending
-                .finish(SIGN_IN_TIMEOUT, cancel, &SystemClock)
-                .await
-                .map_err(|e| e.to_string())?;
-            session
-                .store_tokens(tokens)
+            // The browser's page says "Signed in" once the tokens are in the keyring.
+            pending
+                .finish_and_keep(SIGN_IN_TIMEOUT, cancel, &SystemClock, async |tokens| {
+                    session.store_tokens(tokens).await
+                })
                 .await
                 .map_err(|e| e.to_string())?;
             match session.profile().await {
@@ -169,11 +179,10 @@ async fn run(args: Args) -> Result<(), String> {
         }
         "whoami" => match session.profile().await {
             Ok(Some(p)) => {
-                println!(
-                    "{} ({})",
-                    describe(&p),
-                    p.user_id.as_deref().unwrap_or("no id")
-                );
+                match &p.user_id {
+                    Some(id) => println!("{} ({id})", describe(&p)),
+                    None => println!("{}", describe(&p)),
+                }
                 Ok(())
             }
             Ok(None) if session.is_signed_in().await.unwrap_or(false) => {

@@ -180,6 +180,8 @@ impl AppCore {
     /// Starts a sign-in: opens the browser at the sign-in page, and returns its address.
     pub async fn start_sign_in(&self) -> Result<SignInStarted, AppError> {
         let backend = self.backend().await?;
+        // Before the browser: a sign-in the keyring can't keep would be lost.
+        backend.session.check_store().await.map_err(auth_error)?;
         let pending = refill_auth::start_sign_in_with(
             backend.session.provider(),
             &self.inner.platform.redirect,
@@ -222,19 +224,27 @@ impl AppCore {
         })?;
         let cancelled = self.inner.sign_in.browser.cancellation();
         let clock = refill_core::SystemClock;
-        let tokens = if pending.uses_loopback() {
+        let session = &self.backend().await?.session;
+        if pending.uses_loopback() {
+            // The browser's page says "Signed in" once the tokens are kept.
             pending
-                .finish(refill_auth::SIGN_IN_TIMEOUT, cancelled, &clock)
+                .finish_and_keep(
+                    refill_auth::SIGN_IN_TIMEOUT,
+                    cancelled,
+                    &clock,
+                    async |tokens| session.store_tokens(tokens).await,
+                )
                 .await
         } else {
             match self.wait_for_link(cancelled).await {
-                Ok(link) => pending.complete(&link, &clock).await,
+                Ok(link) => match pending.complete(&link, &clock).await {
+                    Ok(tokens) => session.store_tokens(tokens).await,
+                    Err(e) => Err(e),
+                },
                 Err(e) => Err(e),
             }
         }
         .map_err(auth_error)?;
-        let session = &self.backend().await?.session;
-        session.store_tokens(tokens).await.map_err(auth_error)?;
         tracing::info!("signed in");
         self.inner.account_changed.notify_one();
         self.account().await

@@ -11,7 +11,7 @@
 //! the URL it returns (`{url}/refill/registration`).
 
 use axum::extract::{Path, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use refill_core::Sensitive;
 use refill_provision::device::{DeviceSetup, ProtocommDevice, SimNetwork};
@@ -50,6 +50,8 @@ pub const HOME_PASSWORD: &str = "refill-sandbox-wifi";
 /// How a simulated device protects its provisioning.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protection {
+    /// Security 0: no security (and no proof of possession).
+    Sec0,
     /// Security 1 with a proof of possession.
     Sec1,
     /// Security 2 with the username `wifiprov`.
@@ -81,6 +83,7 @@ impl SimDevice {
         let name = format!("PROV_{suffix:06X}");
         let secret = format!("{:08x}", rand::random::<u32>());
         let security = match protection {
+            Protection::Sec0 => DeviceSecurity::Sec0,
             Protection::Sec1 => DeviceSecurity::Sec1 {
                 pop: Some(Sensitive::new(secret.clone())),
             },
@@ -111,11 +114,15 @@ impl SimDevice {
         let mut qr = serde_json::json!({
             "ver": "v1",
             "name": self.name,
-            "pop": self.secret.expose(),
             "transport": transport,
         });
-        if self.protection == Protection::Sec2 {
-            qr["username"] = "wifiprov".into();
+        match self.protection {
+            Protection::Sec0 => {}
+            Protection::Sec1 => qr["pop"] = self.secret.expose().as_str().into(),
+            Protection::Sec2 => {
+                qr["pop"] = self.secret.expose().as_str().into();
+                qr["username"] = "wifiprov".into();
+            }
         }
         qr.to_string()
     }
@@ -162,10 +169,77 @@ fn redeem(
     })
 }
 
+/// How the simulated device's HTTP server tells one client's session from the next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sessions {
+    /// As ESP-IDF's `protocomm_httpd` does: a request whose `Cookie` is the session's
+    /// `session=<n>` continues it, and so does one without a cookie on the session's own
+    /// connection; any other starts a new session (the last one ends) and is answered with
+    /// `Set-Cookie: session=<n>`, spelled so.
+    EspIdf,
+    /// Firmware that keys the session by the TCP connection only: cookies are ignored, a new
+    /// connection starts a new session, and a closed one ends its session.
+    ConnectionOnly,
+}
+
+/// The state of the one session the device keeps (`protocomm_httpd` keeps one).
+#[derive(Default)]
+struct SessionKeys {
+    /// The session's cookie value (`session=<n>`).
+    cookie: Option<String>,
+    /// The connection it started on, while that connection is open.
+    connection: Option<u64>,
+}
+
 #[derive(Clone)]
 struct Served {
     device: Arc<Mutex<ProtocommDevice>>,
-    session: Arc<Mutex<Option<String>>>,
+    session: Arc<Mutex<SessionKeys>>,
+    mode: Sessions,
+}
+
+impl Served {
+    /// Whether a request on `connection` with `cookie` continues the session; if not, the old
+    /// session ends and a new one starts, whose cookie is returned.
+    fn continue_or_start(&self, connection: u64, cookie: Option<&str>) -> Option<String> {
+        let mut keys = self.session.lock().unwrap_or_else(PoisonError::into_inner);
+        let cookie = cookie.filter(|_| self.mode == Sessions::EspIdf);
+        let same = match cookie {
+            Some(cookie) if keys.cookie.as_deref() == Some(cookie) => {
+                // The client keeps cookies: its connection no longer matters.
+                keys.connection = None;
+                true
+            }
+            Some(_) => false,
+            None => keys.connection == Some(connection),
+        };
+        if same {
+            return None;
+        }
+        self.device
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .disconnect();
+        let fresh = format!("session={}", rand::random::<u32>());
+        keys.cookie = Some(fresh.clone());
+        keys.connection = Some(connection);
+        Some(fresh)
+    }
+
+    /// The connection `connection` closed.
+    fn closed(&self, connection: u64) {
+        let mut keys = self.session.lock().unwrap_or_else(PoisonError::into_inner);
+        if keys.connection == Some(connection) {
+            keys.connection = None;
+            if self.mode == Sessions::ConnectionOnly {
+                keys.cookie = None;
+                self.device
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .disconnect();
+            }
+        }
+    }
 }
 
 /// A device's provisioning HTTP server, stopped when dropped.
@@ -173,6 +247,16 @@ pub struct HttpDevice {
     /// Where it listens.
     pub addr: SocketAddr,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
+    kick: Option<tokio::sync::watch::Sender<u32>>,
+}
+
+impl HttpDevice {
+    /// Closes every open connection, as a device does when its access point restarts.
+    pub fn drop_connections(&self) {
+        if let Some(kick) = &self.kick {
+            kick.send_modify(|n| *n = n.wrapping_add(1));
+        }
+    }
 }
 
 impl Drop for HttpDevice {
@@ -184,17 +268,129 @@ impl Drop for HttpDevice {
 }
 
 /// Serves `device`'s protocomm endpoints as ESP devices do in SoftAP mode (`POST /<endpoint>`,
-/// one session per `session` cookie), on `127.0.0.1` at a free port.
+/// sessions as [`Sessions::EspIdf`]), on `127.0.0.1` at a free port.
 pub async fn serve_http(device: Arc<Mutex<ProtocommDevice>>) -> std::io::Result<HttpDevice> {
+    serve_http_with(device, Sessions::EspIdf).await
+}
+
+/// [`serve_http`] with sessions told apart as `mode` says.
+pub async fn serve_http_with(
+    device: Arc<Mutex<ProtocommDevice>>,
+    mode: Sessions,
+) -> std::io::Result<HttpDevice> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let state = Served {
+    let addr = listener.local_addr()?;
+    let served = Served {
         device,
-        session: Arc::new(Mutex::new(None)),
+        session: Arc::new(Mutex::new(SessionKeys::default())),
+        mode,
     };
-    let app = axum::Router::new()
-        .route("/{endpoint}", axum::routing::post(endpoint))
-        .with_state(state);
-    spawn_server(listener, app)
+    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+    let (kick, kicked) = tokio::sync::watch::channel(0u32);
+    tokio::spawn(async move {
+        let mut connections = 0u64;
+        loop {
+            let stream = tokio::select! {
+                _ = &mut stopped => break,
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(_) => continue,
+                },
+            };
+            connections += 1;
+            let connection = connections;
+            let served = served.clone();
+            let mut kicked = kicked.clone();
+            tokio::spawn(async move {
+                let handler = served.clone();
+                let service = hyper::service::service_fn(move |request| {
+                    let served = handler.clone();
+                    async move {
+                        Ok::<_, std::convert::Infallible>(
+                            protocomm_request(&served, connection, request).await,
+                        )
+                    }
+                });
+                // ESP-IDF's httpd writes `Set-Cookie`; some clients read only that spelling.
+                let serving = hyper::server::conn::http1::Builder::new()
+                    .title_case_headers(true)
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+                kicked.mark_unchanged();
+                tokio::select! {
+                    _ = serving => {}
+                    // Dropping the connection closes its socket.
+                    _ = kicked.changed() => {}
+                }
+                served.closed(connection);
+            });
+        }
+    });
+    Ok(HttpDevice {
+        addr,
+        stop: Some(stop),
+        kick: Some(kick),
+    })
+}
+
+type Body = http_body_util::Full<axum::body::Bytes>;
+
+fn plain(status: StatusCode, body: impl Into<axum::body::Bytes>) -> hyper::Response<Body> {
+    let mut response = hyper::Response::new(Body::new(body.into()));
+    *response.status_mut() = status;
+    response
+}
+
+async fn protocomm_request(
+    served: &Served,
+    connection: u64,
+    request: hyper::Request<hyper::body::Incoming>,
+) -> hyper::Response<Body> {
+    use http_body_util::BodyExt;
+    use refill_provision::protocomm::endpoint as e;
+    let name = request.uri().path().trim_start_matches('/').to_owned();
+    let known = [
+        e::PROTO_VER,
+        e::SESSION,
+        e::SCAN,
+        e::CONFIG,
+        e::CTRL,
+        e::CUSTOM_DATA,
+    ];
+    if request.method() != hyper::Method::POST || !known.contains(&name.as_str()) {
+        return plain(StatusCode::NOT_FOUND, "no such endpoint");
+    }
+    let cookie = request
+        .headers()
+        .get(header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().to_owned());
+    let new_cookie = served.continue_or_start(connection, cookie.as_deref());
+    // protocomm_httpd takes at most 4 KiB.
+    let body = match http_body_util::Limited::new(request.into_body(), 4096)
+        .collect()
+        .await
+    {
+        Ok(body) => body.to_bytes(),
+        Err(_) => return plain(StatusCode::BAD_REQUEST, "request too long"),
+    };
+    if body.is_empty() {
+        return plain(StatusCode::BAD_REQUEST, "empty request");
+    }
+    let answer = served
+        .device
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .handle(&name, &body);
+    let mut response = match answer {
+        refill_provision::device::Answer::Bytes(bytes) => plain(StatusCode::OK, bytes),
+        refill_provision::device::Answer::Nothing => {
+            plain(StatusCode::BAD_REQUEST, "request not handled")
+        }
+    };
+    if let Some(cookie) = new_cookie.and_then(|c| c.parse().ok()) {
+        response.headers_mut().insert(header::SET_COOKIE, cookie);
+    }
+    response
 }
 
 /// Serves `app` on `listener` until the returned handle is dropped.
@@ -214,73 +410,8 @@ fn spawn_server(
     Ok(HttpDevice {
         addr,
         stop: Some(stop),
+        kick: None,
     })
-}
-
-async fn endpoint(
-    State(served): State<Served>,
-    Path(name): Path<String>,
-    headers: HeaderMap,
-    body: axum::body::Bytes,
-) -> Response {
-    use refill_provision::protocomm::endpoint as e;
-    if ![
-        e::PROTO_VER,
-        e::SESSION,
-        e::SCAN,
-        e::CONFIG,
-        e::CTRL,
-        e::CUSTOM_DATA,
-    ]
-    .contains(&name.as_str())
-    {
-        return (StatusCode::NOT_FOUND, "no such endpoint").into_response();
-    }
-    let cookie = headers
-        .get(header::COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.split(';')
-                .map(str::trim)
-                .find(|c| c.starts_with("session="))
-        })
-        .map(str::to_owned);
-    let mut new_cookie = None;
-    {
-        let mut session = served
-            .session
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if cookie.is_none() || cookie != *session {
-            // A new client: the last one's session ends.
-            served
-                .device
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .disconnect();
-            let fresh = format!("session={}", rand::random::<u32>());
-            *session = Some(fresh.clone());
-            new_cookie = Some(fresh);
-        }
-    }
-    if body.is_empty() {
-        return (StatusCode::BAD_REQUEST, "empty request").into_response();
-    }
-    let answer = served
-        .device
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .handle(&name, &body);
-    let mut response = match answer {
-        refill_provision::device::Answer::Bytes(bytes) => (StatusCode::OK, bytes).into_response(),
-        refill_provision::device::Answer::Nothing => {
-            (StatusCode::BAD_REQUEST, "request not handled").into_response()
-        }
-    };
-    if let Some(cookie) = new_cookie.and_then(|c| c.parse().ok()) {
-        response.headers_mut().insert(header::SET_COOKIE, cookie);
-    }
-    response
 }
 
 /// One simulated device set up with Improv Wi-Fi.
@@ -327,6 +458,7 @@ impl SimImprovDevice {
             join_time: Duration::from_millis(300),
             redirect_url: url.clone(),
             disconnect_after_provisioned: false,
+            chatty: false,
         });
         let registration = DeviceRegistration::new(model, serial, true, Arc::new(redeem));
         let app = axum::Router::new()

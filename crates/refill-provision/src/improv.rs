@@ -373,11 +373,14 @@ impl<L: ImprovLink> ImprovClient<L> {
             if left.is_zero() {
                 return Err(ProvError::Timeout);
             }
-            if let Some(result) = self.next_event(left).await? {
+            // Results that answer something else are skipped: empty ones (some devices send
+            // one after IDENTIFY) and those of another command.
+            if let Some(result) = self.next_event(left).await?.filter(|r| !r.is_empty()) {
                 let (got, data) = unframe(&result)?;
                 if got == command {
                     return parse_strings(data);
                 }
+                tracing::debug!(got, waiting_for = command, "an Improv result skipped");
             }
         }
     }
@@ -483,6 +486,10 @@ pub struct ImprovSetup {
     /// Whether it disconnects right after it is provisioned, before sending the RPC result (as
     /// some firmware does).
     pub disconnect_after_provisioned: bool,
+    /// Whether it also sends RPC results nobody asked for, as a popular device-side
+    /// implementation does: an empty one after IDENTIFY, and a result of IDENTIFY before it
+    /// answers another command.
+    pub chatty: bool,
 }
 
 /// Whether `name` is a valid hostname label (RFC 1123): 1 to 63 letters, digits and hyphens, not
@@ -608,8 +615,16 @@ impl ImprovDevice {
             return;
         };
         let data = data.to_vec();
+        if self.with(|s| s.setup.chatty) && command != command::IDENTIFY {
+            self.with(|s| s.result(command::IDENTIFY, &[]));
+        }
         match command {
-            command::IDENTIFY => self.with(|s| s.identified += 1),
+            command::IDENTIFY => self.with(|s| {
+                s.identified += 1;
+                if s.setup.chatty {
+                    s.send(Characteristic::RpcResult, Vec::new());
+                }
+            }),
             command::DEVICE_INFO => self.with(|s| {
                 let info: Vec<&str> = s.setup.info.iter().map(String::as_str).collect();
                 s.result(command, &info);

@@ -285,6 +285,11 @@ impl<T: Transport> Client<T> {
         security: &Security,
         max_value: usize,
     ) -> Result<Self, ProvError> {
+        // A QR code without a proof of possession fits a device without security too.
+        let security = match security {
+            Security::Sec1 { pop: None } if info.sec_ver == 0 => &Security::Sec0,
+            other => other,
+        };
         let wanted = security.version() as u32;
         if wanted != info.sec_ver {
             return Err(ProvError::Unsupported(format!(

@@ -61,7 +61,11 @@ fn long_commands_are_reassembled_from_pieces() {
 }
 
 fn device(needs_authorization: bool, disconnect_after_provisioned: bool) -> ImprovDevice {
-    ImprovDevice::new(ImprovSetup {
+    ImprovDevice::new(setup(needs_authorization, disconnect_after_provisioned))
+}
+
+fn setup(needs_authorization: bool, disconnect_after_provisioned: bool) -> ImprovSetup {
+    ImprovSetup {
         info: [
             "refill-washer".into(),
             "1.2.0".into(),
@@ -76,7 +80,32 @@ fn device(needs_authorization: bool, disconnect_after_provisioned: bool) -> Impr
         join_time: Duration::from_millis(50),
         redirect_url: "http://192.168.1.30/setup".into(),
         disconnect_after_provisioned,
-    })
+        chatty: false,
+    }
+}
+
+#[tokio::test]
+async fn results_that_answer_nothing_asked_are_skipped() {
+    // An empty result after IDENTIFY, and an IDENTIFY result before each answer.
+    let device = ImprovDevice::new(ImprovSetup {
+        chatty: true,
+        ..setup(false, false)
+    });
+    let link = SimImprovLink::connect(&device, 20, Duration::ZERO);
+    let mut client = ImprovClient::connect(link).await.unwrap();
+    client.identify().await.unwrap();
+    let info = client.device_info().await.unwrap();
+    assert_eq!(info[0], "refill-washer");
+    client.identify().await.unwrap();
+    let networks = client.scan().await.unwrap();
+    assert_eq!(networks.len(), 2);
+    assert_eq!(client.hostname(None).await.unwrap(), "washer");
+    let url = client
+        .join("Home", "correct horse", Duration::from_secs(2))
+        .await
+        .unwrap();
+    assert_eq!(url.as_deref(), Some("http://192.168.1.30/setup"));
+    assert_eq!(device.identified(), 2);
 }
 
 #[tokio::test]

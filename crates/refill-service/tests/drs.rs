@@ -513,3 +513,109 @@ async fn a_revoked_token_stops_working_at_once_even_after_it_was_used() {
         (400, Some("Invalid token"))
     );
 }
+
+/// As DRS client libraries that worked against Amazon send them: form-encoded bodies, the token
+/// in `x-amz-access-token`, a doubled slash after the base URL.
+#[tokio::test]
+async fn requests_as_drs_client_libraries_send_them_are_taken() {
+    let f = sandbox().await;
+    let token = device_token(&f, "DRS-LIB", false).await;
+    let versions = |(input, result): (&str, &str)| {
+        [
+            ("x-amzn-type-version", format!("{P}{input}")),
+            ("x-amzn-accept-type", format!("{P}{result}")),
+        ]
+    };
+    let send = |path: &str, (input, result): (&str, &str), form: &[(&str, &str)]| {
+        let mut request = f
+            .http
+            .post(f.url(path))
+            .header("x-amz-access-token", &token)
+            .form(form);
+        for (name, value) in versions((input, result)) {
+            request = request.header(name, value);
+        }
+        request.send()
+    };
+    let res = send(
+        "/slotStatus/brew-beans",
+        SLOT_STATUS,
+        &[
+            ("expectedReplenishmentDate", "2017-04-07"),
+            ("remainingQuantityInUnit", "4"),
+            ("originalQuantityInUnit", "10"),
+            ("totalQuantityOnHand", "0"),
+            ("lastUseDate", "2017-04-01T08:00:00Z"),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    let remaining: Vec<f64> = sqlx::query_scalar(
+        "SELECT remaining FROM slot_levels WHERE slot_id = 'brew-beans' ORDER BY id",
+    )
+    .fetch_all(f.service.store().pool())
+    .await
+    .unwrap();
+    assert_eq!(remaining, [4.0]);
+    let res = send(
+        "/deviceStatus",
+        ("DrsDeviceStatusInput@1.0", "DrsDeviceStatusResult@1.0"),
+        &[("mostRecentlyActiveDate", "2017-04-01T08:00:00Z")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 200);
+    // A form with a bad number is refused in words, and nothing is kept.
+    let res = send(
+        "/slotStatus/brew-beans",
+        SLOT_STATUS,
+        &[("remainingQuantityInUnit", "three")],
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), 400);
+    let answer: Value = res.json().await.unwrap();
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap()
+            .contains("remainingQuantityInUnit"),
+        "{answer}"
+    );
+
+    // `base_url + "/" + "/subscriptionInfo"`.
+    let mut request = f.http.get(f.url("//subscriptionInfo")).bearer_auth(&token);
+    for (name, value) in versions((
+        "DrsSubscriptionInfoInput@1.0",
+        "DrsSubscriptionInfoResult@1.0",
+    )) {
+        request = request.header(name, value);
+    }
+    let res = request.send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let info: Value = res.json().await.unwrap();
+    assert_eq!(
+        info["slotsSubscriptionStatus"]["brew-beans"], true,
+        "{info}"
+    );
+
+    // The profile, with the token where Amazon's profile endpoint documents it.
+    let profile_token = access_token(&f, "profile", None).await;
+    let res = f
+        .http
+        .get(f.url("/user/profile"))
+        .header("x-amz-access-token", &profile_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let profile: Value = res.json().await.unwrap();
+    assert!(
+        profile["user_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("refill.account."),
+        "{profile}"
+    );
+}

@@ -29,6 +29,7 @@ fuzz_target!(|data: &[u8]| {
             join_time: std::time::Duration::ZERO,
             redirect_url: String::new(),
             disconnect_after_provisioned: false,
+            chatty: false,
         });
         let _notifications = device.connect();
         for piece in data.chunks(20) {

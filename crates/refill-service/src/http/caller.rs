@@ -6,9 +6,9 @@
 //! | caller | credential | may call |
 //! |---|---|---|
 //! | [`Customer`] | access token with [`CUSTOMER_SCOPE`] (and without `dash:replenish`) | `/v1/…` |
-//! | [`Device`] | access token with `dash:replenish` naming a registered device | the DRS API, `/v3/events` |
+//! | [`Device`] | access token with `dash:replenish` naming a registered device (also in `x-amz-access-token`) | the DRS API, `/v3/events` |
 //! | [`Maker`] | HTTP Basic of a confidential OAuth client | `/v1/webhooks` |
-//! | [`ProfileReader`] | access token with `profile` or `profile:user_id` | `/user/profile` only |
+//! | [`ProfileReader`] | access token with `profile` or `profile:user_id` (also in `x-amz-access-token`) | `/user/profile` only |
 //!
 //! A valid token of the wrong kind is refused with `403` and a message saying what it is for;
 //! a missing, expired or revoked one with `401` (on the DRS API: `400 Invalid token`, as DRS
@@ -80,6 +80,18 @@ pub fn bearer(headers: &HeaderMap) -> Option<&str> {
         })
         .map(str::trim)
         .filter(|t| !t.is_empty())
+}
+
+/// The access token of a device or profile request: `Authorization: Bearer …`, or the
+/// `x-amz-access-token` header that Amazon's DRS and profile endpoints also took.
+pub fn access_token(headers: &HeaderMap) -> Option<&str> {
+    bearer(headers).or_else(|| {
+        headers
+            .get("x-amz-access-token")
+            .and_then(|h| h.to_str().ok())
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+    })
 }
 
 /// `client_id` and secret of `Authorization: Basic …`, if any.
@@ -198,7 +210,7 @@ impl FromRequestParts<AppState> for Device {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
-        let token = bearer(&parts.headers).ok_or_else(no_device_token)?;
+        let token = access_token(&parts.headers).ok_or_else(no_device_token)?;
         Ok(Device(device_for_token(state, token).await?))
     }
 }
@@ -286,7 +298,7 @@ impl FromRequestParts<AppState> for ProfileReader {
                 "The access token is missing, invalid or expired.",
             )
         };
-        let token = bearer(&parts.headers).ok_or_else(invalid)?;
+        let token = access_token(&parts.headers).ok_or_else(invalid)?;
         let grant = state
             .store()
             .access_grant(token, state.now())

@@ -230,10 +230,30 @@ fn answer(result: &str, status: StatusCode, body: Option<Value>) -> Response {
 
 use crate::store::devices::{CallingDevice, DeviceOrder};
 
-/// A body of at most 64 KiB, as JSON (an empty body reads as `{}`).
-fn json_body(body: &Bytes) -> Result<Map<String, Value>, Error> {
+/// A body of at most 64 KiB, as JSON (an empty body reads as `{}`) or, as Amazon's endpoints
+/// took it and some DRS client libraries send it, form-encoded (`Content-Type:
+/// application/x-www-form-urlencoded`): the same fields, every value a string, which
+/// [`number`] and [`date`] read.
+fn fields(headers: &HeaderMap, body: &Bytes) -> Result<Map<String, Value>, Error> {
     if body.len() <= crate::http::MAX_BODY && body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Map::new());
+    }
+    if form_encoded(headers) {
+        if body.len() > crate::http::MAX_BODY {
+            return Err(Error::too_large());
+        }
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body).map_err(|_| {
+            Error::bad_request("The form-encoded request body is not properly encoded.")
+        })?;
+        let mut map = Map::new();
+        for (key, value) in pairs {
+            if map.insert(key.clone(), Value::String(value)).is_some() {
+                return Err(Error::bad_request(format!(
+                    "The field {key} is given more than once."
+                )));
+            }
+        }
+        return Ok(map);
     }
     match crate::http::json_body::<Value>(body)? {
         Value::Object(map) => Ok(map),
@@ -241,6 +261,18 @@ fn json_body(body: &Bytes) -> Result<Map<String, Value>, Error> {
             "The request body must be a JSON object.".to_owned(),
         )),
     }
+}
+
+/// Whether the request says its body is form-encoded.
+fn form_encoded(headers: &HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| {
+            v.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
 }
 
 /// A number field (DRS documents integers but sends fractions too; a numeric string is read).
@@ -336,7 +368,7 @@ async fn replenish(
     body: Bytes,
 ) -> Result<Response, Error> {
     let result = negotiate(&headers, &REPLENISH)?;
-    json_body(&body)?;
+    fields(&headers, &body)?;
     let store = state.store();
     let chosen = store
         .device_slot(&device, &slot)
@@ -375,7 +407,7 @@ async fn slot_status(
     body: Bytes,
 ) -> Result<Response, Error> {
     let result = negotiate(&headers, &SLOT_STATUS)?;
-    let status = SlotStatus::parse(&json_body(&body)?)?;
+    let status = SlotStatus::parse(&fields(&headers, &body)?)?;
     let report = SlotReport {
         slot: &slot,
         report: Report::Level(status.remaining),
@@ -401,7 +433,7 @@ async fn device_status(
     body: Bytes,
 ) -> Result<Response, Error> {
     let result = negotiate(&headers, &DEVICE_STATUS)?;
-    let body = json_body(&body)?;
+    let body = fields(&headers, &body)?;
     let active = date(&body, "mostRecentlyActiveDate")?
         .ok_or_else(|| Error::bad_request("mostRecentlyActiveDate is missing.".to_owned()))?;
     state.store().device_active(&device, active).await?;
@@ -674,23 +706,38 @@ mod tests {
 
     #[test]
     fn slot_status_bodies_take_fractions_and_name_what_is_wrong() {
-        let body = json_body(&Bytes::from_static(
+        let json = HeaderMap::new();
+        let json_body = |b: &'static [u8]| fields(&json, &Bytes::from_static(b));
+        let body = json_body(
             br#"{"expectedReplenishmentDate":"2015-12-28T10:00:00Z","remainingQuantityInUnit":3.5,"originalQuantityInUnit":10,"totalQuantityOnHand":20,"lastUseDate":"2015-12-21T10:00:00Z"}"#,
-        ))
+        )
         .unwrap();
         let status = SlotStatus::parse(&body).unwrap();
         assert_eq!(status.remaining, 3.5);
         assert_eq!(status.on_hand, Some(20.0));
-        let bad = json_body(&Bytes::from_static(
-            br#"{"remainingQuantityInUnit":"lots"}"#,
-        ))
-        .unwrap();
+        let bad = json_body(br#"{"remainingQuantityInUnit":"lots"}"#).unwrap();
         let e = SlotStatus::parse(&bad).unwrap_err().to_string();
         assert!(e.contains("remainingQuantityInUnit"), "{e}");
         let e = SlotStatus::parse(&Map::new()).unwrap_err().to_string();
         assert!(e.contains("remainingQuantityInUnit is missing"), "{e}");
-        assert!(json_body(&Bytes::from_static(b"{not json")).is_err());
-        assert!(json_body(&Bytes::from_static(b"[1]")).is_err());
-        assert!(json_body(&Bytes::from_static(b"")).unwrap().is_empty());
+        assert!(json_body(b"{not json").is_err());
+        assert!(json_body(b"[1]").is_err());
+        assert!(json_body(b"").unwrap().is_empty());
+        let mut form = HeaderMap::new();
+        form.insert(
+            axum::http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded; charset=utf-8"),
+        );
+        let body = fields(
+            &form,
+            &Bytes::from_static(b"remainingQuantityInUnit=2.5&lastUseDate=2017-04-01"),
+        )
+        .unwrap();
+        assert_eq!(
+            number(&body, "remainingQuantityInUnit", true).unwrap(),
+            Some(2.5)
+        );
+        assert!(date(&body, "lastUseDate").unwrap().is_some());
+        assert!(fields(&form, &Bytes::from_static(b"a=1&a=2")).is_err());
     }
 }

@@ -155,6 +155,7 @@ pub async fn run(
             app.clone(),
             move |mut request: Request<hyper::body::Incoming>| {
                 request.extensions_mut().insert(ConnectInfo(peer));
+                collapse_slashes(&mut request);
                 request
             },
         );
@@ -178,6 +179,33 @@ pub async fn run(
     // Every permit back: every connection has finished.
     let all = u32::try_from(limits.connections).unwrap_or(u32::MAX);
     let _ = tokio::time::timeout(Duration::from_secs(10), connections.acquire_many(all)).await;
+}
+
+/// `//subscriptionInfo` as `/subscriptionInfo`: repeated slashes in a path count as one, as
+/// Amazon's endpoints took them (some DRS client libraries join a base URL ending in `/` with
+/// a path starting with one).
+fn collapse_slashes<B>(request: &mut Request<B>) {
+    let path = request.uri().path();
+    if !path.contains("//") {
+        return;
+    }
+    let mut collapsed = String::with_capacity(path.len());
+    for c in path.chars() {
+        if !(c == '/' && collapsed.ends_with('/')) {
+            collapsed.push(c);
+        }
+    }
+    if let Some(query) = request.uri().query() {
+        collapsed.push('?');
+        collapsed.push_str(query);
+    }
+    let mut parts = request.uri().clone().into_parts();
+    if let Ok(path_and_query) = collapsed.parse() {
+        parts.path_and_query = Some(path_and_query);
+        if let Ok(uri) = axum::http::Uri::from_parts(parts) {
+            *request.uri_mut() = uri;
+        }
+    }
 }
 
 /// Resolves once the service begins to stop.
@@ -293,5 +321,24 @@ impl RateLimiter {
         } else {
             Err(Duration::from_secs_f64((1.0 - *tokens) / per_second))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_slashes_count_as_one() {
+        let mut request = Request::new(());
+        *request.uri_mut() = "//subscriptionInfo?x=a//b".parse().unwrap();
+        collapse_slashes(&mut request);
+        assert_eq!(request.uri(), "/subscriptionInfo?x=a//b");
+        *request.uri_mut() = "http://h:1/testOrders///slots//s1".parse().unwrap();
+        collapse_slashes(&mut request);
+        assert_eq!(request.uri(), "http://h:1/testOrders/slots/s1");
+        *request.uri_mut() = "/v1/orders".parse().unwrap();
+        collapse_slashes(&mut request);
+        assert_eq!(request.uri(), "/v1/orders");
     }
 }
