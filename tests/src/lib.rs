@@ -265,6 +265,12 @@ impl App {
         Ok(())
     }
 
+    /// What the form field with `data-testid="{test_id}"` holds now.
+    pub async fn value(&self, test_id: &str) -> Result<String> {
+        let input = self.find(&format!("[data-testid='{test_id}']")).await?;
+        Ok(input.prop("value").await?.unwrap_or_default())
+    }
+
     /// The value of `attribute` of the element with `data-testid="{test_id}"`, once it has one.
     pub async fn wait_attr(&self, test_id: &str, attribute: &str) -> Result<String> {
         let started = Instant::now();
@@ -520,6 +526,35 @@ pub async fn slot_settings(
     .fetch_one(&mut conn)
     .await?;
     Ok(row)
+}
+
+/// Changes the stock at home of slot `slot` of the device `serial` behind the app's back, as a
+/// delivery or another window does: the slot's settings version moves on.
+pub async fn change_stock_elsewhere(
+    db: &Path,
+    serial: &str,
+    slot: &str,
+    on_hand: f64,
+) -> Result<()> {
+    use sqlx::sqlite::SqliteConnectOptions;
+    use sqlx::ConnectOptions;
+    let mut conn = SqliteConnectOptions::new()
+        .filename(db)
+        .busy_timeout(std::time::Duration::from_secs(5))
+        .connect()
+        .await
+        .with_context(|| format!("opening {}", db.display()))?;
+    sqlx::query(
+        "UPDATE slot_inventory SET on_hand = ?1, settings_version = settings_version + 1 \
+         WHERE slot_id = ?2 AND device_id = \
+             (SELECT id FROM devices WHERE serial = ?3 AND deregistered_at_ms IS NULL)",
+    )
+    .bind(on_hand)
+    .bind(slot)
+    .bind(serial)
+    .execute(&mut conn)
+    .await?;
+    Ok(())
 }
 
 /// Whether the device `serial` is registered (not removed) in the SQLite database `db`.

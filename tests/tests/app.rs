@@ -2,7 +2,7 @@
 //! under Xvfb. Run by `cargo xtask test`; ignored by a plain `cargo test`, which has no display.
 
 use anyhow::Result;
-use refill_e2e::{count_orders, slot_settings, App, AppHome};
+use refill_e2e::{change_stock_elsewhere, count_orders, slot_settings, App, AppHome};
 use refill_service::sandbox::{HISTORY, PRODUCTS};
 
 const BEANS: &str = "B0RFBEAN01";
@@ -262,6 +262,39 @@ async fn the_device_page_shows_each_slot_and_saves_its_settings() -> Result<()> 
     }
     assert_eq!(saved, ("reorder".to_owned(), Some(20.0), Some(200.0)));
     app.screenshot("device-page").await?;
+
+    // A save against a slot whose stock changed since the page read it (a delivery, another
+    // window): refused in words, the new stock shown, nothing written over. (The page reads
+    // its slots every 3 s; should it read the new stock between the change and the click, the
+    // save is rightly taken, and the change is made again.)
+    let mut refused = String::new();
+    for attempt in 0..3u32 {
+        let stock = 777.0 + f64::from(attempt);
+        app.type_into("minimum-brew-beans", "30").await?;
+        change_stock_elsewhere(&home.sandbox_db(), BREWER, "brew-beans", stock).await?;
+        app.click("save-brew-beans").await?;
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        if app.exists("[data-testid='slot-error-brew-beans']").await? {
+            refused = app
+                .wait_text("slot-error-brew-beans", |t| !t.is_empty())
+                .await?;
+            break;
+        }
+    }
+    assert!(refused.contains("nothing was saved"), "{refused}");
+    assert!(refused.contains("g at home"), "{refused}");
+    let mut shown = String::new();
+    for _ in 0..50 {
+        shown = app.value("on-hand-brew-beans").await?;
+        if shown.starts_with("77") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        refused.contains(&format!("{shown} g at home")),
+        "{shown}: {refused}"
+    );
     app.click("device-back").await?;
     app.find("[data-testid='grid']").await?;
 

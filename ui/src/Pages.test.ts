@@ -34,6 +34,7 @@ function beans(over: Partial<SlotInventory> = {}): SlotInventory {
     minimum: null,
     target: null,
     low: true,
+    version: 1,
     dailyUse: 100,
     runsOut: new Date(Date.now() + 3 * day).toISOString(),
     levels: [
@@ -160,7 +161,7 @@ describe("the device page", () => {
 
     await fireEvent.click(screen.getByTestId("mode-reorder-brew-beans"));
     await waitFor(() =>
-      expect(api.changeSlot).toHaveBeenCalledWith(aLinkedDevice.model, aLinkedDevice.serial, "brew-beans", { mode: "reorder" }),
+      expect(api.changeSlot).toHaveBeenCalledWith(aLinkedDevice.model, aLinkedDevice.serial, "brew-beans", { mode: "reorder", version: 1 }),
     );
 
     await fireEvent.input(screen.getByTestId("minimum-brew-beans"), { target: { value: "lots" } });
@@ -170,10 +171,10 @@ describe("the device page", () => {
     await fireEvent.input(screen.getByTestId("minimum-brew-beans"), { target: { value: "200" } });
     await fireEvent.click(screen.getByTestId("save-brew-beans"));
     await waitFor(() =>
+      // Only what was changed, against the version the page showed.
       expect(api.changeSlot).toHaveBeenLastCalledWith(aLinkedDevice.model, aLinkedDevice.serial, "brew-beans", {
         minimum: 200,
-        target: null,
-        onHand: 0,
+        version: 1,
       }),
     );
   });
@@ -207,6 +208,37 @@ describe("the device page", () => {
     expect(api.removeDevice).toHaveBeenLastCalledWith(aLinkedDevice.model, aLinkedDevice.serial);
     await waitFor(() => expect(screen.queryByTestId(`open-device-${aLinkedDevice.serial}`)).toBeNull());
   });
+
+  it("lets untouched fields follow new values, and shows what changed when a save comes too late", async () => {
+    let stock = 1521.065046007;
+    const api = fakeApi({
+      slotInventory: vi.fn(async (_m: string, _s: string, slotId: string) =>
+        beans({ slotId, onHand: stock, version: stock > 2000 ? 2 : 1 }),
+      ),
+      changeSlot: vi.fn(async () => {
+        throw { code: "slot_changed", message: "This slot changed since you opened it, so nothing was saved." };
+      }),
+    });
+    render(App, { props: { api } });
+    await fireEvent.click(await screen.findByTestId(`open-device-${aLinkedDevice.serial}`));
+    const onHand = (await screen.findByTestId("on-hand-brew-beans")) as HTMLInputElement;
+    // No more decimals than grams need.
+    expect(onHand.value).toBe("1521.1");
+    // A delivery elsewhere: the untouched field follows.
+    stock = 2564.9;
+    await waitFor(() => expect(onHand.value).toBe("2564.9"), { timeout: 6000 });
+    // A save against a slot that changed again in between: refused in words, new values shown.
+    stock = 3564.9;
+    await fireEvent.input(screen.getByTestId("minimum-brew-beans"), { target: { value: "150" } });
+    await fireEvent.click(screen.getByTestId("save-brew-beans"));
+    expect((await screen.findByTestId("slot-error-brew-beans")).textContent).toContain("nothing was saved");
+    expect(api.changeSlot).toHaveBeenLastCalledWith(aLinkedDevice.model, aLinkedDevice.serial, "brew-beans", {
+      minimum: 150,
+      version: 2,
+    });
+    await waitFor(() => expect(onHand.value).toBe("3564.9"));
+    expect((screen.getByTestId("minimum-brew-beans") as HTMLInputElement).value).toBe("");
+  }, 10_000);
 
   it("reads its slots again while open, keeping what the customer typed", async () => {
     let reads = 0;

@@ -180,6 +180,15 @@ impl UseEstimate {
         }
     }
 
+    /// Moves past a stretch that says nothing about use: the slot was empty (its use was not
+    /// observed, not zero), or it was refilled from a level nobody knows. The time up to `at`
+    /// counts neither as use nor as a day observed.
+    pub fn skip(&mut self, at: OffsetDateTime) {
+        if self.last.is_none_or(|last| at > last) {
+            self.last = Some(at);
+        }
+    }
+
     /// Use per day, once a day has been observed.
     pub fn rate(&self) -> Option<f64> {
         (self.observed_days >= 1.0 && self.days > 0.0).then(|| self.used / self.days)
@@ -343,11 +352,18 @@ mod tests {
         }
         let rate = estimate.rate().unwrap();
         assert!(rate > 10.0 && rate < 14.0, "{rate}");
-        // A refill (a rise) is not use.
-        let mut refilled = UseEstimate::default();
-        refilled.observe(start, 0.0);
-        refilled.observe(start + Duration::days(2), 0.0);
-        assert_eq!(refilled.rate(), Some(0.0));
+        // A stretch skipped (empty, or a refill from an unknown level) is neither use nor a
+        // day observed: the estimate stays where the observed days put it.
+        let mut censored = UseEstimate::default();
+        censored.observe(start, 0.0);
+        censored.observe(start + Duration::days(3), 75.0);
+        censored.skip(start + Duration::days(10));
+        censored.observe(start + Duration::days(11), 25.0);
+        assert!(
+            (censored.rate().unwrap() - 25.0).abs() < 1e-9,
+            "{censored:?}"
+        );
+        assert_eq!(censored.observed_days, 4.0);
     }
 
     #[test]

@@ -243,6 +243,116 @@ async fn the_customer_sets_a_minimum_and_corrects_the_stock_on_hand() {
     assert_eq!(res.status(), 400);
 }
 
+/// Issue 17: smart reorder kept ordering while the home's stock grew, and days on which a slot
+/// was empty taught the estimate "no use".
+#[tokio::test]
+async fn packs_at_home_count_a_refill_takes_one_and_empty_days_are_not_no_use() {
+    let f = sandbox().await;
+    let (mut token, refresh_token) = device_tokens(&f, "INV-HOME", false).await;
+    let (status, view) = change(&f, "INV-HOME", r#"{"mode":"reorder","onHand":1000}"#).await;
+    assert_eq!(status, 200, "{view}");
+    let start = last_event(&f).await;
+    // 25 g a day down to 50 g: low by days of cover on the device alone, but a 1 kg pack is at
+    // home, so nothing is ordered.
+    let report = async |level: f64, token: &mut String| {
+        slot_status(&f, token, "brew-beans", level).await;
+        f.clock.advance(Duration::days(1));
+        *token = refresh(&f, &refresh_token).await;
+    };
+    for level in [150.0, 125.0, 100.0, 75.0, 50.0] {
+        report(level, &mut token).await;
+    }
+    let view = slot(&f, "INV-HOME").await;
+    assert_eq!(view["dailyUse"], 25.0);
+    assert_eq!(view["low"], false, "{view}");
+    assert!(
+        !kinds(&events(&f, start).await).contains(&"OrderPlaced"),
+        "no order while a pack is at home"
+    );
+    // Empty for five days: not "no use".
+    for _ in 0..5 {
+        report(0.0, &mut token).await;
+    }
+    assert_eq!(slot(&f, "INV-HOME").await["dailyUse"], 25.0);
+    // The pack from home goes in: on hand goes down by one pack.
+    report(1000.0, &mut token).await;
+    let view = slot(&f, "INV-HOME").await;
+    assert_eq!(view["onHand"], 0.0, "{view}");
+    assert_eq!(view["dailyUse"], 25.0, "{view}");
+}
+
+/// Issue 17: a save made against what a page showed earlier wrote a stale "at home" back over a
+/// newer one. Each slot's settings carry a version; a change against an older one is refused.
+#[tokio::test]
+async fn a_change_made_against_old_values_is_refused_with_the_new_ones() {
+    let f = sandbox().await;
+    let token = device_token(&f, "INV-VER", false).await;
+    slot_status(&f, &token, "brew-beans", 400.0).await;
+    let seen = slot(&f, "INV-VER").await;
+    let v0 = seen["version"].as_i64().unwrap();
+    // Another window corrects the stock at home.
+    let (status, view) = change(
+        &f,
+        "INV-VER",
+        &format!(r#"{{"onHand":2564.9,"version":{v0}}}"#),
+    )
+    .await;
+    assert_eq!(status, 200, "{view}");
+    let v1 = view["version"].as_i64().unwrap();
+    assert!(v1 > v0);
+    // The first page, still showing the old stock, switches the mode: refused, in words, with
+    // the values as they are now; nothing changes.
+    let (status, answer) = change(
+        &f,
+        "INV-VER",
+        &format!(r#"{{"mode":"reorder","onHand":0,"version":{v0}}}"#),
+    )
+    .await;
+    assert_eq!(status, 409, "{answer}");
+    assert_eq!(answer["code"], "slot_changed");
+    let message = answer["message"].as_str().unwrap();
+    assert!(message.contains("2564.9 g at home"), "{message}");
+    let now = slot(&f, "INV-VER").await;
+    assert_eq!(
+        (now["onHand"].as_f64(), now["mode"].as_str()),
+        (Some(2564.9), Some("notify"))
+    );
+    // A delivery moves the version too.
+    let (status, view) = change(
+        &f,
+        "INV-VER",
+        &format!(r#"{{"mode":"reorder","version":{v1}}}"#),
+    )
+    .await;
+    assert_eq!(status, 200, "{view}");
+    let v2 = view["version"].as_i64().unwrap();
+    let body = json!({ "remainingQuantityInUnit": 380, "originalQuantityInUnit": 500, "totalQuantityOnHand": 1000 });
+    let (status, _, _) = drs(
+        &f,
+        Method::POST,
+        "/slotStatus/brew-beans",
+        &token,
+        SLOT_STATUS,
+        Some(&body.to_string()),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, _) = change(
+        &f,
+        "INV-VER",
+        &format!(r#"{{"minimum":100,"version":{v2}}}"#),
+    )
+    .await;
+    assert_eq!(
+        status, 409,
+        "the device's report of its stock at home changed it"
+    );
+    // Without a version, a change is taken as it is (older clients).
+    let (status, view) = change(&f, "INV-VER", r#"{"minimum":100}"#).await;
+    assert_eq!(status, 200);
+    assert_eq!(view["minimum"], 100.0);
+}
+
 /// Regression: the writer keeps the slot states its reports left between batches; a change made
 /// elsewhere in between (the customer's settings, a delivery) must reach the next report,
 /// not be written over by the kept copy.

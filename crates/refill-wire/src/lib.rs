@@ -36,6 +36,9 @@ pub enum ErrorCode {
     InsufficientScope,
     /// Over a limit (too many requests, or too many event streams open): try again later.
     TooManyRequests,
+    /// A slot's settings or stock changed since they were read: the message says what they are
+    /// now; nothing was saved.
+    SlotChanged,
     /// Signing in did not work (refused, cancelled, timed out, keyring unavailable).
     SignInFailed,
     /// The app could not connect to the service at all: nothing was sent.
@@ -336,6 +339,10 @@ pub struct SlotInventory {
     pub runs_out: Option<OffsetDateTime>,
     /// Its levels over the last 14 days, oldest first.
     pub levels: Vec<LevelPoint>,
+    /// The version of its settings and stock at home: send it back with a change, which is
+    /// refused (`409 slot_changed`) if they changed since.
+    #[ts(type = "number")]
+    pub version: i64,
 }
 
 /// `PATCH /v1/devices/{model}/{serial}/slots/{slotId}`: what to change (absent: unchanged;
@@ -365,6 +372,10 @@ pub struct SlotSettings {
     /// The stock on hand in the home, corrected by hand ("bought some elsewhere").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub on_hand: Option<f64>,
+    /// The [`SlotInventory::version`] the change was made against; absent: no check.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional, type = "number")]
+    pub version: Option<i64>,
 }
 
 /// `Option<Option<T>>` that tells an absent field (`None`) from `null` (`Some(None)`).

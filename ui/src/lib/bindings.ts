@@ -3,7 +3,7 @@
 
 import { invoke } from "@tauri-apps/api/core";
 
-export type ErrorCode = "bad_request" | "not_found" | "order_not_cancellable" | "internal" | "sign_in_required" | "invalid_token" | "insufficient_scope" | "too_many_requests" | "sign_in_failed" | "service_unreachable" | "service_timeout" | "service_error" | "sandbox_failed" | "bluetooth_unavailable" | "device_unreachable" | "device_refused" | "device_unsupported" | "wifi_wrong_password" | "wifi_not_found" | "wifi_failed" | "device_link_failed" | "no_device_setup";
+export type ErrorCode = "bad_request" | "not_found" | "order_not_cancellable" | "internal" | "sign_in_required" | "invalid_token" | "insufficient_scope" | "too_many_requests" | "slot_changed" | "sign_in_failed" | "service_unreachable" | "service_timeout" | "service_error" | "sandbox_failed" | "bluetooth_unavailable" | "device_unreachable" | "device_refused" | "device_unsupported" | "wifi_wrong_password" | "wifi_not_found" | "wifi_failed" | "device_link_failed" | "no_device_setup";
 
 export type ErrorBody = { 
 /**
@@ -409,7 +409,12 @@ runsOut: string | null,
 /**
  * Its levels over the last 14 days, oldest first.
  */
-levels: Array<LevelPoint>, };
+levels: Array<LevelPoint>, 
+/**
+ * The version of its settings and stock at home: send it back with a change, which is
+ * refused (`409 slot_changed`) if they changed since.
+ */
+version: number, };
 
 export type SlotSettings = { 
 /**
@@ -427,7 +432,11 @@ target?: number | null,
 /**
  * The stock on hand in the home, corrected by hand ("bought some elsewhere").
  */
-onHand?: number | null, };
+onHand?: number | null, 
+/**
+ * The [`SlotInventory::version`] the change was made against; absent: no check.
+ */
+version?: number, };
 
 export type NoticeKind = "lowSupply" | "orderPlaced" | "shipped" | "delivered" | "cancelled" | "deviceAdded" | "deviceRemoved" | "summary" | "problem";
 

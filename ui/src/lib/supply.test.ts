@@ -31,6 +31,7 @@ function aSlot(over: Partial<SlotInventory> = {}): SlotInventory {
     minimum: null,
     target: null,
     low: false,
+    version: 1,
     dailyUse: 100,
     runsOut: "2026-11-05T00:00:00Z",
     levels: [

@@ -6,6 +6,15 @@ export function formatAmount(value: number, unit: string, locale?: string): stri
   return `${n} ${unit === "count" ? "pcs" : unit}`;
 }
 
+/**
+ * `value` as a form field shows it: at most one decimal, no thousands separators (so that it reads
+ * back as the same number), `""` for none.
+ */
+export function inputAmount(value: number | null): string {
+  if (value === null || !Number.isFinite(value)) return "";
+  return String(Math.round(value * 10) / 10);
+}
+
 /** Whether `order` can still be cancelled at `now`. */
 export function canCancel(order: Pick<OrderView, "status" | "cancellableUntil">, now: Date): boolean {
   return order.status === "placed" && order.cancellableUntil !== null && new Date(order.cancellableUntil) > now;

@@ -11,6 +11,7 @@
 //! | wrong caller | 403 `insufficient_scope` | 403 | 403 `INSUFFICIENT_PERMISSIONS_EXCEPTION` | 403 `insufficient_scope` |
 //! | not found | 404 `not_found` | 404 | 400 `INVALID_REQUEST_EXCEPTION` | 400 `invalid_request` |
 //! | not cancellable | 409 `order_not_cancellable` | 400 | 400 | 400 |
+//! | slot changed since read | 409 `slot_changed` | 400 | 400 | 400 |
 //! | over a rate | 429 `too_many_requests` | 429 + `ThrottlingException` | 429 `THROTTLING_EXCEPTION` | 429 `temporarily_unavailable` |
 //! | body too large | 413 `bad_request` | 413 | 413 `REQUEST_ENTITY_TOO_LARGE` | 413 `invalid_request` |
 //! | service failed | 500 `internal` | 500 | 500 `INTERNAL_SERVICE_EXCEPTION` | 500 `server_error` |
@@ -45,6 +46,8 @@ pub enum Kind {
     NotFound,
     /// The order can no longer be cancelled.
     NotCancellable,
+    /// A slot's settings changed since the caller read them.
+    SlotChanged,
     /// Over a rate or a limit; the message says which.
     TooMany,
     /// The body is over 64 KiB.
@@ -158,6 +161,7 @@ impl Error {
             Kind::Forbidden => (StatusCode::FORBIDDEN, ErrorCode::InsufficientScope),
             Kind::NotFound => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
             Kind::NotCancellable => (StatusCode::CONFLICT, ErrorCode::OrderNotCancellable),
+            Kind::SlotChanged => (StatusCode::CONFLICT, ErrorCode::SlotChanged),
             Kind::TooMany => (StatusCode::TOO_MANY_REQUESTS, ErrorCode::TooManyRequests),
             Kind::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::BadRequest),
             Kind::Internal => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal),
@@ -202,6 +206,7 @@ impl Error {
             Kind::InvalidClient => (StatusCode::UNAUTHORIZED, None, self.message.as_str()),
             Kind::BadRequest
             | Kind::NotCancellable
+            | Kind::SlotChanged
             | Kind::InvalidGrant
             | Kind::UnsupportedGrantType => (StatusCode::BAD_REQUEST, None, self.message.as_str()),
         };
@@ -246,6 +251,7 @@ impl Error {
             Kind::BadRequest
             | Kind::NotFound
             | Kind::NotCancellable
+            | Kind::SlotChanged
             | Kind::InvalidGrant
             | Kind::UnsupportedGrantType => (
                 StatusCode::BAD_REQUEST,
@@ -266,7 +272,7 @@ impl Error {
     /// LwA: `{"error", "error_description"}` (RFC 6749 §5.2), never cached.
     fn lwa(&self) -> Response {
         let (status, error) = match self.kind {
-            Kind::BadRequest | Kind::NotFound | Kind::NotCancellable => {
+            Kind::BadRequest | Kind::NotFound | Kind::NotCancellable | Kind::SlotChanged => {
                 (StatusCode::BAD_REQUEST, "invalid_request")
             }
             Kind::SignInRequired | Kind::InvalidToken => {

@@ -16,8 +16,9 @@
 //! | GET | `/v1/events/stream` | the same as server-sent events, `Last-Event-ID` to resume |
 
 use super::caller::Customer;
-use super::error::Error;
+use super::error::{Error, Kind};
 use super::{json_body, AppState};
+use crate::store::inventory::SlotChange;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -201,27 +202,61 @@ async fn change_slot(
     }
     let slot = customer_slot(&state, customer, &path).await?;
     let store = &state.inner.store;
-    if settings.mode.is_some() || settings.minimum.is_some() || settings.target.is_some() {
-        store
-            .set_slot_settings(
-                slot.device_id,
-                &slot.slot_id,
-                settings.mode.map(|m| m == SlotMode::Reorder),
-                settings.minimum,
-                settings.target,
-            )
-            .await?;
+    let change = SlotChange {
+        reorder: settings.mode.map(|m| m == SlotMode::Reorder),
+        minimum: settings.minimum,
+        target: settings.target,
+        on_hand: settings.on_hand,
+    };
+    let now = state.now();
+    let refused = store
+        .change_slot(
+            (slot.device_id, &slot.slot_id),
+            &change,
+            settings.version,
+            now,
+        )
+        .await?;
+    let inventory = store
+        .slot_inventory(&slot, now, &state.inner.policy)
+        .await?;
+    if refused.is_err() {
+        return Err(Error::new(Kind::SlotChanged, changed_message(&inventory)));
     }
-    if let Some(on_hand) = settings.on_hand {
-        store
-            .set_on_hand(slot.device_id, &slot.slot_id, on_hand, state.now())
-            .await?;
-    }
-    Ok(Json(
-        store
-            .slot_inventory(&slot, state.now(), &state.inner.policy)
-            .await?,
-    ))
+    Ok(Json(inventory))
+}
+
+/// What a refused change is told: the slot's values now.
+fn changed_message(now: &SlotInventory) -> String {
+    let amount = |v: f64| amount_text(v, &now.unit);
+    let low = now
+        .minimum
+        .map_or("days of cover".to_owned(), |m| format!("at {}", amount(m)));
+    let target = now
+        .target
+        .map_or("one pack".to_owned(), |t| format!("up to {}", amount(t)));
+    format!(
+        "This slot changed since you opened it, so nothing was saved. Now: {} at home, low {low}, \
+         reorders {target}, {}. Check the values and save again.",
+        amount(now.on_hand),
+        if now.mode == SlotMode::Reorder {
+            "smart reorder"
+        } else {
+            "tells you when low"
+        }
+    )
+}
+
+/// `value` in the slot's `unit`, with the decimals the unit needs: "2 564.9 g", "3 pcs".
+fn amount_text(value: f64, unit: &str) -> String {
+    let (decimals, suffix) = match unit {
+        "count" => (0, "pcs"),
+        "ml" => (1, "ml"),
+        _ => (1, "g"),
+    };
+    let text = format!("{value:.decimals$}");
+    let text = text.strip_suffix(".0").map_or(text.clone(), str::to_owned);
+    format!("{text} {suffix}")
 }
 
 #[derive(serde::Deserialize)]

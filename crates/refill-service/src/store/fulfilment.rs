@@ -84,6 +84,7 @@ impl Store {
                          VALUES ($1, $2, $3, $4) \
                          ON CONFLICT (device_id, slot_id) DO UPDATE SET \
                              on_hand = slot_inventory.on_hand + excluded.on_hand, \
+                             settings_version = slot_inventory.settings_version + 1, \
                              updated_at_ms = excluded.updated_at_ms",
                     )
                     .bind(device)

@@ -70,6 +70,9 @@ pub enum Outcome {
     Reordered(refill_wire::PressResult),
 }
 
+/// A level at or below this share of the slot's capacity counts as empty.
+const EMPTY_SHARE: f64 = 0.005;
+
 /// A slot as the low-supply rule needs it.
 #[derive(Debug, Clone, PartialEq)]
 struct SlotState {
@@ -266,58 +269,75 @@ impl Store {
         })?
     }
 
-    /// Sets the slot's mode and thresholds (`None` leaves a value as it is; a threshold of
-    /// `Some(None)` goes back to the default).
-    pub async fn set_slot_settings(
+    /// Changes the slot's mode, thresholds and stock at home (`None` leaves a value as it is;
+    /// a threshold of `Some(None)` goes back to the default), if its settings are still at
+    /// `expected` (when given): otherwise nothing changes and the current version is returned.
+    /// Every change bumps the version.
+    pub async fn change_slot(
         &self,
-        device_id: i64,
-        slot: &str,
-        reorder: Option<bool>,
-        minimum: Option<Option<f64>>,
-        target: Option<Option<f64>>,
-    ) -> Result<(), sqlx::Error> {
+        (device_id, slot): (i64, &str),
+        change: &SlotChange,
+        expected: Option<i64>,
+        now: OffsetDateTime,
+    ) -> Result<Result<(), SlotChanged>, sqlx::Error> {
+        let mut tx = self.write().await?;
+        let current: i64 = sqlx::query_scalar(
+            "SELECT settings_version FROM slot_inventory WHERE device_id = $1 AND slot_id = $2",
+        )
+        .bind(device_id)
+        .bind(slot)
+        .fetch_optional(&mut *tx)
+        .await?
+        .unwrap_or(0);
+        if expected.is_some_and(|v| v != current) {
+            return Ok(Err(SlotChanged { version: current }));
+        }
         sqlx::query(
-            "INSERT INTO slot_inventory (device_id, slot_id, mode, minimum, target) \
-             VALUES ($1, $2, COALESCE($3, 'notify'), $5, $7) \
+            "INSERT INTO slot_inventory (device_id, slot_id, mode, minimum, target, on_hand, \
+                 updated_at_ms, settings_version) \
+             VALUES ($1, $2, COALESCE($3, 'notify'), $5, $7, COALESCE($8, 0), $9, 1) \
              ON CONFLICT (device_id, slot_id) DO UPDATE SET \
                  mode = COALESCE($3, slot_inventory.mode), \
                  minimum = CASE WHEN $4 THEN $5 ELSE slot_inventory.minimum END, \
-                 target = CASE WHEN $6 THEN $7 ELSE slot_inventory.target END",
+                 target = CASE WHEN $6 THEN $7 ELSE slot_inventory.target END, \
+                 on_hand = COALESCE($8, slot_inventory.on_hand), \
+                 updated_at_ms = $9, \
+                 settings_version = slot_inventory.settings_version + 1",
         )
         .bind(device_id)
         .bind(slot)
-        .bind(reorder.map(|r| if r { "reorder" } else { "notify" }))
-        .bind(minimum.is_some())
-        .bind(minimum.flatten())
-        .bind(target.is_some())
-        .bind(target.flatten())
-        .execute(self.pool())
-        .await?;
-        Ok(())
-    }
-
-    /// Sets the stock on hand in the home ("bought some elsewhere").
-    pub async fn set_on_hand(
-        &self,
-        device_id: i64,
-        slot: &str,
-        on_hand: f64,
-        now: OffsetDateTime,
-    ) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "INSERT INTO slot_inventory (device_id, slot_id, on_hand, updated_at_ms) \
-             VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (device_id, slot_id) DO UPDATE SET on_hand = excluded.on_hand, \
-                 updated_at_ms = excluded.updated_at_ms",
-        )
-        .bind(device_id)
-        .bind(slot)
-        .bind(on_hand)
+        .bind(change.reorder.map(|r| if r { "reorder" } else { "notify" }))
+        .bind(change.minimum.is_some())
+        .bind(change.minimum.flatten())
+        .bind(change.target.is_some())
+        .bind(change.target.flatten())
+        .bind(change.on_hand)
         .bind(to_ms(now))
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await?;
-        Ok(())
+        tx.commit().await?;
+        Ok(Ok(()))
     }
+}
+
+/// A change to a slot's settings (see [`Store::change_slot`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SlotChange {
+    /// Smart reorder (`true`) or notify.
+    pub reorder: Option<bool>,
+    /// The customer's low level; `Some(None)`: back to days of cover.
+    pub minimum: Option<Option<f64>>,
+    /// The level a reorder brings the stock up to; `Some(None)`: one pack.
+    pub target: Option<Option<f64>>,
+    /// The stock at home.
+    pub on_hand: Option<f64>,
+}
+
+/// A change refused because the slot's settings changed since they were read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlotChanged {
+    /// Their version now.
+    pub version: i64,
 }
 
 /// A report waiting for the writer.
@@ -361,25 +381,43 @@ struct Step {
 impl SlotState {
     /// Applies `job`'s report to the slot, with the low-supply rule.
     fn apply(&mut self, job: &ReportJob) -> Step {
+        let before = self.remaining;
+        // What was used since the last report; `None` when the report says nothing of it.
         let (remaining, used) = match job.report {
-            Report::Level(level) => (
-                level,
-                self.remaining
-                    .map_or(0.0, |before| (before - level).max(0.0)),
-            ),
+            Report::Level(level) => (level, before.map(|before| before - level)),
             Report::Consumed(used) => (
-                (self.remaining.unwrap_or(self.capacity) - used).max(0.0),
-                used,
+                (before.unwrap_or(self.capacity) - used).max(0.0),
+                Some(used),
             ),
-            Report::Replaced(level) => (level, 0.0),
+            Report::Replaced(level) => (level, None),
         };
-        self.usage.observe(job.now, used);
+        let refilled = matches!(job.report, Report::Replaced(_)) || used.is_some_and(|u| u < 0.0);
+        // While the slot is empty (or when it ran dry since the last report) its use is not
+        // observed, not zero; a refill from an unknown level says nothing either.
+        let empty = |level: f64| level <= self.capacity * EMPTY_SHARE;
+        let censored = before.is_some_and(empty) || empty(remaining);
+        match used {
+            Some(used) if used >= 0.0 && !censored => self.usage.observe(job.now, used),
+            _ => self.usage.skip(job.now),
+        }
         self.remaining = Some(remaining);
-        if let Some(on_hand) = job.on_hand {
-            self.on_hand = on_hand;
+        match job.on_hand {
+            Some(on_hand) => self.on_hand = on_hand,
+            // The new pack came from the home's stock.
+            None if refilled && before.is_some() => {
+                self.on_hand = (self.on_hand - self.pack).max(0.0);
+            }
+            None => {}
         }
         let rate = self.usage.rate();
-        let low = threshold(self.minimum, &job.policy).is_low(remaining, self.capacity, rate);
+        // By days of cover the home's stock counts: a slot with packs at home is not low until
+        // they are used. The customer's own minimum is a level of the device.
+        let supply = if self.minimum.is_some() {
+            remaining
+        } else {
+            remaining + self.on_hand
+        };
+        let low = threshold(self.minimum, &job.policy).is_low(supply, self.capacity, rate);
         Step {
             remaining,
             rate,
@@ -667,6 +705,9 @@ async fn write_levels_and_inventory(
                      last_report_ms, updated_at_ms) \
                  {} \
                  ON CONFLICT (device_id, slot_id) DO UPDATE SET remaining = excluded.remaining, \
+                     settings_version = slot_inventory.settings_version + \
+                         CASE WHEN slot_inventory.on_hand IS DISTINCT FROM excluded.on_hand \
+                         THEN 1 ELSE 0 END, \
                      on_hand = excluded.on_hand, low_reports = excluded.low_reports, \
                      low_acted = excluded.low_acted, use_amount = excluded.use_amount, \
                      use_days = excluded.use_days, observed_days = excluded.observed_days, \
@@ -909,7 +950,7 @@ impl Store {
     ) -> Result<refill_wire::SlotInventory, sqlx::Error> {
         let row = sqlx::query(
             "SELECT s.name, s.unit, s.capacity, i.remaining, i.on_hand, i.mode, i.minimum, \
-                    i.target, i.use_amount, i.use_days, i.observed_days \
+                    i.target, i.use_amount, i.use_days, i.observed_days, i.settings_version \
              FROM devices d JOIN slots s ON s.model_id = d.model_id AND s.slot_id = $2 \
              LEFT JOIN slot_inventory i ON i.device_id = d.id AND i.slot_id = s.slot_id \
              WHERE d.id = $1",
@@ -949,9 +990,20 @@ impl Store {
             },
             minimum,
             target: row.try_get("target")?,
-            low: remaining.is_some_and(|r| threshold.is_low(r, capacity, rate)),
+            low: remaining.is_some_and(|r| {
+                let on_hand = row
+                    .try_get::<Option<f64>, _>("on_hand")
+                    .ok()
+                    .flatten()
+                    .unwrap_or(0.0);
+                let supply = if minimum.is_some() { r } else { r + on_hand };
+                threshold.is_low(supply, capacity, rate)
+            }),
             daily_use: rate,
             runs_out: remaining.and_then(|r| run_out(now, r, rate)),
+            version: row
+                .try_get::<Option<i64>, _>("settings_version")?
+                .unwrap_or(0),
             levels: readings
                 .iter()
                 .map(|r| refill_wire::LevelPoint {
