@@ -292,15 +292,23 @@ impl Store {
         if expected.is_some_and(|v| v != current) {
             return Ok(Err(SlotChanged { version: current }));
         }
+        // Numbers are always bound (0 when absent), with flags saying which apply: a NULL
+        // parameter's type is not the same to every driver, and PostgreSQL keeps the first one
+        // it saw for the prepared statement.
+        let value = |v: Option<f64>| v.unwrap_or(0.0);
         sqlx::query(
             "INSERT INTO slot_inventory (device_id, slot_id, mode, minimum, target, on_hand, \
                  updated_at_ms, settings_version) \
-             VALUES ($1, $2, COALESCE($3, 'notify'), $5, $7, COALESCE($8, 0), $9, 1) \
+             VALUES ($1, $2, COALESCE($3, 'notify'), \
+                 CASE WHEN $10 THEN $5 ELSE NULL END, CASE WHEN $11 THEN $7 ELSE NULL END, \
+                 CASE WHEN $12 THEN $8 ELSE 0 END, $9, 1) \
              ON CONFLICT (device_id, slot_id) DO UPDATE SET \
                  mode = COALESCE($3, slot_inventory.mode), \
-                 minimum = CASE WHEN $4 THEN $5 ELSE slot_inventory.minimum END, \
-                 target = CASE WHEN $6 THEN $7 ELSE slot_inventory.target END, \
-                 on_hand = COALESCE($8, slot_inventory.on_hand), \
+                 minimum = CASE WHEN $4 THEN (CASE WHEN $10 THEN $5 ELSE NULL END) \
+                     ELSE slot_inventory.minimum END, \
+                 target = CASE WHEN $6 THEN (CASE WHEN $11 THEN $7 ELSE NULL END) \
+                     ELSE slot_inventory.target END, \
+                 on_hand = CASE WHEN $12 THEN $8 ELSE slot_inventory.on_hand END, \
                  updated_at_ms = $9, \
                  settings_version = slot_inventory.settings_version + 1",
         )
@@ -308,11 +316,14 @@ impl Store {
         .bind(slot)
         .bind(change.reorder.map(|r| if r { "reorder" } else { "notify" }))
         .bind(change.minimum.is_some())
-        .bind(change.minimum.flatten())
+        .bind(value(change.minimum.flatten()))
         .bind(change.target.is_some())
-        .bind(change.target.flatten())
-        .bind(change.on_hand)
+        .bind(value(change.target.flatten()))
+        .bind(value(change.on_hand))
         .bind(to_ms(now))
+        .bind(change.minimum.flatten().is_some())
+        .bind(change.target.flatten().is_some())
+        .bind(change.on_hand.is_some())
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
