@@ -37,6 +37,15 @@ function beans(over: Partial<SlotInventory> = {}): SlotInventory {
     version: 1,
     dailyUse: 100,
     runsOut: new Date(Date.now() + 3 * day).toISOString(),
+    forecast: {
+      demand: "smooth",
+      historyDays: 14,
+      usualUse: 33.3,
+      earliest: new Date(Date.now() + 2 * day).toISOString(),
+      latest: new Date(Date.now() + 4 * day).toISOString(),
+      ranOut: null,
+      lastReport: new Date().toISOString(),
+    },
     levels: [
       { at: new Date(Date.now() - 7 * day).toISOString(), remaining: 1000 },
       { at: new Date().toISOString(), remaining: 300 },
@@ -153,7 +162,7 @@ describe("the device page", () => {
     await fireEvent.click(await screen.findByTestId(`open-device-${aLinkedDevice.serial}`));
     expect((await screen.findByTestId("level-brew-beans")).textContent).toContain("300 g left");
     expect(screen.getByTestId("level-brew-beans").textContent).toContain("low");
-    expect(screen.getByTestId("forecast-brew-beans").textContent).toMatch(/^\s*Runs out around .*about 100 g a day/);
+    expect(screen.getByTestId("forecast-brew-beans").textContent).toMatch(/^Runs out between .* and .*about 100 g a day/);
     expect(screen.getByTestId("chart-brew-beans")).toBeTruthy();
     expect((await screen.findByTestId("level-brew-filters")).textContent).toContain("No report yet");
     // No product chosen: no smart reorder.

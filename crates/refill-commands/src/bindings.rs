@@ -13,9 +13,9 @@ use crate::{
     SlotRef, WifiList, WifiNetwork,
 };
 use refill_wire::{
-    ButtonTile, DetailCode, DeviceList, DeviceView, ErrorBody, ErrorCode, LevelPoint, MoneyView,
-    OrderList, OrderState, OrderView, PressResult, QuantityView, SlotInventory, SlotMode,
-    SlotProduct, SlotSettings, SlotView,
+    ButtonTile, DetailCode, DeviceList, DeviceView, ErrorBody, ErrorCode, ForecastView, LevelPoint,
+    MoneyView, OrderList, OrderState, OrderView, PressResult, QuantityView, SlotInventory,
+    SlotMode, SlotProduct, SlotSettings, SlotView,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -250,6 +250,7 @@ pub fn typescript() -> String {
         OrderList::decl(&cfg),
         SlotMode::decl(&cfg),
         LevelPoint::decl(&cfg),
+        ForecastView::decl(&cfg),
         SlotInventory::decl(&cfg),
         SlotSettings::decl(&cfg),
         NoticeKind::decl(&cfg),

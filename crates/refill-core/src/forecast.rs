@@ -89,14 +89,14 @@ impl Sensor {
         }
     }
 
-    /// The step the `levels` suggest: the largest of 1 %, 5 %, 10 %, 20 % or 25 % of
-    /// `capacity` that every level is a whole multiple of (with at least 6 levels to go by);
-    /// 0 otherwise.
+    /// The step the `levels` suggest: the largest of 5 %, 10 %, 20 % or 25 % of `capacity`
+    /// that every level is a whole multiple of (with at least 6 levels to go by); 0 otherwise.
+    /// (Finer steps are not told from a fine sensor that reports round numbers.)
     pub fn step_of(levels: &[f64], capacity: f64) -> f64 {
         if levels.len() < 6 || capacity <= 0.0 {
             return 0.0;
         }
-        [0.25, 0.2, 0.1, 0.05, 0.01]
+        [0.25, 0.2, 0.1, 0.05]
             .into_iter()
             .map(|share| share * capacity)
             .find(|step| {

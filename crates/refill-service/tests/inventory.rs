@@ -353,6 +353,57 @@ async fn a_change_made_against_old_values_is_refused_with_the_new_ones() {
     assert_eq!(view["minimum"], 100.0);
 }
 
+/// The slot's page says when it runs out as a range, how much history that rests on, and when
+/// an empty slot ran out.
+#[tokio::test]
+async fn the_forecast_is_a_range_and_an_empty_slot_says_when_it_ran_out() {
+    let f = sandbox().await;
+    let (mut token, refresh_token) = device_tokens(&f, "INV-FC", false).await;
+    let report = async |level: f64, token: &mut String| {
+        slot_status(&f, token, "brew-beans", level).await;
+        f.clock.advance(Duration::days(1));
+        *token = refresh(&f, &refresh_token).await;
+    };
+    // Three days: too little history, the usual use speaks.
+    for level in [900.0, 860.0, 820.0] {
+        report(level, &mut token).await;
+    }
+    let view = slot(&f, "INV-FC").await;
+    assert!(
+        view["forecast"]["historyDays"].as_u64().unwrap() < 7,
+        "{view}"
+    );
+    assert_eq!(view["forecast"]["demand"], Value::Null);
+    assert!(view["forecast"]["usualUse"].as_f64().unwrap() > 0.0);
+    // Two weeks at 40 g a day: a run-out range around 800 / 40 = 20 days ahead.
+    for day in 0..14 {
+        report(780.0 - 40.0 * f64::from(day), &mut token).await;
+    }
+    let view = slot(&f, "INV-FC").await;
+    let forecast = &view["forecast"];
+    assert_eq!(forecast["demand"], "smooth", "{view}");
+    assert!(forecast["historyDays"].as_u64().unwrap() >= 14, "{view}");
+    let earliest = forecast["earliest"].as_str().unwrap();
+    let latest = forecast["latest"].as_str().unwrap();
+    assert!(
+        earliest <= view["runsOut"].as_str().unwrap() && latest >= earliest,
+        "{view}"
+    );
+    assert_eq!(forecast["ranOut"], Value::Null);
+    // Empty: it says since when.
+    let ran_out_at = f.clock.now();
+    report(0.0, &mut token).await;
+    report(0.0, &mut token).await;
+    let view = slot(&f, "INV-FC").await;
+    let ran_out = view["forecast"]["ranOut"].as_str().unwrap();
+    assert_eq!(
+        time::OffsetDateTime::parse(ran_out, &time::format_description::well_known::Rfc3339)
+            .unwrap(),
+        ran_out_at
+    );
+    assert_eq!(view["forecast"]["earliest"], Value::Null);
+}
+
 /// Regression: the writer keeps the slot states its reports left between batches; a change made
 /// elsewhere in between (the customer's settings, a delivery) must reach the next report,
 /// not be written over by the kept copy.

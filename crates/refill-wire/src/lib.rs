@@ -307,6 +307,34 @@ pub struct LevelPoint {
     pub remaining: f64,
 }
 
+/// How a slot's use is forecast, and when it runs out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ForecastView {
+    /// `smooth`, `erratic`, `intermittent` or `lumpy`; `null` with too little history to say.
+    pub demand: Option<String>,
+    /// Days of observed use behind it; under 7, the usual use for such a slot counts as much.
+    pub history_days: u32,
+    /// The use per day it assumes while history is short (a month per fill).
+    pub usual_use: f64,
+    /// When it runs out: it runs out this early one time in ten (`null`: not in sight).
+    #[serde(with = "rfc3339::option", default)]
+    #[ts(type = "string | null")]
+    pub earliest: Option<OffsetDateTime>,
+    /// …and this late one time in ten (`null`: not in sight).
+    #[serde(with = "rfc3339::option", default)]
+    #[ts(type = "string | null")]
+    pub latest: Option<OffsetDateTime>,
+    /// When the slot ran empty, while it is empty.
+    #[serde(with = "rfc3339::option", default)]
+    #[ts(type = "string | null")]
+    pub ran_out: Option<OffsetDateTime>,
+    /// The last report, if any.
+    #[serde(with = "rfc3339::option", default)]
+    #[ts(type = "string | null")]
+    pub last_report: Option<OffsetDateTime>,
+}
+
 /// `GET /v1/devices/{model}/{serial}/slots/{slotId}`: a slot's supply, settings and forecast.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -339,6 +367,8 @@ pub struct SlotInventory {
     pub runs_out: Option<OffsetDateTime>,
     /// Its levels over the last 14 days, oldest first.
     pub levels: Vec<LevelPoint>,
+    /// What its use and run-out forecast rest on.
+    pub forecast: ForecastView,
     /// The version of its settings and stock at home: send it back with a change, which is
     /// refused (`409 slot_changed`) if they changed since.
     #[ts(type = "number")]

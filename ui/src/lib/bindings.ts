@@ -357,6 +357,36 @@ at: string,
  */
 remaining: number, };
 
+export type ForecastView = { 
+/**
+ * `smooth`, `erratic`, `intermittent` or `lumpy`; `null` with too little history to say.
+ */
+demand: string | null, 
+/**
+ * Days of observed use behind it; under 7, the usual use for such a slot counts as much.
+ */
+historyDays: number, 
+/**
+ * The use per day it assumes while history is short (a month per fill).
+ */
+usualUse: number, 
+/**
+ * When it runs out: it runs out this early one time in ten (`null`: not in sight).
+ */
+earliest: string | null, 
+/**
+ * …and this late one time in ten (`null`: not in sight).
+ */
+latest: string | null, 
+/**
+ * When the slot ran empty, while it is empty.
+ */
+ranOut: string | null, 
+/**
+ * The last report, if any.
+ */
+lastReport: string | null, };
+
 export type SlotInventory = { 
 /**
  * The slot's id.
@@ -410,6 +440,10 @@ runsOut: string | null,
  * Its levels over the last 14 days, oldest first.
  */
 levels: Array<LevelPoint>, 
+/**
+ * What its use and run-out forecast rest on.
+ */
+forecast: ForecastView, 
 /**
  * The version of its settings and stock at home: send it back with a change, which is
  * refused (`409 slot_changed`) if they changed since.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { canCancel, formatAmount, levelChart, noticeAction } from "./supply";
+import { canCancel, forecastText, formatAmount, inputAmount, levelChart, noticeAction } from "./supply";
 import type { Notice, SlotInventory } from "./bindings";
 
 const now = new Date("2026-11-30T12:00:00Z");
@@ -34,6 +34,15 @@ function aSlot(over: Partial<SlotInventory> = {}): SlotInventory {
     version: 1,
     dailyUse: 100,
     runsOut: "2026-11-05T00:00:00Z",
+    forecast: {
+      demand: "smooth",
+      historyDays: 14,
+      usualUse: 33.3,
+      earliest: "2026-12-14T12:00:00Z",
+      latest: "2026-12-17T12:00:00Z",
+      ranOut: null,
+      lastReport: "2026-11-03T00:00:00Z",
+    },
     levels: [
       { at: "2026-11-01T00:00:00Z", remaining: 1000 },
       { at: "2026-11-03T00:00:00Z", remaining: 500 },
@@ -60,6 +69,31 @@ describe("supply", () => {
     expect(noticeAction(placed, now, [aNotice({ id: 3, kind: "cancelled", eventInstanceId: "o2" }), placed])).toBe("cancel");
     expect(noticeAction(aNotice({ kind: "delivered" }), now)).toBeNull();
     expect(canCancel({ status: "shipped", cancellableUntil: "2026-12-01T00:00:00Z" }, now)).toBe(false);
+  });
+
+  it("says what is ahead in words that are true in every state", () => {
+    const f = aSlot().forecast;
+    expect(forecastText(aSlot(), "en-US")).toBe("Runs out between Mon, Dec 14 and Thu, Dec 17 (about 100 g a day).");
+    expect(forecastText(aSlot({ forecast: { ...f, latest: "2026-12-14T20:00:00Z" } }), "en-US")).toBe(
+      "Runs out around Mon, Dec 14 (about 100 g a day).",
+    );
+    expect(forecastText(aSlot({ remaining: null }), "en-US")).toBe("No report yet.");
+    expect(forecastText(aSlot({ remaining: 0, forecast: { ...f, ranOut: "2026-12-11T09:00:00Z" } }), "en-US")).toBe(
+      "Ran out on Fri, Dec 11.",
+    );
+    expect(forecastText(aSlot({ remaining: 400, forecast: { ...f, historyDays: 3 } }), "en-US")).toBe(
+      "Not enough history yet: about 12 days at the usual use.",
+    );
+    expect(forecastText(aSlot({ forecast: { ...f, earliest: null, latest: null } }), "en-US")).toBe("No run-out in sight yet.");
+    expect(forecastText(aSlot({ onHand: 2000, dailyUse: 64.5 }), "en-US")).toBe(
+      "Runs out between Mon, Dec 14 and Thu, Dec 17 (about 64.5 g a day). 2,000 g at home covers about 31 days more.",
+    );
+  });
+
+  it("shows a field's number with no more decimals than it needs", () => {
+    expect(inputAmount(1521.065046007)).toBe("1521.1");
+    expect(inputAmount(3)).toBe("3");
+    expect(inputAmount(null)).toBe("");
   });
 
   it("draws the history across the box and the forecast down to zero at the run-out date", () => {

@@ -1,9 +1,46 @@
+import { formatDay } from "./tile";
 import type { LevelPoint, Notice, OrderView, SlotInventory } from "./bindings";
 
 /** `640 g`, `12 pcs`, `1.5 ml`. */
 export function formatAmount(value: number, unit: string, locale?: string): string {
   const n = new Intl.NumberFormat(locale, { maximumFractionDigits: 1 }).format(value);
   return `${n} ${unit === "count" ? "pcs" : unit}`;
+}
+
+/**
+ * What a slot's page says of its future, true in every state: not reported yet, ran out, too
+ * little history, a run-out range, or nothing in sight; and what the stock at home covers.
+ */
+export function forecastText(slot: SlotInventory, locale?: string): string {
+  const f = slot.forecast;
+  const day = (iso: string) => formatDay(iso, locale);
+  const amount = (v: number) => formatAmount(v, slot.unit, locale);
+  const days = (d: number) => (Math.round(d) === 1 ? "1 day" : `${Math.round(d)} days`);
+  let text: string;
+  if (slot.remaining === null) {
+    text = "No report yet.";
+  } else if (f.ranOut) {
+    text = `Ran out on ${day(f.ranOut)}.`;
+  } else if (f.historyDays < 7) {
+    text =
+      f.usualUse > 0
+        ? `Not enough history yet: about ${days(slot.remaining / f.usualUse)} at the usual use.`
+        : "Not enough history yet.";
+  } else if (f.earliest && f.latest) {
+    const [from, to] = [day(f.earliest), day(f.latest)];
+    text = from === to ? `Runs out around ${from}` : `Runs out between ${from} and ${to}`;
+    text += slot.dailyUse ? ` (about ${amount(slot.dailyUse)} a day).` : ".";
+  } else if (f.earliest) {
+    text = `Runs out ${day(f.earliest)} at the earliest.`;
+  } else {
+    text = "No run-out in sight yet.";
+  }
+  if (slot.onHand > 0) {
+    const rate = slot.dailyUse ?? (f.historyDays < 7 ? f.usualUse : 0);
+    text +=
+      rate > 0 ? ` ${amount(slot.onHand)} at home covers about ${days(slot.onHand / rate)} more.` : ` ${amount(slot.onHand)} at home.`;
+  }
+  return text;
 }
 
 /**

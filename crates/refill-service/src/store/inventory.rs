@@ -351,6 +351,58 @@ pub struct SlotChanged {
     pub version: i64,
 }
 
+/// The forecast of a slot with `history` (oldest first) and `remaining` left, seen at `now`.
+fn forecast_view(
+    history: &[Reading],
+    capacity: f64,
+    remaining: Option<f64>,
+    now: OffsetDateTime,
+) -> refill_wire::ForecastView {
+    use refill_core::forecast::{daily_use, Forecast, LevelReport, Sensor, MIN_HISTORY_DAYS};
+    // Until a slot has history of its own: a fill lasts about a month.
+    let usual_use = capacity / 30.0;
+    let reports: Vec<LevelReport> = history
+        .iter()
+        .map(|r| LevelReport::new(r.at, r.remaining))
+        .collect();
+    let levels: Vec<f64> = history.iter().map(|r| r.remaining).collect();
+    let sensor = Sensor {
+        capacity,
+        step: Sensor::step_of(&levels, capacity),
+    };
+    let forecast = Forecast::fit(&daily_use(&reports, sensor), usual_use);
+    let last_report = history.last().map(|r| r.at);
+    let empty = |level: f64| level <= capacity * EMPTY_SHARE;
+    // While it is empty: since the first of the empty reports at the end.
+    let ran_out = match remaining {
+        Some(level) if empty(level) => history
+            .iter()
+            .rev()
+            .take_while(|r| empty(r.remaining))
+            .last()
+            .map(|r| r.at),
+        _ => None,
+    };
+    let range = match (remaining, last_report, ran_out) {
+        (Some(level), Some(last), None) => forecast.run_out(level, last, now),
+        _ => None,
+    };
+    refill_wire::ForecastView {
+        demand: (forecast.observed_days >= MIN_HISTORY_DAYS).then(|| {
+            serde_json::to_value(forecast.class)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        }),
+        history_days: u32::try_from(forecast.observed_days).unwrap_or(u32::MAX),
+        usual_use: round(usual_use, 1000.0),
+        earliest: range.map(|r| r.earliest),
+        latest: range.and_then(|r| r.latest),
+        ran_out,
+        last_report,
+    }
+}
+
 /// A report waiting for the writer.
 pub(crate) struct ReportJob {
     device: CallingDevice,
@@ -811,11 +863,14 @@ fn round(value: f64, per: f64) -> f64 {
 }
 
 /// The slot's levels within the consumption window, oldest first.
+/// How far back the forecast on a slot's page reads its levels.
+const FORECAST_WINDOW: Duration = Duration::days(60);
+
 async fn levels(
     conn: &mut crate::store::db::DbConnection,
     device: i64,
     slot: &str,
-    now: OffsetDateTime,
+    since: OffsetDateTime,
 ) -> Result<Vec<Reading>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT at_ms, remaining FROM slot_levels \
@@ -823,7 +878,7 @@ async fn levels(
     )
     .bind(device)
     .bind(slot)
-    .bind(to_ms(now - refill_core::inventory::RATE_WINDOW))
+    .bind(to_ms(since))
     .fetch_all(&mut *conn)
     .await?;
     rows.iter()
@@ -971,7 +1026,15 @@ impl Store {
         .fetch_one(self.pool())
         .await?;
         let mut conn = self.pool().acquire().await?;
-        let readings = levels(&mut conn, slot.device_id, &slot.slot_id, now).await?;
+        let history = levels(
+            &mut conn,
+            slot.device_id,
+            &slot.slot_id,
+            now - FORECAST_WINDOW,
+        )
+        .await?;
+        let chart_from = now - refill_core::inventory::RATE_WINDOW;
+        let readings: Vec<&Reading> = history.iter().filter(|r| r.at >= chart_from).collect();
         let number = |name: &str| -> Result<f64, sqlx::Error> {
             Ok(row.try_get::<Option<f64>, _>(name)?.unwrap_or(0.0))
         };
@@ -1015,6 +1078,7 @@ impl Store {
             version: row
                 .try_get::<Option<i64>, _>("settings_version")?
                 .unwrap_or(0),
+            forecast: forecast_view(&history, capacity, remaining, now),
             levels: readings
                 .iter()
                 .map(|r| refill_wire::LevelPoint {
