@@ -44,6 +44,7 @@ function beans(over: Partial<SlotInventory> = {}): SlotInventory {
       earliest: new Date(Date.now() + 2 * day).toISOString(),
       latest: new Date(Date.now() + 4 * day).toISOString(),
       ranOut: null,
+      silentSince: null,
       lastReport: new Date().toISOString(),
     },
     levels: [

@@ -390,6 +390,17 @@ async fn the_forecast_is_a_range_and_an_empty_slot_says_when_it_ran_out() {
         "{view}"
     );
     assert_eq!(forecast["ranOut"], Value::Null);
+    assert_eq!(forecast["silentSince"], Value::Null, "it reports daily");
+    // Silent for two days: said, from its last report, and the range widens.
+    let last = forecast["lastReport"].clone();
+    f.clock.advance(Duration::days(2));
+    let silent = slot(&f, "INV-FC").await;
+    assert_eq!(silent["forecast"]["silentSince"], last, "{silent}");
+    assert!(
+        silent["forecast"]["earliest"].as_str().unwrap() < earliest,
+        "{silent}"
+    );
+    token = refresh(&f, &refresh_token).await;
     // Empty: it says since when.
     let ran_out_at = f.clock.now();
     report(0.0, &mut token).await;

@@ -333,6 +333,11 @@ pub struct ForecastView {
     #[serde(with = "rfc3339::option", default)]
     #[ts(type = "string | null")]
     pub last_report: Option<OffsetDateTime>,
+    /// Set while the device is silent (no report for twice its usual interval, or a day): its
+    /// last report. The run-out range widens the longer it lasts.
+    #[serde(with = "rfc3339::option", default)]
+    #[ts(type = "string | null")]
+    pub silent_since: Option<OffsetDateTime>,
 }
 
 /// `GET /v1/devices/{model}/{serial}/slots/{slotId}`: a slot's supply, settings and forecast.

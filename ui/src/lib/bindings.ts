@@ -385,7 +385,12 @@ ranOut: string | null,
 /**
  * The last report, if any.
  */
-lastReport: string | null, };
+lastReport: string | null, 
+/**
+ * Set while the device is silent (no report for twice its usual interval, or a day): its
+ * last report. The run-out range widens the longer it lasts.
+ */
+silentSince: string | null, };
 
 export type SlotInventory = { 
 /**

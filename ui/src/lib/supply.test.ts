@@ -41,6 +41,7 @@ function aSlot(over: Partial<SlotInventory> = {}): SlotInventory {
       earliest: "2026-12-14T12:00:00Z",
       latest: "2026-12-17T12:00:00Z",
       ranOut: null,
+      silentSince: null,
       lastReport: "2026-11-03T00:00:00Z",
     },
     levels: [
@@ -85,6 +86,9 @@ describe("supply", () => {
       "Not enough history yet: about 12 days at the usual use.",
     );
     expect(forecastText(aSlot({ forecast: { ...f, earliest: null, latest: null } }), "en-US")).toBe("No run-out in sight yet.");
+    expect(forecastText(aSlot({ forecast: { ...f, silentSince: "2026-12-01T08:00:00Z" } }), "en-US")).toMatch(
+      /^Not reporting since Tue, Dec 1, \d{1,2}:00 [AP]M\. Runs out between/,
+    );
     expect(forecastText(aSlot({ onHand: 2000, dailyUse: 64.5 }), "en-US")).toBe(
       "Runs out between Mon, Dec 14 and Thu, Dec 17 (about 64.5 g a day). 2,000 g at home covers about 31 days more.",
     );

@@ -35,6 +35,10 @@ export function forecastText(slot: SlotInventory, locale?: string): string {
   } else {
     text = "No run-out in sight yet.";
   }
+  if (f.silentSince && slot.remaining !== null) {
+    const since = new Intl.DateTimeFormat(locale, { weekday: "short", month: "short", day: "numeric", hour: "numeric", minute: "2-digit" }).format(new Date(f.silentSince));
+    text = `Not reporting since ${since}. ${text}`;
+  }
   if (slot.onHand > 0) {
     const rate = slot.dailyUse ?? (f.historyDays < 7 ? f.usualUse : 0);
     text +=

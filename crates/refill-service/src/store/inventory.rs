@@ -399,8 +399,29 @@ fn forecast_view(
         earliest: range.map(|r| r.earliest),
         latest: range.and_then(|r| r.latest),
         ran_out,
+        silent_since: last_report.filter(|&last| silent(history, last, now)),
         last_report,
     }
+}
+
+/// Whether a slot whose reports are `history` (oldest first), the last at `last`, is silent at
+/// `now`: nothing for twice its usual interval between reports (the median of the last ones,
+/// at least an hour), or, before it has one, for a day.
+fn silent(history: &[Reading], last: OffsetDateTime, now: OffsetDateTime) -> bool {
+    let mut gaps: Vec<Duration> = history
+        .windows(2)
+        .rev()
+        .take(30)
+        .map(|w| w[1].at - w[0].at)
+        .collect();
+    gaps.sort();
+    let limit = if gaps.len() >= 3 {
+        let usual: Duration = gaps[gaps.len() / 2];
+        (usual * 2_i32).max(Duration::hours(1))
+    } else {
+        Duration::days(1)
+    };
+    now - last > limit
 }
 
 /// A report waiting for the writer.
