@@ -46,6 +46,8 @@ pub enum NoticeKind {
     DeviceAdded,
     /// A device was unlinked.
     DeviceRemoved,
+    /// A device stopped reporting (once per silence).
+    DeviceSilent,
     /// Several events that happened while the app was closed (OS notification only).
     Summary,
     /// An action taken from a notification failed.
@@ -258,6 +260,27 @@ pub fn notice(event: &EventView) -> Option<Notice> {
                 _ => format!("{}: nothing will be charged or sent.", title_of()),
             },
         ),
+        "DeviceSilent" => {
+            let name = text(b, "name").unwrap_or("A device");
+            let since = instant(b, "since")
+                .map(|t| {
+                    let hours = (event.at - t).whole_hours().max(1);
+                    if hours < 48 {
+                        format!("for {hours} hour{}", if hours == 1 { "" } else { "s" })
+                    } else {
+                        format!("for {} days", hours / 24)
+                    }
+                })
+                .unwrap_or_else(|| "for a while".to_owned());
+            (
+                NoticeKind::DeviceSilent,
+                format!("{name} is not reporting"),
+                format!(
+                    "Nothing from it {since}. Its forecast carries on from its last known use; \
+                     check that it is on and on Wi-Fi."
+                ),
+            )
+        }
         kind @ ("DeviceRegistered" | "DeviceDeregistered") => {
             let device = format!(
                 "{} {}",
@@ -609,6 +632,21 @@ mod tests {
         assert_eq!(
             added.body,
             "RefillBrew-200 S1 can now reorder its supplies."
+        );
+        let silent = notice(&EventView {
+            at: time::macros::datetime!(2026-12-03 10:00 UTC),
+            ..event(
+                "DeviceSilent",
+                json!({"name": "Brewmaster 200", "model": "RefillBrew-200", "serial": "S1", "since": "2026-12-01T08:00:00Z"}),
+            )
+        })
+        .unwrap();
+        assert_eq!(silent.kind, NoticeKind::DeviceSilent);
+        assert_eq!(silent.title, "Brewmaster 200 is not reporting");
+        assert!(
+            silent.body.starts_with("Nothing from it for 2 days."),
+            "{}",
+            silent.body
         );
         let removed = notice(&event("DeviceDeregistered", body)).unwrap();
         assert_eq!(removed.kind, NoticeKind::DeviceRemoved);

@@ -18,10 +18,11 @@
 //!
 //! Measured: stockout-days per slot-year (the device empty and nothing at home), average stock
 //! (device + home + on the way) against the oracle's, orders per slot-year, the forecast's
-//! MASE per demand pattern, and the warning lead (for each of Refill's orders, the days until
+//! MASE per demand pattern (its one-step forecasts of the true daily use, made from the
+//! reports, against the naive forecast from the same reports), and the warning lead (for each of Refill's orders, the days until
 //! the stock would have run out without it, against that order's lead time).
 
-use refill_core::forecast::{daily_use, mase, DailyUse, Forecast, LevelReport, Sensor};
+use refill_core::forecast::{daily_use, mase_against, DailyUse, Forecast, LevelReport, Sensor};
 use refill_core::replenish::{decide, Decision, LeadTime, Policy, Position};
 use time::{Duration, OffsetDateTime};
 
@@ -352,8 +353,10 @@ fn forecast_mase(world: &World) -> Option<f64> {
         },
     );
     let forecast = Forecast::fit(&use_, world.prior_rate);
-    let observed: Vec<f64> = use_.observed().collect();
-    mase(forecast.method, &observed, world.prior_rate)
+    // The reports' first day is the world's day 1 (each report closes its day).
+    let first = usize::try_from(use_.first_day - refill_core::forecast::day_of(START)).ok()?;
+    let truth = world.demand.get(first..)?;
+    mase_against(forecast.method, &use_.days, truth, world.prior_rate)
 }
 
 fn main() {

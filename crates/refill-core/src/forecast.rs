@@ -567,6 +567,28 @@ impl Forecast {
     }
 }
 
+/// How long a device may send nothing before it counts as silent, from the times of its last
+/// reports (oldest first): twice its usual interval (the median of the last 30, at least an
+/// hour), or a day before it has three intervals. Reports at the same moment count once.
+pub fn silence_limit(reports: &[OffsetDateTime]) -> Duration {
+    let mut times: Vec<OffsetDateTime> = reports.to_vec();
+    times.sort();
+    times.dedup();
+    let mut gaps: Vec<Duration> = times
+        .windows(2)
+        .rev()
+        .take(30)
+        .map(|w| w[1] - w[0])
+        .collect();
+    gaps.sort();
+    if gaps.len() >= 3 {
+        let usual: Duration = gaps[gaps.len() / 2];
+        (usual * 2_i32).max(Duration::hours(1))
+    } else {
+        Duration::days(1)
+    }
+}
+
 /// The standard normal's 90th percentile.
 pub const Z_90: f64 = 1.281_551_565_545;
 
@@ -610,6 +632,33 @@ pub fn mase(method: Method, observed: &[f64], prior_rate: f64) -> Option<f64> {
         state.update(y);
     }
     (naive > 0.0).then(|| error / naive)
+}
+
+/// Mean absolute scaled error of `method`'s one-step forecasts of the `truth` (the use each day
+/// really was), made from what the reports showed (`observed`, the same days, `None` where the
+/// reports said nothing): both it and the naive forecast (tomorrow as the last day seen) see
+/// only the reports. Below 1 beats the naive forecast; `None` without enough days to tell.
+pub fn mase_against(
+    method: Method,
+    observed: &[Option<f64>],
+    truth: &[f64],
+    prior_rate: f64,
+) -> Option<f64> {
+    let mut state = State::start(method, prior_rate);
+    let mut last_seen: Option<f64> = None;
+    let (mut error, mut naive, mut days) = (0.0, 0.0, 0);
+    for (seen, &real) in observed.iter().zip(truth) {
+        if let Some(last) = last_seen {
+            error += (real - state.rate()).abs();
+            naive += (real - last).abs();
+            days += 1;
+        }
+        if let Some(y) = *seen {
+            state.update(y);
+            last_seen = Some(y);
+        }
+    }
+    (days >= 2 * SHIFT_DAYS && naive > 0.0).then(|| error / naive)
 }
 
 #[cfg(test)]
@@ -853,6 +902,36 @@ mod tests {
         assert!(later.earliest < r.earliest, "{later:?} vs {r:?}");
         assert!(later.latest.unwrap() > r.latest.unwrap());
         assert_eq!(Forecast::prior(0.0).run_out(5.0, last, last), None);
+    }
+
+    #[test]
+    fn the_error_is_scaled_against_the_naive_forecast_of_the_same_reports() {
+        // Use alternates 7 and 13; the reports saw every day.
+        let truth: Vec<f64> = (0..40)
+            .map(|d| if d % 2 == 0 { 7.0 } else { 13.0 })
+            .collect();
+        let seen: Vec<Option<f64>> = truth.iter().map(|u| Some(*u)).collect();
+        let m = mase_against(Method::Ses { alpha: 0.1 }, &seen, &truth, 10.0).unwrap();
+        // SES stays near 10 (off by 3), the naive forecast is off by 6.
+        assert!((m - 0.5).abs() < 0.05, "{m}");
+        assert_eq!(
+            mase_against(Method::Ses { alpha: 0.1 }, &seen[..5], &truth[..5], 10.0),
+            None
+        );
+    }
+
+    #[test]
+    fn silence_is_twice_the_usual_interval_or_a_day() {
+        let hourly: Vec<OffsetDateTime> = (0..10).map(|h| START + Duration::hours(h)).collect();
+        assert_eq!(silence_limit(&hourly), Duration::hours(2));
+        // Two slots reporting together, every 6 hours: the same moment counts once.
+        let mut together: Vec<OffsetDateTime> =
+            (0..6).map(|i| START + Duration::hours(6 * i)).collect();
+        together.extend(together.clone());
+        assert_eq!(silence_limit(&together), Duration::hours(12));
+        assert_eq!(silence_limit(&hourly[..2]), Duration::days(1));
+        let fast: Vec<OffsetDateTime> = (0..10).map(|m| START + Duration::minutes(m)).collect();
+        assert_eq!(silence_limit(&fast), Duration::hours(1));
     }
 
     #[test]

@@ -76,6 +76,9 @@ pub struct ServiceConfig {
     /// How often (real time) the sandbox's seeded devices use their supplies and report them
     /// (see [`simulation`]); `None`: they stay still.
     pub simulate_every: Option<std::time::Duration>,
+    /// How often (real time) devices are checked for silence, their customers told once per
+    /// silence ([`Store::watch_silence`]); `None`: never (tests call it themselves).
+    pub watch_every: Option<std::time::Duration>,
 }
 
 impl ServiceConfig {
@@ -93,6 +96,7 @@ impl ServiceConfig {
             allow_private_webhooks: false,
             limits: http::serve::Limits::default().without_rates(),
             simulate_every: None,
+            watch_every: None,
         }
     }
 }
@@ -153,6 +157,7 @@ pub struct RunningService {
     fulfilment: Option<JoinHandle<()>>,
     deliveries: Option<JoinHandle<()>>,
     simulation: Option<JoinHandle<()>>,
+    watch: Option<JoinHandle<()>>,
 }
 
 impl RunningService {
@@ -177,6 +182,7 @@ impl RunningService {
             self.fulfilment.take(),
             self.deliveries.take(),
             self.simulation.take(),
+            self.watch.take(),
         ]
         .into_iter()
         .flatten()
@@ -230,6 +236,18 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
     });
     #[cfg(not(feature = "hosted"))]
     let deliveries = None;
+    let watch = config.watch_every.map(|every| {
+        let (store, clock) = (store.clone(), config.clock.clone());
+        tokio::spawn(async move {
+            let mut ticks = rounds(every);
+            loop {
+                ticks.tick().await;
+                if let Err(e) = store.watch_silence(clock.now()).await {
+                    tracing::warn!("silent devices could not be checked: {e}");
+                }
+            }
+        })
+    });
     let simulation = config.simulate_every.map(|every| {
         simulation::spawn(
             format!("http://{addr}"),
@@ -251,6 +269,7 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         fulfilment,
         deliveries,
         simulation,
+        watch,
     })
 }
 

@@ -201,6 +201,9 @@ async fn main() -> ExitCode {
             Arc::new(SystemClock)
         },
         fulfil_every: args.sandbox.then_some(std::time::Duration::from_secs(1)),
+        // The sandbox's simulated devices stand still while nothing runs: after a pause they
+        // would all look silent.
+        watch_every: (!args.sandbox).then_some(std::time::Duration::from_secs(60)),
         deliver_every: Some(std::time::Duration::from_millis(500)),
         allow_private_webhooks: args.allow_private_webhooks,
         // A sandbox's simulated devices report as fast as its sped-up time asks.

@@ -415,6 +415,43 @@ async fn the_forecast_is_a_range_and_an_empty_slot_says_when_it_ran_out() {
     assert_eq!(view["forecast"]["earliest"], Value::Null);
 }
 
+/// A device that goes silent is told of once per silence; its first report back starts anew.
+#[tokio::test]
+async fn a_silent_device_is_told_of_once_per_silence() {
+    let f = sandbox().await;
+    let (mut token, refresh_token) = device_tokens(&f, "INV-QUIET", false).await;
+    for level in [900.0, 880.0, 860.0, 840.0, 820.0] {
+        slot_status(&f, &token, "brew-beans", level).await;
+        f.clock.advance(Duration::hours(6));
+        token = refresh(&f, &refresh_token).await;
+    }
+    let store = f.service.store();
+    // Six hours after its last report: its usual interval, not silence.
+    assert_eq!(store.watch_silence(f.clock.now()).await.unwrap(), 0);
+    let start = last_event(&f).await;
+    f.clock.advance(Duration::hours(7));
+    assert_eq!(store.watch_silence(f.clock.now()).await.unwrap(), 1);
+    assert_eq!(store.watch_silence(f.clock.now()).await.unwrap(), 0, "once");
+    let told = events(&f, start).await;
+    assert_eq!(kinds(&told), ["DeviceSilent"]);
+    assert_eq!(told[0]["body"]["serial"], "INV-QUIET");
+    let view = slot(&f, "INV-QUIET").await;
+    assert_eq!(told[0]["body"]["since"], view["forecast"]["lastReport"]);
+    assert_eq!(
+        view["forecast"]["silentSince"],
+        view["forecast"]["lastReport"]
+    );
+    // Back: the page stops saying so; a later silence is told again.
+    token = refresh(&f, &refresh_token).await;
+    slot_status(&f, &token, "brew-beans", 800.0).await;
+    assert_eq!(
+        slot(&f, "INV-QUIET").await["forecast"]["silentSince"],
+        Value::Null
+    );
+    f.clock.advance(Duration::days(1));
+    assert_eq!(store.watch_silence(f.clock.now()).await.unwrap(), 1);
+}
+
 /// Regression: the writer keeps the slot states its reports left between batches; a change made
 /// elsewhere in between (the customer's settings, a delivery) must reach the next report,
 /// not be written over by the kept copy.

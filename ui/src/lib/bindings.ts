@@ -477,7 +477,7 @@ onHand?: number | null,
  */
 version?: number, };
 
-export type NoticeKind = "lowSupply" | "orderPlaced" | "shipped" | "delivered" | "cancelled" | "deviceAdded" | "deviceRemoved" | "summary" | "problem";
+export type NoticeKind = "lowSupply" | "orderPlaced" | "shipped" | "delivered" | "cancelled" | "deviceAdded" | "deviceRemoved" | "deviceSilent" | "summary" | "problem";
 
 export type SlotRef = { 
 /**

@@ -374,6 +374,75 @@ pub(crate) struct DeviceSlot {
 }
 
 impl Store {
+    /// Tells customers of their devices that went silent (see
+    /// [`refill_core::forecast::silence_limit`]): one `DeviceSilent` event per silence, with the
+    /// time of the last report. Returns how many were told.
+    pub async fn watch_silence(&self, now: OffsetDateTime) -> Result<u32, sqlx::Error> {
+        // Nothing under an hour is silence: only those are looked at closely.
+        let quiet = sqlx::query(
+            "SELECT d.id, d.customer_id, d.model_id, d.serial, d.name, d.silent_notice_ms, \
+                    MAX(i.last_report_ms) AS last_ms \
+             FROM devices d JOIN slot_inventory i ON i.device_id = d.id \
+             WHERE d.deregistered_at_ms IS NULL \
+             GROUP BY d.id, d.customer_id, d.model_id, d.serial, d.name, d.silent_notice_ms \
+             HAVING MAX(i.last_report_ms) < $1",
+        )
+        .bind(to_ms(now - time::Duration::hours(1)))
+        .fetch_all(self.pool())
+        .await?;
+        let mut told = 0;
+        for row in quiet {
+            let id: i64 = row.try_get("id")?;
+            let last: i64 = row.try_get("last_ms")?;
+            let noticed: Option<i64> = row.try_get("silent_notice_ms")?;
+            if noticed.is_some_and(|n| n >= last) {
+                continue;
+            }
+            let times: Vec<OffsetDateTime> = sqlx::query_scalar::<_, i64>(
+                "SELECT at_ms FROM slot_levels WHERE device_id = $1 ORDER BY at_ms DESC LIMIT 100",
+            )
+            .bind(id)
+            .fetch_all(self.pool())
+            .await?
+            .into_iter()
+            .rev()
+            .map(from_ms)
+            .collect();
+            if now - from_ms(last) <= refill_core::forecast::silence_limit(&times) {
+                continue;
+            }
+            let customer: i64 = row.try_get("customer_id")?;
+            let body = json!({
+                "model": row.try_get::<String, _>("model_id")?,
+                "serial": row.try_get::<String, _>("serial")?,
+                "name": row.try_get::<String, _>("name")?,
+                "since": from_ms(last)
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default(),
+            });
+            let mut tx = self.write().await?;
+            // Once per silence, even with two instances watching.
+            let claimed = sqlx::query(
+                "UPDATE devices SET silent_notice_ms = $1 WHERE id = $2 \
+                   AND (silent_notice_ms IS NULL OR silent_notice_ms < $1)",
+            )
+            .bind(last)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            if claimed.rows_affected() == 0 {
+                continue;
+            }
+            record_event(&mut tx, customer, Some(id), "DeviceSilent", &body, now).await?;
+            tx.commit().await?;
+            told += 1;
+        }
+        if told > 0 {
+            self.events_committed();
+        }
+        Ok(told)
+    }
+
     /// Records when `device` was last active (DRS `deviceStatus`).
     pub async fn device_active(
         &self,

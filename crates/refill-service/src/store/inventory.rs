@@ -405,23 +405,10 @@ fn forecast_view(
 }
 
 /// Whether a slot whose reports are `history` (oldest first), the last at `last`, is silent at
-/// `now`: nothing for twice its usual interval between reports (the median of the last ones,
-/// at least an hour), or, before it has one, for a day.
+/// `now` (see [`refill_core::forecast::silence_limit`]).
 fn silent(history: &[Reading], last: OffsetDateTime, now: OffsetDateTime) -> bool {
-    let mut gaps: Vec<Duration> = history
-        .windows(2)
-        .rev()
-        .take(30)
-        .map(|w| w[1].at - w[0].at)
-        .collect();
-    gaps.sort();
-    let limit = if gaps.len() >= 3 {
-        let usual: Duration = gaps[gaps.len() / 2];
-        (usual * 2_i32).max(Duration::hours(1))
-    } else {
-        Duration::days(1)
-    };
-    now - last > limit
+    let times: Vec<OffsetDateTime> = history.iter().map(|r| r.at).collect();
+    now - last > refill_core::forecast::silence_limit(&times)
 }
 
 /// A report waiting for the writer.

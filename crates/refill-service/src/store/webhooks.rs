@@ -3,7 +3,8 @@
 //! `OrderCancelledNotification`, `DeviceRegisteredNotification`,
 //! `DeviceDeregisteredNotification`, `SubscriptionChangedNotification` and
 //! `ItemShippedNotification`, with v1 or v2 payloads per webhook. Refill's own events are
-//! namespaced extensions: `Refill.ItemDeliveredNotification`, `Refill.LowSupplyNotification`.
+//! namespaced extensions: `Refill.ItemDeliveredNotification`, `Refill.LowSupplyNotification`,
+//! `Refill.DeviceSilentNotification`.
 //!
 //! Delivery is at least once, from a durable outbox: each event's deliveries are written with
 //! the event, and [`spawn`] POSTs the due ones, retrying with backoff (1 s doubling up to an
@@ -265,6 +266,7 @@ impl Store {
             "SubscriptionChanged" => ("SubscriptionChangedNotification", false),
             "ItemDelivered" => ("Refill.ItemDeliveredNotification", true),
             "LowSupply" => ("Refill.LowSupplyNotification", true),
+            "DeviceSilent" => ("Refill.DeviceSilentNotification", true),
             _ => ("Refill.Notification", true),
         };
         let mut message = json!({
