@@ -304,15 +304,33 @@ fn render_policy(v: &serde_json::Value) -> Result<(String, Vec<String>)> {
             parts.join(", ")
         ));
     }
-    if !failed.is_empty() {
-        out.push_str(
-            "\nWhat would close the gaps: lumpy use runs out most, because the reorder point \
-             assumes normal daily errors while lumpy use has a heavy tail (an empirical quantile \
-             of use over the lead time would fix it); the forecast has no day-of-week profile, \
-             so weekly patterns score above the naive forecast; and stock above the oracle's \
-             comes from whole packs and from reading a 10 % step sensor at the bottom of its \
-             step.\n",
+    // What would close each gap that is open.
+    let mut gaps: Vec<&str> = Vec::new();
+    if failed
+        .iter()
+        .any(|f| f.starts_with("stockout") || f.starts_with("warnings"))
+    {
+        gaps.push(
+            "stockouts and late warnings come mostly from lumpy use, whose heavy tail the \
+             reorder point's normal approximation understates (an empirical quantile of use over \
+             the lead time would fix it)",
         );
+    }
+    if failed.iter().any(|f| f.starts_with("average stock")) {
+        gaps.push(
+            "stock above the oracle's comes from whole packs, from the safety margin that covers \
+             lumpy use for every slot alike, and from reading a 10 % step sensor at the bottom of \
+             its step",
+        );
+    }
+    if failed.iter().any(|f| f.starts_with("forecast error")) {
+        gaps.push("the forecast has no day-of-week profile for weekly patterns");
+    }
+    if !gaps.is_empty() {
+        out.push_str(&format!(
+            "\nWhat would close the gaps: {}.\n",
+            gaps.join("; ")
+        ));
     }
     Ok((out, failed))
 }
