@@ -41,6 +41,8 @@ function beans(over: Partial<SlotInventory> = {}): SlotInventory {
       demand: "smooth",
       historyDays: 14,
       usualUse: 33.3,
+      rate: 100,
+      likely: null,
       earliest: new Date(Date.now() + 2 * day).toISOString(),
       latest: new Date(Date.now() + 4 * day).toISOString(),
       ranOut: null,

@@ -389,6 +389,12 @@ async fn the_forecast_is_a_range_and_an_empty_slot_says_when_it_ran_out() {
         earliest <= view["runsOut"].as_str().unwrap() && latest >= earliest,
         "{view}"
     );
+    let likely = forecast["likely"].as_str().unwrap();
+    assert!(earliest <= likely && likely <= latest, "{view}");
+    assert!(
+        (forecast["rate"].as_f64().unwrap() - 40.0).abs() < 1.0,
+        "{view}"
+    );
     assert_eq!(forecast["ranOut"], Value::Null);
     assert_eq!(forecast["silentSince"], Value::Null, "it reports daily");
     // Silent for two days: said, from its last report, and the range widens.

@@ -317,6 +317,13 @@ pub struct ForecastView {
     pub history_days: u32,
     /// The use per day it assumes while history is short (a month per fill).
     pub usual_use: f64,
+    /// The use per day it expects: the slot's own, leaning on the usual use while it has
+    /// under 7 days of history.
+    pub rate: f64,
+    /// When it most likely runs out (`null`: not in sight).
+    #[serde(with = "rfc3339::option", default)]
+    #[ts(type = "string | null")]
+    pub likely: Option<OffsetDateTime>,
     /// When it runs out: it runs out this early one time in ten (`null`: not in sight).
     #[serde(with = "rfc3339::option", default)]
     #[ts(type = "string | null")]

@@ -371,6 +371,15 @@ historyDays: number,
  */
 usualUse: number, 
 /**
+ * The use per day it expects: the slot's own, leaning on the usual use while it has
+ * under 7 days of history.
+ */
+rate: number, 
+/**
+ * When it most likely runs out (`null`: not in sight).
+ */
+likely: string | null, 
+/**
  * When it runs out: it runs out this early one time in ten (`null`: not in sight).
  */
 earliest: string | null, 

@@ -38,6 +38,8 @@ function aSlot(over: Partial<SlotInventory> = {}): SlotInventory {
       demand: "smooth",
       historyDays: 14,
       usualUse: 33.3,
+      rate: 100,
+      likely: null,
       earliest: "2026-12-14T12:00:00Z",
       latest: "2026-12-17T12:00:00Z",
       ranOut: null,
@@ -82,14 +84,18 @@ describe("supply", () => {
     expect(forecastText(aSlot({ remaining: 0, forecast: { ...f, ranOut: "2026-12-11T09:00:00Z" } }), "en-US")).toBe(
       "Ran out on Fri, Dec 11.",
     );
-    expect(forecastText(aSlot({ remaining: 400, forecast: { ...f, historyDays: 3 } }), "en-US")).toBe(
+    expect(forecastText(aSlot({ remaining: 400, forecast: { ...f, historyDays: 0 } }), "en-US")).toBe(
       "Not enough history yet: about 12 days at the usual use.",
+    );
+    // A few days of its own: the range, and what it rests on.
+    expect(forecastText(aSlot({ forecast: { ...f, historyDays: 3 } }), "en-US")).toBe(
+      "Runs out between Mon, Dec 14 and Thu, Dec 17 (about 100 g a day, from 3 days of history).",
     );
     expect(forecastText(aSlot({ forecast: { ...f, earliest: null, latest: null } }), "en-US")).toBe("No run-out in sight yet.");
     expect(forecastText(aSlot({ forecast: { ...f, silentSince: "2026-12-01T08:00:00Z" } }), "en-US")).toMatch(
       /^Not reporting since Tue, Dec 1, \d{1,2}:00 [AP]M\. Runs out between/,
     );
-    expect(forecastText(aSlot({ onHand: 2000, dailyUse: 64.5 }), "en-US")).toBe(
+    expect(forecastText(aSlot({ onHand: 2000, forecast: { ...f, rate: 64.5 } }), "en-US")).toBe(
       "Runs out between Mon, Dec 14 and Thu, Dec 17 (about 64.5 g a day). 2,000 g at home covers about 31 days more.",
     );
   });

@@ -21,7 +21,7 @@ export function forecastText(slot: SlotInventory, locale?: string): string {
     text = "No report yet.";
   } else if (f.ranOut) {
     text = `Ran out on ${day(f.ranOut)}.`;
-  } else if (f.historyDays < 7) {
+  } else if (f.historyDays === 0) {
     text =
       f.usualUse > 0
         ? `Not enough history yet: about ${days(slot.remaining / f.usualUse)} at the usual use.`
@@ -29,7 +29,9 @@ export function forecastText(slot: SlotInventory, locale?: string): string {
   } else if (f.earliest && f.latest) {
     const [from, to] = [day(f.earliest), day(f.latest)];
     text = from === to ? `Runs out around ${from}` : `Runs out between ${from} and ${to}`;
-    text += slot.dailyUse ? ` (about ${amount(slot.dailyUse)} a day).` : ".";
+    text += f.rate > 0 ? ` (about ${amount(f.rate)} a day` : "";
+    if (f.historyDays < 7) text += `${f.rate > 0 ? ", " : " ("}from ${days(f.historyDays)} of history`;
+    text += f.rate > 0 || f.historyDays < 7 ? ")." : ".";
   } else if (f.earliest) {
     text = `Runs out ${day(f.earliest)} at the earliest.`;
   } else {
@@ -40,7 +42,8 @@ export function forecastText(slot: SlotInventory, locale?: string): string {
     text = `Not reporting since ${since}. ${text}`;
   }
   if (slot.onHand > 0) {
-    const rate = slot.dailyUse ?? (f.historyDays < 7 ? f.usualUse : 0);
+    // The same rate as the run-out above.
+    const rate = f.historyDays === 0 ? f.usualUse : f.rate;
     text +=
       rate > 0 ? ` ${amount(slot.onHand)} at home covers about ${days(slot.onHand / rate)} more.` : ` ${amount(slot.onHand)} at home.`;
   }
@@ -96,7 +99,9 @@ export interface Chart {
 export function levelChart(slot: SlotInventory, width: number, height: number): Chart {
   const points: LevelPoint[] = slot.levels;
   const times = points.map((p) => Date.parse(p.at));
-  const end = slot.runsOut ? Date.parse(slot.runsOut) : null;
+  // The run-out the page states: the forecast's most likely one.
+  const likely = slot.forecast.likely ?? slot.runsOut;
+  const end = likely ? Date.parse(likely) : null;
   const start = times.length > 0 ? Math.min(...times) : Date.now();
   const last = Math.max(start + 1, ...times, end ?? 0);
   const top = Math.max(slot.capacity, ...points.map((p) => p.remaining), 1e-9);

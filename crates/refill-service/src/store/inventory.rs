@@ -396,6 +396,8 @@ fn forecast_view(
         }),
         history_days: u32::try_from(forecast.observed_days).unwrap_or(u32::MAX),
         usual_use: round(usual_use, 1000.0),
+        rate: round(forecast.rate, 1000.0),
+        likely: range.map(|r| r.likely),
         earliest: range.map(|r| r.earliest),
         latest: range.and_then(|r| r.latest),
         ran_out,
