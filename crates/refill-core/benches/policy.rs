@@ -359,6 +359,22 @@ fn forecast_mase(world: &World) -> Option<f64> {
     mase_against(forecast.method, &use_.days, truth, world.prior_rate)
 }
 
+/// The mean of `values` for each household pattern, by its name.
+fn mean_by_pattern(values: &[(Pattern, f64)]) -> serde_json::Map<String, serde_json::Value> {
+    PATTERNS
+        .iter()
+        .map(|p| {
+            let mine: Vec<f64> = values
+                .iter()
+                .filter(|(q, _)| q == p)
+                .map(|(_, v)| *v)
+                .collect();
+            let mean = mine.iter().sum::<f64>() / mine.len().max(1) as f64;
+            (p.name().to_owned(), serde_json::json!(mean))
+        })
+        .collect()
+}
+
 fn main() {
     let slots: usize = std::env::var("REFILL_POLICY_SLOTS")
         .ok()
@@ -398,30 +414,8 @@ fn main() {
             "orders": t.orders / n,
         })
     };
-    let mase_by: serde_json::Map<String, serde_json::Value> = PATTERNS
-        .iter()
-        .map(|p| {
-            let values: Vec<f64> = mases
-                .iter()
-                .filter(|(q, _)| q == p)
-                .map(|(_, m)| *m)
-                .collect();
-            let mean = values.iter().sum::<f64>() / values.len().max(1) as f64;
-            (p.name().to_owned(), serde_json::json!(mean))
-        })
-        .collect();
-    let stockouts_refill: serde_json::Map<String, serde_json::Value> = PATTERNS
-        .iter()
-        .map(|p| {
-            let values: Vec<f64> = stockouts_by
-                .iter()
-                .filter(|(q, _)| q == p)
-                .map(|(_, m)| *m)
-                .collect();
-            let mean = values.iter().sum::<f64>() / values.len().max(1) as f64;
-            (p.name().to_owned(), serde_json::json!(mean))
-        })
-        .collect();
+    let mase_by = mean_by_pattern(&mases);
+    let stockouts_refill = mean_by_pattern(&stockouts_by);
     let refill = &totals[1];
     println!(
         "{}",

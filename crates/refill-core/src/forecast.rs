@@ -41,8 +41,8 @@ const DAY: f64 = 86_400.0;
 /// A day counts once at least this share of it was observed.
 const MIN_COVERAGE: f64 = 0.5;
 
-/// A level at or below this share of the slot's capacity (or of a pack) counts as empty.
-const EMPTY_SHARE: f64 = 0.005;
+/// A level at or below this share of the slot's capacity counts as empty.
+pub const EMPTY_SHARE: f64 = 0.005;
 
 /// How many one-step errors in a row that lean the same way make a shift in use.
 pub const SHIFT_DAYS: usize = 5;
@@ -619,19 +619,8 @@ pub struct RunOut {
 /// `prior_rate`): below 1 beats the naive forecast (tomorrow as today). `None` without enough
 /// days to tell.
 pub fn mase(method: Method, observed: &[f64], prior_rate: f64) -> Option<f64> {
-    if observed.len() < 2 * SHIFT_DAYS {
-        return None;
-    }
-    let mut state = State::start(method, prior_rate);
-    let (mut error, mut naive) = (0.0, 0.0);
-    for (i, &y) in observed.iter().enumerate() {
-        if i > 0 {
-            error += (y - state.rate()).abs();
-            naive += (y - observed[i - 1]).abs();
-        }
-        state.update(y);
-    }
-    (naive > 0.0).then(|| error / naive)
+    let seen: Vec<Option<f64>> = observed.iter().copied().map(Some).collect();
+    mase_against(method, &seen, observed, prior_rate)
 }
 
 /// Mean absolute scaled error of `method`'s one-step forecasts of the `truth` (the use each day

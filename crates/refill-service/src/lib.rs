@@ -237,16 +237,16 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
     #[cfg(not(feature = "hosted"))]
     let deliveries = None;
     let watch = config.watch_every.map(|every| {
-        let (store, clock) = (store.clone(), config.clock.clone());
-        tokio::spawn(async move {
-            let mut ticks = rounds(every);
-            loop {
-                ticks.tick().await;
-                if let Err(e) = store.watch_silence(clock.now()).await {
-                    tracing::warn!("silent devices could not be checked: {e}");
-                }
-            }
-        })
+        let store = store.clone();
+        spawn_rounds(
+            every,
+            config.clock.clone(),
+            "silent devices could not be checked",
+            move |now| {
+                let store = store.clone();
+                async move { store.watch_silence(now).await }
+            },
+        )
     });
     let simulation = config.simulate_every.map(|every| {
         simulation::spawn(
@@ -279,6 +279,30 @@ pub(crate) fn rounds(every: std::time::Duration) -> tokio::time::Interval {
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticks
+}
+
+/// Runs `round` with `clock`'s time every `every` (real time, see [`rounds`]) until the task is
+/// dropped; a round that fails is logged as `failed` and the next one comes as usual.
+pub(crate) fn spawn_rounds<T, E, F, Fut>(
+    every: std::time::Duration,
+    clock: SharedClock,
+    failed: &'static str,
+    round: F,
+) -> JoinHandle<()>
+where
+    E: std::fmt::Display,
+    F: Fn(time::OffsetDateTime) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<T, E>> + Send,
+{
+    tokio::spawn(async move {
+        let mut ticks = rounds(every);
+        loop {
+            ticks.tick().await;
+            if let Err(e) = round(clock.now()).await {
+                tracing::warn!("{failed}: {e}");
+            }
+        }
+    })
 }
 
 /// Sends logs to standard error, filtered by `REFILL_LOG`: a level (`info`, the default) or

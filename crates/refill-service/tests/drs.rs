@@ -5,25 +5,12 @@
 
 mod common;
 
-use common::{access_token, device_token, drs, sandbox, Fixture, P};
+use common::{access_token, device_token, drs, replenish, sandbox, P};
 use reqwest::Method;
 use serde_json::Value;
 
 const REPLENISH: (&str, &str) = ("DrsReplenishInput@1.0", "DrsReplenishResult@1.0");
 const SLOT_STATUS: (&str, &str) = ("DrsSlotStatusInput@1.0", "DrsSlotStatusResult@1.0");
-
-async fn replenish(f: &Fixture, token: &str, slot: &str) -> (u16, Value) {
-    let (status, _, body) = drs(
-        f,
-        Method::POST,
-        &format!("/replenish/{slot}"),
-        token,
-        REPLENISH,
-        None,
-    )
-    .await;
-    (status, body)
-}
 
 #[tokio::test]
 async fn replenish_places_one_order_per_slot_and_answers_as_drs_does() {

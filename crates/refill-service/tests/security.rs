@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{brewer, drs, sandbox, tokens_of, Fixture, REDIRECT};
+use common::{brewer, drs, replenish, sandbox, subscription_info, tokens_of, Fixture, REDIRECT};
 use refill_core::Sensitive;
 use refill_service::auth::{ClientKind, ClientRegistration};
 use refill_service::sandbox::{CUSTOMER_EMAIL, CUSTOMER_PASSWORD};
@@ -303,15 +303,7 @@ async fn a_device_can_not_be_taken_over_by_naming_its_serial() {
     )
     .await;
     assert_eq!(status, 200);
-    let (status, _, placed) = drs(
-        &f,
-        Method::POST,
-        "/replenish/brew-beans",
-        &alex_device,
-        ("DrsReplenishInput@1.0", "DrsReplenishResult@1.0"),
-        Some("{}"),
-    )
-    .await;
+    let (status, placed) = replenish(&f, &alex_device, "brew-beans").await;
     assert_eq!(status, 200, "{placed}");
     let alex_order = placed["eventInstanceId"].as_str().unwrap().to_owned();
 
@@ -337,15 +329,7 @@ async fn a_device_can_not_be_taken_over_by_naming_its_serial() {
         email: "robin.taker@example.test",
         password: "long enough",
     };
-    let (status, _, _) = drs(
-        &f,
-        Method::GET,
-        "/subscriptionInfo",
-        &alex_device,
-        SUBSCRIPTION,
-        None,
-    )
-    .await;
+    let (status, _) = subscription_info(&f, &alex_device).await;
     assert_eq!(status, 200, "Alex's device keeps working");
     let alex_devices: Value = common::get_json(&f.http, &f.url("/v1/devices")).await;
     assert!(alex_devices.to_string().contains("OWNED-1"));
@@ -379,15 +363,7 @@ async fn a_device_can_not_be_taken_over_by_naming_its_serial() {
         .await
         .unwrap();
     assert_eq!(removed.status(), 204);
-    let (status, _, body) = drs(
-        &f,
-        Method::GET,
-        "/subscriptionInfo",
-        &alex_device,
-        SUBSCRIPTION,
-        None,
-    )
-    .await;
+    let (status, body) = subscription_info(&f, &alex_device).await;
     assert_eq!(
         (status, body["message"].as_str()),
         (400, Some("Invalid token"))
@@ -431,15 +407,7 @@ async fn a_device_can_not_be_taken_over_by_naming_its_serial() {
     let alex_orders: Value = common::get_json(&f.http, &f.url("/v1/orders")).await;
     assert!(alex_orders.to_string().contains(&alex_order));
     // And Robin's device orders for itself, not blocked by Alex's open order of the same slot.
-    let (status, _, placed) = drs(
-        &f,
-        Method::POST,
-        "/replenish/brew-beans",
-        &robin_device,
-        ("DrsReplenishInput@1.0", "DrsReplenishResult@1.0"),
-        Some("{}"),
-    )
-    .await;
+    let (status, placed) = replenish(&f, &robin_device, "brew-beans").await;
     assert_eq!(status, 200, "{placed}");
     assert_eq!(placed["detailCode"], "STANDARD_ORDER_PLACED");
 }
@@ -497,15 +465,7 @@ async fn a_reset_device_that_proves_possession_changes_hands_and_nothing_else_do
     let alex_device = device_tokens(&f, &ALEX, &keyed_brewer("KEYED-1", 42, FIRST), FIRST)
         .await
         .unwrap();
-    let (status, _, placed) = drs(
-        &f,
-        Method::POST,
-        "/replenish/brew-beans",
-        &alex_device,
-        ("DrsReplenishInput@1.0", "DrsReplenishResult@1.0"),
-        Some("{}"),
-    )
-    .await;
+    let (status, placed) = replenish(&f, &alex_device, "brew-beans").await;
     assert_eq!(status, 200, "{placed}");
     let alex_order = placed["eventInstanceId"].as_str().unwrap().to_owned();
 
@@ -551,15 +511,7 @@ async fn a_reset_device_that_proves_possession_changes_hands_and_nothing_else_do
         .await
         .unwrap_err();
     assert!(refused.contains("does not check out"), "{refused}");
-    let (status, _, _) = drs(
-        &f,
-        Method::GET,
-        "/subscriptionInfo",
-        &alex_device,
-        SUBSCRIPTION,
-        None,
-    )
-    .await;
+    let (status, _) = subscription_info(&f, &alex_device).await;
     assert_eq!(status, 200, "Alex's device kept working through all that");
 
     // Reset, the device signs its new challenge with the same key: it is Robin's now.
@@ -571,15 +523,7 @@ async fn a_reset_device_that_proves_possession_changes_hands_and_nothing_else_do
     )
     .await
     .unwrap();
-    let (status, _, body) = drs(
-        &f,
-        Method::GET,
-        "/subscriptionInfo",
-        &alex_device,
-        SUBSCRIPTION,
-        None,
-    )
-    .await;
+    let (status, body) = subscription_info(&f, &alex_device).await;
     assert_eq!(
         (status, body["message"].as_str()),
         (400, Some("Invalid token")),
@@ -605,15 +549,7 @@ async fn a_reset_device_that_proves_possession_changes_hands_and_nothing_else_do
     )
     .await;
     assert_eq!(status, 404, "Alex's order is not the new owner's: {body}");
-    let (status, _, placed) = drs(
-        &f,
-        Method::POST,
-        "/replenish/brew-beans",
-        &robin_device,
-        ("DrsReplenishInput@1.0", "DrsReplenishResult@1.0"),
-        Some("{}"),
-    )
-    .await;
+    let (status, placed) = replenish(&f, &robin_device, "brew-beans").await;
     assert_eq!(
         placed["detailCode"], "STANDARD_ORDER_PLACED",
         "{status} {placed}"
@@ -1081,15 +1017,7 @@ async fn devices_and_token_requests_over_their_rate_are_told_to_wait() {
         .await
         .unwrap();
     for _ in 0..5 {
-        let (status, _, _) = drs(
-            &f,
-            Method::GET,
-            "/subscriptionInfo",
-            &one,
-            SUBSCRIPTION,
-            None,
-        )
-        .await;
+        let (status, _) = subscription_info(&f, &one).await;
         assert_eq!(status, 200);
     }
     let (status, headers, body) = drs(
@@ -1132,15 +1060,7 @@ async fn devices_and_token_requests_over_their_rate_are_told_to_wait() {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["payload"]["code"], "THROTTLING_EXCEPTION");
     // Another device is not held back by it.
-    let (status, _, _) = drs(
-        &f,
-        Method::GET,
-        "/subscriptionInfo",
-        &two,
-        SUBSCRIPTION,
-        None,
-    )
-    .await;
+    let (status, _) = subscription_info(&f, &two).await;
     assert_eq!(status, 200);
     // Token requests: three more of the five, then 429 in OAuth's shape.
     let form = [

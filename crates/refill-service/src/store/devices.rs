@@ -179,9 +179,10 @@ impl Store {
         challenge: Option<&str>,
     ) -> Result<Result<(), DeviceTaken>, sqlx::Error> {
         let mut conn = self.pool().acquire().await?;
+        let proven = device.proven_key(challenge).zip(challenge);
         Ok(match current_registration(&mut conn, device).await? {
             Some(current) if current.customer_id != customer => {
-                if hands_over(&mut conn, &current, device, challenge).await? {
+                if hands_over(&mut conn, &current, device, proven).await? {
                     Ok(())
                 } else {
                     Err(DeviceTaken)
@@ -214,10 +215,12 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<Result<i64, DeviceTaken>, sqlx::Error> {
         let mut tx = self.write().await?;
+        // The device's key and the challenge it signed, when its proof checks out.
+        let proven = device.proven_key(challenge).zip(challenge);
         let current = current_registration(&mut tx, device).await?;
         let earlier = match current {
             Some(current) if current.customer_id != customer => {
-                if !hands_over(&mut tx, &current, device, challenge).await? {
+                if !hands_over(&mut tx, &current, device, proven).await? {
                     return Ok(Err(DeviceTaken));
                 }
                 end_registration(&mut tx, &current.device, now).await?;
@@ -231,8 +234,7 @@ impl Store {
             Some(current) => Some(current.device.id),
             None => earlier_registration(&mut tx, customer, device).await?,
         };
-        let proven = device.proven_key(challenge);
-        let key_challenge = proven.and(challenge);
+        let (proven, key_challenge) = proven.unzip();
         let id: i64 = match earlier {
             Some(id) => {
                 sqlx::query(
@@ -677,16 +679,17 @@ async fn current_registration(
     }))
 }
 
-/// Whether the held registration `current` passes to whoever asks with `device` and
-/// `challenge`: the device signed this request's challenge with the key of that registration,
-/// and no registration of the device was made with this challenge before (a replayed proof).
+/// Whether the held registration `current` passes to whoever asks with `device` and `proven`
+/// (the key whose signature of the request's challenge checked out, and that challenge): the
+/// key is that registration's, and no registration of the device was made with this challenge
+/// before (a replayed proof).
 async fn hands_over(
     conn: &mut crate::store::db::DbConnection,
     current: &Current,
     device: &DeviceScope,
-    challenge: Option<&str>,
+    proven: Option<(&str, &str)>,
 ) -> Result<bool, sqlx::Error> {
-    let (Some(key), Some(challenge)) = (device.proven_key(challenge), challenge) else {
+    let Some((key, challenge)) = proven else {
         return Ok(false);
     };
     if current.key.as_deref() != Some(key) {

@@ -112,13 +112,13 @@ pub fn spawn(
     clock: SharedClock,
     every: std::time::Duration,
 ) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticks = crate::rounds(every);
-        loop {
-            ticks.tick().await;
-            if let Err(e) = store.fulfil(clock.now()).await {
-                tracing::warn!("orders could not be moved along: {e}");
-            }
-        }
-    })
+    crate::spawn_rounds(
+        every,
+        clock,
+        "orders could not be moved along",
+        move |now| {
+            let store = store.clone();
+            async move { store.fulfil(now).await }
+        },
+    )
 }

@@ -10,6 +10,7 @@ use crate::store::devices::CallingDevice;
 use crate::store::StoreError;
 use crate::store::{from_ms, place_in, to_ms, NewOrder};
 use crate::Store;
+use refill_core::forecast::EMPTY_SHARE;
 use refill_core::inventory::{
     packs_to_target, run_out, LowStreak, Reading, Threshold, UseEstimate,
 };
@@ -69,9 +70,6 @@ pub enum Outcome {
     /// returned, `ORDER_INPROGRESS`).
     Reordered(refill_wire::PressResult),
 }
-
-/// A level at or below this share of the slot's capacity counts as empty.
-const EMPTY_SHARE: f64 = 0.005;
 
 /// A slot as the low-supply rule needs it.
 #[derive(Debug, Clone, PartialEq)]
@@ -203,6 +201,16 @@ fn state_from_row(row: &crate::store::db::DbRow) -> Result<SlotState, sqlx::Erro
                 .map(from_ms),
         },
     })
+}
+
+/// What the low rule weighs: by days of cover the home's stock counts too (a slot with packs at
+/// home is not low until they are used); the customer's own `minimum` is a level of the device.
+fn supply(remaining: f64, on_hand: f64, minimum: Option<f64>) -> f64 {
+    if minimum.is_some() {
+        remaining
+    } else {
+        remaining + on_hand
+    }
 }
 
 /// The slot's threshold: the customer's minimum, or days of cover.
@@ -483,14 +491,11 @@ impl SlotState {
             None => {}
         }
         let rate = self.usage.rate();
-        // By days of cover the home's stock counts: a slot with packs at home is not low until
-        // they are used. The customer's own minimum is a level of the device.
-        let supply = if self.minimum.is_some() {
-            remaining
-        } else {
-            remaining + self.on_hand
-        };
-        let low = threshold(self.minimum, &job.policy).is_low(supply, self.capacity, rate);
+        let low = threshold(self.minimum, &job.policy).is_low(
+            supply(remaining, self.on_hand, self.minimum),
+            self.capacity,
+            rate,
+        );
         Step {
             remaining,
             rate,
@@ -1060,13 +1065,14 @@ impl Store {
         let minimum: Option<f64> = row.try_get("minimum")?;
         let threshold = threshold(minimum, policy);
         let mode: Option<String> = row.try_get("mode")?;
+        let on_hand = number("on_hand")?;
         Ok(refill_wire::SlotInventory {
             slot_id: slot.slot_id.clone(),
             name: row.try_get("name")?,
             unit: row.try_get("unit")?,
             capacity,
             remaining,
-            on_hand: row.try_get::<Option<f64>, _>("on_hand")?.unwrap_or(0.0),
+            on_hand,
             mode: if mode.as_deref() == Some("reorder") {
                 refill_wire::SlotMode::Reorder
             } else {
@@ -1074,15 +1080,8 @@ impl Store {
             },
             minimum,
             target: row.try_get("target")?,
-            low: remaining.is_some_and(|r| {
-                let on_hand = row
-                    .try_get::<Option<f64>, _>("on_hand")
-                    .ok()
-                    .flatten()
-                    .unwrap_or(0.0);
-                let supply = if minimum.is_some() { r } else { r + on_hand };
-                threshold.is_low(supply, capacity, rate)
-            }),
+            low: remaining
+                .is_some_and(|r| threshold.is_low(supply(r, on_hand, minimum), capacity, rate)),
             daily_use: rate,
             runs_out: remaining.and_then(|r| run_out(now, r, rate)),
             version: row

@@ -242,6 +242,37 @@ pub fn brewer(serial: &str, test: bool) -> String {
     )
 }
 
+/// DRS Replenish of `slot` by the device whose token is `token`: the status and the body.
+pub async fn replenish(f: &Fixture, token: &str, slot: &str) -> (u16, Value) {
+    let (status, _, body) = drs(
+        f,
+        Method::POST,
+        &format!("/replenish/{slot}"),
+        token,
+        ("DrsReplenishInput@1.0", "DrsReplenishResult@1.0"),
+        None,
+    )
+    .await;
+    (status, body)
+}
+
+/// DRS SubscriptionInfo (v1) by the device whose token is `token`: the status and the body.
+pub async fn subscription_info(f: &Fixture, token: &str) -> (u16, Value) {
+    let (status, _, body) = drs(
+        f,
+        Method::GET,
+        "/subscriptionInfo",
+        token,
+        (
+            "DrsSubscriptionInfoInput@1.0",
+            "DrsSubscriptionInfoResult@1.0",
+        ),
+        None,
+    )
+    .await;
+    (status, body)
+}
+
 /// A DRS call with its version headers, as DRS clients send it.
 pub async fn drs(
     f: &Fixture,
