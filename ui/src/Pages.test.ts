@@ -167,10 +167,10 @@ describe("the device page", () => {
     expect(screen.getByTestId("level-brew-beans").textContent).toContain("low");
     expect(screen.getByTestId("forecast-brew-beans").textContent).toMatch(/^Runs out between .* and .*about 100 g a day/);
     expect(screen.getByTestId("chart-brew-beans")).toBeTruthy();
-    // Each field says its unit; "Low at" left empty means days of cover.
+    // Each field says its unit; "Low at" left empty means in time for a delivery.
     const lowAt = screen.getByTestId("minimum-brew-beans") as HTMLInputElement;
     expect(lowAt.closest("label")?.textContent).toContain("Low at (g)");
-    expect(lowAt.placeholder).toBe("empty: by days of cover");
+    expect(lowAt.placeholder).toBe("empty: in time for delivery");
     expect((await screen.findByTestId("level-brew-filters")).textContent).toContain("No report yet");
     // No product chosen: no smart reorder.
     expect((screen.getByTestId("mode-reorder-brew-filters") as HTMLInputElement).disabled).toBe(true);

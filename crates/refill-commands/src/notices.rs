@@ -190,6 +190,29 @@ fn is_or_are(name: &str) -> &'static str {
     }
 }
 
+/// How long a supply lasts, in words: "about 3 days left", "about 3 to 5 days left" when the
+/// forecast's range (`at_least`, `at_most`) spans more than a day, "less than a day left".
+fn days_left(likely: Option<f64>, at_least: Option<f64>, at_most: Option<f64>) -> Option<String> {
+    let likely = likely?;
+    let plural = |d: f64| if d == 1.0 { "day" } else { "days" };
+    let high = at_most.unwrap_or(likely).max(likely);
+    if high < 1.0 {
+        return Some("less than a day left".to_owned());
+    }
+    let (low, high) = (
+        at_least.unwrap_or(likely).min(likely).round().max(0.0),
+        high.round(),
+    );
+    Some(if low >= high {
+        let d = likely.round().max(1.0);
+        format!("about {d} {} left", plural(d))
+    } else if low < 1.0 {
+        format!("at most {high} {} left", plural(high))
+    } else {
+        format!("about {low} to {high} days left")
+    })
+}
+
 /// The event in words; `None` for events the customer need not hear about.
 pub fn notice(event: &EventView) -> Option<Notice> {
     let b = &event.body;
@@ -209,20 +232,13 @@ pub fn notice(event: &EventView) -> Option<Notice> {
     let (kind, title, body) = match event.kind.as_str() {
         "LowSupply" => {
             let name = text(b, "slotName").unwrap_or("A supply");
-            let days = b.get("daysLeft").and_then(Value::as_f64);
-            let title = match days {
-                Some(d) if d < 1.0 => {
-                    format!("{name} {} low: less than a day left", is_or_are(name))
-                }
-                Some(d) => {
-                    let d = d.round();
-                    let s = if (d - 1.0).abs() < f64::EPSILON {
-                        ""
-                    } else {
-                        "s"
-                    };
-                    format!("{name} {} low: about {d} day{s} left", is_or_are(name))
-                }
+            let days = |k: &str| b.get(k).and_then(Value::as_f64);
+            let title = match days_left(
+                days("daysLeft"),
+                days("daysLeftAtLeast"),
+                days("daysLeftAtMost"),
+            ) {
+                Some(left) => format!("{name} {} low: {left}", is_or_are(name)),
                 None => format!("{name} {} low", is_or_are(name)),
             };
             let body = if text(b, "asin").is_some() {
@@ -594,6 +610,21 @@ mod tests {
         assert_eq!(n.title, "Water filter is low: less than a day left");
         let n = notice(&event("LowSupply", json!({"slotName": "Detergent"}))).unwrap();
         assert_eq!(n.title, "Detergent is low");
+        // With the forecast's range.
+        let low = |likely: f64, at_least: f64, at_most: f64| {
+            notice(&event(
+                "LowSupply",
+                json!({"slotName": "Salt", "daysLeft": likely,
+                       "daysLeftAtLeast": at_least, "daysLeftAtMost": at_most}),
+            ))
+            .unwrap()
+            .title
+        };
+        assert_eq!(low(4.1, 3.2, 5.4), "Salt is low: about 3 to 5 days left");
+        assert_eq!(low(4.1, 3.8, 4.4), "Salt is low: about 4 days left");
+        assert_eq!(low(1.2, 0.3, 2.2), "Salt is low: at most 2 days left");
+        assert_eq!(low(0.5, 0.2, 1.4), "Salt is low: at most 1 day left");
+        assert_eq!(low(0.4, 0.1, 0.8), "Salt is low: less than a day left");
     }
 
     #[test]

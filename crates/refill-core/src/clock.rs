@@ -3,6 +3,7 @@
 //! No rule in Refill reads the system time directly: it asks a [`Clock`]. The app and the service
 //! use [`SystemClock`]; tests use [`ManualClock`], which only moves when told to.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use time::{Duration, OffsetDateTime};
 
@@ -10,6 +11,12 @@ use time::{Duration, OffsetDateTime};
 pub trait Clock: Send + Sync + 'static {
     /// The current instant.
     fn now(&self) -> OffsetDateTime;
+
+    /// Moves a clock that may move on its own (a demo's [`FastClock`]) forward to `latest`
+    /// when it is behind it: a sped-up sandbox started again on its data continues after what
+    /// it recorded, instead of writing a second history dated before the first. Real and manual
+    /// clocks stay where they are.
+    fn catch_up(&self, _latest: OffsetDateTime) {}
 }
 
 /// A clock shared between the parts of a running service.
@@ -59,11 +66,13 @@ impl Clock for ManualClock {
 
 /// A clock that starts at the real time and runs `speed` times faster: the sandbox's demo time
 /// (at 8640, one day passes every ten seconds).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 pub struct FastClock {
     start: OffsetDateTime,
     started: std::time::Instant,
     speed: f64,
+    /// How far it was moved forward to catch up, in milliseconds.
+    ahead_ms: AtomicI64,
 }
 
 impl FastClock {
@@ -77,6 +86,7 @@ impl FastClock {
             } else {
                 1.0
             },
+            ahead_ms: AtomicI64::new(0),
         }
     }
 
@@ -89,7 +99,17 @@ impl FastClock {
 impl Clock for FastClock {
     fn now(&self) -> OffsetDateTime {
         let real = self.started.elapsed().as_secs_f64();
-        self.start + Duration::seconds_f64(real * self.speed)
+        self.start
+            + Duration::seconds_f64(real * self.speed)
+            + Duration::milliseconds(self.ahead_ms.load(Ordering::Relaxed))
+    }
+
+    fn catch_up(&self, latest: OffsetDateTime) {
+        let behind = latest - self.now();
+        if behind > Duration::ZERO {
+            let ms = i64::try_from(behind.whole_milliseconds()).unwrap_or(i64::MAX);
+            self.ahead_ms.fetch_add(ms + 1, Ordering::Relaxed);
+        }
     }
 }
 
@@ -107,6 +127,21 @@ mod tests {
         // 20 ms of real time is at least 172.8 s of demo time.
         assert!(passed >= Duration::seconds(172), "{passed}");
         assert_eq!(FastClock::new(-3.0).speed(), 1.0);
+    }
+
+    #[test]
+    fn a_fast_clock_catches_up_with_what_it_recorded_and_others_do_not_move() {
+        let clock = FastClock::new(8640.0);
+        let later = clock.now() + Duration::days(40);
+        clock.catch_up(later);
+        assert!(clock.now() > later && clock.now() - later < Duration::days(1));
+        // Never back.
+        let now = clock.now();
+        clock.catch_up(now - Duration::days(10));
+        assert!(clock.now() >= now);
+        let manual = ManualClock::new(datetime!(2026-01-01 00:00 UTC));
+        manual.catch_up(datetime!(2026-03-01 00:00 UTC));
+        assert_eq!(manual.now(), datetime!(2026-01-01 00:00 UTC));
     }
 
     #[test]

@@ -539,6 +539,18 @@ impl Forecast {
         }
     }
 
+    /// The forecast of a slot of `capacity` from its reported levels (oldest first), its
+    /// sensor's step read from the levels themselves (see [`Sensor::step_of`]), started from
+    /// `prior_rate`.
+    pub fn of_levels(reports: &[LevelReport], capacity: f64, prior_rate: f64) -> Self {
+        let levels: Vec<f64> = reports.iter().map(|r| r.remaining).collect();
+        let sensor = Sensor {
+            capacity,
+            step: Sensor::step_of(&levels, capacity),
+        };
+        Forecast::fit(&daily_use(reports, sensor), prior_rate)
+    }
+
     /// When a slot holding `remaining` runs empty, counted from its last report at `last` and
     /// seen at `now`: the 10th, 50th and 90th percentile. `None` when nothing is being used.
     /// The range widens with the time since the last report (what happened since is unknown).

@@ -80,8 +80,13 @@ pub enum Decision {
 }
 
 /// Whether to order for a slot at `position`, used as `forecast` says, in packs of `pack`, and
-/// how many: when the position is at or below the reorder point (or the customer's `minimum`,
-/// where set), whole packs up to the order-up-to level (or the customer's `target`).
+/// how many: when the position is at or below the reorder point, whole packs up to the
+/// order-up-to level (or the customer's `target`, counted the same way: device + home + on the
+/// way).
+///
+/// The customer's `minimum`, where set, replaces the reorder point and is a level of the
+/// device, as the customer sees it: the slot is low at or below it, unless more is already on
+/// its way.
 pub fn decide(
     policy: &Policy,
     forecast: &Forecast,
@@ -89,12 +94,21 @@ pub fn decide(
     pack: f64,
     (minimum, target): (Option<f64>, Option<f64>),
 ) -> Decision {
-    let reorder_point = minimum.unwrap_or_else(|| policy.reorder_point(forecast));
+    let reorder_point = policy.reorder_point(forecast);
     let ip = position.total();
-    if ip > reorder_point {
+    let low = match minimum {
+        Some(minimum) => {
+            let spare = position.on_hand.max(0.0) + position.in_transit.max(0.0);
+            position.remaining <= minimum && (spare <= 0.0 || spare < pack)
+        }
+        None => ip <= reorder_point,
+    };
+    if !low {
         return Decision::Enough;
     }
-    let up_to = target.unwrap_or(reorder_point + forecast.rate * policy.cover_days.max(0.0));
+    let up_to = target.unwrap_or_else(|| {
+        reorder_point.max(minimum.unwrap_or(0.0)) + forecast.rate * policy.cover_days.max(0.0)
+    });
     Decision::Order(packs_for(up_to - ip, pack))
 }
 
@@ -284,14 +298,40 @@ mod tests {
                 Decision::Enough
             );
         }
-        // The customer's own minimum and target win.
+        // The customer's own minimum is a level of the device: it wins, unless a whole pack is
+        // at home or on its way; their target counts everything.
         assert_eq!(
             decide(&policy, &f, low, 50.0, (Some(10.0), None)),
+            Decision::Enough
+        );
+        let with_home = Position {
+            on_hand: 30.0,
+            ..low
+        };
+        // 100 − (20 + 30) = 50: one pack.
+        assert_eq!(
+            decide(&policy, &f, with_home, 50.0, (Some(25.0), Some(100.0))),
+            Decision::Order(1)
+        );
+        let pack_at_home = Position {
+            on_hand: 50.0,
+            ..low
+        };
+        assert_eq!(
+            decide(&policy, &f, pack_at_home, 50.0, (Some(25.0), Some(100.0))),
             Decision::Enough
         );
         assert_eq!(
             decide(&policy, &f, low, 50.0, (Some(25.0), Some(100.0))),
             Decision::Order(2)
+        );
+        let ordered = Position {
+            in_transit: 50.0,
+            ..low
+        };
+        assert_eq!(
+            decide(&policy, &f, ordered, 50.0, (Some(25.0), None)),
+            Decision::Enough
         );
     }
 

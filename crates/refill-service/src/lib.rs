@@ -204,6 +204,17 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         });
     }
     let store = Store::open(&config.database).await?;
+    // A sped-up clock continues after what an earlier run recorded.
+    let latest = store
+        .latest_activity()
+        .await
+        .map_err(|source| StartError::Database {
+            database: config.database.to_string(),
+            source,
+        })?;
+    if let Some(latest) = latest {
+        config.clock.catch_up(latest);
+    }
     if config.sandbox {
         sandbox::seed(&store, config.clock.now())
             .await

@@ -365,7 +365,8 @@ pub struct SlotInventory {
     pub on_hand: f64,
     /// What happens when it runs low.
     pub mode: SlotMode,
-    /// The customer's own low level; `null`: days of cover (lead time + margin).
+    /// The customer's own low level of the device; `null`: when the device, the home's packs and
+    /// the orders on their way would not last until a new order arrived.
     pub minimum: Option<f64>,
     /// The level a reorder brings the slot and the home's stock up to; `null`: one pack.
     pub target: Option<f64>,

@@ -431,7 +431,8 @@ onHand: number,
  */
 mode: SlotMode, 
 /**
- * The customer's own low level; `null`: days of cover (lead time + margin).
+ * The customer's own low level of the device; `null`: when the device, the home's packs and
+ * the orders on their way would not last until a new order arrived.
  */
 minimum: number | null, 
 /**

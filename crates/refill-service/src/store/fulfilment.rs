@@ -1,12 +1,14 @@
 //! Moving orders along: placed → shipped once the cancellation window has closed, shipped →
 //! delivered at the expected delivery time. A delivery for a device slot adds its packs to the
-//! stock on hand in the home. Each step records its event (`ItemShipped`, `ItemDelivered`) in the
+//! stock on hand in the home, and teaches the product's lead time (placed → delivered, see
+//! [`refill_core::replenish::LeadTime`]), which the reorder rule plans with. Each step records its event (`ItemShipped`, `ItemDelivered`) in the
 //! same transaction. The sandbox runs this on a schedule (see [`spawn`]); tests call
 //! [`Store::fulfil`] with their own clock.
 
 use crate::store::inventory::record_event;
 use crate::store::to_ms;
 use crate::Store;
+use refill_core::replenish::LeadTime;
 use refill_core::SharedClock;
 use serde_json::json;
 use sqlx::Row;
@@ -29,7 +31,8 @@ impl Store {
         let mut tx = self.write().await?;
         let due = sqlx::query(
             "SELECT o.id, o.event_instance_id, o.customer_id, o.device_id, o.slot_id, o.asin, \
-                    o.quantity, o.kind, o.status, o.expected_delivery_ms, p.pack_quantity, p.title \
+                    o.quantity, o.kind, o.status, o.placed_at_ms, o.expected_delivery_ms, \
+                    p.pack_quantity, p.title \
              FROM orders o JOIN products p ON p.asin = o.asin \
              WHERE (o.status = 'placed' AND o.cancellable_until_ms <= $1) \
                 OR (o.status = 'shipped' AND o.expected_delivery_ms <= $1) \
@@ -94,6 +97,10 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                 }
+                let asin: String = row.try_get("asin")?;
+                let placed = crate::store::from_ms(row.try_get("placed_at_ms")?);
+                let promised = crate::store::from_ms(row.try_get("expected_delivery_ms")?);
+                learn_lead_time(&mut tx, &asin, promised - placed, now - placed).await?;
                 record_event(&mut tx, customer, device, "ItemDelivered", &body, now).await?;
                 done.delivered += 1;
             }
@@ -104,6 +111,43 @@ impl Store {
         }
         Ok(done)
     }
+}
+
+/// Teaches `asin`'s lead time a delivery that took `took` (the first one starting from the
+/// `promised` time), in the caller's transaction.
+async fn learn_lead_time(
+    conn: &mut crate::store::db::DbConnection,
+    asin: &str,
+    promised: time::Duration,
+    took: time::Duration,
+) -> Result<(), sqlx::Error> {
+    let days = |d: time::Duration| d.as_seconds_f64() / 86_400.0;
+    let known =
+        sqlx::query("SELECT mean_days, sd_days, deliveries FROM lead_times WHERE asin = $1")
+            .bind(asin)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let mut lead = match known {
+        Some(row) => LeadTime {
+            mean_days: row.try_get("mean_days")?,
+            sd_days: row.try_get("sd_days")?,
+            deliveries: u32::try_from(row.try_get::<i64, _>("deliveries")?).unwrap_or(u32::MAX),
+        },
+        None => LeadTime::prior(days(promised)),
+    };
+    lead.observe(days(took));
+    sqlx::query(
+        "INSERT INTO lead_times (asin, mean_days, sd_days, deliveries) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (asin) DO UPDATE SET mean_days = excluded.mean_days, \
+             sd_days = excluded.sd_days, deliveries = excluded.deliveries",
+    )
+    .bind(asin)
+    .bind(lead.mean_days)
+    .bind(lead.sd_days)
+    .bind(i64::from(lead.deliveries))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// Runs [`Store::fulfil`] every `every` (real time) on `clock` until the task is dropped.

@@ -1,28 +1,40 @@
 //! One inventory per device slot, fed by DRS SlotStatus calls and Alexa-style sensor events:
 //! what is left in the device, what is on hand in the home, and the history of levels that
-//! consumption and run-out forecasts come from. Each report runs the low-supply rule of
-//! [`refill_core::inventory`]: on the third low report in a row, a slot in notify-only mode
-//! records a `LowSupply` event, and a slot in smart-reorder mode places an order exactly as a
-//! replenish call would.
+//! consumption and run-out forecasts come from. Each report runs the reorder rule of
+//! [`refill_core::replenish`]: the slot is low when what is in the device, at home and on its
+//! way would not cover the product's (learned) delivery time at the service level, as the
+//! slot's forecast says (refitted from its history at most once a day, see [`REFIT_EVERY`]).
+//! On the third low report in a row, a slot in notify-only mode records a `LowSupply` event,
+//! and a slot in smart-reorder mode places an order exactly as a replenish call would.
 
 use crate::store::db::Backend;
 use crate::store::devices::CallingDevice;
 use crate::store::StoreError;
 use crate::store::{from_ms, place_in, to_ms, NewOrder};
 use crate::Store;
-use refill_core::forecast::EMPTY_SHARE;
-use refill_core::inventory::{
-    packs_to_target, run_out, LowStreak, Reading, Threshold, UseEstimate,
-};
+use refill_core::forecast::{Forecast, LevelReport, EMPTY_SHARE};
+use refill_core::inventory::{LowStreak, Reading, LOW_REPORTS};
+use refill_core::replenish::{decide, Decision, LeadTime, Policy, Position};
 use refill_core::{OrderPolicy, Unit};
 use serde_json::json;
 use sqlx::Row;
 use std::collections::HashMap;
 use time::{Duration, OffsetDateTime};
 
-/// Extra time on top of the delivery time before a slot runs out, for the days-of-cover
-/// threshold.
-pub const COVER_MARGIN: Duration = Duration::days(2);
+/// How often a slot's forecast is fitted again from its history: the reports in between are
+/// weighed against the last fit.
+pub const REFIT_EVERY: Duration = Duration::days(1);
+
+/// The use a slot is assumed to have before its history says otherwise: a fill lasts about a
+/// month.
+fn usual_use(capacity: f64) -> f64 {
+    capacity / 30.0
+}
+
+/// Days in `d`.
+fn days(d: Duration) -> f64 {
+    d.as_seconds_f64() / 86_400.0
+}
 
 /// What a device reports of a slot, in the slot's unit.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -85,7 +97,14 @@ struct SlotState {
     minimum: Option<f64>,
     target: Option<f64>,
     streak: LowStreak,
-    usage: UseEstimate,
+    /// When the last report came.
+    last: Option<OffsetDateTime>,
+    /// The forecast as last fitted.
+    fitted: Option<Fit>,
+    /// Ordered for the slot and not yet delivered, in its unit.
+    in_transit: f64,
+    /// The product's delivery time as its deliveries taught it, if any arrived.
+    lead_time: Option<LeadTime>,
 }
 
 /// The most slot states the writer keeps between batches; past it, it starts again.
@@ -144,11 +163,17 @@ async fn slot_states(
             "{}WITH wanted(device_id, slot_id, model_id) AS (VALUES {values}) \
              SELECT w.device_id, w.slot_id, s.unit, s.capacity, s.name, ds.asin, \
                     p.pack_quantity, i.remaining, i.on_hand, i.mode, i.minimum, i.target, \
-                    i.low_reports, i.low_acted, i.use_amount, i.use_days, i.observed_days, \
-                    i.last_report_ms \
+                    i.low_reports, i.low_acted, i.forecast_rate, i.forecast_sigma, \
+                    i.forecast_every_days, i.forecast_at_ms, i.last_report_ms, \
+                    lt.mean_days, lt.sd_days, lt.deliveries, \
+                    (SELECT COALESCE(SUM(o.quantity * op.pack_quantity), 0.0) \
+                     FROM orders o JOIN products op ON op.asin = o.asin \
+                     WHERE o.device_id = w.device_id AND o.slot_id = w.slot_id \
+                       AND o.status IN ('placed', 'shipped')) AS in_transit \
              FROM wanted w JOIN slots s ON s.model_id = w.model_id AND s.slot_id = w.slot_id \
              LEFT JOIN device_slots ds ON ds.device_id = w.device_id AND ds.slot_id = s.slot_id \
              LEFT JOIN products p ON p.asin = ds.asin \
+             LEFT JOIN lead_times lt ON lt.asin = ds.asin \
              LEFT JOIN slot_inventory i ON i.device_id = w.device_id AND i.slot_id = s.slot_id",
             begin.take().unwrap_or_default()
         );
@@ -192,36 +217,124 @@ fn state_from_row(row: &crate::store::db::DbRow) -> Result<SlotState, sqlx::Erro
             reports: u32::try_from(reports.unwrap_or(0)).unwrap_or(0),
             acted: acted.unwrap_or(false),
         },
-        usage: UseEstimate {
-            used: number("use_amount")?,
-            days: number("use_days")?,
-            observed_days: number("observed_days")?,
-            last: row
-                .try_get::<Option<i64>, _>("last_report_ms")?
-                .map(from_ms),
+        last: row
+            .try_get::<Option<i64>, _>("last_report_ms")?
+            .map(from_ms),
+        fitted: match (
+            row.try_get::<Option<f64>, _>("forecast_rate")?,
+            row.try_get::<Option<f64>, _>("forecast_sigma")?,
+            row.try_get::<Option<f64>, _>("forecast_every_days")?,
+            row.try_get::<Option<i64>, _>("forecast_at_ms")?,
+        ) {
+            (Some(rate), Some(sigma), Some(every_days), Some(at)) => Some(Fit {
+                rate,
+                sigma,
+                every_days,
+                at: from_ms(at),
+            }),
+            _ => None,
         },
+        in_transit: number("in_transit")?,
+        lead_time: lead_time_from_row(row)?,
     })
 }
 
-/// What the low rule weighs: by days of cover the home's stock counts too (a slot with packs at
-/// home is not low until they are used); the customer's own `minimum` is a level of the device.
-fn supply(remaining: f64, on_hand: f64, minimum: Option<f64>) -> f64 {
-    if minimum.is_some() {
-        remaining
-    } else {
-        remaining + on_hand
+/// The learned lead time in `row` (`mean_days`, `sd_days`, `deliveries`), if any.
+fn lead_time_from_row(row: &crate::store::db::DbRow) -> Result<Option<LeadTime>, sqlx::Error> {
+    Ok(
+        match (
+            row.try_get::<Option<f64>, _>("mean_days")?,
+            row.try_get::<Option<f64>, _>("sd_days")?,
+            row.try_get::<Option<i64>, _>("deliveries")?,
+        ) {
+            (Some(mean_days), Some(sd_days), Some(deliveries)) => Some(LeadTime {
+                mean_days,
+                sd_days,
+                deliveries: u32::try_from(deliveries).unwrap_or(u32::MAX),
+            }),
+            _ => None,
+        },
+    )
+}
+
+/// A slot's forecast as last fitted from its history.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Fit {
+    /// Use per day.
+    rate: f64,
+    /// Its spread per day.
+    sigma: f64,
+    /// Days between the slot's reports, usually.
+    every_days: f64,
+    /// When.
+    at: OffsetDateTime,
+}
+
+impl Fit {
+    /// The fit of a slot of `capacity` from its level `history` (oldest first), at `at`.
+    fn of(history: &[Reading], capacity: f64, at: OffsetDateTime) -> Fit {
+        let forecast = fit(history, capacity);
+        Fit {
+            rate: forecast.rate,
+            sigma: forecast.sigma,
+            every_days: report_every(history),
+            at,
+        }
+    }
+
+    /// As a forecast the reorder rule weighs.
+    fn forecast(&self) -> Forecast {
+        Forecast {
+            rate: self.rate,
+            sigma: self.sigma,
+            ..Forecast::prior(self.rate)
+        }
     }
 }
 
-/// The slot's threshold: the customer's minimum, or days of cover.
-fn threshold(minimum: Option<f64>, policy: &OrderPolicy) -> Threshold {
-    match minimum {
-        Some(minimum) => Threshold::Minimum { minimum },
-        None => Threshold::DaysOfCover {
-            lead_time: policy.delivery_time,
-            margin: COVER_MARGIN,
-        },
+/// Days between a slot's reports in `history` (oldest first), usually: the median gap, a day
+/// until there are a few, between an hour and a week.
+fn report_every(history: &[Reading]) -> f64 {
+    let mut gaps: Vec<f64> = history
+        .windows(2)
+        .map(|w| days(w[1].at - w[0].at))
+        .filter(|d| *d > 0.0)
+        .collect();
+    if gaps.len() < 3 {
+        return 1.0;
     }
+    gaps.sort_by(f64::total_cmp);
+    gaps[gaps.len() / 2].clamp(1.0 / 24.0, 7.0)
+}
+
+/// What the reorder rule decides for a slot at `position`, in packs of `pack`, used as
+/// `forecast` says and reporting every `every_days`, its product delivered in `lead_time` (not
+/// learned yet: as the order policy promises), with the customer's own `minimum` and `target`
+/// where set. The one rule behind reports, the slot's page and its notices. A need is acted on
+/// at the [`LOW_REPORTS`]th low report in a row, so that many reports are the review period.
+fn need(
+    (forecast, every_days): (&Forecast, f64),
+    position: Position,
+    pack: f64,
+    lead_time: Option<LeadTime>,
+    (minimum, target): (Option<f64>, Option<f64>),
+    policy: &OrderPolicy,
+) -> Decision {
+    let lead_time = lead_time.unwrap_or_else(|| LeadTime::prior(days(policy.delivery_time)));
+    let policy = Policy {
+        review_days: f64::from(LOW_REPORTS) * every_days,
+        ..Policy::new(lead_time)
+    };
+    decide(&policy, forecast, position, pack, (minimum, target))
+}
+
+/// The forecast of a slot of `capacity` from its level `history` (oldest first).
+fn fit(history: &[Reading], capacity: f64) -> Forecast {
+    let reports: Vec<LevelReport> = history
+        .iter()
+        .map(|r| LevelReport::new(r.at, r.remaining))
+        .collect();
+    Forecast::of_levels(&reports, capacity, usual_use(capacity))
 }
 
 impl Store {
@@ -359,26 +472,16 @@ pub struct SlotChanged {
     pub version: i64,
 }
 
-/// The forecast of a slot with `history` (oldest first) and `remaining` left, seen at `now`.
+/// The view of `forecast`, for a slot with `history` (oldest first) and `remaining` left,
+/// seen at `now`.
 fn forecast_view(
+    forecast: &Forecast,
     history: &[Reading],
     capacity: f64,
     remaining: Option<f64>,
     now: OffsetDateTime,
 ) -> refill_wire::ForecastView {
-    use refill_core::forecast::{daily_use, Forecast, LevelReport, Sensor, MIN_HISTORY_DAYS};
-    // Until a slot has history of its own: a fill lasts about a month.
-    let usual_use = capacity / 30.0;
-    let reports: Vec<LevelReport> = history
-        .iter()
-        .map(|r| LevelReport::new(r.at, r.remaining))
-        .collect();
-    let levels: Vec<f64> = history.iter().map(|r| r.remaining).collect();
-    let sensor = Sensor {
-        capacity,
-        step: Sensor::step_of(&levels, capacity),
-    };
-    let forecast = Forecast::fit(&daily_use(&reports, sensor), usual_use);
+    use refill_core::forecast::MIN_HISTORY_DAYS;
     let last_report = history.last().map(|r| r.at);
     let empty = |level: f64| level <= capacity * EMPTY_SHARE;
     // While it is empty: since the first of the empty reports at the end.
@@ -403,7 +506,7 @@ fn forecast_view(
                 .unwrap_or_default()
         }),
         history_days: u32::try_from(forecast.observed_days).unwrap_or(u32::MAX),
-        usual_use: round(usual_use, 1000.0),
+        usual_use: round(usual_use(capacity), 1000.0),
         rate: round(forecast.rate, 1000.0),
         likely: range.map(|r| r.likely),
         earliest: range.map(|r| r.earliest),
@@ -453,35 +556,43 @@ impl ReportJob {
 /// What one report did to its slot.
 struct Step {
     remaining: f64,
-    /// Recent daily use.
-    rate: Option<f64>,
+    /// What the reorder rule decided.
+    need: Decision,
     /// This report made the slot low (the third low one in a row).
     became_low: bool,
 }
 
 impl SlotState {
-    /// Applies `job`'s report to the slot, with the low-supply rule.
+    /// Whether its forecast is to be fitted again before a report at `now`.
+    fn refit_due(&self, now: OffsetDateTime) -> bool {
+        self.fitted
+            .is_none_or(|fit| now - fit.at >= REFIT_EVERY || now < fit.at)
+    }
+
+    /// Fits its forecast again from `history` (oldest first), at `now`.
+    fn refit(&mut self, history: &[Reading], now: OffsetDateTime) {
+        self.fitted = Some(Fit::of(history, self.capacity, now));
+    }
+
+    /// The forecast the reorder rule weighs: as fitted, or the usual use until then.
+    fn forecast(&self) -> Forecast {
+        self.fitted.map_or_else(
+            || Forecast::prior(usual_use(self.capacity)),
+            |fit| fit.forecast(),
+        )
+    }
+
+    /// Applies `job`'s report to the slot, with the reorder rule.
     fn apply(&mut self, job: &ReportJob) -> Step {
         let before = self.remaining;
-        // What was used since the last report; `None` when the report says nothing of it.
-        let (remaining, used) = match job.report {
-            Report::Level(level) => (level, before.map(|before| before - level)),
-            Report::Consumed(used) => (
-                (before.unwrap_or(self.capacity) - used).max(0.0),
-                Some(used),
-            ),
-            Report::Replaced(level) => (level, None),
+        let remaining = match job.report {
+            Report::Level(level) | Report::Replaced(level) => level,
+            Report::Consumed(used) => (before.unwrap_or(self.capacity) - used).max(0.0),
         };
-        let refilled = matches!(job.report, Report::Replaced(_)) || used.is_some_and(|u| u < 0.0);
-        // While the slot is empty (or when it ran dry since the last report) its use is not
-        // observed, not zero; a refill from an unknown level says nothing either.
-        let empty = |level: f64| level <= self.capacity * EMPTY_SHARE;
-        let censored = before.is_some_and(empty) || empty(remaining);
-        match used {
-            Some(used) if used >= 0.0 && !censored => self.usage.observe(job.now, used),
-            _ => self.usage.skip(job.now),
-        }
+        let refilled = matches!(job.report, Report::Replaced(_))
+            || before.is_some_and(|before| remaining > before);
         self.remaining = Some(remaining);
+        self.last = Some(job.now);
         match job.on_hand {
             Some(on_hand) => self.on_hand = on_hand,
             // The new pack came from the home's stock.
@@ -490,16 +601,23 @@ impl SlotState {
             }
             None => {}
         }
-        let rate = self.usage.rate();
-        let low = threshold(self.minimum, &job.policy).is_low(
-            supply(remaining, self.on_hand, self.minimum),
-            self.capacity,
-            rate,
+        let every = self.fitted.map_or(1.0, |fit| fit.every_days);
+        let need = need(
+            (&self.forecast(), every),
+            Position {
+                remaining,
+                on_hand: self.on_hand,
+                in_transit: self.in_transit,
+            },
+            self.pack,
+            self.lead_time,
+            (self.minimum, self.target),
+            &job.policy,
         );
         Step {
             remaining,
-            rate,
-            became_low: self.streak.observe(low),
+            need,
+            became_low: self.streak.observe(need != Decision::Enough),
         }
     }
 }
@@ -530,7 +648,12 @@ impl SlotCache {
         }
         for (key, mut state) in states {
             // As the database holds it: to the millisecond.
-            state.usage.last = state.usage.last.map(|t| from_ms(to_ms(t)));
+            let ms = |t: OffsetDateTime| from_ms(to_ms(t));
+            state.last = state.last.map(ms);
+            state.fitted = state.fitted.map(|fit| Fit {
+                at: ms(fit.at),
+                ..fit
+            });
             self.states.insert(key, state);
         }
     }
@@ -596,9 +719,13 @@ pub(crate) async fn report_batch(
             answers.push((job.answer, Ok(None)));
             continue;
         };
+        if state.refit_due(job.now) {
+            let history = levels_of(conn, key.0, &key.1, job.now - FORECAST_WINDOW).await?;
+            state.refit(&history, job.now);
+        }
         let Step {
             remaining,
-            rate,
+            need,
             became_low,
         } = state.apply(&job);
         levels.push(job.level(remaining));
@@ -612,15 +739,31 @@ pub(crate) async fn report_batch(
                 asin: state.asin.as_deref().unwrap_or_default(),
                 device: Some((job.device.id, &job.slot)),
                 test: job.device.is_test,
-                quantity: packs_to_target(state.target, remaining, state.on_hand, state.pack),
+                quantity: match need {
+                    Decision::Order(packs) => packs,
+                    Decision::Enough => 1,
+                },
             };
             match place_in(conn, &order, job.now, &job.policy).await {
-                Ok(placed) => Ok(Some(Outcome::Reordered(placed))),
+                Ok(placed) => {
+                    if placed.detail_code == refill_wire::DetailCode::StandardOrderPlaced {
+                        state.in_transit += f64::from(order.quantity) * state.pack;
+                    }
+                    Ok(Some(Outcome::Reordered(placed)))
+                }
                 Err(StoreError::Database(e)) => return Err(e),
                 Err(e) => Err(e),
             }
         } else if became_low {
-            let run_out = run_out(job.now, remaining, rate);
+            // What is in the device and at home lasts: when it runs out, as a range.
+            let lasts = state
+                .forecast()
+                .run_out(remaining + state.on_hand, job.now, job.now);
+            let days_to = |t: OffsetDateTime| round(days(t - job.now), 10.0);
+            let rfc3339 = |t: OffsetDateTime| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default()
+            };
             let body = json!({
                 "serial": job.device.serial,
                 "model": job.device.model,
@@ -630,8 +773,10 @@ pub(crate) async fn report_batch(
                 "remaining": remaining,
                 "unit": state.unit.as_str(),
                 "onHand": state.on_hand,
-                "daysLeft": rate.filter(|r| *r > 0.0).map(|r| round(remaining / r, 10.0)),
-                "runOut": run_out.map(|t| t.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()),
+                "daysLeft": lasts.map(|r| days_to(r.likely)),
+                "daysLeftAtLeast": lasts.map(|r| days_to(r.earliest)),
+                "daysLeftAtMost": lasts.and_then(|r| r.latest).map(days_to),
+                "runOut": lasts.map(|r| rfc3339(r.likely)),
             });
             low_events.push(NewEvent {
                 customer: job.device.customer_id,
@@ -689,6 +834,9 @@ async fn from_cache(
         let Some(state) = trial.get_mut(&key) else {
             return Ok(false);
         };
+        if state.refit_due(job.now) {
+            return Ok(false);
+        }
         let step = state.apply(job);
         if step.became_low {
             return Ok(false);
@@ -779,19 +927,21 @@ async fn write_levels_and_inventory(
         statements.push((
             format!(
                 "INSERT INTO slot_inventory (device_id, slot_id, remaining, on_hand, \
-                     low_reports, low_acted, use_amount, use_days, observed_days, \
-                     last_report_ms, updated_at_ms) \
+                     low_reports, low_acted, forecast_rate, forecast_sigma, \
+                     forecast_every_days, forecast_at_ms, last_report_ms, updated_at_ms) \
                  {} \
                  ON CONFLICT (device_id, slot_id) DO UPDATE SET remaining = excluded.remaining, \
                      settings_version = slot_inventory.settings_version + \
                          CASE WHEN slot_inventory.on_hand IS DISTINCT FROM excluded.on_hand \
                          THEN 1 ELSE 0 END, \
                      on_hand = excluded.on_hand, low_reports = excluded.low_reports, \
-                     low_acted = excluded.low_acted, use_amount = excluded.use_amount, \
-                     use_days = excluded.use_days, observed_days = excluded.observed_days, \
+                     low_acted = excluded.low_acted, forecast_rate = excluded.forecast_rate, \
+                     forecast_sigma = excluded.forecast_sigma, \
+                     forecast_every_days = excluded.forecast_every_days, \
+                     forecast_at_ms = excluded.forecast_at_ms, \
                      last_report_ms = excluded.last_report_ms, \
                      updated_at_ms = excluded.updated_at_ms",
-                values(chunk.len(), 11)
+                values(chunk.len(), 12)
             ),
             Rows::Inventories(n * 80..n * 80 + chunk.len()),
         ));
@@ -836,7 +986,15 @@ async fn write_levels_and_inventory(
                 Rows::Inventories(range) => {
                     for key in &touched[range.clone()] {
                         let state = &states[key];
-                        let last = state.usage.last.map(to_ms);
+                        let last = state.last.map(to_ms);
+                        // Bound as numbers (0 before the first fit, which every report makes):
+                        // see `change_slot` on NULL parameters.
+                        let fit = state.fitted.unwrap_or(Fit {
+                            rate: 0.0,
+                            sigma: 0.0,
+                            every_days: 1.0,
+                            at: from_ms(0),
+                        });
                         query = query
                             .bind(key.0)
                             .bind(key.1.as_str())
@@ -844,9 +1002,10 @@ async fn write_levels_and_inventory(
                             .bind(state.on_hand)
                             .bind(i64::from(state.streak.reports))
                             .bind(i64::from(state.streak.acted))
-                            .bind(state.usage.used)
-                            .bind(state.usage.days)
-                            .bind(state.usage.observed_days)
+                            .bind(fit.rate)
+                            .bind(fit.sigma)
+                            .bind(fit.every_days)
+                            .bind(to_ms(fit.at))
                             .bind(last)
                             .bind(last);
                     }
@@ -877,11 +1036,11 @@ fn round(value: f64, per: f64) -> f64 {
     (value * per).round() / per
 }
 
-/// The slot's levels within the consumption window, oldest first.
-/// How far back the forecast on a slot's page reads its levels.
+/// How far back a slot's forecast reads its levels.
 const FORECAST_WINDOW: Duration = Duration::days(60);
 
-async fn levels(
+/// The slot's levels since `since`, oldest first.
+async fn levels_of(
     conn: &mut crate::store::db::DbConnection,
     device: i64,
     slot: &str,
@@ -1031,8 +1190,16 @@ impl Store {
     ) -> Result<refill_wire::SlotInventory, sqlx::Error> {
         let row = sqlx::query(
             "SELECT s.name, s.unit, s.capacity, i.remaining, i.on_hand, i.mode, i.minimum, \
-                    i.target, i.use_amount, i.use_days, i.observed_days, i.settings_version \
+                    i.target, i.settings_version, p.pack_quantity, \
+                    lt.mean_days, lt.sd_days, lt.deliveries, \
+                    (SELECT COALESCE(SUM(o.quantity * op.pack_quantity), 0.0) \
+                     FROM orders o JOIN products op ON op.asin = o.asin \
+                     WHERE o.device_id = d.id AND o.slot_id = s.slot_id \
+                       AND o.status IN ('placed', 'shipped')) AS in_transit \
              FROM devices d JOIN slots s ON s.model_id = d.model_id AND s.slot_id = $2 \
+             LEFT JOIN device_slots ds ON ds.device_id = d.id AND ds.slot_id = s.slot_id \
+             LEFT JOIN products p ON p.asin = ds.asin \
+             LEFT JOIN lead_times lt ON lt.asin = ds.asin \
              LEFT JOIN slot_inventory i ON i.device_id = d.id AND i.slot_id = s.slot_id \
              WHERE d.id = $1",
         )
@@ -1041,7 +1208,7 @@ impl Store {
         .fetch_one(self.pool())
         .await?;
         let mut conn = self.pool().acquire().await?;
-        let history = levels(
+        let history = levels_of(
             &mut conn,
             slot.device_id,
             &slot.slot_id,
@@ -1053,19 +1220,17 @@ impl Store {
         let number = |name: &str| -> Result<f64, sqlx::Error> {
             Ok(row.try_get::<Option<f64>, _>(name)?.unwrap_or(0.0))
         };
-        let usage = UseEstimate {
-            used: number("use_amount")?,
-            days: number("use_days")?,
-            observed_days: number("observed_days")?,
-            last: None,
-        };
-        let rate = usage.rate().map(|r| round(r, 1000.0));
         let remaining: Option<f64> = row.try_get("remaining")?;
         let capacity: f64 = row.try_get("capacity")?;
         let minimum: Option<f64> = row.try_get("minimum")?;
-        let threshold = threshold(minimum, policy);
+        let target: Option<f64> = row.try_get("target")?;
         let mode: Option<String> = row.try_get("mode")?;
         let on_hand = number("on_hand")?;
+        let in_transit = number("in_transit")?;
+        let pack = number("pack_quantity")?;
+        let lead_time = lead_time_from_row(&row)?;
+        let forecast = fit(&history, capacity);
+        let view = forecast_view(&forecast, &history, capacity, remaining, now);
         Ok(refill_wire::SlotInventory {
             slot_id: slot.slot_id.clone(),
             name: row.try_get("name")?,
@@ -1079,15 +1244,30 @@ impl Store {
                 refill_wire::SlotMode::Notify
             },
             minimum,
-            target: row.try_get("target")?,
-            low: remaining
-                .is_some_and(|r| threshold.is_low(supply(r, on_hand, minimum), capacity, rate)),
-            daily_use: rate,
-            runs_out: remaining.and_then(|r| run_out(now, r, rate)),
+            target,
+            low: remaining.is_some_and(|remaining| {
+                let position = Position {
+                    remaining,
+                    on_hand,
+                    in_transit,
+                };
+                let settings = (minimum, target);
+                let every = report_every(&history);
+                need(
+                    (&forecast, every),
+                    position,
+                    pack,
+                    lead_time,
+                    settings,
+                    policy,
+                ) != Decision::Enough
+            }),
+            daily_use: (view.history_days > 0).then_some(view.rate),
+            runs_out: view.likely,
             version: row
                 .try_get::<Option<i64>, _>("settings_version")?
                 .unwrap_or(0),
-            forecast: forecast_view(&history, capacity, remaining, now),
+            forecast: view,
             levels: readings
                 .iter()
                 .map(|r| refill_wire::LevelPoint {

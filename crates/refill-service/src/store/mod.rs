@@ -563,6 +563,21 @@ impl Store {
         self.events.subscribe()
     }
 
+    /// The time of the latest level or event recorded (read from the newest rows, so it costs
+    /// the same on any size of database), `None` on a new one.
+    pub async fn latest_activity(&self) -> Result<Option<OffsetDateTime>, sqlx::Error> {
+        let ms: Option<i64> = sqlx::query_scalar(
+            "SELECT MAX(at_ms) FROM ( \
+                 SELECT at_ms FROM (SELECT at_ms FROM slot_levels ORDER BY id DESC LIMIT 100) l \
+                 UNION ALL \
+                 SELECT created_at_ms FROM (SELECT created_at_ms FROM events \
+                                            ORDER BY id DESC LIMIT 1) e) t",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(ms.map(from_ms))
+    }
+
     /// The connection pool, for the sandbox seed and for tests that inspect the database.
     pub fn pool(&self) -> &DbPool {
         &self.pool
