@@ -231,7 +231,9 @@ fn changed_message(now: &SlotInventory) -> String {
     let amount = |v: f64| amount_text(v, &now.unit);
     let low = now
         .minimum
-        .map_or("in time for a delivery".to_owned(), |m| format!("at {}", amount(m)));
+        .map_or("in time for a delivery".to_owned(), |m| {
+            format!("at {}", amount(m))
+        });
     let target = now
         .target
         .map_or("one pack".to_owned(), |t| format!("up to {}", amount(t)));
