@@ -1,8 +1,9 @@
 //! `refill`: sign in to a Refill service (or any OAuth 2.0 provider), see who is signed in, sign
 //! out. Tokens live only in the system keyring, shared with the Refill app. And `refill devices`
-//! finds devices and gives them Wi-Fi.
+//! finds devices and gives them Wi-Fi; `refill items` tracks things without a device.
 
 mod devices;
+mod items;
 
 use refill_auth::{
     start_sign_in, AuthError, KeyringStore, Profile, Provider, Session, SIGN_IN_TIMEOUT,
@@ -19,6 +20,7 @@ USAGE:
     refill whoami [PROVIDER OPTIONS]
     refill logout [PROVIDER OPTIONS]
     refill devices scan | provision …   (refill devices --help)
+    refill items list | add | opened | ran-out …   (refill items --help)
 
 PROVIDER OPTIONS (flags, or the environment variables in brackets):
     --service URL         a Refill service                       [REFILL_SERVICE_URL]
@@ -211,6 +213,15 @@ async fn run(args: Args) -> Result<(), String> {
 #[tokio::main]
 async fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
+    if argv.first().map(String::as_str) == Some("items") {
+        return match items::main(&argv[1..]).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("refill: {message}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if argv.first().map(String::as_str) == Some("devices") {
         return match devices::main(&argv[1..]).await {
             Ok(()) => ExitCode::SUCCESS,

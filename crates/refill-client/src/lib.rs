@@ -14,8 +14,8 @@
 
 use refill_auth::{AuthError, Session};
 use refill_wire::{
-    ButtonList, DeviceList, ErrorBody, ErrorCode, EventList, EventView, Health, OrderList,
-    OrderView, PressResult, SlotInventory, SlotSettings,
+    ButtonList, DeviceList, ErrorBody, ErrorCode, EventList, EventView, Health, ItemView, NewItem,
+    OrderList, OrderView, PressResult, ProductList, SlotInventory, SlotSettings,
 };
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
@@ -200,6 +200,29 @@ impl Client {
         self.respond(&|| self.http.delete(self.url(&path)))
             .await
             .map(drop)
+    }
+
+    /// `GET /v1/products`: the catalog, by title.
+    pub async fn products(&self) -> Result<ProductList, ClientError> {
+        self.send(|| self.http.get(self.url("/v1/products"))).await
+    }
+
+    /// `POST /v1/items`: tracks an item without a device (a product of the catalog, or a name,
+    /// pack size and unit) in the customer's "At home" list.
+    pub async fn add_item(&self, item: &NewItem) -> Result<ItemView, ClientError> {
+        self.send(|| self.http.post(self.url("/v1/items")).json(item))
+            .await
+    }
+
+    /// `POST /v1/items/{slot}/opened` (`opened`) or `/ran-out`: what the customer says of an
+    /// item without a device.
+    pub async fn tell_item(&self, slot: &str, opened: bool) -> Result<SlotInventory, ClientError> {
+        let path = format!(
+            "/v1/items/{}/{}",
+            path_segment(slot),
+            if opened { "opened" } else { "ran-out" }
+        );
+        self.send(|| self.http.post(self.url(&path))).await
     }
 
     /// `GET /v1/events?after=`: the customer's events after `after`, oldest first (a page).

@@ -227,6 +227,7 @@ impl AppCore {
         // ten seconds).
         config.fulfil_every = Some(std::time::Duration::from_secs(1));
         config.simulate_every = Some(std::time::Duration::from_secs(1));
+        config.review_items_every = Some(std::time::Duration::from_secs(1));
         // No device maker listens to the app's own sandbox.
         config.deliver_every = None;
         if let Some(speed) = std::env::var("REFILL_SANDBOX_SPEED")

@@ -252,6 +252,7 @@ fn play(world: &World, who: Who) -> Tally {
                 at,
                 remaining: reading,
                 refilled_from: refilled_from.filter(|_| world.step == 0.0),
+                finished_now: false,
             });
             last_reported = reading;
         }
@@ -342,6 +343,7 @@ fn forecast_mase(world: &World) -> Option<f64> {
                     level
                 },
                 refilled_from: refilled_from.filter(|_| world.step == 0.0),
+                finished_now: false,
             });
         }
     }

@@ -13,7 +13,8 @@
 //!    - **refills are not zero use**: on a report where the level went up, the use since the
 //!      previous report is the level before the refill minus the level the refill started from
 //!      when the device said it ([`LevelReport::refilled_from`]); unknown, the interval is
-//!      left out;
+//!      left out; for an item without a device, a person's "Opened a new pack" says the last
+//!      pack was used up at that moment ([`LevelReport::finished_now`]), so all of it counts;
 //!    - **coarse sensors**: a sensor that reports in steps (10 % of capacity, say) is read
 //!      between the moments its reading changed: a step down is spread over the time since the
 //!      previous change, and the time since the last change is not known yet.
@@ -58,6 +59,11 @@ pub struct LevelReport {
     /// up): the level the refill started from, when the device knows it (what was left when
     /// the new pack went in).
     pub refilled_from: Option<f64>,
+    /// For a refill: the last pack was used up at this very moment (a person tapped "Opened a
+    /// new pack" on an item without a device), so the use since the previous report is all of
+    /// what was left then. A device's refill from empty says no such thing: it may have been
+    /// empty for a while.
+    pub finished_now: bool,
 }
 
 impl LevelReport {
@@ -67,6 +73,17 @@ impl LevelReport {
             at,
             remaining,
             refilled_from: None,
+            finished_now: false,
+        }
+    }
+
+    /// A new pack of `remaining` opened at `at` as the last one was used up.
+    pub fn opened(at: OffsetDateTime, remaining: f64) -> Self {
+        Self {
+            at,
+            remaining,
+            refilled_from: Some(0.0),
+            finished_now: true,
         }
     }
 }
@@ -201,7 +218,9 @@ pub fn daily_use(reports: &[LevelReport], sensor: Sensor) -> DailyUse {
         if rose {
             // A refill: the use up to it is known only from where the refill started.
             if let Some(from) = now.refilled_from {
-                if !sensor.empty(from) && from <= anchor.remaining {
+                let known =
+                    !sensor.empty(from) || (now.finished_now && !sensor.empty(anchor.remaining));
+                if known && from <= anchor.remaining {
                     spread(
                         (&mut used, &mut covered),
                         first_day,
@@ -746,6 +765,7 @@ mod tests {
             at: at_days(4.0),
             remaining: 1310.0,
             refilled_from: Some(310.0),
+            finished_now: false,
         });
         reports.push(LevelReport::new(at_days(5.0), 1260.0));
         let days = daily_use(&reports, Sensor::fine(2000.0));
@@ -759,6 +779,30 @@ mod tests {
         let days = daily_use(&unknown, Sensor::fine(2000.0));
         assert_eq!(days.days[3], None, "{days:?}");
         assert!(days.observed().all(|u| u > 0.0), "{days:?}");
+    }
+
+    #[test]
+    fn pack_openings_of_an_item_without_a_device_teach_its_use() {
+        // A 300 g pack opened every 10 days: 30 g a day, though no level in between is known.
+        let reports: Vec<LevelReport> = (0..5)
+            .map(|i| LevelReport::opened(at_days(10.0 * f64::from(i)), 300.0))
+            .collect();
+        let days = daily_use(&reports, Sensor::fine(300.0));
+        let observed: Vec<f64> = days.observed().collect();
+        assert_eq!(observed.len(), 40, "{days:?}");
+        assert!(
+            observed.iter().all(|u| (u - 30.0).abs() < 1e-9),
+            "{observed:?}"
+        );
+        assert!((Forecast::fit(&days, 10.0).rate - 30.0).abs() < 0.5);
+        // "Ran out" on day 38 (it may have run out before anyone noticed), the new pack opened
+        // on day 40: that pack and the empty days say nothing; the packs before still count.
+        let mut ran_out = reports[..4].to_vec();
+        ran_out.push(LevelReport::new(at_days(38.0), 0.0));
+        ran_out.push(LevelReport::opened(at_days(40.0), 300.0));
+        let days = daily_use(&ran_out, Sensor::fine(300.0));
+        assert!(days.days[30..40].iter().all(Option::is_none), "{days:?}");
+        assert_eq!(days.observed().count(), 30, "{days:?}");
     }
 
     #[test]

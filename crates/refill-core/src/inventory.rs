@@ -136,6 +136,21 @@ pub struct Reading {
     pub at: OffsetDateTime,
     /// How much was left in the device, in the slot's unit.
     pub remaining: f64,
+    /// What it is.
+    pub kind: ReadingKind,
+}
+
+/// Where a [`Reading`] comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadingKind {
+    /// A device measured it (or a person said "Ran out").
+    Measured,
+    /// A person opened a new pack of an item without a device as the last one was used up (see
+    /// [`crate::forecast::LevelReport::opened`]).
+    Opened,
+    /// Worked out from the forecast for an item without a device, between what a person said:
+    /// shown, never learned from.
+    Estimated,
 }
 
 /// Consecutive low reports of one slot, and whether they have been acted on.

@@ -79,6 +79,10 @@ pub struct ServiceConfig {
     /// How often (real time) devices are checked for silence, their customers told once per
     /// silence ([`Store::watch_silence`]); `None`: never (tests call it themselves).
     pub watch_every: Option<std::time::Duration>,
+    /// How often (real time) what is left of items without a device is worked out from their
+    /// forecasts, and the reorder rule run on them ([`Store::review_items`]); `None`: never
+    /// (tests call it themselves).
+    pub review_items_every: Option<std::time::Duration>,
 }
 
 impl ServiceConfig {
@@ -97,6 +101,7 @@ impl ServiceConfig {
             limits: http::serve::Limits::default().without_rates(),
             simulate_every: None,
             watch_every: None,
+            review_items_every: None,
         }
     }
 }
@@ -158,6 +163,7 @@ pub struct RunningService {
     deliveries: Option<JoinHandle<()>>,
     simulation: Option<JoinHandle<()>>,
     watch: Option<JoinHandle<()>>,
+    review_items: Option<JoinHandle<()>>,
 }
 
 impl RunningService {
@@ -183,6 +189,7 @@ impl RunningService {
             self.deliveries.take(),
             self.simulation.take(),
             self.watch.take(),
+            self.review_items.take(),
         ]
         .into_iter()
         .flatten()
@@ -259,6 +266,19 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
             },
         )
     });
+    let review_items = config.review_items_every.map(|every| {
+        let store = store.clone();
+        let policy = config.policy;
+        spawn_rounds(
+            every,
+            config.clock.clone(),
+            "items without a device could not be brought up to date",
+            move |now| {
+                let store = store.clone();
+                async move { store.review_items(now, &policy).await }
+            },
+        )
+    });
     let simulation = config.simulate_every.map(|every| {
         simulation::spawn(
             format!("http://{addr}"),
@@ -281,6 +301,7 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         deliveries,
         simulation,
         watch,
+        review_items,
     })
 }
 

@@ -215,6 +215,11 @@ async fn main() -> ExitCode {
         simulate_every: args
             .sandbox
             .then_some(std::time::Duration::from_millis(500)),
+        review_items_every: Some(if args.sandbox {
+            std::time::Duration::from_secs(1)
+        } else {
+            std::time::Duration::from_secs(60)
+        }),
     };
     let service = match start(config).await {
         Ok(service) => service,

@@ -273,6 +273,10 @@ pub struct DeviceView {
     pub name: String,
     /// Whether it is a test device (its orders are test orders).
     pub is_test: bool,
+    /// Not a device: the customer's list of items without one ("At home"), one slot per
+    /// item, told of by hand (`POST /v1/items/{slotId}/opened` and `/ran-out`).
+    #[serde(default)]
+    pub home: bool,
     /// Its slots, in the model's order.
     pub slots: Vec<SlotView>,
 }
@@ -283,6 +287,65 @@ pub struct DeviceView {
 pub struct DeviceList {
     /// Most recently registered first.
     pub devices: Vec<DeviceView>,
+}
+
+/// `POST /v1/items`: something the customer buys again and again, to track without a device:
+/// a product of the catalog (`asin`), or a `name` with the `size` of one pack and its `unit`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewItem {
+    /// A product of the catalog (`GET /v1/products`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub asin: Option<String>,
+    /// What it is, without a product ("Dishwasher salt").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub name: Option<String>,
+    /// What one pack holds, in `unit`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub size: Option<f64>,
+    /// `count`, `g` or `ml`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub unit: Option<String>,
+}
+
+/// An item in the customer's "At home" list: where it lives, and its supply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemView {
+    /// The list's model id (`/v1/devices/{model}/{serial}/slots/{slotId}` reads and changes it).
+    pub model: String,
+    /// The list's serial.
+    pub serial: String,
+    /// `false` when the product was already in the list: this is that item.
+    pub created: bool,
+    /// Its supply, settings and forecast.
+    pub item: SlotInventory,
+}
+
+/// A product of the catalog.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct CatalogProduct {
+    /// Its ASIN.
+    pub asin: String,
+    /// Its title.
+    pub title: String,
+    /// What one pack holds.
+    pub pack: QuantityView,
+    /// The price of one pack.
+    pub price: MoneyView,
+}
+
+/// `GET /v1/products`: the catalog, by title.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductList {
+    /// Every product.
+    pub products: Vec<CatalogProduct>,
 }
 
 /// How a slot's low supply is handled, chosen by the customer.

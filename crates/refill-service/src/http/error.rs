@@ -334,6 +334,7 @@ impl From<crate::store::StoreError> for Error {
         match e {
             crate::store::StoreError::NotFound(m) => Error::not_found(m),
             crate::store::StoreError::NotCancellable(m) => Error::new(Kind::NotCancellable, m),
+            crate::store::StoreError::Refused(m) => Error::bad_request(m),
             crate::store::StoreError::Database(e) => Error::internal(e),
         }
     }

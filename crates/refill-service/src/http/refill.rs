@@ -12,6 +12,9 @@
 //! | POST | `/v1/orders/{eventInstanceId}/cancel` | [`OrderView`], or `409 order_not_cancellable` |
 //! | DELETE | `/v1/devices/{model}/{serial}` | `204`: the device is removed from the account |
 //! | GET, PATCH | `/v1/devices/{model}/{serial}/slots/{slotId}` | [`SlotInventory`]; [`SlotSettings`] changes it |
+//! | GET | `/v1/products` | [`ProductList`]: the catalog |
+//! | POST | `/v1/items` | [`ItemView`]: a product (or a name, size and unit) tracked without a device, `201` when new |
+//! | POST | `/v1/items/{slotId}/opened`, `/ran-out` | [`SlotInventory`]: what the customer says of an item |
 //! | GET | `/v1/events?after=` | [`EventList`]: the customer's events after an id, oldest first |
 //! | GET | `/v1/events/stream` | the same as server-sent events, `Last-Event-ID` to resume |
 
@@ -19,6 +22,7 @@ use super::caller::Customer;
 use super::error::{Error, Kind};
 use super::{json_body, AppState};
 use crate::store::inventory::SlotChange;
+use crate::store::items::{home_model, ItemNews, NewItem, HOME_SERIAL};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -26,8 +30,8 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use refill_core::Asin;
 use refill_wire::{
-    ButtonList, DeviceList, EventList, OrderList, OrderView, PressResult, SlotInventory, SlotMode,
-    SlotSettings,
+    ButtonList, DeviceList, EventList, ItemView, OrderList, OrderView, PressResult, ProductList,
+    SlotInventory, SlotMode, SlotSettings,
 };
 use std::sync::Arc;
 
@@ -42,6 +46,10 @@ pub fn routes() -> Router<AppState> {
             "/v1/devices/{model}/{serial}/slots/{slot}",
             get(slot_inventory).patch(change_slot),
         )
+        .route("/v1/products", get(products))
+        .route("/v1/items", post(add_item))
+        .route("/v1/items/{slot}/opened", post(item_opened))
+        .route("/v1/items/{slot}/ran-out", post(item_ran_out))
         .route("/v1/events", get(events))
         .route("/v1/events/stream", get(event_stream))
         .route("/v1/orders", get(orders))
@@ -80,6 +88,120 @@ async fn remove_device(
         .ok_or_else(|| Error::not_found(format!("You have no device {model} {serial}.")))?;
     store.deregister_device(&device, state.now()).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn products(
+    State(state): State<AppState>,
+    Customer { .. }: Customer,
+) -> Result<Json<ProductList>, Error> {
+    Ok(Json(ProductList {
+        products: state.store().catalog().await?,
+    }))
+}
+
+/// The longest name an item may have.
+const MAX_ITEM_NAME: usize = 80;
+
+/// What `body` asks to track, checked.
+fn new_item(body: &refill_wire::NewItem) -> Result<NewItem, Error> {
+    match (&body.asin, &body.name, body.size, &body.unit) {
+        (Some(asin), None, None, None) => {
+            let asin = Asin::parse(asin).map_err(|e| Error::bad_request(format!("{e}.")))?;
+            Ok(NewItem::Product(asin.as_str().to_owned()))
+        }
+        (None, Some(name), Some(size), Some(unit)) => {
+            let name = name.trim();
+            if name.is_empty() || name.chars().count() > MAX_ITEM_NAME {
+                return Err(Error::bad_request(format!(
+                    "An item's name has 1 to {MAX_ITEM_NAME} characters."
+                )));
+            }
+            if name.chars().any(char::is_control) {
+                return Err(Error::bad_request(
+                    "An item's name can't hold line breaks or control characters.".to_owned(),
+                ));
+            }
+            if !size.is_finite() || size <= 0.0 || size > 1_000_000.0 {
+                return Err(Error::bad_request(
+                    "size is what one pack holds: a number above 0, up to 1 000 000.".to_owned(),
+                ));
+            }
+            let unit = refill_core::Unit::parse(unit).ok_or_else(|| {
+                Error::bad_request(format!("unit is count, g or ml, not {unit:?}."))
+            })?;
+            Ok(NewItem::Described {
+                name: name.to_owned(),
+                size,
+                unit,
+            })
+        }
+        _ => Err(Error::bad_request(
+            "Give a product of the catalog (asin), or a name with the size of one pack and its \
+             unit (name, size, unit), not both."
+                .to_owned(),
+        )),
+    }
+}
+
+/// `POST /v1/items`: tracks an item without a device in the customer's "At home" list.
+async fn add_item(
+    State(state): State<AppState>,
+    Customer { id: customer }: Customer,
+    body: axum::body::Bytes,
+) -> Result<Response, Error> {
+    let item = new_item(&json_body(&body)?)?;
+    let store = state.store();
+    let now = state.now();
+    let added = store.add_item(customer, &item, now).await?;
+    let inventory = store
+        .slot_inventory(&added.slot, now, &state.inner.policy)
+        .await?;
+    let status = if added.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let view = ItemView {
+        model: home_model(customer),
+        serial: HOME_SERIAL.to_owned(),
+        created: added.created,
+        item: inventory,
+    };
+    Ok((status, Json(view)).into_response())
+}
+
+async fn item_opened(
+    state: State<AppState>,
+    customer: Customer,
+    slot: Path<String>,
+) -> Result<Json<SlotInventory>, Error> {
+    tell_item(state, customer, slot, ItemNews::Opened).await
+}
+
+async fn item_ran_out(
+    state: State<AppState>,
+    customer: Customer,
+    slot: Path<String>,
+) -> Result<Json<SlotInventory>, Error> {
+    tell_item(state, customer, slot, ItemNews::RanOut).await
+}
+
+/// What the customer says of their item `slot`, recorded; its supply after.
+async fn tell_item(
+    State(state): State<AppState>,
+    Customer { id: customer }: Customer,
+    Path(slot): Path<String>,
+    news: ItemNews,
+) -> Result<Json<SlotInventory>, Error> {
+    let store = state.store();
+    let item = store
+        .item(customer, &slot)
+        .await?
+        .ok_or_else(|| Error::not_found(format!("You have no item {slot}.")))?;
+    let now = state.now();
+    let policy = state.inner.policy;
+    store.tell_item(customer, &item, news, now, &policy).await?;
+    Ok(Json(store.slot_inventory(&item, now, &policy).await?))
 }
 
 async fn press(

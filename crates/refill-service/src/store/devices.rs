@@ -306,17 +306,19 @@ impl Store {
         Ok(Ok(id))
     }
 
-    /// The customer's devices with their slots, most recently registered first.
+    /// The customer's devices with their slots, most recently registered first, and their "At
+    /// home" list of items without a device last.
     pub async fn devices(&self, customer: i64) -> Result<DeviceList, sqlx::Error> {
         let rows = sqlx::query(
             "SELECT d.id, d.model_id, m.name AS model_name, d.serial, d.name, d.is_test, \
-                    s.slot_id, s.name AS slot_name, p.asin, p.title \
+                    m.home_of, s.slot_id, s.name AS slot_name, p.asin, p.title \
              FROM devices d JOIN device_models m ON m.model_id = d.model_id \
              JOIN slots s ON s.model_id = d.model_id \
              LEFT JOIN device_slots ds ON ds.device_id = d.id AND ds.slot_id = s.slot_id \
              LEFT JOIN products p ON p.asin = ds.asin \
              WHERE d.customer_id = $1 AND d.deregistered_at_ms IS NULL \
-             ORDER BY COALESCE(d.registered_at_ms, 0) DESC, d.id DESC, s.position",
+             ORDER BY CASE WHEN m.home_of IS NULL THEN 0 ELSE 1 END, \
+                 COALESCE(d.registered_at_ms, 0) DESC, d.id DESC, s.position",
         )
         .bind(customer)
         .fetch_all(self.pool())
@@ -333,6 +335,7 @@ impl Store {
                         serial: row.try_get("serial")?,
                         name: row.try_get("name")?,
                         is_test: crate::store::db::flag(&row, "is_test")?,
+                        home: row.try_get::<Option<i64>, _>("home_of")?.is_some(),
                         slots: Vec::new(),
                     },
                 ));
@@ -385,7 +388,8 @@ impl Store {
             "SELECT d.id, d.customer_id, d.model_id, d.serial, d.name, d.silent_notice_ms, \
                     MAX(i.last_report_ms) AS last_ms \
              FROM devices d JOIN slot_inventory i ON i.device_id = d.id \
-             WHERE d.deregistered_at_ms IS NULL \
+             JOIN device_models m ON m.model_id = d.model_id \
+             WHERE d.deregistered_at_ms IS NULL AND m.home_of IS NULL \
              GROUP BY d.id, d.customer_id, d.model_id, d.serial, d.name, d.silent_notice_ms \
              HAVING MAX(i.last_report_ms) < $1",
         )

@@ -13,7 +13,7 @@ use crate::store::StoreError;
 use crate::store::{from_ms, place_in, to_ms, NewOrder};
 use crate::Store;
 use refill_core::forecast::{Forecast, LevelReport, EMPTY_SHARE};
-use refill_core::inventory::{LowStreak, Reading, LOW_REPORTS};
+use refill_core::inventory::{LowStreak, Reading, ReadingKind, LOW_REPORTS};
 use refill_core::replenish::{decide, Decision, LeadTime, Policy, Position};
 use refill_core::{OrderPolicy, Unit};
 use serde_json::json;
@@ -162,7 +162,7 @@ async fn slot_states(
         let sql = format!(
             "{}WITH wanted(device_id, slot_id, model_id) AS (VALUES {values}) \
              SELECT w.device_id, w.slot_id, s.unit, s.capacity, s.name, ds.asin, \
-                    p.pack_quantity, i.remaining, i.on_hand, i.mode, i.minimum, i.target, \
+                    COALESCE(p.pack_quantity, s.capacity) AS pack_quantity, i.remaining, i.on_hand, i.mode, i.minimum, i.target, \
                     i.low_reports, i.low_acted, i.forecast_rate, i.forecast_sigma, \
                     i.forecast_every_days, i.forecast_at_ms, i.last_report_ms, \
                     lt.mean_days, lt.sd_days, lt.deliveries, \
@@ -293,10 +293,12 @@ impl Fit {
 }
 
 /// Days between a slot's reports in `history` (oldest first), usually: the median gap, a day
-/// until there are a few, between an hour and a week.
+/// until there are a few, between an hour and a week. A pack opening of an item without a
+/// device comes when the pack is used up, not on a schedule: the gaps before them don't count.
 fn report_every(history: &[Reading]) -> f64 {
     let mut gaps: Vec<f64> = history
         .windows(2)
+        .filter(|w| w[1].kind != ReadingKind::Opened)
         .map(|w| days(w[1].at - w[0].at))
         .filter(|d| *d > 0.0)
         .collect();
@@ -332,7 +334,11 @@ fn need(
 fn fit(history: &[Reading], capacity: f64) -> Forecast {
     let reports: Vec<LevelReport> = history
         .iter()
-        .map(|r| LevelReport::new(r.at, r.remaining))
+        .filter_map(|r| match r.kind {
+            ReadingKind::Opened => Some(LevelReport::opened(r.at, r.remaining)),
+            ReadingKind::Measured => Some(LevelReport::new(r.at, r.remaining)),
+            ReadingKind::Estimated => None,
+        })
         .collect();
     Forecast::of_levels(&reports, capacity, usual_use(capacity))
 }
@@ -473,9 +479,9 @@ pub struct SlotChanged {
 }
 
 /// The view of `forecast`, for a slot with `history` (oldest first) and `remaining` left,
-/// seen at `now`.
+/// seen at `now`; an item without a device (`home`) is never silent.
 fn forecast_view(
-    forecast: &Forecast,
+    (forecast, home): (&Forecast, bool),
     history: &[Reading],
     capacity: f64,
     remaining: Option<f64>,
@@ -512,7 +518,7 @@ fn forecast_view(
         earliest: range.map(|r| r.earliest),
         latest: range.and_then(|r| r.latest),
         ran_out,
-        silent_since: last_report.filter(|&last| silent(history, last, now)),
+        silent_since: last_report.filter(|&last| !home && silent(history, last, now)),
         last_report,
     }
 }
@@ -1047,8 +1053,12 @@ async fn levels_of(
     since: OffsetDateTime,
 ) -> Result<Vec<Reading>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT at_ms, remaining FROM slot_levels \
-         WHERE device_id = $1 AND slot_id = $2 AND at_ms >= $3 ORDER BY at_ms, id",
+        "SELECT l.at_ms, l.remaining, \
+                CAST(CASE WHEN m.home_of IS NULL OR l.remaining <= 0 THEN 0 \
+                          WHEN l.source = 'replaced' THEN 1 ELSE 2 END AS BIGINT) AS kind \
+         FROM slot_levels l JOIN devices d ON d.id = l.device_id \
+         JOIN device_models m ON m.model_id = d.model_id \
+         WHERE l.device_id = $1 AND l.slot_id = $2 AND l.at_ms >= $3 ORDER BY l.at_ms, l.id",
     )
     .bind(device)
     .bind(slot)
@@ -1060,6 +1070,11 @@ async fn levels_of(
             Ok(Reading {
                 at: from_ms(row.try_get("at_ms")?),
                 remaining: row.try_get("remaining")?,
+                kind: match row.try_get::<i64, _>("kind")? {
+                    1 => ReadingKind::Opened,
+                    2 => ReadingKind::Estimated,
+                    _ => ReadingKind::Measured,
+                },
             })
         })
         .collect()
@@ -1190,13 +1205,15 @@ impl Store {
     ) -> Result<refill_wire::SlotInventory, sqlx::Error> {
         let row = sqlx::query(
             "SELECT s.name, s.unit, s.capacity, i.remaining, i.on_hand, i.mode, i.minimum, \
-                    i.target, i.settings_version, p.pack_quantity, \
+                    i.target, i.settings_version, m.home_of, \
+                    COALESCE(p.pack_quantity, s.capacity) AS pack_quantity, \
                     lt.mean_days, lt.sd_days, lt.deliveries, \
                     (SELECT COALESCE(SUM(o.quantity * op.pack_quantity), 0.0) \
                      FROM orders o JOIN products op ON op.asin = o.asin \
                      WHERE o.device_id = d.id AND o.slot_id = s.slot_id \
                        AND o.status IN ('placed', 'shipped')) AS in_transit \
              FROM devices d JOIN slots s ON s.model_id = d.model_id AND s.slot_id = $2 \
+             JOIN device_models m ON m.model_id = d.model_id \
              LEFT JOIN device_slots ds ON ds.device_id = d.id AND ds.slot_id = s.slot_id \
              LEFT JOIN products p ON p.asin = ds.asin \
              LEFT JOIN lead_times lt ON lt.asin = ds.asin \
@@ -1230,7 +1247,8 @@ impl Store {
         let pack = number("pack_quantity")?;
         let lead_time = lead_time_from_row(&row)?;
         let forecast = fit(&history, capacity);
-        let view = forecast_view(&forecast, &history, capacity, remaining, now);
+        let home = row.try_get::<Option<i64>, _>("home_of")?.is_some();
+        let view = forecast_view((&forecast, home), &history, capacity, remaining, now);
         Ok(refill_wire::SlotInventory {
             slot_id: slot.slot_id.clone(),
             name: row.try_get("name")?,

@@ -24,6 +24,7 @@ pub mod db;
 pub mod devices;
 pub mod fulfilment;
 pub mod inventory;
+pub mod items;
 #[cfg(feature = "hosted")]
 pub mod webhooks;
 mod writer;
@@ -50,6 +51,9 @@ pub enum StoreError {
     /// The order can no longer be cancelled.
     #[error("{0}")]
     NotCancellable(String),
+    /// The request can't be done as asked; the message says why.
+    #[error("{0}")]
+    Refused(String),
     /// The database failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
@@ -413,7 +417,7 @@ fn order_from_row(row: &DbRow, now: OffsetDateTime) -> Result<OrderView, sqlx::E
     })
 }
 
-fn corrupt(column: &str, value: &dyn std::fmt::Display) -> sqlx::Error {
+pub(crate) fn corrupt(column: &str, value: &dyn std::fmt::Display) -> sqlx::Error {
     sqlx::Error::Decode(format!("unexpected {column} '{value}' in the database").into())
 }
 
@@ -591,7 +595,8 @@ impl Store {
     }
 
     /// The customer's virtual Dash buttons: one per item ordered in the last year, in the order
-    /// they were first ordered (so tiles never move), each with its open order if any.
+    /// they were first ordered (so tiles never move), then one per product tracked in their "At
+    /// home" list and not ordered yet, each with its open order if any.
     pub async fn buttons(
         &self,
         customer: i64,
@@ -601,11 +606,17 @@ impl Store {
             "SELECT p.asin, p.title, p.pack_quantity, p.unit, p.price_minor, p.currency, \
                     p.image_path, MIN(o.placed_at_ms) AS first_ms, \
                     MAX(CASE WHEN o.status != 'cancelled' THEN o.placed_at_ms END) AS last_ms \
-             FROM orders o JOIN products p ON p.asin = o.asin \
-             WHERE o.customer_id = $1 \
-             GROUP BY p.asin \
-             HAVING MAX(o.placed_at_ms) >= $2 \
-             ORDER BY first_ms ASC, p.asin ASC \
+             FROM products p \
+             LEFT JOIN orders o ON o.asin = p.asin AND o.customer_id = $1 \
+             WHERE o.id IS NOT NULL OR p.asin IN ( \
+                 SELECT ds.asin FROM device_models m JOIN devices d ON d.model_id = m.model_id \
+                 JOIN device_slots ds ON ds.device_id = d.id \
+                 WHERE m.home_of = $1 AND d.deregistered_at_ms IS NULL) \
+             GROUP BY p.asin, p.title, p.pack_quantity, p.unit, p.price_minor, p.currency, \
+                      p.image_path \
+             HAVING MAX(o.placed_at_ms) >= $2 OR MAX(o.placed_at_ms) IS NULL \
+             ORDER BY CASE WHEN MIN(o.placed_at_ms) IS NULL THEN 1 ELSE 0 END, first_ms ASC, \
+                      p.asin ASC \
              LIMIT $3",
         )
         .bind(customer)
