@@ -217,6 +217,7 @@ describe("devices", () => {
             serial: "SIM-1",
             name: "Brewmaster 200 coffee maker",
             isTest: true,
+            home: false,
             slots: [{ slotId: "brew-beans", name: "Coffee beans", product: { asin: "B0RFBEAN01", title: "Beans" } }],
           },
         ],

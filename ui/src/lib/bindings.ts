@@ -232,6 +232,11 @@ name: string,
  */
 isTest: boolean, 
 /**
+ * Not a device: the customer's list of items without one ("At home"), one slot per
+ * item, told of by hand (`POST /v1/items/{slotId}/opened` and `/ran-out`).
+ */
+home: boolean, 
+/**
  * Its slots, in the model's order.
  */
 slots: Array<SlotView>, };

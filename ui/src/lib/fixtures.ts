@@ -41,6 +41,7 @@ export const aLinkedDevice: DeviceView = {
   serial: "SIM-BREW-1",
   name: "Brewmaster 200 coffee maker",
   isTest: true,
+  home: false,
   slots: [
     { slotId: "brew-beans", name: "Coffee beans", product: { asin: "B0RFBEAN01", title: "Beans" } },
     { slotId: "brew-filters", name: "Paper filters", product: null },
