@@ -100,19 +100,8 @@ impl Options {
 
     /// The Refill service to link devices with.
     fn service(&self) -> Result<Provider, String> {
-        let service = self
-            .get("service")
-            .map(str::to_owned)
-            .or_else(|| std::env::var("REFILL_SERVICE_URL").ok())
-            .filter(|s| !s.is_empty())
-            .ok_or("--link needs the Refill service: --service URL (or REFILL_SERVICE_URL)")?;
-        let base = service.trim_end_matches('/');
-        if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(format!(
-                "'{service}' is not a service URL: it must start with http:// or https://"
-            ));
-        }
-        Ok(Provider::refill(base, base))
+        let base = crate::service_url(self.get("service"), "--link needs the Refill service")?;
+        Ok(Provider::refill(&base, &base))
     }
 
     fn get(&self, name: &str) -> Option<&str> {

@@ -45,7 +45,7 @@ pub async fn main(args: &[String]) -> Result<(), String> {
             other => positional.push(other.to_owned()),
         }
     }
-    let client = client(flags.get("service").cloned()).await?;
+    let client = client(flags.get("service").map(String::as_str)).await?;
     let said = |e: refill_client::ClientError| e.to_string();
     match command.as_str() {
         "list" => {
@@ -116,17 +116,9 @@ pub async fn main(args: &[String]) -> Result<(), String> {
 
 /// A client of the service, signed in when the keyring holds a sign-in for it (a sandbox on
 /// this computer needs none).
-async fn client(service: Option<String>) -> Result<Client, String> {
-    let service = service
-        .or_else(|| std::env::var("REFILL_SERVICE_URL").ok())
-        .filter(|s| !s.is_empty())
-        .ok_or("say which Refill service: --service URL (or REFILL_SERVICE_URL)")?;
-    let base = service.trim_end_matches('/');
-    if !(base.starts_with("http://") || base.starts_with("https://")) {
-        return Err(format!(
-            "'{service}' is not a service URL: it must start with http:// or https://"
-        ));
-    }
+async fn client(service: Option<&str>) -> Result<Client, String> {
+    let base = crate::service_url(service, "say which Refill service")?;
+    let base = base.as_str();
     let client = Client::new(base);
     if KeyringStore::use_os_keyring().is_err() {
         return Ok(client);

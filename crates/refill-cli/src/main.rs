@@ -210,20 +210,33 @@ async fn run(args: Args) -> Result<(), String> {
     }
 }
 
+/// The Refill service's base URL: `flag`, or `REFILL_SERVICE_URL`; `missing` says what needs it
+/// when neither is set.
+pub(crate) fn service_url(flag: Option<&str>, missing: &str) -> Result<String, String> {
+    let service = flag
+        .map(str::to_owned)
+        .or_else(|| std::env::var("REFILL_SERVICE_URL").ok())
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| format!("{missing}: --service URL (or REFILL_SERVICE_URL)"))?;
+    let base = service.trim_end_matches('/');
+    if !(base.starts_with("http://") || base.starts_with("https://")) {
+        return Err(format!(
+            "'{service}' is not a service URL: it must start with http:// or https://"
+        ));
+    }
+    Ok(base.to_owned())
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().skip(1).collect();
-    if argv.first().map(String::as_str) == Some("items") {
-        return match items::main(&argv[1..]).await {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(message) => {
-                eprintln!("refill: {message}");
-                ExitCode::FAILURE
-            }
-        };
-    }
-    if argv.first().map(String::as_str) == Some("devices") {
-        return match devices::main(&argv[1..]).await {
+    let subcommand = match argv.first().map(String::as_str) {
+        Some("items") => Some(items::main(&argv[1..]).await),
+        Some("devices") => Some(devices::main(&argv[1..]).await),
+        _ => None,
+    };
+    if let Some(done) = subcommand {
+        return match done {
             Ok(()) => ExitCode::SUCCESS,
             Err(message) => {
                 eprintln!("refill: {message}");

@@ -5,7 +5,8 @@
 mod common;
 
 use common::{
-    database, device_token, device_tokens, drs, fresh, refresh, sandbox, start_with, Fixture,
+    database, device_token, device_tokens, drs, fresh, refresh, replenish, sandbox, start_with,
+    Fixture,
 };
 use refill_core::Clock;
 use reqwest::Method;
@@ -145,15 +146,7 @@ async fn in_smart_reorder_mode_the_third_low_report_places_one_order() {
     assert_eq!(happened[0]["body"]["quantity"], 2);
     let id = happened[0]["body"]["eventInstanceId"].as_str().unwrap();
     // Placed as a replenish call would: the device's next replenish finds it in progress.
-    let (status, _, body) = drs(
-        &f,
-        Method::POST,
-        "/replenish/brew-beans",
-        &token,
-        ("DrsReplenishInput@1.0", "DrsReplenishResult@1.0"),
-        None,
-    )
-    .await;
+    let (status, body) = replenish(&f, &token, "brew-beans").await;
     assert_eq!(status, 200);
     assert_eq!(body["detailCode"], "ORDER_INPROGRESS");
     assert_eq!(body["eventInstanceId"], id);
@@ -326,15 +319,7 @@ async fn a_late_delivery_makes_the_product_low_earlier() {
     slot_status(&f, &token, "brew-beans", 150.0).await;
     assert_eq!(slot(&f, "INV-LATE").await["low"], false);
     // An order of the beans that takes a week instead of two days.
-    let (status, _, body) = drs(
-        &f,
-        Method::POST,
-        "/replenish/brew-beans",
-        &token,
-        ("DrsReplenishInput@1.0", "DrsReplenishResult@1.0"),
-        None,
-    )
-    .await;
+    let (status, body) = replenish(&f, &token, "brew-beans").await;
     assert_eq!(status, 200, "{body}");
     // Shipped when its cancellation window closes, handed over only on the seventh day.
     let store = f.service.store();

@@ -157,7 +157,8 @@ impl Store {
                 .bind(&model)
                 .bind(HOME_SERIAL)
                 .bind(HOME_NAME)
-                .bind(false)
+                // Not a test device (an integer flag in both databases).
+                .bind(0_i64)
                 .bind(to_ms(now))
                 .fetch_one(&mut *tx)
                 .await?
