@@ -563,12 +563,13 @@ mod imp {
             let _ = notification.show();
             return;
         };
-        // Held while the notification is sent, so a signal that arrives before the server id is
-        // recorded waits for it instead of being missed.
-        let mut shown = lock(&tracker.shown);
+        // Not held while the notification is sent: the listener thread takes it for every
+        // signal, and waiting on it there while this thread waits for the server's answer
+        // stalled every later notification under a burst (a person can't click one before it
+        // is shown, so nothing is missed).
         if let Ok(server_id) = notify(connection, &notification) {
             if let Some(data) = data {
-                shown.insert(server_id, (id, data));
+                lock(&tracker.shown).insert(server_id, (id, data));
             }
             if let Some(on_close) = on_close {
                 lock(&tracker.on_close).insert(server_id, on_close);
