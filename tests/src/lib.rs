@@ -510,6 +510,23 @@ pub async fn count_orders(db: &Path, asin: &str, statuses: &[&str]) -> Result<i6
     Ok(total)
 }
 
+/// What the customer told of their item `slot` without a device, as the SQLite database `db`
+/// holds it: packs opened, and times it ran out.
+pub async fn item_reports(db: &Path, slot: &str) -> Result<(i64, i64)> {
+    let mut conn = read_only(db).await?;
+    let row: (i64, i64) = sqlx::query_as(
+        "SELECT COALESCE(SUM(CASE WHEN l.source = 'replaced' THEN 1 ELSE 0 END), 0), \
+                COALESCE(SUM(CASE WHEN l.remaining = 0 THEN 1 ELSE 0 END), 0) \
+         FROM slot_levels l JOIN devices d ON d.id = l.device_id \
+         JOIN device_models m ON m.model_id = d.model_id \
+         WHERE m.home_of IS NOT NULL AND l.slot_id = ?1",
+    )
+    .bind(slot)
+    .fetch_one(&mut conn)
+    .await?;
+    Ok(row)
+}
+
 /// A slot's settings as the SQLite database `db` holds them: mode, low level, target level.
 pub async fn slot_settings(
     db: &Path,

@@ -2,7 +2,7 @@
 //! under Xvfb. Run by `cargo xtask test`; ignored by a plain `cargo test`, which has no display.
 
 use anyhow::Result;
-use refill_e2e::{change_stock_elsewhere, count_orders, slot_settings, App, AppHome};
+use refill_e2e::{change_stock_elsewhere, count_orders, item_reports, slot_settings, App, AppHome};
 use refill_service::sandbox::{HISTORY, PRODUCTS};
 
 const BEANS: &str = "B0RFBEAN01";
@@ -329,4 +329,40 @@ async fn the_device_page_shows_each_slot_and_saves_its_settings() -> Result<()> 
             .await?
     );
     app.quit().await
+}
+
+#[tokio::test]
+#[ignore = "needs a display and tauri-driver: run by `cargo xtask test`"]
+async fn an_item_without_a_device_is_added_and_told_of() -> Result<()> {
+    let home = AppHome::new()?;
+    let app = App::launch(&home, "items", &[]).await?;
+    app.click("add-item").await?;
+    // The catalog is offered; this one is described by hand instead.
+    app.find("[data-testid='add-item-product'] option[value='B0RFBEAN02']")
+        .await?;
+    app.find("[data-testid='add-item-product'] option[value='']")
+        .await?
+        .click()
+        .await?;
+    app.type_into("add-item-name", "Dishwasher salt").await?;
+    app.type_into("add-item-size", "2000").await?;
+    app.click("add-item-confirm").await?;
+    app.wait_text("add-item-done", |t| t.contains("Dishwasher salt"))
+        .await?;
+    // "At home" joins the devices; its page has the item's own buttons.
+    app.click("open-device-home").await?;
+    app.wait_text("level-item-1", |t| t.contains("No pack opened yet"))
+        .await?;
+    app.click("opened-item-1").await?;
+    app.wait_text("level-item-1", |t| t.contains("000 g left"))
+        .await?;
+    assert_eq!(item_reports(&home.sandbox_db(), "item-1").await?.0, 1);
+    app.click("ran-out-item-1").await?;
+    app.wait_text("level-item-1", |t| t.starts_with("0 g left"))
+        .await?;
+    assert_eq!(item_reports(&home.sandbox_db(), "item-1").await?, (1, 1));
+    assert!(!app.exists("[data-testid='remove-device']").await?);
+    app.screenshot("item-at-home").await?;
+    app.quit().await?;
+    Ok(())
 }

@@ -51,6 +51,13 @@ function fakeApi(over: Partial<Api> = {}): Api {
       throw { code: "not_found", message: "no such slot" };
     }),
     removeDevice: vi.fn(async () => null),
+    listProducts: vi.fn(async () => ({ products: [] })),
+    addItem: vi.fn(async () => {
+      throw { code: "internal", message: "not in this test" };
+    }),
+    tellItem: vi.fn(async () => {
+      throw { code: "internal", message: "not in this test" };
+    }),
     inbox: vi.fn(async () => ({ notices: [], unread: 0 })),
     markInboxRead: vi.fn(async () => ({ notices: [], unread: 0 })),
     ...wizardApi(),

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/svelte";
 import App from "./App.svelte";
 import type { Api, AppEvents } from "./lib/api";
-import type { Inbox, Notice, SlotInventory } from "./lib/bindings";
+import type { DeviceView, Inbox, NewItem, Notice, SlotInventory } from "./lib/bindings";
 import { aLinkedDevice, anOrder, aTile, wizardApi } from "./lib/fixtures";
 
 afterEach(cleanup);
@@ -84,6 +84,13 @@ function fakeApi(over: Partial<Api> = {}): Api {
     ),
     changeSlot: vi.fn(async (_m: string, _s: string, _slot: string, settings) => beans({ mode: settings.mode ?? "notify", minimum: settings.minimum ?? null })),
     removeDevice: vi.fn(async () => null),
+    listProducts: vi.fn(async () => ({ products: [] })),
+    addItem: vi.fn(async () => {
+      throw { code: "internal", message: "not in this test" };
+    }),
+    tellItem: vi.fn(async () => {
+      throw { code: "internal", message: "not in this test" };
+    }),
     inbox: vi.fn(async () => inbox),
     markInboxRead: vi.fn(async () => (inbox = { ...inbox, unread: 0 })),
     ...wizardApi(),
@@ -155,6 +162,69 @@ describe("the order list", () => {
     await fireEvent.click(screen.getByTestId("order-cancel-refill.v1.o.1"));
     await waitFor(() => expect(api.cancelOrder).toHaveBeenCalledWith("refill.v1.o.1"));
     await waitFor(() => expect(api.listOrders).toHaveBeenCalledTimes(2));
+  });
+});
+
+describe("items without a device", () => {
+  const home: DeviceView = {
+    model: "home-1",
+    modelName: "At home",
+    serial: "home",
+    name: "At home",
+    isTest: false,
+    home: true,
+    slots: [{ slotId: "item-1", name: "Dishwasher salt", product: null }],
+  };
+  const salt = (over: Partial<SlotInventory> = {}) =>
+    beans({ slotId: "item-1", name: "Dishwasher salt", capacity: 2000, remaining: null, levels: [], runsOut: null, low: false, ...over });
+
+  it("adds one from the catalog or by name, size and unit, saying what is missing", async () => {
+    let devices: DeviceView[] = [aLinkedDevice];
+    const api = fakeApi({
+      listDevices: vi.fn(async () => ({ devices })),
+      listProducts: vi.fn(async () => ({
+        products: [{ asin: "B0RFBEAN02", title: "Dark Roast, 500 g", pack: { value: 500, unit: "g" as const }, price: { amountMinor: 1149, currency: "USD" } }],
+      })),
+      addItem: vi.fn(async (item: NewItem) => {
+        devices = [aLinkedDevice, home];
+        return { model: "home-1", serial: "home", created: true, item: salt({ name: item.name ?? "Dark Roast, 500 g" }) };
+      }),
+    });
+    render(App, { props: { api } });
+    await fireEvent.click(await screen.findByTestId("add-item"));
+    const product = (await screen.findByTestId("add-item-product")) as HTMLSelectElement;
+    await waitFor(() => expect(product.value).toBe("B0RFBEAN02"));
+    await fireEvent.change(product, { target: { value: "" } });
+    await fireEvent.click(screen.getByTestId("add-item-confirm"));
+    expect((await screen.findByTestId("add-item-error")).textContent).toContain("Say what it is");
+    await fireEvent.input(screen.getByTestId("add-item-name"), { target: { value: "Dishwasher salt" } });
+    await fireEvent.input(screen.getByTestId("add-item-size"), { target: { value: "0" } });
+    await fireEvent.click(screen.getByTestId("add-item-confirm"));
+    expect((await screen.findByTestId("add-item-error")).textContent).toContain("how much one pack holds");
+    expect(api.addItem).not.toHaveBeenCalled();
+    await fireEvent.input(screen.getByTestId("add-item-size"), { target: { value: "2000" } });
+    await fireEvent.click(screen.getByTestId("add-item-confirm"));
+    await waitFor(() => expect(api.addItem).toHaveBeenCalledWith({ name: "Dishwasher salt", size: 2000, unit: "g" }));
+    expect((await screen.findByTestId("add-item-done")).textContent).toContain("Dishwasher salt is now tracked under At home");
+    // The list comes again, with "At home".
+    expect((await screen.findByTestId("device-home")).textContent).toContain("items without a device");
+  });
+
+  it("says a new pack was opened or it ran out, and has no device wording", async () => {
+    const api = fakeApi({
+      listDevices: vi.fn(async () => ({ devices: [home] })),
+      slotInventory: vi.fn(async () => salt()),
+      tellItem: vi.fn(async (_slot: string, opened: boolean) => salt({ remaining: opened ? 2000 : 0 })),
+    });
+    render(App, { props: { api } });
+    await fireEvent.click(await screen.findByTestId("open-device-home"));
+    expect((await screen.findByTestId("level-item-1")).textContent).toContain("No pack opened yet");
+    await fireEvent.click(screen.getByTestId("opened-item-1"));
+    await waitFor(() => expect(api.tellItem).toHaveBeenCalledWith("item-1", true));
+    await waitFor(() => expect(screen.getByTestId("level-item-1").textContent).toMatch(/2.?000 g left/));
+    await fireEvent.click(screen.getByTestId("ran-out-item-1"));
+    await waitFor(() => expect(screen.getByTestId("level-item-1").textContent).toContain("0 g left"));
+    expect(screen.queryByTestId("remove-device")).toBeNull();
   });
 });
 

@@ -13,9 +13,10 @@ use crate::{
     SlotRef, WifiList, WifiNetwork,
 };
 use refill_wire::{
-    ButtonTile, DetailCode, DeviceList, DeviceView, ErrorBody, ErrorCode, ForecastView, LevelPoint,
-    MoneyView, OrderList, OrderState, OrderView, PressResult, QuantityView, SlotInventory,
-    SlotMode, SlotProduct, SlotSettings, SlotView,
+    ButtonTile, CatalogProduct, DetailCode, DeviceList, DeviceView, ErrorBody, ErrorCode,
+    ForecastView, ItemView, LevelPoint, MoneyView, NewItem, OrderList, OrderState, OrderView,
+    PressResult, ProductList, QuantityView, SlotInventory, SlotMode, SlotProduct, SlotSettings,
+    SlotView,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -190,6 +191,12 @@ commands! {
     async slot_inventory(model: String, serial: String, slot_id: String) -> SlotInventory;
     /// Changes a slot: notify or reorder, its low and target levels, the stock on hand.
     async change_slot(model: String, serial: String, slot_id: String, settings: SlotSettings) -> SlotInventory;
+    /// The catalog, for adding an item without a device.
+    async list_products() -> ProductList;
+    /// Tracks an item without a device ("At home"): a product of the catalog, or a name, pack size and unit.
+    async add_item(item: NewItem) -> ItemView;
+    /// Says of an item without a device that a new pack was opened (true) or that it ran out (false).
+    async tell_item(slot_id: String, opened: bool) -> SlotInventory;
     /// Removes a device from the account (someone else can then set it up); its history stays.
     async remove_device(model: String, serial: String) -> ();
     /// The latest orders, newest first.
@@ -253,6 +260,10 @@ pub fn typescript() -> String {
         ForecastView::decl(&cfg),
         SlotInventory::decl(&cfg),
         SlotSettings::decl(&cfg),
+        NewItem::decl(&cfg),
+        ItemView::decl(&cfg),
+        CatalogProduct::decl(&cfg),
+        ProductList::decl(&cfg),
         NoticeKind::decl(&cfg),
         SlotRef::decl(&cfg),
         Notice::decl(&cfg),

@@ -33,8 +33,8 @@ pub use refill_service::init_logging;
 use refill_client::{Client, ClientError};
 use refill_service::{RunningService, ServiceConfig};
 use refill_wire::{
-    ButtonTile, DeviceList, ErrorCode, OrderList, OrderView, PressResult, SlotInventory,
-    SlotSettings,
+    ButtonTile, DeviceList, ErrorCode, ItemView, NewItem, OrderList, OrderView, PressResult,
+    ProductList, SlotInventory, SlotSettings,
 };
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -355,6 +355,37 @@ impl AppCore {
         let client = self.client().await?;
         client
             .change_slot(&model, &serial, &slot_id, &settings)
+            .await
+            .map_err(|e| self.error(e, Doing::Changing))
+    }
+
+    /// The catalog, for adding an item without a device.
+    pub async fn list_products(&self) -> Result<ProductList, AppError> {
+        let client = self.client().await?;
+        client
+            .products()
+            .await
+            .map_err(|e| self.error(e, Doing::Listing))
+    }
+
+    /// Tracks an item without a device in the account's "At home" list.
+    pub async fn add_item(&self, item: NewItem) -> Result<ItemView, AppError> {
+        let client = self.client().await?;
+        client
+            .add_item(&item)
+            .await
+            .map_err(|e| self.error(e, Doing::Changing))
+    }
+
+    /// Says of an item without a device that a new pack was opened (`opened`) or it ran out.
+    pub async fn tell_item(
+        &self,
+        slot_id: String,
+        opened: bool,
+    ) -> Result<SlotInventory, AppError> {
+        let client = self.client().await?;
+        client
+            .tell_item(&slot_id, opened)
             .await
             .map_err(|e| self.error(e, Doing::Changing))
     }

@@ -29,6 +29,9 @@ export type Api = Pick<
   | "slotInventory"
   | "changeSlot"
   | "removeDevice"
+  | "listProducts"
+  | "addItem"
+  | "tellItem"
   | "inbox"
   | "markInboxRead"
   | DeviceCommand

@@ -492,6 +492,66 @@ onHand?: number | null,
  */
 version?: number, };
 
+export type NewItem = { 
+/**
+ * A product of the catalog (`GET /v1/products`).
+ */
+asin?: string, 
+/**
+ * What it is, without a product ("Dishwasher salt").
+ */
+name?: string, 
+/**
+ * What one pack holds, in `unit`.
+ */
+size?: number, 
+/**
+ * `count`, `g` or `ml`.
+ */
+unit?: string, };
+
+export type ItemView = { 
+/**
+ * The list's model id (`/v1/devices/{model}/{serial}/slots/{slotId}` reads and changes it).
+ */
+model: string, 
+/**
+ * The list's serial.
+ */
+serial: string, 
+/**
+ * `false` when the product was already in the list: this is that item.
+ */
+created: boolean, 
+/**
+ * Its supply, settings and forecast.
+ */
+item: SlotInventory, };
+
+export type CatalogProduct = { 
+/**
+ * Its ASIN.
+ */
+asin: string, 
+/**
+ * Its title.
+ */
+title: string, 
+/**
+ * What one pack holds.
+ */
+pack: Quantity, 
+/**
+ * The price of one pack.
+ */
+price: Money, };
+
+export type ProductList = { 
+/**
+ * Every product.
+ */
+products: Array<CatalogProduct>, };
+
 export type NoticeKind = "lowSupply" | "orderPlaced" | "shipped" | "delivered" | "cancelled" | "deviceAdded" | "deviceRemoved" | "deviceSilent" | "summary" | "problem";
 
 export type SlotRef = { 
@@ -581,6 +641,9 @@ export type CommandName =
   | "list_devices"
   | "slot_inventory"
   | "change_slot"
+  | "list_products"
+  | "add_item"
+  | "tell_item"
   | "remove_device"
   | "list_orders"
   | "inbox"
@@ -634,6 +697,12 @@ export const commands = {
   slotInventory: (model: string, serial: string, slotId: string): Promise<SlotInventory> => invoke("slot_inventory", { model, serial, slotId }),
   /** Changes a slot: notify or reorder, its low and target levels, the stock on hand. */
   changeSlot: (model: string, serial: string, slotId: string, settings: SlotSettings): Promise<SlotInventory> => invoke("change_slot", { model, serial, slotId, settings }),
+  /** The catalog, for adding an item without a device. */
+  listProducts: (): Promise<ProductList> => invoke("list_products"),
+  /** Tracks an item without a device ("At home"): a product of the catalog, or a name, pack size and unit. */
+  addItem: (item: NewItem): Promise<ItemView> => invoke("add_item", { item }),
+  /** Says of an item without a device that a new pack was opened (true) or that it ran out (false). */
+  tellItem: (slotId: string, opened: boolean): Promise<SlotInventory> => invoke("tell_item", { slotId, opened }),
   /** Removes a device from the account (someone else can then set it up); its history stays. */
   removeDevice: (model: string, serial: string): Promise<null> => invoke("remove_device", { model, serial }),
   /** The latest orders, newest first. */
