@@ -27,6 +27,7 @@ pub const COMMANDS: &[&str] = &[
     "list_products",
     "add_item",
     "tell_item",
+    "remove_item",
     "remove_device",
     "list_orders",
     "inbox",

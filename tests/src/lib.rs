@@ -574,6 +574,40 @@ pub async fn change_stock_elsewhere(
     Ok(())
 }
 
+/// Makes the item without a device `slot` (of the customer's "At home" list) run out in about
+/// `days` at its forecast use, behind the app's back, as the days since its pack was opened would:
+/// a pack of it lasts 30 days, and what is left of the open one is that much use.
+pub async fn run_item_down_elsewhere(db: &Path, slot: &str, days: f64) -> Result<()> {
+    use sqlx::sqlite::SqliteConnectOptions;
+    use sqlx::ConnectOptions;
+    let mut conn = SqliteConnectOptions::new()
+        .filename(db)
+        .busy_timeout(std::time::Duration::from_secs(5))
+        .connect()
+        .await
+        .with_context(|| format!("opening {}", db.display()))?;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
+    let done = sqlx::query(
+        "UPDATE slot_inventory SET \
+             remaining = (SELECT s.capacity FROM slots s JOIN devices d ON d.model_id = s.model_id \
+                          WHERE d.id = slot_inventory.device_id AND s.slot_id = ?1) * ?2 / 30.0, \
+             forecast_rate = (SELECT s.capacity FROM slots s JOIN devices d \
+                              ON d.model_id = s.model_id \
+                              WHERE d.id = slot_inventory.device_id AND s.slot_id = ?1) / 30.0, \
+             forecast_at_ms = ?3, last_report_ms = ?3, on_hand = 0 \
+         WHERE slot_id = ?1 AND device_id = (SELECT d.id FROM devices d \
+             JOIN device_models m ON m.model_id = d.model_id \
+             WHERE m.home_of IS NOT NULL AND d.deregistered_at_ms IS NULL)",
+    )
+    .bind(slot)
+    .bind(days)
+    .bind(now)
+    .execute(&mut conn)
+    .await?;
+    anyhow::ensure!(done.rows_affected() == 1, "no item {slot} at home");
+    Ok(())
+}
+
 /// Whether the device `serial` is registered (not removed) in the SQLite database `db`.
 pub async fn device_registered(db: &Path, serial: &str) -> Result<bool> {
     let mut conn = read_only(db).await?;

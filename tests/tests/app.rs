@@ -2,32 +2,32 @@
 //! under Xvfb. Run by `cargo xtask test`; ignored by a plain `cargo test`, which has no display.
 
 use anyhow::Result;
-use refill_e2e::{change_stock_elsewhere, count_orders, item_reports, slot_settings, App, AppHome};
+use refill_e2e::{
+    change_stock_elsewhere, count_orders, item_reports, run_item_down_elsewhere, slot_settings,
+    App, AppHome,
+};
 use refill_service::sandbox::{HISTORY, PRODUCTS};
 
 const BEANS: &str = "B0RFBEAN01";
 const OPEN: &[&str] = &["placed", "shipped"];
 
-/// The sandbox's recent items, in the order the grid shows them (first ordered first).
-fn expected_titles() -> Vec<&'static str> {
-    let mut first_ordered: Vec<(&str, i64)> = Vec::new();
-    for (asin, days_ago) in HISTORY {
-        match first_ordered.iter_mut().find(|(a, _)| a == asin) {
-            Some(entry) => entry.1 = entry.1.max(*days_ago),
-            None => first_ordered.push((asin, *days_ago)),
-        }
-    }
-    first_ordered.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    first_ordered
+/// The titles of the sandbox's recent items, sorted (the grid ranks them by need, which the
+/// service's tests check).
+fn expected_titles() -> Vec<String> {
+    let mut titles: Vec<String> = PRODUCTS
         .iter()
-        .map(|(asin, _)| {
-            PRODUCTS
-                .iter()
-                .find(|p| p.asin == *asin)
-                .map(|p| p.title)
-                .unwrap_or("?")
-        })
-        .collect()
+        .filter(|p| HISTORY.iter().any(|(asin, _)| *asin == p.asin))
+        .map(|p| p.title.to_owned())
+        .collect();
+    titles.sort();
+    titles
+}
+
+/// The grid's titles, sorted.
+async fn sorted_titles(app: &App) -> Result<Vec<String>> {
+    let mut titles = titles(app).await?;
+    titles.sort();
+    Ok(titles)
 }
 
 /// Taps the beans' tile and waits until it shows the order.
@@ -57,7 +57,7 @@ async fn titles(app: &App) -> Result<Vec<String>> {
 async fn the_grid_shows_the_seeded_recent_items() -> Result<()> {
     let home = AppHome::new()?;
     let app = App::launch(&home, "grid", &[]).await?;
-    assert_eq!(titles(&app).await?, expected_titles());
+    assert_eq!(sorted_titles(&app).await?, expected_titles());
     assert_eq!(app.text("service").await?, "Sandbox");
     assert!(app
         .text(&format!("status-{BEANS}"))
@@ -172,7 +172,7 @@ async fn an_unreachable_service_is_shown_on_the_tile_and_nothing_is_ordered() ->
     let url = service.base_url();
     let home = AppHome::new()?;
     let app = App::launch(&home, "unreachable", &["--service", &url]).await?;
-    assert_eq!(titles(&app).await?, expected_titles());
+    assert_eq!(sorted_titles(&app).await?, expected_titles());
     assert_eq!(
         app.text("service").await?,
         url.trim_start_matches("http://")
@@ -363,6 +363,52 @@ async fn an_item_without_a_device_is_added_and_told_of() -> Result<()> {
     assert_eq!(item_reports(&home.sandbox_db(), "item-1").await?, (1, 1));
     assert!(!app.exists("[data-testid='remove-device']").await?);
     app.screenshot("item-at-home").await?;
+
+    // A product of the catalog tracked at home gets a button; once it is about to run out, the
+    // grid puts it first and says so.
+    app.click("device-back").await?;
+    app.click("add-item").await?;
+    app.find("[data-testid='add-item-product'] option[value='B0RFBEAN02']")
+        .await?
+        .click()
+        .await?;
+    app.click("add-item-confirm").await?;
+    app.wait_text("add-item-done", |t| t.contains("tracked"))
+        .await?;
+    app.find("[data-testid='tap-B0RFBEAN02']").await?;
+    app.click("open-device-home").await?;
+    app.click("opened-item-2").await?;
+    app.wait_text("level-item-2", |t| t.contains(" left"))
+        .await?;
+    run_item_down_elsewhere(&home.sandbox_db(), "item-2", 2.0).await?;
+    app.click("device-back").await?;
+    app.wait_text("need-B0RFBEAN02", |t| t.starts_with("About 2 days left"))
+        .await?;
+    let titles = titles(&app).await?;
+    let dark = app.text("title-B0RFBEAN02").await?;
+    assert_eq!(titles.first(), Some(&dark), "{titles:?}");
+    app.screenshot("item-first-in-grid").await?;
+
+    // The salt is no longer wanted: after asking, it goes, and the beans stay.
+    app.click("open-device-home").await?;
+    app.click("remove-item-item-1").await?;
+    app.wait_text("remove-item-ask-item-1", |t| {
+        t.contains("Stop tracking Dishwasher salt?")
+    })
+    .await?;
+    app.click("remove-item-confirm-item-1").await?;
+    app.find("[data-testid='device-page']").await?;
+    let mut gone = false;
+    for _ in 0..50 {
+        if !app.exists("[data-testid='slot-item-1']").await? {
+            gone = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(gone, "the salt is still listed");
+    app.find("[data-testid='slot-item-2']").await?;
+    assert_eq!(item_reports(&home.sandbox_db(), "item-1").await?, (0, 0));
     app.quit().await?;
     Ok(())
 }

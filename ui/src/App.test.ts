@@ -51,6 +51,7 @@ function fakeApi(over: Partial<Api> = {}): Api {
       throw { code: "not_found", message: "no such slot" };
     }),
     removeDevice: vi.fn(async () => null),
+    removeItem: vi.fn(async () => null),
     listProducts: vi.fn(async () => ({ products: [] })),
     addItem: vi.fn(async () => {
       throw { code: "internal", message: "not in this test" };
@@ -99,6 +100,16 @@ describe("the button grid", () => {
     expect(screen.queryByTestId("placeholder-B0RFBEAN01")).toBeNull();
     expect(screen.getByTestId("placeholder-B0RFWATR02")).toBeTruthy();
     expect(screen.getByTestId("service").textContent).toBe("Sandbox");
+  });
+
+  it("says how soon an item runs out until it is ordered", async () => {
+    const soon = new Date(Date.now() + 2.2 * 86_400_000).toISOString();
+    const api = fakeApi({ listButtons: vi.fn(async () => grid({ tiles: [aTile({ runsOut: soon, daysLeft: 2.2 })] })) });
+    render(App, { props: { api } });
+    expect((await screen.findByTestId("need-B0RFBEAN01")).textContent).toBe("About 2 days left");
+    await fireEvent.click(screen.getByTestId("tap-B0RFBEAN01"));
+    await waitFor(() => expect(screen.getByTestId("status-B0RFBEAN01").textContent).toMatch(/^Ordered, arrives /));
+    expect(screen.queryByTestId("need-B0RFBEAN01")).toBeNull();
   });
 
   it("orders with one tap, ignores taps while ordering, and offers Cancel", async () => {

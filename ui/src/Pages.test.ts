@@ -53,6 +53,15 @@ function beans(over: Partial<SlotInventory> = {}): SlotInventory {
       { at: new Date(Date.now() - 7 * day).toISOString(), remaining: 1000 },
       { at: new Date().toISOString(), remaining: 300 },
     ],
+    orders: [
+      {
+        placed: new Date(Date.now() - 1 * day).toISOString(),
+        delivered: null,
+        expected: new Date(Date.now() + 1 * day).toISOString(),
+        status: "shipped",
+        quantity: 1,
+      },
+    ],
     ...over,
   };
 }
@@ -84,6 +93,7 @@ function fakeApi(over: Partial<Api> = {}): Api {
     ),
     changeSlot: vi.fn(async (_m: string, _s: string, _slot: string, settings) => beans({ mode: settings.mode ?? "notify", minimum: settings.minimum ?? null })),
     removeDevice: vi.fn(async () => null),
+    removeItem: vi.fn(async () => null),
     listProducts: vi.fn(async () => ({ products: [] })),
     addItem: vi.fn(async () => {
       throw { code: "internal", message: "not in this test" };
@@ -226,6 +236,47 @@ describe("items without a device", () => {
     await waitFor(() => expect(screen.getByTestId("level-item-1").textContent).toContain("0 g left"));
     expect(screen.queryByTestId("remove-device")).toBeNull();
   });
+
+  it("stops tracking an item only after asking, and leaves the list when it was the last", async () => {
+    let listed = [home];
+    const api = fakeApi({
+      listDevices: vi.fn(async () => ({ devices: listed })),
+      slotInventory: vi.fn(async () => salt()),
+      removeItem: vi.fn(async () => {
+        listed = [];
+        return null;
+      }),
+    });
+    render(App, { props: { api } });
+    await fireEvent.click(await screen.findByTestId("open-device-home"));
+    await fireEvent.click(await screen.findByTestId("remove-item-item-1"));
+    expect(screen.getByTestId("remove-item-ask-item-1").textContent).toContain("Stop tracking Dishwasher salt?");
+    await fireEvent.click(screen.getByTestId("remove-item-keep-item-1"));
+    expect(screen.queryByTestId("remove-item-ask-item-1")).toBeNull();
+    expect(api.removeItem).not.toHaveBeenCalled();
+    await fireEvent.click(screen.getByTestId("remove-item-item-1"));
+    await fireEvent.click(screen.getByTestId("remove-item-confirm-item-1"));
+    await waitFor(() => expect(api.removeItem).toHaveBeenCalledWith("item-1"));
+    // Nothing left at home: back to the grid, and "At home" is gone from the devices.
+    await waitFor(() => expect(screen.queryByTestId("device-page")).toBeNull());
+    expect(screen.queryByTestId("open-device-home")).toBeNull();
+  });
+
+  it("says why an item could not be removed, and keeps it", async () => {
+    const api = fakeApi({
+      listDevices: vi.fn(async () => ({ devices: [home] })),
+      slotInventory: vi.fn(async () => salt()),
+      removeItem: vi.fn(async () => {
+        throw { code: "service_unreachable", message: "Can't reach the Refill service at x, so nothing was changed." };
+      }),
+    });
+    render(App, { props: { api } });
+    await fireEvent.click(await screen.findByTestId("open-device-home"));
+    await fireEvent.click(await screen.findByTestId("remove-item-item-1"));
+    await fireEvent.click(screen.getByTestId("remove-item-confirm-item-1"));
+    expect((await screen.findByTestId("slot-error-item-1")).textContent).toContain("nothing was changed");
+    expect(screen.getByTestId("device-page")).toBeTruthy();
+  });
 });
 
 describe("the device page", () => {
@@ -236,7 +287,13 @@ describe("the device page", () => {
     expect((await screen.findByTestId("level-brew-beans")).textContent).toContain("300 g left");
     expect(screen.getByTestId("level-brew-beans").textContent).toContain("low");
     expect(screen.getByTestId("forecast-brew-beans").textContent).toMatch(/^Runs out between .* and .*about 100 g a day/);
-    expect(screen.getByTestId("chart-brew-beans")).toBeTruthy();
+    // The chart has dates along the bottom, amounts up the side, the run-out range and the order on its way.
+    const chart = screen.getByTestId("chart-brew-beans");
+    expect(screen.getAllByTestId("chart-day-brew-beans").length).toBeGreaterThanOrEqual(5);
+    expect(chart.textContent).toContain("1,000 g");
+    expect(chart.querySelector("polygon.band")).not.toBeNull();
+    expect(screen.getByTestId("chart-placed-brew-beans").textContent).toMatch(/^Ordered 1 pack on /);
+    expect(screen.getByTestId("chart-due-brew-beans").textContent).toMatch(/^Due on /);
     // Each field says its unit; "Low at" left empty means in time for a delivery.
     const lowAt = screen.getByTestId("minimum-brew-beans") as HTMLInputElement;
     expect(lowAt.closest("label")?.textContent).toContain("Low at (g)");

@@ -1,5 +1,6 @@
 //! `refill items`: things bought again and again, tracked without a device in the "At home"
-//! list of a Refill service — add one, say when a new pack was opened or it ran out, list them.
+//! list of a Refill service — add one, say when a new pack was opened or it ran out, list them,
+//! stop tracking one.
 
 use refill_auth::{KeyringStore, Provider, Session};
 use refill_client::Client;
@@ -17,6 +18,7 @@ USAGE:
     refill items add --name NAME --size AMOUNT --unit g|ml|count [--service URL]
     refill items opened ITEM [--service URL]      a new pack was opened (one fewer at home)
     refill items ran-out ITEM [--service URL]     none left, no new pack opened yet
+    refill items remove ITEM [--service URL]      stop tracking it (its orders stay)
 
 ITEM is the id `refill items list` shows (item-1, …). The service is --service URL or
 REFILL_SERVICE_URL; signed in with `refill login --service URL`, or a sandbox on this computer.
@@ -108,6 +110,14 @@ pub async fn main(args: &[String]) -> Result<(), String> {
                 .await
                 .map_err(said)?;
             println!("{}", describe(&item));
+            Ok(())
+        }
+        "remove" => {
+            let [slot] = positional.as_slice() else {
+                return Err("say which item: refill items remove ITEM".to_owned());
+            };
+            client.remove_item(slot).await.map_err(said)?;
+            println!("No longer tracked: {slot}");
             Ok(())
         }
         other => Err(format!("unknown command 'items {other}'\n\n{USAGE}")),

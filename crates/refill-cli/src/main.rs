@@ -20,7 +20,7 @@ USAGE:
     refill whoami [PROVIDER OPTIONS]
     refill logout [PROVIDER OPTIONS]
     refill devices scan | provision …   (refill devices --help)
-    refill items list | add | opened | ran-out …   (refill items --help)
+    refill items list | add | opened | ran-out | remove …   (refill items --help)
 
 PROVIDER OPTIONS (flags, or the environment variables in brackets):
     --service URL         a Refill service                       [REFILL_SERVICE_URL]

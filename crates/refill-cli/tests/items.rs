@@ -73,6 +73,13 @@ async fn items_without_a_device_are_added_told_of_and_listed_from_the_command_li
     );
     assert!(lines[1].contains("no pack opened yet"), "{out}");
 
+    let (ok, out, err) = refill(&["items", "remove", "item-2"], &url).await;
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "No longer tracked: item-2");
+    let (ok, out, err) = refill(&["items", "list"], &url).await;
+    assert!(ok, "{err}");
+    assert_eq!(out.lines().count(), 1, "{out}");
+
     // Mistakes are said in words, with a failing exit status.
     for (args, want) in [
         (
@@ -87,6 +94,8 @@ async fn items_without_a_device_are_added_told_of_and_listed_from_the_command_li
         ),
         (&["items", "opened", "item-9"][..], "no item item-9"),
         (&["items", "opened"][..], "say which item"),
+        (&["items", "remove", "item-2"][..], "no item item-2"),
+        (&["items", "remove"][..], "say which item"),
     ] {
         let (ok, _, err) = refill(args, &url).await;
         assert!(!ok && err.contains(want), "{args:?}: {err}");

@@ -225,6 +225,14 @@ impl Client {
         self.send(|| self.http.post(self.url(&path))).await
     }
 
+    /// `DELETE /v1/items/{slot}`: stops tracking an item without a device.
+    pub async fn remove_item(&self, slot: &str) -> Result<(), ClientError> {
+        let path = format!("/v1/items/{}", path_segment(slot));
+        self.respond(&|| self.http.delete(self.url(&path)))
+            .await
+            .map(drop)
+    }
+
     /// `GET /v1/events?after=`: the customer's events after `after`, oldest first (a page).
     pub async fn events(&self, after: i64) -> Result<EventList, ClientError> {
         let path = format!("/v1/events?after={after}");

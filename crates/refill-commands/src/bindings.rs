@@ -14,9 +14,9 @@ use crate::{
 };
 use refill_wire::{
     ButtonTile, CatalogProduct, DetailCode, DeviceList, DeviceView, ErrorBody, ErrorCode,
-    ForecastView, ItemView, LevelPoint, MoneyView, NewItem, OrderList, OrderState, OrderView,
-    PressResult, ProductList, QuantityView, SlotInventory, SlotMode, SlotProduct, SlotSettings,
-    SlotView,
+    ForecastView, ItemView, LevelPoint, MoneyView, NewItem, OrderList, OrderMark, OrderState,
+    OrderView, PressResult, ProductList, QuantityView, SlotInventory, SlotMode, SlotProduct,
+    SlotSettings, SlotView,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -197,6 +197,8 @@ commands! {
     async add_item(item: NewItem) -> ItemView;
     /// Says of an item without a device that a new pack was opened (true) or that it ran out (false).
     async tell_item(slot_id: String, opened: bool) -> SlotInventory;
+    /// Stops tracking an item without a device; its orders stay in the order list.
+    async remove_item(slot_id: String) -> ();
     /// Removes a device from the account (someone else can then set it up); its history stays.
     async remove_device(model: String, serial: String) -> ();
     /// The latest orders, newest first.
@@ -257,6 +259,7 @@ pub fn typescript() -> String {
         OrderList::decl(&cfg),
         SlotMode::decl(&cfg),
         LevelPoint::decl(&cfg),
+        OrderMark::decl(&cfg),
         ForecastView::decl(&cfg),
         SlotInventory::decl(&cfg),
         SlotSettings::decl(&cfg),

@@ -390,6 +390,15 @@ impl AppCore {
             .map_err(|e| self.error(e, Doing::Changing))
     }
 
+    /// Stops tracking an item without a device; its orders stay in the order list.
+    pub async fn remove_item(&self, slot_id: String) -> Result<(), AppError> {
+        let client = self.client().await?;
+        client
+            .remove_item(&slot_id)
+            .await
+            .map_err(|e| self.error(e, Doing::Changing))
+    }
+
     /// Removes a device from the account, so that someone else can set it up; its orders and
     /// history stay with the account.
     pub async fn remove_device(&self, model: String, serial: String) -> Result<(), AppError> {

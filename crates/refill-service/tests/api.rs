@@ -1,5 +1,6 @@
 //! The service's HTTP API over real loopback HTTP and a real SQLite file.
 
+use refill_core::Clock;
 use refill_wire::{
     ButtonList, DetailCode, ErrorBody, ErrorCode, OrderState, OrderView, PressResult,
 };
@@ -50,23 +51,111 @@ impl Fixture {
     }
 }
 
+impl Fixture {
+    /// Gives the slot holding `asin` this stock and forecast use, as its last report did now.
+    async fn stock(&self, asin: &str, remaining: f64, on_hand: f64, rate: f64) {
+        let now = self.clock.now().unix_timestamp() * 1000;
+        let done = sqlx::query(
+            "INSERT INTO slot_inventory (device_id, slot_id, remaining, on_hand, forecast_rate, \
+                 last_report_ms) \
+             SELECT device_id, slot_id, $2, $3, $4, $5 FROM device_slots WHERE asin = $1 \
+             ON CONFLICT (device_id, slot_id) DO UPDATE SET remaining = excluded.remaining, \
+                 on_hand = excluded.on_hand, forecast_rate = excluded.forecast_rate, \
+                 last_report_ms = excluded.last_report_ms",
+        )
+        .bind(asin)
+        .bind(remaining)
+        .bind(on_hand)
+        .bind(rate)
+        .bind(now)
+        .execute(self.service.store().pool())
+        .await
+        .unwrap();
+        assert_eq!(done.rows_affected(), 1, "{asin} fills one slot");
+    }
+
+    async fn asins(&self) -> Vec<String> {
+        self.buttons()
+            .await
+            .tiles
+            .into_iter()
+            .map(|t| t.asin)
+            .collect()
+    }
+}
+
 #[tokio::test]
-async fn sandbox_grid_shows_recent_items_in_first_ordered_order() {
+async fn the_grid_ranks_buttons_by_need_and_a_tap_does_not_move_one() {
+    let f = sandbox().await;
+    // Nothing known of their use yet: most recently ordered first.
+    assert_eq!(
+        f.asins().await,
+        [
+            BEANS,
+            "B0RFDTRG30",
+            "B0RFINKCY1",
+            "B0RFINKBK1",
+            "B0RFFILT04",
+            "B0RFWATR02"
+        ]
+    );
+    // Beans run out in 3 days, detergent in 10, cyan ink in 15 counting the cartridges at home;
+    // the water filter lasts 100 days: beyond a month, so it ranks by its last order.
+    f.stock(BEANS, 300.0, 0.0, 100.0).await;
+    f.stock("B0RFDTRG30", 20.0, 0.0, 2.0).await;
+    f.stock("B0RFINKCY1", 5.0, 10.0, 1.0).await;
+    f.stock("B0RFWATR02", 1.0, 0.0, 0.01).await;
+    f.stock("B0RFINKBK1", 60.0, 0.0, 1.0).await;
+    assert_eq!(
+        f.asins().await,
+        [
+            BEANS,
+            "B0RFDTRG30",
+            "B0RFINKCY1",
+            "B0RFINKBK1",
+            "B0RFFILT04",
+            "B0RFWATR02"
+        ],
+        "black ink: 60 days, by its last order"
+    );
+    f.stock("B0RFINKBK1", 6.0, 0.0, 1.0).await;
+    assert_eq!(
+        f.asins().await,
+        [
+            BEANS,
+            "B0RFINKBK1",
+            "B0RFDTRG30",
+            "B0RFINKCY1",
+            "B0RFFILT04",
+            "B0RFWATR02"
+        ],
+        "black ink: 6 days"
+    );
+    let grid = f.buttons().await;
+    assert_eq!(
+        grid.tiles[0].runs_out,
+        Some(f.clock.now() + Duration::days(3))
+    );
+    assert_eq!(
+        grid.tiles[5].runs_out,
+        Some(f.clock.now() + Duration::days(100))
+    );
+    assert_eq!(
+        grid.tiles[4].runs_out, None,
+        "no slot of the filters has reported"
+    );
+    // An order on its way does not move the tile that was tapped.
+    f.press("B0RFDTRG30").await;
+    assert_eq!(f.asins().await[2], "B0RFDTRG30");
+}
+
+#[tokio::test]
+async fn sandbox_grid_shows_recent_items_with_their_prices_and_pictures() {
     let f = sandbox().await;
     let grid = f.buttons().await;
     let asins: Vec<_> = grid.tiles.iter().map(|t| t.asin.as_str()).collect();
-    assert_eq!(
-        asins,
-        [
-            "B0RFWATR02",
-            "B0RFFILT04",
-            BEANS,
-            "B0RFINKBK1",
-            "B0RFINKCY1",
-            "B0RFDTRG30"
-        ]
-    );
-    let beans = &grid.tiles[2];
+    assert_eq!(asins.len(), 6);
+    let beans = &grid.tiles[0];
     assert_eq!(beans.price.amount_minor, 1899);
     assert_eq!(beans.price.currency, "USD");
     assert_eq!(beans.pack.value, 1000.0);
@@ -84,7 +173,7 @@ async fn sandbox_grid_shows_recent_items_in_first_ordered_order() {
     let svg = f.http.get(f.url(image)).send().await.unwrap();
     assert_eq!(svg.headers()["content-type"], "image/svg+xml");
     assert!(
-        grid.tiles[0].image_url.is_none(),
+        grid.tiles[5].image_url.is_none(),
         "the water filter has no picture: the UI shows a placeholder"
     );
 }

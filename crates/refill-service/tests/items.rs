@@ -112,6 +112,28 @@ async fn items_are_added_from_the_catalog_or_by_name_and_listed_at_home() {
         .clone();
     assert_eq!(tiles.last().unwrap()["asin"], "B0RFBEAN02");
     assert_eq!(tiles.last().unwrap()["lastOrderedAt"], Value::Null);
+    // ...and keeps it when its last order is over a year old.
+    sqlx::query(
+        "INSERT INTO orders (event_instance_id, customer_id, asin, kind, source, status, \
+             quantity, price_minor, currency, placed_at_ms, expected_delivery_ms, \
+             cancellable_until_ms, updated_at_ms) \
+         SELECT 'refill.v1.o.long-ago', customer_id, 'B0RFBEAN02', 'standard', 'button', \
+                'delivered', 1, 999, 'USD', $1, $1, $1, $1 FROM devices WHERE serial = 'home'",
+    )
+    .bind((f.clock.now() - Duration::days(400)).unix_timestamp() * 1000)
+    .execute(f.service.store().pool())
+    .await
+    .unwrap();
+    let tiles = get(&f, "/v1/buttons").await["tiles"].clone();
+    let kept = tiles
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["asin"] == "B0RFBEAN02");
+    assert!(
+        kept.is_some_and(|t| t["lastOrderedAt"].is_string()),
+        "{tiles}"
+    );
 
     // Bad input: 4xx with a message, nothing added.
     for (body, want) in [
@@ -275,4 +297,104 @@ async fn an_item_runs_low_by_its_forecast_and_smart_reorder_orders_it() {
         .collect();
     assert_eq!(placed.len(), 1, "{happened:?}");
     assert_eq!(placed[0]["body"]["asin"], "B0RFBEAN02");
+    // The item's chart marks the order, and the grid puts the item first: it runs out soonest.
+    let view = get(&f, &path).await;
+    let marks = view["orders"].as_array().unwrap();
+    assert_eq!(marks.len(), 1, "{view}");
+    assert_eq!(marks[0]["status"], "placed");
+    assert!(marks[0]["quantity"].as_u64().unwrap() >= 1, "{view}");
+    assert_eq!(marks[0]["delivered"], Value::Null);
+    assert!(marks[0]["expected"].is_string(), "{view}");
+    let tiles = get(&f, "/v1/buttons").await["tiles"].clone();
+    assert_eq!(tiles[0]["asin"], "B0RFBEAN02", "{tiles}");
+    assert!(tiles[0]["runsOut"].is_string(), "{tiles}");
+    // Once delivered, the mark says when.
+    f.clock.advance(Duration::days(5));
+    store.fulfil(f.clock.now()).await.unwrap();
+    let marks = get(&f, &path).await["orders"].clone();
+    assert_eq!(marks[0]["status"], "delivered", "{marks}");
+    assert!(marks[0]["delivered"].is_string(), "{marks}");
+    assert_eq!(marks[0]["expected"], Value::Null);
+}
+
+#[tokio::test]
+async fn a_removed_item_goes_with_its_history_and_its_orders_stay() {
+    let f = sandbox().await;
+    let store = f.service.store();
+    let (_, salt) = post(
+        &f,
+        "/v1/items",
+        Some(json!({"name": "Dishwasher salt", "size": 2000, "unit": "g"})),
+    )
+    .await;
+    let (_, beans) = post(&f, "/v1/items", Some(json!({"asin": "B0RFBEAN02"}))).await;
+    let slot = beans["item"]["slotId"].as_str().unwrap().to_owned();
+    let path = slot_path(&beans);
+    post(&f, &format!("/v1/items/{slot}/opened"), None).await;
+    // An order for it is on its way.
+    let res = f
+        .http
+        .post(f.url("/v1/buttons/B0RFBEAN02/press"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    sqlx::query("UPDATE orders SET device_id = (SELECT id FROM devices WHERE serial = 'home'), slot_id = $1 WHERE asin = 'B0RFBEAN02'")
+        .bind(&slot)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(get(&f, &path).await["orders"].as_array().unwrap().len(), 1);
+
+    let delete = |path: String| {
+        let http = f.http.clone();
+        let url = f.url(&path);
+        async move { http.delete(url).send().await.unwrap() }
+    };
+    let res = delete(format!("/v1/items/{slot}")).await;
+    assert_eq!(res.status(), 204);
+    assert_eq!(f.http.get(f.url(&path)).send().await.unwrap().status(), 404);
+    let again = delete(format!("/v1/items/{slot}")).await;
+    assert_eq!(again.status(), 404);
+    let body: Value = again.json().await.unwrap();
+    assert_eq!(
+        body["message"],
+        format!("You have no item {slot}."),
+        "{body}"
+    );
+    // The other item stays; the order stays in the order list.
+    let devices = get(&f, "/v1/devices").await;
+    let home = devices["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["home"] == true)
+        .unwrap()
+        .clone();
+    let names: Vec<&str> = home["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, [salt["item"]["name"].as_str().unwrap()]);
+    let orders = get(&f, "/v1/orders").await;
+    assert!(
+        orders["orders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["asin"] == "B0RFBEAN02" && o["status"] == "placed"),
+        "{orders}"
+    );
+    // Tracked again, it starts afresh, even under the same id.
+    let (status, fresh) = post(&f, "/v1/items", Some(json!({"asin": "B0RFBEAN02"}))).await;
+    assert_eq!(status, 201, "{fresh}");
+    assert_eq!(fresh["item"]["remaining"], Value::Null);
+    assert_eq!(fresh["item"]["orders"], json!([]));
+    assert_eq!(fresh["item"]["levels"], json!([]));
+    // Its delivery does not land on the new item.
+    f.clock.advance(Duration::days(5));
+    store.fulfil(f.clock.now()).await.unwrap();
+    assert_eq!(get(&f, &slot_path(&fresh)).await["onHand"], 0.0);
 }

@@ -207,13 +207,24 @@ pub struct ButtonTile {
     pub last_ordered_at: Option<OffsetDateTime>,
     /// The order for this item that is still under way, if any.
     pub open_order: Option<OrderView>,
+    /// When the supply it refills runs out at its forecast use, counting the packs at home but
+    /// not the orders on their way (the soonest of the slots it fills); `null` when no slot
+    /// tracks it or its use is not known yet.
+    #[serde(with = "rfc3339::option", default)]
+    #[ts(type = "string | null")]
+    pub runs_out: Option<OffsetDateTime>,
+    /// Days from the answer to `runsOut` by the service's clock (which a sandbox may run fast);
+    /// at or below 0 when it has probably run out; `null` with `runsOut`.
+    #[serde(default)]
+    pub days_left: Option<f64>,
 }
 
-/// `GET /v1/buttons`: the customer's virtual Dash buttons, in a stable order.
+/// `GET /v1/buttons`: the customer's virtual Dash buttons, ranked by need.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
 pub struct ButtonList {
-    /// One tile per recently ordered item, oldest first so that tiles never move.
+    /// Those that run out within 30 days first, soonest first; then the others, most recently
+    /// ordered first; then products tracked at home and never ordered.
     pub tiles: Vec<ButtonTile>,
 }
 
@@ -370,6 +381,28 @@ pub struct LevelPoint {
     pub remaining: f64,
 }
 
+/// An order of a slot's product, as its chart marks it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderMark {
+    /// When it was placed.
+    #[serde(with = "rfc3339")]
+    #[ts(type = "string")]
+    pub placed: OffsetDateTime,
+    /// When it was delivered; `null` while it is on its way (or after it was cancelled).
+    #[serde(with = "rfc3339::option", default)]
+    #[ts(type = "string | null")]
+    pub delivered: Option<OffsetDateTime>,
+    /// When it is expected, while it is on its way.
+    #[serde(with = "rfc3339::option", default)]
+    #[ts(type = "string | null")]
+    pub expected: Option<OffsetDateTime>,
+    /// Where it is now.
+    pub status: OrderState,
+    /// How many packs.
+    pub quantity: u32,
+}
+
 /// How a slot's use is forecast, and when it runs out.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]
@@ -443,6 +476,9 @@ pub struct SlotInventory {
     pub runs_out: Option<OffsetDateTime>,
     /// Its levels over the last 14 days, oldest first.
     pub levels: Vec<LevelPoint>,
+    /// Its orders placed in those 14 days, and any still on their way, oldest first.
+    #[serde(default)]
+    pub orders: Vec<OrderMark>,
     /// What its use and run-out forecast rest on.
     pub forecast: ForecastView,
     /// The version of its settings and stock at home: send it back with a change, which is

@@ -32,6 +32,7 @@ export type Api = Pick<
   | "listProducts"
   | "addItem"
   | "tellItem"
+  | "removeItem"
   | "inbox"
   | "markInboxRead"
   | DeviceCommand

@@ -116,7 +116,18 @@ lastOrderedAt: string | null,
 /**
  * The order for this item that is still under way, if any.
  */
-openOrder: OrderView | null, };
+openOrder: OrderView | null, 
+/**
+ * When the supply it refills runs out at its forecast use, counting the packs at home but
+ * not the orders on their way (the soonest of the slots it fills); `null` when no slot
+ * tracks it or its use is not known yet.
+ */
+runsOut: string | null, 
+/**
+ * Days from the answer to `runsOut` by the service's clock (which a sandbox may run fast);
+ * at or below 0 when it has probably run out; `null` with `runsOut`.
+ */
+daysLeft: number | null, };
 
 export type PressResult = { 
 /**
@@ -362,6 +373,28 @@ at: string,
  */
 remaining: number, };
 
+export type OrderMark = { 
+/**
+ * When it was placed.
+ */
+placed: string, 
+/**
+ * When it was delivered; `null` while it is on its way (or after it was cancelled).
+ */
+delivered: string | null, 
+/**
+ * When it is expected, while it is on its way.
+ */
+expected: string | null, 
+/**
+ * Where it is now.
+ */
+status: OrderState, 
+/**
+ * How many packs.
+ */
+quantity: number, };
+
 export type ForecastView = { 
 /**
  * `smooth`, `erratic`, `intermittent` or `lumpy`; `null` with too little history to say.
@@ -460,6 +493,10 @@ runsOut: string | null,
  * Its levels over the last 14 days, oldest first.
  */
 levels: Array<LevelPoint>, 
+/**
+ * Its orders placed in those 14 days, and any still on their way, oldest first.
+ */
+orders: Array<OrderMark>, 
 /**
  * What its use and run-out forecast rest on.
  */
@@ -644,6 +681,7 @@ export type CommandName =
   | "list_products"
   | "add_item"
   | "tell_item"
+  | "remove_item"
   | "remove_device"
   | "list_orders"
   | "inbox"
@@ -703,6 +741,8 @@ export const commands = {
   addItem: (item: NewItem): Promise<ItemView> => invoke("add_item", { item }),
   /** Says of an item without a device that a new pack was opened (true) or that it ran out (false). */
   tellItem: (slotId: string, opened: boolean): Promise<SlotInventory> => invoke("tell_item", { slotId, opened }),
+  /** Stops tracking an item without a device; its orders stay in the order list. */
+  removeItem: (slotId: string): Promise<null> => invoke("remove_item", { slotId }),
   /** Removes a device from the account (someone else can then set it up); its history stays. */
   removeDevice: (model: string, serial: string): Promise<null> => invoke("remove_device", { model, serial }),
   /** The latest orders, newest first. */

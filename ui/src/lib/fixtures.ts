@@ -30,6 +30,8 @@ export function aTile(over: Partial<ButtonTile> = {}): ButtonTile {
     pack: { value: 1000, unit: "g" },
     lastOrderedAt: "2026-11-10T09:00:00Z",
     openOrder: null,
+    runsOut: null,
+    daysLeft: null,
     ...over,
   };
 }

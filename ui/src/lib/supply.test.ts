@@ -50,6 +50,7 @@ function aSlot(over: Partial<SlotInventory> = {}): SlotInventory {
       { at: "2026-11-01T00:00:00Z", remaining: 1000 },
       { at: "2026-11-03T00:00:00Z", remaining: 500 },
     ],
+    orders: [],
     ...over,
   };
 }
@@ -106,15 +107,65 @@ describe("supply", () => {
     expect(inputAmount(null)).toBe("");
   });
 
-  it("draws the history across the box and the forecast down to zero at the run-out date", () => {
-    const chart = levelChart(aSlot(), 400, 100);
-    // Four days from the first level to run-out: the levels take the first half.
-    expect(chart.levels).toBe("0.0,0.0 200.0,50.0");
-    expect(chart.forecast).toBe("200.0,50.0 400.0,100.0");
+  it("draws the history, the forecast to its run-out, a date under each day and the amounts up the side", () => {
+    const slot = aSlot({ forecast: { ...aSlot().forecast, likely: null, earliest: null, latest: null } });
+    // 400×100 with room for the scales: x from 52 to 392, y from 82 (none) up to 8 (full).
+    const chart = levelChart(slot, 400, 100, "en-US");
+    // Four days from the first level to run-out (Nov 5): the levels take the first half.
+    expect(chart.levels).toBe("52.0,8.0 222.0,45.0");
+    expect(chart.forecast).toBe("222.0,45.0 392.0,82.0");
+    expect(chart.band).toBeNull();
     expect(chart.minimumY).toBeNull();
-    const noForecast = levelChart(aSlot({ runsOut: null, minimum: 250 }), 400, 100);
+    expect(chart.xTicks).toEqual([
+      { x: 52, label: "Nov 1" },
+      { x: 137, label: "Nov 2" },
+      { x: 222, label: "Nov 3" },
+      { x: 307, label: "Nov 4" },
+      { x: 392, label: "Nov 5" },
+    ]);
+    expect(chart.yTicks).toEqual([
+      { y: 82, label: "0 g" },
+      { y: 45, label: "500 g" },
+      { y: 8, label: "1,000 g" },
+    ]);
+    const noForecast = levelChart({ ...slot, runsOut: null, minimum: 250 }, 400, 100, "en-US");
     expect(noForecast.forecast).toBeNull();
-    expect(noForecast.levels).toBe("0.0,0.0 400.0,50.0");
-    expect(noForecast.minimumY).toBe(75);
+    expect(noForecast.levels).toBe("52.0,8.0 392.0,45.0");
+    expect(noForecast.minimumY).toBe(63.5);
+  });
+
+  it("shades the run-out range from the last level down to its earliest and latest days", () => {
+    const range = (earliest: string, latest: string) =>
+      aSlot({ forecast: { ...aSlot().forecast, likely: "2026-11-05T00:00:00Z", earliest, latest } });
+    // Nov 1 to Nov 7: 340 / 6 across a day.
+    const chart = levelChart(range("2026-11-04T00:00:00Z", "2026-11-07T00:00:00Z"), 400, 100, "en-US");
+    expect(chart.band).toBe("165.3,45.0 222.0,82.0 392.0,82.0");
+    expect(chart.forecast).toBe("165.3,45.0 278.7,82.0");
+    expect(chart.xTicks.map((t) => t.label)).toEqual(["Nov 1", "Nov 2", "Nov 3", "Nov 4", "Nov 5", "Nov 6", "Nov 7"]);
+    // A latest run-out far off is cut a month after the last report, where the band's top edge has got to.
+    const far = levelChart(range("2026-11-04T00:00:00Z", "2026-12-30T00:00:00Z"), 400, 100, "en-US");
+    expect(far.band?.split(" ").slice(2)).toEqual(["392.0,82.0", "392.0,64.5"]);
+    expect(far.xTicks.at(-1)?.label).toBe("Nov 29");
+    // An empty slot has no forecast to draw.
+    const out = range("2026-11-04T00:00:00Z", "2026-11-07T00:00:00Z");
+    const empty = levelChart({ ...out, forecast: { ...out.forecast, ranOut: "2026-11-03T00:00:00Z" } }, 400, 100);
+    expect(empty.band).toBeNull();
+    expect(empty.forecast).toBeNull();
+  });
+
+  it("marks orders where they were placed, delivered or are due, in words", () => {
+    const slot = aSlot({
+      forecast: { ...aSlot().forecast, likely: null, earliest: null, latest: null },
+      orders: [
+        { placed: "2026-11-02T00:00:00Z", delivered: "2026-11-03T00:00:00Z", expected: null, status: "delivered", quantity: 2 },
+        { placed: "2026-11-03T00:00:00Z", delivered: null, expected: "2026-11-05T00:00:00Z", status: "placed", quantity: 1 },
+      ],
+    });
+    expect(levelChart(slot, 400, 100, "en-US").marks).toEqual([
+      { x: 137, kind: "placed", label: "Ordered 2 packs on Mon, Nov 2" },
+      { x: 222, kind: "delivered", label: "Delivered on Tue, Nov 3" },
+      { x: 222, kind: "placed", label: "Ordered 1 pack on Tue, Nov 3" },
+      { x: 392, kind: "due", label: "Due on Thu, Nov 5" },
+    ]);
   });
 });

@@ -85,34 +85,99 @@ export function noticeAction(notice: Notice, now: Date, all: Notice[] = []): "re
   return null;
 }
 
-/** Points of a level chart, `x,y` in a `width`×`height` box: time across, level up. */
+/** A level chart in a `width`×`height` box: time across (dates below), level up (amounts left). */
 export interface Chart {
+  width: number;
+  height: number;
+  /** The plotting area inside the box, leaving room for the scales. */
+  plot: { left: number; top: number; right: number; bottom: number };
   /** The `points` of the level history's polyline. */
   levels: string;
-  /** The forecast from the last level to the run-out date, when there is one. */
+  /** The most likely forecast, from the last level down to its run-out. */
   forecast: string | null;
+  /** The `points` of the run-out range's band: from the last level down to the earliest and the latest run-out. */
+  band: string | null;
   /** The y of the low threshold line, when the customer set one. */
   minimumY: number | null;
+  /** Dates along the bottom, at midnight, a day or more apart. */
+  xTicks: { x: number; label: string }[];
+  /** Amounts up the side: none, half and the top, in the slot's unit. */
+  yTicks: { y: number; label: string }[];
+  /** Orders placed, due and delivered, each with a line of words for its tooltip. */
+  marks: { x: number; kind: "placed" | "due" | "delivered"; label: string }[];
 }
 
-/** The level history of `slot` (and its forecast to run-out) as a chart `width`×`height`. */
-export function levelChart(slot: SlotInventory, width: number, height: number): Chart {
+const DAY = 86_400_000;
+/** How far past the last report a forecast is drawn at most. */
+const FORECAST_SPAN = 30 * DAY;
+
+/** The level history of `slot`, its forecast to the run-out range and its orders, as a chart `width`×`height`. */
+export function levelChart(slot: SlotInventory, width: number, height: number, locale?: string): Chart {
+  const plot = { left: 52, top: 8, right: width - 8, bottom: height - 18 };
   const points: LevelPoint[] = slot.levels;
-  const times = points.map((p) => Date.parse(p.at));
-  // The run-out the page states: the forecast's most likely one.
-  const likely = slot.forecast.likely ?? slot.runsOut;
-  const end = likely ? Date.parse(likely) : null;
-  const start = times.length > 0 ? Math.min(...times) : Date.now();
-  const last = Math.max(start + 1, ...times, end ?? 0);
-  const top = Math.max(slot.capacity, ...points.map((p) => p.remaining), 1e-9);
-  const x = (t: number) => ((t - start) / (last - start)) * width;
-  const y = (v: number) => height - (Math.max(0, v) / top) * height;
-  const fmt = (n: number) => n.toFixed(1);
-  const levels = points.map((p) => `${fmt(x(Date.parse(p.at)))},${fmt(y(p.remaining))}`).join(" ");
+  const at = (iso: string) => Date.parse(iso);
   const lastPoint = points[points.length - 1];
-  const forecast =
-    end !== null && lastPoint
-      ? `${fmt(x(Date.parse(lastPoint.at)))},${fmt(y(lastPoint.remaining))} ${fmt(x(end))},${fmt(y(0))}`
+  // The service's clock, not this machine's, says when things happen (a sandbox's may run fast).
+  const lastAt = lastPoint ? at(lastPoint.at) : 0;
+  const cap = lastAt + FORECAST_SPAN;
+  // The run-out the page states (the forecast's most likely one) and its range, drawn at most a month ahead.
+  const f = slot.forecast;
+  const likely = f.likely ?? slot.runsOut;
+  const ends = [likely, f.earliest, f.latest].map((t) => (t ? at(t) : null));
+  const marksAt = slot.orders.flatMap((o) => [at(o.placed), o.delivered ? at(o.delivered) : null, o.expected ? at(o.expected) : null]);
+  const times = [...points.map((p) => at(p.at)), ...marksAt.filter((t): t is number => t !== null)];
+  const start = times.length > 0 ? Math.min(...times) : lastAt - DAY;
+  const last = Math.min(cap, Math.max(start + DAY, ...times, ...ends.map((t) => t ?? 0)));
+  const top = Math.max(slot.capacity, ...points.map((p) => p.remaining), 1e-9);
+  const x = (t: number) => plot.left + ((Math.min(t, last) - start) / (last - start)) * (plot.right - plot.left);
+  const y = (v: number) => plot.bottom - (Math.max(0, v) / top) * (plot.bottom - plot.top);
+  const fmt = (n: number) => n.toFixed(1);
+  const point = (t: number, v: number) => `${fmt(x(t))},${fmt(y(v))}`;
+  const levels = points.map((p) => point(at(p.at), p.remaining)).join(" ");
+  // A straight line from the last level to nothing at `end`, cut where the chart ends.
+  const down = (end: number) => {
+    if (!lastPoint) return "";
+    const t = Math.min(Math.max(end, lastAt), last);
+    const v = end > lastAt ? lastPoint.remaining * (1 - (t - lastAt) / (end - lastAt)) : 0;
+    return point(t, v);
+  };
+  const from = lastPoint ? point(lastAt, lastPoint.remaining) : null;
+  const [likelyAt = null, earliestAt = null, latestAt = null] = ends;
+  const forecast = from && likelyAt !== null && !f.ranOut ? `${from} ${down(likelyAt)}` : null;
+  const band =
+    from && earliestAt !== null && latestAt !== null && latestAt > earliestAt && !f.ranOut
+      ? [from, down(earliestAt), ...(latestAt > last && earliestAt <= last ? [point(last, 0)] : []), down(latestAt)].join(" ")
       : null;
-  return { levels, forecast, minimumY: slot.minimum === null ? null : y(slot.minimum) };
+  const dayLabel = new Intl.DateTimeFormat(locale, { month: "short", day: "numeric" });
+  const span = (last - start) / DAY;
+  const step = [1, 2, 3, 7, 14, 30].find((d) => span / d <= 6) ?? 60;
+  const xTicks: Chart["xTicks"] = [];
+  // The first midnight from the start on.
+  const first = new Date(start);
+  first.setHours(0, 0, 0, 0);
+  if (first.getTime() < start) first.setDate(first.getDate() + 1);
+  for (let t = first; t.getTime() <= last; t = new Date(t.getFullYear(), t.getMonth(), t.getDate() + step)) {
+    xTicks.push({ x: x(t.getTime()), label: dayLabel.format(t) });
+  }
+  const yTicks = [0, top / 2, top].map((v) => ({ y: y(v), label: formatAmount(v, slot.unit, locale) }));
+  const when = new Intl.DateTimeFormat(locale, { weekday: "short", month: "short", day: "numeric" });
+  const packs = (n: number) => (n === 1 ? "1 pack" : `${n} packs`);
+  const marks: Chart["marks"] = [];
+  for (const o of slot.orders) {
+    marks.push({ x: x(at(o.placed)), kind: "placed", label: `Ordered ${packs(o.quantity)} on ${when.format(new Date(o.placed))}` });
+    if (o.delivered) marks.push({ x: x(at(o.delivered)), kind: "delivered", label: `Delivered on ${when.format(new Date(o.delivered))}` });
+    else if (o.expected && at(o.expected) <= last) marks.push({ x: x(at(o.expected)), kind: "due", label: `Due on ${when.format(new Date(o.expected))}` });
+  }
+  return {
+    width,
+    height,
+    plot,
+    levels,
+    forecast,
+    band,
+    minimumY: slot.minimum === null ? null : y(slot.minimum),
+    xTicks,
+    yTicks,
+    marks,
+  };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { OrderView } from "./bindings";
 import { aTile, anOrder } from "./fixtures";
-import { formatMoney, formatPack, tileStatus } from "./tile";
+import { formatMoney, formatPack, tileNeed, tileStatus } from "./tile";
 
 const order = (over: Partial<OrderView> = {}) =>
   anOrder({
@@ -43,6 +43,19 @@ describe("tileStatus", () => {
   it("shows errors in words and keeps Cancel for an open order", () => {
     const s = tileStatus(tile({ openOrder: order() }), { kind: "error", message: "Can't reach it." }, noon, "en-US");
     expect(s).toEqual({ text: "Can't reach it.", tone: "error", canCancel: true });
+  });
+});
+
+describe("tileNeed", () => {
+  const left = (daysLeft: number | null) => tile({ daysLeft, runsOut: daysLeft === null ? null : "2026-11-25T12:00:00Z" });
+  it("says how many days are left within two weeks, and nothing further off or unknown", () => {
+    expect(tileNeed(left(3.2))).toBe("About 3 days left");
+    expect(tileNeed(left(1.4))).toBe("About 1 day left");
+    expect(tileNeed(left(0.3))).toBe("Less than a day left");
+    expect(tileNeed(left(-1))).toBe("Probably out by now");
+    expect(tileNeed(left(14))).toBe("About 14 days left");
+    expect(tileNeed(left(15))).toBeNull();
+    expect(tileNeed(left(null))).toBeNull();
   });
 });
 

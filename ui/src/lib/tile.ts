@@ -61,3 +61,17 @@ export function tileStatus(tile: ButtonTile, notice: Notice | null, now: Date, l
   }
   return { text: "Not ordered recently", tone: "neutral", canCancel: false };
 }
+
+/**
+ * How soon the tile's supply runs out, when that is within two weeks: "About 3 days left";
+ * `null` when nothing tracks it, its use is not known yet, or it lasts longer. Counted by the
+ * service's clock, which a sandbox may run fast.
+ */
+export function tileNeed(tile: ButtonTile): string | null {
+  const days = tile.daysLeft;
+  if (days === null || days > 14) return null;
+  if (days <= 0) return "Probably out by now";
+  if (days < 1) return "Less than a day left";
+  const n = Math.round(days);
+  return n === 1 ? "About 1 day left" : `About ${n} days left`;
+}

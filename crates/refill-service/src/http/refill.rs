@@ -15,6 +15,7 @@
 //! | GET | `/v1/products` | [`ProductList`]: the catalog |
 //! | POST | `/v1/items` | [`ItemView`]: a product (or a name, size and unit) tracked without a device, `201` when new |
 //! | POST | `/v1/items/{slotId}/opened`, `/ran-out` | [`SlotInventory`]: what the customer says of an item |
+//! | DELETE | `/v1/items/{slotId}` | `204`: the item is no longer tracked |
 //! | GET | `/v1/events?after=` | [`EventList`]: the customer's events after an id, oldest first |
 //! | GET | `/v1/events/stream` | the same as server-sent events, `Last-Event-ID` to resume |
 
@@ -48,6 +49,7 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/v1/products", get(products))
         .route("/v1/items", post(add_item))
+        .route("/v1/items/{slot}", delete(remove_item))
         .route("/v1/items/{slot}/opened", post(item_opened))
         .route("/v1/items/{slot}/ran-out", post(item_ran_out))
         .route("/v1/events", get(events))
@@ -168,6 +170,22 @@ async fn add_item(
         item: inventory,
     };
     Ok((status, Json(view)).into_response())
+}
+
+/// `DELETE /v1/items/{slot}`: the customer stops tracking an item. Its history goes with it;
+/// its orders stay in the order list.
+async fn remove_item(
+    State(state): State<AppState>,
+    Customer { id: customer }: Customer,
+    Path(slot): Path<String>,
+) -> Result<StatusCode, Error> {
+    let store = state.store();
+    let item = store
+        .item(customer, &slot)
+        .await?
+        .ok_or_else(|| Error::not_found(format!("You have no item {slot}.")))?;
+    store.remove_item(&item).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn item_opened(

@@ -15,7 +15,7 @@ use crate::Store;
 use refill_core::forecast::{Forecast, LevelReport, EMPTY_SHARE};
 use refill_core::inventory::{LowStreak, Reading, ReadingKind, LOW_REPORTS};
 use refill_core::replenish::{decide, Decision, LeadTime, Policy, Position};
-use refill_core::{OrderPolicy, Unit};
+use refill_core::{OrderPolicy, OrderStatus, Unit};
 use serde_json::json;
 use sqlx::Row;
 use std::collections::HashMap;
@@ -1234,6 +1234,7 @@ impl Store {
         .await?;
         let chart_from = now - refill_core::inventory::RATE_WINDOW;
         let readings: Vec<&Reading> = history.iter().filter(|r| r.at >= chart_from).collect();
+        let orders = order_marks(&mut conn, slot, chart_from).await?;
         let number = |name: &str| -> Result<f64, sqlx::Error> {
             Ok(row.try_get::<Option<f64>, _>(name)?.unwrap_or(0.0))
         };
@@ -1293,6 +1294,7 @@ impl Store {
                     remaining: r.remaining,
                 })
                 .collect(),
+            orders,
         })
     }
 
@@ -1324,4 +1326,45 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// The orders of `slot` placed since `from`, and any still on their way, oldest first: the
+/// marks of its chart.
+async fn order_marks(
+    conn: &mut crate::store::db::DbConnection,
+    slot: &CustomerSlot,
+    from: OffsetDateTime,
+) -> Result<Vec<refill_wire::OrderMark>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT status, quantity, placed_at_ms, expected_delivery_ms, updated_at_ms FROM orders \
+         WHERE device_id = $1 AND slot_id = $2 \
+           AND (placed_at_ms >= $3 OR status IN ('placed', 'shipped')) \
+         ORDER BY placed_at_ms, id",
+    )
+    .bind(slot.device_id)
+    .bind(&slot.slot_id)
+    .bind(to_ms(from))
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let text: String = row.try_get("status")?;
+            let status =
+                OrderStatus::parse(&text).ok_or_else(|| crate::store::corrupt("status", &text))?;
+            let quantity: i64 = row.try_get("quantity")?;
+            let open = matches!(status, OrderStatus::Placed | OrderStatus::Shipped);
+            Ok(refill_wire::OrderMark {
+                placed: from_ms(row.try_get("placed_at_ms")?),
+                delivered: (status == OrderStatus::Delivered)
+                    .then(|| row.try_get("updated_at_ms").map(from_ms))
+                    .transpose()?,
+                expected: open
+                    .then(|| row.try_get("expected_delivery_ms").map(from_ms))
+                    .transpose()?,
+                status: status.into(),
+                quantity: u32::try_from(quantity)
+                    .map_err(|_| crate::store::corrupt("quantity", &quantity))?,
+            })
+        })
+        .collect()
 }

@@ -240,6 +240,42 @@ impl Store {
             .await
     }
 
+    /// Stops tracking `slot`: its levels, stock and settings go; its orders stay in the
+    /// customer's order list, no longer tied to it (so that an item added later under the same
+    /// id starts afresh).
+    pub async fn remove_item(&self, slot: &CustomerSlot) -> Result<(), StoreError> {
+        let mut tx = self.write().await?;
+        let model: String = sqlx::query_scalar("SELECT model_id FROM devices WHERE id = $1")
+            .bind(slot.device_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE orders SET device_id = NULL, slot_id = NULL WHERE device_id = $1 AND slot_id = $2")
+            .bind(slot.device_id)
+            .bind(&slot.slot_id)
+            .execute(&mut *tx)
+            .await?;
+        for table in ["slot_levels", "slot_inventory", "device_slots"] {
+            sqlx::query(&format!(
+                "DELETE FROM {table} WHERE device_id = $1 AND slot_id = $2"
+            ))
+            .bind(slot.device_id)
+            .bind(&slot.slot_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for table in ["slot_products", "slots"] {
+            sqlx::query(&format!(
+                "DELETE FROM {table} WHERE model_id = $1 AND slot_id = $2"
+            ))
+            .bind(&model)
+            .bind(&slot.slot_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Records what a person says of their item: a new pack opened (one fewer at home), or it
     /// ran out. The reorder rule runs as for a device's report.
     pub async fn tell_item(

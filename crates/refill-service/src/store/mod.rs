@@ -62,7 +62,30 @@ pub enum StoreError {
 /// How far back an item must have been ordered to count as recent and get a button.
 const RECENT: time::Duration = time::Duration::days(365);
 /// The most buttons a grid shows.
-const MAX_BUTTONS: i64 = 24;
+const MAX_BUTTONS: usize = 24;
+/// Buttons whose supply runs out within this time come first, soonest first.
+const NEED_HORIZON: time::Duration = time::Duration::days(30);
+
+/// Ranks `tiles` by need at `now`: those whose supply runs out within [`NEED_HORIZON`] first,
+/// soonest first; then the others, most recently ordered first; then products tracked and never
+/// ordered, by title. Orders on their way do not count, so that a tap does not move its tile.
+/// At most [`MAX_BUTTONS`].
+fn rank_by_need(mut tiles: Vec<ButtonTile>, now: OffsetDateTime) -> Vec<ButtonTile> {
+    let horizon = now + NEED_HORIZON;
+    tiles.sort_by(|a, b| {
+        let need = |t: &ButtonTile| t.runs_out.filter(|at| *at <= horizon);
+        match (need(a), need(b)) {
+            (Some(x), Some(y)) => x.cmp(&y),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => b.last_ordered_at.cmp(&a.last_ordered_at),
+        }
+        .then_with(|| a.title.cmp(&b.title))
+        .then_with(|| a.asin.cmp(&b.asin))
+    });
+    tiles.truncate(MAX_BUTTONS);
+    tiles
+}
 
 /// A handle on the database; cheap to clone.
 #[derive(Clone, Debug)]
@@ -594,38 +617,37 @@ impl Store {
             .await
     }
 
-    /// The customer's virtual Dash buttons: one per item ordered in the last year, in the order
-    /// they were first ordered (so tiles never move), then one per product tracked in their "At
-    /// home" list and not ordered yet, each with its open order if any.
+    /// The customer's virtual Dash buttons: one per item ordered in the last year or tracked in
+    /// their "At home" list, each with its open order if any, ranked by need (see
+    /// [`rank_by_need`]).
     pub async fn buttons(
         &self,
         customer: i64,
         now: OffsetDateTime,
     ) -> Result<Vec<ButtonTile>, sqlx::Error> {
-        let rows = sqlx::query(
+        const TRACKED: &str = "SELECT ds.asin FROM device_models m \
+             JOIN devices d ON d.model_id = m.model_id \
+             JOIN device_slots ds ON ds.device_id = d.id \
+             WHERE m.home_of = $1 AND d.deregistered_at_ms IS NULL";
+        let rows = sqlx::query(&format!(
             "SELECT p.asin, p.title, p.pack_quantity, p.unit, p.price_minor, p.currency, \
-                    p.image_path, MIN(o.placed_at_ms) AS first_ms, \
+                    p.image_path, \
                     MAX(CASE WHEN o.status != 'cancelled' THEN o.placed_at_ms END) AS last_ms \
              FROM products p \
              LEFT JOIN orders o ON o.asin = p.asin AND o.customer_id = $1 \
-             WHERE o.id IS NOT NULL OR p.asin IN ( \
-                 SELECT ds.asin FROM device_models m JOIN devices d ON d.model_id = m.model_id \
-                 JOIN device_slots ds ON ds.device_id = d.id \
-                 WHERE m.home_of = $1 AND d.deregistered_at_ms IS NULL) \
+             WHERE o.id IS NOT NULL OR p.asin IN ({TRACKED}) \
              GROUP BY p.asin, p.title, p.pack_quantity, p.unit, p.price_minor, p.currency, \
                       p.image_path \
-             HAVING MAX(o.placed_at_ms) >= $2 OR MAX(o.placed_at_ms) IS NULL \
-             ORDER BY CASE WHEN MIN(o.placed_at_ms) IS NULL THEN 1 ELSE 0 END, first_ms ASC, \
-                      p.asin ASC \
-             LIMIT $3",
-        )
+             HAVING MAX(o.placed_at_ms) >= $2 OR p.asin IN ({TRACKED})"
+        ))
         .bind(customer)
         .bind(to_ms(now - RECENT))
-        .bind(MAX_BUTTONS)
         .fetch_all(&self.pool)
         .await?;
         let mut open = self.open_orders(customer, now).await?;
-        rows.iter()
+        let mut runs_out = self.runs_out_by_asin(customer).await?;
+        let tiles = rows
+            .iter()
             .map(|row| {
                 let asin: String = row.try_get("asin")?;
                 let unit_text: String = row.try_get("unit")?;
@@ -635,8 +657,11 @@ impl Store {
                     .ok_or_else(|| corrupt("currency", &currency_text))?;
                 let image: Option<String> = row.try_get("image_path")?;
                 let last: Option<i64> = row.try_get("last_ms")?;
+                let runs_out = runs_out.remove(&asin);
                 Ok(ButtonTile {
                     open_order: open.remove(&asin),
+                    days_left: runs_out.map(|at| (at - now).as_seconds_f64() / 86_400.0),
+                    runs_out,
                     asin,
                     title: row.try_get("title")?,
                     image_url: image,
@@ -648,7 +673,41 @@ impl Store {
                     last_ordered_at: last.map(from_ms),
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        Ok(rank_by_need(tiles, now))
+    }
+
+    /// When each product the customer's slots hold runs out at the slot's forecast use,
+    /// counting the packs at home (the soonest slot's, per product).
+    async fn runs_out_by_asin(
+        &self,
+        customer: i64,
+    ) -> Result<HashMap<String, OffsetDateTime>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT ds.asin, i.last_report_ms, i.remaining, i.on_hand, i.forecast_rate \
+             FROM devices d JOIN device_slots ds ON ds.device_id = d.id \
+             JOIN slot_inventory i ON i.device_id = d.id AND i.slot_id = ds.slot_id \
+             WHERE d.customer_id = $1 AND d.deregistered_at_ms IS NULL \
+               AND ds.asin IS NOT NULL AND i.remaining IS NOT NULL \
+               AND i.last_report_ms IS NOT NULL AND i.forecast_rate > 0",
+        )
+        .bind(customer)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut soonest: HashMap<String, OffsetDateTime> = HashMap::new();
+        for row in rows {
+            let days = (row.try_get::<f64, _>("remaining")? + row.try_get::<f64, _>("on_hand")?)
+                / row.try_get::<f64, _>("forecast_rate")?;
+            // Beyond ten years is not in sight.
+            if !(0.0..3650.0).contains(&days) {
+                continue;
+            }
+            let at = from_ms(row.try_get("last_report_ms")?)
+                + time::Duration::seconds_f64(days * 86_400.0);
+            let entry = soonest.entry(row.try_get("asin")?).or_insert(at);
+            *entry = (*entry).min(at);
+        }
+        Ok(soonest)
     }
 
     async fn open_orders(
