@@ -311,19 +311,24 @@ fn render_policy(v: &serde_json::Value) -> Result<(String, Vec<String>)> {
         .any(|f| f.starts_with("stockout") || f.starts_with("warnings"))
     {
         gaps.push(
-            "stockouts and late warnings come mostly from lumpy use; a larger margin does not \
-             remove them (a 99.9 % service level with a month's cover still leaves about 4 \
-             stockout-days a year, a margin of the largest day's use changes little), so what \
-             remains is to find where they arise (the household loads a pack only when the device \
-             runs dry; a lump can take more than the device and the home hold) before tuning \
-             the margin, for example to an empirical quantile of use over the lead time",
+            "stockouts and late warnings come mostly from lumpy use. Measured: the fitted \
+             spread of lumpy use is a third to a fifth of the true one (with the true spread \
+             the same policy has about 3.4 lumpy stockout-days a year, with the true rate alone \
+             none fewer), because lumps are smoothed between a 10 % sensor's steps and the \
+             biggest lumps empty the device (counting refills from empty within a day of a \
+             report, done, took lumpy use from 9.3 to 5.9); next, estimate the spread of \
+             intermittent and lumpy use from the sizes of the lumps (p·E[s²] − (p·E[s])²) \
+             and read a coarse sensor's step changes as lumps, then set the margin from an \
+             empirical quantile of use over the lead time instead of a normal one",
         );
     }
     if failed.iter().any(|f| f.starts_with("average stock")) {
         gaps.push(
-            "stock above the oracle's comes from whole packs, from the safety margin that covers \
-             lumpy use for every slot alike, and from reading a 10 % step sensor at the bottom of \
-             its step",
+            "stock above the oracle's comes from the two weeks of use an order adds beyond the \
+             reorder point (measured: with none, 1.39× the oracle's stock and about 0.8 more \
+             stockout-days a year), from whole packs, from the safety margin that covers lumpy \
+             use for every slot alike, and from reading a 10 % step sensor at the bottom of its \
+             step; a margin per demand class would let smooth slots carry less",
         );
     }
     if failed.iter().any(|f| f.starts_with("forecast error")) {

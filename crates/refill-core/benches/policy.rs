@@ -244,16 +244,20 @@ fn play(world: &World, who: Who) -> Tally {
         if dry || (level <= 1e-9 && on_hand < PACK - 1e-9) {
             tally.stockout_days += 1.0;
         }
-        // The evening report (one in ten lost).
+        // A refill is reported when it happens (as InventoryReplaced does; at noon here), from
+        // where it started; then the evening report (one in ten lost).
         let at = START + Duration::days(day as i64 + 1);
-        if !world.lost[day] {
-            let reading = read(level);
+        if let Some(from) = refilled_from {
             reports.push(LevelReport {
-                at,
-                remaining: reading,
-                refilled_from: refilled_from.filter(|_| world.step == 0.0),
+                at: at - Duration::hours(12),
+                remaining: read(from + PACK),
+                refilled_from: Some(read(from)),
                 finished_now: false,
             });
+        }
+        if !world.lost[day] {
+            let reading = read(level);
+            reports.push(LevelReport::new(at, reading));
             last_reported = reading;
         }
         let in_transit: f64 = transit.iter().map(|(_, a)| a).sum();

@@ -48,6 +48,10 @@ pub const EMPTY_SHARE: f64 = 0.005;
 /// How many one-step errors in a row that lean the same way make a shift in use.
 pub const SHIFT_DAYS: usize = 5;
 
+/// A slot refilled from empty no later than this after a report that still had supply counts
+/// its use (it stood empty at most this long); later, the interval is left out.
+pub const DRY_REFILL_GAP: time::Duration = time::Duration::days(1);
+
 /// One report of what was left in a slot.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LevelReport {
@@ -218,8 +222,14 @@ pub fn daily_use(reports: &[LevelReport], sensor: Sensor) -> DailyUse {
         if rose {
             // A refill: the use up to it is known only from where the refill started.
             if let Some(from) = now.refilled_from {
-                let known =
-                    !sensor.empty(from) || (now.finished_now && !sensor.empty(anchor.remaining));
+                // Refilled from empty: all that was left at the last report was used, but the
+                // slot may have stood empty for a while. Known when a person says it was used up
+                // right then, or when it had supply at a report at most DRY_REFILL_GAP before:
+                // it stood empty no longer than that, and leaving such intervals out would
+                // leave out the biggest days of lumpy use and bias the forecast low.
+                let known = !sensor.empty(from)
+                    || (!sensor.empty(anchor.remaining)
+                        && (now.finished_now || now.at - anchor.at <= DRY_REFILL_GAP));
                 if known && from <= anchor.remaining {
                     spread(
                         (&mut used, &mut covered),
@@ -773,6 +783,16 @@ mod tests {
         assert_eq!(observed.len(), 5, "{days:?}");
         // Day 3→4 used 350 − 310 = 40, not 0.
         assert!((observed[3] - 40.0).abs() < 1e-9, "{observed:?}");
+        // Refilled from empty within a day of a report with supply: all of it was used.
+        let mut dry = reports.clone();
+        dry[4].refilled_from = Some(0.0);
+        let observed: Vec<f64> = daily_use(&dry, Sensor::fine(2000.0)).observed().collect();
+        assert!((observed[3] - 350.0).abs() < 1e-9, "{observed:?}");
+        // ...but after two days without a report it may have stood empty: left out.
+        let mut late = dry.clone();
+        late.remove(3);
+        let days = daily_use(&late, Sensor::fine(2000.0));
+        assert_eq!(days.days[2..4], [None, None], "{days:?}");
         // Without knowing where the refill started, that day is left out.
         let mut unknown = reports.clone();
         unknown[4].refilled_from = None;
