@@ -958,14 +958,16 @@ async fn time_wrong_sign_in(f: &Fixture, email: &str) -> std::time::Duration {
 }
 
 /// An unknown email is checked against a dummy hash, so it takes as long as a known one: the
-/// fastest of 11 tries of each (the least disturbed by whatever else the machine runs) within
-/// 20 % of each other. (Before: 1.3 ms against 22.6 ms.)
+/// fastest of 21 tries of each (the least disturbed by whatever else the machine runs, such as
+/// this file's other tests, which hash passwords too) within 35 % of each other; alone, the two
+/// differ by up to 18 % from run to run on 2 cores. (Before the dummy hash: 1.3 ms against
+/// 22.6 ms, 17 times as long.)
 #[tokio::test]
 async fn an_unknown_email_costs_what_a_known_one_does() {
     let f = sandbox().await;
     let mut known = Vec::new();
     let mut unknown = Vec::new();
-    for i in 0..11 {
+    for i in 0..21 {
         // Failures an hour apart are forgotten: every attempt is checked.
         f.clock.advance(time::Duration::hours(2));
         let email = format!("nobody{i}@example.test");
@@ -980,7 +982,7 @@ async fn an_unknown_email_costs_what_a_known_one_does() {
     let fastest = |v: &[std::time::Duration]| v.iter().min().unwrap().as_secs_f64();
     let (k, u) = (fastest(&known), fastest(&unknown));
     assert!(
-        (u / k - 1.0).abs() < 0.2,
+        (u / k - 1.0).abs() < 0.35,
         "fastest known {k:.4} s, unknown {u:.4} s"
     );
 }
