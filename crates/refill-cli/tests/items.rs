@@ -102,3 +102,44 @@ async fn items_without_a_device_are_added_told_of_and_listed_from_the_command_li
     }
     service.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_item_runs_low_by_its_forecast_as_the_command_line_shows() {
+    use refill_core::Clock;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = std::sync::Arc::new(refill_core::ManualClock::new(
+        time::macros::datetime!(2026-11-22 09:00 UTC),
+    ));
+    let mut config = ServiceConfig::sandbox(dir.path().join("sandbox.sqlite"));
+    config.clock = clock.clone();
+    config.review_items_every = None;
+    let policy = config.policy;
+    let service = start(config).await.unwrap();
+    let url = service.base_url();
+    let (ok, _, err) = refill(&["items", "add", "--product", "B0RFBEAN02"], &url).await;
+    assert!(ok, "{err}");
+    // A 500 g pack lasts 10 days.
+    for _ in 0..4 {
+        let (ok, _, err) = refill(&["items", "opened", "item-1"], &url).await;
+        assert!(ok, "{err}");
+        clock.advance(time::Duration::days(10));
+    }
+    let (ok, out, err) = refill(&["items", "opened", "item-1"], &url).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("about 50 g a day"), "{out}");
+    assert!(!out.contains("low"), "{out}");
+    // Eight days on, the open pack is estimated down to low: the list says so.
+    for _ in 0..8 {
+        clock.advance(time::Duration::days(1));
+        service
+            .store()
+            .review_items(clock.now(), &policy)
+            .await
+            .unwrap();
+    }
+    let (ok, out, err) = refill(&["items", "list"], &url).await;
+    assert!(ok, "{err}");
+    assert!(out.starts_with("item-1\t"), "{out}");
+    assert!(out.trim_end().ends_with(" · low"), "{out}");
+    service.shutdown().await;
+}

@@ -356,7 +356,14 @@ mod imp {
         pub(super) shown: Mutex<HashMap<u32, (i32, Value)>>,
         /// The `on_close` callbacks of the tracked notifications, by server id.
         pub(super) on_close: Mutex<HashMap<u32, crate::OnClose>>,
+        /// Actions invoked on a notification before its server id was known here (the server
+        /// answers `Notify` and a quick client can click before the answer is read): kept, the
+        /// latest [`EARLY_ACTIONS`], until the notification is tracked. Taken with `shown` held.
+        pub(super) early: Mutex<std::collections::VecDeque<(u32, String)>>,
     }
+
+    /// How many actions on not-yet-tracked notifications are kept.
+    const EARLY_ACTIONS: usize = 16;
 
     /// The payload of an `actionPerformed` event, as the mobile plugins send it.
     pub(super) fn performed(action_id: &str, notification: &Value) -> Value {
@@ -568,12 +575,37 @@ mod imp {
         // stalled every later notification under a burst (a person can't click one before it
         // is shown, so nothing is missed).
         if let Ok(server_id) = notify(connection, &notification) {
-            if let Some(data) = data {
-                lock(&tracker.shown).insert(server_id, (id, data));
-            }
-            if let Some(on_close) = on_close {
-                lock(&tracker.on_close).insert(server_id, on_close);
-            }
+            shown(shared, server_id, id, data, on_close);
+        }
+    }
+
+    /// Linux and the BSDs: tracks the notification the server showed as `server_id`, and reports
+    /// the actions invoked on it before this (see [`Tracker::early`]).
+    pub(super) fn shown(
+        shared: &Shared,
+        server_id: u32,
+        id: i32,
+        data: Option<Value>,
+        on_close: Option<crate::OnClose>,
+    ) {
+        let tracker = &shared.tracker;
+        if let Some(on_close) = on_close {
+            lock(&tracker.on_close).insert(server_id, on_close);
+        }
+        let Some(data) = data else {
+            return;
+        };
+        let early: Vec<String> = {
+            let mut shown = lock(&tracker.shown);
+            shown.insert(server_id, (id, data.clone()));
+            let mut early = lock(&tracker.early);
+            let (mine, others) = early.drain(..).partition(|(s, _)| *s == server_id);
+            *early = others;
+            mine.into_iter().map(|(_, action)| action).collect()
+        };
+        for action in early {
+            let action = if action == "default" { "tap" } else { &action };
+            shared.dispatch(performed(action, &data));
         }
     }
 
@@ -656,7 +688,8 @@ mod imp {
     }
 
     /// Linux and the BSDs: reports an `ActionInvoked` signal of a tracked notification and forgets
-    /// the notification on `NotificationClosed`. Signals of other notifications are ignored.
+    /// the notification on `NotificationClosed`. An action on a notification not tracked (yet) is
+    /// kept for [`shown`].
     #[cfg(all(unix, not(target_os = "macos")))]
     pub(super) fn on_signal(shared: &Shared, signal: &dbus::Message) {
         let member = signal.member();
@@ -681,9 +714,19 @@ mod imp {
             _ => return,
         };
         // The entry stays until the server closes the notification, which it may keep showing.
-        let data = lock(&shared.tracker.shown)
-            .get(&server_id)
-            .map(|(_, data)| data.clone());
+        let data = {
+            let shown = lock(&shared.tracker.shown);
+            let data = shown.get(&server_id).map(|(_, data)| data.clone());
+            if data.is_none() {
+                // Perhaps one being tracked right now: kept until it is (see `track`).
+                let mut early = lock(&shared.tracker.early);
+                if early.len() == EARLY_ACTIONS {
+                    early.pop_front();
+                }
+                early.push_back((server_id, action.clone()));
+            }
+            data
+        };
         if let Some(data) = data {
             let action = if action == "default" { "tap" } else { &action };
             shared.dispatch(performed(action, &data));
@@ -834,6 +877,37 @@ mod tests {
 
         assert_eq!(*seen.lock().unwrap(), ["tap", "snooze"]);
         assert!(lock(&shared.tracker.shown).is_empty());
+    }
+
+    /// Regression: the end-to-end test's notification server clicked Cancel order as soon as it
+    /// had shown the notification, before the app had read the server's answer; the click was
+    /// dropped as one on somebody else's notification.
+    #[cfg(all(unix, not(target_os = "macos")))]
+    #[test]
+    fn an_action_invoked_before_the_server_answered_is_reported_once_tracked() {
+        let shared = Shared::default();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let record = Arc::clone(&seen);
+        lock(&shared.handlers).push(Arc::new(move |performed: &ActionPerformed| {
+            record
+                .lock()
+                .unwrap()
+                .push(performed.action_id().to_owned());
+        }));
+        imp::on_signal(&shared, &signal("ActionInvoked", (41u32, "cancel")));
+        imp::on_signal(&shared, &signal("ActionInvoked", (42u32, "default")));
+        assert!(seen.lock().unwrap().is_empty());
+        imp::shown(&shared, 41, 7, Some(serde_json::json!({ "id": 7 })), None);
+        assert_eq!(*seen.lock().unwrap(), ["cancel"]);
+        // Reported once; later ones as they come.
+        imp::shown(&shared, 43, 8, Some(serde_json::json!({ "id": 8 })), None);
+        imp::on_signal(&shared, &signal("ActionInvoked", (41u32, "default")));
+        assert_eq!(*seen.lock().unwrap(), ["cancel", "tap"]);
+        // Only the latest few clicks on notifications nobody tracks are kept.
+        for server_id in 100..200u32 {
+            imp::on_signal(&shared, &signal("ActionInvoked", (server_id, "default")));
+        }
+        assert!(lock(&shared.tracker.early).len() <= 16);
     }
 
     #[cfg(all(unix, not(target_os = "macos")))]
