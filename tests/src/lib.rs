@@ -545,6 +545,18 @@ pub async fn slot_settings(
     Ok(row)
 }
 
+/// A connection that writes to the SQLite database `db` beside the running app.
+async fn writable(db: &Path) -> Result<sqlx::SqliteConnection> {
+    use sqlx::sqlite::SqliteConnectOptions;
+    use sqlx::ConnectOptions;
+    SqliteConnectOptions::new()
+        .filename(db)
+        .busy_timeout(std::time::Duration::from_secs(5))
+        .connect()
+        .await
+        .with_context(|| format!("opening {}", db.display()))
+}
+
 /// Changes the stock at home of slot `slot` of the device `serial` behind the app's back, as a
 /// delivery or another window does: the slot's settings version moves on.
 pub async fn change_stock_elsewhere(
@@ -553,14 +565,7 @@ pub async fn change_stock_elsewhere(
     slot: &str,
     on_hand: f64,
 ) -> Result<()> {
-    use sqlx::sqlite::SqliteConnectOptions;
-    use sqlx::ConnectOptions;
-    let mut conn = SqliteConnectOptions::new()
-        .filename(db)
-        .busy_timeout(std::time::Duration::from_secs(5))
-        .connect()
-        .await
-        .with_context(|| format!("opening {}", db.display()))?;
+    let mut conn = writable(db).await?;
     sqlx::query(
         "UPDATE slot_inventory SET on_hand = ?1, settings_version = settings_version + 1 \
          WHERE slot_id = ?2 AND device_id = \
@@ -578,14 +583,7 @@ pub async fn change_stock_elsewhere(
 /// `days` at its forecast use, behind the app's back, as the days since its pack was opened would:
 /// a pack of it lasts 30 days, and what is left of the open one is that much use.
 pub async fn run_item_down_elsewhere(db: &Path, slot: &str, days: f64) -> Result<()> {
-    use sqlx::sqlite::SqliteConnectOptions;
-    use sqlx::ConnectOptions;
-    let mut conn = SqliteConnectOptions::new()
-        .filename(db)
-        .busy_timeout(std::time::Duration::from_secs(5))
-        .connect()
-        .await
-        .with_context(|| format!("opening {}", db.display()))?;
+    let mut conn = writable(db).await?;
     let now = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
     let done = sqlx::query(
         "UPDATE slot_inventory SET \
