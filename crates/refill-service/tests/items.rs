@@ -40,6 +40,16 @@ async fn last_event(f: &Fixture) -> i64 {
         .map_or(0, |e| e["id"].as_i64().unwrap())
 }
 
+/// The names of a listed device's slots, in order.
+fn slot_names(device: &Value) -> Vec<&str> {
+    device["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect()
+}
+
 /// The path of an item's slot.
 fn slot_path(added: &Value) -> String {
     format!(
@@ -92,12 +102,7 @@ async fn items_are_added_from_the_catalog_or_by_name_and_listed_at_home() {
     let home = devices.last().unwrap();
     assert_eq!(home["home"], true, "{home}");
     assert_eq!(home["name"], "At home");
-    let names: Vec<&str> = home["slots"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["name"].as_str().unwrap())
-        .collect();
+    let names = slot_names(home);
     assert_eq!(names, [dark["title"].as_str().unwrap(), "Dishwasher salt"]);
     assert_eq!(home["slots"][0]["product"]["asin"], "B0RFBEAN02");
     assert_eq!(home["slots"][1]["product"], Value::Null);
@@ -371,12 +376,7 @@ async fn a_removed_item_goes_with_its_history_and_its_orders_stay() {
         .find(|d| d["home"] == true)
         .unwrap()
         .clone();
-    let names: Vec<&str> = home["slots"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["name"].as_str().unwrap())
-        .collect();
+    let names = slot_names(&home);
     assert_eq!(names, [salt["item"]["name"].as_str().unwrap()]);
     let orders = get(&f, "/v1/orders").await;
     assert!(

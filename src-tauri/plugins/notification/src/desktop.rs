@@ -854,10 +854,9 @@ mod tests {
             .append2(body.0, body.1)
     }
 
+    /// The actions `shared` reports, as they are reported.
     #[cfg(all(unix, not(target_os = "macos")))]
-    #[test]
-    fn the_signals_of_a_tracked_notification_are_reported_until_it_closes() {
-        let shared = Shared::default();
+    fn actions_of(shared: &Shared) -> Arc<Mutex<Vec<String>>> {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let record = Arc::clone(&seen);
         lock(&shared.handlers).push(Arc::new(move |performed: &ActionPerformed| {
@@ -866,6 +865,14 @@ mod tests {
                 .unwrap()
                 .push(performed.action_id().to_owned());
         }));
+        seen
+    }
+
+    #[cfg(all(unix, not(target_os = "macos")))]
+    #[test]
+    fn the_signals_of_a_tracked_notification_are_reported_until_it_closes() {
+        let shared = Shared::default();
+        let seen = actions_of(&shared);
         lock(&shared.tracker.shown).insert(41, (7, serde_json::json!({ "id": 7 })));
 
         imp::on_signal(&shared, &signal("ActionInvoked", (41u32, "default")));
@@ -886,14 +893,7 @@ mod tests {
     #[test]
     fn an_action_invoked_before_the_server_answered_is_reported_once_tracked() {
         let shared = Shared::default();
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let record = Arc::clone(&seen);
-        lock(&shared.handlers).push(Arc::new(move |performed: &ActionPerformed| {
-            record
-                .lock()
-                .unwrap()
-                .push(performed.action_id().to_owned());
-        }));
+        let seen = actions_of(&shared);
         imp::on_signal(&shared, &signal("ActionInvoked", (41u32, "cancel")));
         imp::on_signal(&shared, &signal("ActionInvoked", (42u32, "default")));
         assert!(seen.lock().unwrap().is_empty());
