@@ -32,7 +32,8 @@
 //! 4. [`Forecast::run_out`]: when the slot runs empty, as a range (10th to 90th percentile) from
 //!    the forecast's error (σ ≈ 1.25 · the smoothed mean absolute one-step error, or for
 //!    intermittent and lumpy use, whose tails are heavy, the root of the smoothed squared
-//!    error), widening with the time since the last report.
+//!    error or, when larger, the standard deviation of the whole history's daily use, so that
+//!    a rare big day is not forgotten), widening with the time since the last report.
 
 use time::{Duration, OffsetDateTime};
 
@@ -500,6 +501,16 @@ pub struct Forecast {
     pub shifts: u32,
 }
 
+/// The sample standard deviation of `values` (0 for fewer than two).
+fn sample_sd(values: &[f64]) -> f64 {
+    if values.len() < 2 {
+        return 0.0;
+    }
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+}
+
 /// The least history, in observed days, before a slot's own use replaces the prior.
 pub const MIN_HISTORY_DAYS: usize = 7;
 
@@ -553,10 +564,17 @@ impl Forecast {
             .min_by(|a, b| a.sse.total_cmp(&b.sse))
             .expect("at least one candidate");
         // Intermittent and lumpy use have heavy tails, which the mean absolute error
-        // understates: their spread is the root of the squared error.
+        // understates, and the smoothed error forgets its rare big days: their spread is the
+        // largest of the root of the smoothed squared error and the standard deviation of the
+        // whole history's daily use (p·E[s²] − (p·E[s])² for use on a share p of days in
+        // sizes s).
         let sigma = match class {
             DemandClass::Smooth | DemandClass::Erratic => 1.25 * best.mad,
-            DemandClass::Intermittent | DemandClass::Lumpy => best.mse.sqrt().max(1.25 * best.mad),
+            DemandClass::Intermittent | DemandClass::Lumpy => best
+                .mse
+                .sqrt()
+                .max(1.25 * best.mad)
+                .max(sample_sd(&observed)),
         };
         Forecast {
             rate: best.state.rate(),
@@ -932,6 +950,28 @@ mod tests {
         assert_eq!(f.class, DemandClass::Intermittent);
         assert!(matches!(f.method, Method::CrostonSba { .. }), "{f:?}");
         assert!((f.rate - 10.0).abs() < 2.5, "{f:?}");
+    }
+
+    #[test]
+    fn a_rare_big_day_of_lumpy_use_is_not_forgotten_by_the_spread() {
+        // 20 every fourth day, and once, long ago, 400 (a party): the smoothed error has
+        // forgotten it after 80 days, the history has not. Its sample standard deviation is
+        // about 42; the smoothed error alone says under 10.
+        let days = DailyUse {
+            first_day: 0,
+            days: (0..90)
+                .map(|d| {
+                    Some(match d {
+                        10 => 400.0,
+                        d if d % 4 == 0 => 20.0,
+                        _ => 0.0,
+                    })
+                })
+                .collect(),
+        };
+        let f = Forecast::fit(&days, 5.0);
+        assert_eq!(f.class, DemandClass::Lumpy, "{f:?}");
+        assert!(f.sigma > 38.0 && f.sigma < 46.0, "{f:?}");
     }
 
     #[test]
