@@ -305,8 +305,8 @@ impl DemandClass {
             return DemandClass::Smooth;
         }
         let adi = observed.len() as f64 / sizes.len() as f64;
-        let mean = sizes.iter().sum::<f64>() / sizes.len() as f64;
-        let var = sizes.iter().map(|s| (s - mean).powi(2)).sum::<f64>() / sizes.len() as f64;
+        let (mean, squares) = mean_and_squares(&sizes);
+        let var = squares / sizes.len() as f64;
         let cv2 = if mean > 0.0 { var / (mean * mean) } else { 0.0 };
         match (adi >= ADI_CUT, cv2 >= CV2_CUT) {
             (false, false) => DemandClass::Smooth,
@@ -501,14 +501,18 @@ pub struct Forecast {
     pub shifts: u32,
 }
 
+/// The mean of `values` and the sum of their squared deviations from it (`values` not empty).
+fn mean_and_squares(values: &[f64]) -> (f64, f64) {
+    let mean = values.iter().sum::<f64>() / values.len() as f64;
+    (mean, values.iter().map(|v| (v - mean).powi(2)).sum())
+}
+
 /// The sample standard deviation of `values` (0 for fewer than two).
 fn sample_sd(values: &[f64]) -> f64 {
     if values.len() < 2 {
         return 0.0;
     }
-    let n = values.len() as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt()
+    (mean_and_squares(values).1 / (values.len() - 1) as f64).sqrt()
 }
 
 /// The least history, in observed days, before a slot's own use replaces the prior.
