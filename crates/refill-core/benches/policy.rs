@@ -12,7 +12,8 @@
 //!   reported), one pack, unless an order is on its way;
 //! * **refill**: Refill's: the forecast from the reports ([`daily_use`], [`Forecast::fit`]), the
 //!   inventory position (device + home + on the way) against the reorder point at 98 %
-//!   ([`decide`]), the lead time learned from deliveries;
+//!   ([`decide`], with the history's peak use, [`Policy::with_peak`]), the lead time learned
+//!   from deliveries;
 //! * **oracle**: knows the future use and each order's lead time, and orders one pack on the
 //!   last day that keeps the slot stocked.
 //!
@@ -30,8 +31,8 @@ const START: OffsetDateTime = time::macros::datetime!(2026-01-01 00:00 UTC);
 const DAYS: usize = 365;
 const CAPACITY: f64 = 1000.0;
 const PACK: f64 = 1000.0;
-/// The history the forecast is fitted on each day.
-const WINDOW_DAYS: i64 = 120;
+/// The history the forecast is fitted on each day (as the service does).
+const WINDOW_DAYS: i64 = 60;
 
 /// SplitMix64: small, fast and the same on every machine.
 struct Rng(u64);
@@ -268,14 +269,16 @@ fn play(world: &World, who: Who) -> Tally {
                 let from = at - Duration::days(WINDOW_DAYS);
                 let recent: Vec<LevelReport> =
                     reports.iter().filter(|r| r.at >= from).copied().collect();
-                let forecast = Forecast::fit(&daily_use(&recent, sensor), world.prior_rate);
+                let use_ = daily_use(&recent, sensor);
+                let policy = Policy::new(lead);
+                let forecast = policy.with_peak(Forecast::fit(&use_, world.prior_rate), &use_);
                 let position = Position {
                     // A stepped reading says the level is within the step below it.
                     remaining: (last_reported - world.step).max(0.0),
                     on_hand,
                     in_transit,
                 };
-                match decide(&Policy::new(lead), &forecast, position, PACK, (None, None)) {
+                match decide(&policy, &forecast, position, PACK, (None, None)) {
                     Decision::Enough => false,
                     Decision::Order(n) => {
                         // Counted as packs below; the warning lead is checked here.

@@ -156,6 +156,43 @@ impl DailyUse {
     pub fn observed(&self) -> impl Iterator<Item = f64> + '_ {
         self.days.iter().flatten().copied()
     }
+
+    /// The heaviest use the history shows over `days` days in a row: the `level`-quantile of
+    /// the use over every run of `days` observed days (runs with a day that says nothing are
+    /// left out), or `None` while there are fewer than [`MIN_PEAK_RUNS`] such runs.
+    pub fn peak(&self, days: usize, level: f64) -> Option<Peak> {
+        if days == 0 || !level.is_finite() {
+            return None;
+        }
+        let mut sums: Vec<f64> = self
+            .days
+            .windows(days)
+            .filter_map(|run| run.iter().copied().sum::<Option<f64>>())
+            .collect();
+        if sums.len() < MIN_PEAK_RUNS {
+            return None;
+        }
+        sums.sort_by(f64::total_cmp);
+        // The smallest sum at or above the share `level` of all sums.
+        let index =
+            ((level.clamp(0.0, 1.0) * sums.len() as f64).ceil() as usize).clamp(1, sums.len()) - 1;
+        Some(Peak {
+            days: days as f64,
+            amount: sums[index],
+        })
+    }
+}
+
+/// The fewest runs of days a [`DailyUse::peak`] is read from.
+pub const MIN_PEAK_RUNS: usize = 20;
+
+/// Use over a run of days that the history rarely exceeds (see [`DailyUse::peak`]).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Peak {
+    /// The length of the run, in days.
+    pub days: f64,
+    /// The use over it, in the slot's unit.
+    pub amount: f64,
 }
 
 /// Spreads `amount` of use evenly over `from`..`to` into the per-day `used` and `covered`
@@ -499,6 +536,9 @@ pub struct Forecast {
     pub observed_days: usize,
     /// Shifts in use it followed.
     pub shifts: u32,
+    /// The heaviest use the history shows over the reorder rule's window, once there is
+    /// enough of it (set by [`crate::replenish::Policy::with_peak`]).
+    pub peak: Option<Peak>,
 }
 
 /// The mean of `values` and the sum of their squared deviations from it (`values` not empty).
@@ -529,6 +569,7 @@ impl Forecast {
             method: Method::Ses { alpha: 0.2 },
             observed_days: 0,
             shifts: 0,
+            peak: None,
         }
     }
 
@@ -587,19 +628,21 @@ impl Forecast {
             method: best.state.method,
             observed_days: observed.len(),
             shifts: best.shifts,
+            peak: None,
         }
     }
 
     /// The forecast of a slot of `capacity` from its reported levels (oldest first), its
     /// sensor's step read from the levels themselves (see [`Sensor::step_of`]), started from
-    /// `prior_rate`.
-    pub fn of_levels(reports: &[LevelReport], capacity: f64, prior_rate: f64) -> Self {
+    /// `prior_rate`; with the daily use it was fitted to.
+    pub fn of_levels(reports: &[LevelReport], capacity: f64, prior_rate: f64) -> (Self, DailyUse) {
         let levels: Vec<f64> = reports.iter().map(|r| r.remaining).collect();
         let sensor = Sensor {
             capacity,
             step: Sensor::step_of(&levels, capacity),
         };
-        Forecast::fit(&daily_use(reports, sensor), prior_rate)
+        let use_ = daily_use(reports, sensor);
+        (Forecast::fit(&use_, prior_rate), use_)
     }
 
     /// When a slot holding `remaining` runs empty, counted from its last report at `last` and
@@ -996,6 +1039,7 @@ mod tests {
             method: Method::Ses { alpha: 0.2 },
             observed_days: 30,
             shifts: 0,
+            peak: None,
         };
         let last = START;
         let r = f.run_out(100.0, last, last).unwrap();

@@ -5,14 +5,16 @@
 //!   delivered ([`Position`]).
 //! * **Reorder point** R = rate · (L + r) + z · σ_total, with L the lead time, r the review
 //!   interval (how often the slot reports), z the service level's normal quantile, and
-//!   σ_total² = (L + r) · σ_day² + rate² · σ_L² (use and lead time both vary).
+//!   σ_total² = (L + r) · σ_day² + rate² · σ_L² (use and lead time both vary); or, where
+//!   more, the history's own heaviest use over L + σ_L + r days ([`Policy::with_peak`]): use
+//!   in lumps as big as a pack is not normal, and its margin is read from what it did.
 //! * **Order-up-to** S = R + rate · T (T the review period, or the customer's own target
 //!   instead of S): whole packs, ceil((S − IP) / pack), at least one.
 //!
 //! Notify mode asks the same question ("would the position not cover the lead time?") to say
 //! "low". [`LeadTime`] learns an item's lead time from its deliveries.
 
-use crate::forecast::Forecast;
+use crate::forecast::{DailyUse, Forecast};
 
 /// What a slot has, in its unit.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -60,13 +62,43 @@ impl Policy {
         }
     }
 
-    /// The reorder point R for `forecast` (see the module's documentation).
+    /// The reorder point R for `forecast` (see the module's documentation): the normal margin,
+    /// or the forecast's [`Peak`] where that is more (moved to this policy's window at the
+    /// forecast's rate, should the lead time have changed since).
     pub fn reorder_point(&self, forecast: &Forecast) -> f64 {
         let days = self.lead_time.mean_days.max(0.0) + self.review_days.max(0.0);
         let variance = days * forecast.sigma.powi(2)
             + forecast.rate.powi(2) * self.lead_time.sd_days.max(0.0).powi(2);
         let z = normal_quantile(self.service_level.clamp(0.5, 0.999));
-        forecast.rate * days + z * variance.sqrt()
+        let normal = forecast.rate * days + z * variance.sqrt();
+        match forecast.peak {
+            Some(peak) if peak.amount.is_finite() => {
+                normal.max(peak.amount + forecast.rate * (self.peak_days() as f64 - peak.days))
+            }
+            _ => normal,
+        }
+    }
+
+    /// The days a reorder must cover when use is heavy and the delivery late: the lead time,
+    /// one standard deviation of it more, and the review interval, in whole days.
+    pub fn peak_days(&self) -> usize {
+        let days = self.lead_time.mean_days.max(0.0)
+            + self.lead_time.sd_days.max(0.0)
+            + self.review_days.max(0.0);
+        days.ceil().clamp(1.0, 60.0) as usize
+    }
+
+    /// `forecast` with its [`Peak`] read from `use_` (the daily use it was fitted to) over
+    /// [`Policy::peak_days`], at half the service level's risk: a few months of history hold
+    /// only a handful of runs as heavy as the service level's, and the run in which the
+    /// position crosses the reorder point is a heavier one than most (it holds the day that
+    /// crossed it).
+    pub fn with_peak(&self, forecast: Forecast, use_: &DailyUse) -> Forecast {
+        let risk = 1.0 - self.service_level.clamp(0.5, 0.999);
+        Forecast {
+            peak: use_.peak(self.peak_days(), 1.0 - risk / 2.0),
+            ..forecast
+        }
     }
 }
 
@@ -231,7 +263,66 @@ mod tests {
             method: Method::Ses { alpha: 0.2 },
             observed_days: 30,
             shifts: 0,
+            peak: None,
         }
+    }
+
+    #[test]
+    fn lumps_bigger_than_the_normal_margin_raise_the_reorder_point_to_the_history_s_peak() {
+        // 40 a day on average, in lumps of 400 every tenth day: over 4 days (a 2-day lead
+        // time, its spread of 1 day, a daily review) the history holds a lump 2 runs in 5.
+        let days: Vec<Option<f64>> = (0..100)
+            .map(|d| Some(if d % 10 == 3 { 400.0 } else { 0.0 }))
+            .collect();
+        let use_ = DailyUse { first_day: 0, days };
+        let policy = Policy {
+            lead_time: LeadTime {
+                mean_days: 2.0,
+                sd_days: 1.0,
+                deliveries: 5,
+            },
+            ..Policy::new(LeadTime::prior(2.0))
+        };
+        assert_eq!(policy.peak_days(), 4);
+        let plain = forecast(40.0, 20.0);
+        let normal = policy.reorder_point(&plain);
+        assert!(normal < 400.0, "{normal}");
+        let with = policy.with_peak(plain, &use_);
+        assert_eq!(
+            with.peak,
+            Some(crate::forecast::Peak {
+                days: 4.0,
+                amount: 400.0
+            })
+        );
+        assert!((policy.reorder_point(&with) - 400.0).abs() < 1e-9);
+        // A lead time that grew by a day since adds a day's use at the rate.
+        let later = Policy {
+            lead_time: LeadTime {
+                mean_days: 3.0,
+                ..policy.lead_time
+            },
+            ..policy
+        };
+        assert!((later.reorder_point(&with) - 440.0).abs() < 1e-9);
+        // Steady use has no lumps: the normal margin stays.
+        let steady = DailyUse {
+            first_day: 0,
+            days: vec![Some(40.0); 100],
+        };
+        let with = policy.with_peak(plain, &steady);
+        assert_eq!(policy.reorder_point(&with), normal);
+    }
+
+    #[test]
+    fn too_short_a_history_has_no_peak() {
+        let mut days = vec![Some(5.0); 22];
+        // A day that says nothing breaks the runs around it.
+        days[10] = None;
+        let use_ = DailyUse { first_day: 0, days };
+        assert_eq!(use_.peak(4, 0.99), None);
+        assert_eq!(use_.peak(1, 0.99).map(|p| p.amount), Some(5.0));
+        assert_eq!(use_.peak(0, 0.99), None);
     }
 
     #[test]

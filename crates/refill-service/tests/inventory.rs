@@ -248,6 +248,53 @@ async fn the_customer_sets_a_minimum_and_corrects_the_stock_on_hand() {
     assert_eq!(res.status(), 400);
 }
 
+/// Issue 17: use in rare lumps as big as most of a pack ran slots dry behind a normal margin,
+/// which spreads a lump over every day. The history's heaviest days over the lead time, its
+/// spread and the review interval (2 + 0.5 + 3 reports a day apart: 6 days) are covered too.
+#[tokio::test]
+async fn a_slot_used_in_big_lumps_is_low_while_its_stock_would_not_cover_one() {
+    let f = sandbox().await;
+    let (_, refresh_token) = device_tokens(&f, "INV-LUMP", false).await;
+    // Reports at midnight, so that each one closes a whole day (a day only partly observed,
+    // next to a refill, is read at the rate of its observed part).
+    let now = f.clock.now();
+    f.clock
+        .advance(Duration::days(1) - (now - now.replace_time(time::Time::MIDNIGHT)));
+    let mut token = refresh(&f, &refresh_token).await;
+    // 5 g a day and 400 g on one day in twenty; a fresh pack goes in the day before.
+    let mut level: f64 = 500.0;
+    for day in 0..62 {
+        if day % 20 == 9 {
+            level = 500.0;
+        }
+        level -= if day % 20 == 10 { 400.0 } else { 5.0 };
+        slot_status(&f, &token, "brew-beans", level).await;
+        f.clock.advance(Duration::days(1));
+        token = refresh(&f, &refresh_token).await;
+    }
+    // The day after a lump: 95 g in the device (reported), 300 g at home. About 25 g a day on
+    // average: the normal margin over 5 days of lead time and review is covered by 395 g, but
+    // one lump with the small days around it (425 g) is not.
+    slot_status(&f, &token, "brew-beans", 95.0).await;
+    let (status, view) = change(&f, "INV-LUMP", r#"{"onHand":300}"#).await;
+    assert_eq!(status, 200, "{view}");
+    let view = slot(&f, "INV-LUMP").await;
+    assert_eq!(view["low"], true, "{view}");
+    // What the reports stored for the reorder rule says the same.
+    let (peak, days): (f64, f64) = sqlx::query_as(
+        "SELECT i.forecast_peak, i.forecast_peak_days FROM slot_inventory i \
+         JOIN devices d ON d.id = i.device_id WHERE d.serial = 'INV-LUMP'",
+    )
+    .fetch_one(f.service.store().pool())
+    .await
+    .unwrap();
+    assert_eq!((peak, days), (425.0, 6.0));
+    // With a pack more at home, it is not low.
+    let (status, view) = change(&f, "INV-LUMP", r#"{"onHand":800}"#).await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(slot(&f, "INV-LUMP").await["low"], false);
+}
+
 /// Issue 17: smart reorder kept ordering while the home's stock grew, and days on which a slot
 /// was empty taught the estimate "no use".
 #[tokio::test]

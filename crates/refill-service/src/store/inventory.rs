@@ -12,7 +12,7 @@ use crate::store::devices::CallingDevice;
 use crate::store::StoreError;
 use crate::store::{from_ms, place_in, to_ms, NewOrder};
 use crate::Store;
-use refill_core::forecast::{Forecast, LevelReport, EMPTY_SHARE};
+use refill_core::forecast::{Forecast, LevelReport, Peak, EMPTY_SHARE};
 use refill_core::inventory::{LowStreak, Reading, ReadingKind, LOW_REPORTS};
 use refill_core::replenish::{decide, Decision, LeadTime, Policy, Position};
 use refill_core::{OrderPolicy, OrderStatus, Unit};
@@ -164,7 +164,8 @@ async fn slot_states(
              SELECT w.device_id, w.slot_id, s.unit, s.capacity, s.name, ds.asin, \
                     COALESCE(p.pack_quantity, s.capacity) AS pack_quantity, i.remaining, i.on_hand, i.mode, i.minimum, i.target, \
                     i.low_reports, i.low_acted, i.forecast_rate, i.forecast_sigma, \
-                    i.forecast_every_days, i.forecast_at_ms, i.last_report_ms, \
+                    i.forecast_every_days, i.forecast_at_ms, i.forecast_peak, \
+                    i.forecast_peak_days, i.last_report_ms, \
                     lt.mean_days, lt.sd_days, lt.deliveries, \
                     (SELECT COALESCE(SUM(o.quantity * op.pack_quantity), 0.0) \
                      FROM orders o JOIN products op ON op.asin = o.asin \
@@ -231,6 +232,13 @@ fn state_from_row(row: &crate::store::db::DbRow) -> Result<SlotState, sqlx::Erro
                 sigma,
                 every_days,
                 at: from_ms(at),
+                peak: match (
+                    row.try_get::<Option<f64>, _>("forecast_peak")?,
+                    row.try_get::<Option<f64>, _>("forecast_peak_days")?,
+                ) {
+                    (Some(amount), Some(days)) if days > 0.0 => Some(Peak { days, amount }),
+                    _ => None,
+                },
             }),
             _ => None,
         },
@@ -268,17 +276,27 @@ struct Fit {
     every_days: f64,
     /// When.
     at: OffsetDateTime,
+    /// The heaviest use over the reorder rule's window, once the history shows it.
+    peak: Option<Peak>,
 }
 
 impl Fit {
-    /// The fit of a slot of `capacity` from its level `history` (oldest first), at `at`.
-    fn of(history: &[Reading], capacity: f64, at: OffsetDateTime) -> Fit {
-        let forecast = fit(history, capacity);
+    /// The fit of a slot of `capacity` from its level `history` (oldest first), at `at`, its
+    /// product delivered in `lead_time` (see [`need`]).
+    fn of(
+        history: &[Reading],
+        capacity: f64,
+        at: OffsetDateTime,
+        (lead_time, policy): (Option<LeadTime>, &OrderPolicy),
+    ) -> Fit {
+        let every_days = report_every(history);
+        let forecast = fit(history, capacity, &rule(every_days, lead_time, policy));
         Fit {
             rate: forecast.rate,
             sigma: forecast.sigma,
-            every_days: report_every(history),
+            every_days,
             at,
+            peak: forecast.peak,
         }
     }
 
@@ -287,6 +305,7 @@ impl Fit {
         Forecast {
             rate: self.rate,
             sigma: self.sigma,
+            peak: self.peak,
             ..Forecast::prior(self.rate)
         }
     }
@@ -322,16 +341,23 @@ fn need(
     (minimum, target): (Option<f64>, Option<f64>),
     policy: &OrderPolicy,
 ) -> Decision {
-    let lead_time = lead_time.unwrap_or_else(|| LeadTime::prior(days(policy.delivery_time)));
-    let policy = Policy {
-        review_days: f64::from(LOW_REPORTS) * every_days,
-        ..Policy::new(lead_time)
-    };
-    decide(&policy, forecast, position, pack, (minimum, target))
+    let rule = rule(every_days, lead_time, policy);
+    decide(&rule, forecast, position, pack, (minimum, target))
 }
 
-/// The forecast of a slot of `capacity` from its level `history` (oldest first).
-fn fit(history: &[Reading], capacity: f64) -> Forecast {
+/// The reorder rule's policy for a slot reporting every `every_days` whose product is
+/// delivered in `lead_time` (not learned yet: as the order `policy` promises).
+fn rule(every_days: f64, lead_time: Option<LeadTime>, policy: &OrderPolicy) -> Policy {
+    let lead_time = lead_time.unwrap_or_else(|| LeadTime::prior(days(policy.delivery_time)));
+    Policy {
+        review_days: f64::from(LOW_REPORTS) * every_days,
+        ..Policy::new(lead_time)
+    }
+}
+
+/// The forecast of a slot of `capacity` from its level `history` (oldest first), with the
+/// heaviest use it shows over `rule`'s window.
+fn fit(history: &[Reading], capacity: f64, rule: &Policy) -> Forecast {
     let reports: Vec<LevelReport> = history
         .iter()
         .filter_map(|r| match r.kind {
@@ -340,7 +366,8 @@ fn fit(history: &[Reading], capacity: f64) -> Forecast {
             ReadingKind::Estimated => None,
         })
         .collect();
-    Forecast::of_levels(&reports, capacity, usual_use(capacity))
+    let (forecast, use_) = Forecast::of_levels(&reports, capacity, usual_use(capacity));
+    rule.with_peak(forecast, &use_)
 }
 
 impl Store {
@@ -575,9 +602,15 @@ impl SlotState {
             .is_none_or(|fit| now - fit.at >= REFIT_EVERY || now < fit.at)
     }
 
-    /// Fits its forecast again from `history` (oldest first), at `now`.
-    fn refit(&mut self, history: &[Reading], now: OffsetDateTime) {
-        self.fitted = Some(Fit::of(history, self.capacity, now));
+    /// Fits its forecast again from `history` (oldest first), at `now`, its product
+    /// delivered as `policy` promises until its deliveries say otherwise.
+    fn refit(&mut self, history: &[Reading], now: OffsetDateTime, policy: &OrderPolicy) {
+        self.fitted = Some(Fit::of(
+            history,
+            self.capacity,
+            now,
+            (self.lead_time, policy),
+        ));
     }
 
     /// The forecast the reorder rule weighs: as fitted, or the usual use until then.
@@ -727,7 +760,7 @@ pub(crate) async fn report_batch(
         };
         if state.refit_due(job.now) {
             let history = levels_of(conn, key.0, &key.1, job.now - FORECAST_WINDOW).await?;
-            state.refit(&history, job.now);
+            state.refit(&history, job.now, &job.policy);
         }
         let Step {
             remaining,
@@ -934,7 +967,8 @@ async fn write_levels_and_inventory(
             format!(
                 "INSERT INTO slot_inventory (device_id, slot_id, remaining, on_hand, \
                      low_reports, low_acted, forecast_rate, forecast_sigma, \
-                     forecast_every_days, forecast_at_ms, last_report_ms, updated_at_ms) \
+                     forecast_every_days, forecast_at_ms, forecast_peak, forecast_peak_days, \
+                     last_report_ms, updated_at_ms) \
                  {} \
                  ON CONFLICT (device_id, slot_id) DO UPDATE SET remaining = excluded.remaining, \
                      settings_version = slot_inventory.settings_version + \
@@ -945,9 +979,11 @@ async fn write_levels_and_inventory(
                      forecast_sigma = excluded.forecast_sigma, \
                      forecast_every_days = excluded.forecast_every_days, \
                      forecast_at_ms = excluded.forecast_at_ms, \
+                     forecast_peak = excluded.forecast_peak, \
+                     forecast_peak_days = excluded.forecast_peak_days, \
                      last_report_ms = excluded.last_report_ms, \
                      updated_at_ms = excluded.updated_at_ms",
-                values(chunk.len(), 12)
+                values(chunk.len(), 14)
             ),
             Rows::Inventories(n * 80..n * 80 + chunk.len()),
         ));
@@ -1000,6 +1036,12 @@ async fn write_levels_and_inventory(
                             sigma: 0.0,
                             every_days: 1.0,
                             at: from_ms(0),
+                            peak: None,
+                        });
+                        // No peak: days 0.
+                        let peak = fit.peak.unwrap_or(Peak {
+                            days: 0.0,
+                            amount: 0.0,
                         });
                         query = query
                             .bind(key.0)
@@ -1012,6 +1054,8 @@ async fn write_levels_and_inventory(
                             .bind(fit.sigma)
                             .bind(fit.every_days)
                             .bind(to_ms(fit.at))
+                            .bind(peak.amount)
+                            .bind(peak.days)
                             .bind(last)
                             .bind(last);
                     }
@@ -1247,7 +1291,8 @@ impl Store {
         let in_transit = number("in_transit")?;
         let pack = number("pack_quantity")?;
         let lead_time = lead_time_from_row(&row)?;
-        let forecast = fit(&history, capacity);
+        let every = report_every(&history);
+        let forecast = fit(&history, capacity, &rule(every, lead_time, policy));
         let home = row.try_get::<Option<i64>, _>("home_of")?.is_some();
         let view = forecast_view((&forecast, home), &history, capacity, remaining, now);
         Ok(refill_wire::SlotInventory {
@@ -1271,7 +1316,6 @@ impl Store {
                     in_transit,
                 };
                 let settings = (minimum, target);
-                let every = report_every(&history);
                 need(
                     (&forecast, every),
                     position,
