@@ -144,9 +144,19 @@ async fn the_grid_ranks_buttons_by_need_and_a_tap_does_not_move_one() {
         grid.tiles[4].runs_out, None,
         "no slot of the filters has reported"
     );
+    assert!(grid.tiles.iter().all(|t| !t.ran_out), "none is empty");
     // An order on its way does not move the tile that was tapped.
     f.press("B0RFDTRG30").await;
     assert_eq!(f.asins().await[2], "B0RFDTRG30");
+    // Black ink reported empty with none at home: it ran out, not "probably"; cyan ink's
+    // cartridge is empty but two more are at home.
+    f.stock("B0RFINKBK1", 0.0, 0.0, 1.0).await;
+    f.stock("B0RFINKCY1", 0.0, 10.0, 1.0).await;
+    let grid = f.buttons().await;
+    let tile = |asin: &str| grid.tiles.iter().find(|t| t.asin == asin).unwrap().clone();
+    assert!(tile("B0RFINKBK1").ran_out);
+    assert_eq!(tile("B0RFINKBK1").days_left, Some(0.0));
+    assert!(!tile("B0RFINKCY1").ran_out);
 }
 
 #[tokio::test]

@@ -217,6 +217,10 @@ pub struct ButtonTile {
     /// at or below 0 when it has probably run out; `null` with `runsOut`.
     #[serde(default)]
     pub days_left: Option<f64>,
+    /// A slot it refills reported empty and nothing is at home for it: it has run out (not
+    /// only "probably, by its forecast").
+    #[serde(default)]
+    pub ran_out: bool,
 }
 
 /// `GET /v1/buttons`: the customer's virtual Dash buttons, ranked by need.

@@ -127,7 +127,12 @@ runsOut: string | null,
  * Days from the answer to `runsOut` by the service's clock (which a sandbox may run fast);
  * at or below 0 when it has probably run out; `null` with `runsOut`.
  */
-daysLeft: number | null, };
+daysLeft: number | null, 
+/**
+ * A slot it refills reported empty and nothing is at home for it: it has run out (not
+ * only "probably, by its forecast").
+ */
+ranOut: boolean, };
 
 export type PressResult = { 
 /**

@@ -32,6 +32,7 @@ export function aTile(over: Partial<ButtonTile> = {}): ButtonTile {
     openOrder: null,
     runsOut: null,
     daysLeft: null,
+    ranOut: false,
     ...over,
   };
 }

@@ -57,6 +57,10 @@ describe("tileNeed", () => {
     expect(tileNeed(left(15))).toBeNull();
     expect(tileNeed(left(null))).toBeNull();
   });
+  it("says it ran out when a slot reported empty, not only that it probably has", () => {
+    expect(tileNeed(tile({ daysLeft: -0.5, runsOut: "2026-11-25T12:00:00Z", ranOut: true }))).toBe("Ran out");
+    expect(tileNeed(tile({ daysLeft: 0, runsOut: "2026-11-25T12:00:00Z", ranOut: false }))).toBe("Probably out by now");
+  });
 });
 
 describe("formatting", () => {

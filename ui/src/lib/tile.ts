@@ -64,10 +64,12 @@ export function tileStatus(tile: ButtonTile, notice: Notice | null, now: Date, l
 
 /**
  * How soon the tile's supply runs out, when that is within two weeks: "About 3 days left";
- * `null` when nothing tracks it, its use is not known yet, or it lasts longer. Counted by the
- * service's clock, which a sandbox may run fast.
+ * "Ran out" once a slot holding it reported empty with nothing at home; `null` when nothing
+ * tracks it, its use is not known yet, or it lasts longer. Counted by the service's clock, which
+ * a sandbox may run fast.
  */
 export function tileNeed(tile: ButtonTile): string | null {
+  if (tile.ranOut) return "Ran out";
   const days = tile.daysLeft;
   if (days === null || days > 14) return null;
   if (days <= 0) return "Probably out by now";

@@ -657,11 +657,13 @@ impl Store {
                     .ok_or_else(|| corrupt("currency", &currency_text))?;
                 let image: Option<String> = row.try_get("image_path")?;
                 let last: Option<i64> = row.try_get("last_ms")?;
-                let runs_out = runs_out.remove(&asin);
+                let supply = runs_out.remove(&asin);
+                let runs_out = supply.map(|s| s.at);
                 Ok(ButtonTile {
                     open_order: open.remove(&asin),
                     days_left: runs_out.map(|at| (at - now).as_seconds_f64() / 86_400.0),
                     runs_out,
+                    ran_out: supply.is_some_and(|s| s.empty),
                     asin,
                     title: row.try_get("title")?,
                     image_url: image,
@@ -678,14 +680,16 @@ impl Store {
     }
 
     /// When each product the customer's slots hold runs out at the slot's forecast use,
-    /// counting the packs at home (the soonest slot's, per product).
+    /// counting the packs at home (the soonest slot's, per product), and whether it has.
     async fn runs_out_by_asin(
         &self,
         customer: i64,
-    ) -> Result<HashMap<String, OffsetDateTime>, sqlx::Error> {
+    ) -> Result<HashMap<String, Supply>, sqlx::Error> {
         let rows = sqlx::query(
-            "SELECT ds.asin, i.last_report_ms, i.remaining, i.on_hand, i.forecast_rate \
+            "SELECT ds.asin, i.last_report_ms, i.remaining, i.on_hand, i.forecast_rate, \
+                    s.capacity \
              FROM devices d JOIN device_slots ds ON ds.device_id = d.id \
+             JOIN slots s ON s.model_id = d.model_id AND s.slot_id = ds.slot_id \
              JOIN slot_inventory i ON i.device_id = d.id AND i.slot_id = ds.slot_id \
              WHERE d.customer_id = $1 AND d.deregistered_at_ms IS NULL \
                AND ds.asin IS NOT NULL AND i.remaining IS NOT NULL \
@@ -694,18 +698,25 @@ impl Store {
         .bind(customer)
         .fetch_all(&self.pool)
         .await?;
-        let mut soonest: HashMap<String, OffsetDateTime> = HashMap::new();
+        let mut soonest: HashMap<String, Supply> = HashMap::new();
         for row in rows {
-            let days = (row.try_get::<f64, _>("remaining")? + row.try_get::<f64, _>("on_hand")?)
-                / row.try_get::<f64, _>("forecast_rate")?;
+            let left = row.try_get::<f64, _>("remaining")? + row.try_get::<f64, _>("on_hand")?;
+            let days = left / row.try_get::<f64, _>("forecast_rate")?;
             // Beyond ten years is not in sight.
             if !(0.0..3650.0).contains(&days) {
                 continue;
             }
             let at = from_ms(row.try_get("last_report_ms")?)
                 + time::Duration::seconds_f64(days * 86_400.0);
-            let entry = soonest.entry(row.try_get("asin")?).or_insert(at);
-            *entry = (*entry).min(at);
+            let capacity: f64 = row.try_get("capacity")?;
+            let supply = Supply {
+                at,
+                empty: left <= (capacity * refill_core::forecast::EMPTY_SHARE).max(1e-9),
+            };
+            let entry = soonest.entry(row.try_get("asin")?).or_insert(supply);
+            if supply.at < entry.at {
+                *entry = supply;
+            }
         }
         Ok(soonest)
     }
@@ -855,4 +866,12 @@ impl Store {
             )),
         }
     }
+}
+
+/// How long a product's supply at a customer's lasts: when it runs out at its forecast use,
+/// and whether a slot holding it reported empty with nothing at home.
+#[derive(Debug, Clone, Copy)]
+struct Supply {
+    at: OffsetDateTime,
+    empty: bool,
 }
