@@ -1,6 +1,6 @@
 //! The sandbox's devices using up their supplies. Each seeded sandbox device reports its slots'
 //! levels through the DRS API over HTTP, exactly as a real device does (with its own device
-//! token), while its household uses them at a steady daily rate; when a slot is nearly empty
+//! token), while its household uses them at a steady daily rate (see [`household`]); when a slot is nearly empty
 //! and the home has stock on hand (a delivery came), a pack is loaded. With the sandbox's clock
 //! sped up (`--speed`), a demo shows consumption, a low supply, an order and its delivery within
 //! a minute. See [`spawn`].
@@ -27,8 +27,25 @@ struct SimSlot {
     reported: Option<OffsetDateTime>,
 }
 
-/// How much of a slot's capacity the household uses per day (a full slot lasts about a week).
-const DAILY_SHARE: f64 = 0.13;
+/// How the sandbox's household uses a slot: how full it is when the sandbox starts (a share of
+/// its capacity) and how much it uses, against the model's usual use (a fill a month, what the
+/// forecast assumes before it has history). Households differ from the usual use and their
+/// supplies were bought on different days, so the slots run low one after another, not all in
+/// the same hour, and the forecast has something to learn.
+fn household(slot_id: &str) -> (f64, f64) {
+    match slot_id {
+        // Smart reorder, so it comes early in a demo: ordered before it runs dry.
+        "brew-beans" => (0.45, 1.25),
+        "wash-detergent" => (0.3, 1.4),
+        "brew-filters" => (0.8, 1.0),
+        "brew-water-filter" => (1.0, 1.0),
+        "ink-black" => (0.5, 0.8),
+        "ink-cyan" => (0.7, 0.6),
+        "ink-magenta" => (0.85, 0.5),
+        "ink-yellow" => (0.95, 0.4),
+        _ => (0.6, 1.0),
+    }
+}
 
 /// How often (in the sandbox's time) a device reports a slot whose level only went down.
 const REPORT_EVERY: Duration = Duration::hours(1);
@@ -42,7 +59,7 @@ const REFILL_AT_SHARE: f64 = 0.05;
 /// Sets up the simulated slots of the sandbox's seeded devices.
 async fn sim_slots(store: &Store) -> Result<Vec<SimSlot>, sqlx::Error> {
     let rows = sqlx::query(
-        "SELECT d.id, d.model_id, d.serial, s.slot_id, s.capacity, s.unit, i.remaining \
+        "SELECT d.id, d.model_id, d.serial, s.slot_id, s.capacity, i.remaining \
          FROM devices d JOIN slots s ON s.model_id = d.model_id \
          LEFT JOIN slot_inventory i ON i.device_id = d.id AND i.slot_id = s.slot_id \
          WHERE d.serial LIKE 'SANDBOX-%' AND d.deregistered_at_ms IS NULL \
@@ -53,23 +70,18 @@ async fn sim_slots(store: &Store) -> Result<Vec<SimSlot>, sqlx::Error> {
     rows.iter()
         .map(|row| {
             let capacity: f64 = row.try_get("capacity")?;
-            let unit: String = row.try_get("unit")?;
-            // Pieces are used whole: a slot of one (a water filter) lasts a month.
-            let daily_use = if unit == "count" && capacity <= 1.0 {
-                capacity / 30.0
-            } else {
-                capacity * DAILY_SHARE
-            };
+            let slot_id: String = row.try_get("slot_id")?;
+            let (full, factor) = household(&slot_id);
             Ok(SimSlot {
                 device_id: row.try_get("id")?,
                 model: row.try_get("model_id")?,
                 serial: row.try_get("serial")?,
-                slot_id: row.try_get("slot_id")?,
                 capacity,
-                daily_use,
+                daily_use: crate::store::inventory::usual_use(capacity) * factor,
                 remaining: row
                     .try_get::<Option<f64>, _>("remaining")?
-                    .unwrap_or(capacity * 0.6),
+                    .unwrap_or(capacity * full),
+                slot_id,
                 reported: None,
             })
         })

@@ -1096,6 +1096,31 @@ async fn the_sandbox_devices_drain_reorder_and_refill_on_their_own() {
         tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
     assert!(rose, "the delivered beans were never loaded");
+    // Smart reorder kept them stocked: the household's use differs from the model's usual use
+    // the forecast starts from, and the beans never ran dry waiting for their first delivery.
+    let driest: f64 = sqlx::query_scalar(
+        "SELECT MIN(l.remaining) FROM slot_levels l JOIN devices d ON d.id = l.device_id \
+         WHERE d.model_id = 'RefillBrew-200' AND d.serial LIKE 'SANDBOX-%' \
+           AND l.slot_id = 'brew-beans'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(driest > 0.0, "the beans ran dry");
+    // Supplies run low one after another, not all in the same hour: a new customer is not
+    // met by a pile of notices.
+    let lows: Vec<i64> =
+        sqlx::query_scalar("SELECT created_at_ms FROM events WHERE kind = 'LowSupply' ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert!(!lows.is_empty());
+    let first_day = lows[0];
+    let same_day = lows
+        .iter()
+        .filter(|at| **at - first_day < 86_400_000)
+        .count();
+    assert_eq!(same_day, 1, "{lows:?}");
     service.shutdown().await;
 }
 

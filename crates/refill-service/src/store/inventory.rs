@@ -27,7 +27,7 @@ pub const REFIT_EVERY: Duration = Duration::days(1);
 
 /// The use a slot is assumed to have before its history says otherwise: a fill lasts about a
 /// month.
-fn usual_use(capacity: f64) -> f64 {
+pub(crate) fn usual_use(capacity: f64) -> f64 {
     capacity / 30.0
 }
 
