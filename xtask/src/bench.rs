@@ -317,9 +317,9 @@ fn render_policy(v: &serde_json::Value) -> Result<(String, Vec<String>)> {
              intermittent and lumpy use is at least the standard deviation of the whole \
              history's daily use (to 5.8); the reorder point covers the history's own 99th \
              percentile of use over the lead time, its spread and the review period where that \
-             is more than the normal margin (all stockout-days 1.55 to 1.04 a slot-year, lumpy \
-             5.8 to 4.3, steady 0.47 to 0.23, warnings in time 95.1 % to 96.8 %, stock 1.82× \
-             to 1.90× the oracle's). Measured by hand on 300 slot-years with 120 days of \
+             is more than the normal margin (all stockout-days 1.55 to 1.08 a slot-year, lumpy \
+             5.8 to 4.5, steady 0.47 to 0.25, warnings in time 95.1 % to 96.7 %, stock 1.82× \
+             to 1.88× the oracle's). Measured by hand on 300 slot-years with 120 days of \
              history: that margin for intermittent and lumpy slots only leaves 1.24 \
              stockout-days instead of 0.87 for the same stock (smooth slots run dry on late deliveries, which it covers too); its 98th \
              percentile instead of the 99th, 1.00. What is left is mostly single days of lumpy \

@@ -363,11 +363,17 @@ fn fuzz(seconds: u32) -> Result<()> {
 }
 
 /// The simulated device against provisioning clients Refill did not write (esp-protocomm from
-/// PyPI, in the venv the setup made).
+/// PyPI), and the forecasts against statsmodels' exponential smoothing, in the venv the setup
+/// made.
 fn interop() -> Result<()> {
     ignored_tests(
         "esp-protocomm against refill-device-sim",
         ("refill-device-sim", "interop"),
+        ("REFILL_INTEROP_PYTHON", setup::interop_python()),
+    )?;
+    ignored_tests(
+        "forecasts against statsmodels",
+        ("refill-core", "statsmodels"),
         ("REFILL_INTEROP_PYTHON", setup::interop_python()),
     )
 }

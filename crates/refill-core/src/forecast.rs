@@ -449,6 +449,9 @@ impl State {
     }
 }
 
+/// Observed days the level of exponential smoothing starts from, once there are as many.
+const WARM_DAYS: usize = 14;
+
 /// Smoothing constant of the mean absolute error.
 const MAD_ALPHA: f64 = 0.1;
 
@@ -466,6 +469,12 @@ struct Run {
 
 fn run(method: Method, observed: &[f64], prior_rate: f64) -> Run {
     let mut state = State::start(method, prior_rate);
+    // Smoothing starts from the history's own first two weeks, not from the prior: with the
+    // small constants that steady use wants, a start off by half would still weigh on the
+    // forecast months later.
+    if let (Method::Ses { .. }, Some(first)) = (method, observed.get(..WARM_DAYS)) {
+        state.size = first.iter().sum::<f64>() / WARM_DAYS as f64;
+    }
     // Before any error is seen, the prior's own spread: half the rate.
     let mut mad = (prior_rate * 0.5 / 1.25).max(0.0);
     let mut mse = (1.25 * mad).powi(2);
@@ -518,7 +527,7 @@ fn run(method: Method, observed: &[f64], prior_rate: f64) -> Run {
 }
 
 /// The smoothing constants tried when fitting.
-const ALPHAS: [f64; 6] = [0.05, 0.1, 0.15, 0.2, 0.3, 0.4];
+const ALPHAS: [f64; 8] = [0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4];
 const BETAS: [f64; 4] = [0.05, 0.1, 0.2, 0.3];
 
 /// What is known of a slot's use.
@@ -739,21 +748,36 @@ pub fn mase_against(
     truth: &[f64],
     prior_rate: f64,
 ) -> Option<f64> {
-    let mut state = State::start(method, prior_rate);
+    let expected = one_step(method, observed, prior_rate);
     let mut last_seen: Option<f64> = None;
     let (mut error, mut naive, mut days) = (0.0, 0.0, 0);
-    for (seen, &real) in observed.iter().zip(truth) {
+    for ((seen, &real), expected) in observed.iter().zip(truth).zip(expected) {
         if let Some(last) = last_seen {
-            error += (real - state.rate()).abs();
+            error += (real - expected).abs();
             naive += (real - last).abs();
             days += 1;
         }
         if let Some(y) = *seen {
-            state.update(y);
             last_seen = Some(y);
         }
     }
     (days >= 2 * SHIFT_DAYS && naive > 0.0).then(|| error / naive)
+}
+
+/// `method`'s one-step forecasts over `observed`, started from `prior_rate`: for each day, the
+/// use it expected before the day was seen (a day that says nothing leaves it as it was).
+pub fn one_step(method: Method, observed: &[Option<f64>], prior_rate: f64) -> Vec<f64> {
+    let mut state = State::start(method, prior_rate);
+    observed
+        .iter()
+        .map(|seen| {
+            let expected = state.rate();
+            if let Some(y) = *seen {
+                state.update(y);
+            }
+            expected
+        })
+        .collect()
 }
 
 #[cfg(test)]
