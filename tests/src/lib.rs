@@ -216,18 +216,37 @@ impl App {
             .with_context(|| format!("nothing matched {css} (log: {})", self.log.display()))
     }
 
-    /// Whether an element matching `css` is there right now.
+    /// Whether an element matching `css` is there right now. An element the page removes while
+    /// the driver collects the matches ("stale element") makes it look again.
     pub async fn exists(&self, css: &str) -> Result<bool> {
-        Ok(!self.client.find_all(Locator::Css(css)).await?.is_empty())
+        let mut tries = 0;
+        loop {
+            match self.client.find_all(Locator::Css(css)).await {
+                Ok(found) => return Ok(!found.is_empty()),
+                Err(e) if e.is_stale_element_reference() && tries < 20 => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     /// The text of the element with `data-testid="{test_id}"`.
     pub async fn text(&self, test_id: &str) -> Result<String> {
-        Ok(self
-            .find(&format!("[data-testid='{test_id}']"))
-            .await?
-            .text()
-            .await?)
+        let mut tries = 0;
+        loop {
+            let element = self.find(&format!("[data-testid='{test_id}']")).await?;
+            match element.text().await {
+                Ok(text) => return Ok(text),
+                // Re-rendered between finding and reading: read the new one.
+                Err(e) if e.is_stale_element_reference() && tries < 20 => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     /// Waits until the text of `test_id` satisfies `ok`, and returns it.
