@@ -209,9 +209,10 @@ pub fn configure<R: Runtime>(
     options: LaunchOptions,
 ) -> tauri::Builder<R> {
     #[cfg(mobile)]
-    let builder = builder.plugin(tauri_plugin_deep_link::init());
+    let builder = builder
+        .plugin(tauri_plugin_deep_link::init())
+        .plugin(tauri_plugin_notification::init());
     builder
-        .plugin(tauri_plugin_notification::init())
         .setup(move |app| {
             let platform = desktop_platform(options.redirect.clone());
             install_core(app.handle(), &options, platform)?;
@@ -275,6 +276,27 @@ pub fn prefer_working_renderer() {
 #[cfg(desktop)]
 fn default_data_dir(identifier: &str) -> Option<PathBuf> {
     dirs::data_dir().map(|dir| dir.join(identifier))
+}
+
+/// Where the app writes its log files: beside the data when a data folder was chosen (so two
+/// apps with their own folders keep their own logs), else the platform's log folder for apps,
+/// as Tauri's `app_log_dir` names it (`~/.local/share/{identifier}/logs` on Linux,
+/// `~/Library/Logs/{identifier}` on macOS, `%LOCALAPPDATA%\{identifier}\logs` on Windows).
+#[cfg(desktop)]
+fn log_dir(
+    identifier: &str,
+    chosen_data_dir: Option<&std::path::Path>,
+    data_dir: &std::path::Path,
+) -> PathBuf {
+    let platform = if cfg!(target_os = "macos") {
+        dirs::home_dir().map(|home| home.join("Library/Logs").join(identifier))
+    } else {
+        dirs::data_local_dir().map(|dir| dir.join(identifier).join("logs"))
+    };
+    match (chosen_data_dir, platform) {
+        (None, Some(platform)) => platform,
+        _ => data_dir.join("logs"),
+    }
 }
 
 /// The one app of this data folder, when this launch is it; exits when another launch is.
@@ -351,7 +373,6 @@ fn follow_later_launches<R: Runtime>(
 /// Runs the app.
 #[cfg_attr(mobile, tauri::mobile_entry_point)]
 pub fn run() {
-    refill_commands::init_logging();
     let args: Vec<String> = std::env::args().skip(1).collect();
     #[allow(unused_mut)]
     let mut options = match LaunchOptions::parse(args.clone(), |k| std::env::var(k).ok()) {
@@ -375,6 +396,11 @@ pub fn run() {
             );
             std::process::exit(2);
         };
+        refill_commands::init_logging_to(Some(&log_dir(
+            &context.config().identifier,
+            options.data_dir.as_deref(),
+            &data_dir,
+        )));
         let instance = claim_data_folder(&data_dir, &args);
         if matches!(options.redirect, refill_auth::Redirect::DeepLink(_)) {
             register_for_links(&context.config().identifier, &args, &options.links);
@@ -382,6 +408,8 @@ pub fn run() {
         options.data_dir = Some(data_dir);
         instance
     };
+    #[cfg(mobile)]
+    refill_commands::init_logging();
     let app = configure(tauri::Builder::default(), options)
         .build(context)
         .unwrap_or_else(|e| {

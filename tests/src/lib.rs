@@ -66,6 +66,27 @@ impl AppHome {
         self.xdg_data().join(APP_IDENTIFIER)
     }
 
+    /// What the app wrote to its own log files (`logs/refill.*.log` in its data folder), oldest
+    /// file first.
+    pub fn app_log(&self) -> Result<String> {
+        let folder = self.app_data().join("logs");
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&folder)
+            .with_context(|| format!("the app wrote no log folder at {}", folder.display()))?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|path| {
+                path.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("refill.") && n.ends_with(".log"))
+            })
+            .collect();
+        files.sort();
+        let mut log = String::new();
+        for file in files {
+            log.push_str(&std::fs::read_to_string(file)?);
+        }
+        Ok(log)
+    }
+
     /// The sandbox database.
     pub fn sandbox_db(&self) -> PathBuf {
         self.app_data().join("sandbox.sqlite")

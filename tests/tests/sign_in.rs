@@ -87,6 +87,14 @@ async fn sign_in_survives_a_restart_and_sign_out_forgets_it() -> Result<()> {
         "sign-out deleted the keyring entry"
     );
 
+    // The app keeps a log file of its own (searched for secrets with the rest of its files just
+    // below), in which both runs and the sign-in and sign-out are told.
+    let log = home.app_log()?;
+    ensure!(log.matches(" starting").count() >= 2, "{log}");
+    ensure!(
+        log.contains("signed in") && log.contains("signed out"),
+        "{log}"
+    );
     // No token and no password ever reached the app's files or its logs.
     let logs = refill_e2e::target_dir().join("e2e/logs");
     let secrets = [

@@ -153,24 +153,17 @@ impl Provider {
     }
 }
 
-/// Opens `url` in the system browser (`xdg-open` on Linux, `open` on macOS, `start` on Windows).
-/// Returns whether the opener reported success.
+/// Opens `url` in the system browser (the `open` crate: `xdg-open` and its kin on Linux, `open`
+/// on macOS, the shell on Windows), whole: `&` and `%` reach the browser as they are. False when
+/// no browser could be started, so the caller can show the address instead.
 pub fn open_in_browser(url: &str) -> bool {
-    let mut command = if cfg!(target_os = "macos") {
-        std::process::Command::new("open")
-    } else if cfg!(windows) {
-        let mut c = std::process::Command::new("cmd");
-        c.args(["/C", "start", ""]);
-        c
-    } else {
-        std::process::Command::new("xdg-open")
-    };
-    command
-        .arg(url)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
+    match open::that(url) {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::info!("no browser could be opened: {e}");
+            false
+        }
+    }
 }
 
 /// The HTTP client for talking to providers: no redirects followed (as OAuth requires), timeouts.

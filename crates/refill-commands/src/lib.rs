@@ -28,7 +28,7 @@ pub use onboarding::{
     DeviceProtocol, DeviceSecret, DeviceTrust, FoundDevice, JoinedWifi, OpenedDevice, Radio,
     SandboxDevices, WifiList, WifiNetwork,
 };
-pub use refill_service::init_logging;
+pub use refill_service::{init_logging, init_logging_to, LOG_DAYS_KEPT};
 
 use refill_client::{Client, ClientError};
 use refill_service::{RunningService, ServiceConfig};

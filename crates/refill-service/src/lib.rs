@@ -341,6 +341,16 @@ where
 /// `target=level` pairs such as `refill_commands=debug,info`. (No regex filters: they cost the
 /// app's binary ~240 KB.)
 pub fn init_logging() {
+    init_logging_to(None);
+}
+
+/// How many days of log files [`init_logging_to`] keeps.
+pub const LOG_DAYS_KEPT: usize = 7;
+
+/// [`init_logging`], and also to a file in `folder` when one is given: `refill.YYYY-MM-DD.log`,
+/// a new one each day, the last [`LOG_DAYS_KEPT`] kept. When the folder cannot be written,
+/// standard error alone is used and the reason is logged there.
+pub fn init_logging_to(folder: Option<&std::path::Path>) {
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
     let filter: tracing_subscriber::filter::Targets = std::env::var("REFILL_LOG")
@@ -349,9 +359,41 @@ pub fn init_logging() {
         .unwrap_or_else(|| {
             tracing_subscriber::filter::Targets::new().with_default(tracing::Level::INFO)
         });
-    tracing_subscriber::registry()
+    let mut problem = None;
+    let file = folder.and_then(|folder| {
+        let built = std::fs::create_dir_all(folder)
+            .map_err(|e| e.to_string())
+            .and_then(|()| {
+                tracing_appender::rolling::Builder::new()
+                    .rotation(tracing_appender::rolling::Rotation::DAILY)
+                    .filename_prefix("refill")
+                    .filename_suffix("log")
+                    .max_log_files(LOG_DAYS_KEPT)
+                    .build(folder)
+                    .map_err(|e| e.to_string())
+            });
+        match built {
+            Ok(appender) => Some(
+                tracing_subscriber::fmt::layer()
+                    .with_ansi(false)
+                    .with_writer(appender),
+            ),
+            Err(e) => {
+                problem = Some(format!(
+                    "logs go to standard error only: {} cannot be written: {e}",
+                    folder.display()
+                ));
+                None
+            }
+        }
+    });
+    let installed = tracing_subscriber::registry()
         .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(file)
         .with(filter)
         .try_init()
-        .ok();
+        .is_ok();
+    if let (true, Some(problem)) = (installed, problem) {
+        tracing::warn!("{problem}");
+    }
 }
