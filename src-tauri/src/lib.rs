@@ -12,6 +12,8 @@
 include!("command_names.rs");
 
 mod notify;
+#[cfg(desktop)]
+mod tray;
 
 #[cfg(desktop)]
 use refill_commands::launch;
@@ -93,10 +95,12 @@ pub struct LaunchOptions {
     pub redirect: refill_auth::Redirect,
     /// `refill://` links the app was started with (by the desktop, to open them).
     pub links: Vec<String>,
+    /// `--hidden`: start in the tray with no window (as "start at login" does).
+    pub hidden: bool,
 }
 
 impl LaunchOptions {
-    /// Reads `--service URL` and `--data-dir DIR` (also as `--opt=value`), falling back to
+    /// Reads `--service URL` and `--data-dir DIR` (also as `--opt=value`), `--hidden`, falling back to
     /// `REFILL_SERVICE_URL` and `REFILL_DATA_DIR`, and a sign-in provider from `--authorize-url`,
     /// `--token-url`, `--revoke-url`, `--profile-url`, `--client-id`, `--scopes` or their
     /// `REFILL_AUTH_*` variables, and `--redirect-uri` (`REFILL_AUTH_REDIRECT_URI`). Other
@@ -114,6 +118,7 @@ impl LaunchOptions {
             auth_provider: None,
             redirect: refill_auth::Redirect::Loopback,
             links: Vec::new(),
+            hidden: false,
         };
         let mut auth_flags = std::collections::HashMap::new();
         let mut args = args.into_iter();
@@ -142,6 +147,7 @@ impl LaunchOptions {
                         .ok_or_else(|| format!("{name} needs a value"))?;
                     auth_flags.insert(name.trim_start_matches("--").to_owned(), value);
                 }
+                "--hidden" => options.hidden = true,
                 _ if arg.starts_with(refill_commands::LINK_PREFIX) => options.links.push(arg),
                 _ => {}
             }
@@ -217,6 +223,16 @@ pub fn configure<R: Runtime>(
             let platform = desktop_platform(options.redirect.clone());
             install_core(app.handle(), &options, platform)?;
             notify::start(app.handle(), app.state::<AppCore>().inner());
+            #[cfg(desktop)]
+            match tray::start(app.handle(), app.state::<AppCore>().inner()) {
+                Ok(()) if options.hidden => {
+                    if let Some(window) = app.get_webview_window("main") {
+                        let _ = window.hide();
+                    }
+                }
+                Ok(()) => {}
+                Err(e) => tracing::warn!("Refill has no tray icon here: {e}"),
+            }
             #[cfg(mobile)]
             {
                 use tauri_plugin_deep_link::DeepLinkExt;
@@ -230,6 +246,12 @@ pub fn configure<R: Runtime>(
                 });
             }
             Ok(())
+        })
+        .on_window_event(|window, event| {
+            #[cfg(desktop)]
+            tray::keep_running_when_closed(window, event);
+            #[cfg(mobile)]
+            let _ = (window, event);
         })
         .invoke_handler(handle_command)
 }
@@ -472,6 +494,12 @@ mod tests {
         .unwrap();
         assert_eq!(o.service_url.as_deref(), Some("http://svc:8750"));
         assert_eq!(o.data_dir, Some(PathBuf::from("/tmp/x")));
+        assert!(!o.hidden);
+        assert!(
+            LaunchOptions::parse(args(&["--hidden"]), env(&[]))
+                .unwrap()
+                .hidden
+        );
         let o = LaunchOptions::parse(
             args(&[]),
             env(&[

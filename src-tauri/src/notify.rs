@@ -94,6 +94,7 @@ pub fn start<R: Runtime>(app: &AppHandle<R>, core: &AppCore) {
     let raiser = mobile::Raiser::start(app, core);
     let mut notices = core.notices();
     let handle = app.clone();
+    let pausing = core.clone();
     tauri::async_runtime::spawn(async move {
         use tokio::sync::broadcast::error::RecvError;
         loop {
@@ -103,7 +104,10 @@ pub fn start<R: Runtime>(app: &AppHandle<R>, core: &AppCore) {
                         tracing::warn!("the window was not told of a notice: {e}");
                     }
                     tracing::info!(kind = ?notice.kind, title = notice.title, "notice");
-                    raiser.raise(notice);
+                    // Paused from the tray: the inbox has it, the desktop stays quiet.
+                    if pausing.notifications_paused_until().is_none() {
+                        raiser.raise(notice);
+                    }
                 }
                 Err(RecvError::Lagged(missed)) => {
                     tracing::warn!(missed, "notices came faster than they could be shown");

@@ -2,7 +2,7 @@
 
 Owns org.freedesktop.Notifications on the session bus, as a desktop's notification daemon does,
 and writes each Notify call as a JSON line to the file given as its argument, so tests see what
-reached the bus (tauri-plugin-notification reports success even when nothing received it).
+reached the bus (a notification library can report success when nothing received it).
 A test "clicks" a notification's button with the extra method dev.refill.Test.Invoke(id, key),
 which emits ActionInvoked as a daemon does when the user clicks.
 

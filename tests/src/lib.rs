@@ -678,33 +678,59 @@ pub struct Notification {
     pub actions: Vec<String>,
 }
 
+/// The rig's Python (the Bluetooth rig's venv, which `cargo xtask setup` makes).
+fn rig_python() -> PathBuf {
+    target_dir().join("ble-rig/venv/bin/python")
+}
+
+/// A command running `script` of `tests/rig/` with the rig's Python.
+fn rig_command(args: &[&std::ffi::OsStr]) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(rig_python());
+    if let Some((script, rest)) = args.split_first() {
+        command
+            .arg(
+                PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                    .join("rig")
+                    .join(script),
+            )
+            .args(rest);
+    }
+    command
+}
+
+/// Starts a rig server (`what`, for errors) and waits until it prints `ready`.
+async fn start_rig(what: &str, args: &[&std::ffi::OsStr]) -> Result<tokio::process::Child> {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = rig_command(args)
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| {
+            format!(
+                "could not start the {what} with {} (`cargo xtask setup` makes it)",
+                rig_python().display()
+            )
+        })?;
+    let stdout = child.stdout.take().context("no stdout")?;
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    let ready = tokio::time::timeout(PATIENCE, lines.next_line())
+        .await
+        .with_context(|| format!("the {what} did not start"))??;
+    if ready.as_deref() != Some("ready") {
+        bail!("the {what} did not start: {ready:?}");
+    }
+    Ok(child)
+}
+
 impl Notifications {
     /// Starts the server, writing to a file in `home`.
     pub async fn start(home: &AppHome) -> Result<Self> {
-        use tokio::io::AsyncBufReadExt;
-        let python = target_dir().join("ble-rig/venv/bin/python");
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("rig/notifications.py");
         let out = home.path().join("notifications.jsonl");
-        let mut child = tokio::process::Command::new(&python)
-            .arg(&script)
-            .arg(&out)
-            .stdout(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .with_context(|| {
-                format!(
-                    "could not start {} (`cargo xtask setup` makes it)",
-                    python.display()
-                )
-            })?;
-        let stdout = child.stdout.take().context("no stdout")?;
-        let mut lines = tokio::io::BufReader::new(stdout).lines();
-        let ready = tokio::time::timeout(PATIENCE, lines.next_line())
-            .await
-            .context("the notification server did not start")??;
-        if ready.as_deref() != Some("ready") {
-            bail!("the notification server did not start: {ready:?}");
-        }
+        let child = start_rig(
+            "notification server",
+            &["notifications.py".as_ref(), out.as_os_str()],
+        )
+        .await?;
         Ok(Self { child, out })
     }
 
@@ -777,4 +803,145 @@ impl Notifications {
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;
     }
+}
+
+/// A fake desktop tray on the tests' session bus (`tests/rig/tray.py`): the StatusNotifierWatcher
+/// the app's tray icon registers with, and a panel that reads its menu and clicks entries.
+pub struct Tray {
+    child: tokio::process::Child,
+}
+
+/// One entry of the tray icon's menu, as the panel read it.
+#[derive(Debug, Clone)]
+pub struct TrayEntry {
+    /// Its dbusmenu id.
+    pub id: i32,
+    /// Its text.
+    pub label: String,
+    /// Whether it can be clicked.
+    pub enabled: bool,
+    /// How deep in submenus it is (0: the menu itself).
+    pub depth: u64,
+}
+
+impl Tray {
+    /// Starts the tray.
+    pub async fn start() -> Result<Self> {
+        let child = start_rig("tray", &["tray.py".as_ref(), "serve".as_ref()]).await?;
+        Ok(Self { child })
+    }
+
+    /// Calls `method` of the rig's test interface; its printed reply.
+    async fn call(&self, args: &[&str]) -> Result<String> {
+        let output = tokio::process::Command::new("dbus-send")
+            .args([
+                "--session",
+                "--print-reply",
+                "--dest=org.kde.StatusNotifierWatcher",
+                "/test",
+            ])
+            .args(args)
+            .output()
+            .await?;
+        if !output.status.success() {
+            bail!(
+                "the tray could not {}: {}",
+                args.first().copied().unwrap_or_default(),
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+
+    /// The menu of the registered tray icon (an error while there is none).
+    pub async fn menu(&self) -> Result<Vec<TrayEntry>> {
+        let reply = self.call(&["dev.refill.Test.Menu"]).await?;
+        // `   string "[...]"`: the JSON between the first and the last quote.
+        let json = reply
+            .split_once('"')
+            .and_then(|(_, rest)| rest.rsplit_once('"'))
+            .map(|(json, _)| json)
+            .with_context(|| format!("no menu in {reply}"))?;
+        let entries: Vec<serde_json::Value> = serde_json::from_str(json)?;
+        Ok(entries
+            .iter()
+            .filter(|e| e["visible"].as_bool() != Some(false) && e["separator"] != true)
+            .map(|e| TrayEntry {
+                id: i32::try_from(e["id"].as_i64().unwrap_or_default()).unwrap_or_default(),
+                label: e["label"].as_str().unwrap_or_default().to_owned(),
+                enabled: e["enabled"].as_bool().unwrap_or(true),
+                depth: e["depth"].as_u64().unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    /// Waits until the menu has an entry that `ok` accepts, and returns it.
+    pub async fn wait_for(&self, ok: impl Fn(&TrayEntry) -> bool) -> Result<TrayEntry> {
+        let started = Instant::now();
+        loop {
+            let menu = self.menu().await;
+            if let Some(entry) = menu.as_ref().ok().and_then(|m| m.iter().find(|e| ok(e))) {
+                return Ok(entry.clone());
+            }
+            if started.elapsed() > PATIENCE {
+                bail!("no such entry in the tray menu: {menu:#?}");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Clicks the entry that `ok` accepts, as a person does in the panel: reads the menu again
+    /// and clicks once more when the app rebuilt the menu in between (its entries' ids change).
+    pub async fn click(&self, ok: impl Fn(&TrayEntry) -> bool) -> Result<TrayEntry> {
+        let started = Instant::now();
+        loop {
+            let entry = self.wait_for(&ok).await?;
+            match self
+                .call(&["dev.refill.Test.Click", &format!("int32:{}", entry.id)])
+                .await
+            {
+                Ok(_) => return Ok(entry),
+                Err(e) if started.elapsed() > PATIENCE => return Err(e),
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    }
+
+    /// Stops the tray.
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
+/// Asks the window titled `title` to close, as a window manager's close button does.
+pub async fn close_window(title: &str) -> Result<()> {
+    let output = rig_command(&["tray.py".as_ref(), "close-window".as_ref(), title.as_ref()])
+        .output()
+        .await?;
+    if !output.status.success() {
+        bail!(
+            "the window could not be closed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
+/// Whether the app binary is running with `home`'s folders.
+pub async fn app_running(home: &AppHome) -> Result<bool> {
+    let bin = app_binary()?.canonicalize()?;
+    let marker = format!("XDG_DATA_HOME={}", home.xdg_data().display());
+    for entry in std::fs::read_dir("/proc")?.flatten() {
+        let exe = std::fs::read_link(entry.path().join("exe"));
+        if exe.is_ok_and(|exe| exe == bin) {
+            let environ = std::fs::read(entry.path().join("environ")).unwrap_or_default();
+            if environ
+                .split(|b| *b == 0)
+                .any(|var| var == marker.as_bytes())
+            {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
 }

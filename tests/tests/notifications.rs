@@ -1,9 +1,10 @@
 //! OS notifications of the real app, caught on the session bus by a notification server the
-//! tests run (`tests/rig/notifications.py`, a fake daemon: there is no desktop here), and their
+//! tests run (`tests/rig/notifications.py`, a fake daemon: there is no desktop here; the fast
+//! sandbox's with its window closed, Refill in a fake tray), and their
 //! buttons clicked through D-Bus as a desktop user would.
 
 use anyhow::Result;
-use refill_e2e::{count_orders, App, AppHome, Notifications};
+use refill_e2e::{close_window, count_orders, App, AppHome, Notifications, Tray};
 use std::time::Duration;
 
 const BEANS: &str = "B0RFBEAN01";
@@ -90,13 +91,21 @@ async fn the_fast_sandbox_runs_low_then_reorders_and_delivers_by_itself() -> Res
     )
     .await?;
     app.find("[data-testid='grid']").await?;
+    // All of it with the window closed: Refill goes on in the tray.
+    let tray = Tray::start().await?;
+    tray.wait_for(|e| e.label == "Quit Refill").await?;
+    close_window("Refill").await?;
     let minute = Duration::from_secs(90);
-    // A slot in notify-only mode runs low: a notification with a Reorder button.
+    // A slot in notify-only mode runs low: a notification with a Reorder button, which orders.
     let low = bus.wait_for(minute, |n| n.summary.contains(" low")).await?;
     assert!(
         low.actions.windows(2).any(|a| a == ["reorder", "Reorder"]),
         "{low:?}"
     );
+    bus.click(low.id, "reorder").await?;
+    // Only Refill's own taps place real orders in the sandbox (the coffee maker's are tests).
+    bus.wait_for(minute, |n| n.summary == "Order placed")
+        .await?;
     // The coffee maker's beans are in smart-reorder mode: ordered, shipped, delivered by itself
     // (the sandbox's coffee maker is a test device: its orders are test orders).
     bus.wait_for(minute, |n| {
@@ -109,6 +118,7 @@ async fn the_fast_sandbox_runs_low_then_reorders_and_delivers_by_itself() -> Res
     .await?;
     app.screenshot("notify-sandbox").await?;
     app.quit().await?;
+    tray.stop().await;
     bus.stop().await;
     Ok(())
 }

@@ -91,6 +91,11 @@ pub fn bench() -> Result<()> {
             }
         }
     }
+    // Refill as it runs most of the time: in the tray, its window closed (started the way
+    // "start at login" starts it); the bare app has no tray, so its window stays open.
+    let idle_refill = idle_cpu(&refill_bin, &work.path().join("idle-refill"), &["--hidden"])?;
+    let idle_bare = idle_cpu(&bare_bin, &work.path().join("idle-bare"), &[])?;
+    println!("xtask: idle CPU: Refill {idle_refill:.2} %, bare {idle_bare:.2} %");
     let size = |p: &Path| -> Result<f64> { Ok(std::fs::metadata(p)?.len() as f64 / 1_048_576.0) };
     let results = [
         Target {
@@ -118,6 +123,15 @@ pub fn bench() -> Result<()> {
             baseline: size(&bare_bin)?,
             unit: "MiB",
             absolute: false,
+            at_least: false,
+        },
+        Target {
+            name: "idle CPU over 60 s, window closed (bare: open), % of a core",
+            target: 0.5,
+            refill: idle_refill,
+            baseline: idle_bare,
+            unit: "%",
+            absolute: true,
             at_least: false,
         },
         Target {
@@ -519,15 +533,15 @@ fn tap_latency() -> Result<(f64, f64, f64)> {
 }
 
 /// Launches `bin` with its own XDG folders under `home`; returns (start-up ms, RSS MiB).
-fn launch(bin: &Path, home: &Path, round: usize) -> Result<(f64, f64)> {
+/// Starts `bin` with `args` and its own folders under `home`; it writes its first paint's time
+/// to `ready`.
+fn spawn_app(bin: &Path, home: &Path, args: &[&str], ready: &Path) -> Result<std::process::Child> {
     for dir in ["data", "config", "cache"] {
         std::fs::create_dir_all(home.join(dir))?;
     }
-    let ready = home.join(format!("ready-{round}"));
-    let _ = std::fs::remove_file(&ready);
-    let spawned = SystemTime::now();
-    let mut child = Command::new(bin)
-        .env("REFILL_READY_FILE", &ready)
+    Command::new(bin)
+        .args(args)
+        .env("REFILL_READY_FILE", ready)
         .env("XDG_DATA_HOME", home.join("data"))
         .env("XDG_CONFIG_HOME", home.join("config"))
         .env("XDG_CACHE_HOME", home.join("cache"))
@@ -536,7 +550,66 @@ fn launch(bin: &Path, home: &Path, round: usize) -> Result<(f64, f64)> {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
-        .with_context(|| format!("could not start {}", bin.display()))?;
+        .with_context(|| format!("could not start {}", bin.display()))
+}
+
+/// Kills `child` and everything it started.
+fn kill_tree(mut child: std::process::Child) {
+    for pid in process_tree(child.id()).iter().rev() {
+        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+    }
+    let _ = child.wait();
+}
+
+/// How long the idle CPU is measured, and after how long a start.
+const IDLE_CPU_SPAN: Duration = Duration::from_secs(60);
+const IDLE_CPU_AFTER: Duration = Duration::from_secs(15);
+
+/// The CPU that `bin` started with `args` uses while nobody touches it: its process tree's user
+/// and system time over [`IDLE_CPU_SPAN`], from [`IDLE_CPU_AFTER`] after its start, in percent
+/// of one core.
+fn idle_cpu(bin: &Path, home: &Path, args: &[&str]) -> Result<f64> {
+    let child = spawn_app(bin, home, args, &home.join("ready-idle"))?;
+    std::thread::sleep(IDLE_CPU_AFTER);
+    let ticks = |root: u32| -> u64 {
+        process_tree(root)
+            .iter()
+            .filter_map(|p| cpu_ticks(*p))
+            .sum()
+    };
+    let before = ticks(child.id());
+    let started = Instant::now();
+    std::thread::sleep(IDLE_CPU_SPAN);
+    let after = ticks(child.id());
+    let seconds = started.elapsed().as_secs_f64();
+    kill_tree(child);
+    let per_second = Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
+        .unwrap_or(100.0);
+    Ok(after.saturating_sub(before) as f64 / per_second / seconds * 100.0)
+}
+
+/// User plus system time of `pid` so far, in clock ticks.
+fn cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // After the command name (which may contain spaces): state is field 3, utime 14, stime 15.
+    let fields: Vec<&str> = stat.rsplit_once(") ")?.1.split(' ').collect();
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+fn launch(bin: &Path, home: &Path, round: usize) -> Result<(f64, f64)> {
+    let ready = home.join(format!("ready-{round}"));
+    let _ = std::fs::remove_file(&ready);
+    let spawned = SystemTime::now();
+    let mut child = spawn_app(bin, home, &[], &ready)?;
     let started = Instant::now();
     let painted = loop {
         if let Ok(text) = std::fs::read_to_string(&ready) {
@@ -553,12 +626,11 @@ fn launch(bin: &Path, home: &Path, round: usize) -> Result<(f64, f64)> {
     let spawned_ns = spawned.duration_since(UNIX_EPOCH)?.as_nanos();
     let start_ms = painted.saturating_sub(spawned_ns) as f64 / 1e6;
     std::thread::sleep(IDLE);
-    let tree = process_tree(child.id());
-    let rss_kib: u64 = tree.iter().filter_map(|pid| rss_kib(*pid)).sum();
-    for pid in tree.iter().rev() {
-        let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
-    }
-    let _ = child.wait();
+    let rss_kib: u64 = process_tree(child.id())
+        .iter()
+        .filter_map(|pid| rss_kib(*pid))
+        .sum();
+    kill_tree(child);
     Ok((start_ms, rss_kib as f64 / 1024.0))
 }
 

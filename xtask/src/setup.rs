@@ -24,6 +24,8 @@ const RUN_PACKAGES: &[&str] = &[
     "dbus-daemon",
     // xdg-open: opens the browser for sign-in, and refill:// links in the app.
     "xdg-utils",
+    // The tray icon: Tauri's tray loads libayatana-appindicator at run time.
+    "libayatana-appindicator3-1",
 ];
 const TEST_PACKAGES: &[&str] = &[
     "webkit2gtk-driver",

@@ -20,6 +20,7 @@ mod error;
 pub mod launch;
 pub mod notices;
 pub mod onboarding;
+pub mod tray;
 
 pub use account::{Account, Host, Platform, SignInStarted, LINK_PREFIX, SIGN_IN_LINK};
 pub use error::AppError;
@@ -110,6 +111,8 @@ struct Inner {
     follower: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// Tells the follower that the account changed (signed in or out): start again at once.
     account_changed: tokio::sync::Notify,
+    /// OS notifications are paused until then (the tray's "Pause notifications").
+    paused_until: Mutex<Option<chrono::DateTime<chrono::Utc>>>,
 }
 
 /// The service connection: its client, and the sign-in session with it.
@@ -156,6 +159,7 @@ impl AppCore {
                 notices: tokio::sync::broadcast::channel(64).0,
                 follower: Mutex::new(None),
                 account_changed: tokio::sync::Notify::new(),
+                paused_until: Mutex::new(None),
             }),
         }
     }

@@ -192,7 +192,11 @@ fn is_or_are(name: &str) -> &'static str {
 
 /// How long a supply lasts, in words: "about 3 days left", "about 3 to 5 days left" when the
 /// forecast's range (`at_least`, `at_most`) spans more than a day, "less than a day left".
-fn days_left(likely: Option<f64>, at_least: Option<f64>, at_most: Option<f64>) -> Option<String> {
+pub(crate) fn days_left(
+    likely: Option<f64>,
+    at_least: Option<f64>,
+    at_most: Option<f64>,
+) -> Option<String> {
     let likely = likely?;
     let plural = |d: f64| if d == 1.0 { "day" } else { "days" };
     let high = at_most.unwrap_or(likely).max(likely);
