@@ -32,4 +32,6 @@ pub const COMMANDS: &[&str] = &[
     "list_orders",
     "inbox",
     "mark_inbox_read",
+    "settings",
+    "save_settings",
 ];

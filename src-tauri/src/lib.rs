@@ -97,6 +97,8 @@ pub struct LaunchOptions {
     pub links: Vec<String>,
     /// `--hidden`: start in the tray with no window (as "start at login" does).
     pub hidden: bool,
+    /// The app's config folder (settings), when no data folder was chosen.
+    pub config_dir: Option<PathBuf>,
 }
 
 impl LaunchOptions {
@@ -119,6 +121,7 @@ impl LaunchOptions {
             redirect: refill_auth::Redirect::Loopback,
             links: Vec::new(),
             hidden: false,
+            config_dir: None,
         };
         let mut auth_flags = std::collections::HashMap::new();
         let mut args = args.into_iter();
@@ -271,6 +274,7 @@ fn install_core<R: Runtime>(
             data_dir,
             service_url: options.service_url.clone(),
             auth_provider: options.auth_provider.clone(),
+            config_dir: options.config_dir.clone(),
         },
         platform,
     );
@@ -423,6 +427,9 @@ pub fn run() {
             options.data_dir.as_deref(),
             &data_dir,
         )));
+        if options.data_dir.is_none() {
+            options.config_dir = dirs::config_dir().map(|d| d.join(&context.config().identifier));
+        }
         let instance = claim_data_folder(&data_dir, &args);
         if matches!(options.redirect, refill_auth::Redirect::DeepLink(_)) {
             register_for_links(&context.config().identifier, &args, &options.links);
@@ -476,6 +483,13 @@ mod tests {
 
     fn args(a: &[&str]) -> Vec<String> {
         a.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn the_engine_knows_the_apps_identifier() {
+        let config: serde_json::Value =
+            serde_json::from_str(include_str!("../tauri.conf.json")).unwrap();
+        assert_eq!(config["identifier"], refill_commands::APP_ID);
     }
 
     #[test]

@@ -104,8 +104,11 @@ pub fn start<R: Runtime>(app: &AppHandle<R>, core: &AppCore) {
                         tracing::warn!("the window was not told of a notice: {e}");
                     }
                     tracing::info!(kind = ?notice.kind, title = notice.title, "notice");
-                    // Paused from the tray: the inbox has it, the desktop stays quiet.
-                    if pausing.notifications_paused_until().is_none() {
+                    // Paused from the tray, or that kind turned off in the settings: the inbox
+                    // has it, the desktop stays quiet.
+                    if pausing.notifications_paused_until().is_none()
+                        && pausing.settings().raises(notice.kind)
+                    {
                         raiser.raise(notice);
                     }
                 }

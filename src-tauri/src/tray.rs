@@ -165,22 +165,23 @@ fn chosen<R: Runtime>(app: &AppHandle<R>, core: &AppCore, refresh: &Refresh, id:
     }
 }
 
-/// Closing the main window hides it instead, while the tray is there; the first time, a
-/// notification says that Refill is still running.
+/// Closing the main window hides it instead, while the tray is there and the settings say so;
+/// the first time, a notification says that Refill is still running.
 pub fn keep_running_when_closed<R: Runtime>(window: &tauri::Window<R>, event: &WindowEvent) {
     let WindowEvent::CloseRequested { api, .. } = event else {
         return;
     };
     let app = window.app_handle();
-    if app.tray_by_id("refill").is_none() {
+    let Some(core) = app.try_state::<AppCore>() else {
+        return;
+    };
+    if app.tray_by_id("refill").is_none() || !core.settings().close_to_tray {
         return;
     }
     api.prevent_close();
     let _ = window.hide();
     tracing::info!("window closed: Refill keeps running in the tray");
-    if let Some(core) = app.try_state::<AppCore>() {
-        if core.first_close_to_tray() {
-            core.announce(refill_commands::tray::still_running());
-        }
+    if core.first_close_to_tray() {
+        core.announce(refill_commands::tray::still_running());
     }
 }

@@ -106,3 +106,61 @@ async fn the_tray_orders_with_the_window_closed_pauses_and_quits() -> Result<()>
     bus.stop().await;
     Ok(())
 }
+
+#[tokio::test]
+#[ignore = "needs a display, a session bus and tauri-driver: run by `cargo xtask test`"]
+async fn settings_start_refill_at_login_and_closing_the_window_can_quit() -> Result<()> {
+    let home = AppHome::new()?;
+    let tray = Tray::start().await?;
+    let app = App::launch(&home, "settings", &[]).await?;
+    app.click("nav-settings").await?;
+    let entry = home.xdg_config().join("autostart/dev.refill.app.desktop");
+    ensure!(
+        !entry.exists(),
+        "Refill starts at login before anyone asked"
+    );
+
+    // Start at login: the desktop's autostart entry starts this binary in the tray.
+    app.click("setting-startAtLogin").await?;
+    app.wait_text("setting-said-startAtLogin", |t| t == "Saved.")
+        .await?;
+    let text = std::fs::read_to_string(&entry)?;
+    let bin = refill_e2e::app_binary()?;
+    ensure!(
+        text.contains(&format!("\nExec={} --hidden\n", bin.display())),
+        "{text}"
+    );
+    // Off again: gone.
+    app.click("setting-startAtLogin").await?;
+    app.wait_text("setting-said-startAtLogin", |t| t == "Saved.")
+        .await?;
+    ensure!(!entry.exists(), "the autostart entry is still there");
+
+    // Not kept in the tray: closing the window quits.
+    app.click("setting-closeToTray").await?;
+    app.wait_text("setting-said-closeToTray", |t| t == "Saved.")
+        .await?;
+    app.screenshot("settings").await?;
+    let saved = std::fs::read_to_string(home.xdg_config().join("dev.refill.app/settings.json"))?;
+    ensure!(saved.contains("\"closeToTray\": false"), "{saved}");
+    tray.wait_for(|e| e.label == "Quit Refill").await?;
+    close_window("Refill").await?;
+    let started = Instant::now();
+    while app_running(&home).await? {
+        ensure!(
+            started.elapsed() < Duration::from_secs(20),
+            "Refill still runs after its window closed"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let _ = app.quit().await;
+
+    // The settings are still there at the next start.
+    let app = App::launch(&home, "settings-2", &[]).await?;
+    app.click("nav-settings").await?;
+    let tray_switch = app.find("[data-testid='setting-closeToTray']").await?;
+    ensure!(tray_switch.prop("checked").await?.as_deref() == Some("false"));
+    app.quit().await?;
+    tray.stop().await;
+    Ok(())
+}

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/svelte";
 import App from "./App.svelte";
 import type { Api } from "./lib/api";
-import type { ButtonGrid, PressResult } from "./lib/bindings";
+import type { ButtonGrid, PressResult, Settings } from "./lib/bindings";
 import { aTile, anOrder, wizardApi } from "./lib/fixtures";
 
 afterEach(cleanup);
@@ -61,6 +61,8 @@ function fakeApi(over: Partial<Api> = {}): Api {
     }),
     inbox: vi.fn(async () => ({ notices: [], unread: 0 })),
     markInboxRead: vi.fn(async () => ({ notices: [], unread: 0 })),
+    settings: vi.fn(async () => ({ startAtLogin: false, closeToTray: true, notifyLowSupply: true, notifyOrders: true })),
+    saveSettings: vi.fn(async (settings: Settings) => settings),
     ...wizardApi(),
     ...over,
   };

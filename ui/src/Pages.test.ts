@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/svelte";
 import App from "./App.svelte";
 import type { Api, AppEvents } from "./lib/api";
-import type { DeviceView, Inbox, NewItem, Notice, SlotInventory } from "./lib/bindings";
+import type { DeviceView, Inbox, NewItem, Notice, Settings, SlotInventory } from "./lib/bindings";
 import { aLinkedDevice, anOrder, aTile, wizardApi } from "./lib/fixtures";
 
 afterEach(cleanup);
@@ -103,6 +103,8 @@ function fakeApi(over: Partial<Api> = {}): Api {
     }),
     inbox: vi.fn(async () => inbox),
     markInboxRead: vi.fn(async () => (inbox = { ...inbox, unread: 0 })),
+    settings: vi.fn(async () => ({ startAtLogin: false, closeToTray: true, notifyLowSupply: true, notifyOrders: true })),
+    saveSettings: vi.fn(async (settings: Settings) => settings),
     ...wizardApi(),
     listDevices: vi.fn(async () => ({ devices: [aLinkedDevice] })),
     ...over,
@@ -403,4 +405,44 @@ describe("the device page", () => {
     });
     expect((screen.getByTestId("minimum-brew-beans") as HTMLInputElement).value).toBe("150");
   }, 10_000);
+});
+
+describe("the settings page", () => {
+  it("saves each switch as it is changed, and puts it back with the reason when it cannot", async () => {
+    const api = fakeApi({
+      saveSettings: vi.fn(async (settings: Settings) => {
+        if (settings.startAtLogin) {
+          throw {
+            code: "settings_not_saved",
+            message: "Refill could not turn on starting at login: permission denied. Nothing was changed.",
+          };
+        }
+        return settings;
+      }),
+    });
+    render(App, { props: { api } });
+    await fireEvent.click(await screen.findByTestId("nav-settings"));
+    const tray = (await screen.findByTestId("setting-closeToTray")) as HTMLInputElement;
+    const login = screen.getByTestId("setting-startAtLogin") as HTMLInputElement;
+    expect(tray.checked).toBe(true);
+    expect(login.checked).toBe(false);
+
+    await fireEvent.click(tray);
+    await waitFor(() => expect(screen.getByTestId("setting-said-closeToTray").textContent).toContain("Saved."));
+    expect(api.saveSettings).toHaveBeenLastCalledWith({
+      startAtLogin: false,
+      closeToTray: false,
+      notifyLowSupply: true,
+      notifyOrders: true,
+    });
+    expect(tray.checked).toBe(false);
+
+    await fireEvent.click(login);
+    const said = await screen.findByTestId("setting-said-startAtLogin");
+    await waitFor(() => expect(said.textContent).toContain("permission denied. Nothing was changed."));
+    expect(said.getAttribute("role")).toBe("alert");
+    await waitFor(() => expect(login.checked).toBe(false));
+    // The earlier change stays saved.
+    expect((screen.getByTestId("setting-closeToTray") as HTMLInputElement).checked).toBe(false);
+  });
 });

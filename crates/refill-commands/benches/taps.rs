@@ -39,6 +39,7 @@ async fn main() {
             data_dir: dir.path().to_owned(),
             service_url: None,
             auth_provider: None,
+            config_dir: None,
         },
         Platform::headless(),
     );

@@ -20,10 +20,15 @@ mod error;
 pub mod launch;
 pub mod notices;
 pub mod onboarding;
+mod settings;
 pub mod tray;
 
 pub use account::{Account, Host, Platform, SignInStarted, LINK_PREFIX, SIGN_IN_LINK};
 pub use error::AppError;
+pub use settings::Settings;
+
+/// The app's identifier (Tauri's `identifier`): names its folders and desktop entries.
+pub const APP_ID: &str = "dev.refill.app";
 pub use notices::{Inbox, Notice, NoticeKind, SlotRef};
 pub use onboarding::{
     DeviceProtocol, DeviceSecret, DeviceTrust, FoundDevice, JoinedWifi, OpenedDevice, Radio,
@@ -55,6 +60,9 @@ pub struct AppConfig {
     pub service_url: Option<String>,
     /// The OAuth 2.0 provider to sign in with; `None` signs in with the Refill service itself.
     pub auth_provider: Option<refill_auth::Provider>,
+    /// The app's config folder, where the settings page's settings are kept; `None`: the data
+    /// folder.
+    pub config_dir: Option<PathBuf>,
 }
 
 /// Which kind of service the app talks to.
@@ -113,6 +121,8 @@ struct Inner {
     account_changed: tokio::sync::Notify,
     /// OS notifications are paused until then (the tray's "Pause notifications").
     paused_until: Mutex<Option<chrono::DateTime<chrono::Utc>>>,
+    /// The settings, once read.
+    settings: Mutex<Option<Settings>>,
 }
 
 /// The service connection: its client, and the sign-in session with it.
@@ -160,6 +170,7 @@ impl AppCore {
                 follower: Mutex::new(None),
                 account_changed: tokio::sync::Notify::new(),
                 paused_until: Mutex::new(None),
+                settings: Mutex::new(None),
             }),
         }
     }

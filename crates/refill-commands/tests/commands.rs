@@ -12,6 +12,7 @@ fn embedded(dir: &std::path::Path) -> AppCore {
             data_dir: dir.to_owned(),
             service_url: None,
             auth_provider: None,
+            config_dir: None,
         },
         Platform::headless(),
     )
@@ -92,6 +93,7 @@ async fn an_external_service_out_of_reach_shows_the_last_grid_and_orders_nothing
             data_dir: app_dir.path().to_owned(),
             service_url: Some(url.clone()),
             auth_provider: None,
+            config_dir: None,
         },
         Platform::headless(),
     );
@@ -144,6 +146,7 @@ async fn an_unreachable_service_with_nothing_seen_yet_is_an_error_in_words() {
             data_dir: dir.path().to_owned(),
             service_url: Some(format!("http://127.0.0.1:{port}")),
             auth_provider: None,
+            config_dir: None,
         },
         Platform::headless(),
     );

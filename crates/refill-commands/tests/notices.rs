@@ -27,6 +27,7 @@ fn app(dir: &Path, url: &str) -> AppCore {
             data_dir: dir.to_owned(),
             service_url: Some(url.to_owned()),
             auth_provider: None,
+            config_dir: None,
         },
         Platform::headless(),
     )
@@ -178,6 +179,7 @@ async fn a_slot_can_be_read_and_switched_to_reorder_and_orders_are_listed() {
             data_dir: app_dir.path().to_owned(),
             service_url: None,
             auth_provider: None,
+            config_dir: None,
         },
         Platform::headless(),
     );

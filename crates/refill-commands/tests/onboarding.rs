@@ -40,6 +40,7 @@ fn app(dir: &std::path::Path, wifi: Arc<MemoryWifi>) -> AppCore {
             data_dir: dir.to_owned(),
             service_url: None,
             auth_provider: None,
+            config_dir: None,
         },
         Platform {
             host: Arc::new(Allowing(tokio::runtime::Handle::current())),

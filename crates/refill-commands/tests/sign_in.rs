@@ -45,6 +45,7 @@ fn sandbox_app(dir: &std::path::Path, platform: Platform) -> AppCore {
             data_dir: dir.to_owned(),
             service_url: None,
             auth_provider: None,
+            config_dir: None,
         },
         platform,
     )
@@ -109,6 +110,7 @@ async fn a_denied_or_cancelled_sign_in_saves_nothing() {
             data_dir: dir.path().to_owned(),
             service_url: None,
             auth_provider: None,
+            config_dir: None,
         },
         Platform::headless(),
     );
@@ -283,6 +285,7 @@ async fn events_are_followed_as_soon_as_one_signs_in_and_never_after_signing_out
             data_dir: dir.path().to_owned(),
             service_url: Some(running.base_url()),
             auth_provider: None,
+            config_dir: None,
         },
         platform,
     );

@@ -67,6 +67,8 @@ pub enum ErrorCode {
     DeviceLinkFailed,
     /// No device setup is under way (it was cancelled, or the app restarted).
     NoDeviceSetup,
+    /// The app's settings could not be saved or applied; nothing changed.
+    SettingsNotSaved,
 }
 
 /// The body of every error answer of the Refill API: DRS's `{"message": …}` plus a stable code.

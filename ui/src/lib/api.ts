@@ -35,6 +35,8 @@ export type Api = Pick<
   | "removeItem"
   | "inbox"
   | "markInboxRead"
+  | "settings"
+  | "saveSettings"
   | DeviceCommand
 >;
 

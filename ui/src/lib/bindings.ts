@@ -3,7 +3,7 @@
 
 import { invoke } from "@tauri-apps/api/core";
 
-export type ErrorCode = "bad_request" | "not_found" | "order_not_cancellable" | "internal" | "sign_in_required" | "invalid_token" | "insufficient_scope" | "too_many_requests" | "slot_changed" | "sign_in_failed" | "service_unreachable" | "service_timeout" | "service_error" | "sandbox_failed" | "bluetooth_unavailable" | "device_unreachable" | "device_refused" | "device_unsupported" | "wifi_wrong_password" | "wifi_not_found" | "wifi_failed" | "device_link_failed" | "no_device_setup";
+export type ErrorCode = "bad_request" | "not_found" | "order_not_cancellable" | "internal" | "sign_in_required" | "invalid_token" | "insufficient_scope" | "too_many_requests" | "slot_changed" | "sign_in_failed" | "service_unreachable" | "service_timeout" | "service_error" | "sandbox_failed" | "bluetooth_unavailable" | "device_unreachable" | "device_refused" | "device_unsupported" | "wifi_wrong_password" | "wifi_not_found" | "wifi_failed" | "device_link_failed" | "no_device_setup" | "settings_not_saved";
 
 export type ErrorBody = { 
 /**
@@ -658,6 +658,24 @@ notices: Array<Notice>,
  */
 unread: number, };
 
+export type Settings = { 
+/**
+ * Start Refill, in the tray with no window, when the user logs in (off at first).
+ */
+startAtLogin: boolean, 
+/**
+ * Closing the window keeps Refill running in the tray (on at first).
+ */
+closeToTray: boolean, 
+/**
+ * Desktop notifications when a supply runs low or a device stops reporting.
+ */
+notifyLowSupply: boolean, 
+/**
+ * Desktop notifications when an order is placed, shipped, delivered or cancelled.
+ */
+notifyOrders: boolean, };
+
 /** The names of all commands. */
 export type CommandName =
   | "list_buttons"
@@ -690,7 +708,9 @@ export type CommandName =
   | "remove_device"
   | "list_orders"
   | "inbox"
-  | "mark_inbox_read";
+  | "mark_inbox_read"
+  | "settings"
+  | "save_settings";
 
 /** Every command of the Refill app. Each rejects with an `AppError`. */
 export const commands = {
@@ -756,4 +776,8 @@ export const commands = {
   inbox: (): Promise<Inbox> => invoke("inbox"),
   /** Marks the inbox's notices up to this id as read. */
   markInboxRead: (upTo: number): Promise<Inbox> => invoke("mark_inbox_read", { upTo }),
+  /** The settings page's settings. */
+  settings: (): Promise<Settings> => invoke("settings"),
+  /** Saves and applies the settings (all or nothing); returns them as saved. */
+  saveSettings: (settings: Settings): Promise<Settings> => invoke("save_settings", { settings }),
 };
