@@ -175,6 +175,26 @@ impl App {
         args: &[&str],
         envs: &[(&str, &str)],
     ) -> Result<App> {
+        // A port found free can be taken by another driver before tauri-driver binds it (the
+        // browser tests run one of their own): then the session cannot start; start afresh.
+        let mut tries = 0;
+        loop {
+            match App::try_launch(home, name, args, envs).await {
+                Err(e) if tries < 2 && format!("{e:#}").contains("could not start the app") => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                launched => return launched,
+            }
+        }
+    }
+
+    async fn try_launch(
+        home: &AppHome,
+        name: &str,
+        args: &[&str],
+        envs: &[(&str, &str)],
+    ) -> Result<App> {
         let bin = app_binary()?;
         let port = free_port()?;
         let native_port = free_port()?;
