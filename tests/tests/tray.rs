@@ -93,14 +93,7 @@ async fn the_tray_orders_with_the_window_closed_pauses_and_quits() -> Result<()>
 
     // "Quit Refill" really quits.
     tray.click(|e| e.label == "Quit Refill").await?;
-    let started = Instant::now();
-    while app_running(&home).await? {
-        ensure!(
-            started.elapsed() < Duration::from_secs(20),
-            "Refill still runs after Quit"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until_stopped(&home, "Refill still runs after Quit").await?;
     let _ = app.quit().await;
     tray.stop().await;
     bus.stop().await;
@@ -113,6 +106,8 @@ async fn settings_start_refill_at_login_and_closing_the_window_can_quit() -> Res
     let home = AppHome::new()?;
     let tray = Tray::start().await?;
     let app = App::launch(&home, "settings", &[]).await?;
+    // The header is laid out (the account's button is in) before a click lands in it.
+    app.find("[data-testid='sign-in']").await?;
     app.click("nav-settings").await?;
     let entry = home.xdg_config().join("autostart/dev.refill.app.desktop");
     ensure!(
@@ -145,22 +140,27 @@ async fn settings_start_refill_at_login_and_closing_the_window_can_quit() -> Res
     ensure!(saved.contains("\"closeToTray\": false"), "{saved}");
     tray.wait_for(|e| e.label == "Quit Refill").await?;
     close_window("Refill").await?;
-    let started = Instant::now();
-    while app_running(&home).await? {
-        ensure!(
-            started.elapsed() < Duration::from_secs(20),
-            "Refill still runs after its window closed"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until_stopped(&home, "Refill still runs after its window closed").await?;
     let _ = app.quit().await;
 
     // The settings are still there at the next start.
     let app = App::launch(&home, "settings-2", &[]).await?;
+    // The header is laid out (the account's button is in) before a click lands in it.
+    app.find("[data-testid='sign-in']").await?;
     app.click("nav-settings").await?;
     let tray_switch = app.find("[data-testid='setting-closeToTray']").await?;
     ensure!(tray_switch.prop("checked").await?.as_deref() == Some("false"));
     app.quit().await?;
     tray.stop().await;
+    Ok(())
+}
+
+/// Waits (up to 20 s) until the app of `home` has ended; `why` says what it should have ended.
+async fn wait_until_stopped(home: &AppHome, why: &str) -> Result<()> {
+    let started = Instant::now();
+    while app_running(home).await? {
+        ensure!(started.elapsed() < Duration::from_secs(20), "{why}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     Ok(())
 }
