@@ -30,13 +30,10 @@ const ORDER: &str = "order:";
 /// How often the menu is rebuilt when nothing happens.
 const REFRESH_EVERY: Duration = Duration::from_secs(600);
 
-/// Wakes the task that keeps the menu current.
-#[derive(Clone, Default)]
-struct Refresh(Arc<tokio::sync::Notify>);
-
 /// Puts Refill in the tray and keeps its menu current. Errors when the platform has no tray.
 pub fn start<R: Runtime>(app: &AppHandle<R>, core: &AppCore) -> tauri::Result<()> {
-    let refresh = Refresh::default();
+    // Wakes the task that keeps the menu current (after a pause is chosen).
+    let refresh = Arc::new(tokio::sync::Notify::new());
     let starting = TrayMenu {
         summary: "Refill is starting…".to_owned(),
         orders: Vec::new(),
@@ -66,7 +63,7 @@ pub fn start<R: Runtime>(app: &AppHandle<R>, core: &AppCore) -> tauri::Result<()
                         return;
                     }
                 }
-                () = refresh.0.notified() => {}
+                () = refresh.notified() => {}
                 () = tokio::time::sleep(REFRESH_EVERY) => {}
             }
         }
@@ -141,7 +138,7 @@ fn build_menu<R: Runtime>(app: &AppHandle<R>, content: &TrayMenu) -> tauri::Resu
 }
 
 /// Acts on a menu entry.
-fn chosen<R: Runtime>(app: &AppHandle<R>, core: &AppCore, refresh: &Refresh, id: &str) {
+fn chosen<R: Runtime>(app: &AppHandle<R>, core: &AppCore, refresh: &tokio::sync::Notify, id: &str) {
     match id {
         OPEN => bring_forward(app),
         QUIT => {
@@ -154,7 +151,7 @@ fn chosen<R: Runtime>(app: &AppHandle<R>, core: &AppCore, refresh: &Refresh, id:
                 PAUSE_TOMORROW => Some(Pause::UntilTomorrow),
                 _ => None,
             });
-            refresh.0.notify_one();
+            refresh.notify_one();
         }
         _ => {
             if let Some(asin) = id.strip_prefix(ORDER) {

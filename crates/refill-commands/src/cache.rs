@@ -36,11 +36,18 @@ pub fn store(path: &Path, service: &str, tiles: &[ButtonTile]) {
 /// Replaces the file at `path` with `value` as JSON, whole or not at all (a crash while writing
 /// leaves the previous file).
 pub fn write_json(path: &Path, value: &impl Serialize) -> std::io::Result<()> {
+    replace_file(path, &serde_json::to_vec(value)?)
+}
+
+/// Replaces the file at `path` with `bytes`, whole or not at all: written beside it (`….tmp`),
+/// then moved over it. Makes its folder if need be.
+pub fn replace_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    let tmp = path.with_extension("json.tmp");
-    std::fs::write(&tmp, serde_json::to_vec(value)?)?;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    std::fs::write(&tmp, bytes)?;
     std::fs::rename(tmp, path)
 }
 

@@ -376,11 +376,7 @@ pub fn set_autostart(
          X-GNOME-Autostart-enabled=true\n",
         exec.join(" ")
     );
-    std::fs::create_dir_all(&folder)?;
-    // Whole or not at all: written beside, then moved over.
-    let partial = folder.join(format!(".{app_id}.desktop.partial"));
-    std::fs::write(&partial, entry)?;
-    std::fs::rename(&partial, &entry_path)?;
+    crate::cache::replace_file(&entry_path, entry.as_bytes())?;
     Ok(entry_path)
 }
 

@@ -375,19 +375,28 @@ fn summary(missed: &[Notice]) -> Notice {
     }
 }
 
-/// A notice saying that an action taken from a notification did not work.
-pub fn problem(action: &str, error: &AppError) -> Notice {
+/// A notice the app tells of its own accord (not one of the service's events), now.
+pub fn told(kind: NoticeKind, title: String, body: String) -> Notice {
     Notice {
         id: 0,
-        kind: NoticeKind::Problem,
-        title: format!("Could not {action}"),
-        body: error.message.clone(),
+        kind,
+        title,
+        body,
         at: OffsetDateTime::now_utc(),
         asin: None,
         event_instance_id: None,
         cancellable_until: None,
         slot: None,
     }
+}
+
+/// A notice saying that an action taken from a notification did not work.
+pub fn problem(action: &str, error: &AppError) -> Notice {
+    told(
+        NoticeKind::Problem,
+        format!("Could not {action}"),
+        error.message.clone(),
+    )
 }
 
 /// How long the follower waits before trying again, by consecutive failures.

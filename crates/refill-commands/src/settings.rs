@@ -4,7 +4,7 @@
 //! others are read where they act (closing the window, raising a notification).
 
 use crate::notices::NoticeKind;
-use crate::{launch, AppCore, AppError};
+use crate::{cache, launch, AppCore, AppError};
 use refill_wire::ErrorCode;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -134,7 +134,10 @@ impl AppCore {
                 )
             })?;
         }
-        if let Err(e) = write_whole(&self.settings_path(), &settings) {
+        if let Err(e) = serde_json::to_vec_pretty(&settings)
+            .map_err(std::io::Error::other)
+            .and_then(|json| cache::replace_file(&self.settings_path(), &json))
+        {
             // Put the autostart entry back as it was, so nothing is half-saved.
             if settings.start_at_login != before.start_at_login {
                 let _ = autostart(before.start_at_login);
@@ -155,17 +158,6 @@ impl AppCore {
             .unwrap_or_else(PoisonError::into_inner) = Some(settings.clone());
         Ok(settings)
     }
-}
-
-/// Writes `settings` to `path` whole: beside it first, then moved over it.
-fn write_whole(path: &std::path::Path, settings: &Settings) -> std::io::Result<()> {
-    if let Some(folder) = path.parent() {
-        std::fs::create_dir_all(folder)?;
-    }
-    let partial = path.with_extension("json.partial");
-    let json = serde_json::to_vec_pretty(settings).map_err(std::io::Error::other)?;
-    std::fs::write(&partial, json)?;
-    std::fs::rename(&partial, path)
 }
 
 #[cfg(test)]

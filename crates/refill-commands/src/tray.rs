@@ -6,7 +6,6 @@ use crate::notices::{self, Notice, NoticeKind};
 use crate::AppCore;
 use refill_wire::{ButtonTile, PressResult};
 use std::sync::PoisonError;
-use time::OffsetDateTime;
 
 /// How many supplies the tray menu offers.
 pub const TRAY_ORDERS: usize = 5;
@@ -135,36 +134,28 @@ pub fn pause_end<Tz: chrono::TimeZone>(
 /// A notice for an order asked for from the tray while one was already on its way.
 pub fn already_ordered(result: &PressResult) -> Notice {
     Notice {
-        id: 0,
-        kind: NoticeKind::Summary,
-        title: "Already ordered".to_owned(),
-        body: format!(
-            "{} is already ordered, so nothing new was ordered.",
-            result.order.title
-        ),
-        at: OffsetDateTime::now_utc(),
         asin: Some(result.order.asin.clone()),
         event_instance_id: Some(result.event_instance_id.clone()),
-        cancellable_until: None,
-        slot: None,
+        ..notices::told(
+            NoticeKind::Summary,
+            "Already ordered".to_owned(),
+            format!(
+                "{} is already ordered, so nothing new was ordered.",
+                result.order.title
+            ),
+        )
     }
 }
 
 /// The notice of the first time the window is closed.
 pub fn still_running() -> Notice {
-    Notice {
-        id: 0,
-        kind: NoticeKind::Summary,
-        title: "Refill is still running".to_owned(),
-        body: "It keeps watching your supplies and tells you when one runs low. Open it or quit \
-               it from its icon in the tray."
+    notices::told(
+        NoticeKind::Summary,
+        "Refill is still running".to_owned(),
+        "It keeps watching your supplies and tells you when one runs low. Open it or quit it \
+         from its icon in the tray."
             .to_owned(),
-        at: OffsetDateTime::now_utc(),
-        asin: None,
-        event_instance_id: None,
-        cancellable_until: None,
-        slot: None,
-    }
+    )
 }
 
 /// The file in the data folder that says the window was closed to the tray before.
