@@ -8,10 +8,13 @@
 //!   (third-party clients and providers from PyPI), UI tests, and the end-to-end tests under
 //!   dbus-run-session + Xvfb.
 //! * `cargo xtask bench`: release builds of Refill and a bare Tauri app, compared (BENCHMARKS.md).
+//! * `cargo xtask bundle`: the release app as Linux packages, `.deb` and `.rpm`
+//!   (`target/release/bundle/`); `test` installs the `.deb`, runs it and removes it.
 //! * `cargo xtask bindings`: regenerate `ui/src/lib/bindings.ts`.
 //! * `cargo xtask fuzz [--seconds N]`: every fuzz target for a bounded time (cargo fuzz).
 
 mod bench;
+mod package;
 mod postgres;
 mod setup;
 mod util;
@@ -27,6 +30,7 @@ commands:
     run [--service URL] [--release]   set up, build and open the app
     test                              set up, then run every gate and test
     bench                             benchmark against a bare Tauri app; writes BENCHMARKS.md
+    bundle                            the release app as .deb and .rpm (target/release/bundle/)
     bindings                          regenerate ui/src/lib/bindings.ts
     fuzz [--seconds N]                run every fuzz target for N seconds each (default 60)
     setup                             only install what is missing and build the UI
@@ -39,6 +43,9 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("bench") => bench::bench(),
         Some("bindings") => bindings(false),
+        Some("bundle") => {
+            setup::all(setup::Purpose::Run).and_then(|()| package::bundle().map(drop))
+        }
         Some("fuzz") => fuzz_command(&args[1..]),
         Some("setup") => setup::all(setup::Purpose::Test),
         Some("-h" | "--help") | None => {
@@ -207,6 +214,7 @@ fn test() -> Result<()> {
         )
     })?;
     gate("end-to-end tests", &mut || e2e())?;
+    gate("the installed package", &mut package::gate)?;
     gate("fuzzing", &mut || fuzz(10))?;
     println!("\ngates: {gates} passed, 0 failed");
     Ok(())
@@ -396,19 +404,29 @@ fn e2e() -> Result<()> {
         &mut cmd("cargo", ["build", "-p", "refill-app"]),
     )?;
     let bin = util::target_dir().join("debug").join("refill-app");
-    // A private session bus with its own unlocked gnome-keyring (the app keeps tokens there),
-    // then a virtual display.
+    under_desktop(
+        "end-to-end tests (Xvfb + tauri-driver)",
+        // The package gate runs the installed-package test.
+        "cargo test -p refill-e2e --tests -- --ignored --test-threads=1 --skip package_",
+        &[("REFILL_APP_BIN", bin.as_os_str())],
+    )
+}
+
+/// Runs `script` as on a desktop: a private session bus with its own unlocked gnome-keyring
+/// (the app keeps tokens there), then a virtual display.
+fn under_desktop(what: &str, script: &str, envs: &[(&str, &std::ffi::OsStr)]) -> Result<()> {
     let keyring_home = tempfile::Builder::new()
         .prefix("refill-e2e-keyring-")
         .tempdir()?;
-    let script = "echo -n refill-test | XDG_DATA_HOME=\"$REFILL_KEYRING_HOME\" \
-                  gnome-keyring-daemon --unlock --components=secrets >/dev/null \
-                  && exec xvfb-run -a -s '-screen 0 1280x800x24' \
-                  cargo test -p refill-e2e --tests -- --ignored --test-threads=1";
-    let mut c = cmd("dbus-run-session", ["--", "sh", "-c", script]);
+    let script = format!(
+        "echo -n refill-test | XDG_DATA_HOME=\"$REFILL_KEYRING_HOME\" \
+         gnome-keyring-daemon --unlock --components=secrets >/dev/null \
+         && exec xvfb-run -a -s '-screen 0 1280x800x24' {script}"
+    );
+    let mut c = cmd("dbus-run-session", ["--", "sh", "-c", &script]);
     c.env("REFILL_KEYRING_HOME", keyring_home.path());
     c.env("REFILL_KEYRING_ISOLATED", "1");
-    c.env("REFILL_APP_BIN", &bin);
+    c.envs(envs.iter().copied());
     c.env("PATH", util::path_with_cargo_bin());
-    run_step("end-to-end tests (Xvfb + tauri-driver)", &mut c)
+    run_step(what, &mut c)
 }

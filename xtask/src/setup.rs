@@ -42,6 +42,11 @@ const TEST_PACKAGES: &[&str] = &[
     // The service's tests run a second time on PostgreSQL (a server of their own, see
     // xtask/src/postgres.rs).
     "postgresql",
+    // The package gate validates the installed menu entry, and dpkg's trigger of this package
+    // registers it as the handler of refill:// links.
+    "desktop-file-utils",
+    // ... and reads the .rpm's requirements and files with rpm's own tool.
+    "rpm",
 ];
 
 /// tauri-driver, pinned to 2.x.
