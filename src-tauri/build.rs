@@ -3,6 +3,9 @@
 include!("src/command_names.rs");
 
 fn main() {
+    // The capabilities live outside this crate: without this, editing one kept the old one
+    // embedded in the binary until something else made the build script run.
+    println!("cargo:rerun-if-changed=../capabilities");
     let attributes = tauri_build::Attributes::new()
         .capabilities_path_pattern("../capabilities/**/*")
         .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));

@@ -275,6 +275,7 @@ fn install_core<R: Runtime>(
             service_url: options.service_url.clone(),
             auth_provider: options.auth_provider.clone(),
             config_dir: options.config_dir.clone(),
+            downloads_dir: app.path().download_dir().ok(),
         },
         platform,
     );

@@ -605,6 +605,33 @@ pub async fn slot_settings(
     Ok(row)
 }
 
+/// One text value the query `sql` (with `?1` bound to `arg`) reads from the sandbox database
+/// `db`, if it finds a row.
+pub async fn read_text(db: &Path, sql: &str, arg: &str) -> Result<Option<String>> {
+    let mut conn = read_only(db).await?;
+    Ok(sqlx::query_scalar(sql)
+        .bind(arg)
+        .fetch_optional(&mut conn)
+        .await?)
+}
+
+/// Polls `read` every 100 ms for up to 5 s until it gives `want`; what it gave last.
+pub async fn eventually<F, Fut>(want: Option<&str>, mut read: F) -> Result<Option<String>>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<String>>>,
+{
+    let mut got = read().await?;
+    for _ in 0..50 {
+        if got.as_deref() == want {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        got = read().await?;
+    }
+    Ok(got)
+}
+
 /// A connection that writes to the SQLite database `db` beside the running app.
 async fn writable(db: &Path) -> Result<sqlx::SqliteConnection> {
     use sqlx::sqlite::SqliteConnectOptions;

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/svelte";
 import App from "./App.svelte";
 import type { Api, AppEvents } from "./lib/api";
-import type { DeviceView, Inbox, NewItem, Notice, Settings, SlotInventory } from "./lib/bindings";
+import type { DeviceView, Inbox, NewItem, Notice, Settings, SlotInventory, SlotSettings } from "./lib/bindings";
 import { aLinkedDevice, anOrder, aTile, wizardApi } from "./lib/fixtures";
 
 afterEach(cleanup);
@@ -93,6 +93,9 @@ function fakeApi(over: Partial<Api> = {}): Api {
     ),
     changeSlot: vi.fn(async (_m: string, _s: string, _slot: string, settings) => beans({ mode: settings.mode ?? "notify", minimum: settings.minimum ?? null })),
     removeDevice: vi.fn(async () => null),
+    downloadMyData: vi.fn(async () => "/home/someone/Downloads/refill-data-2026-12-04.json"),
+    deleteAccount: vi.fn(async () => ({ signedIn: false, name: null, email: null, notice: null })),
+    renameDevice: vi.fn(async (model: string, serial: string, name: string) => ({ ...aLinkedDevice, model, serial, name })),
     removeItem: vi.fn(async () => null),
     listProducts: vi.fn(async () => ({ products: [] })),
     addItem: vi.fn(async () => {
@@ -350,8 +353,80 @@ describe("the device page", () => {
     expect(screen.getByTestId("device-page")).toBeTruthy();
     await fireEvent.click(screen.getByTestId("remove-device-confirm"));
     await waitFor(() => expect(screen.queryByTestId("device-page")).toBeNull());
-    expect(api.removeDevice).toHaveBeenLastCalledWith(aLinkedDevice.model, aLinkedDevice.serial);
+    expect(api.removeDevice).toHaveBeenLastCalledWith(aLinkedDevice.model, aLinkedDevice.serial, false);
     await waitFor(() => expect(screen.queryByTestId(`open-device-${aLinkedDevice.serial}`)).toBeNull());
+  });
+
+  it("changes what a slot reorders among the catalog's products of its unit", async () => {
+    const product = (asin: string, title: string, unit: "g" | "ml") => ({
+      asin,
+      title,
+      pack: { value: 500, unit },
+      price: { amountMinor: 1149, currency: "USD" },
+    });
+    let refuse = true;
+    const api = fakeApi({
+      listDevices: vi.fn(async () => ({ devices: [aLinkedDevice] })),
+      listProducts: vi.fn(async () => ({
+        products: [product("B0RFBEAN01", "Beans", "g"), product("B0RFBEAN02", "Dark Roast, 500 g", "g"), product("B0RFINKBK1", "Black ink", "ml")],
+      })),
+      changeSlot: vi.fn(async (_m: string, _s: string, _slot: string, settings: SlotSettings) => {
+        if (settings.asin && refuse) {
+          refuse = false;
+          throw { code: "service_unreachable", message: "Can't reach the Refill service at x, so nothing was changed." };
+        }
+        return beans();
+      }),
+    });
+    render(App, { props: { api } });
+    await fireEvent.click(await screen.findByTestId(`open-device-${aLinkedDevice.serial}`));
+    const select = (await screen.findByTestId("product-brew-beans")) as HTMLSelectElement;
+    await waitFor(() => expect(select.value).toBe("B0RFBEAN01"));
+    // Grams only: the ink is not offered for the beans.
+    expect(Array.from(select.options).map((o) => o.value)).toEqual(["B0RFBEAN01", "B0RFBEAN02"]);
+    await fireEvent.change(select, { target: { value: "B0RFBEAN02" } });
+    expect((await screen.findByTestId("slot-error-brew-beans")).textContent).toContain("nothing was changed");
+    await waitFor(() => expect(select.value).toBe("B0RFBEAN01"));
+    await fireEvent.change(select, { target: { value: "B0RFBEAN02" } });
+    await waitFor(() =>
+      expect(api.changeSlot).toHaveBeenLastCalledWith(aLinkedDevice.model, aLinkedDevice.serial, "brew-beans", { asin: "B0RFBEAN02", version: 1 }),
+    );
+    await waitFor(() => expect(select.value).toBe("B0RFBEAN02"));
+  });
+
+  it("cancels the device's open orders on removal only when asked to", async () => {
+    const api = fakeApi({ listDevices: vi.fn(async () => ({ devices: [aLinkedDevice] })) });
+    render(App, { props: { api } });
+    await fireEvent.click(await screen.findByTestId(`open-device-${aLinkedDevice.serial}`));
+    await fireEvent.click(await screen.findByTestId("remove-device"));
+    await fireEvent.click(await screen.findByTestId("remove-device-cancel-orders"));
+    await fireEvent.click(screen.getByTestId("remove-device-confirm"));
+    await waitFor(() => expect(api.removeDevice).toHaveBeenLastCalledWith(aLinkedDevice.model, aLinkedDevice.serial, true));
+  });
+
+  it("renames a device and says why when the service refuses the name", async () => {
+    let refuse = true;
+    const api = fakeApi({
+      listDevices: vi.fn(async () => ({ devices: [aLinkedDevice] })),
+      renameDevice: vi.fn(async (model: string, serial: string, name: string) => {
+        if (refuse) {
+          refuse = false;
+          throw { code: "bad_request", message: "A device's name can't hold line breaks or control characters." };
+        }
+        return { ...aLinkedDevice, model, serial, name };
+      }),
+    });
+    render(App, { props: { api } });
+    await fireEvent.click(await screen.findByTestId(`open-device-${aLinkedDevice.serial}`));
+    const field = (await screen.findByTestId("device-name")) as HTMLInputElement;
+    expect(field.value).toBe(aLinkedDevice.name);
+    await fireEvent.input(field, { target: { value: "  Kitchen  " } });
+    await fireEvent.click(screen.getByTestId("rename-device"));
+    expect((await screen.findByTestId("rename-device-error")).textContent).toContain("line breaks");
+    await fireEvent.click(screen.getByTestId("rename-device"));
+    await waitFor(() => expect(screen.queryByTestId("rename-device-error")).toBeNull());
+    expect(api.renameDevice).toHaveBeenLastCalledWith(aLinkedDevice.model, aLinkedDevice.serial, "Kitchen");
+    expect(field.value).toBe("Kitchen");
   });
 
   it("lets untouched fields follow new values, and shows what changed when a save comes too late", async () => {

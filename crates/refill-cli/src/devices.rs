@@ -15,9 +15,16 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
 
 pub const USAGE: &str = "\
-refill devices: find devices and give them Wi-Fi
+refill devices: find devices and give them Wi-Fi, and manage those linked to your account
 
 USAGE:
+    refill devices list [--service URL]
+    refill devices remove MODEL SERIAL [--cancel-orders] [--service URL]
+                     remove it from your account, as its own deregistration would (its maker is
+                     told, it stops ordering); --cancel-orders first cancels its open orders
+    refill devices rename MODEL SERIAL NAME [--service URL]
+    refill devices product MODEL SERIAL SLOT ASIN [--service URL]
+                     reorder another product of the catalog (same unit) for a slot
     refill devices scan [--seconds N] [--adapter NAME]
     refill devices provision (--qr PAYLOAD | --name NAME [--pop POP | --username U --password P])
                              [--softap URL] [--adapter NAME] [--ssid SSID [--passphrase PW]]
@@ -139,6 +146,9 @@ pub async fn main(args: &[String]) -> Result<(), String> {
         print!("{USAGE}");
         return Ok(());
     };
+    if let Some(done) = crate::linked::devices(command, rest).await {
+        return done;
+    }
     let options = Options::parse(rest)?;
     match command.as_str() {
         "scan" => scan(&options).await,

@@ -126,7 +126,7 @@ pub async fn main(args: &[String]) -> Result<(), String> {
 
 /// A client of the service, signed in when the keyring holds a sign-in for it (a sandbox on
 /// this computer needs none).
-async fn client(service: Option<&str>) -> Result<Client, String> {
+pub(crate) async fn client(service: Option<&str>) -> Result<Client, String> {
     let base = crate::service_url(service, "say which Refill service")?;
     let base = base.as_str();
     let client = Client::new(base);

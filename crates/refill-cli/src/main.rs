@@ -4,6 +4,7 @@
 
 mod devices;
 mod items;
+mod linked;
 
 use refill_auth::{
     start_sign_in, AuthError, KeyringStore, Profile, Provider, Session, SIGN_IN_TIMEOUT,
@@ -19,7 +20,8 @@ USAGE:
     refill login [--no-browser] [PROVIDER OPTIONS]
     refill whoami [PROVIDER OPTIONS]
     refill logout [PROVIDER OPTIONS]
-    refill devices scan | provision …   (refill devices --help)
+    refill devices list | remove | rename | product | scan | provision …   (refill devices --help)
+    refill account export | delete …   (refill account --help)
     refill items list | add | opened | ran-out | remove …   (refill items --help)
 
 PROVIDER OPTIONS (flags, or the environment variables in brackets):
@@ -233,6 +235,7 @@ async fn main() -> ExitCode {
     let subcommand = match argv.first().map(String::as_str) {
         Some("items") => Some(items::main(&argv[1..]).await),
         Some("devices") => Some(devices::main(&argv[1..]).await),
+        Some("account") => Some(linked::account(&argv[1..]).await),
         _ => None,
     };
     if let Some(done) = subcommand {

@@ -14,8 +14,9 @@
 
 use refill_auth::{AuthError, Session};
 use refill_wire::{
-    ButtonList, DeviceList, ErrorBody, ErrorCode, EventList, EventView, Health, ItemView, NewItem,
-    OrderList, OrderView, PressResult, ProductList, SlotInventory, SlotSettings,
+    AccountDeletion, AccountExport, ButtonList, DeviceChange, DeviceList, DeviceView, ErrorBody,
+    ErrorCode, EventList, EventView, Health, ItemView, NewItem, OrderList, OrderView, PressResult,
+    ProductList, SlotInventory, SlotSettings,
 };
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
@@ -189,15 +190,53 @@ impl Client {
             .await
     }
 
-    /// `DELETE /v1/devices/{model}/{serial}`: removes the device from the account (its tokens
-    /// stop working), so that someone else can set it up. Its orders and history stay.
-    pub async fn remove_device(&self, model: &str, serial: &str) -> Result<(), ClientError> {
+    /// `DELETE /v1/devices/{model}/{serial}`: removes the device from the account as its own
+    /// deregistration would (its tokens stop working, its maker is told), so that someone else
+    /// can set it up; with `cancel_orders`, its orders that still can be are cancelled first.
+    /// Its other orders and history stay.
+    pub async fn remove_device(
+        &self,
+        model: &str,
+        serial: &str,
+        cancel_orders: bool,
+    ) -> Result<(), ClientError> {
         let path = format!(
-            "/v1/devices/{}/{}",
-            path_segment(model),
-            path_segment(serial)
+            "{}?cancelOrders={cancel_orders}",
+            device_path(model, serial)
         );
         self.respond(&|| self.http.delete(self.url(&path)))
+            .await
+            .map(drop)
+    }
+
+    /// `PATCH /v1/devices/{model}/{serial}`: renames the device.
+    pub async fn rename_device(
+        &self,
+        model: &str,
+        serial: &str,
+        name: &str,
+    ) -> Result<DeviceView, ClientError> {
+        let path = device_path(model, serial);
+        let change = DeviceChange {
+            name: Some(name.to_owned()),
+        };
+        self.send(|| self.http.patch(self.url(&path)).json(&change))
+            .await
+    }
+
+    /// `GET /v1/account/export`: everything the service keeps about the customer.
+    pub async fn export_account(&self) -> Result<AccountExport, ClientError> {
+        self.send(|| self.http.get(self.url("/v1/account/export")))
+            .await
+    }
+
+    /// `DELETE /v1/account`: deletes the signed-in customer's account, confirmed by its email
+    /// address typed again.
+    pub async fn delete_account(&self, confirm_email: &str) -> Result<(), ClientError> {
+        let confirm = AccountDeletion {
+            confirm_email: confirm_email.to_owned(),
+        };
+        self.respond(&|| self.http.delete(self.url("/v1/account")).json(&confirm))
             .await
             .map(drop)
     }
@@ -445,11 +484,18 @@ impl EventStream {
 }
 
 /// The path of a device slot.
+fn device_path(model: &str, serial: &str) -> String {
+    format!(
+        "/v1/devices/{}/{}",
+        path_segment(model),
+        path_segment(serial)
+    )
+}
+
 fn slot_path(model: &str, serial: &str, slot: &str) -> String {
     format!(
-        "/v1/devices/{}/{}/slots/{}",
-        path_segment(model),
-        path_segment(serial),
+        "{}/slots/{}",
+        device_path(model, serial),
         path_segment(slot)
     )
 }

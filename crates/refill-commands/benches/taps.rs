@@ -40,6 +40,7 @@ async fn main() {
             service_url: None,
             auth_provider: None,
             config_dir: None,
+            downloads_dir: None,
         },
         Platform::headless(),
     );

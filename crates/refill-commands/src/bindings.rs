@@ -205,8 +205,14 @@ commands! {
     async tell_item(slot_id: String, opened: bool) -> SlotInventory;
     /// Stops tracking an item without a device; its orders stay in the order list.
     async remove_item(slot_id: String) -> ();
-    /// Removes a device from the account (someone else can then set it up); its history stays.
-    async remove_device(model: String, serial: String) -> ();
+    /// Removes a device from the account as its own deregistration would (someone else can then set it up), cancelling its open orders first if asked; its history stays.
+    async remove_device(model: String, serial: String, cancel_orders: bool) -> ();
+    /// Renames a device.
+    async rename_device(model: String, serial: String, name: String) -> DeviceView;
+    /// Saves everything the service keeps about the account as JSON in the downloads folder; the file's path.
+    async download_my_data() -> String;
+    /// Deletes the signed-in account (its email typed again to confirm), then signs out.
+    async delete_account(confirm_email: String) -> Account;
     /// The latest orders, newest first.
     async list_orders() -> OrderList;
     /// The in-app inbox: the latest notices, newest first.

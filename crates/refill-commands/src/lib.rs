@@ -39,8 +39,8 @@ pub use refill_service::{init_logging, init_logging_to, LOG_DAYS_KEPT};
 use refill_client::{Client, ClientError};
 use refill_service::{RunningService, ServiceConfig};
 use refill_wire::{
-    ButtonTile, DeviceList, ErrorCode, ItemView, NewItem, OrderList, OrderView, PressResult,
-    ProductList, SlotInventory, SlotSettings,
+    ButtonTile, DeviceList, DeviceView, ErrorCode, ItemView, NewItem, OrderList, OrderView,
+    PressResult, ProductList, SlotInventory, SlotSettings,
 };
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -63,6 +63,9 @@ pub struct AppConfig {
     /// The app's config folder, where the settings page's settings are kept; `None`: the data
     /// folder.
     pub config_dir: Option<PathBuf>,
+    /// Where "Download my data" saves its file (the user's downloads folder); `None`: the data
+    /// folder.
+    pub downloads_dir: Option<PathBuf>,
 }
 
 /// Which kind of service the app talks to.
@@ -139,6 +142,7 @@ enum Doing {
     Cancelling,
     Changing,
     Removing,
+    Deleting,
 }
 
 impl AppCore {
@@ -414,14 +418,87 @@ impl AppCore {
             .map_err(|e| self.error(e, Doing::Changing))
     }
 
-    /// Removes a device from the account, so that someone else can set it up; its orders and
-    /// history stay with the account.
-    pub async fn remove_device(&self, model: String, serial: String) -> Result<(), AppError> {
+    /// Removes a device from the account as its own deregistration would (its maker is told,
+    /// its tokens stop working), so that someone else can set it up; with `cancel_orders`, its
+    /// orders that can still be cancelled are cancelled first. Its history stays.
+    pub async fn remove_device(
+        &self,
+        model: String,
+        serial: String,
+        cancel_orders: bool,
+    ) -> Result<(), AppError> {
         let client = self.client().await?;
         client
-            .remove_device(&model, &serial)
+            .remove_device(&model, &serial, cancel_orders)
             .await
             .map_err(|e| self.error(e, Doing::Removing))
+    }
+
+    /// Renames a device.
+    pub async fn rename_device(
+        &self,
+        model: String,
+        serial: String,
+        name: String,
+    ) -> Result<DeviceView, AppError> {
+        let client = self.client().await?;
+        client
+            .rename_device(&model, &serial, &name)
+            .await
+            .map_err(|e| self.error(e, Doing::Changing))
+    }
+
+    /// "Download my data": everything the service keeps about the customer, written as JSON to
+    /// the downloads folder (or the data folder when there is none); the file's path.
+    pub async fn download_my_data(&self) -> Result<String, AppError> {
+        let client = self.client().await?;
+        let export = client
+            .export_account()
+            .await
+            .map_err(|e| self.error(e, Doing::Listing))?;
+        let folder = self
+            .inner
+            .config
+            .downloads_dir
+            .clone()
+            .unwrap_or_else(|| self.inner.config.data_dir.clone());
+        let date = export.exported_at.date();
+        let path = folder.join(format!(
+            "refill-data-{:04}-{:02}-{:02}.json",
+            date.year(),
+            u8::from(date.month()),
+            date.day()
+        ));
+        let json = serde_json::to_vec_pretty(&export).map_err(|e| {
+            AppError::new(
+                ErrorCode::Internal,
+                format!("your data could not be written: {e}"),
+            )
+        })?;
+        std::fs::create_dir_all(&folder)
+            .and_then(|()| cache::replace_file(&path, &json))
+            .map_err(|e| {
+                AppError::new(
+                    ErrorCode::Internal,
+                    format!("Your data could not be saved in {}: {e}", folder.display()),
+                )
+            })?;
+        tracing::info!("the customer's data was saved to their downloads folder");
+        Ok(path.display().to_string())
+    }
+
+    /// Deletes the signed-in customer's account (confirmed by typing its email address): every
+    /// device deregistered, open orders cancelled, personal data removed from the service; then
+    /// signs out here. The sandbox's customer cannot be deleted without signing in.
+    pub async fn delete_account(&self, confirm_email: String) -> Result<Account, AppError> {
+        let client = self.client().await?;
+        client
+            .delete_account(&confirm_email)
+            .await
+            .map_err(|e| self.error(e, Doing::Deleting))?;
+        tracing::info!("account deleted");
+        // The service revoked every token: forget them here (a failed revocation is expected).
+        self.sign_out().await
     }
 
     /// Called by the UI at its first animation frame. Logs it, and writes the time to the file
@@ -496,6 +573,10 @@ impl AppCore {
             ),
             (ClientError::Unreachable { url }, Doing::Removing) => format!(
                 "Can't reach the Refill service at {url}, so the device was not removed. \
+                 Try again in a moment."
+            ),
+            (ClientError::Unreachable { url }, Doing::Deleting) => format!(
+                "Can't reach the Refill service at {url}, so your account was not deleted. \
                  Try again in a moment."
             ),
             (ClientError::NoAnswer { .. }, Doing::Cancelling) => {

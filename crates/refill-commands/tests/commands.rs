@@ -13,6 +13,7 @@ fn embedded(dir: &std::path::Path) -> AppCore {
             service_url: None,
             auth_provider: None,
             config_dir: None,
+            downloads_dir: None,
         },
         Platform::headless(),
     )
@@ -94,6 +95,7 @@ async fn an_external_service_out_of_reach_shows_the_last_grid_and_orders_nothing
             service_url: Some(url.clone()),
             auth_provider: None,
             config_dir: None,
+            downloads_dir: None,
         },
         Platform::headless(),
     );
@@ -147,6 +149,7 @@ async fn an_unreachable_service_with_nothing_seen_yet_is_an_error_in_words() {
             service_url: Some(format!("http://127.0.0.1:{port}")),
             auth_provider: None,
             config_dir: None,
+            downloads_dir: None,
         },
         Platform::headless(),
     );

@@ -28,6 +28,7 @@ fn app(dir: &Path, url: &str) -> AppCore {
             service_url: Some(url.to_owned()),
             auth_provider: None,
             config_dir: None,
+            downloads_dir: None,
         },
         Platform::headless(),
     )
@@ -180,6 +181,7 @@ async fn a_slot_can_be_read_and_switched_to_reorder_and_orders_are_listed() {
             service_url: None,
             auth_provider: None,
             config_dir: None,
+            downloads_dir: None,
         },
         Platform::headless(),
     );

@@ -41,6 +41,7 @@ fn app(dir: &std::path::Path, wifi: Arc<MemoryWifi>) -> AppCore {
             service_url: None,
             auth_provider: None,
             config_dir: None,
+            downloads_dir: None,
         },
         Platform {
             host: Arc::new(Allowing(tokio::runtime::Handle::current())),

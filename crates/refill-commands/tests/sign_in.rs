@@ -46,6 +46,7 @@ fn sandbox_app(dir: &std::path::Path, platform: Platform) -> AppCore {
             service_url: None,
             auth_provider: None,
             config_dir: None,
+            downloads_dir: None,
         },
         platform,
     )
@@ -111,6 +112,7 @@ async fn a_denied_or_cancelled_sign_in_saves_nothing() {
             service_url: None,
             auth_provider: None,
             config_dir: None,
+            downloads_dir: None,
         },
         Platform::headless(),
     );
@@ -286,6 +288,7 @@ async fn events_are_followed_as_soon_as_one_signs_in_and_never_after_signing_out
             service_url: Some(running.base_url()),
             auth_provider: None,
             config_dir: None,
+            downloads_dir: None,
         },
         platform,
     );

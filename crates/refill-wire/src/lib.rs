@@ -524,6 +524,62 @@ pub struct SlotSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[ts(optional, type = "number")]
     pub version: Option<i64>,
+    /// The product to reorder for the slot from now on: any product of the catalog
+    /// (`GET /v1/products`) measured in the slot's unit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub asin: Option<String>,
+}
+
+/// `PATCH /v1/devices/{model}/{serial}`: what to change of a device.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeviceChange {
+    /// Its new name (1 to 60 characters, no line breaks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub name: Option<String>,
+}
+
+/// `DELETE /v1/account`: the account's email address, typed again to confirm.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AccountDeletion {
+    /// The account's email address, as the customer typed it.
+    pub confirm_email: String,
+}
+
+/// `GET /v1/account/export`: everything the service keeps about the customer ("Download my
+/// data").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountExport {
+    /// When it was made.
+    #[serde(with = "rfc3339")]
+    #[ts(type = "string")]
+    pub exported_at: OffsetDateTime,
+    /// The account's name.
+    pub name: String,
+    /// The account's email address.
+    pub email: String,
+    /// The registered devices and the "At home" list, with their slots.
+    pub devices: Vec<DeviceView>,
+    /// Each slot's supply, settings, forecast and levels of the last 14 days.
+    pub slots: Vec<ExportedSlot>,
+    /// Every order, newest first.
+    pub orders: Vec<OrderView>,
+}
+
+/// A slot in an [`AccountExport`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportedSlot {
+    /// Its device's model id.
+    pub model: String,
+    /// Its device's serial.
+    pub serial: String,
+    /// Its supply and settings.
+    pub inventory: SlotInventory,
 }
 
 /// `Option<Option<T>>` that tells an absent field (`None`) from `null` (`Some(None)`).

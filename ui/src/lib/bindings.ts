@@ -532,7 +532,12 @@ onHand?: number | null,
 /**
  * The [`SlotInventory::version`] the change was made against; absent: no check.
  */
-version?: number, };
+version?: number, 
+/**
+ * The product to reorder for the slot from now on: any product of the catalog
+ * (`GET /v1/products`) measured in the slot's unit.
+ */
+asin?: string, };
 
 export type NewItem = { 
 /**
@@ -706,6 +711,9 @@ export type CommandName =
   | "tell_item"
   | "remove_item"
   | "remove_device"
+  | "rename_device"
+  | "download_my_data"
+  | "delete_account"
   | "list_orders"
   | "inbox"
   | "mark_inbox_read"
@@ -768,8 +776,14 @@ export const commands = {
   tellItem: (slotId: string, opened: boolean): Promise<SlotInventory> => invoke("tell_item", { slotId, opened }),
   /** Stops tracking an item without a device; its orders stay in the order list. */
   removeItem: (slotId: string): Promise<null> => invoke("remove_item", { slotId }),
-  /** Removes a device from the account (someone else can then set it up); its history stays. */
-  removeDevice: (model: string, serial: string): Promise<null> => invoke("remove_device", { model, serial }),
+  /** Removes a device from the account as its own deregistration would (someone else can then set it up), cancelling its open orders first if asked; its history stays. */
+  removeDevice: (model: string, serial: string, cancelOrders: boolean): Promise<null> => invoke("remove_device", { model, serial, cancelOrders }),
+  /** Renames a device. */
+  renameDevice: (model: string, serial: string, name: string): Promise<DeviceView> => invoke("rename_device", { model, serial, name }),
+  /** Saves everything the service keeps about the account as JSON in the downloads folder; the file's path. */
+  downloadMyData: (): Promise<string> => invoke("download_my_data"),
+  /** Deletes the signed-in account (its email typed again to confirm), then signs out. */
+  deleteAccount: (confirmEmail: string): Promise<Account> => invoke("delete_account", { confirmEmail }),
   /** The latest orders, newest first. */
   listOrders: (): Promise<OrderList> => invoke("list_orders"),
   /** The in-app inbox: the latest notices, newest first. */

@@ -188,6 +188,29 @@ impl FromRequestParts<AppState> for Customer {
     }
 }
 
+/// A customer who signed in (a customer's bearer token), never the anonymous caller a sandbox
+/// on loopback allows: for what only the account's owner may do, such as deleting it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignedInCustomer {
+    /// The customer's id.
+    pub id: i64,
+}
+
+impl FromRequestParts<AppState> for SignedInCustomer {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        if bearer(&parts.headers).is_none() {
+            return Err(Error::new(
+                Kind::SignInRequired,
+                "Sign in first: only the account's owner, signed in, can do this.",
+            ));
+        }
+        let Customer { id } = Customer::from_request_parts(parts, state).await?;
+        Ok(SignedInCustomer { id })
+    }
+}
+
 /// What an unexpired, unrevoked access token grants, or `401 invalid_token`.
 async fn valid_grant(state: &AppState, token: &str) -> Result<TokenGrant, Error> {
     state

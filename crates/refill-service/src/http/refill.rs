@@ -10,8 +10,11 @@
 //! | GET | `/v1/orders?limit=` | [`OrderList`]: the customer's orders, newest first |
 //! | GET | `/v1/orders/{eventInstanceId}` | [`OrderView`] |
 //! | POST | `/v1/orders/{eventInstanceId}/cancel` | [`OrderView`], or `409 order_not_cancellable` |
-//! | DELETE | `/v1/devices/{model}/{serial}` | `204`: the device is removed from the account |
-//! | GET, PATCH | `/v1/devices/{model}/{serial}/slots/{slotId}` | [`SlotInventory`]; [`SlotSettings`] changes it |
+//! | DELETE | `/v1/devices/{model}/{serial}?cancelOrders=` | `204`: the device is removed from the account, as its own DRS deregistration would; `cancelOrders=true` first cancels its orders that still can be |
+//! | PATCH | `/v1/devices/{model}/{serial}` | [`DeviceView`]: renamed ([`DeviceChange`]) |
+//! | GET, PATCH | `/v1/devices/{model}/{serial}/slots/{slotId}` | [`SlotInventory`]; [`SlotSettings`] changes it (its product too) |
+//! | GET | `/v1/account/export` | [`AccountExport`]: everything kept about the customer |
+//! | DELETE | `/v1/account` | `204`: the account deleted ([`AccountDeletion`]: its email typed again); signed-in customers only |
 //! | GET | `/v1/products` | [`ProductList`]: the catalog |
 //! | POST | `/v1/items` | [`ItemView`]: a product (or a name, size and unit) tracked without a device, `201` when new |
 //! | POST | `/v1/items/{slotId}/opened`, `/ran-out` | [`SlotInventory`]: what the customer says of an item |
@@ -19,7 +22,7 @@
 //! | GET | `/v1/events?after=` | [`EventList`]: the customer's events after an id, oldest first |
 //! | GET | `/v1/events/stream` | the same as server-sent events, `Last-Event-ID` to resume |
 
-use super::caller::Customer;
+use super::caller::{Customer, SignedInCustomer};
 use super::error::{Error, Kind};
 use super::{json_body, AppState};
 use crate::store::inventory::SlotChange;
@@ -31,8 +34,9 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use refill_core::Asin;
 use refill_wire::{
-    ButtonList, DeviceList, EventList, ItemView, OrderList, OrderView, PressResult, ProductList,
-    SlotInventory, SlotMode, SlotSettings,
+    AccountDeletion, AccountExport, ButtonList, DeviceChange, DeviceList, DeviceView, EventList,
+    ItemView, OrderList, OrderView, PressResult, ProductList, SlotInventory, SlotMode,
+    SlotSettings,
 };
 use std::sync::Arc;
 
@@ -42,7 +46,12 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/buttons", get(buttons))
         .route("/v1/buttons/{asin}/press", post(press))
         .route("/v1/devices", get(devices))
-        .route("/v1/devices/{model}/{serial}", delete(remove_device))
+        .route(
+            "/v1/devices/{model}/{serial}",
+            delete(remove_device).patch(change_device),
+        )
+        .route("/v1/account", delete(delete_account))
+        .route("/v1/account/export", get(export_account))
         .route(
             "/v1/devices/{model}/{serial}/slots/{slot}",
             get(slot_inventory).patch(change_slot),
@@ -76,19 +85,130 @@ async fn devices(
 }
 
 /// `DELETE /v1/devices/{model}/{serial}`: the customer removes the device from their account (as
-/// the device's own DRS deregistration does), so that someone else can set it up. Its orders,
-/// levels and events stay with this customer.
+/// the device's own DRS deregistration does: its tokens revoked, its maker told), so that
+/// someone else can set it up; `?cancelOrders=true` first cancels its orders that still can be.
+/// Its other orders, levels and events stay with this customer.
 async fn remove_device(
     State(state): State<AppState>,
     Customer { id: customer }: Customer,
     Path((model, serial)): Path<(String, String)>,
+    query: Result<axum::extract::Query<RemoveQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<StatusCode, Error> {
+    let query = query.map_err(|_| {
+        Error::bad_request(
+            "Removing a device takes one parameter, cancelOrders: true or false.".to_owned(),
+        )
+    })?;
     let store = state.store();
     let device = store
         .registered_device(customer, &model, &serial)
         .await?
         .ok_or_else(|| Error::not_found(format!("You have no device {model} {serial}.")))?;
-    store.deregister_device(&device, state.now()).await?;
+    store
+        .remove_device(&device, query.cancel_orders, state.now())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RemoveQuery {
+    #[serde(default)]
+    cancel_orders: bool,
+}
+
+/// `PATCH /v1/devices/{model}/{serial}`: the customer renames their device.
+async fn change_device(
+    State(state): State<AppState>,
+    Customer { id: customer }: Customer,
+    Path((model, serial)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Result<Json<DeviceView>, Error> {
+    let change: DeviceChange = json_body(&body)?;
+    let name = change
+        .name
+        .as_deref()
+        .map(str::trim)
+        .ok_or_else(|| Error::bad_request("Say what to change: name.".to_owned()))?;
+    let max = crate::store::manage::MAX_DEVICE_NAME;
+    if name.is_empty() || name.chars().count() > max {
+        return Err(Error::bad_request(format!(
+            "A device's name has 1 to {max} characters."
+        )));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(Error::bad_request(
+            "A device's name can't hold line breaks or control characters.".to_owned(),
+        ));
+    }
+    let store = state.store();
+    let device = store
+        .registered_device(customer, &model, &serial)
+        .await?
+        .filter(|d| d.model != crate::store::items::home_model(customer))
+        .ok_or_else(|| Error::not_found(format!("You have no device {model} {serial}.")))?;
+    store.rename_device(&device, name).await?;
+    store
+        .devices(customer)
+        .await?
+        .devices
+        .into_iter()
+        .find(|d| d.model == model && d.serial == serial)
+        .map(Json)
+        .ok_or_else(|| Error::not_found(format!("You have no device {model} {serial}.")))
+}
+
+/// `GET /v1/account/export`: "Download my data", as a JSON file.
+async fn export_account(
+    State(state): State<AppState>,
+    Customer { id: customer }: Customer,
+) -> Result<Response, Error> {
+    let now = state.now();
+    let export: AccountExport = state
+        .store()
+        .export(customer, now, &state.inner.policy)
+        .await?
+        .ok_or_else(|| Error::not_found("This account no longer exists.".to_owned()))?;
+    let file = format!(
+        "attachment; filename=\"refill-data-{:04}-{:02}-{:02}.json\"",
+        now.year(),
+        u8::from(now.month()),
+        now.day()
+    );
+    Ok((
+        [(axum::http::header::CONTENT_DISPOSITION, file)],
+        Json(export),
+    )
+        .into_response())
+}
+
+/// `DELETE /v1/account`: the signed-in customer deletes their account, confirmed by typing its
+/// email address: every device deregistered, open orders cancelled, tokens revoked, personal
+/// data removed.
+async fn delete_account(
+    State(state): State<AppState>,
+    SignedInCustomer { id: customer }: SignedInCustomer,
+    body: axum::body::Bytes,
+) -> Result<StatusCode, Error> {
+    let confirm: AccountDeletion = json_body(&body)?;
+    let store = state.store();
+    let account = store
+        .customer(customer)
+        .await?
+        .ok_or_else(|| Error::not_found("This account no longer exists.".to_owned()))?;
+    if !confirm
+        .confirm_email
+        .trim()
+        .eq_ignore_ascii_case(&account.email)
+    {
+        return Err(Error::bad_request(format!(
+            "That is not this account's email address, so nothing was deleted. Type {} to \
+             delete the account.",
+            account.email
+        )));
+    }
+    store.delete_customer(customer, state.now()).await?;
+    tracing::info!(customer, "account deleted at the customer's request");
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -342,6 +462,15 @@ async fn change_slot(
     }
     let slot = customer_slot(&state, customer, &path).await?;
     let store = &state.inner.store;
+    let asin = settings
+        .asin
+        .as_deref()
+        .map(|a| Asin::parse(a).map_err(|e| Error::bad_request(format!("{e}."))))
+        .transpose()?;
+    // Checked before anything is saved, so that a refused product saves nothing.
+    if let Some(asin) = &asin {
+        store.check_slot_product(&slot, asin.as_str()).await?;
+    }
     let change = SlotChange {
         reorder: settings.mode.map(|m| m == SlotMode::Reorder),
         minimum: settings.minimum,
@@ -357,6 +486,9 @@ async fn change_slot(
             now,
         )
         .await?;
+    if let (Ok(()), Some(asin)) = (&refused, &asin) {
+        store.set_slot_product(&slot, asin.as_str()).await?;
+    }
     let inventory = store
         .slot_inventory(&slot, now, &state.inner.policy)
         .await?;

@@ -729,7 +729,7 @@ async fn earlier_registration(
 
 /// Ends the registration `device`: it leaves its customer's devices (with its history, which
 /// stays theirs), and every token it holds is revoked.
-async fn end_registration(
+pub(crate) async fn end_registration(
     conn: &mut crate::store::db::DbConnection,
     device: &CallingDevice,
     now: OffsetDateTime,

@@ -25,6 +25,7 @@ pub mod devices;
 pub mod fulfilment;
 pub mod inventory;
 pub mod items;
+pub mod manage;
 #[cfg(feature = "hosted")]
 pub mod webhooks;
 mod writer;
@@ -610,11 +611,15 @@ impl Store {
         &self.pool
     }
 
-    /// The customer the API acts for. Until sign-in exists, that is the service's first customer.
+    /// The customer an anonymous caller on loopback acts for (a sandbox on this computer): the
+    /// service's first customer whose account was not deleted.
     pub async fn default_customer(&self) -> Result<Option<i64>, sqlx::Error> {
-        sqlx::query_scalar("SELECT id FROM customers ORDER BY id LIMIT 1")
-            .fetch_optional(&self.pool)
-            .await
+        sqlx::query_scalar(
+            "SELECT id FROM customers WHERE email NOT LIKE 'deleted-%@deleted.invalid' \
+             ORDER BY id LIMIT 1",
+        )
+        .fetch_optional(&self.pool)
+        .await
     }
 
     /// The customer's virtual Dash buttons: one per item ordered in the last year or tracked in

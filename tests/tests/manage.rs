@@ -1,0 +1,190 @@
+//! Managing what is linked, through the real app binary: a device renamed, its beans changed
+//! and removed from its page; the account's data downloaded and the account deleted from the
+//! settings page (signed in, its email typed). Run by `cargo xtask test`.
+
+use anyhow::{ensure, Context, Result};
+use refill_auth::{KeyringStore, TokenStore};
+use refill_e2e::{eventually, read_text, App, AppHome};
+use refill_service::sandbox::{CUSTOMER_EMAIL, CUSTOMER_NAME, CUSTOMER_PASSWORD};
+use refill_testkit::{Browser, Person};
+
+const BREWER: &str = "SANDBOX-0001";
+
+#[tokio::test]
+#[ignore = "needs a display and tauri-driver: run by `cargo xtask test`"]
+async fn a_device_is_renamed_given_other_beans_and_removed_with_its_orders() -> Result<()> {
+    let home = AppHome::new()?;
+    let db = home.sandbox_db();
+    let app = App::launch(&home, "manage-device", &[]).await?;
+    app.click(&format!("open-device-{BREWER}")).await?;
+    app.wait_text("level-brew-water-filter", |t| !t.is_empty())
+        .await?;
+
+    app.type_into("device-name", "Kitchen coffee maker").await?;
+    app.click("rename-device").await?;
+    let name = eventually(Some("Kitchen coffee maker"), || {
+        read_text(&db, "SELECT name FROM devices WHERE serial = ?1", BREWER)
+    })
+    .await?;
+    assert_eq!(name.as_deref(), Some("Kitchen coffee maker"));
+
+    // The beans slot offers the catalog's other beans (grams), not ink.
+    let select = app.find("[data-testid='product-brew-beans']").await?;
+    let options = select.find_all(fantoccini::Locator::Css("option")).await?;
+    let mut values = Vec::new();
+    for option in options {
+        values.push(option.attr("value").await?.unwrap_or_default());
+    }
+    ensure!(
+        values.contains(&"B0RFBEAN02".to_owned())
+            && !values.iter().any(|v| v.starts_with("B0RFINK")),
+        "the beans slot offers {values:?}"
+    );
+    select.select_by_value("B0RFBEAN02").await?;
+    let asin = eventually(Some("B0RFBEAN02"), || {
+        read_text(
+            &db,
+            "SELECT ds.asin FROM device_slots ds JOIN devices d ON d.id = ds.device_id \
+             WHERE d.serial = ?1 AND ds.slot_id = 'brew-beans'",
+            BREWER,
+        )
+    })
+    .await?;
+    assert_eq!(asin.as_deref(), Some("B0RFBEAN02"));
+    app.screenshot("device-managed").await?;
+
+    // Removed, with its open orders cancelled: deregistered, as the device's own DELETE
+    // /registration would, and gone from the list.
+    app.click("remove-device").await?;
+    app.click("remove-device-cancel-orders").await?;
+    app.click("remove-device-confirm").await?;
+    app.find("[data-testid='grid']").await?;
+    let registered = eventually(Some("no"), || async {
+        let registered = refill_e2e::device_registered(&db, BREWER).await?;
+        Ok(Some(if registered { "yes" } else { "no" }.to_owned()))
+    })
+    .await?;
+    assert_eq!(
+        registered.as_deref(),
+        Some("no"),
+        "the device is still registered"
+    );
+    let deregistered = read_text(
+        &db,
+        "SELECT kind FROM events WHERE kind = 'DeviceDeregistered' AND body LIKE '%' || ?1 || '%'",
+        BREWER,
+    )
+    .await?;
+    assert_eq!(deregistered.as_deref(), Some("DeviceDeregistered"));
+    let open: i64 = read_text(
+        &db,
+        "SELECT CAST(COUNT(*) AS TEXT) FROM orders o JOIN devices d ON d.id = o.device_id \
+         WHERE d.serial = ?1 AND o.status = 'placed' AND o.cancellable_until_ms > \
+         CAST(strftime('%s','now') AS INTEGER) * 1000",
+        BREWER,
+    )
+    .await?
+    .context("a count")?
+    .parse()?;
+    assert_eq!(
+        open, 0,
+        "an order of the removed device can still be cancelled"
+    );
+    app.quit().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a display, tauri-driver and a Secret Service: run by `cargo xtask test`"]
+async fn my_data_is_downloaded_and_my_account_deleted_once_its_email_is_typed() -> Result<()> {
+    ensure!(
+        std::env::var("REFILL_KEYRING_ISOLATED").as_deref() == Ok("1"),
+        "run through `cargo xtask test`"
+    );
+    KeyringStore::use_os_keyring()?;
+    let home = AppHome::new()?;
+    // The desktop's Downloads folder, as xdg-user-dirs names it.
+    let downloads = home.path().join("Downloads");
+    std::fs::create_dir_all(&downloads)?;
+    std::fs::write(
+        home.xdg_config().join("user-dirs.dirs"),
+        format!("XDG_DOWNLOAD_DIR=\"{}\"\n", downloads.display()),
+    )?;
+    let app = App::launch(&home, "manage-account", &[]).await?;
+    app.find("[data-testid='grid']").await?;
+
+    // Not signed in: the data can be downloaded, the account cannot be deleted.
+    app.click("nav-settings").await?;
+    app.find("[data-testid='delete-account-sign-in']").await?;
+
+    app.click("sign-in").await?;
+    let authorize = app.text("authorize-url").await?;
+    let person = Person::Existing {
+        email: CUSTOMER_EMAIL,
+        password: CUSTOMER_PASSWORD,
+    };
+    let browser = Browser::default();
+    let callback = browser
+        .sign_in(&authorize, &person, "allow")
+        .await
+        .map_err(anyhow::Error::msg)?;
+    browser.visit(&callback).await.map_err(anyhow::Error::msg)?;
+    app.wait_text("account-name", |t| t == CUSTOMER_NAME)
+        .await?;
+
+    app.click("download-my-data").await?;
+    let saved = app.text("download-my-data-done").await?;
+    let file = std::fs::read_dir(&downloads)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("refill-data-") && n.ends_with(".json"))
+        })
+        .with_context(|| format!("nothing in Downloads; the page says {saved:?}"))?;
+    ensure!(saved.contains(&file.display().to_string()), "{saved}");
+    let export: serde_json::Value = serde_json::from_slice(&std::fs::read(&file)?)?;
+    assert_eq!(export["email"], CUSTOMER_EMAIL);
+    ensure!(export["devices"].to_string().contains(BREWER));
+    ensure!(!export["orders"].as_array().context("orders")?.is_empty());
+
+    app.click("delete-account").await?;
+    app.find("[role='dialog'][aria-modal='true']").await?;
+    app.type_into("delete-account-email", "not.me@example.test")
+        .await?;
+    let confirm = app.find("[data-testid='delete-account-confirm']").await?;
+    ensure!(
+        confirm.attr("disabled").await?.is_some(),
+        "Delete is offered before the account's email is typed"
+    );
+    app.type_into("delete-account-email", CUSTOMER_EMAIL)
+        .await?;
+    app.screenshot("delete-account").await?;
+    app.click("delete-account-confirm").await?;
+    app.find("[data-testid='sign-in']").await?;
+    app.wait_text("account-message", |t| t.contains("account was deleted"))
+        .await?;
+    app.quit().await?;
+
+    let db = home.sandbox_db();
+    ensure!(
+        read_text(
+            &db,
+            "SELECT email FROM customers WHERE email = ?1",
+            CUSTOMER_EMAIL
+        )
+        .await?
+        .is_none(),
+        "the account's email is still kept"
+    );
+    ensure!(
+        !refill_e2e::device_registered(&db, BREWER).await?,
+        "its devices are still registered"
+    );
+    ensure!(
+        KeyringStore::with_service("dev.refill.app.debug")
+            .load("sandbox")?
+            .is_none(),
+        "the deleted account's tokens are still in the keyring"
+    );
+    Ok(())
+}
