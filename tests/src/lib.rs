@@ -373,10 +373,54 @@ impl App {
             let bytes = std::fs::read(&path)?;
             let settled = captures >= 3 && last.as_ref() == Some(&bytes);
             if settled || started.elapsed() > Duration::from_secs(8) {
+                // Every page a test looks at is checked for accessibility too.
+                self.check_accessibility(name).await?;
                 return Ok(path);
             }
             last = Some(bytes);
         }
+    }
+
+    /// Runs axe-core (the engine of the browsers' accessibility audits, from the UI's npm
+    /// packages) on the page as it is now: fails on any serious or critical violation of WCAG
+    /// 2.1 A/AA, naming the rule and the elements.
+    pub async fn check_accessibility(&self, page: &str) -> Result<()> {
+        let axe = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../ui/node_modules/axe-core/axe.min.js");
+        let source = std::fs::read_to_string(&axe).with_context(|| {
+            format!("{} is missing: `npm ci` in ui/ installs it", axe.display())
+        })?;
+        self.client
+            .execute(
+                &format!("{source}\n;window.axe = axe; return true;"),
+                vec![],
+            )
+            .await
+            .context("axe-core could not be loaded into the page")?;
+        let found = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 window.axe
+                   .run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+                   .then((r) => done(r.violations
+                     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+                     .map((v) => `${v.id} (${v.impact}): ${v.help}\\n    ` + v.nodes.slice(0, 6)
+                       .map((n) => `${n.target.join(' ')}: ${n.failureSummary.replace(/\\n/g, ' ')}`)
+                       .join('\\n    '))))
+                   .catch((e) => done([`axe-core failed: ${e}`]));",
+                vec![],
+            )
+            .await
+            .context("axe-core could not check the page")?;
+        let violations: Vec<String> = serde_json::from_value(found)?;
+        if !violations.is_empty() {
+            bail!(
+                "accessibility of the page '{page}' (axe-core, serious or critical):\n  {}",
+                violations.join("\n  ")
+            );
+        }
+        Ok(())
     }
 
     /// Ends the session (which closes the app) and stops tauri-driver.
@@ -630,6 +674,103 @@ where
         got = read().await?;
     }
     Ok(got)
+}
+
+/// An SVG picture of a dbusmenu layout (entries in order, each with `label`, `enabled`,
+/// `separator` and `depth`): the menu, and the first submenu opened beside its entry.
+fn menu_svg(entries: &[serde_json::Value]) -> String {
+    // Wide enough for the longest entry at about 8 px a character (14 px text).
+    let longest = entries
+        .iter()
+        .filter(|e| e["depth"].as_u64() == Some(0))
+        .map(|e| e["label"].as_str().unwrap_or_default().chars().count())
+        .max()
+        .unwrap_or_default();
+    let width = i64::try_from(longest)
+        .unwrap_or(40)
+        .saturating_mul(8)
+        .max(240)
+        + 48;
+    const ROW: i64 = 30;
+    const GAP: i64 = 11;
+    let escape = |t: &str| {
+        t.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('_', "")
+    };
+    let depth = |e: &serde_json::Value| e["depth"].as_u64().unwrap_or_default();
+    let mut body = String::new();
+    let mut y = 8;
+    let mut sub_bottom: Option<i64> = None;
+    for (i, e) in entries.iter().enumerate() {
+        if depth(e) != 0 {
+            continue;
+        }
+        if e["separator"] == true {
+            body.push_str(&format!(
+                "<line x1=\"8\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"#d5d5d5\"/>",
+                y + GAP / 2,
+                width - 8,
+                y + GAP / 2
+            ));
+            y += GAP;
+            continue;
+        }
+        let enabled = e["enabled"].as_bool().unwrap_or(true);
+        let has_submenu = entries.get(i + 1).is_some_and(|n| depth(n) > 0);
+        let label = escape(e["label"].as_str().unwrap_or_default());
+        if has_submenu && sub_bottom.is_none() {
+            body.push_str(&format!(
+                "<rect x=\"4\" y=\"{y}\" width=\"{}\" height=\"{ROW}\" rx=\"4\" fill=\"#e6eef9\"/>",
+                width - 8
+            ));
+            let mut items = String::new();
+            let mut sy = y + 8;
+            for child in entries[i + 1..].iter().take_while(|n| depth(n) > 0) {
+                if child["separator"] == true || depth(child) != 1 {
+                    continue;
+                }
+                items.push_str(&format!(
+                    "<text x=\"{}\" y=\"{}\">{}</text>",
+                    width + 26,
+                    sy + 20,
+                    escape(child["label"].as_str().unwrap_or_default())
+                ));
+                sy += ROW;
+            }
+            let height = sy - y + 8;
+            body.push_str(&format!(
+                "<rect x=\"{}\" y=\"{y}\" width=\"240\" height=\"{height}\" rx=\"6\" \
+                 fill=\"#fff\" stroke=\"#c8c8c8\"/>{items}",
+                width + 10
+            ));
+            sub_bottom = Some(y + height);
+        }
+        if has_submenu {
+            body.push_str(&format!(
+                "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">›</text>",
+                width - 16,
+                y + 20
+            ));
+        }
+        body.push_str(&format!(
+            "<text x=\"16\" y=\"{}\"{}>{label}</text>",
+            y + 20,
+            if enabled { "" } else { " fill=\"#8a8a8a\"" }
+        ));
+        y += ROW;
+    }
+    let height = y + 8;
+    let sub_bottom = sub_bottom.map_or(0, |bottom| bottom + 8);
+    format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" \
+         font-family=\"Cantarell, 'DejaVu Sans', sans-serif\" font-size=\"14\" fill=\"#222\">\
+         <rect x=\"0.5\" y=\"0.5\" width=\"{width}\" height=\"{height}\" rx=\"8\" fill=\"#fff\" \
+         stroke=\"#c8c8c8\"/>{body}</svg>\n",
+        width + 262,
+        height.max(sub_bottom) + 2
+    )
 }
 
 /// A connection that writes to the SQLite database `db` beside the running app.
@@ -900,8 +1041,9 @@ impl Tray {
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     }
 
-    /// The menu of the registered tray icon (an error while there is none).
-    pub async fn menu(&self) -> Result<Vec<TrayEntry>> {
+    /// The menu of the registered tray icon as dbusmenu gives it, separators and hidden entries
+    /// too (an error while there is none).
+    async fn layout(&self) -> Result<Vec<serde_json::Value>> {
         let reply = self.call(&["dev.refill.Test.Menu"]).await?;
         // `   string "[...]"`: the JSON between the first and the last quote.
         let json = reply
@@ -909,8 +1051,14 @@ impl Tray {
             .and_then(|(_, rest)| rest.rsplit_once('"'))
             .map(|(json, _)| json)
             .with_context(|| format!("no menu in {reply}"))?;
-        let entries: Vec<serde_json::Value> = serde_json::from_str(json)?;
-        Ok(entries
+        Ok(serde_json::from_str(json)?)
+    }
+
+    /// The menu of the registered tray icon (an error while there is none).
+    pub async fn menu(&self) -> Result<Vec<TrayEntry>> {
+        Ok(self
+            .layout()
+            .await?
             .iter()
             .filter(|e| e["visible"].as_bool() != Some(false) && e["separator"] != true)
             .map(|e| TrayEntry {
@@ -922,6 +1070,20 @@ impl Tray {
             .collect())
     }
 
+    /// The menu drawn as a panel shows it (`target/e2e/{name}.svg`): the top level, with
+    /// separators, greyed entries that cannot be clicked, and a submenu's entries beside it.
+    pub async fn picture(&self, name: &str) -> Result<PathBuf> {
+        let entries: Vec<serde_json::Value> = self
+            .layout()
+            .await?
+            .into_iter()
+            .filter(|e| e["visible"].as_bool() != Some(false))
+            .collect();
+        let path = target_dir().join("e2e").join(format!("{name}.svg"));
+        std::fs::create_dir_all(path.parent().context("a folder")?)?;
+        std::fs::write(&path, menu_svg(&entries))?;
+        Ok(path)
+    }
     /// Waits until the menu has an entry that `ok` accepts, and returns it.
     pub async fn wait_for(&self, ok: impl Fn(&TrayEntry) -> bool) -> Result<TrayEntry> {
         let started = Instant::now();

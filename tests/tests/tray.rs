@@ -39,6 +39,8 @@ async fn the_tray_orders_with_the_window_closed_pauses_and_quits() -> Result<()>
     for wanted in ["Open Refill", "Pause notifications", "Quit Refill"] {
         ensure!(labels.contains(&wanted), "no {wanted}: {labels:?}");
     }
+    // The picture in the README (docs/screenshots/tray-menu.svg is a copy).
+    tray.picture("tray-menu").await?;
 
     // Closing the window keeps Refill running, and says so the first time.
     close_window("Refill").await?;

@@ -1,28 +1,10 @@
 //! `refill items` against a sandbox service over real HTTP on loopback (no sign-in: a sandbox
 //! on this computer acts for its customer).
 
-use refill_service::{start, ServiceConfig};
+mod common;
 
-async fn refill(args: &[&str], service: &str) -> (bool, String, String) {
-    let mut args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
-    args.extend(["--service".to_owned(), service.to_owned()]);
-    let out = tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_refill"))
-            .args(args)
-            // No keyring here: the CLI goes on without a sign-in.
-            .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent")
-            .stdin(std::process::Stdio::null())
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use common::refill;
+use refill_service::{start, ServiceConfig};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn items_without_a_device_are_added_told_of_and_listed_from_the_command_line() {

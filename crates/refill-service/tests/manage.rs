@@ -43,35 +43,28 @@ async fn removing_a_device_can_cancel_its_open_orders_and_revokes_it_as_deregist
     let cancelled = cancelled["eventInstanceId"].as_str().unwrap().to_owned();
 
     // A parameter that is not true or false is refused, and nothing is removed.
-    let res = f
-        .http
-        .delete(f.url("/v1/devices/RefillBrew-200/RM-CANCEL?cancelOrders=maybe"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 400);
-    let body: Value = res.json().await.unwrap();
+    let (status, body) = common::answer(
+        f.http
+            .delete(f.url("/v1/devices/RefillBrew-200/RM-CANCEL?cancelOrders=maybe")),
+    )
+    .await;
+    assert_eq!(status, 400);
     assert!(
         body["message"].as_str().unwrap().contains("cancelOrders"),
         "{body}"
     );
     assert_eq!(subscription_info(&f, &cancel).await.0, 200);
 
-    let res = f
-        .http
-        .delete(f.url("/v1/devices/RefillBrew-200/RM-CANCEL?cancelOrders=true"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 204);
+    let (status, _) = common::answer(
+        f.http
+            .delete(f.url("/v1/devices/RefillBrew-200/RM-CANCEL?cancelOrders=true")),
+    )
+    .await;
+    assert_eq!(status, 204);
     assert_eq!(order_status(&f, None, &cancelled).await, "cancelled");
-    let res = f
-        .http
-        .delete(f.url("/v1/devices/RefillBrew-200/RM-KEEP"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 204);
+    let (status, _) =
+        common::answer(f.http.delete(f.url("/v1/devices/RefillBrew-200/RM-KEEP"))).await;
+    assert_eq!(status, 204);
     assert_eq!(
         order_status(&f, None, &kept).await,
         "placed",
@@ -121,35 +114,31 @@ async fn a_device_is_renamed_and_a_slot_changes_product_within_its_unit() {
         (json!({"nick": "Kitchen"}), "nick"),
         (json!({}), "name"),
     ] {
-        let res = f.http.patch(&url).json(&body).send().await.unwrap();
-        assert_eq!(res.status(), 400, "{body}");
-        let answer: Value = res.json().await.unwrap();
+        let (status, answer) = common::answer(f.http.patch(&url).json(&body)).await;
+        assert_eq!(status, 400, "{body}");
         assert!(
             answer["message"].as_str().unwrap().contains(says),
             "{body}: {answer}"
         );
     }
-    let res = f
-        .http
-        .patch(f.url("/v1/devices/RefillBrew-200/NOT-MINE"))
-        .json(&json!({"name": "Mine"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 404);
+    let (status, _) = common::answer(
+        f.http
+            .patch(f.url("/v1/devices/RefillBrew-200/NOT-MINE"))
+            .json(&json!({"name": "Mine"})),
+    )
+    .await;
+    assert_eq!(status, 404);
 
     // The beans slot (grams) reorders the other beans; ink (ml) is refused in words.
     let slot = f.url("/v1/devices/RefillBrew-200/NAME-1/slots/brew-beans");
     let before = common::get_json(&f.http, &slot).await;
-    let res = f
-        .http
-        .patch(&slot)
-        .json(&json!({"asin": "B0RFINKBK1", "onHand": 2000}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 400);
-    let answer: Value = res.json().await.unwrap();
+    let (status, answer) = common::answer(
+        f.http
+            .patch(&slot)
+            .json(&json!({"asin": "B0RFINKBK1", "onHand": 2000})),
+    )
+    .await;
+    assert_eq!(status, 400);
     assert!(
         answer["message"]
             .as_str()
@@ -162,22 +151,12 @@ async fn a_device_is_renamed_and_a_slot_changes_product_within_its_unit() {
         after["onHand"], before["onHand"],
         "a refused product saves nothing"
     );
-    let res = f
-        .http
-        .patch(&slot)
-        .json(&json!({"asin": "B0RFNOPE99"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 400);
-    let res = f
-        .http
-        .patch(&slot)
-        .json(&json!({"asin": "B0RFBEAN02"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    let (status, _) =
+        common::answer(f.http.patch(&slot).json(&json!({"asin": "B0RFNOPE99"}))).await;
+    assert_eq!(status, 400);
+    let (status, _) =
+        common::answer(f.http.patch(&slot).json(&json!({"asin": "B0RFBEAN02"}))).await;
+    assert_eq!(status, 200);
     let devices = common::get_json(&f.http, &f.url("/v1/devices")).await;
     let device = devices["devices"]
         .as_array()
@@ -257,27 +236,23 @@ async fn deleting_an_account_needs_sign_in_and_its_email_then_removes_its_data()
     assert_eq!(export["orders"][0]["eventInstanceId"], order.as_str());
 
     // Not without signing in, even on loopback where the sandbox needs none.
-    let res = f
-        .http
-        .delete(f.url("/v1/account"))
-        .json(&json!({"confirmEmail": email}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 401);
-    let body: Value = res.json().await.unwrap();
+    let (status, body) = common::answer(
+        f.http
+            .delete(f.url("/v1/account"))
+            .json(&json!({"confirmEmail": email})),
+    )
+    .await;
+    assert_eq!(status, 401);
     assert_eq!(body["code"], "sign_in_required", "{body}");
     // Not with another email; nothing is deleted.
-    let res = f
-        .http
-        .delete(f.url("/v1/account"))
-        .bearer_auth(&app)
-        .json(&json!({"confirmEmail": "someone.else@example.test"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 400);
-    let body: Value = res.json().await.unwrap();
+    let (status, body) = common::answer(
+        f.http
+            .delete(f.url("/v1/account"))
+            .bearer_auth(&app)
+            .json(&json!({"confirmEmail": "someone.else@example.test"})),
+    )
+    .await;
+    assert_eq!(status, 400);
     assert!(
         body["message"]
             .as_str()
@@ -287,25 +262,18 @@ async fn deleting_an_account_needs_sign_in_and_its_email_then_removes_its_data()
     );
     assert_eq!(order_status(&f, Some(&app), &order).await, "placed");
 
-    let res = f
-        .http
-        .delete(f.url("/v1/account"))
-        .bearer_auth(&app)
-        .json(&json!({"confirmEmail": "Gone.Soon@example.test "}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 204);
+    let (status, _) = common::answer(
+        f.http
+            .delete(f.url("/v1/account"))
+            .bearer_auth(&app)
+            .json(&json!({"confirmEmail": "Gone.Soon@example.test "})),
+    )
+    .await;
+    assert_eq!(status, 204);
 
     // Every token revoked: the app's and the device's.
-    let res = f
-        .http
-        .get(f.url("/v1/orders"))
-        .bearer_auth(&app)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 401);
+    let (status, _) = common::answer(f.http.get(f.url("/v1/orders")).bearer_auth(&app)).await;
+    assert_eq!(status, 401);
     let (status, body) = subscription_info(&f, &device).await;
     assert_eq!(
         (status, body["message"].as_str()),

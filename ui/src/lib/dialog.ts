@@ -10,7 +10,16 @@ export function focusables(root: HTMLElement): HTMLElement[] {
   return Array.from(root.querySelectorAll<HTMLElement>(FOCUSABLE)).filter((el) => !el.hidden);
 }
 
-export function modal(node: HTMLElement, options: { onescape: () => void; initial?: string }) {
+/** What a dialog needs: what Escape does; optionally the selector of the control to focus first,
+ * and of the one to give the focus back to (when the opener lost it before the dialog opened,
+ * as a button disabled while its dialog is open does). */
+export interface ModalOptions {
+  onescape: () => void;
+  initial?: string;
+  returnTo?: string;
+}
+
+export function modal(node: HTMLElement, options: ModalOptions) {
   let current = options;
   const before = document.activeElement as HTMLElement | null;
   const first = (current.initial && node.querySelector<HTMLElement>(current.initial)) || focusables(node)[0] || node;
@@ -42,12 +51,18 @@ export function modal(node: HTMLElement, options: { onescape: () => void; initia
 
   node.addEventListener("keydown", keydown);
   return {
-    update(next: { onescape: () => void; initial?: string }) {
+    update(next: ModalOptions) {
       current = next;
     },
     destroy() {
       node.removeEventListener("keydown", keydown);
-      if (before && document.contains(before)) before.focus();
+      // After the page has updated: the opener may be re-enabled by the same change that closed
+      // the dialog (a disabled button cannot take the focus).
+      const returnTo = current.returnTo;
+      setTimeout(() => {
+        const target = returnTo ? document.querySelector<HTMLElement>(returnTo) : before;
+        if (target && document.contains(target)) target.focus();
+      }, 0);
     },
   };
 }

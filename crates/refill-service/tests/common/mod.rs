@@ -349,6 +349,14 @@ pub async fn get_json(http: &reqwest::Client, url: &str) -> Value {
     json_of(http.get(url)).await
 }
 
+/// Sends `request`; the status and the JSON body (`null` when there is none).
+pub async fn answer(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let res = request.send().await.unwrap();
+    let status = res.status().as_u16();
+    let text = res.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
 /// The JSON answer to `request`, which must succeed.
 pub async fn json_of(request: reqwest::RequestBuilder) -> Value {
     let res = request.send().await.unwrap();
