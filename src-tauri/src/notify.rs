@@ -104,10 +104,10 @@ pub fn start<R: Runtime>(app: &AppHandle<R>, core: &AppCore) {
                         tracing::warn!("the window was not told of a notice: {e}");
                     }
                     tracing::info!(kind = ?notice.kind, title = notice.title, "notice");
-                    // Paused from the tray, or that kind turned off in the settings: the inbox
-                    // has it, the desktop stays quiet.
+                    // Paused from the tray, or that kind or that device turned off in the
+                    // settings: the inbox has it, the desktop stays quiet.
                     if pausing.notifications_paused_until().is_none()
-                        && pausing.settings().raises(notice.kind)
+                        && pausing.settings().raises(&notice)
                     {
                         raiser.raise(notice);
                     }
@@ -139,6 +139,7 @@ mod tests {
             event_instance_id: Some("order-1".into()),
             cancellable_until: None,
             slot: None,
+            device: None,
         }
     }
 

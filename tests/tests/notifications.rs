@@ -122,3 +122,56 @@ async fn the_fast_sandbox_runs_low_then_reorders_and_delivers_by_itself() -> Res
     bus.stop().await;
     Ok(())
 }
+
+#[tokio::test]
+#[ignore = "needs a display, a session bus and tauri-driver: run by `cargo xtask test`"]
+async fn a_device_turned_quiet_in_the_settings_raises_nothing_but_the_inbox_has_it() -> Result<()> {
+    let home = AppHome::new()?;
+    // The coffee maker's notifications off, as the settings page saves it.
+    let config = home.xdg_config().join(refill_e2e::APP_IDENTIFIER);
+    std::fs::create_dir_all(&config)?;
+    std::fs::write(
+        config.join("settings.json"),
+        r#"{"quietDevices":[{"model":"RefillBrew-200","serial":"SANDBOX-0001"}]}"#,
+    )?;
+    let bus = Notifications::start(&home).await?;
+    let app = App::launch_with(
+        &home,
+        "notify-quiet-device",
+        &[],
+        &[("REFILL_SANDBOX_SPEED", "86400")],
+    )
+    .await?;
+    app.find("[data-testid='grid']").await?;
+    app.click("inbox-button").await?;
+    app.find("[data-testid='inbox']").await?;
+    // The coffee maker reorders its beans by itself: the inbox tells of it...
+    let started = std::time::Instant::now();
+    loop {
+        let page = app.client.source().await?;
+        if page.contains("Test order placed") {
+            break;
+        }
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(90),
+            "the coffee maker's order never reached the inbox"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    // ... while the other devices' notices still come to the desktop (the fast sandbox runs
+    // them low too), and nothing of the quiet coffee maker does.
+    bus.wait_for(Duration::from_secs(90), |n| n.summary.contains(" low"))
+        .await?;
+    let raised = bus.all()?;
+    anyhow::ensure!(
+        !raised.iter().any(|n| n.summary == "Test order placed"
+            || n.body.starts_with("Refill Roasters")
+            || ["Coffee beans", "Paper filters", "Water filter"]
+                .iter()
+                .any(|slot| n.summary.starts_with(slot))),
+        "the quiet coffee maker raised {raised:?}"
+    );
+    app.quit().await?;
+    bus.stop().await;
+    Ok(())
+}

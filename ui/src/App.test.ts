@@ -66,7 +66,7 @@ function fakeApi(over: Partial<Api> = {}): Api {
     }),
     inbox: vi.fn(async () => ({ notices: [], unread: 0 })),
     markInboxRead: vi.fn(async () => ({ notices: [], unread: 0 })),
-    settings: vi.fn(async () => ({ startAtLogin: false, closeToTray: true, notifyLowSupply: true, notifyOrders: true })),
+    settings: vi.fn(async () => ({ startAtLogin: false, closeToTray: true, notifyLowSupply: true, notifyOrders: true, quietDevices: [] })),
     saveSettings: vi.fn(async (settings: Settings) => settings),
     ...wizardApi(),
     ...over,

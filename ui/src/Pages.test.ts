@@ -19,6 +19,7 @@ const low: Notice = {
   eventInstanceId: null,
   cancellableUntil: null,
   slot: { model: aLinkedDevice.model, serial: aLinkedDevice.serial, slotId: "brew-beans" },
+  device: { model: aLinkedDevice.model, serial: aLinkedDevice.serial },
 };
 
 function beans(over: Partial<SlotInventory> = {}): SlotInventory {
@@ -106,7 +107,7 @@ function fakeApi(over: Partial<Api> = {}): Api {
     }),
     inbox: vi.fn(async () => inbox),
     markInboxRead: vi.fn(async () => (inbox = { ...inbox, unread: 0 })),
-    settings: vi.fn(async () => ({ startAtLogin: false, closeToTray: true, notifyLowSupply: true, notifyOrders: true })),
+    settings: vi.fn(async () => ({ startAtLogin: false, closeToTray: true, notifyLowSupply: true, notifyOrders: true, quietDevices: [] })),
     saveSettings: vi.fn(async (settings: Settings) => settings),
     ...wizardApi(),
     listDevices: vi.fn(async () => ({ devices: [aLinkedDevice] })),
@@ -509,6 +510,7 @@ describe("the settings page", () => {
       closeToTray: false,
       notifyLowSupply: true,
       notifyOrders: true,
+      quietDevices: [],
     });
     expect(tray.checked).toBe(false);
 
@@ -519,5 +521,25 @@ describe("the settings page", () => {
     await waitFor(() => expect(login.checked).toBe(false));
     // The earlier change stays saved.
     expect((screen.getByTestId("setting-closeToTray") as HTMLInputElement).checked).toBe(false);
+  });
+
+  it("turns one device's notifications off and on again", async () => {
+    let settings: Settings = { startAtLogin: false, closeToTray: true, notifyLowSupply: true, notifyOrders: true, quietDevices: [] };
+    const api = fakeApi({
+      listDevices: vi.fn(async () => ({ devices: [aLinkedDevice] })),
+      settings: vi.fn(async () => settings),
+      saveSettings: vi.fn(async (next: Settings) => (settings = next)),
+    });
+    render(App, { props: { api } });
+    await fireEvent.click(await screen.findByTestId("nav-settings"));
+    const brewer = (await screen.findByTestId(`device-notifications-${aLinkedDevice.serial}`)) as HTMLInputElement;
+    expect(brewer.checked).toBe(true);
+    await fireEvent.click(brewer);
+    await waitFor(() => expect(screen.getByTestId(`device-said-${aLinkedDevice.serial}`).textContent).toContain("Saved."));
+    expect(settings.quietDevices).toEqual([{ model: aLinkedDevice.model, serial: aLinkedDevice.serial }]);
+    expect(brewer.checked).toBe(false);
+    await fireEvent.click(brewer);
+    await waitFor(() => expect(settings.quietDevices).toEqual([]));
+    expect(brewer.checked).toBe(true);
   });
 });

@@ -13,10 +13,10 @@ use crate::{
     SignInStarted, SlotRef, WifiList, WifiNetwork,
 };
 use refill_wire::{
-    ButtonTile, CatalogProduct, DetailCode, DeviceList, DeviceView, ErrorBody, ErrorCode,
-    ForecastView, ItemView, LevelPoint, MoneyView, NewItem, OrderList, OrderMark, OrderState,
-    OrderView, PressResult, ProductList, QuantityView, SlotInventory, SlotMode, SlotProduct,
-    SlotSettings, SlotView,
+    ButtonTile, CatalogProduct, DetailCode, DeviceList, DeviceRef, DeviceView, ErrorBody,
+    ErrorCode, ForecastView, ItemView, LevelPoint, MoneyView, NewItem, OrderList, OrderMark,
+    OrderState, OrderView, PressResult, ProductList, QuantityView, SlotInventory, SlotMode,
+    SlotProduct, SlotSettings, SlotView,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -285,6 +285,7 @@ pub fn typescript() -> String {
         ProductList::decl(&cfg),
         NoticeKind::decl(&cfg),
         SlotRef::decl(&cfg),
+        DeviceRef::decl(&cfg),
         Notice::decl(&cfg),
         Inbox::decl(&cfg),
         Settings::decl(&cfg),

@@ -11,7 +11,7 @@
 
 use crate::{cache, AppCore, AppError};
 use refill_client::{Client, ClientError};
-use refill_wire::{ErrorCode, EventView};
+use refill_wire::{DeviceRef, ErrorCode, EventView};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::path::Path;
@@ -92,6 +92,9 @@ pub struct Notice {
     pub cancellable_until: Option<OffsetDateTime>,
     /// The device slot, where there is one.
     pub slot: Option<SlotRef>,
+    /// The device it concerns, where there is one (its notifications can be turned off).
+    #[serde(default)]
+    pub device: Option<DeviceRef>,
 }
 
 /// The in-app inbox: the latest notices and how many are unread.
@@ -331,6 +334,16 @@ pub fn notice(event: &EventView) -> Option<Notice> {
         }),
         _ => None,
     };
+    let device = event
+        .device
+        .clone()
+        .or_else(|| match (text(b, "model"), text(b, "serial")) {
+            (Some(model), Some(serial)) => Some(DeviceRef {
+                model: model.to_owned(),
+                serial: serial.to_owned(),
+            }),
+            _ => None,
+        });
     Some(Notice {
         id: event.id,
         kind,
@@ -343,6 +356,7 @@ pub fn notice(event: &EventView) -> Option<Notice> {
             .then(|| instant(b, "cancellableUntil"))
             .flatten(),
         slot,
+        device,
     })
 }
 
@@ -372,6 +386,7 @@ fn summary(missed: &[Notice]) -> Notice {
         event_instance_id: None,
         cancellable_until: None,
         slot: None,
+        device: None,
     }
 }
 
@@ -387,6 +402,7 @@ pub fn told(kind: NoticeKind, title: String, body: String) -> Notice {
         event_instance_id: None,
         cancellable_until: None,
         slot: None,
+        device: None,
     }
 }
 
@@ -600,6 +616,7 @@ mod tests {
             kind: kind.to_owned(),
             at: OffsetDateTime::UNIX_EPOCH,
             body,
+            device: None,
         }
     }
 

@@ -3,7 +3,7 @@
 //! applied at once: starting at login writes or removes the desktop's autostart entry; the
 //! others are read where they act (closing the window, raising a notification).
 
-use crate::notices::NoticeKind;
+use crate::notices::{Notice, NoticeKind};
 use crate::{cache, launch, AppCore, AppError};
 use refill_wire::ErrorCode;
 use serde::{Deserialize, Serialize};
@@ -26,6 +26,8 @@ pub struct Settings {
     pub notify_low_supply: bool,
     /// Desktop notifications when an order is placed, shipped, delivered or cancelled.
     pub notify_orders: bool,
+    /// Devices whose notifications are off (the inbox still gets them), by model and serial.
+    pub quiet_devices: Vec<refill_wire::DeviceRef>,
 }
 
 impl Default for Settings {
@@ -35,13 +37,24 @@ impl Default for Settings {
             close_to_tray: true,
             notify_low_supply: true,
             notify_orders: true,
+            quiet_devices: Vec::new(),
         }
     }
 }
 
 impl Settings {
-    /// Whether a notice of `kind` is raised as a desktop notification (the inbox gets all).
-    pub fn raises(&self, kind: NoticeKind) -> bool {
+    /// Whether `notice` is raised as a desktop notification (the inbox gets all): its kind is
+    /// on, and its device, if it has one, is not one of the quiet ones.
+    pub fn raises(&self, notice: &Notice) -> bool {
+        let device_on = notice
+            .device
+            .as_ref()
+            .is_none_or(|d| !self.quiet_devices.contains(d));
+        device_on && self.raises_kind(notice.kind)
+    }
+
+    /// Whether a notice of `kind` is raised as a desktop notification.
+    pub fn raises_kind(&self, kind: NoticeKind) -> bool {
         match kind {
             NoticeKind::LowSupply | NoticeKind::DeviceSilent => self.notify_low_supply,
             NoticeKind::OrderPlaced
@@ -170,17 +183,46 @@ mod tests {
             notify_orders: false,
             ..Settings::default()
         };
-        assert!(quiet_orders.raises(NoticeKind::LowSupply));
-        assert!(!quiet_orders.raises(NoticeKind::OrderPlaced));
-        assert!(!quiet_orders.raises(NoticeKind::Delivered));
-        assert!(quiet_orders.raises(NoticeKind::Problem));
+        assert!(quiet_orders.raises_kind(NoticeKind::LowSupply));
+        assert!(!quiet_orders.raises_kind(NoticeKind::OrderPlaced));
+        assert!(!quiet_orders.raises_kind(NoticeKind::Delivered));
+        assert!(quiet_orders.raises_kind(NoticeKind::Problem));
         let quiet_low = Settings {
             notify_low_supply: false,
             ..Settings::default()
         };
-        assert!(!quiet_low.raises(NoticeKind::LowSupply));
-        assert!(!quiet_low.raises(NoticeKind::DeviceSilent));
-        assert!(quiet_low.raises(NoticeKind::Shipped));
+        assert!(!quiet_low.raises_kind(NoticeKind::LowSupply));
+        assert!(!quiet_low.raises_kind(NoticeKind::DeviceSilent));
+        assert!(quiet_low.raises_kind(NoticeKind::Shipped));
+    }
+
+    #[test]
+    fn a_quiet_device_raises_nothing_and_the_others_still_do() {
+        let brewer = refill_wire::DeviceRef {
+            model: "RefillBrew-200".into(),
+            serial: "S1".into(),
+        };
+        let printer = refill_wire::DeviceRef {
+            model: "RefillInk-4C".into(),
+            serial: "P1".into(),
+        };
+        let settings = Settings {
+            quiet_devices: vec![brewer.clone()],
+            ..Settings::default()
+        };
+        let of = |kind, device: Option<&refill_wire::DeviceRef>| Notice {
+            device: device.cloned(),
+            ..crate::notices::told(kind, "t".into(), "b".into())
+        };
+        assert!(!settings.raises(&of(NoticeKind::LowSupply, Some(&brewer))));
+        assert!(!settings.raises(&of(NoticeKind::OrderPlaced, Some(&brewer))));
+        assert!(settings.raises(&of(NoticeKind::LowSupply, Some(&printer))));
+        assert!(settings.raises(&of(NoticeKind::OrderPlaced, None)));
+        let no_orders = Settings {
+            notify_orders: false,
+            ..settings
+        };
+        assert!(!no_orders.raises(&of(NoticeKind::OrderPlaced, Some(&printer))));
     }
 
     #[test]

@@ -618,6 +618,20 @@ pub struct EventView {
     /// The event's details (by kind).
     #[ts(type = "Record<string, unknown>")]
     pub body: serde_json::Value,
+    /// The device it concerns, when it concerns one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub device: Option<DeviceRef>,
+}
+
+/// A device by its model and serial.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceRef {
+    /// Its model id.
+    pub model: String,
+    /// Its serial.
+    pub serial: String,
 }
 
 /// `GET /v1/events?after={id}`.

@@ -615,6 +615,16 @@ serial: string,
  */
 slotId: string, };
 
+export type DeviceRef = { 
+/**
+ * Its model id.
+ */
+model: string, 
+/**
+ * Its serial.
+ */
+serial: string, };
+
 export type Notice = { 
 /**
  * The event's id (increasing).
@@ -651,7 +661,11 @@ cancellableUntil: string | null,
 /**
  * The device slot, where there is one.
  */
-slot: SlotRef | null, };
+slot: SlotRef | null, 
+/**
+ * The device it concerns, where there is one (its notifications can be turned off).
+ */
+device: DeviceRef | null, };
 
 export type Inbox = { 
 /**
@@ -679,7 +693,11 @@ notifyLowSupply: boolean,
 /**
  * Desktop notifications when an order is placed, shipped, delivered or cancelled.
  */
-notifyOrders: boolean, };
+notifyOrders: boolean, 
+/**
+ * Devices whose notifications are off (the inbox still gets them), by model and serial.
+ */
+quietDevices: Array<DeviceRef>, };
 
 /** The names of all commands. */
 export type CommandName =

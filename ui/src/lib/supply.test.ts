@@ -15,6 +15,7 @@ function aNotice(over: Partial<Notice> = {}): Notice {
     eventInstanceId: null,
     cancellableUntil: null,
     slot: null,
+    device: null,
     ...over,
   };
 }

@@ -1350,8 +1350,9 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<refill_wire::EventView>, sqlx::Error> {
         let rows = sqlx::query(
-            "SELECT id, kind, body, created_at_ms FROM events \
-             WHERE customer_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+            "SELECT e.id, e.kind, e.body, e.created_at_ms, d.model_id, d.serial FROM events e \
+             LEFT JOIN devices d ON d.id = e.device_id \
+             WHERE e.customer_id = $1 AND e.id > $2 ORDER BY e.id LIMIT $3",
         )
         .bind(customer)
         .bind(after)
@@ -1366,6 +1367,15 @@ impl Store {
                     kind: row.try_get("kind")?,
                     at: from_ms(row.try_get("created_at_ms")?),
                     body: serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+                    device: match (
+                        row.try_get::<Option<String>, _>("model_id")?,
+                        row.try_get::<Option<String>, _>("serial")?,
+                    ) {
+                        (Some(model), Some(serial)) => {
+                            Some(refill_wire::DeviceRef { model, serial })
+                        }
+                        _ => None,
+                    },
                 })
             })
             .collect()
