@@ -37,4 +37,7 @@ pub const COMMANDS: &[&str] = &[
     "mark_inbox_read",
     "settings",
     "save_settings",
+    "check_service",
+    "choose_service",
+    "choose_sign_in",
 ];

@@ -30,6 +30,35 @@ async fn press(app: &App, key: Key) -> Result<()> {
     Ok(())
 }
 
+/// Gives the keyboard focus to the element with `data-testid="{test_id}"`.
+async fn focus_on(app: &App, test_id: &str) -> Result<()> {
+    app.client
+        .execute(
+            &format!("document.querySelector(\"[data-testid='{test_id}']\").focus()"),
+            vec![],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Presses Escape in the open dialog `what` (`data-testid`), which must close it and give the
+/// focus back to `opener`.
+async fn escape_closes(app: &App, what: &str, opener: &str) -> Result<()> {
+    press(app, Key::Escape).await?;
+    let css = format!("[data-testid='{what}']");
+    for _ in 0..50 {
+        if !app.exists(&css).await? && focused(app).await? == opener {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    ensure!(!app.exists(&css).await?, "Escape left {what} open");
+    anyhow::bail!(
+        "closing {what} gave the focus to {:?}, not to {opener}",
+        focused(app).await?
+    )
+}
+
 #[tokio::test]
 #[ignore = "needs a display and tauri-driver: run by `cargo xtask test`"]
 async fn the_grid_and_the_dialogs_work_from_the_keyboard() -> Result<()> {
@@ -48,9 +77,7 @@ async fn the_grid_and_the_dialogs_work_from_the_keyboard() -> Result<()> {
         ids
     };
     ensure!(taps.len() >= 5, "{taps:?}");
-    app.client
-        .execute("document.querySelector('button.tap').focus()", vec![])
-        .await?;
+    focus_on(&app, &taps[0]).await?;
     assert_eq!(focused(&app).await?, taps[0]);
     press(&app, Key::Right).await?;
     assert_eq!(focused(&app).await?, taps[1], "Right goes to the next tile");
@@ -72,12 +99,7 @@ async fn the_grid_and_the_dialogs_work_from_the_keyboard() -> Result<()> {
 
     // The inbox, opened from the keyboard: focus inside, Tab kept inside, Escape closes and
     // gives the focus back to the button that opened it.
-    app.client
-        .execute(
-            "document.querySelector(\"[data-testid='inbox-button']\").focus()",
-            vec![],
-        )
-        .await?;
+    focus_on(&app, "inbox-button").await?;
     press(&app, Key::Enter).await?;
     app.find("[role='dialog'][aria-modal='true'][aria-labelledby='inbox-title']")
         .await?;
@@ -95,41 +117,14 @@ async fn the_grid_and_the_dialogs_work_from_the_keyboard() -> Result<()> {
         press(&app, Key::Tab).await?;
     }
     app.check_accessibility("inbox").await?;
-    press(&app, Key::Escape).await?;
-    for _ in 0..50 {
-        if !app.exists("[data-testid='inbox']").await? {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    ensure!(
-        !app.exists("[data-testid='inbox']").await?,
-        "Escape left the inbox open"
-    );
-    assert_eq!(focused(&app).await?, "inbox-button");
+    escape_closes(&app, "inbox", "inbox-button").await?;
 
     // The device setup wizard: Escape closes it too.
-    app.client
-        .execute(
-            "document.querySelector(\"[data-testid='add-device']\").focus()",
-            vec![],
-        )
-        .await?;
+    focus_on(&app, "add-device").await?;
     press(&app, Key::Enter).await?;
     app.find("[data-testid='setup'][aria-modal='true']").await?;
     app.check_accessibility("setup").await?;
-    press(&app, Key::Escape).await?;
-    for _ in 0..50 {
-        if !app.exists("[data-testid='setup']").await? {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    ensure!(
-        !app.exists("[data-testid='setup']").await?,
-        "Escape left the wizard open"
-    );
-    assert_eq!(focused(&app).await?, "add-device");
+    escape_closes(&app, "setup", "add-device").await?;
     app.quit().await
 }
 

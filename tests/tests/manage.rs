@@ -188,3 +188,60 @@ async fn my_data_is_downloaded_and_my_account_deleted_once_its_email_is_typed() 
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a display and tauri-driver: run by `cargo xtask test`"]
+async fn another_service_chosen_in_the_settings_takes_over_without_a_restart() -> Result<()> {
+    let service_dir = tempfile::tempdir()?;
+    let db = service_dir.path().join("chosen.sqlite");
+    let service = refill_service::start(refill_service::ServiceConfig::sandbox(&db)).await?;
+    let url = service.base_url();
+    let home = AppHome::new()?;
+    let app = App::launch(&home, "choose-service", &[]).await?;
+    app.wait_text("service", |t| t == "Sandbox").await?;
+    app.click("nav-settings").await?;
+    app.click("service-external").await?;
+    app.type_into("service-url", "refill dot example").await?;
+    app.click("service-check").await?;
+    let refused = app.text("service-error").await?;
+    ensure!(refused.contains("not a web address"), "{refused}");
+    app.type_into("service-url", &url).await?;
+    app.click("service-check").await?;
+    let checked = app.text("service-checked").await?;
+    ensure!(checked.contains(&url), "{checked}");
+    app.screenshot("choose-service").await?;
+    app.click("service-use").await?;
+    app.wait_text("service-done", |t| t.contains(&url)).await?;
+    // The header names the chosen service, and a tap orders from it: no restart.
+    app.wait_text("service", |t| t == url.trim_start_matches("http://"))
+        .await?;
+    app.click("nav-home").await?;
+    app.click("tap-B0RFBEAN01").await?;
+    app.wait_text("status-B0RFBEAN01", |t| t.starts_with("Ordered, arrives "))
+        .await?;
+    app.quit().await?;
+    let ordered = eventually(Some("1"), || {
+        read_text(
+            &db,
+            "SELECT CAST(COUNT(*) AS TEXT) FROM orders WHERE asin = ?1 AND status = 'placed'",
+            "B0RFBEAN01",
+        )
+    })
+    .await?;
+    assert_eq!(
+        ordered.as_deref(),
+        Some("1"),
+        "the tap did not reach the chosen service"
+    );
+    let settings = std::fs::read_to_string(
+        home.xdg_config()
+            .join(refill_e2e::APP_IDENTIFIER)
+            .join("settings.json"),
+    )?;
+    ensure!(
+        settings.contains(&url),
+        "the choice is not kept: {settings}"
+    );
+    service.shutdown().await;
+    Ok(())
+}

@@ -72,7 +72,7 @@ function fakeApi(over: Partial<Api> = {}): Api {
   return {
     listButtons: vi.fn(async () => ({
       tiles: [aTile()],
-      service: { kind: "embedded" as const, url: "http://127.0.0.1:1" },
+      service: { kind: "embedded" as const, url: "http://127.0.0.1:1", fixed: false },
       offline: null,
     })),
     pressButton: vi.fn(async () => ({
@@ -107,8 +107,12 @@ function fakeApi(over: Partial<Api> = {}): Api {
     }),
     inbox: vi.fn(async () => inbox),
     markInboxRead: vi.fn(async () => (inbox = { ...inbox, unread: 0 })),
-    settings: vi.fn(async () => ({ startAtLogin: false, closeToTray: true, notifyLowSupply: true, notifyOrders: true, quietDevices: [] })),
+    settings: vi.fn(async () => ({ startAtLogin: false, closeToTray: true, notifyLowSupply: true, notifyOrders: true, quietDevices: [], serviceUrl: null, signIn: null })),
     saveSettings: vi.fn(async (settings: Settings) => settings),
+    serviceInfo: vi.fn(async () => ({ kind: "embedded" as const, url: "http://127.0.0.1:1", fixed: false })),
+    checkService: vi.fn(async (url: string) => ({ url, version: "0.1.0", sandbox: false })),
+    chooseSignIn: vi.fn(async () => ({ signedIn: false, name: null, email: null, notice: null })),
+    chooseService: vi.fn(async (url: string | null) => ({ kind: url ? ("external" as const) : ("embedded" as const), url, fixed: false })),
     ...wizardApi(),
     listDevices: vi.fn(async () => ({ devices: [aLinkedDevice] })),
     ...over,
@@ -511,6 +515,8 @@ describe("the settings page", () => {
       notifyLowSupply: true,
       notifyOrders: true,
       quietDevices: [],
+      serviceUrl: null,
+      signIn: null,
     });
     expect(tray.checked).toBe(false);
 
@@ -524,7 +530,7 @@ describe("the settings page", () => {
   });
 
   it("turns one device's notifications off and on again", async () => {
-    let settings: Settings = { startAtLogin: false, closeToTray: true, notifyLowSupply: true, notifyOrders: true, quietDevices: [] };
+    let settings: Settings = { startAtLogin: false, closeToTray: true, notifyLowSupply: true, notifyOrders: true, quietDevices: [], serviceUrl: null, signIn: null };
     const api = fakeApi({
       listDevices: vi.fn(async () => ({ devices: [aLinkedDevice] })),
       settings: vi.fn(async () => settings),

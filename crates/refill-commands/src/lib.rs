@@ -25,7 +25,7 @@ pub mod tray;
 
 pub use account::{Account, Host, Platform, SignInStarted, LINK_PREFIX, SIGN_IN_LINK};
 pub use error::AppError;
-pub use settings::Settings;
+pub use settings::{ServiceCheck, Settings, SignInProvider};
 
 /// The app's identifier (Tauri's `identifier`): names its folders and desktop entries.
 pub const APP_ID: &str = "dev.refill.app";
@@ -86,6 +86,9 @@ pub struct ServiceInfo {
     pub kind: ServiceKind,
     /// Its base URL; `null` while the embedded sandbox is still starting.
     pub url: Option<String>,
+    /// Set for this launch by `--service` or `REFILL_SERVICE_URL`, over the settings.
+    #[serde(default)]
+    pub fixed: bool,
 }
 
 /// The home screen: the virtual Dash buttons.
@@ -109,7 +112,9 @@ pub struct AppCore {
 struct Inner {
     config: AppConfig,
     platform: Platform,
-    backend: OnceCell<Result<Backend, AppError>>,
+    /// The connection to the service in use; replaced (and made afresh on next use) when the
+    /// settings choose another service.
+    backend: Mutex<Arc<Connection>>,
     embedded: Mutex<Option<RunningService>>,
     sign_in: account::SignInSlot,
     radio: Radio,
@@ -132,6 +137,21 @@ struct Inner {
 struct Backend {
     client: Client,
     session: Arc<refill_auth::Session>,
+}
+
+/// A connection to one service, made on first use (or the reason it could not be).
+type Connection = OnceCell<Result<Arc<Backend>, AppError>>;
+
+/// The client of the service in use, held while a command uses it (a service chosen meanwhile
+/// takes over from the next command on).
+#[derive(Clone)]
+pub(crate) struct ClientRef(Arc<Backend>);
+
+impl std::ops::Deref for ClientRef {
+    type Target = Client;
+    fn deref(&self) -> &Client {
+        &self.0.client
+    }
 }
 
 /// What a failed call was doing, so its error can say what did (not) happen.
@@ -164,7 +184,7 @@ impl AppCore {
             inner: Arc::new(Inner {
                 config,
                 platform,
-                backend: OnceCell::new(),
+                backend: Mutex::new(Arc::new(OnceCell::new())),
                 embedded: Mutex::new(None),
                 sign_in: account::SignInSlot::default(),
                 radio,
@@ -184,61 +204,109 @@ impl AppCore {
         let _ = self.client().await;
     }
 
+    /// The URL of the Refill service in use: the one given for this launch (`--service` or
+    /// `REFILL_SERVICE_URL`), else the one chosen in the settings; `None`: the embedded sandbox.
+    fn service_url(&self) -> Option<String> {
+        self.inner
+            .config
+            .service_url
+            .clone()
+            .or_else(|| self.settings().service_url)
+    }
+
     /// The service the app talks to.
     pub fn service_info(&self) -> ServiceInfo {
-        let url = match (&self.inner.config.service_url, self.inner.backend.get()) {
-            (Some(url), _) => Some(url.clone()),
-            (None, Some(Ok(backend))) => Some(backend.client.base_url().to_owned()),
-            (None, _) => None,
-        };
+        let url = self.service_url().or_else(|| {
+            let cell = self.current_backend();
+            match cell.get() {
+                Some(Ok(backend)) => Some(backend.client.base_url().to_owned()),
+                _ => None,
+            }
+        });
         ServiceInfo {
             kind: self.kind(),
             url,
+            fixed: self.inner.config.service_url.is_some(),
         }
     }
 
     fn kind(&self) -> ServiceKind {
-        if self.inner.config.service_url.is_some() {
+        if self.service_url().is_some() {
             ServiceKind::External
         } else {
             ServiceKind::Embedded
         }
     }
 
-    async fn backend(&self) -> Result<&Backend, AppError> {
-        let backend = self
-            .inner
+    fn current_backend(&self) -> Arc<Connection> {
+        self.inner
             .backend
-            .get_or_init(|| async {
-                let (key, url) = match &self.inner.config.service_url {
-                    Some(url) => (url.trim_end_matches('/').to_owned(), url.clone()),
-                    None => ("sandbox".to_owned(), self.start_sandbox().await?),
-                };
-                let provider = self
-                    .inner
-                    .config
-                    .auth_provider
-                    .clone()
-                    .unwrap_or_else(|| refill_auth::Provider::refill(&key, &url));
-                let session = Arc::new(refill_auth::Session::new(
-                    provider,
-                    self.inner.platform.tokens.clone(),
-                    Arc::new(refill_core::SystemClock),
-                ));
-                Ok(Backend {
-                    client: Client::new(&url).with_session(session.clone()),
-                    session,
-                })
-            })
-            .await;
-        backend.as_ref().map_err(Clone::clone)
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
-    async fn client(&self) -> Result<&Client, AppError> {
-        Ok(&self.backend().await?.client)
+    /// Uses the service the settings now choose from the next command on: a new connection
+    /// (and sign-in session) is made when next needed, the inbox starts afresh with that
+    /// service's events, and the event follower moves over at once.
+    pub(crate) fn service_changed(&self) {
+        *self
+            .inner
+            .backend
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(OnceCell::new());
+        self.forget_inbox();
+        self.inner.account_changed.notify_one();
+        tracing::info!(service = ?self.service_url(), "the app now uses another service");
+    }
+
+    async fn backend(&self) -> Result<Arc<Backend>, AppError> {
+        let cell = self.current_backend();
+        cell.get_or_init(|| async {
+            let (key, url) = match self.service_url() {
+                Some(url) => (url.trim_end_matches('/').to_owned(), url),
+                None => ("sandbox".to_owned(), self.start_sandbox().await?),
+            };
+            let chosen = match self.settings().sign_in {
+                Some(provider) => Some(provider.provider()?),
+                None => None,
+            };
+            let provider = self
+                .inner
+                .config
+                .auth_provider
+                .clone()
+                .or(chosen)
+                .unwrap_or_else(|| refill_auth::Provider::refill(&key, &url));
+            let session = Arc::new(refill_auth::Session::new(
+                provider,
+                self.inner.platform.tokens.clone(),
+                Arc::new(refill_core::SystemClock),
+            ));
+            Ok(Arc::new(Backend {
+                client: Client::new(&url).with_session(session.clone()),
+                session,
+            }))
+        })
+        .await
+        .clone()
+    }
+
+    async fn client(&self) -> Result<ClientRef, AppError> {
+        Ok(ClientRef(self.backend().await?))
     }
 
     async fn start_sandbox(&self) -> Result<String, AppError> {
+        // Chosen again after another service: the one already running.
+        if let Some(running) = self
+            .inner
+            .embedded
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+        {
+            return Ok(running.base_url());
+        }
         let db = self.inner.config.data_dir.join(SANDBOX_DB);
         let mut config = ServiceConfig::sandbox(&db);
         // The sandbox ships and delivers its orders itself, and its devices use up their
@@ -543,10 +611,7 @@ impl AppCore {
     }
 
     fn cache_key(&self) -> String {
-        self.inner
-            .config
-            .service_url
-            .clone()
+        self.service_url()
             .unwrap_or_else(|| "embedded-sandbox".to_owned())
     }
 

@@ -4,7 +4,7 @@
 //! others are read where they act (closing the window, raising a notification).
 
 use crate::notices::{Notice, NoticeKind};
-use crate::{cache, launch, AppCore, AppError};
+use crate::{cache, launch, AppCore, AppError, ServiceInfo};
 use refill_wire::ErrorCode;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -28,6 +28,100 @@ pub struct Settings {
     pub notify_orders: bool,
     /// Devices whose notifications are off (the inbox still gets them), by model and serial.
     pub quiet_devices: Vec<refill_wire::DeviceRef>,
+    /// The Refill service to use (`None`: the sandbox on this computer); chosen with
+    /// [`AppCore::choose_service`], which checks it first. `--service` or `REFILL_SERVICE_URL`
+    /// override it for a launch.
+    pub service_url: Option<String>,
+    /// The OAuth 2.0 provider to sign in with (`None`: the Refill service's own sign-in); chosen
+    /// with [`AppCore::choose_sign_in`]. The `--authorize-url`… flags and `REFILL_AUTH_*`
+    /// override it for a launch.
+    pub sign_in: Option<SignInProvider>,
+}
+
+/// Another OAuth 2.0 provider's addresses and this app's client id there (authorization code
+/// with PKCE). A client secret, which some providers give installed apps, is never kept in a
+/// file: give it with `REFILL_AUTH_CLIENT_SECRET`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SignInProvider {
+    /// Its authorization endpoint.
+    pub authorize_url: String,
+    /// Its token endpoint.
+    pub token_url: String,
+    /// Its revocation endpoint, if it has one ("" for none).
+    pub revoke_url: String,
+    /// Its profile or userinfo endpoint, if it has one ("" for none).
+    pub profile_url: String,
+    /// This app's client id there.
+    pub client_id: String,
+    /// The scopes to ask for, space-separated ("" for the provider's default).
+    pub scopes: String,
+}
+
+impl SignInProvider {
+    /// As refill-auth's provider, or what is wrong with it, in words.
+    pub fn provider(&self) -> Result<refill_auth::Provider, AppError> {
+        let field = |name: &str| {
+            let value = match name {
+                "authorize-url" => &self.authorize_url,
+                "token-url" => &self.token_url,
+                "revoke-url" => &self.revoke_url,
+                "profile-url" => &self.profile_url,
+                "client-id" => &self.client_id,
+                "scopes" => &self.scopes,
+                _ => return None,
+            };
+            Some(value.trim().to_owned())
+        };
+        let refused = |why: String| {
+            AppError::new(
+                ErrorCode::BadRequest,
+                format!("This sign-in provider can't be used: {why}. Nothing was changed."),
+            )
+        };
+        if self.token_url.trim().is_empty() {
+            return Err(refused("its token URL is missing".to_owned()));
+        }
+        for (what, url) in [
+            ("revocation", &self.revoke_url),
+            ("profile", &self.profile_url),
+        ] {
+            let url = url.trim();
+            if !(url.is_empty() || url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(refused(format!(
+                    "the {what} URL '{url}' must start with https:// or http://"
+                )));
+            }
+        }
+        refill_auth::Provider::from_settings(field)
+            .map_err(|e| {
+                refused(
+                    e.replace(" (--authorize-url or REFILL_AUTH_AUTHORIZE_URL)", "")
+                        .replace(" (--client-id or REFILL_AUTH_CLIENT_ID)", ""),
+                )
+            })?
+            .map(|mut provider| {
+                provider.client_secret =
+                    std::env::var(refill_auth::Provider::env_var("client-secret"))
+                        .ok()
+                        .filter(|s| !s.is_empty())
+                        .map(refill_core::Sensitive::new);
+                provider
+            })
+            .ok_or_else(|| refused("its token URL is missing".to_owned()))
+    }
+}
+
+/// What a check of a Refill service found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceCheck {
+    /// Its base URL, as it will be used.
+    pub url: String,
+    /// The version it runs.
+    pub version: String,
+    /// Whether it is a sandbox (simulated devices and orders).
+    pub sandbox: bool,
 }
 
 impl Default for Settings {
@@ -38,6 +132,8 @@ impl Default for Settings {
             notify_low_supply: true,
             notify_orders: true,
             quiet_devices: Vec::new(),
+            service_url: None,
+            sign_in: None,
         }
     }
 }
@@ -67,6 +163,29 @@ impl Settings {
             | NoticeKind::Problem => true,
         }
     }
+}
+
+/// `text` as a Refill service's base URL (`http` or `https`, no query), or why it is not one.
+fn service_address(text: &str) -> Result<String, AppError> {
+    let refused = || {
+        AppError::new(
+            ErrorCode::BadRequest,
+            format!(
+                "\"{}\" is not a web address of a Refill service: give one such as \
+                 https://refill.example.com",
+                text.trim()
+            ),
+        )
+    };
+    let parsed = url::Url::parse(text.trim()).map_err(|_| refused())?;
+    if !matches!(parsed.scheme(), "http" | "https")
+        || parsed.host_str().is_none_or(str::is_empty)
+        || parsed.query().is_some()
+        || parsed.fragment().is_some()
+    {
+        return Err(refused());
+    }
+    Ok(parsed.as_str().trim_end_matches('/').to_owned())
 }
 
 /// Where the app's binary is started from at login: this binary, hidden in the tray.
@@ -117,6 +236,79 @@ impl AppCore {
     /// autostart entry) and the error says why.
     pub fn save_settings(&self, settings: Settings) -> Result<Settings, AppError> {
         let before = self.settings();
+        // The service and the sign-in change only through choose_service and choose_sign_in,
+        // which check them first.
+        let settings = Settings {
+            service_url: before.service_url.clone(),
+            sign_in: before.sign_in.clone(),
+            ..settings
+        };
+        self.write_settings(&before, settings)
+    }
+
+    /// Checks that `url` is a Refill service that answers: its version, or why not, in words.
+    pub async fn check_service(&self, url: String) -> Result<ServiceCheck, AppError> {
+        let url = service_address(&url)?;
+        let health = refill_client::Client::new(&url)
+            .health()
+            .await
+            .map_err(|e| AppError::new(e.code(), e.to_string()))?;
+        Ok(ServiceCheck {
+            url,
+            version: health.version,
+            sandbox: health.sandbox,
+        })
+    }
+
+    /// Uses the Refill service at `url` from now on (checked first: nothing changes if it does
+    /// not answer as a Refill service), or the sandbox on this computer (`None`). Applied at
+    /// once, unless `--service` or `REFILL_SERVICE_URL` set the service for this launch (then
+    /// from the next launch without them).
+    pub async fn choose_service(&self, url: Option<String>) -> Result<ServiceInfo, AppError> {
+        let url = match url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+            Some(url) => Some(self.check_service(url.to_owned()).await?.url),
+            None => None,
+        };
+        let before = self.settings();
+        if before.service_url != url {
+            let settings = Settings {
+                service_url: url,
+                ..before.clone()
+            };
+            self.write_settings(&before, settings)?;
+            if self.inner.config.service_url.is_none() {
+                self.service_changed();
+            }
+        }
+        Ok(self.service_info())
+    }
+
+    /// Signs in with `provider` from now on (checked first), or with the Refill service's own
+    /// sign-in (`None`). Applied at once (the sign-in with each provider is kept apart, so the
+    /// account shown is that provider's), unless the `--authorize-url`… flags or `REFILL_AUTH_*`
+    /// chose a provider for this launch.
+    pub async fn choose_sign_in(
+        &self,
+        provider: Option<SignInProvider>,
+    ) -> Result<crate::Account, AppError> {
+        if let Some(provider) = &provider {
+            provider.provider()?;
+        }
+        let before = self.settings();
+        if before.sign_in != provider {
+            let settings = Settings {
+                sign_in: provider,
+                ..before.clone()
+            };
+            self.write_settings(&before, settings)?;
+            if self.inner.config.auth_provider.is_none() {
+                self.service_changed();
+            }
+        }
+        self.account().await
+    }
+
+    fn write_settings(&self, before: &Settings, settings: Settings) -> Result<Settings, AppError> {
         let autostart = |on: bool| -> Result<(), String> {
             if !cfg!(target_os = "linux") {
                 return if on {

@@ -176,3 +176,150 @@ async fn a_sandbox_that_cannot_start_says_why() {
         err.message
     );
 }
+
+#[tokio::test]
+async fn another_service_chosen_in_the_settings_is_used_at_once_and_a_launch_flag_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    let core = embedded(dir.path());
+    let placed = core.press_button(BEANS.into()).await.unwrap();
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = start(ServiceConfig::sandbox(
+        other_dir.path().join("other.sqlite"),
+    ))
+    .await
+    .unwrap();
+    let other_url = other.base_url();
+
+    // Checked first, in words: nothing changes when it is not a Refill service that answers.
+    let refused = core
+        .check_service("refill dot example".into())
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code, ErrorCode::BadRequest);
+    assert!(refused.message.contains("not a web address"), "{refused:?}");
+    let unreachable = core
+        .choose_service(Some("http://127.0.0.1:1".into()))
+        .await
+        .unwrap_err();
+    assert_eq!(unreachable.code, ErrorCode::ServiceUnreachable);
+    assert_eq!(core.service_info().kind, ServiceKind::Embedded);
+    assert_eq!(core.settings().service_url, None);
+    let check = core.check_service(format!("{other_url}/")).await.unwrap();
+    assert_eq!(check.url, other_url);
+    assert!(!check.version.is_empty());
+
+    // Chosen: the next command uses it, no restart (its beans have no open order).
+    let info = core.choose_service(Some(other_url.clone())).await.unwrap();
+    assert_eq!(info.kind, ServiceKind::External);
+    assert_eq!(info.url.as_deref(), Some(other_url.as_str()));
+    assert!(!info.fixed);
+    let grid = core.list_buttons().await.unwrap();
+    assert_eq!(grid.service.url.as_deref(), Some(other_url.as_str()));
+    let beans = grid.tiles.iter().find(|t| t.asin == BEANS).unwrap();
+    assert!(beans.open_order.is_none(), "the other service's own grid");
+    core.shutdown().await;
+
+    // Kept: a new launch uses it too; a launch flag wins over it for that launch only.
+    let again = embedded(dir.path());
+    assert_eq!(
+        again.service_info().url.as_deref(),
+        Some(other_url.as_str())
+    );
+    let flagged = AppCore::new(
+        AppConfig {
+            data_dir: dir.path().to_owned(),
+            service_url: Some("http://127.0.0.1:9".into()),
+            auth_provider: None,
+            config_dir: None,
+            downloads_dir: None,
+        },
+        Platform::headless(),
+    );
+    let info = flagged.service_info();
+    assert_eq!(info.url.as_deref(), Some("http://127.0.0.1:9"));
+    assert!(info.fixed);
+
+    // Back to the sandbox on this computer: its grid, with the order placed there.
+    let info = again.choose_service(None).await.unwrap();
+    assert_eq!(info.kind, ServiceKind::Embedded);
+    let grid = again.list_buttons().await.unwrap();
+    let beans = grid.tiles.iter().find(|t| t.asin == BEANS).unwrap();
+    assert_eq!(
+        beans
+            .open_order
+            .as_ref()
+            .map(|o| o.event_instance_id.as_str()),
+        Some(placed.event_instance_id.as_str())
+    );
+    again.shutdown().await;
+    other.shutdown().await;
+}
+
+#[tokio::test]
+async fn another_sign_in_provider_chosen_in_the_settings_is_checked_then_used_at_once() {
+    use refill_commands::SignInProvider;
+    let dir = tempfile::tempdir().unwrap();
+    let core = embedded(dir.path());
+    let own = core.start_sign_in().await.unwrap();
+    core.cancel_sign_in();
+    let base = core.service_info().url.unwrap();
+    assert!(own.authorize_url.starts_with(&format!("{base}/ap/oa?")));
+
+    // Refused in words, and nothing changes, when something it needs is missing or wrong.
+    let provider = SignInProvider {
+        authorize_url: "https://login.example.com/authorize".into(),
+        token_url: "https://login.example.com/token".into(),
+        client_id: String::new(),
+        scopes: "openid profile".into(),
+        ..SignInProvider::default()
+    };
+    let refused = core
+        .choose_sign_in(Some(provider.clone()))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code, ErrorCode::BadRequest);
+    assert!(refused.message.contains("client id"), "{refused:?}");
+    let refused = core
+        .choose_sign_in(Some(SignInProvider {
+            client_id: "refill-desktop".into(),
+            profile_url: "login.example.com/userinfo".into(),
+            ..provider.clone()
+        }))
+        .await
+        .unwrap_err();
+    assert!(
+        refused.message.contains("must start with https://"),
+        "{refused:?}"
+    );
+    assert_eq!(core.settings().sign_in, None);
+
+    // Chosen: the next sign-in goes to that provider, with its client id and scopes.
+    let provider = SignInProvider {
+        client_id: "refill-desktop".into(),
+        ..provider
+    };
+    let account = core.choose_sign_in(Some(provider.clone())).await.unwrap();
+    assert!(!account.signed_in, "signed in with that provider: not yet");
+    let theirs = core.start_sign_in().await.unwrap();
+    core.cancel_sign_in();
+    assert!(
+        theirs
+            .authorize_url
+            .starts_with("https://login.example.com/authorize?"),
+        "{}",
+        theirs.authorize_url
+    );
+    assert!(theirs.authorize_url.contains("client_id=refill-desktop"));
+    assert!(
+        theirs.authorize_url.contains("openid+profile")
+            || theirs.authorize_url.contains("openid%20profile")
+    );
+    assert_eq!(core.settings().sign_in, Some(provider));
+
+    // Back to the service's own.
+    core.choose_sign_in(None).await.unwrap();
+    let own = core.start_sign_in().await.unwrap();
+    core.cancel_sign_in();
+    assert!(own.authorize_url.contains("/ap/oa?"));
+    core.shutdown().await;
+}

@@ -40,6 +40,10 @@ export type Api = Pick<
   | "markInboxRead"
   | "settings"
   | "saveSettings"
+  | "serviceInfo"
+  | "checkService"
+  | "chooseService"
+  | "chooseSignIn"
   | DeviceCommand
 >;
 

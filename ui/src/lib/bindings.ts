@@ -158,7 +158,11 @@ kind: ServiceKind,
 /**
  * Its base URL; `null` while the embedded sandbox is still starting.
  */
-url: string | null, };
+url: string | null, 
+/**
+ * Set for this launch by `--service` or `REFILL_SERVICE_URL`, over the settings.
+ */
+fixed: boolean, };
 
 export type ButtonGrid = { 
 /**
@@ -677,6 +681,32 @@ notices: Array<Notice>,
  */
 unread: number, };
 
+export type SignInProvider = { 
+/**
+ * Its authorization endpoint.
+ */
+authorizeUrl: string, 
+/**
+ * Its token endpoint.
+ */
+tokenUrl: string, 
+/**
+ * Its revocation endpoint, if it has one ("" for none).
+ */
+revokeUrl: string, 
+/**
+ * Its profile or userinfo endpoint, if it has one ("" for none).
+ */
+profileUrl: string, 
+/**
+ * This app's client id there.
+ */
+clientId: string, 
+/**
+ * The scopes to ask for, space-separated ("" for the provider's default).
+ */
+scopes: string, };
+
 export type Settings = { 
 /**
  * Start Refill, in the tray with no window, when the user logs in (off at first).
@@ -697,7 +727,33 @@ notifyOrders: boolean,
 /**
  * Devices whose notifications are off (the inbox still gets them), by model and serial.
  */
-quietDevices: Array<DeviceRef>, };
+quietDevices: Array<DeviceRef>, 
+/**
+ * The Refill service to use (`None`: the sandbox on this computer); chosen with
+ * [`AppCore::choose_service`], which checks it first. `--service` or `REFILL_SERVICE_URL`
+ * override it for a launch.
+ */
+serviceUrl: string | null, 
+/**
+ * The OAuth 2.0 provider to sign in with (`None`: the Refill service's own sign-in); chosen
+ * with [`AppCore::choose_sign_in`]. The `--authorize-url`… flags and `REFILL_AUTH_*`
+ * override it for a launch.
+ */
+signIn: SignInProvider | null, };
+
+export type ServiceCheck = { 
+/**
+ * Its base URL, as it will be used.
+ */
+url: string, 
+/**
+ * The version it runs.
+ */
+version: string, 
+/**
+ * Whether it is a sandbox (simulated devices and orders).
+ */
+sandbox: boolean, };
 
 /** The names of all commands. */
 export type CommandName =
@@ -736,7 +792,10 @@ export type CommandName =
   | "inbox"
   | "mark_inbox_read"
   | "settings"
-  | "save_settings";
+  | "save_settings"
+  | "check_service"
+  | "choose_service"
+  | "choose_sign_in";
 
 /** Every command of the Refill app. Each rejects with an `AppError`. */
 export const commands = {
@@ -810,6 +869,12 @@ export const commands = {
   markInboxRead: (upTo: number): Promise<Inbox> => invoke("mark_inbox_read", { upTo }),
   /** The settings page's settings. */
   settings: (): Promise<Settings> => invoke("settings"),
-  /** Saves and applies the settings (all or nothing); returns them as saved. */
+  /** Saves and applies the settings (all or nothing; not the service: choose_service); returns them as saved. */
   saveSettings: (settings: Settings): Promise<Settings> => invoke("save_settings", { settings }),
+  /** Checks that an address is a Refill service that answers: its version, or why not. */
+  checkService: (url: string): Promise<ServiceCheck> => invoke("check_service", { url }),
+  /** Uses the Refill service at an address (checked first) or, with null, the sandbox on this computer; applied at once. */
+  chooseService: (url: string | null): Promise<ServiceInfo> => invoke("choose_service", { url }),
+  /** Signs in with another OAuth 2.0 provider (checked first) or, with null, the service's own sign-in; applied at once. */
+  chooseSignIn: (provider: SignInProvider | null): Promise<Account> => invoke("choose_sign_in", { provider }),
 };
