@@ -51,7 +51,7 @@ function fakeApi(over: Partial<Api> = {}): Api {
       throw { code: "not_found", message: "no such slot" };
     }),
     removeDevice: vi.fn(async () => null),
-    downloadMyData: vi.fn(async () => "/home/someone/Downloads/refill-data-2026-12-04.json"),
+    downloadMyData: vi.fn(async () => "Downloads/refill-data-2026-12-04.json"),
     deleteAccount: vi.fn(async () => ({ signedIn: false, name: null, email: null, notice: null })),
     renameDevice: vi.fn(async () => {
       throw new Error("not expected");

@@ -94,7 +94,7 @@ function fakeApi(over: Partial<Api> = {}): Api {
     ),
     changeSlot: vi.fn(async (_m: string, _s: string, _slot: string, settings) => beans({ mode: settings.mode ?? "notify", minimum: settings.minimum ?? null })),
     removeDevice: vi.fn(async () => null),
-    downloadMyData: vi.fn(async () => "/home/someone/Downloads/refill-data-2026-12-04.json"),
+    downloadMyData: vi.fn(async () => "Downloads/refill-data-2026-12-04.json"),
     deleteAccount: vi.fn(async () => ({ signedIn: false, name: null, email: null, notice: null })),
     renameDevice: vi.fn(async (model: string, serial: string, name: string) => ({ ...aLinkedDevice, model, serial, name })),
     removeItem: vi.fn(async () => null),

@@ -252,7 +252,7 @@ impl AppCore {
         let health = refill_client::Client::new(&url)
             .health()
             .await
-            .map_err(|e| AppError::new(e.code(), e.to_string()))?;
+            .map_err(|e| self.error(e, crate::Doing::Listing))?;
         Ok(ServiceCheck {
             url,
             version: health.version,

@@ -11,7 +11,7 @@ const signedOut: Account = { signedIn: false, name: null, email: null, notice: n
 
 function api(over: Partial<Api> = {}): Api {
   return {
-    downloadMyData: vi.fn(async () => "/home/sam/Downloads/refill-data-2026-12-04.json"),
+    downloadMyData: vi.fn(async () => "Downloads/refill-data-2026-12-04.json"),
     deleteAccount: vi.fn(async () => signedOut),
     ...over,
   } as unknown as Api;
@@ -23,7 +23,7 @@ describe("the account section", () => {
     render(AccountSection, { props: { api: a, account: signedOut, onaccount: () => {} } });
     await fireEvent.click(screen.getByTestId("download-my-data"));
     expect((await screen.findByTestId("download-my-data-done")).textContent).toContain(
-      "/home/sam/Downloads/refill-data-2026-12-04.json",
+      "Downloads/refill-data-2026-12-04.json",
     );
     // Deleting needs a sign-in: not offered without one.
     expect(screen.queryByTestId("delete-account")).toBeNull();

@@ -574,32 +574,24 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<(), sqlx::Error> {
         let mut tx = self.write().await?;
-        let cancelled = sqlx::query(
+        let cancelled = sqlx::query(&format!(
             "UPDATE orders SET status = 'cancelled', updated_at_ms = $1 \
              WHERE device_id = $2 AND kind = 'test' AND status IN ('placed', 'shipped') \
                AND ($3 IS NULL OR slot_id = $3) \
-             RETURNING event_instance_id, asin, slot_id, \
-                       (SELECT title FROM products p WHERE p.asin = orders.asin) AS title",
-        )
+             RETURNING {}",
+            crate::store::manage::CANCELLED
+        ))
         .bind(to_ms(now))
         .bind(device.id)
         .bind(slot)
         .fetch_all(&mut *tx)
         .await?;
-        for row in cancelled {
-            let body = json!({
-                "eventInstanceId": row.try_get::<String, _>("event_instance_id")?,
-                "asin": row.try_get::<String, _>("asin")?,
-                "title": row.try_get::<Option<String>, _>("title")?,
-                "slotId": row.try_get::<Option<String>, _>("slot_id")?,
-                "by": "device",
-            });
-            crate::store::inventory::record_event(
+        for row in &cancelled {
+            crate::store::manage::record_cancelled(
                 &mut tx,
                 device.customer_id,
-                Some(device.id),
-                "OrderCancelled",
-                &body,
+                row,
+                crate::store::manage::CancelledBy::Device,
                 now,
             )
             .await?;

@@ -2,7 +2,7 @@
 //! deregistration would, optionally cancelling its open orders), rename it, change the product a
 //! slot reorders, download everything kept about them, and delete the account.
 
-use super::db::DbConnection;
+use super::db::{DbConnection, DbRow};
 use super::devices::CallingDevice;
 use super::inventory::{record_event, CustomerSlot};
 use super::items::home_model;
@@ -16,7 +16,9 @@ use time::OffsetDateTime;
 /// Who cancelled orders, as the `OrderCancelled` event says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CancelledBy {
-    /// The customer, removing a device.
+    /// A test device (DRS `DELETE /testOrders`).
+    Device,
+    /// The customer (an order cancelled, or a device removed).
     Customer,
     /// The customer's account was deleted.
     AccountDeleted,
@@ -25,10 +27,35 @@ pub enum CancelledBy {
 impl CancelledBy {
     fn as_str(self) -> &'static str {
         match self {
+            CancelledBy::Device => "device",
             CancelledBy::Customer => "customer",
             CancelledBy::AccountDeleted => "accountDeleted",
         }
     }
+}
+
+/// What an `UPDATE orders … RETURNING` gives [`record_cancelled`].
+pub(crate) const CANCELLED: &str = "event_instance_id, device_id, slot_id, asin, \
+     (SELECT title FROM products p WHERE p.asin = orders.asin) AS title";
+
+/// Records `OrderCancelled` for an order of `customer` just cancelled (`row` has the columns of
+/// [`CANCELLED`]), in the caller's transaction.
+pub(crate) async fn record_cancelled(
+    conn: &mut DbConnection,
+    customer: i64,
+    row: &DbRow,
+    by: CancelledBy,
+    now: OffsetDateTime,
+) -> Result<(), sqlx::Error> {
+    let body = json!({
+        "eventInstanceId": row.try_get::<String, _>("event_instance_id")?,
+        "asin": row.try_get::<String, _>("asin")?,
+        "title": row.try_get::<Option<String>, _>("title")?,
+        "slotId": row.try_get::<Option<String>, _>("slot_id")?,
+        "by": by.as_str(),
+    });
+    let device: Option<i64> = row.try_get("device_id")?;
+    record_event(conn, customer, device, "OrderCancelled", &body, now).await
 }
 
 /// Cancels the customer's orders that can still be cancelled (placed, inside their window),
@@ -41,28 +68,19 @@ async fn cancel_open_orders(
     now: OffsetDateTime,
 ) -> Result<u32, sqlx::Error> {
     // The device id is always bound (0 for all): see `Store::change_slot` on NULL parameters.
-    let rows = sqlx::query(
+    let rows = sqlx::query(&format!(
         "UPDATE orders SET status = 'cancelled', updated_at_ms = $1 \
          WHERE customer_id = $2 AND ($3 = 0 OR device_id = $3) \
            AND status = 'placed' AND cancellable_until_ms > $1 \
-         RETURNING event_instance_id, device_id, slot_id, asin, \
-                   (SELECT title FROM products p WHERE p.asin = orders.asin) AS title",
-    )
+         RETURNING {CANCELLED}"
+    ))
     .bind(to_ms(now))
     .bind(customer)
     .bind(device.unwrap_or(0))
     .fetch_all(&mut *conn)
     .await?;
     for row in &rows {
-        let body = json!({
-            "eventInstanceId": row.try_get::<String, _>("event_instance_id")?,
-            "asin": row.try_get::<String, _>("asin")?,
-            "title": row.try_get::<Option<String>, _>("title")?,
-            "slotId": row.try_get::<Option<String>, _>("slot_id")?,
-            "by": by.as_str(),
-        });
-        let device: Option<i64> = row.try_get("device_id")?;
-        record_event(conn, customer, device, "OrderCancelled", &body, now).await?;
+        record_cancelled(conn, customer, row, by, now).await?;
     }
     Ok(u32::try_from(rows.len()).unwrap_or(u32::MAX))
 }

@@ -819,36 +819,21 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<OrderView, StoreError> {
         let mut tx = self.write().await?;
-        let cancelled = sqlx::query(
+        let cancelled = sqlx::query(&format!(
             "UPDATE orders SET status = 'cancelled', updated_at_ms = $1 \
              WHERE customer_id = $2 AND event_instance_id = $3 \
                AND status = 'placed' AND cancellable_until_ms > $1 \
-             RETURNING device_id, slot_id, asin, \
-                       (SELECT title FROM products p WHERE p.asin = orders.asin) AS title",
-        )
+             RETURNING {}",
+            manage::CANCELLED
+        ))
         .bind(to_ms(now))
         .bind(customer)
         .bind(event_instance_id)
         .fetch_optional(&mut *tx)
         .await?;
         if let Some(row) = cancelled {
-            let device: Option<i64> = row.try_get("device_id")?;
-            let body = serde_json::json!({
-                "eventInstanceId": event_instance_id,
-                "asin": row.try_get::<String, _>("asin")?,
-                "title": row.try_get::<Option<String>, _>("title")?,
-                "slotId": row.try_get::<Option<String>, _>("slot_id")?,
-                "by": "customer",
-            });
-            crate::store::inventory::record_event(
-                &mut tx,
-                customer,
-                device,
-                "OrderCancelled",
-                &body,
-                now,
-            )
-            .await?;
+            manage::record_cancelled(&mut tx, customer, &row, manage::CancelledBy::Customer, now)
+                .await?;
         }
         tx.commit().await?;
         self.events_committed();
