@@ -279,6 +279,10 @@ fn install_core<R: Runtime>(
         },
         platform,
     );
+    if !options.hidden {
+        // The window's first frame comes before the sandbox, the event follower and the tray.
+        core.hold_until_first_paint();
+    }
     let warm = core.clone();
     tauri::async_runtime::spawn(async move { warm.warm_up().await });
     app.manage(core);

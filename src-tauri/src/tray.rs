@@ -55,6 +55,7 @@ pub fn start<R: Runtime>(app: &AppHandle<R>, core: &AppCore) -> tauri::Result<()
     tauri::async_runtime::spawn(async move {
         use tokio::sync::broadcast::error::RecvError;
         let mut shown = starting;
+        core.first_paint().await;
         loop {
             update(&tray, &core, &mut shown).await;
             tokio::select! {

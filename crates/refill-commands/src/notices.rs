@@ -501,6 +501,7 @@ impl AppCore {
     }
 
     async fn follow(&self) {
+        self.first_paint().await;
         let mut failures = 0u32;
         loop {
             let followed = tokio::select! {

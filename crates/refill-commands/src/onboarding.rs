@@ -584,8 +584,15 @@ fn wifi_list(scan: &WifiScan, memory: &dyn WifiMemory) -> WifiList {
 }
 
 impl AppCore {
+    /// Where the setup wizard finds devices: the sandbox's simulated ones while the sandbox is
+    /// the service in use, else Bluetooth. Chosen at each use, so that choosing another service
+    /// in the settings changes it without a restart.
     fn radio(&self) -> Radio {
-        self.inner.radio.clone()
+        if self.service_url().is_none() {
+            Radio::Sandbox(self.inner.sandbox_devices.clone())
+        } else {
+            self.inner.bluetooth.clone()
+        }
     }
 
     /// The sandbox's simulated devices, when devices come from the sandbox.

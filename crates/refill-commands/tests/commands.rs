@@ -45,6 +45,42 @@ async fn the_embedded_sandbox_serves_the_grid_from_the_data_folder() {
     core.shutdown().await;
 }
 
+/// Cold start: with a window to paint, the sandbox waits for its first frame (the work of
+/// starting it would take the cores the frame needs), while a command the UI sends runs at once.
+#[tokio::test]
+async fn the_sandbox_warms_up_after_the_first_paint_and_commands_do_not_wait_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let core = embedded(dir.path());
+    core.hold_until_first_paint();
+    let warming = tokio::spawn({
+        let core = core.clone();
+        async move { core.warm_up().await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert_eq!(
+        core.service_info().url,
+        None,
+        "the sandbox started before the first frame"
+    );
+    core.ui_ready();
+    warming.await.unwrap();
+    assert!(
+        core.service_info().url.is_some(),
+        "the first frame did not start the sandbox"
+    );
+    core.shutdown().await;
+
+    // A command before the first frame is answered without waiting for it.
+    let core = embedded(dir.path());
+    core.hold_until_first_paint();
+    let grid = tokio::time::timeout(std::time::Duration::from_millis(1500), core.list_buttons())
+        .await
+        .expect("a command waited for the first frame")
+        .unwrap();
+    assert_eq!(grid.tiles.len(), 6);
+    core.shutdown().await;
+}
+
 #[tokio::test]
 async fn press_then_press_again_then_cancel_and_the_state_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
@@ -217,6 +253,16 @@ async fn another_service_chosen_in_the_settings_is_used_at_once_and_a_launch_fla
     assert_eq!(grid.service.url.as_deref(), Some(other_url.as_str()));
     let beans = grid.tiles.iter().find(|t| t.asin == BEANS).unwrap();
     assert!(beans.open_order.is_none(), "the other service's own grid");
+    // New devices are now looked for over Bluetooth (none here), not among the sandbox's.
+    assert!(core.sandbox_devices().is_none());
+    let scan = tokio::time::timeout(std::time::Duration::from_secs(20), core.onboarding_scan())
+        .await
+        .expect("the scan never ended");
+    assert!(
+        scan.as_ref()
+            .is_err_and(|e| e.code == ErrorCode::BluetoothUnavailable),
+        "{scan:?}"
+    );
     core.shutdown().await;
 
     // Kept: a new launch uses it too; a launch flag wins over it for that launch only.
@@ -239,9 +285,16 @@ async fn another_service_chosen_in_the_settings_is_used_at_once_and_a_launch_fla
     assert_eq!(info.url.as_deref(), Some("http://127.0.0.1:9"));
     assert!(info.fixed);
 
-    // Back to the sandbox on this computer: its grid, with the order placed there.
+    // Back to the sandbox on this computer: its grid, with the order placed there, and its
+    // simulated devices to set up.
+    assert!(again.sandbox_devices().is_none());
     let info = again.choose_service(None).await.unwrap();
     assert_eq!(info.kind, ServiceKind::Embedded);
+    let found = again.onboarding_scan().await.unwrap();
+    assert!(
+        found.iter().any(|d| d.sandbox_label.is_some()),
+        "{found:?}"
+    );
     let grid = again.list_buttons().await.unwrap();
     let beans = grid.tiles.iter().find(|t| t.asin == BEANS).unwrap();
     assert_eq!(
