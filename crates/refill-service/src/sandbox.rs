@@ -199,6 +199,10 @@ pub fn device_models() -> Vec<DeviceModel> {
     ]
 }
 
+/// The sandbox's models of screened devices, which show the customer's buttons (scope
+/// `refill:buttons`) rather than reorder by themselves: (model id, name). They have no slots.
+pub const SCREEN_MODELS: &[(&str, &str)] = &[("RefillFridge-1", "FreshCool smart fridge")];
+
 /// The customer's order history: (ASIN, days ago). All delivered.
 pub const HISTORY: &[(&str, i64)] = &[
     ("B0RFWATR02", 75),
@@ -217,6 +221,16 @@ pub async fn seed(store: &crate::Store, now: OffsetDateTime) -> Result<(), sqlx:
     store
         .register_client(&crate::auth::sandbox_client())
         .await?;
+    // Also into sandboxes made before there were screened devices.
+    for (model, name) in SCREEN_MODELS {
+        sqlx::query(
+            "INSERT INTO device_models (model_id, name) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind(model)
+        .bind(name)
+        .execute(store.pool())
+        .await?;
+    }
     let without_password: Option<i64> =
         sqlx::query_scalar("SELECT id FROM customers WHERE email = $1 AND password_hash IS NULL")
             .bind(CUSTOMER_EMAIL)

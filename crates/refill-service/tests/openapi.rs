@@ -56,6 +56,7 @@ async fn the_description_is_served_and_every_documented_operation_is_routed() {
     assert!(ops.len() >= 35, "{ops:?}");
     for family in [
         "/v1/buttons",
+        "/v1/screen/buttons",
         "/replenish/{slotId}",
         "/v3/events",
         "/auth/o2/token",
@@ -63,7 +64,7 @@ async fn the_description_is_served_and_every_documented_operation_is_routed() {
         assert!(paths.contains(family), "{family} is not documented");
     }
     for (method, path) in &ops {
-        if path == "/v1/events/stream" {
+        if path.ends_with("/events/stream") {
             continue; // stays open; tested in inventory.rs
         }
         let concrete = path
@@ -92,16 +93,24 @@ async fn the_description_is_served_and_every_documented_operation_is_routed() {
     }
 }
 
-/// The credentials schemathesis sends: a device's token for the DRS and sensor API, a maker's
-/// client for the webhooks; the customer API acts for the sandbox customer without one.
+/// The credentials schemathesis sends: a device's token for the DRS and sensor API, a screened
+/// device's for the button API, a maker's client for the webhooks; the customer API acts for
+/// the sandbox customer without one.
 struct Credentials {
     device: String,
+    screen: String,
     maker: String,
 }
 
 async fn credentials(f: &Fixture) -> Credentials {
     use base64::Engine;
     let device = device_token(f, "SCHEMA-1", true).await;
+    let screen = common::access_token(
+        f,
+        "refill:buttons",
+        Some(r#"{"refill:buttons":{"device_model":"RefillFridge-1","serial":"SCHEMA-2"}}"#),
+    )
+    .await;
     f.service
         .store()
         .register_client(&ClientRegistration {
@@ -115,7 +124,11 @@ async fn credentials(f: &Fixture) -> Credentials {
         .unwrap();
     let maker = base64::engine::general_purpose::STANDARD
         .encode("maker-schema:maker-schema-secret-0123456789");
-    Credentials { device, maker }
+    Credentials {
+        device,
+        screen,
+        maker,
+    }
 }
 
 /// One schemathesis run over the operations whose path matches `paths`, with `headers`.
@@ -134,6 +147,7 @@ fn schemathesis(program: &str, base: &str, paths: &str, headers: &[String], chec
         // redirect to the client's own address, which schemathesis would follow (auth.rs tests
         // every case of it).
         .args(["--exclude-path", "/v1/events/stream"])
+        .args(["--exclude-path", "/v1/screen/events/stream"])
         .args(["--exclude-path", "/ap/oa"])
         // Credentials are the ones given below, not generated: generated ones carry control
         // characters that HTTP itself refuses (hyper's bare 400) before the API sees them.
@@ -182,6 +196,11 @@ async fn the_service_answers_as_its_description_says() {
             "^/(health|openapi|v1/(buttons|devices|events|orders|catalog|products|items)|ap/|auth/|user/)",
             vec![],
             no_sign_in,
+        ),
+        (
+            "^/v1/screen",
+            vec![format!("Authorization: Bearer {}", creds.screen)],
+            &[][..],
         ),
         (
             "^/v1/webhooks",

@@ -16,6 +16,24 @@ fn unescape(s: &str) -> String {
 
 /// The hidden inputs of the form whose action is `action`, or of the first form when `None`.
 pub fn hidden_fields(html: &str, action: Option<&str>) -> Vec<(String, String)> {
+    inputs(html, action, |tag| tag.contains("type=\"hidden\""))
+}
+
+/// What a browser submits of the form whose action is `action` as the page left it: its hidden
+/// inputs and its checked checkboxes.
+pub fn form_fields(html: &str, action: Option<&str>) -> Vec<(String, String)> {
+    inputs(html, action, |tag| {
+        tag.contains("type=\"hidden\"")
+            || (tag.contains("type=\"checkbox\"") && tag.contains(" checked"))
+    })
+}
+
+/// The name and value of each input of the form whose action is `action` whose tag `wanted`.
+fn inputs(
+    html: &str,
+    action: Option<&str>,
+    wanted: impl Fn(&str) -> bool,
+) -> Vec<(String, String)> {
     let start = action
         .and_then(|a| html.find(&format!("action=\"{a}\"")))
         .unwrap_or(0);
@@ -25,7 +43,7 @@ pub fn hidden_fields(html: &str, action: Option<&str>) -> Vec<(String, String)> 
         .skip(1)
         .filter_map(|chunk| {
             let tag = &chunk[..chunk.find('>').unwrap_or(chunk.len())];
-            if !tag.contains("type=\"hidden\"") {
+            if !wanted(tag) {
                 return None;
             }
             let attr = |name: &str| {
@@ -139,7 +157,7 @@ impl Browser {
         if !consent.contains("action=\"/ap/consent\"") {
             return Err(format!("no consent page after signing in: {consent}"));
         }
-        let mut fields = hidden_fields(&consent, Some("/ap/consent"));
+        let mut fields = form_fields(&consent, Some("/ap/consent"));
         fields.push(("decision".to_owned(), decision.to_owned()));
         let done = self
             .http

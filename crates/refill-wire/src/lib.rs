@@ -242,6 +242,37 @@ pub struct OrderList {
     pub orders: Vec<OrderView>,
 }
 
+/// One of the buttons a screened device shows: a product the customer chose for that device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ScreenButton {
+    /// The product's ASIN.
+    pub asin: String,
+    /// Its title.
+    pub title: String,
+    /// Its picture, if it has one: an absolute URL, or a path on the service.
+    pub image_url: Option<String>,
+    /// The price of one pack now.
+    pub price: MoneyView,
+    /// What one pack holds.
+    pub pack: QuantityView,
+    /// The customer's order for this product that is still under way, if any (from this
+    /// device or anywhere else: one open order per product).
+    pub open_order: Option<OrderView>,
+    /// Whether a press asks the customer first instead of ordering at once.
+    pub needs_approval: bool,
+}
+
+/// `GET /v1/screen/buttons`: what a screened device shows, in the customer's order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ScreenButtons {
+    /// The device's name, as the customer calls it.
+    pub device_name: String,
+    /// Its buttons.
+    pub buttons: Vec<ScreenButton>,
+}
+
 /// `POST /v1/buttons/{asin}/press`: what the press did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]

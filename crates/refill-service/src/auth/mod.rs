@@ -39,8 +39,18 @@ pub const CUSTOMER_SCOPE: &str = "refill:customer";
 /// The scope of a device's token: the DRS and sensor APIs.
 pub const DEVICE_SCOPE: &str = "dash:replenish";
 
+/// The scope of a screened device's token: showing the customer's buttons and pressing them
+/// (the button API under `/v1/screen`), nothing else.
+pub const BUTTONS_SCOPE: &str = "refill:buttons";
+
 /// The scopes this server grants.
-pub const SCOPES: &[&str] = &["profile", "profile:user_id", DEVICE_SCOPE, CUSTOMER_SCOPE];
+pub const SCOPES: &[&str] = &[
+    "profile",
+    "profile:user_id",
+    DEVICE_SCOPE,
+    CUSTOMER_SCOPE,
+    BUTTONS_SCOPE,
+];
 
 /// The sandbox's app: a public client that returns to a loopback port or the `refill://` scheme.
 pub const SANDBOX_CLIENT_ID: &str = "refill-app";

@@ -7,6 +7,7 @@
 //! |---|---|---|
 //! | [`Customer`] | access token with [`CUSTOMER_SCOPE`] (and without `dash:replenish`) | `/v1/…` |
 //! | [`Device`] | access token with `dash:replenish` naming a registered device (also in `x-amz-access-token`) | the DRS API, `/v3/events` |
+//! | [`ScreenDevice`] | access token with `refill:buttons` naming a registered device | `/v1/screen/…` |
 //! | [`Maker`] | HTTP Basic of a confidential OAuth client | `/v1/webhooks` |
 //! | [`ProfileReader`] | access token with `profile` or `profile:user_id` (also in `x-amz-access-token`) | `/user/profile` only |
 //!
@@ -21,7 +22,7 @@
 
 use super::error::{Error, Kind};
 use super::AppState;
-use crate::auth::{CUSTOMER_SCOPE, DEVICE_SCOPE};
+use crate::auth::{BUTTONS_SCOPE, CUSTOMER_SCOPE, DEVICE_SCOPE};
 use crate::store::accounts::TokenGrant;
 use crate::store::devices::{CallingDevice, DeviceScope};
 use axum::extract::FromRequestParts;
@@ -36,6 +37,8 @@ pub enum TokenKind {
     Customer,
     /// A device (`dash:replenish`).
     Device,
+    /// A screened device showing the customer's buttons (`refill:buttons`).
+    Buttons,
     /// Only reads the customer's profile (`profile`, `profile:user_id`).
     Profile,
 }
@@ -47,6 +50,8 @@ impl TokenKind {
         let has = |wanted: &str| scope.split_whitespace().any(|s| s == wanted);
         if has(DEVICE_SCOPE) {
             TokenKind::Device
+        } else if has(BUTTONS_SCOPE) {
+            TokenKind::Buttons
         } else if has(CUSTOMER_SCOPE) {
             TokenKind::Customer
         } else {
@@ -60,6 +65,10 @@ impl TokenKind {
             TokenKind::Device => {
                 "This is a device's token: it may only use the Dash Replenishment API \
                  (replenish, slotStatus, …), not act for the customer."
+            }
+            TokenKind::Buttons => {
+                "This is a screened device's token: it may only show and press the buttons the \
+                 customer chose for it (/v1/screen/…), not act for the customer."
             }
             _ => {
                 "This sign-in only lets an app read your profile. Sign in to Refill again to \
@@ -299,6 +308,49 @@ async fn token_device(state: &AppState, token: &str) -> Result<CallingDevice, Er
         );
     }
     Ok(device)
+}
+
+/// The screened device a `/v1/screen` request comes from, named by its bearer token
+/// (`refill:buttons`): `401` when the token is missing, not valid, or its device is no longer
+/// linked; `403` for a valid token of another kind (a DRS device's, a customer's app's).
+#[derive(Debug, Clone)]
+pub struct ScreenDevice(pub CallingDevice);
+
+impl FromRequestParts<AppState> for ScreenDevice {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let unlinked = || {
+            Error::new(
+                Kind::InvalidToken,
+                "The access token is missing, not valid, or this device is no longer linked to \
+                 a Refill account. Link it again.",
+            )
+        };
+        let token = bearer(&parts.headers).ok_or_else(unlinked)?;
+        let grant = state
+            .store()
+            .access_grant(token, state.now())
+            .await?
+            .ok_or_else(unlinked)?;
+        if TokenKind::of(&grant.scope) != TokenKind::Buttons {
+            return Err(Error::forbidden(
+                "This token was not issued to a screened device: the button API takes a \
+                 device's own token with the scope refill:buttons.",
+            ));
+        }
+        let scope = grant
+            .scope_data
+            .as_deref()
+            .and_then(|data| DeviceScope::parse(data).ok())
+            .ok_or_else(unlinked)?;
+        let device = state
+            .store()
+            .registered_device(grant.customer_id, &scope.model, &scope.serial)
+            .await?
+            .ok_or_else(unlinked)?;
+        Ok(ScreenDevice(device))
+    }
 }
 
 /// A program reading the customer's profile (`/user/profile`): any valid access token with

@@ -387,6 +387,7 @@ async fn replenish(
                 device: Some((device.id, &slot)),
                 test: device.is_test,
                 quantity: 1,
+                pressed_on: None,
             },
             state.now(),
             state.policy(),

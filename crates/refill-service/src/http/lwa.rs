@@ -28,6 +28,7 @@ use crate::http::AppState;
 use crate::store::accounts as store;
 use crate::store::accounts::{Client, PendingGrant, RedeemError, SignInRefused, SignUpError};
 use crate::store::devices::{DeviceScope, DeviceTaken, ModelChoices};
+use crate::store::screen::ButtonChoice;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -205,11 +206,23 @@ async fn check_request(
             return fail("invalid_request", "scope_data must be a JSON object.");
         }
     }
+    let has = |wanted: &str| grant.scope.split_whitespace().any(|s| s == wanted);
+    if has(crate::auth::DEVICE_SCOPE) && has(crate::auth::BUTTONS_SCOPE) {
+        return fail(
+            "invalid_scope",
+            "A device is linked either to reorder by itself (dash:replenish) or to show the \
+             customer's buttons (refill:buttons): ask for one of them.",
+        );
+    }
     if grant.device_scope() {
         let Some(data) = &grant.scope_data else {
             return fail(
                 "invalid_request",
-                "dash:replenish registers a device: scope_data must name its device_model and serial.",
+                if grant.buttons_scope() {
+                    "refill:buttons links a device: scope_data must name its device_model and serial."
+                } else {
+                    "dash:replenish registers a device: scope_data must name its device_model and serial."
+                },
             );
         };
         let device = match DeviceScope::parse(data) {
@@ -377,6 +390,14 @@ async fn to_consent(
             Err(e) => return internal(e),
         }
     }
+    let buttons = if device.is_some() && grant.buttons_scope() {
+        match state.store().button_choices(customer.id, state.now()).await {
+            Ok(choices) => Some(choices),
+            Err(e) => return internal(e),
+        }
+    } else {
+        None
+    };
     // The ticket works only with this browser's cookie: a ticket seen elsewhere (a shared
     // screen, a log) can't be used from another browser. A browser keeps its cookie for later
     // sign-ins; it is only ever combined with a new ticket.
@@ -392,7 +413,7 @@ async fn to_consent(
         Ok(ticket) => pages::consent(
             (&client.name, &customer.name),
             grant,
-            device.as_ref(),
+            (device.as_ref(), buttons.as_deref()),
             ticket.expose(),
             failures,
         ),
@@ -473,6 +494,40 @@ fn chosen_products(
             Ok((slot.slot_id.clone(), chosen))
         })
         .collect()
+}
+
+/// The products chosen for a screened device's buttons on the consent form (`button.<ASIN>`),
+/// in the order they were offered: at least one, at most [`MAX_BUTTONS`], each from the
+/// catalog.
+///
+/// [`MAX_BUTTONS`]: crate::store::screen::MAX_BUTTONS
+fn chosen_buttons(params: &Params, offered: &[ButtonChoice]) -> Result<Vec<String>, String> {
+    if let Some(unknown) = params
+        .0
+        .keys()
+        .filter_map(|k| k.strip_prefix("button."))
+        .find(|asin| !offered.iter().any(|c| c.asin == *asin))
+    {
+        return Err(format!(
+            "There is no product {unknown} to choose. Go back and choose again."
+        ));
+    }
+    let chosen: Vec<String> = offered
+        .iter()
+        .filter(|c| params.get(&format!("button.{}", c.asin)).is_some())
+        .map(|c| c.asin.clone())
+        .collect();
+    if chosen.is_empty() {
+        return Err("Choose at least one product for the device's screen to show.".to_owned());
+    }
+    if chosen.len() > crate::store::screen::MAX_BUTTONS {
+        return Err(format!(
+            "A device's screen shows at most {} buttons: you chose {}. Go back and choose fewer.",
+            crate::store::screen::MAX_BUTTONS,
+            chosen.len()
+        ));
+    }
+    Ok(chosen)
 }
 
 /// The sign-in page again, with why the attempt did not work.
@@ -698,8 +753,16 @@ async fn consent(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
         Ok(found) => found,
         Err(response) => return response,
     } {
-        let choices = match chosen_products(&params, &model) {
-            Ok(choices) => choices,
+        let chosen = if grant.buttons_scope() {
+            match state.store().button_choices(customer, state.now()).await {
+                Ok(offered) => chosen_buttons(&params, &offered).map(|b| (Vec::new(), b)),
+                Err(e) => return internal(e),
+            }
+        } else {
+            chosen_products(&params, &model).map(|c| (c, Vec::new()))
+        };
+        let (choices, buttons) = match chosen {
+            Ok(chosen) => chosen,
             Err(message) => {
                 return pages::error(StatusCode::BAD_REQUEST, "Can't link the device", &message)
             }
@@ -711,7 +774,7 @@ async fn consent(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
                 &grant.client_id,
                 (&device, grant.code_challenge.as_deref()),
                 &model.name,
-                &choices,
+                (&choices, &buttons),
                 state.now(),
             )
             .await

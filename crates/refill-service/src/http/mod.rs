@@ -18,6 +18,7 @@ pub mod error;
 pub mod lwa;
 mod pages;
 pub mod refill;
+pub mod screen;
 #[cfg(feature = "hosted")]
 pub mod sensors;
 pub mod serve;
@@ -55,6 +56,8 @@ struct Inner {
     allow_private_webhooks: bool,
     throttle: crate::auth::guard::Throttle,
     streams: refill::Streams,
+    /// Open event streams per screened device.
+    screen_streams: refill::Streams,
     device_rate: Option<crate::http::serve::RateLimiter>,
     token_rate: Option<crate::http::serve::RateLimiter>,
 }
@@ -98,6 +101,7 @@ impl AppState {
                 allow_private_webhooks: config.allow_private_webhooks,
                 throttle: crate::auth::guard::Throttle::default(),
                 streams: refill::Streams::default(),
+                screen_streams: refill::Streams::default(),
                 device_rate: config
                     .limits
                     .device_requests
@@ -143,6 +147,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health))
         .route("/v1/catalog/images/{file}", get(image))
         .merge(refill::routes())
+        .merge(screen::routes())
         .merge(Dialect::Lwa.layer(lwa::token_routes()))
         .merge(lwa::page_routes())
         .merge(Dialect::Drs.layer(drs::routes()))

@@ -3,6 +3,7 @@
 
 use crate::store::accounts::PendingGrant;
 use crate::store::devices::{DeviceScope, ModelChoices};
+use crate::store::screen::ButtonChoice;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
@@ -29,7 +30,9 @@ input,select{width:100%;box-sizing:border-box;padding:9px 10px;border:1px solid 
 .actions{display:flex;gap:10px;margin-top:20px}button{font:inherit;padding:9px 16px;border-radius:8px;cursor:pointer;border:1px solid #0f8c7e}\
 button.primary{background:#0f8c7e;color:#fff}button.secondary{background:#fff;color:#0f8c7e}\
 .error{color:#b3261e;background:#fdecea;border-radius:8px;padding:8px 10px}ul{padding-left:20px}\
-.brand{color:#0f8c7e;font-weight:700;margin-bottom:14px}details{margin-top:18px}";
+.brand{color:#0f8c7e;font-weight:700;margin-bottom:14px}details{margin-top:18px}\
+fieldset{border:1px solid #dde5e3;border-radius:8px;padding:4px 12px 10px}legend{font-weight:600}\
+label.choice{display:flex;gap:8px;align-items:center;font-weight:400;margin:8px 0}label.choice input{width:auto}";
 
 /// The CSP source that lets a form's answer redirect to `redirect_uri`: its origin
 /// (`http://127.0.0.1:49152`) or, for an app's own scheme, the scheme (`refill:`). `None` when
@@ -165,16 +168,21 @@ fn describe_scope(scope: &str) -> &str {
         "profile:user_id" => "See your Refill account id",
         "dash:replenish" => "Reorder supplies for your devices when they run low",
         "refill:customer" => "Place orders and see your orders, devices and notifications",
+        "refill:buttons" => "Show buttons for the products you choose, and order them when pressed",
         other => other,
     }
 }
 
-/// The consent page; for a device's registration, with a product to choose for each slot.
+/// The consent page; for a device's registration, with a product to choose for each slot, or
+/// for a screened device (`buttons`), the products its buttons may show.
 /// `failures`: wrong passwords tried for the account since the customer last signed in.
 pub fn consent(
     (app_name, customer_name): (&str, &str),
     grant: &PendingGrant,
-    device: Option<&(DeviceScope, ModelChoices)>,
+    (device, buttons): (
+        Option<&(DeviceScope, ModelChoices)>,
+        Option<&[ButtonChoice]>,
+    ),
     ticket: &str,
     failures: u32,
 ) -> Response {
@@ -196,6 +204,9 @@ pub fn consent(
         .collect();
     let device = device
         .map(|(device, model)| {
+            if let Some(buttons) = buttons {
+                return screen_choices(device, model, buttons);
+            }
             let slots: String = model
                 .slots
                 .iter()
@@ -244,6 +255,41 @@ pub fn consent(
             ticket = escape(ticket),
         ),
         Some(&grant.redirect_uri),
+    )
+}
+
+/// The part of the consent page that links a screened device: a checkbox per product (the
+/// customer's recent items first, and chosen to start with).
+fn screen_choices(device: &DeviceScope, model: &ModelChoices, buttons: &[ButtonChoice]) -> String {
+    let boxes: String = buttons
+        .iter()
+        .map(|choice| {
+            format!(
+                "<label class=\"choice\"><input type=\"checkbox\" name=\"button.{asin}\" \
+                 value=\"on\"{checked}> {title}{recent}</label>",
+                asin = escape(&choice.asin),
+                title = escape(&choice.title),
+                checked = if choice.recent { " checked" } else { "" },
+                recent = if choice.recent {
+                    " <small>(ordered recently)</small>"
+                } else {
+                    ""
+                },
+            )
+        })
+        .collect();
+    format!(
+        "<h2>Link your {model}</h2><p>Serial {serial}{test}. Choose the products its screen may \
+         show as buttons (at most {max}); a press there orders one pack:</p>\
+         <fieldset><legend>Buttons on its screen</legend>{boxes}</fieldset>",
+        model = escape(&model.name),
+        serial = escape(&device.serial),
+        test = if device.is_test {
+            " (a test device: its orders are test orders)"
+        } else {
+            ""
+        },
+        max = crate::store::screen::MAX_BUTTONS,
     )
 }
 

@@ -535,14 +535,14 @@ fn amount_text(value: f64, unit: &str) -> String {
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
-struct EventsQuery {
+pub(super) struct EventsQuery {
     #[serde(default)]
     after: i64,
 }
 
 impl EventsQuery {
     /// `after`, unless it is negative.
-    fn read(
+    pub(super) fn read(
         query: Result<axum::extract::Query<Self>, axum::extract::rejection::QueryRejection>,
     ) -> Result<i64, Error> {
         query
@@ -579,23 +579,25 @@ pub const MAX_STREAMS: usize = 8;
 pub(super) struct Streams(Arc<std::sync::Mutex<std::collections::HashMap<i64, usize>>>);
 
 /// One open stream of a customer, counted until dropped.
-struct OpenStream(
+pub(super) struct OpenStream(
     Arc<std::sync::Mutex<std::collections::HashMap<i64, usize>>>,
     i64,
 );
 
 impl Streams {
-    fn open(&self, customer: i64) -> Option<OpenStream> {
+    /// Counts one more stream of `owner` (a customer, or a screened device), unless it has
+    /// `max` open already.
+    pub(super) fn open(&self, owner: i64, max: usize) -> Option<OpenStream> {
         let mut map = self
             .0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let open = map.entry(customer).or_insert(0);
-        if *open >= MAX_STREAMS {
+        let open = map.entry(owner).or_insert(0);
+        if *open >= max {
             return None;
         }
         *open += 1;
-        Some(OpenStream(self.0.clone(), customer))
+        Some(OpenStream(self.0.clone(), owner))
     }
 }
 
@@ -622,74 +624,101 @@ async fn event_stream(
     headers: HeaderMap,
     query: Result<axum::extract::Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, Error> {
-    use axum::response::sse::{Event, KeepAlive, Sse};
-    let mut after = EventsQuery::read(query)?;
-    if let Some(last) = headers.get("last-event-id") {
-        after = last
+    let after = resume_after(&headers, EventsQuery::read(query)?)?;
+    // Held while the stream is open: the stream's place in the customer's count.
+    let open = state
+        .inner
+        .streams
+        .open(customer, MAX_STREAMS)
+        .ok_or_else(|| {
+            Error::too_many(
+                format!(
+                "You have {MAX_STREAMS} event streams open already. Close one (another copy of \
+                 the app?) and try again."
+                ),
+                None,
+            )
+        })?;
+    Ok(stream_events(&state, customer, after, open, |_| true))
+}
+
+/// Where a stream resumes: after `Last-Event-ID` when the client sends it, else `after`.
+pub(super) fn resume_after(headers: &HeaderMap, after: i64) -> Result<i64, Error> {
+    match headers.get("last-event-id") {
+        None => Ok(after),
+        Some(last) => last
             .to_str()
             .ok()
             .and_then(|v| v.trim().parse().ok())
             .filter(|after: &i64| *after >= 0)
             .ok_or_else(|| {
                 Error::bad_request("Last-Event-ID must be an event id (a number).".to_owned())
-            })?;
+            }),
     }
-    // Held while the stream is open: the stream's place in the customer's count.
-    let open = state.inner.streams.open(customer).ok_or_else(|| {
-        Error::too_many(
-            format!(
-            "You have {MAX_STREAMS} event streams open already. Close one (another copy of the \
-             app?) and try again."
-            ),
-            None,
-        )
-    })?;
+}
+
+/// `customer`'s events after `after` that `keep` keeps, as server-sent events, each with its
+/// id, for as long as the client stays (and `open` with it).
+pub(super) fn stream_events(
+    state: &AppState,
+    customer: i64,
+    after: i64,
+    open: OpenStream,
+    keep: impl Fn(&refill_wire::EventView) -> bool + Clone + Send + Sync + 'static,
+) -> Response {
+    use axum::response::sse::{Event, KeepAlive, Sse};
     let store = state.inner.store.clone();
     let signal = store.event_signal();
     let closing = store.closing();
     let pending = std::collections::VecDeque::new();
     let stream = futures_util::stream::unfold(
         (store, signal, closing, after, pending, open),
-        move |(store, mut signal, mut closing, mut after, mut pending, open)| async move {
-            loop {
-                if *closing.borrow() {
-                    return None; // the service is shutting down
-                }
-                if let Some(event) = pending.pop_front() {
-                    let event: refill_wire::EventView = event;
-                    after = event.id;
-                    let sse = Event::default()
-                        .id(event.id.to_string())
-                        .event(event.kind.clone())
-                        .json_data(&event)
-                        .unwrap_or_default();
-                    return Some((
-                        Ok::<_, std::convert::Infallible>(sse),
-                        (store, signal, closing, after, pending, open),
-                    ));
-                }
-                signal.borrow_and_update();
-                match store.events_after(customer, after, 100).await {
-                    Ok(events) if !events.is_empty() => pending.extend(events),
-                    Ok(_) => {
-                        tokio::select! {
-                            changed = tokio::time::timeout(STREAM_RECHECK, signal.changed()) => {
-                                if let Ok(Err(_)) = changed {
-                                    return None; // the service is shutting down
-                                }
-                            }
-                            _ = closing.wait_for(|c| *c) => return None,
-                        }
+        move |(store, mut signal, mut closing, mut after, mut pending, open)| {
+            let keep = keep.clone();
+            async move {
+                loop {
+                    if *closing.borrow() {
+                        return None; // the service is shutting down
                     }
-                    Err(e) => {
-                        tracing::warn!("an event stream stopped: {e}");
-                        return None;
+                    if let Some(event) = pending.pop_front() {
+                        let event: refill_wire::EventView = event;
+                        let sse = Event::default()
+                            .id(event.id.to_string())
+                            .event(event.kind.clone())
+                            .json_data(&event)
+                            .unwrap_or_default();
+                        return Some((
+                            Ok::<_, std::convert::Infallible>(sse),
+                            (store, signal, closing, after, pending, open),
+                        ));
+                    }
+                    signal.borrow_and_update();
+                    match store.events_after(customer, after, 100).await {
+                        Ok(events) if !events.is_empty() => {
+                            // Past the last one read, even when none of them is kept.
+                            after = events.last().map_or(after, |e| e.id);
+                            pending.extend(events.into_iter().filter(|e| keep(e)));
+                        }
+                        Ok(_) => {
+                            tokio::select! {
+                                changed = tokio::time::timeout(STREAM_RECHECK, signal.changed()) => {
+                                    if let Ok(Err(_)) = changed {
+                                        return None; // the service is shutting down
+                                    }
+                                }
+                                _ = closing.wait_for(|c| *c) => return None,
+                            }
+                        }
+                        Err(e) => {
+                            tracing::warn!("an event stream stopped: {e}");
+                            return None;
+                        }
                     }
                 }
             }
         },
     );
-    Ok(Sse::new(stream)
+    Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15)))
-        .into_response())
+        .into_response()
 }

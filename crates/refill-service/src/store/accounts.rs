@@ -98,11 +98,19 @@ pub struct PendingGrant {
 }
 
 impl PendingGrant {
-    /// Whether it registers a device (`dash:replenish`).
+    /// Whether it registers a device: one that orders by itself (`dash:replenish`) or one
+    /// with a screen that shows the customer's buttons (`refill:buttons`).
     pub fn device_scope(&self) -> bool {
         self.scope
             .split_whitespace()
-            .any(|s| s == crate::auth::DEVICE_SCOPE)
+            .any(|s| s == crate::auth::DEVICE_SCOPE || s == crate::auth::BUTTONS_SCOPE)
+    }
+
+    /// Whether it links a screened device to show the customer's buttons (`refill:buttons`).
+    pub fn buttons_scope(&self) -> bool {
+        self.scope
+            .split_whitespace()
+            .any(|s| s == crate::auth::BUTTONS_SCOPE)
     }
 }
 

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use sqlx::Row;
 use time::OffsetDateTime;
 
-use crate::auth::DEVICE_SCOPE;
+use crate::auth::{BUTTONS_SCOPE, DEVICE_SCOPE};
 
 /// The device an authorization request names in its `scope_data`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,12 +40,16 @@ pub struct Possession {
 
 impl DeviceScope {
     /// Reads `scope_data`: `{"dash:replenish":{"device_model":…,"serial":…,"is_test_device":…}}`
-    /// as DRS clients send it, or the inner object alone. `is_test_device` may be `true` or
+    /// as DRS clients send it (`{"refill:buttons":{…}}` for a screened device), or the inner
+    /// object alone. `is_test_device` may be `true` or
     /// `"true"`. The error says what is wrong, for the app's developer.
     pub fn parse(scope_data: &str) -> Result<Self, String> {
         let value: Value = serde_json::from_str(scope_data)
             .map_err(|_| "scope_data must be a JSON object.".to_owned())?;
-        let inner = value.get(DEVICE_SCOPE).unwrap_or(&value);
+        let inner = value
+            .get(DEVICE_SCOPE)
+            .or_else(|| value.get(BUTTONS_SCOPE))
+            .unwrap_or(&value);
         let text = |key: &str| {
             inner
                 .get(key)
@@ -193,7 +197,9 @@ impl Store {
     }
 
     /// Registers the device to `customer` with a product per slot (`choices`: slot id → ASIN,
-    /// already checked against the model), and returns its registration's id. A device that
+    /// already checked against the model) and, for a screened device, the products its buttons
+    /// show (`buttons`, in order, checked against the catalog), and returns its registration's
+    /// id. A device that
     /// `customer` holds keeps its registration with the new choices; one that `customer` had
     /// before gets that registration back (with its history); one that is new to `customer`
     /// gets a new registration, which starts empty.
@@ -211,7 +217,7 @@ impl Store {
         client_id: &str,
         (device, challenge): (&DeviceScope, Option<&str>),
         model_name: &str,
-        choices: &[(String, Option<String>)],
+        (choices, buttons): (&[(String, Option<String>)], &[String]),
         now: OffsetDateTime,
     ) -> Result<Result<i64, DeviceTaken>, sqlx::Error> {
         let mut tx = self.write().await?;
@@ -276,6 +282,7 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        crate::store::screen::set_buttons(&mut tx, id, buttons).await?;
         for (slot, asin) in choices {
             sqlx::query("INSERT INTO device_slots (device_id, slot_id, asin) VALUES ($1, $2, $3)")
                 .bind(id)

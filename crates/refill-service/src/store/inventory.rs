@@ -782,6 +782,7 @@ pub(crate) async fn report_batch(
                     Decision::Order(packs) => packs,
                     Decision::Enough => 1,
                 },
+                pressed_on: None,
             };
             match place_in(conn, &order, job.now, &job.policy).await {
                 Ok(placed) => {

@@ -8,9 +8,9 @@
 
 use crate::store::devices::CallingDevice;
 use crate::store::inventory::{CustomerSlot, Outcome, Report, SlotReport};
-use crate::store::{corrupt, to_ms, StoreError};
+use crate::store::{to_ms, StoreError};
 use crate::Store;
-use refill_core::{Currency, Money, OrderPolicy, Quantity, Unit};
+use refill_core::{OrderPolicy, Unit};
 use sqlx::Row;
 use time::OffsetDateTime;
 
@@ -80,20 +80,12 @@ impl Store {
         .await?;
         rows.iter()
             .map(|row| {
-                let unit_text: String = row.try_get("unit")?;
-                let unit = Unit::parse(&unit_text).ok_or_else(|| corrupt("unit", &unit_text))?;
-                let currency_text: String = row.try_get("currency")?;
-                let currency = Currency::parse(&currency_text)
-                    .ok_or_else(|| corrupt("currency", &currency_text))?;
+                let (price, pack) = crate::store::price_and_pack(row)?;
                 Ok(refill_wire::CatalogProduct {
                     asin: row.try_get("asin")?,
                     title: row.try_get("title")?,
-                    pack: Quantity {
-                        value: row.try_get("pack_quantity")?,
-                        unit,
-                    }
-                    .into(),
-                    price: Money::new(row.try_get("price_minor")?, currency).into(),
+                    pack,
+                    price,
                 })
             })
             .collect()

@@ -286,7 +286,12 @@ impl Store {
                 .await?;
         }
         const DEVICES: &str = "SELECT id FROM devices WHERE customer_id = $1";
-        for table in ["slot_levels", "slot_inventory", "device_slots"] {
+        for table in [
+            "slot_levels",
+            "slot_inventory",
+            "device_slots",
+            "device_buttons",
+        ] {
             sqlx::query(&format!(
                 "DELETE FROM {table} WHERE device_id IN ({DEVICES})"
             ))

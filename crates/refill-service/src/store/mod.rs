@@ -26,6 +26,7 @@ pub mod fulfilment;
 pub mod inventory;
 pub mod items;
 pub mod manage;
+pub mod screen;
 #[cfg(feature = "hosted")]
 pub mod webhooks;
 mod writer;
@@ -35,7 +36,7 @@ use crate::StartError;
 use rand::distributions::Alphanumeric;
 use rand::Rng;
 use refill_core::{Currency, Money, OrderPolicy, OrderStatus, Quantity, Unit};
-use refill_wire::{ButtonTile, DetailCode, OrderView, PressResult, QuantityView};
+use refill_wire::{ButtonTile, DetailCode, MoneyView, OrderView, PressResult, QuantityView};
 use sqlx::Row;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -61,7 +62,7 @@ pub enum StoreError {
 }
 
 /// How far back an item must have been ordered to count as recent and get a button.
-const RECENT: time::Duration = time::Duration::days(365);
+pub(crate) const RECENT: time::Duration = time::Duration::days(365);
 /// The most buttons a grid shows.
 const MAX_BUTTONS: usize = 24;
 /// Buttons whose supply runs out within this time come first, soonest first.
@@ -259,6 +260,8 @@ pub struct NewOrder<'a> {
     pub test: bool,
     /// Packs.
     pub quantity: u32,
+    /// Pressed on a screened device: that device and the press's idempotency key.
+    pub pressed_on: Option<(i64, &'a str)>,
 }
 
 /// A [`NewOrder`] that owns its text, to travel to the writer.
@@ -268,6 +271,7 @@ struct OwnedOrder {
     device: Option<(i64, String)>,
     test: bool,
     quantity: u32,
+    pressed_on: Option<(i64, String)>,
 }
 
 impl From<&NewOrder<'_>> for OwnedOrder {
@@ -278,6 +282,7 @@ impl From<&NewOrder<'_>> for OwnedOrder {
             device: o.device.map(|(d, s)| (d, s.to_owned())),
             test: o.test,
             quantity: o.quantity,
+            pressed_on: o.pressed_on.map(|(d, k)| (d, k.to_owned())),
         }
     }
 }
@@ -290,6 +295,7 @@ impl OwnedOrder {
             device: self.device.as_ref().map(|(d, s)| (*d, s.as_str())),
             test: self.test,
             quantity: self.quantity,
+            pressed_on: self.pressed_on.as_ref().map(|(d, k)| (*d, k.as_str())),
         }
     }
 }
@@ -341,14 +347,39 @@ pub(crate) async fn place_in(
     now: OffsetDateTime,
     policy: &OrderPolicy,
 ) -> Result<PressResult, StoreError> {
+    let (pressed_on, press_key) = order.pressed_on.unzip();
+    if let (Some(device), Some(key)) = (pressed_on, press_key) {
+        // A press retried with its key: the order that press placed, as it is now.
+        let placed: Option<String> = sqlx::query_scalar(
+            "SELECT event_instance_id FROM orders WHERE pressed_on = $1 AND press_key = $2",
+        )
+        .bind(device)
+        .bind(key)
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(id) = placed {
+            let placed = order_in(conn, order.customer, &id, now)
+                .await?
+                .ok_or_else(|| StoreError::Database(sqlx::Error::RowNotFound))?;
+            return Ok(PressResult {
+                detail_code: if order.test {
+                    DetailCode::TestOrderPlaced
+                } else {
+                    DetailCode::StandardOrderPlaced
+                },
+                event_instance_id: id,
+                order: placed,
+            });
+        }
+    }
     let id = new_event_instance_id();
     let (device, slot) = order.device.unzip();
     let inserted = sqlx::query(
         "INSERT INTO orders (event_instance_id, customer_id, asin, device_id, slot_id, kind, \
              source, status, quantity, price_minor, currency, placed_at_ms, \
-             expected_delivery_ms, cancellable_until_ms, updated_at_ms) \
+             expected_delivery_ms, cancellable_until_ms, updated_at_ms, pressed_on, press_key) \
          SELECT $1, $2, asin, $7, $8, $9, $10, 'placed', $11, price_minor * $11, currency, \
-                $3, $4, $5, $3 \
+                $3, $4, $5, $3, $12, $13 \
          FROM products WHERE asin = $6 \
          ON CONFLICT DO NOTHING",
     )
@@ -367,6 +398,8 @@ pub(crate) async fn place_in(
         "button"
     })
     .bind(i64::from(order.quantity.max(1)))
+    .bind(pressed_on)
+    .bind(press_key)
     .execute(&mut *conn)
     .await;
     let asin = order.asin;
@@ -439,6 +472,23 @@ fn order_from_row(row: &DbRow, now: OffsetDateTime) -> Result<OrderView, sqlx::E
         expected_delivery: from_ms(row.try_get("expected_delivery_ms")?),
         cancellable_until: (status == OrderStatus::Placed && now < until).then_some(until),
     })
+}
+
+/// A product's price and pack, from its row's `price_minor`, `currency`, `pack_quantity` and
+/// `unit`.
+pub(crate) fn price_and_pack(row: &DbRow) -> Result<(MoneyView, QuantityView), sqlx::Error> {
+    let unit_text: String = row.try_get("unit")?;
+    let unit = Unit::parse(&unit_text).ok_or_else(|| corrupt("unit", &unit_text))?;
+    let currency_text: String = row.try_get("currency")?;
+    let currency =
+        Currency::parse(&currency_text).ok_or_else(|| corrupt("currency", &currency_text))?;
+    Ok((
+        Money::new(row.try_get("price_minor")?, currency).into(),
+        QuantityView::from(Quantity {
+            value: row.try_get("pack_quantity")?,
+            unit,
+        }),
+    ))
 }
 
 pub(crate) fn corrupt(column: &str, value: &dyn std::fmt::Display) -> sqlx::Error {
@@ -655,11 +705,7 @@ impl Store {
             .iter()
             .map(|row| {
                 let asin: String = row.try_get("asin")?;
-                let unit_text: String = row.try_get("unit")?;
-                let unit = Unit::parse(&unit_text).ok_or_else(|| corrupt("unit", &unit_text))?;
-                let currency_text: String = row.try_get("currency")?;
-                let currency = Currency::parse(&currency_text)
-                    .ok_or_else(|| corrupt("currency", &currency_text))?;
+                let (price, pack) = price_and_pack(row)?;
                 let image: Option<String> = row.try_get("image_path")?;
                 let last: Option<i64> = row.try_get("last_ms")?;
                 let supply = runs_out.remove(&asin);
@@ -672,11 +718,8 @@ impl Store {
                     asin,
                     title: row.try_get("title")?,
                     image_url: image,
-                    price: Money::new(row.try_get("price_minor")?, currency).into(),
-                    pack: QuantityView::from(Quantity {
-                        value: row.try_get("pack_quantity")?,
-                        unit,
-                    }),
+                    price,
+                    pack,
                     last_ordered_at: last.map(from_ms),
                 })
             })
@@ -726,7 +769,7 @@ impl Store {
         Ok(soonest)
     }
 
-    async fn open_orders(
+    pub(crate) async fn open_orders(
         &self,
         customer: i64,
         now: OffsetDateTime,
@@ -788,6 +831,7 @@ impl Store {
             device: None,
             test: false,
             quantity: 1,
+            pressed_on: None,
         };
         self.place_order(&order, now, policy).await
     }

@@ -1,0 +1,166 @@
+//! The button API for screened devices (`/v1/screen/…`): a fridge's panel or a washer's screen
+//! shows the products the customer chose for it and orders one when pressed. Every route takes
+//! a [`ScreenDevice`] (a device token with the scope `refill:buttons`); errors are in the
+//! Refill dialect (`{"message": …, "code": …}`), written so that the device can show them.
+//!
+//! | method | path | answer |
+//! |---|---|---|
+//! | GET | `/v1/screen/buttons` | [`ScreenButtons`]: the device's buttons, each with its open order |
+//! | POST | `/v1/screen/buttons/{asin}/press` | [`PressResult`]: `STANDARD_ORDER_PLACED` or `ORDER_INPROGRESS`; `Idempotency-Key` required, the same key answers the same order |
+//! | POST | `/v1/screen/orders/{eventInstanceId}/cancel` | [`OrderView`]: an order pressed on this device, cancelled while it can be |
+//! | GET | `/v1/screen/events/stream` | server-sent events of the orders of this device's products (placed, shipped, delivered, cancelled, from anywhere), `Last-Event-ID` to resume |
+
+use super::caller::ScreenDevice;
+use super::error::Error;
+use super::AppState;
+use crate::store::screen::PressRefused;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use refill_core::Asin;
+use refill_wire::{OrderView, PressResult, ScreenButtons};
+
+/// The screened devices' routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/screen/buttons", get(buttons))
+        .route("/v1/screen/buttons/{asin}/press", post(press))
+        .route("/v1/screen/orders/{id}/cancel", post(cancel))
+        .route("/v1/screen/events/stream", get(event_stream))
+}
+
+/// The most event streams one screened device may have open at once (its page, and the
+/// page that replaces it while the first one closes).
+pub const MAX_STREAMS: usize = 2;
+
+/// The events a screen follows: an order of one of its products moving on.
+const ORDER_EVENTS: &[&str] = &[
+    "OrderPlaced",
+    "ItemShipped",
+    "ItemDelivered",
+    "OrderCancelled",
+];
+
+async fn event_stream(
+    State(state): State<AppState>,
+    ScreenDevice(device): ScreenDevice,
+    headers: HeaderMap,
+    query: Result<
+        axum::extract::Query<super::refill::EventsQuery>,
+        axum::extract::rejection::QueryRejection,
+    >,
+) -> Result<axum::response::Response, Error> {
+    let after = super::refill::resume_after(&headers, super::refill::EventsQuery::read(query)?)?;
+    let open = state
+        .inner
+        .screen_streams
+        .open(device.id, MAX_STREAMS)
+        .ok_or_else(|| {
+            Error::too_many(
+                format!(
+                    "This device has {MAX_STREAMS} event streams open already. Close one and \
+                     try again."
+                ),
+                None,
+            )
+        })?;
+    let shown: std::collections::HashSet<String> = state
+        .store()
+        .screen_buttons(&device, state.now())
+        .await?
+        .buttons
+        .into_iter()
+        .map(|b| b.asin)
+        .collect();
+    let shown = std::sync::Arc::new(shown);
+    Ok(super::refill::stream_events(
+        &state,
+        device.customer_id,
+        after,
+        open,
+        move |event| {
+            ORDER_EVENTS.contains(&event.kind.as_str())
+                && event.body["asin"]
+                    .as_str()
+                    .is_some_and(|asin| shown.contains(asin))
+        },
+    ))
+}
+
+/// The longest idempotency key taken.
+const MAX_KEY: usize = 128;
+
+async fn buttons(
+    State(state): State<AppState>,
+    ScreenDevice(device): ScreenDevice,
+) -> Result<Json<ScreenButtons>, Error> {
+    Ok(Json(
+        state.store().screen_buttons(&device, state.now()).await?,
+    ))
+}
+
+/// The press's `Idempotency-Key`: 1 to 128 visible ASCII characters.
+fn idempotency_key(headers: &HeaderMap) -> Result<&str, Error> {
+    let key = headers
+        .get("idempotency-key")
+        .ok_or_else(|| {
+            Error::bad_request(
+                "A press needs an Idempotency-Key header (a new random value for each press, \
+                 the same one when the press is retried), so that a retry never orders twice.",
+            )
+        })?
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= MAX_KEY && k.bytes().all(|b| b.is_ascii_graphic()))
+        .ok_or_else(|| {
+            Error::bad_request(format!(
+                "The Idempotency-Key must be 1 to {MAX_KEY} visible ASCII characters."
+            ))
+        })?;
+    Ok(key)
+}
+
+async fn press(
+    State(state): State<AppState>,
+    ScreenDevice(device): ScreenDevice,
+    Path(asin): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<PressResult>, Error> {
+    let asin = Asin::parse(&asin).map_err(|e| Error::bad_request(format!("{e}.")))?;
+    let key = idempotency_key(&headers)?;
+    match state
+        .store()
+        .press_on_screen(&device, asin.as_str(), key, state.now(), state.policy())
+        .await?
+    {
+        Ok(result) => {
+            tracing::info!(
+                device = device.serial,
+                asin = asin.as_str(),
+                detail = ?result.detail_code,
+                "pressed on a device's screen"
+            );
+            Ok(Json(result))
+        }
+        Err(PressRefused::NotAButton) => Err(Error::not_found(format!(
+            "{} is not one of the buttons chosen for this device. The customer chooses them \
+             when linking it.",
+            asin.as_str()
+        ))),
+    }
+}
+
+async fn cancel(
+    State(state): State<AppState>,
+    ScreenDevice(device): ScreenDevice,
+    Path(id): Path<String>,
+) -> Result<Json<OrderView>, Error> {
+    Ok(Json(
+        state
+            .store()
+            .cancel_on_screen(&device, &id, state.now())
+            .await?,
+    ))
+}

@@ -1,0 +1,381 @@
+//! The button API of screened devices (`/v1/screen/…`, scope `refill:buttons`): linking one
+//! through the real sign-in and consent pages, its buttons, presses with idempotency keys (one
+//! order under 100 concurrent retries), cancelling, and scope isolation both ways.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+const FRIDGE: &str = "RefillFridge-1";
+
+/// The `scope_data` of the sandbox's smart fridge with `serial`.
+fn fridge(serial: &str) -> String {
+    format!(r#"{{"refill:buttons":{{"device_model":"{FRIDGE}","serial":"{serial}"}}}}"#)
+}
+
+/// Links a fridge with `serial` (the consent page's preselected products: the customer's recent
+/// items) and returns its own access token.
+async fn fridge_token(f: &Fixture, serial: &str) -> String {
+    access_token(f, "refill:buttons", Some(&fridge(serial))).await
+}
+
+fn press(f: &Fixture, token: &str, asin: &str, key: Option<&str>) -> reqwest::RequestBuilder {
+    let request = f
+        .http
+        .post(f.url(&format!("/v1/screen/buttons/{asin}/press")))
+        .bearer_auth(token);
+    match key {
+        Some(key) => request.header("Idempotency-Key", key),
+        None => request,
+    }
+}
+
+#[tokio::test]
+async fn a_linked_fridge_shows_the_chosen_buttons_and_a_press_orders_once() {
+    let f = sandbox().await;
+    let token = fridge_token(&f, "FRIDGE-1").await;
+
+    // The consent page offered the recent items first and chose them: most recent first.
+    let shown = json_of(f.http.get(f.url("/v1/screen/buttons")).bearer_auth(&token)).await;
+    assert_eq!(shown["deviceName"], "FreshCool smart fridge");
+    let asins: Vec<&str> = shown["buttons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["asin"].as_str().unwrap())
+        .collect();
+    assert_eq!(asins.len(), 6, "{asins:?}");
+    assert_eq!(asins[0], "B0RFBEAN01", "the latest order first: {asins:?}");
+    assert_eq!(asins[5], "B0RFWATR02", "the oldest last: {asins:?}");
+    let beans = &shown["buttons"][0];
+    assert_eq!(beans["price"]["amountMinor"], 1899);
+    assert_eq!(beans["price"]["currency"], "USD");
+    assert_eq!(beans["pack"]["value"], 1000.0);
+    assert!(beans["title"].as_str().unwrap().contains("Coffee"));
+    assert!(beans["openOrder"].is_null());
+    assert_eq!(beans["needsApproval"], false);
+
+    // A press needs its idempotency key, and says so.
+    let (status, body) = answer(press(&f, &token, "B0RFBEAN01", None)).await;
+    assert_eq!(status, 400);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("Idempotency-Key"),
+        "{body}"
+    );
+    let (status, body) = answer(press(&f, &token, "B0RFBEAN01", Some(&"k".repeat(129)))).await;
+    assert_eq!(status, 400, "{body}");
+
+    // Pressed: an order; the same press retried: the same answer; a new press: in progress.
+    let placed = json_of(press(&f, &token, "B0RFBEAN01", Some("press-1"))).await;
+    assert_eq!(placed["detailCode"], "STANDARD_ORDER_PLACED");
+    let id = placed["eventInstanceId"].as_str().unwrap().to_owned();
+    let retried = json_of(press(&f, &token, "B0RFBEAN01", Some("press-1"))).await;
+    assert_eq!(retried["detailCode"], "STANDARD_ORDER_PLACED");
+    assert_eq!(retried["eventInstanceId"], id.as_str());
+    let again = json_of(press(&f, &token, "B0RFBEAN01", Some("press-2"))).await;
+    assert_eq!(again["detailCode"], "ORDER_INPROGRESS");
+    assert_eq!(again["eventInstanceId"], id.as_str());
+
+    // The order is the customer's (the app sees it) and the fridge shows it as open.
+    let orders = get_json(&f.http, &f.url("/v1/orders")).await;
+    let beans_orders = orders["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["asin"] == "B0RFBEAN01" && o["status"] == "placed")
+        .count();
+    assert_eq!(beans_orders, 1);
+    let shown = json_of(f.http.get(f.url("/v1/screen/buttons")).bearer_auth(&token)).await;
+    assert_eq!(
+        shown["buttons"][0]["openOrder"]["eventInstanceId"],
+        id.as_str()
+    );
+
+    // A product the customer did not choose for it is not the fridge's to order.
+    let (status, body) = answer(press(&f, &token, "B0RFBEAN02", Some("press-3"))).await;
+    assert_eq!(status, 404);
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("not one of the buttons"),
+        "{body}"
+    );
+    let (status, _) = answer(press(&f, &token, "not-an-asin", Some("press-4"))).await;
+    assert_eq!(status, 400);
+
+    // Cancelled from the fridge; the same key after that still answers with that order.
+    let cancelled = json_of(
+        f.http
+            .post(f.url(&format!("/v1/screen/orders/{id}/cancel")))
+            .bearer_auth(&token),
+    )
+    .await;
+    assert_eq!(cancelled["status"], "cancelled");
+    let retried = json_of(press(&f, &token, "B0RFBEAN01", Some("press-1"))).await;
+    assert_eq!(retried["eventInstanceId"], id.as_str());
+    assert_eq!(retried["order"]["status"], "cancelled");
+
+    // An order placed in the app is not the fridge's to cancel.
+    let tapped = json_of(f.http.post(f.url("/v1/buttons/B0RFFILT04/press"))).await;
+    let tapped_id = tapped["eventInstanceId"].as_str().unwrap();
+    let (status, body) = answer(
+        f.http
+            .post(f.url(&format!("/v1/screen/orders/{tapped_id}/cancel")))
+            .bearer_auth(&token),
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
+    let order = get_json(&f.http, &f.url(&format!("/v1/orders/{tapped_id}"))).await;
+    assert_eq!(order["status"], "placed");
+}
+
+#[tokio::test]
+async fn a_hundred_concurrent_retries_of_one_press_place_one_order() {
+    let f = sandbox().await;
+    let token = fridge_token(&f, "FRIDGE-2").await;
+    let presses = (0..100).map(|_| {
+        let request = press(&f, &token, "B0RFDTRG30", Some("one-press"));
+        async move { answer(request).await }
+    });
+    let answers = futures_util::future::join_all(presses).await;
+    let ids: std::collections::HashSet<String> = answers
+        .iter()
+        .map(|(status, body)| {
+            assert_eq!(*status, 200, "{body}");
+            assert_eq!(body["detailCode"], "STANDARD_ORDER_PLACED", "{body}");
+            body["eventInstanceId"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert_eq!(ids.len(), 1, "every retry answers with the one order");
+    let orders = get_json(&f.http, &f.url("/v1/orders")).await;
+    let placed = orders["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["asin"] == "B0RFDTRG30" && o["status"] == "placed")
+        .count();
+    assert_eq!(placed, 1);
+}
+
+#[tokio::test]
+async fn button_tokens_and_other_tokens_do_not_cross() {
+    let f = sandbox().await;
+    let buttons = fridge_token(&f, "FRIDGE-3").await;
+    let device = device_token(&f, "BREW-ISO", false).await;
+    let customer = access_token(&f, "profile refill:customer", None).await;
+
+    // The fridge's token: its buttons only, not the customer's API nor the DRS API.
+    let (status, body) = answer(f.http.get(f.url("/v1/buttons")).bearer_auth(&buttons)).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .contains("screened device"));
+    let (status, _) = answer(
+        f.http
+            .post(f.url("/v1/buttons/B0RFBEAN01/press"))
+            .bearer_auth(&buttons),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, _) = subscription_info(&f, &buttons).await;
+    assert_eq!(status, 403);
+
+    // A DRS device's token and the customer's app's token: not the button API.
+    for (who, token) in [("device", &device), ("customer", &customer)] {
+        let (status, body) =
+            answer(f.http.get(f.url("/v1/screen/buttons")).bearer_auth(token)).await;
+        assert_eq!(status, 403, "{who}: {body}");
+        assert!(
+            body["message"].as_str().unwrap().contains("refill:buttons"),
+            "{who}: {body}"
+        );
+        let (status, _) = answer(press(&f, token, "B0RFBEAN01", Some("x"))).await;
+        assert_eq!(status, 403, "{who}");
+    }
+    // No token, or a made-up one: 401, even from loopback (no anonymous screen).
+    let (status, _) = answer(f.http.get(f.url("/v1/screen/buttons"))).await;
+    assert_eq!(status, 401);
+    let (status, _) = answer(
+        f.http
+            .get(f.url("/v1/screen/buttons"))
+            .bearer_auth("Atza|made-up"),
+    )
+    .await;
+    assert_eq!(status, 401);
+
+    // Removed by the customer: its token stops working at once.
+    let res = f
+        .http
+        .delete(f.url(&format!("/v1/devices/{FRIDGE}/FRIDGE-3")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 204);
+    let (status, body) = answer(
+        f.http
+            .get(f.url("/v1/screen/buttons"))
+            .bearer_auth(&buttons),
+    )
+    .await;
+    assert_eq!(status, 401, "{body}");
+}
+
+#[tokio::test]
+async fn linking_asks_for_one_kind_of_device_and_at_least_one_button() {
+    let f = sandbox().await;
+    let client = refill_testkit::OAuthClient {
+        id: refill_service::auth::SANDBOX_CLIENT_ID,
+        secret: None,
+        redirect_uri: REDIRECT,
+    };
+    // Both kinds at once: refused before any page.
+    let url = refill_testkit::authorize_url(
+        &f.service.base_url(),
+        client,
+        "dash:replenish refill:buttons",
+        Some(&fridge("FRIDGE-4")),
+    );
+    let res = f.http.get(&url).send().await.unwrap();
+    let location = res
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let page = res.text().await.unwrap();
+    assert!(
+        location.contains("invalid_scope") || page.contains("either"),
+        "{location} {page}"
+    );
+
+    // The consent page offers the catalog with the recent items chosen; nothing chosen is
+    // refused in words, and nothing is linked.
+    let url = refill_testkit::authorize_url(
+        &f.service.base_url(),
+        client,
+        "refill:buttons",
+        Some(&fridge("FRIDGE-4")),
+    );
+    let page = f.http.get(&url).send().await.unwrap().text().await.unwrap();
+    let mut fields = refill_testkit::hidden_fields(&page, Some("/ap/signin"));
+    fields.push((
+        "email".into(),
+        refill_service::sandbox::CUSTOMER_EMAIL.into(),
+    ));
+    fields.push((
+        "password".into(),
+        refill_service::sandbox::CUSTOMER_PASSWORD.into(),
+    ));
+    let consent = f
+        .http
+        .post(f.url("/ap/signin"))
+        .header("origin", f.service.base_url())
+        .form(&fields)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(consent.contains("Buttons on its screen"), "{consent}");
+    assert!(consent.contains("name=\"button.B0RFBEAN02\" value=\"on\">"));
+    assert!(consent.contains("name=\"button.B0RFBEAN01\" value=\"on\" checked>"));
+    let mut fields = refill_testkit::hidden_fields(&consent, Some("/ap/consent"));
+    fields.push(("decision".into(), "allow".into()));
+    let res = f
+        .http
+        .post(f.url("/ap/consent"))
+        .header("origin", f.service.base_url())
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 400);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("Choose at least one product"));
+    let devices: Value = get_json(&f.http, &f.url("/v1/devices")).await;
+    assert!(
+        !devices.to_string().contains("FRIDGE-4"),
+        "nothing was linked: {devices}"
+    );
+}
+
+#[tokio::test]
+async fn the_screen_follows_the_orders_of_its_products_wherever_they_are_placed() {
+    let f = sandbox().await;
+    let token = fridge_token(&f, "FRIDGE-5").await;
+    let open = || {
+        f.http
+            .get(f.url("/v1/screen/events/stream"))
+            .bearer_auth(&token)
+            .send()
+    };
+    let mut res = open().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let mut second = open().await.unwrap();
+    assert_eq!(second.status(), 200);
+    let third = open().await.unwrap();
+    assert_eq!(third.status(), 429, "at most 2 streams per device");
+    drop(second.chunk().await);
+    drop(second);
+
+    // Ordered on the fridge, then in the app: a product it does not show (not told), and one
+    // it shows (told), then cancelled in the app (told).
+    let placed = json_of(press(&f, &token, "B0RFBEAN01", Some("sse-1"))).await;
+    json_of(f.http.post(f.url("/v1/buttons/B0RFBEAN02/press"))).await;
+    let tapped = json_of(f.http.post(f.url("/v1/buttons/B0RFFILT04/press"))).await;
+    let tapped_id = tapped["eventInstanceId"].as_str().unwrap();
+    json_of(
+        f.http
+            .post(f.url(&format!("/v1/orders/{tapped_id}/cancel"))),
+    )
+    .await;
+
+    let mut sse = Sse::new(&mut res);
+    let (first_id, kind) = sse.next().await;
+    assert_eq!(kind, "OrderPlaced");
+    let (second_id, kind) = sse.next().await;
+    assert_eq!(kind, "OrderPlaced");
+    let (third_id, kind) = sse.next().await;
+    assert_eq!(kind, "OrderCancelled");
+    assert!(first_id < second_id && second_id < third_id);
+
+    // Resumed after the first: the two after it, the other product's order never.
+    let events = get_json(&f.http, &f.url("/v1/events")).await;
+    let id_of = |kind: &str, id: &str| {
+        events["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["kind"] == kind && e["body"]["eventInstanceId"] == id)
+            .map(|e| e["id"].as_i64().unwrap())
+            .unwrap()
+    };
+    assert_eq!(
+        first_id,
+        id_of("OrderPlaced", placed["eventInstanceId"].as_str().unwrap())
+    );
+    assert_eq!(third_id, id_of("OrderCancelled", tapped_id));
+    drop(sse);
+    drop(res);
+    let mut resumed = f
+        .http
+        .get(f.url("/v1/screen/events/stream"))
+        .bearer_auth(&token)
+        .header("Last-Event-ID", first_id.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resumed.status(), 200);
+    let mut sse = Sse::new(&mut resumed);
+    assert_eq!(sse.next().await, (second_id, "OrderPlaced".to_owned()));
+    assert_eq!(sse.next().await, (third_id, "OrderCancelled".to_owned()));
+}
