@@ -83,6 +83,11 @@ pub struct ServiceConfig {
     /// forecasts, and the reorder rule run on them ([`Store::review_items`]); `None`: never
     /// (tests call it themselves).
     pub review_items_every: Option<std::time::Duration>,
+    /// How long a press that needs the customer's approval waits before it expires.
+    pub approval_lifetime: time::Duration,
+    /// How often (real time) unanswered approval requests past their time are marked expired
+    /// ([`Store::expire_approvals`]); `None`: never (tests call it themselves).
+    pub approvals_every: Option<std::time::Duration>,
 }
 
 impl ServiceConfig {
@@ -102,6 +107,8 @@ impl ServiceConfig {
             simulate_every: None,
             watch_every: None,
             review_items_every: None,
+            approval_lifetime: store::say::APPROVAL_LIFETIME,
+            approvals_every: Some(std::time::Duration::from_secs(30)),
         }
     }
 }
@@ -164,6 +171,7 @@ pub struct RunningService {
     simulation: Option<JoinHandle<()>>,
     watch: Option<JoinHandle<()>>,
     review_items: Option<JoinHandle<()>>,
+    approvals: Option<JoinHandle<()>>,
 }
 
 impl RunningService {
@@ -190,6 +198,7 @@ impl RunningService {
             self.simulation.take(),
             self.watch.take(),
             self.review_items.take(),
+            self.approvals.take(),
         ]
         .into_iter()
         .flatten()
@@ -279,6 +288,18 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
             },
         )
     });
+    let approvals = config.approvals_every.map(|every| {
+        let store = store.clone();
+        spawn_rounds(
+            every,
+            config.clock.clone(),
+            "unanswered approval requests could not be expired",
+            move |now| {
+                let store = store.clone();
+                async move { store.expire_approvals(now).await }
+            },
+        )
+    });
     let simulation = config.simulate_every.map(|every| {
         simulation::spawn(
             format!("http://{addr}"),
@@ -302,6 +323,7 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         simulation,
         watch,
         review_items,
+        approvals,
     })
 }
 

@@ -12,6 +12,7 @@ refill-service: the self-hostable Refill replenishment service
 USAGE:
     refill-service [--db FILE|URL] [--listen ADDR] [--sandbox] [--speed N] [--require-sign-in]
                    [--allow-private-webhooks] [--max-connections N] [--read-timeout SECONDS]
+                   [--approval-hours N]
     refill-service clients add|list|new-secret …   (device makers' OAuth clients; clients --help)
 
 OPTIONS:
@@ -35,6 +36,8 @@ OPTIONS:
                      least 16, from one address); more are closed as soon as they arrive
     --read-timeout SECONDS  how long a request's headers, and then its body, may take to
                      arrive, and how long a kept-alive connection may sit idle (default 10)
+    --approval-hours N  how long a press that waits for the customer's approval waits
+                     before it expires unanswered (1 to 720; default 24)
     -h, --help       show this help
 ";
 
@@ -46,6 +49,7 @@ struct Args {
     require_sign_in: bool,
     allow_private_webhooks: bool,
     limits: refill_service::http::serve::Limits,
+    approval_lifetime: time::Duration,
 }
 
 fn parse_args() -> Result<Option<Args>, String> {
@@ -56,6 +60,7 @@ fn parse_args() -> Result<Option<Args>, String> {
     let mut require_sign_in = false;
     let mut allow_private_webhooks = false;
     let mut limits = refill_service::http::serve::Limits::default();
+    let mut approval_lifetime = refill_service::store::say::APPROVAL_LIFETIME;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -80,6 +85,14 @@ fn parse_args() -> Result<Option<Args>, String> {
                     .ok_or("--read-timeout needs a number of seconds from 0.5 to 600")?;
                 limits.headers = std::time::Duration::from_secs_f64(seconds);
                 limits.body = limits.headers;
+            }
+            "--approval-hours" => {
+                let hours: i64 = args
+                    .next()
+                    .and_then(|n| n.parse().ok())
+                    .filter(|n| (1..=720).contains(n))
+                    .ok_or("--approval-hours needs a number of hours from 1 to 720")?;
+                approval_lifetime = time::Duration::hours(hours);
             }
             "--speed" => speed = args.next().ok_or("--speed needs a number such as 8640")?,
             "--db" => {
@@ -115,6 +128,7 @@ fn parse_args() -> Result<Option<Args>, String> {
         require_sign_in,
         allow_private_webhooks,
         limits,
+        approval_lifetime,
     }))
 }
 
@@ -206,6 +220,8 @@ async fn main() -> ExitCode {
         watch_every: (!args.sandbox).then_some(std::time::Duration::from_secs(60)),
         deliver_every: Some(std::time::Duration::from_millis(500)),
         allow_private_webhooks: args.allow_private_webhooks,
+        approval_lifetime: args.approval_lifetime,
+        approvals_every: Some(std::time::Duration::from_secs(30)),
         // A sandbox's simulated devices report as fast as its sped-up time asks.
         limits: if args.sandbox {
             args.limits.without_rates()

@@ -5,6 +5,7 @@
 mod common;
 
 use common::*;
+use refill_core::Clock;
 use serde_json::Value;
 
 const FRIDGE: &str = "RefillFridge-1";
@@ -320,11 +321,10 @@ async fn the_screen_follows_the_orders_of_its_products_wherever_they_are_placed(
     };
     let mut res = open().await.unwrap();
     assert_eq!(res.status(), 200);
-    let mut second = open().await.unwrap();
+    let second = open().await.unwrap();
     assert_eq!(second.status(), 200);
     let third = open().await.unwrap();
     assert_eq!(third.status(), 429, "at most 2 streams per device");
-    drop(second.chunk().await);
     drop(second);
 
     // Ordered on the fridge, then in the app: a product it does not show (not told), and one
@@ -378,4 +378,217 @@ async fn the_screen_follows_the_orders_of_its_products_wherever_they_are_placed(
     let mut sse = Sse::new(&mut resumed);
     assert_eq!(sse.next().await, (second_id, "OrderPlaced".to_owned()));
     assert_eq!(sse.next().await, (third_id, "OrderCancelled".to_owned()));
+}
+
+fn set_limits(f: &Fixture, serial: &str, body: Value) -> reqwest::RequestBuilder {
+    f.http
+        .put(f.url(&format!("/v1/devices/{FRIDGE}/{serial}/limits")))
+        .json(&body)
+}
+
+#[tokio::test]
+async fn limits_per_order_and_per_month_hold_at_their_edges() {
+    let f = sandbox().await;
+    let token = fridge_token(&f, "FRIDGE-6").await;
+    // Beans cost 18.99, filters 4.49, water filters 12.99.
+    let limits = json_of(set_limits(
+        &f,
+        "FRIDGE-6",
+        serde_json::json!({"perOrderMinor": 1899, "perMonthMinor": 2348, "askFirst": false}),
+    ))
+    .await;
+    assert_eq!(limits["perOrder"]["amountMinor"], 1899);
+    assert_eq!(limits["spentThisMonth"]["amountMinor"], 0);
+
+    // At the limit per order: ordered. The month: 18.99 + 4.49 = 23.48, exactly its limit.
+    let beans = json_of(press(&f, &token, "B0RFBEAN01", Some("l-1"))).await;
+    assert_eq!(beans["detailCode"], "STANDARD_ORDER_PLACED");
+    let filters = json_of(press(&f, &token, "B0RFFILT04", Some("l-2"))).await;
+    assert_eq!(filters["detailCode"], "STANDARD_ORDER_PLACED");
+    let limits = get_json(
+        &f.http,
+        &f.url(&format!("/v1/devices/{FRIDGE}/FRIDGE-6/limits")),
+    )
+    .await;
+    assert_eq!(limits["spentThisMonth"]["amountMinor"], 2348);
+
+    // One cent more in the month: refused, in words the fridge can show; nothing ordered.
+    let (status, body) = answer(press(&f, &token, "B0RFWATR02", Some("l-3"))).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["code"], "over_limit");
+    assert_eq!(
+        body["message"],
+        "Over the monthly limit set for this FreshCool smart fridge: 23.48 USD of 23.48 USD \
+         used, and this costs 12.99 USD."
+    );
+    // A cancelled order does not count: 18.99 + 12.99 is still over; 4.49 again fits.
+    let id = filters["eventInstanceId"].as_str().unwrap();
+    json_of(
+        f.http
+            .post(f.url(&format!("/v1/screen/orders/{id}/cancel")))
+            .bearer_auth(&token),
+    )
+    .await;
+    let (status, _) = answer(press(&f, &token, "B0RFWATR02", Some("l-4"))).await;
+    assert_eq!(status, 409);
+    let again = json_of(press(&f, &token, "B0RFFILT04", Some("l-5"))).await;
+    assert_eq!(again["detailCode"], "STANDARD_ORDER_PLACED");
+
+    // Per order, below the price (ink: 29.99): refused; an order already open is still answered.
+    json_of(set_limits(
+        &f,
+        "FRIDGE-6",
+        serde_json::json!({"perOrderMinor": 1898, "perMonthMinor": null, "askFirst": false}),
+    ))
+    .await;
+    let (status, body) = answer(press(&f, &token, "B0RFINKBK1", Some("l-6"))).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .contains("limit per order"));
+    let open = json_of(press(&f, &token, "B0RFBEAN01", Some("l-7"))).await;
+    assert_eq!(open["detailCode"], "ORDER_INPROGRESS");
+    // The next month starts afresh.
+    f.clock.advance(time::Duration::days(40));
+    let limits = get_json(
+        &f.http,
+        &f.url(&format!("/v1/devices/{FRIDGE}/FRIDGE-6/limits")),
+    )
+    .await;
+    assert_eq!(limits["spentThisMonth"]["amountMinor"], 0);
+
+    // Bad limits are refused in words; nothing changes.
+    for body in [
+        serde_json::json!({"perOrderMinor": 0, "perMonthMinor": null, "askFirst": false}),
+        serde_json::json!({"perOrderMinor": null, "perMonthMinor": -5, "askFirst": false}),
+        serde_json::json!({"perOrderMinor": null, "askFirst": false, "extra": 1}),
+    ] {
+        let (status, answer_body) = answer(set_limits(&f, "FRIDGE-6", body)).await;
+        assert_eq!(status, 400, "{answer_body}");
+    }
+    let (status, _) = answer(set_limits(
+        &f,
+        "NO-SUCH",
+        serde_json::json!({"perOrderMinor": null, "perMonthMinor": null, "askFirst": true}),
+    ))
+    .await;
+    assert_eq!(status, 404);
+    let limits = get_json(
+        &f.http,
+        &f.url(&format!("/v1/devices/{FRIDGE}/FRIDGE-6/limits")),
+    )
+    .await;
+    assert_eq!(limits["perOrder"]["amountMinor"], 1898);
+}
+
+#[tokio::test]
+async fn a_press_that_asks_first_waits_for_approval_decline_or_expiry() {
+    let f = sandbox().await;
+    let token = fridge_token(&f, "FRIDGE-7").await;
+    json_of(set_limits(
+        &f,
+        "FRIDGE-7",
+        serde_json::json!({"perOrderMinor": null, "perMonthMinor": null, "askFirst": true}),
+    ))
+    .await;
+    let mut stream = f
+        .http
+        .get(f.url("/v1/screen/events/stream"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+
+    // Pressed: nothing ordered yet, a request instead; the same press again finds it.
+    let asked = json_of(press(&f, &token, "B0RFBEAN01", Some("a-1"))).await;
+    assert_eq!(asked["detailCode"], "APPROVAL_REQUIRED", "{asked}");
+    assert!(asked["order"].is_null());
+    let approval = &asked["approval"];
+    assert_eq!(approval["status"], "pending");
+    assert_eq!(approval["price"]["amountMinor"], 1899);
+    assert_eq!(approval["deviceName"], "FreshCool smart fridge");
+    let id = approval["id"].as_str().unwrap().to_owned();
+    let again = json_of(press(&f, &token, "B0RFBEAN01", Some("a-1"))).await;
+    assert_eq!(again["approval"]["id"], id.as_str());
+    let orders = get_json(&f.http, &f.url("/v1/orders")).await;
+    assert!(
+        !orders.to_string().contains("\"status\":\"placed\""),
+        "{orders}"
+    );
+    let listed = get_json(&f.http, &f.url("/v1/approvals")).await;
+    assert_eq!(listed["approvals"][0]["id"], id.as_str());
+
+    // Approved in the app: the order is placed; the press retried now shows it.
+    let approved = json_of(f.http.post(f.url(&format!("/v1/approvals/{id}/approve")))).await;
+    assert_eq!(approved["status"], "approved");
+    let order_id = approved["order"]["eventInstanceId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let retried = json_of(press(&f, &token, "B0RFBEAN01", Some("a-1"))).await;
+    assert_eq!(retried["eventInstanceId"], order_id.as_str());
+    let (status, body) = answer(f.http.post(f.url(&format!("/v1/approvals/{id}/decline")))).await;
+    assert_eq!(status, 409);
+    assert_eq!(body["code"], "approval_closed");
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .contains("approved already"));
+
+    // The screen was told: asked, then answered (with the order).
+    let mut sse = Sse::new(&mut stream);
+    assert_eq!(sse.next().await.1, "ApprovalRequested");
+    let kinds = [sse.next().await.1, sse.next().await.1];
+    assert!(kinds.contains(&"ApprovalDecided".to_owned()), "{kinds:?}");
+    assert!(kinds.contains(&"OrderPlaced".to_owned()), "{kinds:?}");
+
+    // Declined: nothing ordered.
+    let asked = json_of(press(&f, &token, "B0RFFILT04", Some("a-2"))).await;
+    let declined_id = asked["approval"]["id"].as_str().unwrap();
+    let declined = json_of(
+        f.http
+            .post(f.url(&format!("/v1/approvals/{declined_id}/decline"))),
+    )
+    .await;
+    assert_eq!(declined["status"], "declined");
+    assert!(declined["order"].is_null());
+
+    // Unanswered for a day: expired, and then it can't be approved.
+    let asked = json_of(press(&f, &token, "B0RFWATR02", Some("a-3"))).await;
+    let late_id = asked["approval"]["id"].as_str().unwrap();
+    f.clock.advance(time::Duration::hours(23));
+    assert_eq!(
+        f.service
+            .store()
+            .expire_approvals(f.clock.now())
+            .await
+            .unwrap(),
+        0
+    );
+    f.clock.advance(time::Duration::hours(2));
+    assert_eq!(
+        f.service
+            .store()
+            .expire_approvals(f.clock.now())
+            .await
+            .unwrap(),
+        1
+    );
+    let (status, body) = answer(
+        f.http
+            .post(f.url(&format!("/v1/approvals/{late_id}/approve"))),
+    )
+    .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("expired"));
+    let orders = get_json(&f.http, &f.url("/v1/orders")).await;
+    let placed: Vec<&str> = orders["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["status"] == "placed" || o["status"] == "shipped")
+        .map(|o| o["asin"].as_str().unwrap())
+        .collect();
+    assert_eq!(placed, ["B0RFBEAN01"], "only the approved press ordered");
 }

@@ -69,6 +69,11 @@ pub enum ErrorCode {
     NoDeviceSetup,
     /// The app's settings could not be saved or applied; nothing changed.
     SettingsNotSaved,
+    /// The order would pass a spending limit the customer set for the device; the message says
+    /// which and how much is used.
+    OverLimit,
+    /// The approval request was answered already, or expired.
+    ApprovalClosed,
 }
 
 /// The body of every error answer of the Refill API: DRS's `{"message": …}` plus a stable code.
@@ -91,6 +96,9 @@ pub enum DetailCode {
     /// No order was placed because one for the same item is still open; it is returned instead.
     #[serde(rename = "ORDER_INPROGRESS")]
     OrderInProgress,
+    /// No order was placed yet: the customer asked to approve this device's orders first. The
+    /// approval request is returned; approved, it places the order.
+    ApprovalRequired,
 }
 
 /// An amount of money in minor units (cents).
@@ -261,6 +269,107 @@ pub struct ScreenButton {
     pub open_order: Option<OrderView>,
     /// Whether a press asks the customer first instead of ordering at once.
     pub needs_approval: bool,
+}
+
+/// Where an approval request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub enum ApprovalStatus {
+    /// Waiting for the customer.
+    Pending,
+    /// Approved: the order was placed (or the open one for the product stood for it).
+    Approved,
+    /// Declined by the customer: nothing was ordered.
+    Declined,
+    /// Not answered in time: nothing was ordered.
+    Expired,
+}
+
+/// A press that waits for (or got) the customer's answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ApprovalView {
+    /// Its id.
+    pub id: String,
+    /// What it would order.
+    pub asin: String,
+    /// Its title.
+    pub title: String,
+    /// Packs.
+    pub quantity: u32,
+    /// What it costs, all packs, at the price when it was pressed.
+    pub price: MoneyView,
+    /// The device it was pressed on.
+    pub device: DeviceRef,
+    /// That device's name.
+    pub device_name: String,
+    /// Where it stands.
+    pub status: ApprovalStatus,
+    /// When it was pressed.
+    #[serde(with = "rfc3339")]
+    #[ts(type = "string")]
+    pub created_at: OffsetDateTime,
+    /// When it expires unanswered.
+    #[serde(with = "rfc3339")]
+    #[ts(type = "string")]
+    pub expires_at: OffsetDateTime,
+    /// When it was answered (or expired).
+    #[serde(with = "rfc3339::option", default)]
+    #[ts(type = "string | null")]
+    pub decided_at: Option<OffsetDateTime>,
+    /// The order its approval placed (or the one already open for the product).
+    pub order: Option<OrderView>,
+}
+
+/// `GET /v1/approvals`: the customer's approval requests, pending first, then the latest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ApprovalList {
+    /// The requests.
+    pub approvals: Vec<ApprovalView>,
+}
+
+/// `POST /v1/screen/buttons/{asin}/press`: what a press on a device's screen did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ScreenPressResult {
+    /// `STANDARD_ORDER_PLACED`, `ORDER_INPROGRESS` (with the open order), or
+    /// `APPROVAL_REQUIRED` (with the approval request).
+    pub detail_code: DetailCode,
+    /// The order placed, or the open one; `null` while approval is required.
+    pub event_instance_id: Option<String>,
+    /// That order.
+    pub order: Option<OrderView>,
+    /// The approval request, when approval is required.
+    pub approval: Option<ApprovalView>,
+}
+
+/// What a screened device may order: the customer's limits, and how much of the month's is
+/// used.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceLimits {
+    /// The most one order may cost; `null`: no limit.
+    pub per_order: Option<MoneyView>,
+    /// The most its orders may cost in a calendar month (UTC); `null`: no limit.
+    pub per_month: Option<MoneyView>,
+    /// Whether each of its presses waits for the customer's approval.
+    pub ask_first: bool,
+    /// What its orders this month cost (not counting cancelled ones).
+    pub spent_this_month: MoneyView,
+}
+
+/// `PUT /v1/devices/{model}/{serial}/limits`: the customer's limits for a device, in the minor
+/// units of the customer's currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LimitsChange {
+    /// The most one order may cost; `null`: no limit.
+    pub per_order_minor: Option<i64>,
+    /// The most its orders may cost in a calendar month; `null`: no limit.
+    pub per_month_minor: Option<i64>,
+    /// Whether each press waits for approval.
+    pub ask_first: bool,
 }
 
 /// `GET /v1/screen/buttons`: what a screened device shows, in the customer's order.

@@ -46,6 +46,10 @@ pub enum Kind {
     NotFound,
     /// The order can no longer be cancelled.
     NotCancellable,
+    /// The order would pass a spending limit the customer set.
+    OverLimit,
+    /// The approval request was answered already, or expired.
+    ApprovalClosed,
     /// A slot's settings changed since the caller read them.
     SlotChanged,
     /// Over a rate or a limit; the message says which.
@@ -161,6 +165,8 @@ impl Error {
             Kind::Forbidden => (StatusCode::FORBIDDEN, ErrorCode::InsufficientScope),
             Kind::NotFound => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
             Kind::NotCancellable => (StatusCode::CONFLICT, ErrorCode::OrderNotCancellable),
+            Kind::OverLimit => (StatusCode::CONFLICT, ErrorCode::OverLimit),
+            Kind::ApprovalClosed => (StatusCode::CONFLICT, ErrorCode::ApprovalClosed),
             Kind::SlotChanged => (StatusCode::CONFLICT, ErrorCode::SlotChanged),
             Kind::TooMany => (StatusCode::TOO_MANY_REQUESTS, ErrorCode::TooManyRequests),
             Kind::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::BadRequest),
@@ -206,6 +212,8 @@ impl Error {
             Kind::InvalidClient => (StatusCode::UNAUTHORIZED, None, self.message.as_str()),
             Kind::BadRequest
             | Kind::NotCancellable
+            | Kind::OverLimit
+            | Kind::ApprovalClosed
             | Kind::SlotChanged
             | Kind::InvalidGrant
             | Kind::UnsupportedGrantType => (StatusCode::BAD_REQUEST, None, self.message.as_str()),
@@ -251,6 +259,8 @@ impl Error {
             Kind::BadRequest
             | Kind::NotFound
             | Kind::NotCancellable
+            | Kind::OverLimit
+            | Kind::ApprovalClosed
             | Kind::SlotChanged
             | Kind::InvalidGrant
             | Kind::UnsupportedGrantType => (
@@ -272,9 +282,12 @@ impl Error {
     /// LwA: `{"error", "error_description"}` (RFC 6749 §5.2), never cached.
     fn lwa(&self) -> Response {
         let (status, error) = match self.kind {
-            Kind::BadRequest | Kind::NotFound | Kind::NotCancellable | Kind::SlotChanged => {
-                (StatusCode::BAD_REQUEST, "invalid_request")
-            }
+            Kind::BadRequest
+            | Kind::NotFound
+            | Kind::NotCancellable
+            | Kind::OverLimit
+            | Kind::ApprovalClosed
+            | Kind::SlotChanged => (StatusCode::BAD_REQUEST, "invalid_request"),
             Kind::SignInRequired | Kind::InvalidToken => {
                 (StatusCode::UNAUTHORIZED, "invalid_token")
             }
@@ -334,6 +347,7 @@ impl From<crate::store::StoreError> for Error {
         match e {
             crate::store::StoreError::NotFound(m) => Error::not_found(m),
             crate::store::StoreError::NotCancellable(m) => Error::new(Kind::NotCancellable, m),
+            crate::store::StoreError::ApprovalClosed(m) => Error::new(Kind::ApprovalClosed, m),
             crate::store::StoreError::Refused(m) => Error::bad_request(m),
             crate::store::StoreError::Database(e) => Error::internal(e),
         }

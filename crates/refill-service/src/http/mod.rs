@@ -18,6 +18,7 @@ pub mod error;
 pub mod lwa;
 mod pages;
 pub mod refill;
+pub mod say;
 pub mod screen;
 #[cfg(feature = "hosted")]
 pub mod sensors;
@@ -50,6 +51,7 @@ pub struct AppState {
 struct Inner {
     store: Store,
     policy: OrderPolicy,
+    approval_lifetime: time::Duration,
     clock: SharedClock,
     sandbox: bool,
     anonymous: bool,
@@ -78,6 +80,11 @@ impl AppState {
         &self.inner.policy
     }
 
+    /// How long a press that needs the customer's approval waits for it.
+    pub fn approval_lifetime(&self) -> time::Duration {
+        self.inner.approval_lifetime
+    }
+
     /// Whether this is a sandbox (which also lets new customers sign up).
     pub fn sandbox(&self) -> bool {
         self.inner.sandbox
@@ -95,6 +102,7 @@ impl AppState {
             inner: Arc::new(Inner {
                 store,
                 policy: config.policy,
+                approval_lifetime: config.approval_lifetime,
                 clock: config.clock.clone(),
                 sandbox: config.sandbox,
                 anonymous: config.anonymous_allowed(),
@@ -148,6 +156,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/catalog/images/{file}", get(image))
         .merge(refill::routes())
         .merge(screen::routes())
+        .merge(say::routes())
         .merge(Dialect::Lwa.layer(lwa::token_routes()))
         .merge(lwa::page_routes())
         .merge(Dialect::Drs.layer(drs::routes()))

@@ -6,20 +6,21 @@
 //! | method | path | answer |
 //! |---|---|---|
 //! | GET | `/v1/screen/buttons` | [`ScreenButtons`]: the device's buttons, each with its open order |
-//! | POST | `/v1/screen/buttons/{asin}/press` | [`PressResult`]: `STANDARD_ORDER_PLACED` or `ORDER_INPROGRESS`; `Idempotency-Key` required, the same key answers the same order |
+//! | POST | `/v1/screen/buttons/{asin}/press` | [`ScreenPressResult`]: `STANDARD_ORDER_PLACED`, `ORDER_INPROGRESS`, or `APPROVAL_REQUIRED` (the customer asked to approve first); `409 over_limit` past a spending limit; `Idempotency-Key` required, the same key answers the same way |
 //! | POST | `/v1/screen/orders/{eventInstanceId}/cancel` | [`OrderView`]: an order pressed on this device, cancelled while it can be |
 //! | GET | `/v1/screen/events/stream` | server-sent events of the orders of this device's products (placed, shipped, delivered, cancelled, from anywhere), `Last-Event-ID` to resume |
 
 use super::caller::ScreenDevice;
 use super::error::Error;
+use super::error::Kind;
 use super::AppState;
-use crate::store::screen::PressRefused;
+use crate::store::say::Refused;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use refill_core::Asin;
-use refill_wire::{OrderView, PressResult, ScreenButtons};
+use refill_wire::{OrderView, ScreenButtons, ScreenPressResult};
 
 /// The screened devices' routes.
 pub fn routes() -> Router<AppState> {
@@ -34,12 +35,15 @@ pub fn routes() -> Router<AppState> {
 /// page that replaces it while the first one closes).
 pub const MAX_STREAMS: usize = 2;
 
-/// The events a screen follows: an order of one of its products moving on.
+/// The events a screen follows: an order of one of its products moving on, and its approval
+/// requests asked and answered.
 const ORDER_EVENTS: &[&str] = &[
     "OrderPlaced",
     "ItemShipped",
     "ItemDelivered",
     "OrderCancelled",
+    "ApprovalRequested",
+    "ApprovalDecided",
 ];
 
 async fn event_stream(
@@ -74,13 +78,20 @@ async fn event_stream(
         .map(|b| b.asin)
         .collect();
     let shown = std::sync::Arc::new(shown);
+    let (model, serial) = (device.model.clone(), device.serial.clone());
     Ok(super::refill::stream_events(
         &state,
         device.customer_id,
         after,
         open,
         move |event| {
-            ORDER_EVENTS.contains(&event.kind.as_str())
+            // Approval requests: this device's own only.
+            let mine = !event.kind.starts_with("Approval")
+                || event
+                    .device
+                    .as_ref()
+                    .is_some_and(|d| d.model == model && d.serial == serial);
+            mine && ORDER_EVENTS.contains(&event.kind.as_str())
                 && event.body["asin"]
                     .as_str()
                     .is_some_and(|asin| shown.contains(asin))
@@ -127,12 +138,17 @@ async fn press(
     ScreenDevice(device): ScreenDevice,
     Path(asin): Path<String>,
     headers: HeaderMap,
-) -> Result<Json<PressResult>, Error> {
+) -> Result<Json<ScreenPressResult>, Error> {
     let asin = Asin::parse(&asin).map_err(|e| Error::bad_request(format!("{e}.")))?;
     let key = idempotency_key(&headers)?;
     match state
         .store()
-        .press_on_screen(&device, asin.as_str(), key, state.now(), state.policy())
+        .press_on_screen(
+            &device,
+            asin.as_str(),
+            key,
+            (state.now(), state.policy(), state.approval_lifetime()),
+        )
         .await?
     {
         Ok(result) => {
@@ -144,7 +160,8 @@ async fn press(
             );
             Ok(Json(result))
         }
-        Err(PressRefused::NotAButton) => Err(Error::not_found(format!(
+        Err(Refused::OverLimit(message)) => Err(Error::new(Kind::OverLimit, message)),
+        Err(Refused::NotAButton) => Err(Error::not_found(format!(
             "{} is not one of the buttons chosen for this device. The customer chooses them \
              when linking it.",
             asin.as_str()

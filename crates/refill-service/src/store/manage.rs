@@ -291,6 +291,7 @@ impl Store {
             "slot_inventory",
             "device_slots",
             "device_buttons",
+            "device_limits",
         ] {
             sqlx::query(&format!(
                 "DELETE FROM {table} WHERE device_id IN ({DEVICES})"
@@ -299,6 +300,10 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        sqlx::query("DELETE FROM approvals WHERE customer_id = $1")
+            .bind(customer)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query("DELETE FROM orders WHERE customer_id = $1")
             .bind(customer)
             .execute(&mut *tx)

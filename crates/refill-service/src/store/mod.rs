@@ -26,6 +26,7 @@ pub mod fulfilment;
 pub mod inventory;
 pub mod items;
 pub mod manage;
+pub mod say;
 pub mod screen;
 #[cfg(feature = "hosted")]
 pub mod webhooks;
@@ -56,6 +57,9 @@ pub enum StoreError {
     /// The request can't be done as asked; the message says why.
     #[error("{0}")]
     Refused(String),
+    /// The approval request was answered already, or expired.
+    #[error("{0}")]
+    ApprovalClosed(String),
     /// The database failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
@@ -238,7 +242,7 @@ pub(crate) fn from_ms(ms: i64) -> OffsetDateTime {
 }
 
 /// A new order id in DRS's `eventInstanceId` style.
-fn new_event_instance_id() -> String {
+pub(crate) fn new_event_instance_id() -> String {
     let suffix: String = rand::thread_rng()
         .sample_iter(&Alphanumeric)
         .take(24)
@@ -301,7 +305,7 @@ impl OwnedOrder {
 }
 
 /// One of the customer's orders, read on `conn` (inside a transaction, it sees its writes).
-async fn order_in(
+pub(crate) async fn order_in(
     conn: &mut DbConnection,
     customer: i64,
     event_instance_id: &str,
@@ -319,7 +323,7 @@ async fn order_in(
 }
 
 /// The customer's open order for the item of `order`, or for its device slot.
-async fn open_order_in(
+pub(crate) async fn open_order_in(
     conn: &mut DbConnection,
     order: &NewOrder<'_>,
     now: OffsetDateTime,

@@ -4,10 +4,9 @@
 //! retried press answers with the order it placed, never a second one.
 
 use crate::store::devices::CallingDevice;
-use crate::store::{price_and_pack, to_ms, DbConnection, NewOrder, StoreError, RECENT};
+use crate::store::{price_and_pack, to_ms, DbConnection, StoreError, RECENT};
 use crate::Store;
-use refill_core::OrderPolicy;
-use refill_wire::{PressResult, ScreenButton, ScreenButtons};
+use refill_wire::{ScreenButton, ScreenButtons};
 use sqlx::Row;
 use time::OffsetDateTime;
 
@@ -23,13 +22,6 @@ pub struct ButtonChoice {
     pub title: String,
     /// The customer ordered it in the last year (offered first, and chosen to start with).
     pub recent: bool,
-}
-
-/// Why a press was not taken.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PressRefused {
-    /// The product is not one of this device's buttons.
-    NotAButton,
 }
 
 impl Store {
@@ -114,38 +106,6 @@ impl Store {
             device_name,
             buttons,
         })
-    }
-
-    /// A press of `asin` on `device`'s screen, with the press's idempotency `key`: orders one
-    /// pack for the device's customer (or answers with the order already open for it, as a tap
-    /// in the app does). The same key again answers with the order that press placed.
-    pub async fn press_on_screen(
-        &self,
-        device: &CallingDevice,
-        asin: &str,
-        key: &str,
-        now: OffsetDateTime,
-        policy: &OrderPolicy,
-    ) -> Result<Result<PressResult, PressRefused>, StoreError> {
-        let shown: Option<i64> = sqlx::query_scalar(
-            "SELECT position FROM device_buttons WHERE device_id = $1 AND asin = $2",
-        )
-        .bind(device.id)
-        .bind(asin)
-        .fetch_optional(self.pool())
-        .await?;
-        if shown.is_none() {
-            return Ok(Err(PressRefused::NotAButton));
-        }
-        let order = NewOrder {
-            customer: device.customer_id,
-            asin,
-            device: None,
-            test: device.is_test,
-            quantity: 1,
-            pressed_on: Some((device.id, key)),
-        };
-        self.place_order(&order, now, policy).await.map(Ok)
     }
 }
 

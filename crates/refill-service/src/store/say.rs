@@ -1,0 +1,554 @@
+//! The customer's say over what a screened device may order: a spending limit per order and per
+//! calendar month (UTC), and "ask me first". A press that needs approval becomes an approval
+//! request (`ApprovalRequested`), which the customer approves (the order is placed then) or
+//! declines, or which expires unanswered (`ApprovalDecided` in each case, so the device's screen
+//! and the app follow it).
+
+use crate::store::devices::CallingDevice;
+use crate::store::inventory::record_event;
+use crate::store::{
+    from_ms, open_order_in, order_in, place_in, to_ms, DbConnection, DbRow, NewOrder, StoreError,
+};
+use crate::Store;
+use rand::distributions::Alphanumeric;
+use rand::Rng;
+use refill_core::{Currency, Money, OrderPolicy};
+use refill_wire::{
+    ApprovalStatus, ApprovalView, DetailCode, DeviceLimits, DeviceRef, LimitsChange,
+    ScreenPressResult,
+};
+use sqlx::Row;
+use time::OffsetDateTime;
+
+/// How long an approval request waits for the customer by default.
+pub const APPROVAL_LIFETIME: time::Duration = time::Duration::hours(24);
+
+/// Why a press was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refused {
+    /// The product is not one of the device's buttons.
+    NotAButton,
+    /// The order would pass a limit; the message says which, in words a screen can show.
+    OverLimit(String),
+}
+
+/// The customer's limits for a device, as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Limits {
+    per_order: Option<i64>,
+    per_month: Option<i64>,
+    ask_first: bool,
+}
+
+async fn limits_in(conn: &mut DbConnection, device: i64) -> Result<Limits, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT per_order_minor, per_month_minor, ask_first FROM device_limits \
+         WHERE device_id = $1",
+    )
+    .bind(device)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|row| {
+        Ok(Limits {
+            per_order: row.try_get("per_order_minor")?,
+            per_month: row.try_get("per_month_minor")?,
+            ask_first: crate::store::db::flag(&row, "ask_first")?,
+        })
+    })
+    .transpose()
+    .map(Option::unwrap_or_default)
+}
+
+/// The first instant of `now`'s calendar month (UTC).
+fn month_start(now: OffsetDateTime) -> OffsetDateTime {
+    now.replace_day(1)
+        .map(|d| d.replace_time(time::Time::MIDNIGHT))
+        .unwrap_or(now)
+}
+
+/// What the device's orders this month cost (not counting cancelled ones), in minor units.
+async fn spent_in(
+    conn: &mut DbConnection,
+    device: i64,
+    now: OffsetDateTime,
+) -> Result<i64, sqlx::Error> {
+    // Cast: PostgreSQL sums BIGINTs as NUMERIC.
+    let spent: Option<i64> = sqlx::query_scalar(
+        "SELECT CAST(SUM(price_minor) AS BIGINT) FROM orders \
+         WHERE pressed_on = $1 AND status != 'cancelled' AND placed_at_ms >= $2",
+    )
+    .bind(device)
+    .bind(to_ms(month_start(now)))
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(spent.unwrap_or(0))
+}
+
+/// The customer's currency.
+async fn currency_in(conn: &mut DbConnection, customer: i64) -> Result<Currency, sqlx::Error> {
+    let text: String = sqlx::query_scalar("SELECT currency FROM customers WHERE id = $1")
+        .bind(customer)
+        .fetch_one(&mut *conn)
+        .await?;
+    Currency::parse(&text).ok_or_else(|| crate::store::corrupt("currency", &text))
+}
+
+const APPROVAL_COLUMNS: &str = "a.request_id, a.asin, p.title, a.quantity, a.price_minor, \
+     a.currency, a.status, a.created_at_ms, a.expires_at_ms, a.decided_at_ms, \
+     a.event_instance_id, a.customer_id, d.model_id, d.serial, d.name";
+
+const APPROVAL_FROM: &str = "approvals a JOIN products p ON p.asin = a.asin \
+     JOIN devices d ON d.id = a.device_id";
+
+async fn approval_from_row(
+    conn: &mut DbConnection,
+    row: &DbRow,
+    now: OffsetDateTime,
+) -> Result<ApprovalView, sqlx::Error> {
+    let status_text: String = row.try_get("status")?;
+    let expires_at = from_ms(row.try_get("expires_at_ms")?);
+    let status = match status_text.as_str() {
+        "pending" if expires_at <= now => ApprovalStatus::Expired,
+        "pending" => ApprovalStatus::Pending,
+        "approved" => ApprovalStatus::Approved,
+        "declined" => ApprovalStatus::Declined,
+        "expired" => ApprovalStatus::Expired,
+        other => return Err(crate::store::corrupt("status", &other)),
+    };
+    let currency_text: String = row.try_get("currency")?;
+    let currency = Currency::parse(&currency_text)
+        .ok_or_else(|| crate::store::corrupt("currency", &currency_text))?;
+    let order_id: Option<String> = row.try_get("event_instance_id")?;
+    let customer: i64 = row.try_get("customer_id")?;
+    let order = match order_id {
+        Some(id) => order_in(conn, customer, &id, now).await?,
+        None => None,
+    };
+    let quantity: i64 = row.try_get("quantity")?;
+    Ok(ApprovalView {
+        id: row.try_get("request_id")?,
+        asin: row.try_get("asin")?,
+        title: row.try_get("title")?,
+        quantity: u32::try_from(quantity).unwrap_or(1),
+        price: Money::new(row.try_get("price_minor")?, currency).into(),
+        device: DeviceRef {
+            model: row.try_get("model_id")?,
+            serial: row.try_get("serial")?,
+        },
+        device_name: row.try_get("name")?,
+        status,
+        created_at: from_ms(row.try_get("created_at_ms")?),
+        expires_at,
+        decided_at: row
+            .try_get::<Option<i64>, _>("decided_at_ms")?
+            .map(from_ms)
+            .or((status == ApprovalStatus::Expired).then_some(expires_at)),
+        order,
+    })
+}
+
+async fn approval_where(
+    conn: &mut DbConnection,
+    condition: &str,
+    binds: (i64, &str),
+    now: OffsetDateTime,
+) -> Result<Option<ApprovalView>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "SELECT {APPROVAL_COLUMNS} FROM {APPROVAL_FROM} WHERE {condition}"
+    ))
+    .bind(binds.0)
+    .bind(binds.1)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match row {
+        Some(row) => Ok(Some(approval_from_row(conn, &row, now).await?)),
+        None => Ok(None),
+    }
+}
+
+/// The body of an approval's events: what a screen or the app needs to say what happened.
+fn approval_body(approval: &ApprovalView) -> serde_json::Value {
+    serde_json::json!({
+        "approvalId": approval.id,
+        "asin": approval.asin,
+        "title": approval.title,
+        "status": approval.status,
+        "price": approval.price,
+        "deviceName": approval.device_name,
+        "eventInstanceId": approval.order.as_ref().map(|o| o.event_instance_id.clone()),
+    })
+}
+
+fn new_request_id() -> String {
+    let suffix: String = rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(24)
+        .map(char::from)
+        .collect();
+    format!("refill.v1.a.{suffix}")
+}
+
+impl Store {
+    /// A press of `asin` on `device`'s screen with the press's idempotency `key`, under the
+    /// customer's say: the order already open for the product (`ORDER_INPROGRESS`, whatever
+    /// the limits), a refusal when a limit would be passed, an approval request when the
+    /// customer asked to approve first (`APPROVAL_REQUIRED`), else the order. The same key
+    /// again answers with what that press did.
+    pub async fn press_on_screen(
+        &self,
+        device: &CallingDevice,
+        asin: &str,
+        key: &str,
+        (now, policy, lifetime): (OffsetDateTime, &OrderPolicy, time::Duration),
+    ) -> Result<Result<ScreenPressResult, Refused>, StoreError> {
+        let mut tx = self.write().await?;
+        let shown: Option<i64> = sqlx::query_scalar(
+            "SELECT position FROM device_buttons WHERE device_id = $1 AND asin = $2",
+        )
+        .bind(device.id)
+        .bind(asin)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if shown.is_none() {
+            return Ok(Err(Refused::NotAButton));
+        }
+        // This press, retried: what it did.
+        if let Some(approval) = approval_where(
+            &mut tx,
+            "a.device_id = $1 AND a.press_key = $2",
+            (device.id, key),
+            now,
+        )
+        .await?
+        {
+            return Ok(Ok(asking(approval)));
+        }
+        let order = NewOrder {
+            customer: device.customer_id,
+            asin,
+            device: None,
+            test: device.is_test,
+            quantity: 1,
+            pressed_on: Some((device.id, key)),
+        };
+        let pressed_before: Option<String> = sqlx::query_scalar(
+            "SELECT event_instance_id FROM orders WHERE pressed_on = $1 AND press_key = $2",
+        )
+        .bind(device.id)
+        .bind(key)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let open = open_order_in(&mut tx, &order, now).await?;
+        if pressed_before.is_none() && open.is_none() {
+            let price: Option<i64> =
+                sqlx::query_scalar("SELECT price_minor FROM products WHERE asin = $1")
+                    .bind(asin)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let price = price.ok_or_else(|| {
+                StoreError::NotFound(format!("There is no product {asin} in the catalog."))
+            })?;
+            let limits = limits_in(&mut tx, device.id).await?;
+            let currency = currency_in(&mut tx, device.customer_id).await?;
+            let name: String = sqlx::query_scalar("SELECT name FROM devices WHERE id = $1")
+                .bind(device.id)
+                .fetch_one(&mut *tx)
+                .await?;
+            let money = |minor: i64| Money::new(minor, currency);
+            if let Some(most) = limits.per_order.filter(|most| price > *most) {
+                return Ok(Err(Refused::OverLimit(format!(
+                    "Over the limit per order set for this {name}: this costs {}, the limit is \
+                     {}.",
+                    money(price),
+                    money(most)
+                ))));
+            }
+            if let Some(most) = limits.per_month {
+                let spent = spent_in(&mut tx, device.id, now).await?;
+                if spent + price > most {
+                    return Ok(Err(Refused::OverLimit(format!(
+                        "Over the monthly limit set for this {name}: {} of {} used, and this \
+                         costs {}.",
+                        money(spent),
+                        money(most),
+                        money(price)
+                    ))));
+                }
+            }
+            if limits.ask_first {
+                let id = new_request_id();
+                sqlx::query(
+                    "INSERT INTO approvals (request_id, customer_id, device_id, asin, quantity, \
+                         price_minor, currency, status, created_at_ms, expires_at_ms, \
+                         press_key) \
+                     VALUES ($1, $2, $3, $4, 1, $5, $6, 'pending', $7, $8, $9)",
+                )
+                .bind(&id)
+                .bind(device.customer_id)
+                .bind(device.id)
+                .bind(asin)
+                .bind(price)
+                .bind(currency.as_str())
+                .bind(to_ms(now))
+                .bind(to_ms(now + lifetime))
+                .bind(key)
+                .execute(&mut *tx)
+                .await?;
+                let approval = approval_where(
+                    &mut tx,
+                    "a.device_id = $1 AND a.request_id = $2",
+                    (device.id, &id),
+                    now,
+                )
+                .await?
+                .ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
+                record_event(
+                    &mut tx,
+                    device.customer_id,
+                    Some(device.id),
+                    "ApprovalRequested",
+                    &approval_body(&approval),
+                    now,
+                )
+                .await?;
+                tx.commit().await?;
+                self.events_committed();
+                return Ok(Ok(asking(approval)));
+            }
+        }
+        let placed = place_in(&mut tx, &order, now, policy).await?;
+        tx.commit().await?;
+        self.events_committed();
+        Ok(Ok(ScreenPressResult {
+            detail_code: placed.detail_code,
+            event_instance_id: Some(placed.event_instance_id),
+            order: Some(placed.order),
+            approval: None,
+        }))
+    }
+
+    /// The customer's limits for `device`, and what its orders cost this month.
+    pub async fn device_limits(
+        &self,
+        device: &CallingDevice,
+        now: OffsetDateTime,
+    ) -> Result<DeviceLimits, sqlx::Error> {
+        let mut conn = self.pool().acquire().await?;
+        let limits = limits_in(&mut conn, device.id).await?;
+        let currency = currency_in(&mut conn, device.customer_id).await?;
+        let spent = spent_in(&mut conn, device.id, now).await?;
+        let money = |minor: i64| Money::new(minor, currency).into();
+        Ok(DeviceLimits {
+            per_order: limits.per_order.map(money),
+            per_month: limits.per_month.map(money),
+            ask_first: limits.ask_first,
+            spent_this_month: money(spent),
+        })
+    }
+
+    /// Sets the customer's limits for `device` (checked by the caller: amounts above 0).
+    pub async fn set_device_limits(
+        &self,
+        device: &CallingDevice,
+        change: &LimitsChange,
+        now: OffsetDateTime,
+    ) -> Result<DeviceLimits, sqlx::Error> {
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "INSERT INTO device_limits (device_id, per_order_minor, per_month_minor, ask_first) \
+             VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (device_id) DO UPDATE SET per_order_minor = excluded.per_order_minor, \
+                 per_month_minor = excluded.per_month_minor, ask_first = excluded.ask_first",
+        )
+        .bind(device.id)
+        .bind(change.per_order_minor)
+        .bind(change.per_month_minor)
+        .bind(i64::from(change.ask_first))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        self.device_limits(device, now).await
+    }
+
+    /// The customer's approval requests: pending ones first (oldest first), then the latest
+    /// 50 others.
+    pub async fn approvals(
+        &self,
+        customer: i64,
+        now: OffsetDateTime,
+    ) -> Result<Vec<ApprovalView>, sqlx::Error> {
+        let mut conn = self.pool().acquire().await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {APPROVAL_COLUMNS} FROM {APPROVAL_FROM} WHERE a.customer_id = $1 \
+             ORDER BY a.created_at_ms DESC, a.id DESC LIMIT 200"
+        ))
+        .bind(customer)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut all = Vec::with_capacity(rows.len());
+        for row in &rows {
+            all.push(approval_from_row(&mut conn, row, now).await?);
+        }
+        let (mut pending, others): (Vec<_>, Vec<_>) = all
+            .into_iter()
+            .partition(|a| a.status == ApprovalStatus::Pending);
+        pending.reverse();
+        pending.extend(others.into_iter().take(50));
+        Ok(pending)
+    }
+
+    /// The customer's answer to approval request `id`: approved places its order (or finds the
+    /// one open for the product); declined orders nothing. An answered or expired request is
+    /// refused ([`StoreError::NotCancellable`] carries the words).
+    pub async fn decide_approval(
+        &self,
+        customer: i64,
+        id: &str,
+        approve: bool,
+        (now, policy): (OffsetDateTime, &OrderPolicy),
+    ) -> Result<ApprovalView, StoreError> {
+        let mut tx = self.write().await?;
+        let found = approval_where(
+            &mut tx,
+            "a.customer_id = $1 AND a.request_id = $2",
+            (customer, id),
+            now,
+        )
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("There is no approval request {id}.")))?;
+        if found.status != ApprovalStatus::Pending {
+            let what = match found.status {
+                ApprovalStatus::Approved => "was approved already",
+                ApprovalStatus::Declined => "was declined already",
+                _ => "expired: nothing was ordered. Press the button on the device again",
+            };
+            return Err(StoreError::ApprovalClosed(format!(
+                "This request for {} {what}.",
+                found.title
+            )));
+        }
+        let (device, key): (i64, String) = {
+            let row =
+                sqlx::query("SELECT device_id, press_key FROM approvals WHERE request_id = $1")
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            (row.try_get("device_id")?, row.try_get("press_key")?)
+        };
+        let order_id = if approve {
+            let is_test: bool = {
+                let row = sqlx::query("SELECT is_test FROM devices WHERE id = $1")
+                    .bind(device)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                crate::store::db::flag(&row, "is_test")?
+            };
+            let order = NewOrder {
+                customer,
+                asin: &found.asin,
+                device: None,
+                test: is_test,
+                quantity: found.quantity,
+                pressed_on: Some((device, &key)),
+            };
+            Some(
+                place_in(&mut tx, &order, now, policy)
+                    .await?
+                    .event_instance_id,
+            )
+        } else {
+            None
+        };
+        sqlx::query(
+            "UPDATE approvals SET status = $1, decided_at_ms = $2, event_instance_id = $3 \
+             WHERE request_id = $4",
+        )
+        .bind(if approve { "approved" } else { "declined" })
+        .bind(to_ms(now))
+        .bind(&order_id)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let decided = approval_where(
+            &mut tx,
+            "a.customer_id = $1 AND a.request_id = $2",
+            (customer, id),
+            now,
+        )
+        .await?
+        .ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
+        record_event(
+            &mut tx,
+            customer,
+            Some(device),
+            "ApprovalDecided",
+            &approval_body(&decided),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.events_committed();
+        Ok(decided)
+    }
+
+    /// Marks the approval requests left unanswered past their time as expired, each with its
+    /// `ApprovalDecided` event. Returns how many.
+    pub async fn expire_approvals(&self, now: OffsetDateTime) -> Result<u32, sqlx::Error> {
+        let mut tx = self.write().await?;
+        let due: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT request_id, customer_id FROM approvals \
+             WHERE status = 'pending' AND expires_at_ms <= $1",
+        )
+        .bind(to_ms(now))
+        .fetch_all(&mut *tx)
+        .await?;
+        for (id, customer) in &due {
+            sqlx::query(
+                "UPDATE approvals SET status = 'expired', decided_at_ms = expires_at_ms \
+                 WHERE request_id = $1",
+            )
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            if let Some(expired) = approval_where(
+                &mut tx,
+                "a.customer_id = $1 AND a.request_id = $2",
+                (*customer, id),
+                now,
+            )
+            .await?
+            {
+                let device: i64 =
+                    sqlx::query_scalar("SELECT device_id FROM approvals WHERE request_id = $1")
+                        .bind(id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                record_event(
+                    &mut tx,
+                    *customer,
+                    Some(device),
+                    "ApprovalDecided",
+                    &approval_body(&expired),
+                    now,
+                )
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        if !due.is_empty() {
+            self.events_committed();
+        }
+        Ok(u32::try_from(due.len()).unwrap_or(u32::MAX))
+    }
+}
+
+/// A press's answer while (or after) it waits for the customer: `APPROVAL_REQUIRED` with the
+/// request, and its order once approved.
+fn asking(approval: ApprovalView) -> ScreenPressResult {
+    ScreenPressResult {
+        detail_code: DetailCode::ApprovalRequired,
+        event_instance_id: approval.order.as_ref().map(|o| o.event_instance_id.clone()),
+        order: approval.order.clone(),
+        approval: Some(approval),
+    }
+}
