@@ -13,6 +13,7 @@
 //! missed and nothing comes twice.
 
 use refill_auth::{AuthError, Session};
+use refill_wire::path_segment;
 use refill_wire::{
     AccountDeletion, AccountExport, ButtonList, DeviceChange, DeviceList, DeviceView, ErrorBody,
     ErrorCode, EventList, EventView, Health, ItemView, NewItem, OrderList, OrderView, PressResult,
@@ -293,8 +294,7 @@ impl Client {
         Ok(EventStream {
             response,
             base: self.base.clone(),
-            buffer: Vec::new(),
-            data: String::new(),
+            frames: refill_wire::sse::SseFrames::default(),
             last: after,
         })
     }
@@ -422,10 +422,7 @@ impl Client {
 pub struct EventStream {
     response: reqwest::Response,
     base: String,
-    /// Bytes of a line not yet complete.
-    buffer: Vec<u8>,
-    /// The `data:` lines of the event being read.
-    data: String,
+    frames: refill_wire::sse::SseFrames,
     last: i64,
 }
 
@@ -434,33 +431,17 @@ impl EventStream {
     /// connection is gone: open a new stream after [`EventStream::last_id`].
     pub async fn next(&mut self) -> Result<Option<EventView>, ClientError> {
         loop {
-            while let Some(end) = self.buffer.iter().position(|b| *b == b'\n') {
-                let line: Vec<u8> = self.buffer.drain(..=end).collect();
-                let line = String::from_utf8_lossy(&line);
-                let line = line.trim_end_matches(['\n', '\r']);
-                if line.is_empty() {
-                    if self.data.is_empty() {
-                        continue;
-                    }
-                    let data = std::mem::take(&mut self.data);
-                    let event: EventView =
-                        serde_json::from_str(&data).map_err(|e| ClientError::Protocol {
-                            url: self.base.clone(),
-                            detail: format!("an event that is not one: {e}"),
-                        })?;
-                    if event.id <= self.last {
-                        continue; // never the same event twice
-                    }
-                    self.last = event.id;
-                    return Ok(Some(event));
+            while let Some(data) = self.frames.next_data() {
+                let event: EventView =
+                    serde_json::from_str(&data).map_err(|e| ClientError::Protocol {
+                        url: self.base.clone(),
+                        detail: format!("an event that is not one: {e}"),
+                    })?;
+                if event.id <= self.last {
+                    continue; // never the same event twice
                 }
-                if let Some(value) = line.strip_prefix("data:") {
-                    if !self.data.is_empty() {
-                        self.data.push('\n');
-                    }
-                    self.data.push_str(value.strip_prefix(' ').unwrap_or(value));
-                }
-                // `id:` repeats the event's own id, `event:` its kind; `:` lines keep it alive.
+                self.last = event.id;
+                return Ok(Some(event));
             }
             let chunk = tokio::time::timeout(STREAM_SILENCE, self.response.chunk())
                 .await
@@ -471,7 +452,7 @@ impl EventStream {
                     url: self.base.clone(),
                 })?;
             match chunk {
-                Some(bytes) => self.buffer.extend_from_slice(&bytes),
+                Some(bytes) => self.frames.push(&bytes),
                 None => return Ok(None),
             }
         }
@@ -511,26 +492,4 @@ fn is_drs_token_rejection(
             .get("x-amzn-ErrorType")
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("InvalidTokenException"))
-}
-
-/// Percent-encodes a path segment so ids can't change the path.
-fn path_segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn path_segments_are_encoded() {
-        assert_eq!(super::path_segment("refill.v1.o.AB12"), "refill.v1.o.AB12");
-        assert_eq!(super::path_segment("../x y"), "..%2Fx%20y");
-    }
 }

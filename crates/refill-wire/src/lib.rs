@@ -7,6 +7,21 @@
 //! Errors carry a stable [`ErrorCode`] beside a message written for people: the UI and the CLI
 //! decide what to do from the code and show the message, and never match on message text.
 
+pub mod sse;
+
+/// Percent-encodes a path segment so that ids can't change the path.
+pub fn path_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 use refill_core::{Money, OrderStatus, Quantity};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -796,6 +811,12 @@ pub struct Health {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn path_segments_are_encoded() {
+        assert_eq!(super::path_segment("refill.v1.o.AB12"), "refill.v1.o.AB12");
+        assert_eq!(super::path_segment("../x y"), "..%2Fx%20y");
+    }
+
     use super::*;
     use time::macros::datetime;
 
