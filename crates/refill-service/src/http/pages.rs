@@ -261,15 +261,19 @@ pub fn consent(
 /// The part of the consent page that links a screened device: a checkbox per product (the
 /// customer's recent items first, and chosen to start with).
 fn screen_choices(device: &DeviceScope, model: &ModelChoices, buttons: &[ButtonChoice]) -> String {
+    // The recent items come first: the first of them, up to the most a screen shows, are
+    // chosen to start with.
     let boxes: String = buttons
         .iter()
-        .map(|choice| {
+        .enumerate()
+        .map(|(i, choice)| {
+            let checked = choice.recent && i < crate::store::screen::MAX_BUTTONS;
             format!(
                 "<label class=\"choice\"><input type=\"checkbox\" name=\"button.{asin}\" \
                  value=\"on\"{checked}> {title}{recent}</label>",
                 asin = escape(&choice.asin),
                 title = escape(&choice.title),
-                checked = if choice.recent { " checked" } else { "" },
+                checked = if checked { " checked" } else { "" },
                 recent = if choice.recent {
                     " <small>(ordered recently)</small>"
                 } else {
@@ -306,6 +310,35 @@ pub fn error(status: StatusCode, title: &str, message: &str) -> Response {
 
 #[cfg(test)]
 mod tests {
+    /// The finding: a customer with more recent items than a screen shows had them all chosen,
+    /// and Allow was refused ("at most 12").
+    #[test]
+    fn a_screen_starts_with_at_most_as_many_recent_items_chosen_as_it_shows() {
+        use crate::store::screen::{ButtonChoice, MAX_BUTTONS};
+        let device = crate::store::devices::DeviceScope::parse(
+            r#"{"refill:buttons":{"device_model":"RefillFridge-1","serial":"F-1"}}"#,
+        )
+        .unwrap();
+        let model = crate::store::devices::ModelChoices {
+            name: "Fridge".to_owned(),
+            slots: Vec::new(),
+        };
+        let choices: Vec<ButtonChoice> = (0..MAX_BUTTONS + 3)
+            .map(|i| ButtonChoice {
+                asin: format!("B0TEST{i:04}"),
+                title: format!("Item {i}"),
+                recent: i < MAX_BUTTONS + 2,
+            })
+            .collect();
+        let html = super::screen_choices(&device, &model, &choices);
+        assert_eq!(html.matches(" checked>").count(), MAX_BUTTONS);
+        assert!(html.contains(r#"name="button.B0TEST0000" value="on" checked>"#));
+        assert!(html.contains(&format!(
+            r#"name="button.B0TEST{:04}" value="on">"#,
+            MAX_BUTTONS
+        )));
+    }
+
     #[test]
     fn forms_may_end_up_at_the_apps_redirect_origin_and_nowhere_else() {
         use super::form_target;
