@@ -32,6 +32,17 @@ fn press(f: &Fixture, token: &str, asin: &str, key: Option<&str>) -> reqwest::Re
     }
 }
 
+/// How many of the customer's orders for `asin` are placed (not yet shipped).
+async fn placed_orders(f: &Fixture, asin: &str) -> usize {
+    let orders = get_json(&f.http, &f.url("/v1/orders")).await;
+    orders["orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["asin"] == asin && o["status"] == "placed")
+        .count()
+}
+
 #[tokio::test]
 async fn a_linked_fridge_shows_the_chosen_buttons_and_a_press_orders_once() {
     let f = sandbox().await;
@@ -82,14 +93,7 @@ async fn a_linked_fridge_shows_the_chosen_buttons_and_a_press_orders_once() {
     assert_eq!(again["eventInstanceId"], id.as_str());
 
     // The order is the customer's (the app sees it) and the fridge shows it as open.
-    let orders = get_json(&f.http, &f.url("/v1/orders")).await;
-    let beans_orders = orders["orders"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|o| o["asin"] == "B0RFBEAN01" && o["status"] == "placed")
-        .count();
-    assert_eq!(beans_orders, 1);
+    assert_eq!(placed_orders(&f, "B0RFBEAN01").await, 1);
     let shown = json_of(f.http.get(f.url("/v1/screen/buttons")).bearer_auth(&token)).await;
     assert_eq!(
         shown["buttons"][0]["openOrder"]["eventInstanceId"],
@@ -153,14 +157,7 @@ async fn a_hundred_concurrent_retries_of_one_press_place_one_order() {
         })
         .collect();
     assert_eq!(ids.len(), 1, "every retry answers with the one order");
-    let orders = get_json(&f.http, &f.url("/v1/orders")).await;
-    let placed = orders["orders"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|o| o["asin"] == "B0RFDTRG30" && o["status"] == "placed")
-        .count();
-    assert_eq!(placed, 1);
+    assert_eq!(placed_orders(&f, "B0RFDTRG30").await, 1);
 }
 
 #[tokio::test]

@@ -287,14 +287,7 @@ async fn token_device(state: &AppState, token: &str) -> Result<CallingDevice, Er
              device's own token (scope dash:replenish).",
         ));
     }
-    let scope = grant
-        .scope_data
-        .as_deref()
-        .and_then(|data| DeviceScope::parse(data).ok())
-        .ok_or_else(no_device_token)?;
-    let device = state
-        .store()
-        .registered_device(grant.customer_id, &scope.model, &scope.serial)
+    let device = registered_device_of(state, &grant)
         .await?
         .ok_or_else(no_device_token)?;
     if let Some(expires) = grant.expires_at {
@@ -339,18 +332,30 @@ impl FromRequestParts<AppState> for ScreenDevice {
                  device's own token with the scope refill:buttons.",
             ));
         }
-        let scope = grant
-            .scope_data
-            .as_deref()
-            .and_then(|data| DeviceScope::parse(data).ok())
-            .ok_or_else(unlinked)?;
-        let device = state
-            .store()
-            .registered_device(grant.customer_id, &scope.model, &scope.serial)
+        let device = registered_device_of(state, &grant)
             .await?
             .ok_or_else(unlinked)?;
         Ok(ScreenDevice(device))
     }
+}
+
+/// The device a device's token names in its `scope_data`, while that device is registered to
+/// the token's customer.
+async fn registered_device_of(
+    state: &AppState,
+    grant: &TokenGrant,
+) -> Result<Option<CallingDevice>, Error> {
+    let Some(scope) = grant
+        .scope_data
+        .as_deref()
+        .and_then(|data| DeviceScope::parse(data).ok())
+    else {
+        return Ok(None);
+    };
+    Ok(state
+        .store()
+        .registered_device(grant.customer_id, &scope.model, &scope.serial)
+        .await?)
 }
 
 /// A program reading the customer's profile (`/user/profile`): any valid access token with

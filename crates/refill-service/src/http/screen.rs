@@ -71,11 +71,9 @@ async fn event_stream(
         })?;
     let shown: std::collections::HashSet<String> = state
         .store()
-        .screen_buttons(&device, state.now())
+        .button_asins(&device)
         .await?
-        .buttons
         .into_iter()
-        .map(|b| b.asin)
         .collect();
     let shown = std::sync::Arc::new(shown);
     let (model, serial) = (device.model.clone(), device.serial.clone());

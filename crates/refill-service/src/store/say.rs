@@ -427,22 +427,21 @@ impl Store {
                 found.title
             )));
         }
-        let (device, key): (i64, String) = {
-            let row =
-                sqlx::query("SELECT device_id, press_key FROM approvals WHERE request_id = $1")
-                    .bind(id)
-                    .fetch_one(&mut *tx)
-                    .await?;
-            (row.try_get("device_id")?, row.try_get("press_key")?)
+        let (device, key, is_test): (i64, String, bool) = {
+            let row = sqlx::query(
+                "SELECT a.device_id, a.press_key, d.is_test FROM approvals a \
+                 JOIN devices d ON d.id = a.device_id WHERE a.request_id = $1",
+            )
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+            (
+                row.try_get("device_id")?,
+                row.try_get("press_key")?,
+                crate::store::db::flag(&row, "is_test")?,
+            )
         };
         let order_id = if approve {
-            let is_test: bool = {
-                let row = sqlx::query("SELECT is_test FROM devices WHERE id = $1")
-                    .bind(device)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                crate::store::db::flag(&row, "is_test")?
-            };
             let order = NewOrder {
                 customer,
                 asin: &found.asin,
@@ -495,14 +494,14 @@ impl Store {
     /// `ApprovalDecided` event. Returns how many.
     pub async fn expire_approvals(&self, now: OffsetDateTime) -> Result<u32, sqlx::Error> {
         let mut tx = self.write().await?;
-        let due: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT request_id, customer_id FROM approvals \
+        let due: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT request_id, customer_id, device_id FROM approvals \
              WHERE status = 'pending' AND expires_at_ms <= $1",
         )
         .bind(to_ms(now))
         .fetch_all(&mut *tx)
         .await?;
-        for (id, customer) in &due {
+        for (id, customer, device) in &due {
             sqlx::query(
                 "UPDATE approvals SET status = 'expired', decided_at_ms = expires_at_ms \
                  WHERE request_id = $1",
@@ -518,15 +517,10 @@ impl Store {
             )
             .await?
             {
-                let device: i64 =
-                    sqlx::query_scalar("SELECT device_id FROM approvals WHERE request_id = $1")
-                        .bind(id)
-                        .fetch_one(&mut *tx)
-                        .await?;
                 record_event(
                     &mut tx,
                     *customer,
-                    Some(device),
+                    Some(*device),
                     "ApprovalDecided",
                     &approval_body(&expired),
                     now,

@@ -66,6 +66,14 @@ impl Store {
         Ok(choices.into_iter().map(|(_, c)| c).collect())
     }
 
+    /// The products of `device`'s buttons, in the order the customer chose them.
+    pub async fn button_asins(&self, device: &CallingDevice) -> Result<Vec<String>, sqlx::Error> {
+        sqlx::query_scalar("SELECT asin FROM device_buttons WHERE device_id = $1 ORDER BY position")
+            .bind(device.id)
+            .fetch_all(self.pool())
+            .await
+    }
+
     /// The buttons `device` shows, in the order the customer chose them.
     pub async fn screen_buttons(
         &self,
