@@ -203,6 +203,15 @@ pub fn device_models() -> Vec<DeviceModel> {
 /// `refill:buttons`) rather than reorder by themselves: (model id, name). They have no slots.
 pub const SCREEN_MODELS: &[(&str, &str)] = &[("RefillFridge-1", "FreshCool smart fridge")];
 
+/// The serial of the sandbox customer's smart fridge (a screened device, linked at the start).
+pub const FRIDGE_SERIAL: &str = "SANDBOX-FRIDGE";
+
+/// The sandbox fridge's limits: ask the customer first, at most $50 a month.
+const FRIDGE_MONTHLY_LIMIT_CENTS: i64 = 5000;
+
+/// How many of the customer's recent items the sandbox fridge shows.
+const FRIDGE_BUTTONS: usize = 6;
+
 /// The customer's order history: (ASIN, days ago). All delivered.
 pub const HISTORY: &[(&str, i64)] = &[
     ("B0RFWATR02", 75),
@@ -231,6 +240,7 @@ pub async fn seed(store: &crate::Store, now: OffsetDateTime) -> Result<(), sqlx:
         .execute(store.pool())
         .await?;
     }
+    seed_fridge(store, now).await?;
     let without_password: Option<i64> =
         sqlx::query_scalar("SELECT id FROM customers WHERE email = $1 AND password_hash IS NULL")
             .bind(CUSTOMER_EMAIL)
@@ -245,6 +255,94 @@ pub async fn seed(store: &crate::Store, now: OffsetDateTime) -> Result<(), sqlx:
             .await?;
     }
     Ok(())
+}
+
+/// Links the sandbox customer's smart fridge, once (also in sandboxes made before there were
+/// screened devices; not again once the customer removed it): its buttons are their recent
+/// items, as its consent page would choose, and it asks the customer before it orders, up to
+/// $50 a month.
+async fn seed_fridge(store: &crate::Store, now: OffsetDateTime) -> Result<(), sqlx::Error> {
+    let Some(customer): Option<i64> =
+        sqlx::query_scalar("SELECT id FROM customers WHERE email = $1")
+            .bind(CUSTOMER_EMAIL)
+            .fetch_optional(store.pool())
+            .await?
+    else {
+        return Ok(());
+    };
+    let (model, name) = SCREEN_MODELS[0];
+    let seeded: Option<i64> =
+        sqlx::query_scalar("SELECT id FROM devices WHERE model_id = $1 AND serial = $2")
+            .bind(model)
+            .bind(FRIDGE_SERIAL)
+            .fetch_optional(store.pool())
+            .await?;
+    if seeded.is_some() {
+        return Ok(());
+    }
+    let buttons: Vec<String> = store
+        .button_choices(customer, now)
+        .await?
+        .into_iter()
+        .filter(|c| c.recent)
+        .take(FRIDGE_BUTTONS)
+        .map(|c| c.asin)
+        .collect();
+    let mut tx = store.pool().begin().await?;
+    let device: i64 = sqlx::query_scalar(
+        "INSERT INTO devices (customer_id, model_id, serial, name, is_test, registered_at_ms, \
+             client_id) VALUES ($1, $2, $3, $4, 0, $5, $6) RETURNING id",
+    )
+    .bind(customer)
+    .bind(model)
+    .bind(FRIDGE_SERIAL)
+    .bind(name)
+    .bind(crate::store::to_ms(now))
+    .bind(crate::auth::SANDBOX_CLIENT_ID)
+    .fetch_one(&mut *tx)
+    .await?;
+    crate::store::screen::set_buttons(&mut tx, device, &buttons).await?;
+    sqlx::query(
+        "INSERT INTO device_limits (device_id, per_order_minor, per_month_minor, ask_first) \
+         VALUES ($1, NULL, $2, 1)",
+    )
+    .bind(device)
+    .bind(FRIDGE_MONTHLY_LIMIT_CENTS)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}
+
+/// A new buttons token (scope `refill:buttons`) for the sandbox fridge, valid for `lifetime`,
+/// as its simulated screen holds one; `None` once the customer removed the fridge (then it has
+/// nothing to show).
+pub async fn fridge_token(
+    store: &crate::Store,
+    now: OffsetDateTime,
+    lifetime: time::Duration,
+) -> Result<Option<(String, OffsetDateTime)>, sqlx::Error> {
+    let (model, _) = SCREEN_MODELS[0];
+    let linked: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM devices WHERE model_id = $1 AND serial = $2 \
+           AND deregistered_at_ms IS NULL",
+    )
+    .bind(model)
+    .bind(FRIDGE_SERIAL)
+    .fetch_optional(store.pool())
+    .await?;
+    match linked {
+        Some(id) => Ok(Some(
+            store
+                .issue_device_token(
+                    (id, model, FRIDGE_SERIAL),
+                    crate::auth::BUTTONS_SCOPE,
+                    now,
+                    lifetime,
+                )
+                .await?,
+        )),
+        None => Ok(None),
+    }
 }
 
 /// The customer, catalog, devices and history; only into a database with no customer yet.

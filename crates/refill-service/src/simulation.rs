@@ -168,9 +168,8 @@ async fn round(
         _ => {
             let (token, expires) = store
                 .issue_device_token(
-                    slot.device_id,
-                    &slot.model,
-                    &slot.serial,
+                    (slot.device_id, &slot.model, &slot.serial),
+                    crate::auth::DEVICE_SCOPE,
                     now,
                     TOKEN_LIFETIME,
                 )

@@ -589,3 +589,137 @@ async fn a_press_that_asks_first_waits_for_approval_decline_or_expiry() {
         .collect();
     assert_eq!(placed, ["B0RFBEAN01"], "only the approved press ordered");
 }
+
+#[tokio::test]
+async fn a_screen_page_of_another_origin_may_call_the_button_api_but_not_the_customers() {
+    let f = sandbox().await;
+    let token = fridge_token(&f, "FRIDGE-CORS").await;
+    let page = "http://192.168.1.40:8080";
+
+    // The browser's preflight before a press with a token and an idempotency key.
+    let preflight = f
+        .http
+        .request(
+            reqwest::Method::OPTIONS,
+            f.url("/v1/screen/buttons/B0RFBEAN01/press"),
+        )
+        .header("Origin", page)
+        .header("Access-Control-Request-Method", "POST")
+        .header(
+            "Access-Control-Request-Headers",
+            "authorization, idempotency-key",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), 204);
+    let allowed = |name: &str| {
+        preflight.headers()[name]
+            .to_str()
+            .unwrap()
+            .to_ascii_lowercase()
+    };
+    assert_eq!(allowed("access-control-allow-origin"), "*");
+    assert!(allowed("access-control-allow-methods").contains("post"));
+    assert!(allowed("access-control-allow-headers").contains("idempotency-key"));
+    assert!(allowed("access-control-allow-headers").contains("authorization"));
+
+    // The answers themselves, errors too, are readable by the page.
+    let shown = f
+        .http
+        .get(f.url("/v1/screen/buttons"))
+        .header("Origin", page)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(shown.status(), 200);
+    assert_eq!(shown.headers()["access-control-allow-origin"], "*");
+    let refused = f
+        .http
+        .get(f.url("/v1/screen/buttons"))
+        .header("Origin", page)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    assert_eq!(refused.headers()["access-control-allow-origin"], "*");
+
+    // The customer's own API stays closed to other origins.
+    let customers = f
+        .http
+        .get(f.url("/v1/orders"))
+        .header("Origin", page)
+        .send()
+        .await
+        .unwrap();
+    assert!(customers
+        .headers()
+        .get("access-control-allow-origin")
+        .is_none());
+}
+
+#[tokio::test]
+async fn the_sandbox_has_a_linked_fridge_that_asks_before_it_orders() {
+    let f = sandbox().await;
+    let now = f.clock.now();
+    let devices = get_json(&f.http, &f.url("/v1/devices")).await;
+    let fridge = devices["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["model"] == FRIDGE)
+        .expect("the sandbox's fridge is in the device list")
+        .clone();
+    assert_eq!(fridge["serial"], refill_service::sandbox::FRIDGE_SERIAL);
+    assert_eq!(fridge["screen"], true);
+    assert_eq!(fridge["slots"].as_array().unwrap().len(), 0);
+    assert_eq!(fridge["buttons"].as_array().unwrap().len(), 6, "{fridge}");
+    assert_eq!(fridge["buttons"][0]["asin"], "B0RFBEAN01");
+    // The devices that reorder by themselves are not screened.
+    assert!(devices["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["model"] != FRIDGE)
+        .all(|d| d["screen"] == false && d["buttons"].as_array().unwrap().is_empty()));
+
+    let (token, _) = refill_service::sandbox::fridge_token(
+        f.service.store(),
+        now,
+        time::Duration::hours(1),
+    )
+    .await
+    .unwrap()
+    .expect("the fridge is linked");
+    let shown = json_of(f.http.get(f.url("/v1/screen/buttons")).bearer_auth(&token)).await;
+    assert_eq!(shown["buttons"][0]["needsApproval"], true);
+    let limits = get_json(
+        &f.http,
+        &f.url(&format!(
+            "/v1/devices/{FRIDGE}/{}/limits",
+            refill_service::sandbox::FRIDGE_SERIAL
+        )),
+    )
+    .await;
+    assert_eq!(limits["askFirst"], true);
+    assert_eq!(limits["perMonth"]["amountMinor"], 5000);
+    let pressed = json_of(press(&f, &token, "B0RFBEAN01", Some("sandbox-1"))).await;
+    assert_eq!(pressed["detailCode"], "APPROVAL_REQUIRED");
+
+    // Removed by the customer: its token stops at once, and it gets no new one.
+    let (status, _) = answer(f.http.delete(f.url(&format!(
+        "/v1/devices/{FRIDGE}/{}",
+        refill_service::sandbox::FRIDGE_SERIAL
+    ))))
+    .await;
+    assert!(status < 300, "{status}");
+    let (status, _) = answer(f.http.get(f.url("/v1/screen/buttons")).bearer_auth(&token)).await;
+    assert_eq!(status, 401);
+    assert!(
+        refill_service::sandbox::fridge_token(f.service.store(), now, time::Duration::hours(1))
+            .await
+            .unwrap()
+            .is_none()
+    );
+}

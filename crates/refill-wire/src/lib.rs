@@ -449,8 +449,15 @@ pub struct DeviceView {
     /// item, told of by hand (`POST /v1/items/{slotId}/opened` and `/ran-out`).
     #[serde(default)]
     pub home: bool,
-    /// Its slots, in the model's order.
+    /// Its slots, in the model's order (none for a screened device).
     pub slots: Vec<SlotView>,
+    /// A screened device (linked with the scope `refill:buttons`): it shows `buttons` on its
+    /// screen instead of reordering by itself.
+    #[serde(default)]
+    pub screen: bool,
+    /// The products a screened device shows as buttons, in its order.
+    #[serde(default)]
+    pub buttons: Vec<SlotProduct>,
 }
 
 /// `GET /v1/devices`: the customer's registered devices.

@@ -22,13 +22,51 @@ use axum::{Json, Router};
 use refill_core::Asin;
 use refill_wire::{OrderView, ScreenButtons, ScreenPressResult};
 
-/// The screened devices' routes.
+/// The screened devices' routes. A device's screen is a web page of the device's own (served
+/// by the device, or a file), so these routes answer pages of any origin (CORS): the token is a
+/// bearer token the page sends itself, never a cookie, so no other page can use it.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/v1/screen/buttons", get(buttons))
-        .route("/v1/screen/buttons/{asin}/press", post(press))
-        .route("/v1/screen/orders/{id}/cancel", post(cancel))
-        .route("/v1/screen/events/stream", get(event_stream))
+        .route("/v1/screen/buttons", get(buttons).options(preflight))
+        .route("/v1/screen/buttons/{asin}/press", post(press).options(preflight))
+        .route("/v1/screen/orders/{id}/cancel", post(cancel).options(preflight))
+        .route("/v1/screen/events/stream", get(event_stream).options(preflight))
+        .layer(axum::middleware::map_response(any_origin))
+}
+
+/// A browser's question before a page of another origin calls a screen route with a token.
+async fn preflight() -> axum::response::Response {
+    use axum::http::{header, HeaderValue};
+    use axum::response::IntoResponse;
+    (
+        axum::http::StatusCode::NO_CONTENT,
+        [
+            (
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                HeaderValue::from_static("GET, POST"),
+            ),
+            (
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                HeaderValue::from_static(
+                    "authorization, content-type, idempotency-key, last-event-id",
+                ),
+            ),
+            (
+                header::ACCESS_CONTROL_MAX_AGE,
+                HeaderValue::from_static("600"),
+            ),
+        ],
+    )
+        .into_response()
+}
+
+/// Lets a page of any origin read the answers of the screen routes.
+async fn any_origin(mut response: axum::response::Response) -> axum::response::Response {
+    response.headers_mut().insert(
+        axum::http::header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        axum::http::HeaderValue::from_static("*"),
+    );
+    response
 }
 
 /// The most event streams one screened device may have open at once (its page, and the

@@ -609,14 +609,14 @@ impl Store {
         Ok(())
     }
 
-    /// A new access token, valid for `lifetime`, for the registered device `device_id`
-    /// (`model`/`serial`), as if it had redeemed a code: for the sandbox's simulated devices,
-    /// which were seeded registered.
+    /// A new access token with `scope` ([`crate::auth::DEVICE_SCOPE`] or
+    /// [`crate::auth::BUTTONS_SCOPE`]), valid for `lifetime`, for the registered device
+    /// `device_id` (`model`/`serial`), as if it had redeemed a code: for the sandbox's simulated
+    /// devices, which were seeded registered.
     pub async fn issue_device_token(
         &self,
-        device_id: i64,
-        model: &str,
-        serial: &str,
+        (device_id, model, serial): (i64, &str, &str),
+        scope: &str,
         now: OffsetDateTime,
         lifetime: Duration,
     ) -> Result<(String, OffsetDateTime), sqlx::Error> {
@@ -627,7 +627,7 @@ impl Store {
         let customer: i64 = row.try_get("customer_id")?;
         let is_test = crate::store::db::flag(&row, "is_test")?;
         let scope_data = serde_json::json!({
-            crate::auth::DEVICE_SCOPE: {
+            scope: {
                 "device_model": model,
                 "serial": serial,
                 "is_test_device": is_test,
@@ -642,7 +642,7 @@ impl Store {
         .bind(crypto::digest(token.expose()))
         .bind(crate::auth::SANDBOX_CLIENT_ID)
         .bind(customer)
-        .bind(crate::auth::DEVICE_SCOPE)
+        .bind(scope)
         .bind(scope_data.to_string())
         .bind(to_ms(expires))
         .execute(self.pool())

@@ -318,9 +318,11 @@ impl Store {
     pub async fn devices(&self, customer: i64) -> Result<DeviceList, sqlx::Error> {
         let rows = sqlx::query(
             "SELECT d.id, d.model_id, m.name AS model_name, d.serial, d.name, d.is_test, \
-                    m.home_of, s.slot_id, s.name AS slot_name, p.asin, p.title \
+                    m.home_of, s.slot_id, s.name AS slot_name, p.asin, p.title, \
+                    CAST(CASE WHEN EXISTS (SELECT 1 FROM device_buttons b WHERE b.device_id = d.id) \
+                        THEN 1 ELSE 0 END AS BIGINT) AS screen \
              FROM devices d JOIN device_models m ON m.model_id = d.model_id \
-             JOIN slots s ON s.model_id = d.model_id \
+             LEFT JOIN slots s ON s.model_id = d.model_id \
              LEFT JOIN device_slots ds ON ds.device_id = d.id AND ds.slot_id = s.slot_id \
              LEFT JOIN products p ON p.asin = ds.asin \
              WHERE d.customer_id = $1 AND d.deregistered_at_ms IS NULL \
@@ -344,19 +346,41 @@ impl Store {
                         is_test: crate::store::db::flag(&row, "is_test")?,
                         home: row.try_get::<Option<i64>, _>("home_of")?.is_some(),
                         slots: Vec::new(),
+                        screen: crate::store::db::flag(&row, "screen")?,
+                        buttons: Vec::new(),
                     },
                 ));
             }
+            let slot_id: Option<String> = row.try_get("slot_id")?;
             let asin: Option<String> = row.try_get("asin")?;
             let title: Option<String> = row.try_get("title")?;
-            if let Some((_, device)) = devices.last_mut() {
+            if let (Some((_, device)), Some(slot_id)) = (devices.last_mut(), slot_id) {
                 device.slots.push(SlotView {
-                    slot_id: row.try_get("slot_id")?,
+                    slot_id,
                     name: row.try_get("slot_name")?,
                     product: asin
                         .zip(title)
                         .map(|(asin, title)| SlotProduct { asin, title }),
                 });
+            }
+        }
+        if devices.iter().any(|(_, d)| d.screen) {
+            let buttons = sqlx::query(
+                "SELECT b.device_id, p.asin, p.title FROM device_buttons b \
+                 JOIN products p ON p.asin = b.asin JOIN devices d ON d.id = b.device_id \
+                 WHERE d.customer_id = $1 ORDER BY b.device_id, b.position",
+            )
+            .bind(customer)
+            .fetch_all(self.pool())
+            .await?;
+            for row in buttons {
+                let id: i64 = row.try_get("device_id")?;
+                if let Some((_, device)) = devices.iter_mut().find(|(d, _)| *d == id) {
+                    device.buttons.push(SlotProduct {
+                        asin: row.try_get("asin")?,
+                        title: row.try_get("title")?,
+                    });
+                }
             }
         }
         Ok(DeviceList {

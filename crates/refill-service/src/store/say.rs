@@ -34,13 +34,13 @@ pub enum Refused {
 
 /// The customer's limits for a device, as stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-struct Limits {
-    per_order: Option<i64>,
-    per_month: Option<i64>,
-    ask_first: bool,
+pub(crate) struct Limits {
+    pub(crate) per_order: Option<i64>,
+    pub(crate) per_month: Option<i64>,
+    pub(crate) ask_first: bool,
 }
 
-async fn limits_in(conn: &mut DbConnection, device: i64) -> Result<Limits, sqlx::Error> {
+pub(crate) async fn limits_in(conn: &mut DbConnection, device: i64) -> Result<Limits, sqlx::Error> {
     let row = sqlx::query(
         "SELECT per_order_minor, per_month_minor, ask_first FROM device_limits \
          WHERE device_id = $1",

@@ -94,6 +94,12 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         let mut open = self.open_orders(device.customer_id, now).await?;
+        let ask_first = {
+            let mut conn = self.pool().acquire().await?;
+            crate::store::say::limits_in(&mut conn, device.id)
+                .await?
+                .ask_first
+        };
         let buttons = rows
             .iter()
             .map(|row| {
@@ -106,7 +112,7 @@ impl Store {
                     image_url: row.try_get("image_path")?,
                     price,
                     pack,
-                    needs_approval: false,
+                    needs_approval: ask_first,
                 })
             })
             .collect::<Result<Vec<_>, sqlx::Error>>()?;
