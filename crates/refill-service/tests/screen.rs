@@ -515,6 +515,16 @@ async fn a_press_that_asks_first_waits_for_approval_decline_or_expiry() {
     );
     let listed = get_json(&f.http, &f.url("/v1/approvals")).await;
     assert_eq!(listed["approvals"][0]["id"], id.as_str());
+    // A screen that starts again (a reload) shows the button as waiting.
+    let shown = json_of(f.http.get(f.url("/v1/screen/buttons")).bearer_auth(&token)).await;
+    let beans = shown["buttons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["asin"] == "B0RFBEAN01")
+        .unwrap();
+    assert_eq!(beans["pendingApproval"]["id"], id.as_str());
+    assert_eq!(beans["needsApproval"], true);
 
     // Approved in the app: the order is placed; the press retried now shows it.
     let approved = json_of(f.http.post(f.url(&format!("/v1/approvals/{id}/approve")))).await;
@@ -525,6 +535,15 @@ async fn a_press_that_asks_first_waits_for_approval_decline_or_expiry() {
         .to_owned();
     let retried = json_of(press(&f, &token, "B0RFBEAN01", Some("a-1"))).await;
     assert_eq!(retried["eventInstanceId"], order_id.as_str());
+    let shown = json_of(f.http.get(f.url("/v1/screen/buttons")).bearer_auth(&token)).await;
+    assert!(
+        shown["buttons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|b| b["pendingApproval"].is_null()),
+        "{shown}"
+    );
     let (status, body) = answer(f.http.post(f.url(&format!("/v1/approvals/{id}/decline")))).await;
     assert_eq!(status, 409);
     assert_eq!(body["code"], "approval_closed");

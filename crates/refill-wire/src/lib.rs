@@ -284,6 +284,9 @@ pub struct ScreenButton {
     pub open_order: Option<OrderView>,
     /// Whether a press asks the customer first instead of ordering at once.
     pub needs_approval: bool,
+    /// A press of this button on this device that still waits for the customer's answer.
+    #[serde(default)]
+    pub pending_approval: Option<ApprovalView>,
 }
 
 /// Where an approval request stands.

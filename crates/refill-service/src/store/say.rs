@@ -188,6 +188,36 @@ fn new_request_id() -> String {
     format!("refill.v1.a.{suffix}")
 }
 
+/// `device`'s approval requests still waiting for the customer, by product.
+pub(crate) async fn pending_approvals_in(
+    conn: &mut DbConnection,
+    device: i64,
+    now: OffsetDateTime,
+) -> Result<std::collections::HashMap<String, ApprovalView>, sqlx::Error> {
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT request_id FROM approvals WHERE device_id = $1 AND status = 'pending' \
+           AND expires_at_ms > $2",
+    )
+    .bind(device)
+    .bind(to_ms(now))
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut pending = std::collections::HashMap::new();
+    for id in ids {
+        if let Some(approval) = approval_where(
+            conn,
+            "a.device_id = $1 AND a.request_id = $2",
+            (device, &id),
+            now,
+        )
+        .await?
+        {
+            pending.insert(approval.asin.clone(), approval);
+        }
+    }
+    Ok(pending)
+}
+
 impl Store {
     /// A press of `asin` on `device`'s screen with the press's idempotency `key`, under the
     /// customer's say: the order already open for the product (`ORDER_INPROGRESS`, whatever

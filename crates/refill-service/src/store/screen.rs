@@ -94,11 +94,14 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         let mut open = self.open_orders(device.customer_id, now).await?;
-        let ask_first = {
+        let (ask_first, mut pending) = {
             let mut conn = self.pool().acquire().await?;
-            crate::store::say::limits_in(&mut conn, device.id)
-                .await?
-                .ask_first
+            (
+                crate::store::say::limits_in(&mut conn, device.id)
+                    .await?
+                    .ask_first,
+                crate::store::say::pending_approvals_in(&mut conn, device.id, now).await?,
+            )
         };
         let buttons = rows
             .iter()
@@ -107,6 +110,7 @@ impl Store {
                 let (price, pack) = price_and_pack(row)?;
                 Ok(ScreenButton {
                     open_order: open.remove(&asin),
+                    pending_approval: pending.remove(&asin),
                     asin,
                     title: row.try_get("title")?,
                     image_url: row.try_get("image_path")?,
