@@ -725,6 +725,19 @@ async fn the_sandbox_has_a_linked_fridge_that_asks_before_it_orders() {
     assert_eq!(limits["perMonth"]["amountMinor"], 5000);
     let pressed = json_of(press(&f, &token, "B0RFBEAN01", Some("sandbox-1"))).await;
     assert_eq!(pressed["detailCode"], "APPROVAL_REQUIRED");
+    // The listing says where its event stream starts: after the request just made.
+    let before = shown["lastEventId"].as_i64().unwrap();
+    let after = json_of(f.http.get(f.url("/v1/screen/buttons")).bearer_auth(&token)).await;
+    let after = after["lastEventId"].as_i64().unwrap();
+    assert!(after > before, "{before} then {after}");
+    let mut stream = f
+        .http
+        .get(f.url(&format!("/v1/screen/events/stream?after={before}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(Sse::new(&mut stream).next().await.1, "ApprovalRequested");
 
     // Removed by the customer: its token stops at once, and it gets no new one.
     let (status, _) = answer(f.http.delete(f.url(&format!(

@@ -398,6 +398,10 @@ pub struct ScreenButtons {
     pub device_name: String,
     /// Its buttons.
     pub buttons: Vec<ScreenButton>,
+    /// The newest event when this was read: the event stream from here
+    /// (`?after=lastEventId`) tells what changes next, without what came before.
+    #[serde(default)]
+    pub last_event_id: i64,
 }
 
 /// `POST /v1/buttons/{asin}/press`: what the press did.

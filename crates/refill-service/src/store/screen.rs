@@ -84,6 +84,12 @@ impl Store {
             .bind(device.id)
             .fetch_one(self.pool())
             .await?;
+        // Read first: an event after it is one the listing may not show yet.
+        let last_event_id: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(id) FROM events WHERE customer_id = $1")
+                .bind(device.customer_id)
+                .fetch_one(self.pool())
+                .await?;
         let rows = sqlx::query(
             "SELECT p.asin, p.title, p.pack_quantity, p.unit, p.price_minor, p.currency, \
                     p.image_path \
@@ -123,6 +129,7 @@ impl Store {
         Ok(ScreenButtons {
             device_name,
             buttons,
+            last_event_id: last_event_id.unwrap_or(0),
         })
     }
 }
