@@ -11,11 +11,13 @@
 //! * `cargo xtask bundle`: the release app as Linux packages, `.deb` and `.rpm`
 //!   (`target/release/bundle/`); `test` installs the `.deb`, runs it and removes it.
 //! * `cargo xtask bindings`: regenerate `ui/src/lib/bindings.ts`.
+//! * `cargo xtask sdk`: rebuild the web SDK's bundle (`sdk/web/dist/refill-buttons.js`, committed).
 //! * `cargo xtask fuzz [--seconds N]`: every fuzz target for a bounded time (cargo fuzz).
 
 mod bench;
 mod package;
 mod postgres;
+mod sdk;
 mod setup;
 mod util;
 
@@ -32,6 +34,7 @@ commands:
     bench                             benchmark against a bare Tauri app; writes BENCHMARKS.md
     bundle                            the release app as .deb and .rpm (target/release/bundle/)
     bindings                          regenerate ui/src/lib/bindings.ts
+    sdk                               rebuild sdk/web/dist/refill-buttons.js (committed)
     fuzz [--seconds N]                run every fuzz target for N seconds each (default 60)
     setup                             only install what is missing and build the UI
 ";
@@ -43,6 +46,7 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("bench") => bench::bench(),
         Some("bindings") => bindings(false),
+        Some("sdk") => setup::all(setup::Purpose::Run).and_then(|()| sdk::build()),
         Some("bundle") => {
             setup::all(setup::Purpose::Run).and_then(|()| package::bundle().map(drop))
         }
@@ -213,6 +217,7 @@ fn test() -> Result<()> {
             cmd("npm", ["run", "--silent", "test"]).current_dir(&ui),
         )
     })?;
+    gate("web SDK for device makers", &mut sdk::gate)?;
     gate("end-to-end tests", &mut || e2e())?;
     gate("the installed package", &mut package::gate)?;
     gate("fuzzing", &mut || fuzz(10))?;

@@ -140,18 +140,22 @@ fn unless_unchanged(
 }
 
 fn npm() -> Result<()> {
-    let ui = root().join("ui");
-    unless_unchanged(
-        "npm packages",
-        &ui.join("package-lock.json"),
-        &ui.join("node_modules/.refill-lock-fingerprint"),
-        || {
-            run_step(
-                "npm ci (UI packages from the lockfile)",
-                cmd("npm", ["ci", "--no-audit", "--no-fund"]).current_dir(&ui),
-            )
-        },
-    )
+    // The app's UI, and the web SDK for device makers.
+    for (dir, what) in [("ui", "UI"), ("sdk/web", "web SDK")] {
+        let dir = root().join(dir);
+        unless_unchanged(
+            &format!("npm packages ({what})"),
+            &dir.join("package-lock.json"),
+            &dir.join("node_modules/.refill-lock-fingerprint"),
+            || {
+                run_step(
+                    &format!("npm ci ({what} packages from the lockfile)"),
+                    cmd("npm", ["ci", "--no-audit", "--no-fund"]).current_dir(&dir),
+                )
+            },
+        )?;
+    }
+    Ok(())
 }
 
 /// cargo-fuzz, for the fuzz gate.
