@@ -703,14 +703,11 @@ async fn the_sandbox_has_a_linked_fridge_that_asks_before_it_orders() {
         .filter(|d| d["model"] != FRIDGE)
         .all(|d| d["screen"] == false && d["buttons"].as_array().unwrap().is_empty()));
 
-    let (token, _) = refill_service::sandbox::fridge_token(
-        f.service.store(),
-        now,
-        time::Duration::hours(1),
-    )
-    .await
-    .unwrap()
-    .expect("the fridge is linked");
+    let (token, _) =
+        refill_service::sandbox::fridge_token(f.service.store(), now, time::Duration::hours(1))
+            .await
+            .unwrap()
+            .expect("the fridge is linked");
     let shown = json_of(f.http.get(f.url("/v1/screen/buttons")).bearer_auth(&token)).await;
     assert_eq!(shown["buttons"][0]["needsApproval"], true);
     let limits = get_json(
@@ -748,10 +745,12 @@ async fn the_sandbox_has_a_linked_fridge_that_asks_before_it_orders() {
     assert!(status < 300, "{status}");
     let (status, _) = answer(f.http.get(f.url("/v1/screen/buttons")).bearer_auth(&token)).await;
     assert_eq!(status, 401);
-    assert!(
-        refill_service::sandbox::fridge_token(f.service.store(), now, time::Duration::hours(1))
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(refill_service::sandbox::fridge_token(
+        f.service.store(),
+        now,
+        time::Duration::hours(1)
+    )
+    .await
+    .unwrap()
+    .is_none());
 }

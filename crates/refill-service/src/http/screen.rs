@@ -28,9 +28,18 @@ use refill_wire::{OrderView, ScreenButtons, ScreenPressResult};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/screen/buttons", get(buttons).options(preflight))
-        .route("/v1/screen/buttons/{asin}/press", post(press).options(preflight))
-        .route("/v1/screen/orders/{id}/cancel", post(cancel).options(preflight))
-        .route("/v1/screen/events/stream", get(event_stream).options(preflight))
+        .route(
+            "/v1/screen/buttons/{asin}/press",
+            post(press).options(preflight),
+        )
+        .route(
+            "/v1/screen/orders/{id}/cancel",
+            post(cancel).options(preflight),
+        )
+        .route(
+            "/v1/screen/events/stream",
+            get(event_stream).options(preflight),
+        )
         .layer(axum::middleware::map_response(any_origin))
 }
 
