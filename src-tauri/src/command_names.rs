@@ -40,4 +40,10 @@ pub const COMMANDS: &[&str] = &[
     "check_service",
     "choose_service",
     "choose_sign_in",
+    "approvals",
+    "decide_approval",
+    "device_limits",
+    "change_device_limits",
+    "device_screen_url",
+    "open_device_screen",
 ];

@@ -721,7 +721,41 @@ mod tests {
         let err = invoke(&main, "onboarding_finish_link", serde_json::json!({})).unwrap_err();
         assert_eq!(err["code"], "no_device_setup");
         let devices = invoke(&main, "list_devices", serde_json::json!({})).unwrap();
-        assert_eq!(devices["devices"].as_array().unwrap().len(), 3);
+        assert_eq!(devices["devices"].as_array().unwrap().len(), 4);
+        // The sandbox's fridge: its limits, its screen (served next to the sandbox), and the
+        // presses waiting for an answer (none yet).
+        let fridge = serde_json::json!({"model": "RefillFridge-1", "serial": "SANDBOX-FRIDGE"});
+        let limits = invoke(&main, "device_limits", fridge.clone()).unwrap();
+        assert_eq!(limits["askFirst"], true);
+        let changed = invoke(
+            &main,
+            "change_device_limits",
+            serde_json::json!({"model": "RefillFridge-1", "serial": "SANDBOX-FRIDGE",
+                "change": {"perOrderMinor": 2500, "perMonthMinor": null, "askFirst": true}}),
+        )
+        .unwrap();
+        assert_eq!(changed["perOrder"]["amountMinor"], 2500);
+        let url = invoke(&main, "device_screen_url", fridge.clone()).unwrap();
+        assert!(
+            url.as_str().unwrap().starts_with("http://127.0.0.1:"),
+            "{url}"
+        );
+        assert_eq!(invoke(&main, "open_device_screen", fridge).unwrap(), url);
+        let brewer = serde_json::json!({"model": "RefillBrew-200", "serial": "SANDBOX-0001"});
+        assert!(invoke(&main, "device_screen_url", brewer)
+            .unwrap()
+            .is_null());
+        assert_eq!(
+            invoke(&main, "approvals", serde_json::json!({})).unwrap(),
+            serde_json::json!([])
+        );
+        let err = invoke(
+            &main,
+            "decide_approval",
+            serde_json::json!({"id": "nope", "approve": true}),
+        )
+        .unwrap_err();
+        assert_eq!(err["code"], "not_found");
 
         // Errors reach the UI as { code, message }.
         let err = invoke(&main, "press_button", serde_json::json!({"asin": "nope"})).unwrap_err();

@@ -1,5 +1,5 @@
 //! OS notifications for the app's notices, with their actions: "Reorder" on a low supply,
-//! "Cancel order" on a placed order. A click on a notification itself brings the window forward
+//! "Cancel order" on a placed order, "Approve" / "Decline" on a device's press that asks first. A click on a notification itself brings the window forward
 //! and opens the in-app inbox, which offers the same actions where the notification server shows
 //! no buttons. Every notice also goes to the UI as the `notice` event.
 //!
@@ -19,6 +19,10 @@ use tauri::{AppHandle, Emitter, Runtime};
 const REORDER: &str = "reorder";
 /// The action that cancels the placed order.
 const CANCEL: &str = "cancel";
+/// The action that approves a device's press (the order is placed).
+const APPROVE: &str = "approve";
+/// The action that declines a device's press.
+const DECLINE: &str = "decline";
 
 /// What a notification's button acts on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +31,8 @@ enum Target {
     Reorder { asin: String },
     /// "Cancel order": cancels this order.
     Cancel { event_instance_id: String },
+    /// "Approve" / "Decline": answers this approval request.
+    Answer { approval_id: String },
     /// No button: a click opens the inbox.
     Nothing,
 }
@@ -41,16 +47,23 @@ impl Target {
                     event_instance_id: id.clone(),
                 }
             }
+            (NoticeKind::ApprovalNeeded, _, _) => match &notice.approval_id {
+                Some(id) => Target::Answer {
+                    approval_id: id.clone(),
+                },
+                None => Target::Nothing,
+            },
             _ => Target::Nothing,
         }
     }
 
-    /// The button's action id and label.
-    fn button(&self) -> Option<(&'static str, &'static str)> {
+    /// The buttons' action ids and labels.
+    fn buttons(&self) -> &'static [(&'static str, &'static str)] {
         match self {
-            Target::Reorder { .. } => Some((REORDER, "Reorder")),
-            Target::Cancel { .. } => Some((CANCEL, "Cancel order")),
-            Target::Nothing => None,
+            Target::Reorder { .. } => &[(REORDER, "Reorder")],
+            Target::Cancel { .. } => &[(CANCEL, "Cancel order")],
+            Target::Answer { .. } => &[(APPROVE, "Approve"), (DECLINE, "Decline")],
+            Target::Nothing => &[],
         }
     }
 }
@@ -66,6 +79,21 @@ fn act<R: Runtime>(app: &AppHandle<R>, core: &AppCore, target: &Target, action: 
             tauri::async_runtime::spawn(async move {
                 if let Err(e) = core.press_button(asin).await {
                     core.announce(notices::problem("reorder", &e));
+                }
+            });
+        }
+        (Target::Answer { approval_id }, action @ (APPROVE | DECLINE)) => {
+            let approve = action == APPROVE;
+            tracing::info!(approve, "approval answered from a notification");
+            let id = approval_id.clone();
+            tauri::async_runtime::spawn(async move {
+                if let Err(e) = core.decide_approval(id, approve).await {
+                    let what = if approve {
+                        "approve the order"
+                    } else {
+                        "decline the order"
+                    };
+                    core.announce(notices::problem(what, &e));
                 }
             });
         }
@@ -140,6 +168,7 @@ mod tests {
             cancellable_until: None,
             slot: None,
             device: None,
+            approval_id: None,
         }
     }
 
@@ -152,7 +181,7 @@ mod tests {
                 asin: "B0RFBEAN01".into()
             }
         );
-        assert_eq!(low.button(), Some((REORDER, "Reorder")));
+        assert_eq!(low.buttons(), &[(REORDER, "Reorder")]);
         let mut placed = notice(NoticeKind::OrderPlaced);
         assert_eq!(
             Target::of(&placed),
@@ -161,9 +190,28 @@ mod tests {
         );
         placed.cancellable_until = Some(time::OffsetDateTime::UNIX_EPOCH);
         let cancel = Target::of(&placed);
-        assert_eq!(cancel.button(), Some((CANCEL, "Cancel order")));
+        assert_eq!(cancel.buttons(), &[(CANCEL, "Cancel order")]);
         let mut low_without_product = notice(NoticeKind::LowSupply);
         low_without_product.asin = None;
-        assert_eq!(Target::of(&low_without_product).button(), None);
+        assert!(Target::of(&low_without_product).buttons().is_empty());
+    }
+
+    #[test]
+    fn a_press_that_asks_first_offers_approve_and_decline_until_answered() {
+        let mut asked = notice(NoticeKind::ApprovalNeeded);
+        asked.approval_id = Some("refill.v1.a.1".into());
+        let answer = Target::of(&asked);
+        assert_eq!(
+            answer,
+            Target::Answer {
+                approval_id: "refill.v1.a.1".into()
+            }
+        );
+        assert_eq!(
+            answer.buttons(),
+            &[(APPROVE, "Approve"), (DECLINE, "Decline")]
+        );
+        asked.approval_id = None;
+        assert_eq!(Target::of(&asked), Target::Nothing);
     }
 }

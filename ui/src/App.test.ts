@@ -72,6 +72,19 @@ function fakeApi(over: Partial<Api> = {}): Api {
     checkService: vi.fn(async (url: string) => ({ url, version: "0.1.0", sandbox: false })),
     chooseSignIn: vi.fn(async () => ({ signedIn: false, name: null, email: null, notice: null })),
     chooseService: vi.fn(async (url: string | null) => ({ kind: url ? ("external" as const) : ("embedded" as const), url, fixed: false })),
+    approvals: vi.fn(async () => []),
+    decideApproval: vi.fn(async () => {
+      throw { code: "internal", message: "not in this test" };
+    }),
+    deviceLimits: vi.fn(async () => ({ perOrder: null, perMonth: null, askFirst: false, spentThisMonth: { amountMinor: 0, currency: "USD" } })),
+    changeDeviceLimits: vi.fn(async (_m: string, _s: string, change) => ({
+      perOrder: change.perOrderMinor === null ? null : { amountMinor: change.perOrderMinor, currency: "USD" },
+      perMonth: change.perMonthMinor === null ? null : { amountMinor: change.perMonthMinor, currency: "USD" },
+      askFirst: change.askFirst,
+      spentThisMonth: { amountMinor: 0, currency: "USD" },
+    })),
+    deviceScreenUrl: vi.fn(async () => null),
+    openDeviceScreen: vi.fn(async () => "http://127.0.0.1:2/"),
     ...wizardApi(),
     ...over,
   };
@@ -236,6 +249,47 @@ describe("signing in", () => {
 });
 
 describe("devices", () => {
+  it("shows what a screened device shows, with a badge for its presses waiting for an answer", async () => {
+    const fridge = {
+      model: "RefillFridge-1",
+      modelName: "FreshCool smart fridge",
+      serial: "SANDBOX-FRIDGE",
+      name: "FreshCool smart fridge",
+      isTest: false,
+      home: false,
+      slots: [],
+      screen: true,
+      buttons: [
+        { asin: "B0RFBEAN01", title: "Coffee beans" },
+        { asin: "B0RFFILT04", title: "Water filter" },
+      ],
+    };
+    const asked = (id: string, status: "pending" | "declined") => ({
+      id,
+      asin: "B0RFBEAN01",
+      title: "Coffee beans",
+      quantity: 1,
+      price: { amountMinor: 1899, currency: "USD" },
+      device: { model: fridge.model, serial: fridge.serial },
+      deviceName: fridge.name,
+      status,
+      createdAt: "2026-12-04T10:00:00Z",
+      expiresAt: "2026-12-05T10:00:00Z",
+      decidedAt: null,
+      order: null,
+    });
+    const api = fakeApi({
+      listDevices: vi.fn(async () => ({ devices: [fridge] })),
+      approvals: vi.fn(async () => [asked("a1", "pending"), asked("a2", "pending"), asked("a0", "declined")]),
+    });
+    render(App, { props: { api } });
+    expect((await screen.findByTestId("device-SANDBOX-FRIDGE")).textContent).toContain("On its screen: Coffee beans, Water filter");
+    const badge = await screen.findByTestId("device-asks-SANDBOX-FRIDGE");
+    expect(badge.textContent).toBe("2");
+    expect(badge.getAttribute("aria-label")).toBe("2 waiting for your approval");
+  });
+
+
   it("opens the setup wizard from the header and lists linked devices", async () => {
     const api = fakeApi({
       listDevices: vi.fn(async () => ({
@@ -248,6 +302,8 @@ describe("devices", () => {
             isTest: true,
             home: false,
             slots: [{ slotId: "brew-beans", name: "Coffee beans", product: { asin: "B0RFBEAN01", title: "Beans" } }],
+            screen: false,
+            buttons: [],
           },
         ],
       })),

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/svelte";
 import App from "./App.svelte";
 import type { Api, AppEvents } from "./lib/api";
-import type { DeviceView, Inbox, NewItem, Notice, Settings, SlotInventory, SlotSettings } from "./lib/bindings";
+import type { DeviceView, Inbox, LimitsChange, NewItem, Notice, Settings, SlotInventory, SlotSettings } from "./lib/bindings";
 import { aLinkedDevice, anOrder, aTile, wizardApi } from "./lib/fixtures";
 
 afterEach(cleanup);
@@ -20,6 +20,7 @@ const low: Notice = {
   cancellableUntil: null,
   slot: { model: aLinkedDevice.model, serial: aLinkedDevice.serial, slotId: "brew-beans" },
   device: { model: aLinkedDevice.model, serial: aLinkedDevice.serial },
+  approvalId: null,
 };
 
 function beans(over: Partial<SlotInventory> = {}): SlotInventory {
@@ -115,6 +116,19 @@ function fakeApi(over: Partial<Api> = {}): Api {
     chooseService: vi.fn(async (url: string | null) => ({ kind: url ? ("external" as const) : ("embedded" as const), url, fixed: false })),
     ...wizardApi(),
     listDevices: vi.fn(async () => ({ devices: [aLinkedDevice] })),
+    approvals: vi.fn(async () => []),
+    decideApproval: vi.fn(async () => {
+      throw { code: "internal", message: "not in this test" };
+    }),
+    deviceLimits: vi.fn(async () => ({ perOrder: null, perMonth: null, askFirst: false, spentThisMonth: { amountMinor: 0, currency: "USD" } })),
+    changeDeviceLimits: vi.fn(async (_m: string, _s: string, change: LimitsChange) => ({
+      perOrder: change.perOrderMinor === null ? null : { amountMinor: change.perOrderMinor, currency: "USD" },
+      perMonth: change.perMonthMinor === null ? null : { amountMinor: change.perMonthMinor, currency: "USD" },
+      askFirst: change.askFirst,
+      spentThisMonth: { amountMinor: 4000, currency: "USD" },
+    })),
+    deviceScreenUrl: vi.fn(async () => null),
+    openDeviceScreen: vi.fn(async () => "http://127.0.0.1:2/"),
     ...over,
     // The app's own inbox: a notice arriving adds to it.
     ...{ _add: (n: Notice) => (inbox = { notices: [n, ...inbox.notices], unread: inbox.unread + 1 }) },
@@ -131,7 +145,64 @@ function fakeEvents() {
   return { events, send: (n: Notice) => notice(n), open: () => open() };
 }
 
+
+const fridge: DeviceView = {
+  model: "RefillFridge-1",
+  modelName: "FreshCool smart fridge",
+  serial: "SANDBOX-FRIDGE",
+  name: "FreshCool smart fridge",
+  isTest: false,
+  home: false,
+  slots: [],
+  screen: true,
+  buttons: [{ asin: "B0RFBEAN01", title: "Coffee beans" }],
+};
+
+function anApproval(id: string, status: "pending" | "approved" | "declined" = "pending") {
+  return {
+    id,
+    asin: "B0RFBEAN01",
+    title: "Coffee beans",
+    quantity: 1,
+    price: { amountMinor: 1899, currency: "USD" },
+    device: { model: fridge.model, serial: fridge.serial },
+    deviceName: fridge.name,
+    status,
+    createdAt: "2026-12-04T10:00:00Z",
+    expiresAt: "2026-12-05T10:00:00Z",
+    decidedAt: null,
+    order: status === "approved" ? anOrder() : null,
+  };
+}
+
 describe("the inbox", () => {
+  it("answers a device that asks first, once", async () => {
+    const asked: Notice = {
+      ...low,
+      id: 44,
+      kind: "approvalNeeded",
+      title: "FreshCool smart fridge asks to order",
+      body: "Coffee beans, $18.99. Approve or decline it here.",
+      slot: null,
+      device: { model: fridge.model, serial: fridge.serial },
+      approvalId: "refill.v1.a.1",
+    };
+    const answered: Notice = { ...asked, id: 45, approvalId: null };
+    const api = fakeApi({
+      inbox: vi.fn(async () => ({ notices: [answered, asked], unread: 0 })),
+      decideApproval: vi.fn(async (id: string) => anApproval(id, "approved")),
+    });
+    render(App, { props: { api } });
+    await fireEvent.click(await screen.findByTestId("inbox-button"));
+    await fireEvent.click(await screen.findByTestId("notice-approve-44"));
+    await waitFor(() => expect(screen.getByTestId("notice-message-44").textContent).toBe("Approved: ordered."));
+    expect(api.decideApproval).toHaveBeenCalledWith("refill.v1.a.1", true);
+    expect(screen.queryByTestId("notice-approve-44")).toBeNull();
+    // A request answered elsewhere offers nothing.
+    expect(screen.queryByTestId("notice-approve-45")).toBeNull();
+    expect(screen.queryByTestId("notice-decline-45")).toBeNull();
+  });
+
   it("counts a new notice, opens (also from a notification click) and reorders from it", async () => {
     const api = fakeApi();
     const { events, send, open } = fakeEvents();
@@ -194,6 +265,8 @@ describe("items without a device", () => {
     isTest: false,
     home: true,
     slots: [{ slotId: "item-1", name: "Dishwasher salt", product: null }],
+    screen: false,
+    buttons: [],
   };
   const salt = (over: Partial<SlotInventory> = {}) =>
     beans({ slotId: "item-1", name: "Dishwasher salt", capacity: 2000, remaining: null, levels: [], runsOut: null, low: false, ...over });
@@ -286,6 +359,67 @@ describe("items without a device", () => {
     await fireEvent.click(screen.getByTestId("remove-item-confirm-item-1"));
     expect((await screen.findByTestId("slot-error-item-1")).textContent).toContain("nothing was changed");
     expect(screen.getByTestId("device-page")).toBeTruthy();
+  });
+});
+
+describe("a screened device's page", () => {
+  it("shows its buttons and month's spend, sets its limits, answers its presses and opens its screen", async () => {
+    let pending = [anApproval("refill.v1.a.7")];
+    const api = fakeApi({
+      listDevices: vi.fn(async () => ({ devices: [fridge] })),
+      approvals: vi.fn(async () => pending),
+      decideApproval: vi.fn(async (id: string) => {
+        pending = [];
+        return anApproval(id, "declined");
+      }),
+      deviceLimits: vi.fn(async () => ({
+        perOrder: null,
+        perMonth: { amountMinor: 5000, currency: "USD" },
+        askFirst: true,
+        spentThisMonth: { amountMinor: 4000, currency: "USD" },
+      })),
+      deviceScreenUrl: vi.fn(async () => "http://127.0.0.1:2/"),
+    });
+    render(App, { props: { api } });
+    await fireEvent.click(await screen.findByTestId("open-device-SANDBOX-FRIDGE"));
+    expect((await screen.findByTestId("screen-buttons")).textContent).toContain("Coffee beans");
+    expect((await screen.findByTestId("screen-spent")).textContent).toContain("This month: $40.00 of $50.00");
+    expect((screen.getByTestId("limit-per-month") as HTMLInputElement).value).toBe("50");
+    expect((screen.getByTestId("limit-ask-first") as HTMLInputElement).checked).toBe(true);
+
+    // Limits: a wrong amount is refused in words; a right one is saved in cents.
+    await fireEvent.input(screen.getByTestId("limit-per-order"), { target: { value: "-3" } });
+    await fireEvent.click(screen.getByTestId("save-limits"));
+    expect((await screen.findByTestId("limits-error")).textContent).toBe(
+      "The most per order must be an amount above 0, or empty for no limit.",
+    );
+    expect(api.changeDeviceLimits).not.toHaveBeenCalled();
+    await fireEvent.input(screen.getByTestId("limit-per-order"), { target: { value: "20" } });
+    await fireEvent.click(screen.getByTestId("save-limits"));
+    await waitFor(() =>
+      expect(api.changeDeviceLimits).toHaveBeenCalledWith("RefillFridge-1", "SANDBOX-FRIDGE", {
+        perOrderMinor: 2000,
+        perMonthMinor: 5000,
+        askFirst: true,
+      }),
+    );
+
+    // Its press waiting for an answer, declined here.
+    expect((await screen.findByTestId("approval-refill.v1.a.7")).textContent).toContain("Coffee beans, $18.99");
+    await fireEvent.click(screen.getByTestId("decline-refill.v1.a.7"));
+    await waitFor(() => expect(screen.queryByTestId("screen-approvals")).toBeNull());
+    expect(api.decideApproval).toHaveBeenCalledWith("refill.v1.a.7", false);
+
+    // The sandbox fridge's screen opens in the browser.
+    await fireEvent.click(await screen.findByTestId("open-device-screen"));
+    expect(await screen.findByTestId("open-device-screen-message")).toBeTruthy();
+    expect(api.openDeviceScreen).toHaveBeenCalledWith("RefillFridge-1", "SANDBOX-FRIDGE");
+
+    // Stopping it says what happens.
+    await fireEvent.click(screen.getByTestId("remove-device"));
+    expect(screen.getByTestId("remove-device-section").textContent).toContain("Its screen stops showing your buttons at once");
+    await fireEvent.click(screen.getByTestId("remove-device-confirm"));
+    await waitFor(() => expect(api.removeDevice).toHaveBeenCalledWith("RefillFridge-1", "SANDBOX-FRIDGE", false));
   });
 });
 

@@ -15,9 +15,10 @@
 use refill_auth::{AuthError, Session};
 use refill_wire::path_segment;
 use refill_wire::{
-    AccountDeletion, AccountExport, ButtonList, DeviceChange, DeviceList, DeviceView, ErrorBody,
-    ErrorCode, EventList, EventView, Health, ItemView, NewItem, OrderList, OrderView, PressResult,
-    ProductList, SlotInventory, SlotSettings,
+    AccountDeletion, AccountExport, ApprovalList, ApprovalView, ButtonList, DeviceChange,
+    DeviceLimits, DeviceList, DeviceView, ErrorBody, ErrorCode, EventList, EventView, Health,
+    ItemView, LimitsChange, NewItem, OrderList, OrderView, PressResult, ProductList, SlotInventory,
+    SlotSettings,
 };
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
@@ -208,6 +209,49 @@ impl Client {
         self.respond(&|| self.http.delete(self.url(&path)))
             .await
             .map(drop)
+    }
+
+    /// `GET /v1/devices/{model}/{serial}/limits`: what a screened device may spend, and what
+    /// its orders cost this month.
+    pub async fn device_limits(
+        &self,
+        model: &str,
+        serial: &str,
+    ) -> Result<DeviceLimits, ClientError> {
+        let path = format!("{}/limits", device_path(model, serial));
+        self.send(|| self.http.get(self.url(&path))).await
+    }
+
+    /// `PUT /v1/devices/{model}/{serial}/limits`: sets a screened device's limits.
+    pub async fn set_device_limits(
+        &self,
+        model: &str,
+        serial: &str,
+        change: &LimitsChange,
+    ) -> Result<DeviceLimits, ClientError> {
+        let path = format!("{}/limits", device_path(model, serial));
+        self.send(|| self.http.put(self.url(&path)).json(change))
+            .await
+    }
+
+    /// `GET /v1/approvals`: the presses waiting for the customer's answer (oldest first), then
+    /// the latest answered ones.
+    pub async fn approvals(&self) -> Result<ApprovalList, ClientError> {
+        self.send(|| self.http.get(self.url("/v1/approvals"))).await
+    }
+
+    /// `POST /v1/approvals/{id}/approve` (or `/decline`): the customer's answer to a press.
+    pub async fn decide_approval(
+        &self,
+        id: &str,
+        approve: bool,
+    ) -> Result<ApprovalView, ClientError> {
+        let path = format!(
+            "/v1/approvals/{}/{}",
+            path_segment(id),
+            if approve { "approve" } else { "decline" }
+        );
+        self.send(|| self.http.post(self.url(&path))).await
     }
 
     /// `PATCH /v1/devices/{model}/{serial}`: renames the device.

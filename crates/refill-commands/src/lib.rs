@@ -20,6 +20,7 @@ mod error;
 pub mod launch;
 pub mod notices;
 pub mod onboarding;
+mod say;
 mod settings;
 pub mod tray;
 
@@ -116,6 +117,8 @@ struct Inner {
     /// settings choose another service.
     backend: Mutex<Arc<Connection>>,
     embedded: Mutex<Option<RunningService>>,
+    /// The sandbox fridge's screen (a simulated device's web page), while the sandbox runs.
+    fridge_screen: Mutex<Option<refill_device_sim::HttpDevice>>,
     sign_in: account::SignInSlot,
     /// The sandbox's simulated devices (made on first use), found while the sandbox is in use.
     sandbox_devices: Arc<SandboxDevices>,
@@ -173,6 +176,7 @@ enum Doing {
     Changing,
     Removing,
     Deleting,
+    Answering,
 }
 
 impl AppCore {
@@ -185,6 +189,7 @@ impl AppCore {
                 platform,
                 backend: Mutex::new(Arc::new(OnceCell::new())),
                 embedded: Mutex::new(None),
+                fridge_screen: Mutex::new(None),
                 sign_in: account::SignInSlot::default(),
                 sandbox_devices: Arc::new(SandboxDevices::default()),
                 bluetooth: Radio::bluetooth(),
@@ -338,13 +343,14 @@ impl AppCore {
         config.review_items_every = Some(std::time::Duration::from_secs(1));
         // No device maker listens to the app's own sandbox.
         config.deliver_every = None;
-        if let Some(speed) = std::env::var("REFILL_SANDBOX_SPEED")
+        let speed = std::env::var("REFILL_SANDBOX_SPEED")
             .ok()
             .and_then(|s| s.trim().parse::<f64>().ok())
-            .filter(|s| s.is_finite() && *s > 1.0)
-        {
+            .filter(|s| s.is_finite() && *s > 1.0);
+        if let Some(speed) = speed {
             config.clock = std::sync::Arc::new(refill_core::FastClock::new(speed));
         }
+        let clock = config.clock.clone();
         let service = refill_service::start(config).await.map_err(|e| {
             AppError::new(
                 ErrorCode::SandboxFailed,
@@ -353,6 +359,8 @@ impl AppCore {
         })?;
         let url = service.base_url();
         tracing::info!(url, db = %db.display(), "sandbox service started");
+        self.start_fridge_screen(&service, clock, speed.unwrap_or(1.0))
+            .await;
         *self
             .inner
             .embedded
@@ -661,6 +669,10 @@ impl AppCore {
             (ClientError::Unreachable { url }, Doing::Removing) => format!(
                 "Can't reach the Refill service at {url}, so the device was not removed. \
                  Try again in a moment."
+            ),
+            (ClientError::Unreachable { url }, Doing::Answering) => format!(
+                "Can't reach the Refill service at {url}, so your answer was not sent and \
+                 nothing was ordered. Try again in a moment."
             ),
             (ClientError::Unreachable { url }, Doing::Deleting) => format!(
                 "Can't reach the Refill service at {url}, so your account was not deleted. \

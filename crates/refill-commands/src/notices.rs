@@ -52,6 +52,12 @@ pub enum NoticeKind {
     Summary,
     /// An action taken from a notification failed.
     Problem,
+    /// A screened device asks to order: the customer approves or declines (`approval_id`).
+    ApprovalNeeded,
+    /// A press that waited for the customer was not answered in time: nothing was ordered.
+    ApprovalExpired,
+    /// A press was approved or declined (closes its request in the inbox; not shown itself).
+    ApprovalAnswered,
 }
 
 /// A device slot a notice is about.
@@ -95,6 +101,9 @@ pub struct Notice {
     /// The device it concerns, where there is one (its notifications can be turned off).
     #[serde(default)]
     pub device: Option<DeviceRef>,
+    /// The approval request, while it waits for the customer ("Approve" / "Decline").
+    #[serde(default)]
+    pub approval_id: Option<String>,
 }
 
 /// The in-app inbox: the latest notices and how many are unread.
@@ -144,7 +153,23 @@ impl Saved {
 
     fn add(&mut self, notices: impl IntoIterator<Item = Notice>) {
         for notice in notices {
-            if self.notices.iter().all(|n| n.id != notice.id) {
+            // An answer (or expiry) closes its request: no Approve / Decline on it any more.
+            if matches!(
+                notice.kind,
+                NoticeKind::ApprovalAnswered | NoticeKind::ApprovalExpired
+            ) {
+                for asked in &mut self.notices {
+                    if asked.kind == NoticeKind::ApprovalNeeded
+                        && asked.approval_id.is_some()
+                        && asked.approval_id == notice.approval_id
+                    {
+                        asked.approval_id = None;
+                    }
+                }
+            }
+            if notice.kind != NoticeKind::ApprovalAnswered
+                && self.notices.iter().all(|n| n.id != notice.id)
+            {
                 self.notices.push(notice);
             }
         }
@@ -304,6 +329,38 @@ pub fn notice(event: &EventView) -> Option<Notice> {
                 ),
             )
         }
+        "ApprovalRequested" => (
+            NoticeKind::ApprovalNeeded,
+            format!(
+                "{} asks to order",
+                text(b, "deviceName").unwrap_or("A device")
+            ),
+            format!(
+                "{}{}. Approve or decline it here.",
+                title_of(),
+                price_of(b).map(|p| format!(", {p}")).unwrap_or_default()
+            ),
+        ),
+        "ApprovalDecided" => {
+            let device = text(b, "deviceName").unwrap_or("the device");
+            match text(b, "status") {
+                Some("expired") => (
+                    NoticeKind::ApprovalExpired,
+                    "Not approved in time".to_owned(),
+                    format!("{} from {device}: nothing was ordered.", title_of()),
+                ),
+                Some("approved") => (
+                    NoticeKind::ApprovalAnswered,
+                    "Approved".to_owned(),
+                    format!("{} from {device}.", title_of()),
+                ),
+                _ => (
+                    NoticeKind::ApprovalAnswered,
+                    "Declined".to_owned(),
+                    format!("{} from {device}: nothing was ordered.", title_of()),
+                ),
+            }
+        }
         kind @ ("DeviceRegistered" | "DeviceDeregistered") => {
             let device = format!(
                 "{} {}",
@@ -357,7 +414,21 @@ pub fn notice(event: &EventView) -> Option<Notice> {
             .flatten(),
         slot,
         device,
+        approval_id: matches!(
+            kind,
+            NoticeKind::ApprovalNeeded | NoticeKind::ApprovalExpired | NoticeKind::ApprovalAnswered
+        )
+        .then(|| text(b, "approvalId").map(str::to_owned))
+        .flatten(),
     })
+}
+
+/// An event's `price` (`{"amountMinor": …, "currency": …}`) in words: "$18.99".
+fn price_of(body: &Value) -> Option<String> {
+    let price = body.get("price")?;
+    let minor = price.get("amountMinor")?.as_i64()?;
+    let currency = refill_core::Currency::parse(price.get("currency")?.as_str()?)?;
+    Some(refill_core::Money::new(minor, currency).in_words())
 }
 
 /// One notification for `missed` notices that came while the app was closed.
@@ -387,6 +458,7 @@ fn summary(missed: &[Notice]) -> Notice {
         cancellable_until: None,
         slot: None,
         device: None,
+        approval_id: None,
     }
 }
 
@@ -403,6 +475,7 @@ pub fn told(kind: NoticeKind, title: String, body: String) -> Notice {
         cancellable_until: None,
         slot: None,
         device: None,
+        approval_id: None,
     }
 }
 
@@ -749,5 +822,56 @@ mod tests {
         assert_eq!(saved.notices[1].id, 59);
         saved.read_up_to = 55;
         assert_eq!(saved.inbox().unread, 5);
+    }
+
+    #[test]
+    fn a_press_that_asks_first_is_a_notice_with_its_request_until_answered() {
+        let asked_body = json!({"approvalId": "refill.v1.a.1", "asin": "B0RFBEAN01",
+            "title": "Coffee beans", "status": "pending",
+            "price": {"amountMinor": 1899, "currency": "USD"},
+            "deviceName": "FreshCool smart fridge"});
+        let asked = notice(&event("ApprovalRequested", asked_body)).unwrap();
+        assert_eq!(asked.kind, NoticeKind::ApprovalNeeded);
+        assert_eq!(asked.title, "FreshCool smart fridge asks to order");
+        assert_eq!(
+            asked.body,
+            "Coffee beans, $18.99. Approve or decline it here."
+        );
+        assert_eq!(asked.approval_id.as_deref(), Some("refill.v1.a.1"));
+
+        let decided = |id: i64, status: &str| {
+            let mut n = notice(&event(
+                "ApprovalDecided",
+                json!({"approvalId": "refill.v1.a.1", "asin": "B0RFBEAN01",
+                    "title": "Coffee beans", "status": status,
+                    "deviceName": "FreshCool smart fridge"}),
+            ))
+            .unwrap();
+            n.id = id;
+            n
+        };
+        let expired = decided(9, "expired");
+        assert_eq!(expired.kind, NoticeKind::ApprovalExpired);
+        assert_eq!(expired.title, "Not approved in time");
+        assert_eq!(
+            expired.body,
+            "Coffee beans from FreshCool smart fridge: nothing was ordered."
+        );
+        assert_eq!(decided(9, "approved").kind, NoticeKind::ApprovalAnswered);
+        assert_eq!(decided(9, "declined").title, "Declined");
+
+        // In the inbox: the request keeps its buttons until it is answered; the answer itself
+        // is not kept (the customer gave it), an expiry is.
+        let mut saved = Saved::default();
+        saved.add([asked.clone()]);
+        assert!(saved.notices[0].approval_id.is_some());
+        saved.add([decided(8, "approved")]);
+        assert_eq!(saved.notices.len(), 1);
+        assert_eq!(saved.notices[0].approval_id, None);
+        let mut again = Saved::default();
+        again.add([asked, expired]);
+        assert_eq!(again.notices.len(), 2);
+        assert_eq!(again.notices[0].kind, NoticeKind::ApprovalExpired);
+        assert_eq!(again.notices[1].approval_id, None);
     }
 }

@@ -160,7 +160,12 @@ impl Settings {
             NoticeKind::DeviceAdded
             | NoticeKind::DeviceRemoved
             | NoticeKind::Summary
-            | NoticeKind::Problem => true,
+            | NoticeKind::Problem
+            // A device waits for the customer's answer; it told the device it would ask.
+            | NoticeKind::ApprovalNeeded
+            | NoticeKind::ApprovalExpired => true,
+            // The customer answered: nothing more to say.
+            NoticeKind::ApprovalAnswered => false,
         }
     }
 }

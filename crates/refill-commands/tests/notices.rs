@@ -240,3 +240,95 @@ async fn a_slot_can_be_read_and_switched_to_reorder_and_orders_are_listed() {
     assert!(orders.windows(2).all(|w| w[0].placed_at >= w[1].placed_at));
     core.shutdown().await;
 }
+
+/// The sandbox fridge (which asks first) pressed on its screen: the app is asked, answers, and
+/// the order is placed; a second press is declined, and nothing more is ordered.
+#[tokio::test]
+async fn a_press_that_asks_first_reaches_the_app_which_approves_or_declines_it() {
+    let data = tempfile::tempdir().unwrap();
+    let app_dir = tempfile::tempdir().unwrap();
+    let running = service(
+        &data.path().join("service.sqlite"),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await;
+    let url = running.base_url();
+    let core = app(app_dir.path(), &url);
+    let mut rx = core.notices();
+    core.follow_events();
+    until_following(app_dir.path()).await;
+
+    let (token, _) = refill_service::sandbox::fridge_token(
+        running.store(),
+        time::OffsetDateTime::now_utc(),
+        time::Duration::hours(1),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let http = reqwest::Client::new();
+    let press = |asin: &str, key: &str| {
+        http.post(format!("{url}/v1/screen/buttons/{asin}/press"))
+            .bearer_auth(&token)
+            .header("Idempotency-Key", key)
+            .send()
+    };
+    let pressed: serde_json::Value = press(BEANS, "k-1").await.unwrap().json().await.unwrap();
+    assert_eq!(pressed["detailCode"], "APPROVAL_REQUIRED");
+
+    let asked = next(&mut rx).await;
+    assert_eq!(asked.kind, NoticeKind::ApprovalNeeded);
+    assert_eq!(asked.title, "FreshCool smart fridge asks to order");
+    let id = asked.approval_id.clone().expect("the request to answer");
+    assert!(
+        core.settings().raises(&asked),
+        "always raised: the device waits"
+    );
+    assert_eq!(core.approvals().await.unwrap()[0].id, id);
+    let inbox = core.inbox();
+    assert_eq!(inbox.notices[0].approval_id.as_deref(), Some(id.as_str()));
+
+    let approved = core.decide_approval(id.clone(), true).await.unwrap();
+    assert_eq!(approved.status, refill_wire::ApprovalStatus::Approved);
+    let mut kinds = vec![next(&mut rx).await, next(&mut rx).await];
+    kinds.sort_by_key(|n| n.id);
+    assert_eq!(kinds[0].kind, NoticeKind::OrderPlaced);
+    assert_eq!(kinds[1].kind, NoticeKind::ApprovalAnswered);
+    assert!(
+        !core.settings().raises(&kinds[1]),
+        "the customer answered it"
+    );
+    // The inbox's request has no buttons any more.
+    let inbox = core.inbox();
+    let kept = inbox
+        .notices
+        .iter()
+        .find(|n| n.kind == NoticeKind::ApprovalNeeded)
+        .unwrap();
+    assert_eq!(kept.approval_id, None);
+    assert!(inbox
+        .notices
+        .iter()
+        .all(|n| n.kind != NoticeKind::ApprovalAnswered));
+    // Answered twice: said in words.
+    let again = core.decide_approval(id, false).await.unwrap_err();
+    assert!(
+        again.message.contains("approved already"),
+        "{}",
+        again.message
+    );
+
+    // Declined: nothing ordered.
+    press(FILTER, "k-2").await.unwrap();
+    let asked = next(&mut rx).await;
+    let declined = core
+        .decide_approval(asked.approval_id.unwrap(), false)
+        .await
+        .unwrap();
+    assert!(declined.order.is_none());
+    let orders = core.list_orders().await.unwrap();
+    assert!(orders
+        .orders
+        .iter()
+        .all(|o| o.asin != FILTER || o.status != OrderState::Placed));
+}

@@ -76,6 +76,26 @@ impl Money {
     }
 }
 
+impl Money {
+    /// The amount as a person reads it on a screen or in a notification: `$12.99`, `€4.50`,
+    /// `£3.00`, `¥500`; other currencies as [`Display`](fmt::Display) writes them (`12.99 CHF`).
+    pub fn in_words(&self) -> String {
+        let symbol = match self.currency.as_str() {
+            "USD" => "$",
+            "EUR" => "€",
+            "GBP" => "£",
+            "JPY" => "¥",
+            _ => return self.to_string(),
+        };
+        let plain = self.to_string();
+        let number = plain.rsplit_once(' ').map_or(plain.as_str(), |(n, _)| n);
+        match number.strip_prefix('-') {
+            Some(abs) => format!("-{symbol}{abs}"),
+            None => format!("{symbol}{number}"),
+        }
+    }
+}
+
 impl fmt::Display for Money {
     /// `12.99 USD`: plain and unambiguous, for logs and the CLI. The UI formats with the locale.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -125,6 +145,23 @@ mod tests {
         assert_eq!(serde_json::from_str::<Money>(&json).unwrap(), m);
         assert!(
             serde_json::from_str::<Money>(r#"{"amountMinor":1,"currency":"dollars"}"#).is_err()
+        );
+    }
+
+    #[test]
+    fn amounts_in_words_carry_their_symbol() {
+        assert_eq!(Money::new(1899, Currency::USD).in_words(), "$18.99");
+        assert_eq!(
+            Money::new(-450, Currency::parse("EUR").unwrap()).in_words(),
+            "-€4.50"
+        );
+        assert_eq!(
+            Money::new(500, Currency::parse("JPY").unwrap()).in_words(),
+            "¥500"
+        );
+        assert_eq!(
+            Money::new(1299, Currency::parse("CHF").unwrap()).in_words(),
+            "12.99 CHF"
         );
     }
 }

@@ -9,6 +9,13 @@
 //! A [`SimImprovDevice`] is set up with Improv Wi-Fi instead: it waits for a (simulated) press of
 //! its button, and once on Wi-Fi it takes the registration messages on its own web server, at
 //! the URL it returns (`{url}/refill/registration`).
+//!
+//! [`screen::serve_screen`] serves a screened device's screen (the sandbox's smart fridge): a
+//! web page with the web SDK's `<refill-buttons>` and the device's own buttons token.
+
+pub mod screen;
+
+pub use screen::{serve_screen, TokenSource};
 
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};

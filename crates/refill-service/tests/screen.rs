@@ -415,8 +415,8 @@ async fn limits_per_order_and_per_month_hold_at_their_edges() {
     assert_eq!(body["code"], "over_limit");
     assert_eq!(
         body["message"],
-        "Over the monthly limit set for this FreshCool smart fridge: 23.48 USD of 23.48 USD \
-         used, and this costs 12.99 USD."
+        "Over the monthly limit set for this FreshCool smart fridge: $23.48 of $23.48 used, and \
+         this costs $12.99."
     );
     // A cancelled order does not count: 18.99 + 12.99 is still over; 4.49 again fits.
     let id = filters["eventInstanceId"].as_str().unwrap();

@@ -66,7 +66,7 @@ fn raise<R: Runtime>(
         .summary(&notice.title)
         .body(&notice.body);
     if listens {
-        if let Some((id, label)) = target.button() {
+        for (id, label) in target.buttons() {
             notification.action(id, label);
         }
         // A click on the notification itself (servers show no button for it).

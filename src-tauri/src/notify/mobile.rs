@@ -1,7 +1,7 @@
 //! Mobile notifications through tauri-plugin-notification as published (Android and iOS have
 //! their own notification APIs; the plugin speaks them). Not compiled on the desktop.
 
-use super::{act, Target, CANCEL, REORDER};
+use super::{act, Target, APPROVE, CANCEL, DECLINE, REORDER};
 use refill_commands::{AppCore, Notice};
 use tauri::{AppHandle, Runtime};
 use tauri_plugin_notification::{Action, ActionType, NotificationExt};
@@ -10,6 +10,8 @@ use tauri_plugin_notification::{Action, ActionType, NotificationExt};
 const WITH_REORDER: &str = "low-supply";
 /// The action type of notifications with a Cancel order button.
 const WITH_CANCEL: &str = "order-placed";
+/// The action type of notifications with Approve and Decline buttons.
+const WITH_ANSWER: &str = "approval-needed";
 
 /// Raises notices through the plugin.
 pub(super) struct Raiser<R: Runtime> {
@@ -29,6 +31,14 @@ impl<R: Runtime> Raiser<R> {
                     .destructive(true)
                     .build()])
                 .build(),
+            ActionType::builder(WITH_ANSWER)
+                .actions(vec![
+                    Action::builder(APPROVE, "Approve").build(),
+                    Action::builder(DECLINE, "Decline")
+                        .destructive(true)
+                        .build(),
+                ])
+                .build(),
         ]);
         if let Err(e) = registered {
             tracing::warn!("notifications will have no buttons: {e}");
@@ -43,9 +53,10 @@ impl<R: Runtime> Raiser<R> {
                     .and_then(|v| v.as_str())
                     .map(str::to_owned)
             };
-            let target = match (extra("asin"), extra("eventInstanceId")) {
-                (Some(asin), _) => Target::Reorder { asin },
-                (_, Some(event_instance_id)) => Target::Cancel { event_instance_id },
+            let target = match (extra("asin"), extra("eventInstanceId"), extra("approvalId")) {
+                (_, _, Some(approval_id)) => Target::Answer { approval_id },
+                (Some(asin), _, _) => Target::Reorder { asin },
+                (_, Some(event_instance_id), _) => Target::Cancel { event_instance_id },
                 _ => Target::Nothing,
             };
             act(&handle, &core, &target, performed.action_id());
@@ -73,6 +84,11 @@ impl<R: Runtime> Raiser<R> {
                 builder = builder
                     .action_type_id(WITH_CANCEL)
                     .extra("eventInstanceId", event_instance_id);
+            }
+            Target::Answer { approval_id } => {
+                builder = builder
+                    .action_type_id(WITH_ANSWER)
+                    .extra("approvalId", approval_id);
             }
             Target::Nothing => {}
         }

@@ -44,6 +44,12 @@ export type Api = Pick<
   | "checkService"
   | "chooseService"
   | "chooseSignIn"
+  | "approvals"
+  | "decideApproval"
+  | "deviceLimits"
+  | "changeDeviceLimits"
+  | "deviceScreenUrl"
+  | "openDeviceScreen"
   | DeviceCommand
 >;
 

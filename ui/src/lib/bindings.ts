@@ -257,9 +257,18 @@ isTest: boolean,
  */
 home: boolean, 
 /**
- * Its slots, in the model's order.
+ * Its slots, in the model's order (none for a screened device).
  */
-slots: Array<SlotView>, };
+slots: Array<SlotView>, 
+/**
+ * A screened device (linked with the scope `refill:buttons`): it shows `buttons` on its
+ * screen instead of reordering by itself.
+ */
+screen: boolean, 
+/**
+ * The products a screened device shows as buttons, in its order.
+ */
+buttons: Array<SlotProduct>, };
 
 export type DeviceList = { 
 /**
@@ -603,7 +612,7 @@ export type ProductList = {
  */
 products: Array<CatalogProduct>, };
 
-export type NoticeKind = "lowSupply" | "orderPlaced" | "shipped" | "delivered" | "cancelled" | "deviceAdded" | "deviceRemoved" | "deviceSilent" | "summary" | "problem";
+export type NoticeKind = "lowSupply" | "orderPlaced" | "shipped" | "delivered" | "cancelled" | "deviceAdded" | "deviceRemoved" | "deviceSilent" | "summary" | "problem" | "approvalNeeded" | "approvalExpired" | "approvalAnswered";
 
 export type SlotRef = { 
 /**
@@ -669,7 +678,11 @@ slot: SlotRef | null,
 /**
  * The device it concerns, where there is one (its notifications can be turned off).
  */
-device: DeviceRef | null, };
+device: DeviceRef | null, 
+/**
+ * The approval request, while it waits for the customer ("Approve" / "Decline").
+ */
+approvalId: string | null, };
 
 export type Inbox = { 
 /**
@@ -755,6 +768,90 @@ version: string,
  */
 sandbox: boolean, };
 
+export type ApprovalStatus = "pending" | "approved" | "declined" | "expired";
+
+export type ApprovalView = { 
+/**
+ * Its id.
+ */
+id: string, 
+/**
+ * What it would order.
+ */
+asin: string, 
+/**
+ * Its title.
+ */
+title: string, 
+/**
+ * Packs.
+ */
+quantity: number, 
+/**
+ * What it costs, all packs, at the price when it was pressed.
+ */
+price: Money, 
+/**
+ * The device it was pressed on.
+ */
+device: DeviceRef, 
+/**
+ * That device's name.
+ */
+deviceName: string, 
+/**
+ * Where it stands.
+ */
+status: ApprovalStatus, 
+/**
+ * When it was pressed.
+ */
+createdAt: string, 
+/**
+ * When it expires unanswered.
+ */
+expiresAt: string, 
+/**
+ * When it was answered (or expired).
+ */
+decidedAt: string | null, 
+/**
+ * The order its approval placed (or the one already open for the product).
+ */
+order: OrderView | null, };
+
+export type DeviceLimits = { 
+/**
+ * The most one order may cost; `null`: no limit.
+ */
+perOrder: Money | null, 
+/**
+ * The most its orders may cost in a calendar month (UTC); `null`: no limit.
+ */
+perMonth: Money | null, 
+/**
+ * Whether each of its presses waits for the customer's approval.
+ */
+askFirst: boolean, 
+/**
+ * What its orders this month cost (not counting cancelled ones).
+ */
+spentThisMonth: Money, };
+
+export type LimitsChange = { 
+/**
+ * The most one order may cost; `null`: no limit.
+ */
+perOrderMinor: number | null, 
+/**
+ * The most its orders may cost in a calendar month; `null`: no limit.
+ */
+perMonthMinor: number | null, 
+/**
+ * Whether each press waits for approval.
+ */
+askFirst: boolean, };
+
 /** The names of all commands. */
 export type CommandName =
   | "list_buttons"
@@ -795,7 +892,13 @@ export type CommandName =
   | "save_settings"
   | "check_service"
   | "choose_service"
-  | "choose_sign_in";
+  | "choose_sign_in"
+  | "approvals"
+  | "decide_approval"
+  | "device_limits"
+  | "change_device_limits"
+  | "device_screen_url"
+  | "open_device_screen";
 
 /** Every command of the Refill app. Each rejects with an `AppError`. */
 export const commands = {
@@ -877,4 +980,16 @@ export const commands = {
   chooseService: (url: string | null): Promise<ServiceInfo> => invoke("choose_service", { url }),
   /** Signs in with another OAuth 2.0 provider (checked first) or, with null, the service's own sign-in; applied at once. */
   chooseSignIn: (provider: SignInProvider | null): Promise<Account> => invoke("choose_sign_in", { provider }),
+  /** The presses of screened devices waiting for an answer (oldest first), then the latest answered. */
+  approvals: (): Promise<Array<ApprovalView>> => invoke("approvals"),
+  /** Approves (orders) or declines a press that waits for an answer. */
+  decideApproval: (id: string, approve: boolean): Promise<ApprovalView> => invoke("decide_approval", { id, approve }),
+  /** A screened device's limits, and what its orders cost this month. */
+  deviceLimits: (model: string, serial: string): Promise<DeviceLimits> => invoke("device_limits", { model, serial }),
+  /** Sets a screened device's spending limits and whether it asks first. */
+  changeDeviceLimits: (model: string, serial: string, change: LimitsChange): Promise<DeviceLimits> => invoke("change_device_limits", { model, serial, change }),
+  /** The address of a device's screen the app can open (the sandbox fridge's), or null. */
+  deviceScreenUrl: (model: string, serial: string): Promise<string | null> => invoke("device_screen_url", { model, serial }),
+  /** Opens a device's screen in the browser (the sandbox fridge's); its address. */
+  openDeviceScreen: (model: string, serial: string): Promise<string> => invoke("open_device_screen", { model, serial }),
 };

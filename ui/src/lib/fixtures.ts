@@ -49,6 +49,8 @@ export const aLinkedDevice: DeviceView = {
     { slotId: "brew-beans", name: "Coffee beans", product: { asin: "B0RFBEAN01", title: "Beans" } },
     { slotId: "brew-filters", name: "Paper filters", product: null },
   ],
+  screen: false,
+  buttons: [],
 };
 
 /** What a device near the app sees. */

@@ -16,6 +16,7 @@ function aNotice(over: Partial<Notice> = {}): Notice {
     cancellableUntil: null,
     slot: null,
     device: null,
+    approvalId: null,
     ...over,
   };
 }
@@ -64,6 +65,9 @@ describe("supply", () => {
 
   it("offers reorder on a low item and cancel only while the window is open", () => {
     expect(noticeAction(aNotice(), now)).toBe("reorder");
+    const asked = aNotice({ kind: "approvalNeeded", asin: "B0RFBEAN01", approvalId: "refill.v1.a.1" });
+    expect(noticeAction(asked, now)).toBe("answer");
+    expect(noticeAction({ ...asked, approvalId: null }, now)).toBe(null);
     expect(noticeAction(aNotice({ asin: null }), now)).toBeNull();
     const placed = aNotice({ kind: "orderPlaced", eventInstanceId: "o1", cancellableUntil: "2026-11-30T13:00:00Z" });
     expect(noticeAction(placed, now)).toBe("cancel");

@@ -65,11 +65,13 @@ export function canCancel(order: Pick<OrderView, "status" | "cancellableUntil">,
 }
 
 /**
- * What the inbox offers on a notice at `now`: reorder a low item, or cancel a placed order (not
- * once a later notice in `all` says the order moved on).
+ * What the inbox offers on a notice at `now`: reorder a low item, cancel a placed order (not
+ * once a later notice in `all` says the order moved on), or answer a device that asks first
+ * (until the request is answered or expires).
  */
-export function noticeAction(notice: Notice, now: Date, all: Notice[] = []): "reorder" | "cancel" | null {
+export function noticeAction(notice: Notice, now: Date, all: Notice[] = []): "reorder" | "cancel" | "answer" | null {
   if (notice.kind === "lowSupply" && notice.asin) return "reorder";
+  if (notice.kind === "approvalNeeded") return notice.approvalId ? "answer" : null;
   const movedOn = all.some(
     (n) => n.eventInstanceId === notice.eventInstanceId && ["shipped", "delivered", "cancelled"].includes(n.kind),
   );

@@ -284,7 +284,7 @@ impl Store {
                 .bind(device.id)
                 .fetch_one(&mut *tx)
                 .await?;
-            let money = |minor: i64| Money::new(minor, currency);
+            let money = |minor: i64| Money::new(minor, currency).in_words();
             if let Some(most) = limits.per_order.filter(|most| price > *most) {
                 return Ok(Err(Refused::OverLimit(format!(
                     "Over the limit per order set for this {name}: this costs {}, the limit is \
