@@ -147,6 +147,8 @@ var c = class extends HTMLElement {
 	reloading = null;
 	scheduled = !1;
 	deviceName = "";
+	marked = !1;
+	changes = 0;
 	constructor() {
 		super(), this.root = this.attachShadow({ mode: "open" });
 		let e = document.createElement("style");
@@ -212,8 +214,8 @@ var c = class extends HTMLElement {
 		return n.unlinked ? (this.setStatus("unlinked", "This device is not linked to Refill any more. Link it again in the Refill app."), !1) : (n.offline ? this.setStatus("offline", "Offline: Refill cannot be reached. The buttons work again when the connection is back.") : this.setStatus("offline", n.message), !0);
 	}
 	async load() {
-		let e = await this.api.buttons();
-		this.buttons = e.buttons, this.lastEventId = Math.max(this.lastEventId, e.lastEventId), this.drawHeading(e.deviceName), this.setStatus("ready", ""), this.draw();
+		let e = this.changes, t = await this.api.buttons();
+		this.changes === e ? (this.buttons = t.buttons, this.lastEventId = Math.max(this.lastEventId, t.lastEventId), this.drawHeading(t.deviceName), this.setStatus("ready", ""), this.draw(), !this.marked && typeof performance < "u" && performance.mark && (this.marked = !0, performance.mark("refill-buttons:ready"))) : this.reload();
 	}
 	reload() {
 		this.reloading ||= setTimeout(() => {
@@ -246,7 +248,9 @@ var c = class extends HTMLElement {
 		let r = o();
 		for (let a = 1;; a++) try {
 			let e = await this.api.press(t, r);
-			this.local.delete(t), e.approval && e.approval.status === "pending" && (n.pendingApproval = e.approval), e.order && (n.openOrder = e.order, e.detailCode !== "ORDER_INPROGRESS" && this.mine.add(e.order.eventInstanceId));
+			this.changes += 1;
+			let i = this.buttons.find((e) => e.asin === t) ?? n;
+			this.local.delete(t), e.approval && e.approval.status === "pending" && (i.pendingApproval = e.approval), e.order && (i.openOrder = e.order, e.detailCode !== "ORDER_INPROGRESS" && this.mine.add(e.order.eventInstanceId));
 			break;
 		} catch (n) {
 			let r = n instanceof e ? n : new e(String(n), 0);
@@ -266,7 +270,7 @@ var c = class extends HTMLElement {
 		let n = this.buttons.find((e) => e.asin === t)?.openOrder;
 		if (n && this.api) {
 			try {
-				await this.api.cancel(n.eventInstanceId), this.local.set(t, { state: "cancelled" });
+				await this.api.cancel(n.eventInstanceId), this.changes += 1, this.local.set(t, { state: "cancelled" });
 				let e = this.buttons.find((e) => e.asin === t);
 				e && (e.openOrder = null);
 			} catch (n) {

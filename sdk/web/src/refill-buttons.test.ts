@@ -43,6 +43,8 @@ class FakeService {
   press: (asin: string, attempt: number) => Response | "offline" = (asin) =>
     json({ detailCode: "STANDARD_ORDER_PLACED", eventInstanceId: `order-${asin}`, order: order(asin), approval: null });
   reachable = true;
+  /** When set, listings wait for it. */
+  hold: Promise<void> | null = null;
   tokens = ["token-1"];
   private stream: ReadableStreamDefaultController<Uint8Array> | null = null;
   private presses = 0;
@@ -57,7 +59,9 @@ class FakeService {
       return json({ message: "The access token is missing, invalid or expired.", code: "invalid_token" }, 401);
     }
     if (url.pathname === "/v1/screen/buttons") {
-      return json({ deviceName: "FreshCool smart fridge", buttons: structuredClone(this.buttons), lastEventId: 7 });
+      const listed = structuredClone(this.buttons);
+      if (this.hold) await this.hold;
+      return json({ deviceName: "FreshCool smart fridge", buttons: listed, lastEventId: 7 });
     }
     const pressed = /^\/v1\/screen\/buttons\/(\w+)\/press$/.exec(url.pathname);
     if (pressed && method === "POST") {
@@ -155,6 +159,29 @@ describe("<refill-buttons>", () => {
     beans.cancel.click();
     await vi.waitFor(() => expect(beans.status()).toBe("Order cancelled."));
     expect(beans.press.getAttribute("aria-disabled")).toBe("false");
+  });
+
+  it("keeps showing an order when a listing read before it arrives after it", async () => {
+    const service = new FakeService();
+    const ordered = service.press;
+    service.press = (asin, attempt) => {
+      service.buttons = service.buttons.map((b) => (b.asin === asin ? { ...b, openOrder: order(asin) } : b));
+      return ordered(asin, attempt);
+    };
+    const element = await mount(service);
+    await vi.waitFor(() => expect(service.calls.some((c) => c.path.endsWith("/stream"))).toBe(true));
+    // Something elsewhere makes the screen list its buttons again, slowly.
+    let release = () => {};
+    service.hold = new Promise((resolve) => (release = resolve));
+    service.send(8, "OrderCancelled", { asin: "B0RFFILT04" });
+    await vi.waitFor(() => expect(service.calls.filter((c) => c.path === "/v1/screen/buttons")).toHaveLength(2));
+    tile(element, "B0RFBEAN01").press.click();
+    await vi.waitFor(() => expect(element.stateOf("B0RFBEAN01")).toBe("ordered"));
+    service.hold = null;
+    release();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(element.stateOf("B0RFBEAN01")).toBe("ordered");
+    expect(tile(element, "B0RFBEAN01").status()).toBe("Ordered, arrives Tue, Dec 8.");
   });
 
   it("sends a press that got no answer again with the same key, so it orders once", async () => {

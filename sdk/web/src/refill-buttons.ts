@@ -108,6 +108,9 @@ export class RefillButtons extends HTMLElement {
   private reloading: ReturnType<typeof setTimeout> | null = null;
   private scheduled = false;
   private deviceName = "";
+  private marked = false;
+  /** Counts the answers to presses and cancels (a listing read across one is stale). */
+  private changes = 0;
 
   constructor() {
     super();
@@ -223,12 +226,23 @@ export class RefillButtons extends HTMLElement {
   }
 
   private async load(): Promise<void> {
+    const before = this.changes;
     const shown = await this.api!.buttons();
+    if (this.changes !== before) {
+      // A press or a cancel was answered meanwhile: this listing may not show it yet.
+      this.reload();
+      return;
+    }
     this.buttons = shown.buttons;
     this.lastEventId = Math.max(this.lastEventId, shown.lastEventId);
     this.drawHeading(shown.deviceName);
     this.setStatus("ready", "");
     this.draw();
+    // For the page's own measurements: when the buttons were first usable.
+    if (!this.marked && typeof performance !== "undefined" && performance.mark) {
+      this.marked = true;
+      performance.mark("refill-buttons:ready");
+    }
   }
 
   /** Loads the buttons again soon (several events at once: once). */
@@ -269,14 +283,17 @@ export class RefillButtons extends HTMLElement {
 
   /** A tap on `asin`'s button: one press, sent again with the same key if no answer came. */
   async press(asin: string): Promise<void> {
-    const button = this.buttons.find((b) => b.asin === asin);
-    if (!button || !this.api || this.status !== "ready" || this.busy(button)) return;
+    const pressed = this.buttons.find((b) => b.asin === asin);
+    if (!pressed || !this.api || this.status !== "ready" || this.busy(pressed)) return;
     this.local.set(asin, { state: "pressing" });
     this.draw();
     const key = newKey();
     for (let attempt = 1; ; attempt++) {
       try {
         const result = await this.api.press(asin, key);
+        this.changes += 1;
+        // The buttons may have been listed again meanwhile: this one as it is now.
+        const button = this.buttons.find((b) => b.asin === asin) ?? pressed;
         this.local.delete(asin);
         if (result.approval && result.approval.status === "pending") button.pendingApproval = result.approval;
         if (result.order) {
@@ -307,6 +324,7 @@ export class RefillButtons extends HTMLElement {
     if (!order || !this.api) return;
     try {
       await this.api.cancel(order.eventInstanceId);
+      this.changes += 1;
       this.local.set(asin, { state: "cancelled" });
       const button = this.buttons.find((b) => b.asin === asin);
       if (button) button.openOrder = null;
