@@ -754,3 +754,74 @@ async fn the_sandbox_has_a_linked_fridge_that_asks_before_it_orders() {
     .unwrap()
     .is_none());
 }
+
+/// Sets a pack of `asin` to cost `cents` from now on.
+async fn set_price(f: &Fixture, asin: &str, cents: i64) {
+    sqlx::query("UPDATE products SET price_minor = $1 WHERE asin = $2")
+        .bind(cents)
+        .bind(asin)
+        .execute(f.service.store().pool())
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_one_tap_order_over_ten_percent_above_the_last_price_asks_first_with_both_prices() {
+    let f = sandbox().await;
+    // The customer paid $18.99 for the beans last time (the sandbox's history).
+    let press = |query: &str| {
+        f.http
+            .post(f.url(&format!("/v1/buttons/B0RFBEAN01/press{query}")))
+    };
+
+    // At its edge: 10 % more still orders without asking... (18.99 × 1.10 = 20.889)
+    set_price(&f, "B0RFBEAN01", 2088).await;
+    assert_eq!(f.service.store().price_rise(1, "B0RFBEAN01").await.unwrap(), None);
+    // ...a cent more asks first, in words with both prices, and orders nothing.
+    set_price(&f, "B0RFBEAN01", 2199).await;
+    let (status, body) = answer(press("")).await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["code"], "price_rose");
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains("costs $21.99 now, 16 % more than the $18.99 you paid last time"),
+        "{message}"
+    );
+    assert_eq!(placed_orders(&f, "B0RFBEAN01").await, 0);
+    // Confirmed at another price (it changed meanwhile): asks again.
+    let (status, _) = answer(press("?confirmPrice=2088")).await;
+    assert_eq!(status, 409);
+    let (status, body) = answer(press("?confirmPrice=lots")).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("confirmPrice"));
+    // Confirmed at the price now: ordered; pressed again, the open order (no question).
+    let placed = json_of(press("?confirmPrice=2199")).await;
+    assert_eq!(placed["detailCode"], "STANDARD_ORDER_PLACED");
+    assert_eq!(placed["order"]["price"]["amountMinor"], 2199);
+    let again = json_of(press("")).await;
+    assert_eq!(again["detailCode"], "ORDER_INPROGRESS");
+
+    // On a screen whose customer did not ask to approve first, the rise asks all the same.
+    let token = fridge_token(&f, "FRIDGE-PRICE").await;
+    set_price(&f, "B0RFFILT04", 2999).await;
+    let shown = json_of(f.http.get(f.url("/v1/screen/buttons")).bearer_auth(&token)).await;
+    let filter = shown["buttons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["asin"] == "B0RFFILT04")
+        .unwrap()
+        .clone();
+    assert_eq!(filter["needsApproval"], true);
+    let asked = json_of(press_on(&f, &token, "B0RFFILT04", "price-1")).await;
+    assert_eq!(asked["detailCode"], "APPROVAL_REQUIRED", "{asked}");
+    assert_eq!(asked["approval"]["price"]["amountMinor"], 2999);
+    assert!(asked["approval"]["previousPrice"]["amountMinor"].as_i64().unwrap() < 2999);
+    // A product whose price did not rise orders at once.
+    let water = json_of(press_on(&f, &token, "B0RFWATR02", "price-2")).await;
+    assert_eq!(water["detailCode"], "STANDARD_ORDER_PLACED", "{water}");
+}
+
+fn press_on(f: &Fixture, token: &str, asin: &str, key: &str) -> reqwest::RequestBuilder {
+    press(f, token, asin, Some(key))
+}

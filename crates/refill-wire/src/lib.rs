@@ -89,6 +89,9 @@ pub enum ErrorCode {
     OverLimit,
     /// The approval request was answered already, or expired.
     ApprovalClosed,
+    /// The price is more than 10 % above what the customer paid last time: the order waits
+    /// until they confirm the new price (`?confirmPrice=`); the message says both prices.
+    PriceRose,
 }
 
 /// The body of every error answer of the Refill API: DRS's `{"message": …}` plus a stable code.
@@ -317,6 +320,10 @@ pub struct ApprovalView {
     pub quantity: u32,
     /// What it costs, all packs, at the price when it was pressed.
     pub price: MoneyView,
+    /// What the customer paid for a pack last time, when it asks because the price rose more
+    /// than 10 % since.
+    #[serde(default)]
+    pub previous_price: Option<MoneyView>,
     /// The device it was pressed on.
     pub device: DeviceRef,
     /// That device's name.

@@ -50,6 +50,8 @@ pub enum Kind {
     OverLimit,
     /// The approval request was answered already, or expired.
     ApprovalClosed,
+    /// The price rose more than 10 % since the customer last paid: they confirm it first.
+    PriceRose,
     /// A slot's settings changed since the caller read them.
     SlotChanged,
     /// Over a rate or a limit; the message says which.
@@ -167,6 +169,7 @@ impl Error {
             Kind::NotCancellable => (StatusCode::CONFLICT, ErrorCode::OrderNotCancellable),
             Kind::OverLimit => (StatusCode::CONFLICT, ErrorCode::OverLimit),
             Kind::ApprovalClosed => (StatusCode::CONFLICT, ErrorCode::ApprovalClosed),
+            Kind::PriceRose => (StatusCode::CONFLICT, ErrorCode::PriceRose),
             Kind::SlotChanged => (StatusCode::CONFLICT, ErrorCode::SlotChanged),
             Kind::TooMany => (StatusCode::TOO_MANY_REQUESTS, ErrorCode::TooManyRequests),
             Kind::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::BadRequest),
@@ -214,6 +217,7 @@ impl Error {
             | Kind::NotCancellable
             | Kind::OverLimit
             | Kind::ApprovalClosed
+            | Kind::PriceRose
             | Kind::SlotChanged
             | Kind::InvalidGrant
             | Kind::UnsupportedGrantType => (StatusCode::BAD_REQUEST, None, self.message.as_str()),
@@ -261,6 +265,7 @@ impl Error {
             | Kind::NotCancellable
             | Kind::OverLimit
             | Kind::ApprovalClosed
+            | Kind::PriceRose
             | Kind::SlotChanged
             | Kind::InvalidGrant
             | Kind::UnsupportedGrantType => (
@@ -287,6 +292,7 @@ impl Error {
             | Kind::NotCancellable
             | Kind::OverLimit
             | Kind::ApprovalClosed
+            | Kind::PriceRose
             | Kind::SlotChanged => (StatusCode::BAD_REQUEST, "invalid_request"),
             Kind::SignInRequired | Kind::InvalidToken => {
                 (StatusCode::UNAUTHORIZED, "invalid_token")

@@ -342,12 +342,41 @@ async fn tell_item(
     Ok(Json(store.slot_inventory(&item, now, &policy).await?))
 }
 
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct PressQuery {
+    /// The price of a pack the customer confirmed, in minor units, after a price rise.
+    confirm_price: Option<i64>,
+}
+
 async fn press(
     State(state): State<AppState>,
     Customer { id: customer }: Customer,
     Path(asin): Path<String>,
+    query: Result<axum::extract::Query<PressQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<PressResult>, Error> {
     let asin = Asin::parse(&asin).map_err(|e| Error::bad_request(format!("{e}.")))?;
+    let confirmed = query
+        .map_err(|_| {
+            Error::bad_request(
+                "A press takes one parameter, confirmPrice: the price of a pack the customer \
+                 confirmed, in minor units (a whole number)."
+                    .to_owned(),
+            )
+        })?
+        .confirm_price;
+    // More than 10 % above what the customer paid last time: asks first, with both prices.
+    if let Some(rise) = state.store().price_rise(customer, asin.as_str()).await? {
+        if confirmed != Some(rise.now) {
+            return Err(Error::new(
+                Kind::PriceRose,
+                format!(
+                    "{} Order it at this price? (Nothing was ordered yet.)",
+                    rise.in_words()
+                ),
+            ));
+        }
+    }
     let now = state.inner.clock.now();
     let result = state
         .inner

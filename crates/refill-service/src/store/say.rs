@@ -20,6 +20,97 @@ use refill_wire::{
 use sqlx::Row;
 use time::OffsetDateTime;
 
+/// A one-tap order asks first when its price is more than this many percent above what the
+/// customer paid for a pack last time.
+pub const PRICE_RISE_PERCENT: i64 = 10;
+
+/// A price that rose more than [`PRICE_RISE_PERCENT`] since the customer last paid for the
+/// product.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriceRise {
+    /// The product's title.
+    pub title: String,
+    /// A pack's price now, in minor units.
+    pub now: i64,
+    /// What the customer paid for a pack last time, in minor units.
+    pub before: i64,
+    /// The currency of both.
+    pub currency: Currency,
+}
+
+impl PriceRise {
+    /// How much more it costs now, in percent (rounded).
+    pub fn percent(&self) -> i64 {
+        ((self.now - self.before) * 100 + self.before / 2) / self.before.max(1)
+    }
+
+    /// "Coffee beans costs $21.99 now, 16 % more than the $18.99 you paid last time."
+    pub fn in_words(&self) -> String {
+        format!(
+            "{} costs {} now, {} % more than the {} you paid last time.",
+            self.title,
+            Money::new(self.now, self.currency).in_words(),
+            self.percent(),
+            Money::new(self.before, self.currency).in_words()
+        )
+    }
+}
+
+/// Whether `asin`'s price now is more than [`PRICE_RISE_PERCENT`] above what `customer` paid for
+/// a pack in their latest order of it that was not cancelled; `None` when it is not, when they
+/// never ordered it, or when an order of it is open (a press then answers with that order).
+pub(crate) async fn price_rise_in(
+    conn: &mut DbConnection,
+    customer: i64,
+    asin: &str,
+) -> Result<Option<PriceRise>, sqlx::Error> {
+    let open: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM orders WHERE customer_id = $1 AND asin = $2 \
+           AND status IN ('placed', 'shipped') LIMIT 1",
+    )
+    .bind(customer)
+    .bind(asin)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if open.is_some() {
+        return Ok(None);
+    }
+    let Some(product) = sqlx::query("SELECT title, price_minor FROM products WHERE asin = $1")
+        .bind(asin)
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let last = sqlx::query(
+        "SELECT price_minor, quantity, currency FROM orders \
+         WHERE customer_id = $1 AND asin = $2 AND status != 'cancelled' \
+         ORDER BY placed_at_ms DESC, id DESC LIMIT 1",
+    )
+    .bind(customer)
+    .bind(asin)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(last) = last else {
+        return Ok(None);
+    };
+    let now: i64 = product.try_get("price_minor")?;
+    let quantity: i64 = last.try_get("quantity")?;
+    let before = last.try_get::<i64, _>("price_minor")? / quantity.max(1);
+    let currency_text: String = last.try_get("currency")?;
+    let currency = Currency::parse(&currency_text)
+        .ok_or_else(|| crate::store::corrupt("currency", &currency_text))?;
+    if before <= 0 || now * 100 <= before * (100 + PRICE_RISE_PERCENT) {
+        return Ok(None);
+    }
+    Ok(Some(PriceRise {
+        title: product.try_get("title")?,
+        now,
+        before,
+        currency,
+    }))
+}
+
 /// How long an approval request waits for the customer by default.
 pub const APPROVAL_LIFETIME: time::Duration = time::Duration::hours(24);
 
@@ -94,7 +185,7 @@ async fn currency_in(conn: &mut DbConnection, customer: i64) -> Result<Currency,
 }
 
 const APPROVAL_COLUMNS: &str = "a.request_id, a.asin, p.title, a.quantity, a.price_minor, \
-     a.currency, a.status, a.created_at_ms, a.expires_at_ms, a.decided_at_ms, \
+     a.previous_price_minor, a.currency, a.status, a.created_at_ms, a.expires_at_ms, a.decided_at_ms, \
      a.event_instance_id, a.customer_id, d.model_id, d.serial, d.name";
 
 const APPROVAL_FROM: &str = "approvals a JOIN products p ON p.asin = a.asin \
@@ -131,6 +222,9 @@ async fn approval_from_row(
         title: row.try_get("title")?,
         quantity: u32::try_from(quantity).unwrap_or(1),
         price: Money::new(row.try_get("price_minor")?, currency).into(),
+        previous_price: row
+            .try_get::<Option<i64>, _>("previous_price_minor")?
+            .map(|minor| Money::new(minor, currency).into()),
         device: DeviceRef {
             model: row.try_get("model_id")?,
             serial: row.try_get("serial")?,
@@ -174,6 +268,7 @@ fn approval_body(approval: &ApprovalView) -> serde_json::Value {
         "title": approval.title,
         "status": approval.status,
         "price": approval.price,
+        "previousPrice": approval.previous_price,
         "deviceName": approval.device_name,
         "eventInstanceId": approval.order.as_ref().map(|o| o.event_instance_id.clone()),
     })
@@ -219,6 +314,16 @@ pub(crate) async fn pending_approvals_in(
 }
 
 impl Store {
+    /// The price rise that makes a one-tap order of `asin` by `customer` ask first, if any.
+    pub async fn price_rise(
+        &self,
+        customer: i64,
+        asin: &str,
+    ) -> Result<Option<PriceRise>, sqlx::Error> {
+        let mut conn = self.pool().acquire().await?;
+        price_rise_in(&mut conn, customer, asin).await
+    }
+
     /// A press of `asin` on `device`'s screen with the press's idempotency `key`, under the
     /// customer's say: the order already open for the product (`ORDER_INPROGRESS`, whatever
     /// the limits), a refusal when a limit would be passed, an approval request when the
@@ -305,13 +410,14 @@ impl Store {
                     ))));
                 }
             }
-            if limits.ask_first {
+            let rise = price_rise_in(&mut tx, device.customer_id, asin).await?;
+            if limits.ask_first || rise.is_some() {
                 let id = new_request_id();
                 sqlx::query(
                     "INSERT INTO approvals (request_id, customer_id, device_id, asin, quantity, \
                          price_minor, currency, status, created_at_ms, expires_at_ms, \
-                         press_key) \
-                     VALUES ($1, $2, $3, $4, 1, $5, $6, 'pending', $7, $8, $9)",
+                         press_key, previous_price_minor) \
+                     VALUES ($1, $2, $3, $4, 1, $5, $6, 'pending', $7, $8, $9, $10)",
                 )
                 .bind(&id)
                 .bind(device.customer_id)
@@ -322,6 +428,7 @@ impl Store {
                 .bind(to_ms(now))
                 .bind(to_ms(now + lifetime))
                 .bind(key)
+                .bind(rise.map(|r| r.before))
                 .execute(&mut *tx)
                 .await?;
                 let approval = approval_where(

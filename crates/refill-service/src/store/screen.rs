@@ -100,20 +100,28 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         let mut open = self.open_orders(device.customer_id, now).await?;
-        let (ask_first, mut pending) = {
-            let mut conn = self.pool().acquire().await?;
-            (
-                crate::store::say::limits_in(&mut conn, device.id)
-                    .await?
-                    .ask_first,
-                crate::store::say::pending_approvals_in(&mut conn, device.id, now).await?,
-            )
-        };
+        let mut conn = self.pool().acquire().await?;
+        let ask_first = crate::store::say::limits_in(&mut conn, device.id)
+            .await?
+            .ask_first;
+        let mut pending = crate::store::say::pending_approvals_in(&mut conn, device.id, now).await?;
+        let mut risen = std::collections::HashSet::new();
+        for row in &rows {
+            let asin: String = row.try_get("asin")?;
+            if crate::store::say::price_rise_in(&mut conn, device.customer_id, &asin)
+                .await?
+                .is_some()
+            {
+                risen.insert(asin);
+            }
+        }
+        drop(conn);
         let buttons = rows
             .iter()
             .map(|row| {
                 let asin: String = row.try_get("asin")?;
                 let (price, pack) = price_and_pack(row)?;
+                let needs_approval = ask_first || risen.contains(&asin);
                 Ok(ScreenButton {
                     open_order: open.remove(&asin),
                     pending_approval: pending.remove(&asin),
@@ -122,7 +130,7 @@ impl Store {
                     image_url: row.try_get("image_path")?,
                     price,
                     pack,
-                    needs_approval: ask_first,
+                    needs_approval,
                 })
             })
             .collect::<Result<Vec<_>, sqlx::Error>>()?;
