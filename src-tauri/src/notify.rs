@@ -19,6 +19,8 @@ use tauri::{AppHandle, Emitter, Runtime};
 const REORDER: &str = "reorder";
 /// The action that cancels the placed order.
 const CANCEL: &str = "cancel";
+/// The action that orders at a price that rose, as the notification names it.
+const CONFIRM: &str = "confirm";
 /// The action that approves a device's press (the order is placed).
 const APPROVE: &str = "approve";
 /// The action that declines a device's press.
@@ -33,6 +35,8 @@ enum Target {
     Cancel { event_instance_id: String },
     /// "Approve" / "Decline": answers this approval request.
     Answer { approval_id: String },
+    /// "Order anyway": orders this product at this price (minor units), which rose.
+    Confirm { asin: String, price: i64 },
     /// No button: a click opens the inbox.
     Nothing,
 }
@@ -47,6 +51,13 @@ impl Target {
                     event_instance_id: id.clone(),
                 }
             }
+            (NoticeKind::PriceRose, Some(asin), _) => match notice.confirm_price {
+                Some(price) => Target::Confirm {
+                    asin: asin.clone(),
+                    price,
+                },
+                None => Target::Nothing,
+            },
             (NoticeKind::ApprovalNeeded, _, _) => match &notice.approval_id {
                 Some(id) => Target::Answer {
                     approval_id: id.clone(),
@@ -63,6 +74,7 @@ impl Target {
             Target::Reorder { .. } => &[(REORDER, "Reorder")],
             Target::Cancel { .. } => &[(CANCEL, "Cancel order")],
             Target::Answer { .. } => &[(APPROVE, "Approve"), (DECLINE, "Decline")],
+            Target::Confirm { .. } => &[(CONFIRM, "Order anyway")],
             Target::Nothing => &[],
         }
     }
@@ -77,9 +89,14 @@ fn act<R: Runtime>(app: &AppHandle<R>, core: &AppCore, target: &Target, action: 
             tracing::info!(asin, "reorder from a notification");
             let asin = asin.clone();
             tauri::async_runtime::spawn(async move {
-                if let Err(e) = core.press_button(asin).await {
-                    core.announce(notices::problem("reorder", &e));
-                }
+                core.reorder_unattended(asin, None, "reorder").await;
+            });
+        }
+        (Target::Confirm { asin, price }, CONFIRM) => {
+            tracing::info!(asin, price, "order at a new price from a notification");
+            let (asin, price) = (asin.clone(), *price);
+            tauri::async_runtime::spawn(async move {
+                core.reorder_unattended(asin, Some(price), "order").await;
             });
         }
         (Target::Answer { approval_id }, action @ (APPROVE | DECLINE)) => {
@@ -169,6 +186,7 @@ mod tests {
             slot: None,
             device: None,
             approval_id: None,
+            confirm_price: None,
         }
     }
 
@@ -213,5 +231,22 @@ mod tests {
         );
         asked.approval_id = None;
         assert_eq!(Target::of(&asked), Target::Nothing);
+    }
+
+    #[test]
+    fn a_price_that_rose_offers_to_order_at_the_price_it_names() {
+        let mut rose = notice(NoticeKind::PriceRose);
+        rose.confirm_price = Some(2199);
+        let confirm = Target::of(&rose);
+        assert_eq!(
+            confirm,
+            Target::Confirm {
+                asin: "B0RFBEAN01".into(),
+                price: 2199
+            }
+        );
+        assert_eq!(confirm.buttons(), &[(CONFIRM, "Order anyway")]);
+        rose.confirm_price = None;
+        assert!(Target::of(&rose).buttons().is_empty());
     }
 }

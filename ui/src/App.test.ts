@@ -147,12 +147,29 @@ describe("the button grid", () => {
     answer({ detailCode: "STANDARD_ORDER_PLACED", eventInstanceId: order.eventInstanceId, order });
     await waitFor(() => expect(screen.getByTestId("status-B0RFBEAN01").textContent).toMatch(/^Ordered, arrives /));
     expect(api.pressButton).toHaveBeenCalledTimes(1);
-    expect(api.pressButton).toHaveBeenCalledWith("B0RFBEAN01");
+    expect(api.pressButton).toHaveBeenCalledWith("B0RFBEAN01", null);
 
     await fireEvent.click(screen.getByTestId("cancel-B0RFBEAN01"));
     await waitFor(() => expect(screen.getByTestId("status-B0RFBEAN01").textContent).toBe("Order cancelled"));
     expect(api.cancelOrder).toHaveBeenCalledWith(order.eventInstanceId);
     expect(screen.queryByTestId("cancel-B0RFBEAN01")).toBeNull();
+  });
+
+  it("asks before ordering at a price that rose, showing both, and orders at the price confirmed", async () => {
+    const message = "Refill Roasters costs $18.99 now, 16 % more than the $16.40 you paid last time. Order it at this price? (Nothing was ordered yet.)";
+    const pressButton = vi.fn(async (_asin: string, confirm: number | null): Promise<PressResult> => {
+      if (confirm === null) throw { code: "price_rose", message };
+      return { detailCode: "STANDARD_ORDER_PLACED", eventInstanceId: order.eventInstanceId, order };
+    });
+    render(App, { props: { api: fakeApi({ pressButton }) } });
+    await fireEvent.click(await screen.findByTestId("tap-B0RFBEAN01"));
+    await waitFor(() => expect(screen.getByTestId("status-B0RFBEAN01").textContent).toBe(message));
+    const confirm = screen.getByTestId("confirm-B0RFBEAN01");
+    expect(confirm.textContent).toBe("Order at $18.99");
+    await fireEvent.click(confirm);
+    await waitFor(() => expect(screen.getByTestId("status-B0RFBEAN01").textContent).toMatch(/^Ordered, arrives /));
+    expect(pressButton).toHaveBeenLastCalledWith("B0RFBEAN01", 1899);
+    expect(screen.queryByTestId("confirm-B0RFBEAN01")).toBeNull();
   });
 
   it("shows the open order when the service answers ORDER_INPROGRESS", async () => {
@@ -270,6 +287,7 @@ describe("devices", () => {
       title: "Coffee beans",
       quantity: 1,
       price: { amountMinor: 1899, currency: "USD" },
+      previousPrice: null,
       device: { model: fridge.model, serial: fridge.serial },
       deviceName: fridge.name,
       status,

@@ -21,6 +21,7 @@ const low: Notice = {
   slot: { model: aLinkedDevice.model, serial: aLinkedDevice.serial, slotId: "brew-beans" },
   device: { model: aLinkedDevice.model, serial: aLinkedDevice.serial },
   approvalId: null,
+  confirmPrice: null,
 };
 
 function beans(over: Partial<SlotInventory> = {}): SlotInventory {
@@ -165,6 +166,7 @@ function anApproval(id: string, status: "pending" | "approved" | "declined" = "p
     title: "Coffee beans",
     quantity: 1,
     price: { amountMinor: 1899, currency: "USD" },
+    previousPrice: null,
     device: { model: fridge.model, serial: fridge.serial },
     deviceName: fridge.name,
     status,
@@ -217,7 +219,7 @@ describe("the inbox", () => {
     await waitFor(() => expect(screen.queryByTestId("inbox-unread")).toBeNull());
     await fireEvent.click(screen.getByTestId("notice-reorder-41"));
     await waitFor(() => expect(screen.getByTestId("notice-message-41").textContent).toBe("Ordered."));
-    expect(api.pressButton).toHaveBeenCalledWith("B0RFBEAN01");
+    expect(api.pressButton).toHaveBeenCalledWith("B0RFBEAN01", null);
     // "Open device" goes to the slot's device page.
     await fireEvent.click(screen.getByTestId("notice-slot-41"));
     expect(await screen.findByTestId("device-page")).toBeTruthy();

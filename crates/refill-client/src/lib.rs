@@ -146,7 +146,20 @@ impl Client {
 
     /// `POST /v1/buttons/{asin}/press`: order the item again (or get its open order).
     pub async fn press(&self, asin: &str) -> Result<PressResult, ClientError> {
-        let path = format!("/v1/buttons/{}/press", path_segment(asin));
+        self.press_at(asin, None).await
+    }
+
+    /// [`Client::press`], with the price of a pack the customer confirmed (minor units) after
+    /// the service answered `price_rose`.
+    pub async fn press_at(
+        &self,
+        asin: &str,
+        confirm_price: Option<i64>,
+    ) -> Result<PressResult, ClientError> {
+        let mut path = format!("/v1/buttons/{}/press", path_segment(asin));
+        if let Some(price) = confirm_price {
+            path.push_str(&format!("?confirmPrice={price}"));
+        }
         self.send(|| self.http.post(self.url(&path))).await
     }
 

@@ -57,7 +57,7 @@ async fn main() {
     for i in 0..TAPS {
         let asin = ITEMS[i % ITEMS.len()];
         let started = Instant::now();
-        let placed = core.press_button(asin.to_owned()).await.expect("tap");
+        let placed = core.press_button(asin.to_owned(), None).await.expect("tap");
         taps.push(started.elapsed());
         assert_eq!(
             placed.detail_code,

@@ -159,8 +159,8 @@ macro_rules! commands {
 commands! {
     /// The virtual Dash buttons (or the last ones seen, marked offline, when the service is out of reach).
     async list_buttons() -> ButtonGrid;
-    /// One tap: orders the item again, or returns the order for it that is still open (ORDER_INPROGRESS).
-    async press_button(asin: String) -> PressResult;
+    /// One tap: orders the item again, or returns the order for it that is still open (ORDER_INPROGRESS); price_rose until a risen price is confirmed (confirm_price, minor units).
+    async press_button(asin: String, confirm_price: Option<i64>) -> PressResult;
     /// Cancels an order while it can still be cancelled.
     async cancel_order(event_instance_id: String) -> OrderView;
     /// The service the app talks to.

@@ -400,11 +400,17 @@ impl AppCore {
         }
     }
 
-    /// One tap on a virtual Dash button: orders the item again, or returns its open order.
-    pub async fn press_button(&self, asin: String) -> Result<PressResult, AppError> {
+    /// One tap on a virtual Dash button: orders the item again, or returns its open order. A
+    /// pack that costs more than 10 % more than last time is refused (`price_rose`, both prices
+    /// in the message) until the customer confirms the price now (`confirm_price`).
+    pub async fn press_button(
+        &self,
+        asin: String,
+        confirm_price: Option<i64>,
+    ) -> Result<PressResult, AppError> {
         let client = self.client().await?;
         let result = client
-            .press(&asin)
+            .press_at(&asin, confirm_price)
             .await
             .map_err(|e| self.error(e, Doing::Pressing))?;
         cache::set_open_order(

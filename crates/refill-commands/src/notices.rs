@@ -58,6 +58,9 @@ pub enum NoticeKind {
     ApprovalExpired,
     /// A press was approved or declined (closes its request in the inbox; not shown itself).
     ApprovalAnswered,
+    /// A reorder asked for where no page could ask (a notification, the tray) was not placed:
+    /// the price rose more than 10 % since last time ("Order anyway" confirms `confirm_price`).
+    PriceRose,
 }
 
 /// A device slot a notice is about.
@@ -104,6 +107,9 @@ pub struct Notice {
     /// The approval request, while it waits for the customer ("Approve" / "Decline").
     #[serde(default)]
     pub approval_id: Option<String>,
+    /// The price of a pack (minor units) that "Order anyway" confirms, after a price rise.
+    #[serde(default)]
+    pub confirm_price: Option<i64>,
 }
 
 /// The in-app inbox: the latest notices and how many are unread.
@@ -336,9 +342,15 @@ pub fn notice(event: &EventView) -> Option<Notice> {
                 text(b, "deviceName").unwrap_or("A device")
             ),
             format!(
-                "{}{}. Approve or decline it here.",
+                "{}{}{}. Approve or decline it here.",
                 title_of(),
-                price_of(b).map(|p| format!(", {p}")).unwrap_or_default()
+                price_of(b, "price")
+                    .map(|p| format!(", {p}"))
+                    .unwrap_or_default(),
+                // Asked because the price rose: both prices.
+                price_of(b, "previousPrice")
+                    .map(|p| format!(" (you paid {p} last time)"))
+                    .unwrap_or_default()
             ),
         ),
         "ApprovalDecided" => {
@@ -420,12 +432,13 @@ pub fn notice(event: &EventView) -> Option<Notice> {
         )
         .then(|| text(b, "approvalId").map(str::to_owned))
         .flatten(),
+        confirm_price: None,
     })
 }
 
-/// An event's `price` (`{"amountMinor": …, "currency": …}`) in words: "$18.99".
-fn price_of(body: &Value) -> Option<String> {
-    let price = body.get("price")?;
+/// An event's price `key` (`{"amountMinor": …, "currency": …}`) in words: "$18.99".
+fn price_of(body: &Value, key: &str) -> Option<String> {
+    let price = body.get(key)?;
     let minor = price.get("amountMinor")?.as_i64()?;
     let currency = refill_core::Currency::parse(price.get("currency")?.as_str()?)?;
     Some(refill_core::Money::new(minor, currency).in_words())
@@ -459,6 +472,7 @@ fn summary(missed: &[Notice]) -> Notice {
         slot: None,
         device: None,
         approval_id: None,
+        confirm_price: None,
     }
 }
 
@@ -476,6 +490,21 @@ pub fn told(kind: NoticeKind, title: String, body: String) -> Notice {
         slot: None,
         device: None,
         approval_id: None,
+        confirm_price: None,
+    }
+}
+
+/// A notice saying that a reorder asked for from a notification or the tray waits for the
+/// customer: the price rose (`error` says both prices); "Order anyway" confirms `price`.
+pub fn price_rose(asin: String, price: Option<i64>, error: &AppError) -> Notice {
+    Notice {
+        asin: Some(asin),
+        confirm_price: price,
+        ..told(
+            NoticeKind::PriceRose,
+            "Price went up: not ordered yet".to_owned(),
+            error.message.clone(),
+        )
     }
 }
 
@@ -838,6 +867,18 @@ mod tests {
             "Coffee beans, $18.99. Approve or decline it here."
         );
         assert_eq!(asked.approval_id.as_deref(), Some("refill.v1.a.1"));
+        let risen = notice(&event(
+            "ApprovalRequested",
+            json!({"approvalId": "refill.v1.a.2", "title": "Coffee beans",
+                "price": {"amountMinor": 2199, "currency": "USD"},
+                "previousPrice": {"amountMinor": 1899, "currency": "USD"},
+                "deviceName": "FreshCool smart fridge"}),
+        ))
+        .unwrap();
+        assert_eq!(
+            risen.body,
+            "Coffee beans, $21.99 (you paid $18.99 last time). Approve or decline it here."
+        );
 
         let decided = |id: i64, status: &str| {
             let mut n = notice(&event(

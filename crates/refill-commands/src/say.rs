@@ -11,6 +11,35 @@ use std::sync::PoisonError;
 const SCREEN_TOKEN_LIFETIME: std::time::Duration = std::time::Duration::from_secs(3600);
 
 impl AppCore {
+    /// Orders `asin` where no page can ask the customer (a notification's Reorder, the tray):
+    /// as a tap; an order already on its way is told, so is a failure (`what` failed), and a
+    /// price that rose more than 10 % is told with both prices in a notice whose "Order anyway"
+    /// confirms the price it names (`confirm_price`, from that notice).
+    pub async fn reorder_unattended(&self, asin: String, confirm_price: Option<i64>, what: &str) {
+        match self.press_button(asin.clone(), confirm_price).await {
+            Ok(result) if result.detail_code == refill_wire::DetailCode::OrderInProgress => {
+                self.announce(crate::tray::already_ordered(&result));
+            }
+            Ok(_) => {}
+            Err(e) if e.code == ErrorCode::PriceRose => {
+                let price = self.price_now(&asin).await;
+                self.announce(crate::notices::price_rose(asin, price, &e));
+            }
+            Err(e) => self.announce(crate::notices::problem(what, &e)),
+        }
+    }
+
+    /// The price of a pack of `asin` now (minor units), from the catalog.
+    async fn price_now(&self, asin: &str) -> Option<i64> {
+        let client = self.client().await.ok()?;
+        let products = client.products().await.ok()?;
+        products
+            .products
+            .into_iter()
+            .find(|p| p.asin == asin)
+            .map(|p| p.price.amount_minor)
+    }
+
     /// The presses waiting for the customer's answer (oldest first), then the latest answered.
     pub async fn approvals(&self) -> Result<Vec<ApprovalView>, AppError> {
         let client = self.client().await?;

@@ -163,7 +163,9 @@ impl Settings {
             | NoticeKind::Problem
             // A device waits for the customer's answer; it told the device it would ask.
             | NoticeKind::ApprovalNeeded
-            | NoticeKind::ApprovalExpired => true,
+            | NoticeKind::ApprovalExpired
+            // The customer asked for it a moment ago.
+            | NoticeKind::PriceRose => true,
             // The customer answered: nothing more to say.
             NoticeKind::ApprovalAnswered => false,
         }

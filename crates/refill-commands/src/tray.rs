@@ -219,13 +219,7 @@ impl AppCore {
     /// event; an order already on its way and a failure are told in a notice of their own.
     pub async fn order_from_tray(&self, asin: String) {
         tracing::info!(asin, "order from the tray");
-        match self.press_button(asin).await {
-            Ok(result) if result.detail_code == refill_wire::DetailCode::OrderInProgress => {
-                self.announce(already_ordered(&result));
-            }
-            Ok(_) => {}
-            Err(e) => self.announce(notices::problem("order", &e)),
-        }
+        self.reorder_unattended(asin, None, "order").await;
     }
 }
 

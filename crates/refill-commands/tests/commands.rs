@@ -85,9 +85,9 @@ async fn the_sandbox_warms_up_after_the_first_paint_and_commands_do_not_wait_for
 async fn press_then_press_again_then_cancel_and_the_state_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let core = embedded(dir.path());
-    let placed = core.press_button(BEANS.into()).await.unwrap();
+    let placed = core.press_button(BEANS.into(), None).await.unwrap();
     assert_eq!(placed.detail_code, DetailCode::StandardOrderPlaced);
-    let again = core.press_button(BEANS.into()).await.unwrap();
+    let again = core.press_button(BEANS.into(), None).await.unwrap();
     assert_eq!(again.detail_code, DetailCode::OrderInProgress);
     assert_eq!(again.event_instance_id, placed.event_instance_id);
     core.shutdown().await;
@@ -149,7 +149,7 @@ async fn an_external_service_out_of_reach_shows_the_last_grid_and_orders_nothing
         format!("Can't reach the Refill service at {url}.")
     );
 
-    let err = core.press_button(BEANS.into()).await.unwrap_err();
+    let err = core.press_button(BEANS.into(), None).await.unwrap_err();
     assert_eq!(err.code, ErrorCode::ServiceUnreachable);
     assert!(
         err.message.contains("nothing was ordered"),
@@ -217,7 +217,7 @@ async fn a_sandbox_that_cannot_start_says_why() {
 async fn another_service_chosen_in_the_settings_is_used_at_once_and_a_launch_flag_wins() {
     let dir = tempfile::tempdir().unwrap();
     let core = embedded(dir.path());
-    let placed = core.press_button(BEANS.into()).await.unwrap();
+    let placed = core.press_button(BEANS.into(), None).await.unwrap();
     let other_dir = tempfile::tempdir().unwrap();
     let other = start(ServiceConfig::sandbox(
         other_dir.path().join("other.sqlite"),

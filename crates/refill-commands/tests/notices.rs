@@ -77,7 +77,7 @@ async fn every_event_is_told_once_across_a_dropped_stream_and_an_app_restart() {
     // The sandbox's history is not news: nothing is raised for it.
     quiet(&mut rx, Duration::from_millis(300)).await;
 
-    let placed = core.press_button(BEANS.into()).await.unwrap();
+    let placed = core.press_button(BEANS.into(), None).await.unwrap();
     let n = next(&mut rx).await;
     assert_eq!(n.kind, NoticeKind::OrderPlaced);
     assert_eq!(n.title, "Order placed");
@@ -142,7 +142,7 @@ async fn every_event_is_told_once_across_a_dropped_stream_and_an_app_restart() {
     assert_eq!(read.unread, 0);
 
     // Live again after the catch-up.
-    core.press_button(BEANS.into()).await.unwrap();
+    core.press_button(BEANS.into(), None).await.unwrap();
     assert_eq!(next(&mut rx).await.kind, NoticeKind::OrderPlaced);
     assert_eq!(core.inbox().unread, 1);
     core.shutdown().await;
@@ -162,7 +162,7 @@ async fn signing_out_forgets_the_inbox() {
     let mut rx = core.notices();
     core.follow_events();
     until_following(app_dir.path()).await;
-    core.press_button(BEANS.into()).await.unwrap();
+    core.press_button(BEANS.into(), None).await.unwrap();
     next(&mut rx).await;
     assert!(!core.inbox().notices.is_empty());
     // Not signed in to this sandbox service: signing out only forgets what the app kept.
@@ -229,7 +229,7 @@ async fn a_slot_can_be_read_and_switched_to_reorder_and_orders_are_listed() {
         unknown.message
     );
 
-    let placed = core.press_button(BEANS.into()).await.unwrap();
+    let placed = core.press_button(BEANS.into(), None).await.unwrap();
     let orders = core.list_orders().await.unwrap().orders;
     assert_eq!(
         orders[0].event_instance_id, placed.event_instance_id,
@@ -290,7 +290,7 @@ async fn a_press_that_asks_first_reaches_the_app_which_approves_or_declines_it()
 
     let approved = core.decide_approval(id.clone(), true).await.unwrap();
     assert_eq!(approved.status, refill_wire::ApprovalStatus::Approved);
-    let mut kinds = vec![next(&mut rx).await, next(&mut rx).await];
+    let mut kinds = [next(&mut rx).await, next(&mut rx).await];
     kinds.sort_by_key(|n| n.id);
     assert_eq!(kinds[0].kind, NoticeKind::OrderPlaced);
     assert_eq!(kinds[1].kind, NoticeKind::ApprovalAnswered);
@@ -331,4 +331,54 @@ async fn a_press_that_asks_first_reaches_the_app_which_approves_or_declines_it()
         .orders
         .iter()
         .all(|o| o.asin != FILTER || o.status != OrderState::Placed));
+}
+
+/// A reorder from a notification or the tray at a price that rose more than 10 %: nothing is
+/// ordered, a notice says both prices and names the price now, and ordering at that price works.
+#[tokio::test]
+async fn a_reorder_from_outside_the_window_at_a_risen_price_waits_for_the_customer() {
+    let data = tempfile::tempdir().unwrap();
+    let app_dir = tempfile::tempdir().unwrap();
+    let running = service(
+        &data.path().join("service.sqlite"),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await;
+    let core = app(app_dir.path(), &running.base_url());
+    let mut rx = core.notices();
+    sqlx::query("UPDATE products SET price_minor = 2199 WHERE asin = $1")
+        .bind(BEANS)
+        .execute(running.store().pool())
+        .await
+        .unwrap();
+
+    core.reorder_unattended(BEANS.into(), None, "reorder").await;
+    let rose = next(&mut rx).await;
+    assert_eq!(rose.kind, NoticeKind::PriceRose);
+    assert_eq!(rose.title, "Price went up: not ordered yet");
+    assert!(rose.body.contains("$21.99 now"), "{}", rose.body);
+    assert!(
+        rose.body.contains("$18.99 you paid last time"),
+        "{}",
+        rose.body
+    );
+    assert_eq!(rose.confirm_price, Some(2199));
+    assert!(core.settings().raises(&rose));
+    let placed = |orders: &refill_wire::OrderList| {
+        orders
+            .orders
+            .iter()
+            .filter(|o| o.asin == BEANS && o.status == OrderState::Placed)
+            .count()
+    };
+    assert_eq!(placed(&core.list_orders().await.unwrap()), 0);
+
+    // "Order anyway": at the price the notice named.
+    core.reorder_unattended(BEANS.into(), rose.confirm_price, "order")
+        .await;
+    assert_eq!(placed(&core.list_orders().await.unwrap()), 1);
+    // From the tray again: already on its way, said so.
+    core.order_from_tray(BEANS.into()).await;
+    let told = next(&mut rx).await;
+    assert_eq!(told.title, "Already ordered");
 }

@@ -300,7 +300,7 @@ async fn events_are_followed_as_soon_as_one_signs_in_and_never_after_signing_out
     core.finish_sign_in().await.unwrap();
     // It starts at once, not when its wait is over.
     tokio::time::sleep(Duration::from_millis(1_500)).await;
-    core.press_button("B0RFBEAN01".into()).await.unwrap();
+    core.press_button("B0RFBEAN01".into(), None).await.unwrap();
     let n = tokio::time::timeout(Duration::from_secs(3), rx.recv())
         .await
         .expect("followed within moments of signing in")

@@ -776,7 +776,10 @@ async fn a_one_tap_order_over_ten_percent_above_the_last_price_asks_first_with_b
 
     // At its edge: 10 % more still orders without asking... (18.99 × 1.10 = 20.889)
     set_price(&f, "B0RFBEAN01", 2088).await;
-    assert_eq!(f.service.store().price_rise(1, "B0RFBEAN01").await.unwrap(), None);
+    assert_eq!(
+        f.service.store().price_rise(1, "B0RFBEAN01").await.unwrap(),
+        None
+    );
     // ...a cent more asks first, in words with both prices, and orders nothing.
     set_price(&f, "B0RFBEAN01", 2199).await;
     let (status, body) = answer(press("")).await;
@@ -816,7 +819,12 @@ async fn a_one_tap_order_over_ten_percent_above_the_last_price_asks_first_with_b
     let asked = json_of(press_on(&f, &token, "B0RFFILT04", "price-1")).await;
     assert_eq!(asked["detailCode"], "APPROVAL_REQUIRED", "{asked}");
     assert_eq!(asked["approval"]["price"]["amountMinor"], 2999);
-    assert!(asked["approval"]["previousPrice"]["amountMinor"].as_i64().unwrap() < 2999);
+    assert!(
+        asked["approval"]["previousPrice"]["amountMinor"]
+            .as_i64()
+            .unwrap()
+            < 2999
+    );
     // A product whose price did not rise orders at once.
     let water = json_of(press_on(&f, &token, "B0RFWATR02", "price-2")).await;
     assert_eq!(water["detailCode"], "STANDARD_ORDER_PLACED", "{water}");

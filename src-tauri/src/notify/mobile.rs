@@ -1,7 +1,7 @@
 //! Mobile notifications through tauri-plugin-notification as published (Android and iOS have
 //! their own notification APIs; the plugin speaks them). Not compiled on the desktop.
 
-use super::{act, Target, APPROVE, CANCEL, DECLINE, REORDER};
+use super::{act, Target, APPROVE, CANCEL, CONFIRM, DECLINE, REORDER};
 use refill_commands::{AppCore, Notice};
 use tauri::{AppHandle, Runtime};
 use tauri_plugin_notification::{Action, ActionType, NotificationExt};
@@ -10,6 +10,8 @@ use tauri_plugin_notification::{Action, ActionType, NotificationExt};
 const WITH_REORDER: &str = "low-supply";
 /// The action type of notifications with a Cancel order button.
 const WITH_CANCEL: &str = "order-placed";
+/// The action type of notifications with an Order anyway button.
+const WITH_CONFIRM: &str = "price-rose";
 /// The action type of notifications with Approve and Decline buttons.
 const WITH_ANSWER: &str = "approval-needed";
 
@@ -30,6 +32,9 @@ impl<R: Runtime> Raiser<R> {
                 .actions(vec![Action::builder(CANCEL, "Cancel order")
                     .destructive(true)
                     .build()])
+                .build(),
+            ActionType::builder(WITH_CONFIRM)
+                .actions(vec![Action::builder(CONFIRM, "Order anyway").build()])
                 .build(),
             ActionType::builder(WITH_ANSWER)
                 .actions(vec![
@@ -53,8 +58,13 @@ impl<R: Runtime> Raiser<R> {
                     .and_then(|v| v.as_str())
                     .map(str::to_owned)
             };
+            let price = extra("confirmPrice").and_then(|p| p.parse().ok());
             let target = match (extra("asin"), extra("eventInstanceId"), extra("approvalId")) {
                 (_, _, Some(approval_id)) => Target::Answer { approval_id },
+                (Some(asin), _, _) if price.is_some() => Target::Confirm {
+                    asin,
+                    price: price.unwrap_or_default(),
+                },
                 (Some(asin), _, _) => Target::Reorder { asin },
                 (_, Some(event_instance_id), _) => Target::Cancel { event_instance_id },
                 _ => Target::Nothing,
@@ -84,6 +94,12 @@ impl<R: Runtime> Raiser<R> {
                 builder = builder
                     .action_type_id(WITH_CANCEL)
                     .extra("eventInstanceId", event_instance_id);
+            }
+            Target::Confirm { asin, price } => {
+                builder = builder
+                    .action_type_id(WITH_CONFIRM)
+                    .extra("asin", asin)
+                    .extra("confirmPrice", price.to_string());
             }
             Target::Answer { approval_id } => {
                 builder = builder

@@ -3,7 +3,7 @@
 
 import { invoke } from "@tauri-apps/api/core";
 
-export type ErrorCode = "bad_request" | "not_found" | "order_not_cancellable" | "internal" | "sign_in_required" | "invalid_token" | "insufficient_scope" | "too_many_requests" | "slot_changed" | "sign_in_failed" | "service_unreachable" | "service_timeout" | "service_error" | "sandbox_failed" | "bluetooth_unavailable" | "device_unreachable" | "device_refused" | "device_unsupported" | "wifi_wrong_password" | "wifi_not_found" | "wifi_failed" | "device_link_failed" | "no_device_setup" | "settings_not_saved" | "over_limit" | "approval_closed";
+export type ErrorCode = "bad_request" | "not_found" | "order_not_cancellable" | "internal" | "sign_in_required" | "invalid_token" | "insufficient_scope" | "too_many_requests" | "slot_changed" | "sign_in_failed" | "service_unreachable" | "service_timeout" | "service_error" | "sandbox_failed" | "bluetooth_unavailable" | "device_unreachable" | "device_refused" | "device_unsupported" | "wifi_wrong_password" | "wifi_not_found" | "wifi_failed" | "device_link_failed" | "no_device_setup" | "settings_not_saved" | "over_limit" | "approval_closed" | "price_rose";
 
 export type ErrorBody = { 
 /**
@@ -612,7 +612,7 @@ export type ProductList = {
  */
 products: Array<CatalogProduct>, };
 
-export type NoticeKind = "lowSupply" | "orderPlaced" | "shipped" | "delivered" | "cancelled" | "deviceAdded" | "deviceRemoved" | "deviceSilent" | "summary" | "problem" | "approvalNeeded" | "approvalExpired" | "approvalAnswered";
+export type NoticeKind = "lowSupply" | "orderPlaced" | "shipped" | "delivered" | "cancelled" | "deviceAdded" | "deviceRemoved" | "deviceSilent" | "summary" | "problem" | "approvalNeeded" | "approvalExpired" | "approvalAnswered" | "priceRose";
 
 export type SlotRef = { 
 /**
@@ -682,7 +682,11 @@ device: DeviceRef | null,
 /**
  * The approval request, while it waits for the customer ("Approve" / "Decline").
  */
-approvalId: string | null, };
+approvalId: string | null, 
+/**
+ * The price of a pack (minor units) that "Order anyway" confirms, after a price rise.
+ */
+confirmPrice: number | null, };
 
 export type Inbox = { 
 /**
@@ -791,6 +795,11 @@ quantity: number,
  * What it costs, all packs, at the price when it was pressed.
  */
 price: Money, 
+/**
+ * What the customer paid for a pack last time, when it asks because the price rose more
+ * than 10 % since.
+ */
+previousPrice: Money | null, 
 /**
  * The device it was pressed on.
  */
@@ -904,8 +913,8 @@ export type CommandName =
 export const commands = {
   /** The virtual Dash buttons (or the last ones seen, marked offline, when the service is out of reach). */
   listButtons: (): Promise<ButtonGrid> => invoke("list_buttons"),
-  /** One tap: orders the item again, or returns the order for it that is still open (ORDER_INPROGRESS). */
-  pressButton: (asin: string): Promise<PressResult> => invoke("press_button", { asin }),
+  /** One tap: orders the item again, or returns the order for it that is still open (ORDER_INPROGRESS); price_rose until a risen price is confirmed (confirm_price, minor units). */
+  pressButton: (asin: string, confirmPrice: number | null): Promise<PressResult> => invoke("press_button", { asin, confirmPrice }),
   /** Cancels an order while it can still be cancelled. */
   cancelOrder: (eventInstanceId: string): Promise<OrderView> => invoke("cancel_order", { eventInstanceId }),
   /** The service the app talks to. */

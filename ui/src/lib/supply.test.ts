@@ -17,6 +17,7 @@ function aNotice(over: Partial<Notice> = {}): Notice {
     slot: null,
     device: null,
     approvalId: null,
+    confirmPrice: null,
     ...over,
   };
 }

@@ -71,6 +71,8 @@ export function canCancel(order: Pick<OrderView, "status" | "cancellableUntil">,
  */
 export function noticeAction(notice: Notice, now: Date, all: Notice[] = []): "reorder" | "cancel" | "answer" | null {
   if (notice.kind === "lowSupply" && notice.asin) return "reorder";
+  // "Order anyway" at the price the notice names.
+  if (notice.kind === "priceRose" && notice.asin && notice.confirmPrice !== null) return "reorder";
   if (notice.kind === "approvalNeeded") return notice.approvalId ? "answer" : null;
   const movedOn = all.some(
     (n) => n.eventInstanceId === notice.eventInstanceId && ["shipped", "delivered", "cancelled"].includes(n.kind),

@@ -5,11 +5,13 @@ export type Notice =
   | { kind: "placed" }
   | { kind: "in-progress" }
   | { kind: "cancelled" }
-  | { kind: "error"; message: string };
+  | { kind: "error"; message: string }
+  /** The price rose more than 10 % since last time: nothing ordered until `price` is confirmed. */
+  | { kind: "price-rose"; message: string; price: number };
 
 export interface TileStatus {
   text: string;
-  tone: "neutral" | "ordered" | "error";
+  tone: "neutral" | "ordered" | "error" | "warn";
   canCancel: boolean;
 }
 
@@ -48,6 +50,9 @@ export function tileStatus(tile: ButtonTile, notice: Notice | null, now: Date, l
     new Date(order.cancellableUntil) > now;
   if (notice?.kind === "error") {
     return { text: notice.message, tone: "error", canCancel };
+  }
+  if (notice?.kind === "price-rose" && !order) {
+    return { text: notice.message, tone: "warn", canCancel: false };
   }
   if (order) {
     const arrives = formatDay(order.expectedDelivery, locale);

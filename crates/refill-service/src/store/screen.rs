@@ -104,7 +104,8 @@ impl Store {
         let ask_first = crate::store::say::limits_in(&mut conn, device.id)
             .await?
             .ask_first;
-        let mut pending = crate::store::say::pending_approvals_in(&mut conn, device.id, now).await?;
+        let mut pending =
+            crate::store::say::pending_approvals_in(&mut conn, device.id, now).await?;
         let mut risen = std::collections::HashSet::new();
         for row in &rows {
             let asin: String = row.try_get("asin")?;
