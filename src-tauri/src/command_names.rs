@@ -44,6 +44,7 @@ pub const COMMANDS: &[&str] = &[
     "decide_approval",
     "device_limits",
     "change_device_limits",
+    "change_device_buttons",
     "device_screen_url",
     "open_device_screen",
 ];

@@ -735,6 +735,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(changed["perOrder"]["amountMinor"], 2500);
+        let shows = invoke(
+            &main,
+            "change_device_buttons",
+            serde_json::json!({"model": "RefillFridge-1", "serial": "SANDBOX-FRIDGE",
+                "asins": ["B0RFFILT04", "B0RFBEAN01"]}),
+        )
+        .unwrap();
+        assert_eq!(shows[0]["asin"], "B0RFFILT04");
         let url = invoke(&main, "device_screen_url", fridge.clone()).unwrap();
         assert!(
             url.as_str().unwrap().starts_with("http://127.0.0.1:"),

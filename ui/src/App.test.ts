@@ -83,6 +83,7 @@ function fakeApi(over: Partial<Api> = {}): Api {
       askFirst: change.askFirst,
       spentThisMonth: { amountMinor: 0, currency: "USD" },
     })),
+    changeDeviceButtons: vi.fn(async (_m: string, _s: string, asins: string[]) => asins.map((asin) => ({ asin, title: asin }))),
     deviceScreenUrl: vi.fn(async () => null),
     openDeviceScreen: vi.fn(async () => "http://127.0.0.1:2/"),
     ...wizardApi(),

@@ -128,6 +128,7 @@ function fakeApi(over: Partial<Api> = {}): Api {
       askFirst: change.askFirst,
       spentThisMonth: { amountMinor: 4000, currency: "USD" },
     })),
+    changeDeviceButtons: vi.fn(async (_m: string, _s: string, asins: string[]) => asins.map((asin) => ({ asin, title: asin }))),
     deviceScreenUrl: vi.fn(async () => null),
     openDeviceScreen: vi.fn(async () => "http://127.0.0.1:2/"),
     ...over,
@@ -381,6 +382,12 @@ describe("a screened device's page", () => {
         spentThisMonth: { amountMinor: 4000, currency: "USD" },
       })),
       deviceScreenUrl: vi.fn(async () => "http://127.0.0.1:2/"),
+      listProducts: vi.fn(async () => ({
+        products: [
+          { asin: "B0RFBEAN01", title: "Coffee beans", pack: { value: 1000, unit: "g" as const }, price: { amountMinor: 1899, currency: "USD" } },
+          { asin: "B0RFFILT04", title: "Water filter", pack: { value: 1, unit: "count" as const }, price: { amountMinor: 2499, currency: "USD" } },
+        ],
+      })),
     });
     render(App, { props: { api } });
     await fireEvent.click(await screen.findByTestId("open-device-SANDBOX-FRIDGE"));
@@ -405,6 +412,17 @@ describe("a screened device's page", () => {
         askFirst: true,
       }),
     );
+
+    // What it shows: the catalog to choose from, at least one.
+    await fireEvent.click(screen.getByTestId("screen-choose-open"));
+    await fireEvent.click(await screen.findByTestId("screen-choose-B0RFBEAN01"));
+    await fireEvent.click(screen.getByTestId("screen-choose-save"));
+    expect((await screen.findByTestId("screen-choose-error")).textContent).toBe("Choose 1 to 12 products for its screen.");
+    await fireEvent.click(screen.getByTestId("screen-choose-B0RFFILT04"));
+    await fireEvent.click(screen.getByTestId("screen-choose-save"));
+    await waitFor(() => expect(api.changeDeviceButtons).toHaveBeenCalledWith("RefillFridge-1", "SANDBOX-FRIDGE", ["B0RFFILT04"]));
+    await waitFor(() => expect(screen.getByTestId("screen-buttons").textContent).toContain("B0RFFILT04"));
+    expect(screen.queryByTestId("screen-choose")).toBeNull();
 
     // Its press waiting for an answer, declined here.
     expect((await screen.findByTestId("approval-refill.v1.a.7")).textContent).toContain("Coffee beans, $18.99");

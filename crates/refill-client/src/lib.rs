@@ -15,10 +15,10 @@
 use refill_auth::{AuthError, Session};
 use refill_wire::path_segment;
 use refill_wire::{
-    AccountDeletion, AccountExport, ApprovalList, ApprovalView, ButtonList, DeviceChange,
-    DeviceLimits, DeviceList, DeviceView, ErrorBody, ErrorCode, EventList, EventView, Health,
-    ItemView, LimitsChange, NewItem, OrderList, OrderView, PressResult, ProductList, SlotInventory,
-    SlotSettings,
+    AccountDeletion, AccountExport, ApprovalList, ApprovalView, ButtonList, ButtonsChange,
+    DeviceChange, DeviceLimits, DeviceList, DeviceView, ErrorBody, ErrorCode, EventList, EventView,
+    Health, ItemView, LimitsChange, NewItem, OrderList, OrderView, PressResult, ProductList,
+    SlotInventory, SlotProduct, SlotSettings,
 };
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
@@ -244,6 +244,21 @@ impl Client {
     ) -> Result<DeviceLimits, ClientError> {
         let path = format!("{}/limits", device_path(model, serial));
         self.send(|| self.http.put(self.url(&path)).json(change))
+            .await
+    }
+
+    /// `PUT /v1/devices/{model}/{serial}/buttons`: what a screened device shows (and may order).
+    pub async fn set_device_buttons(
+        &self,
+        model: &str,
+        serial: &str,
+        asins: &[String],
+    ) -> Result<Vec<SlotProduct>, ClientError> {
+        let path = format!("{}/buttons", device_path(model, serial));
+        let change = ButtonsChange {
+            asins: asins.to_vec(),
+        };
+        self.send(|| self.http.put(self.url(&path)).json(&change))
             .await
     }
 

@@ -243,6 +243,8 @@ commands! {
     async device_limits(model: String, serial: String) -> DeviceLimits;
     /// Sets a screened device's spending limits and whether it asks first.
     async change_device_limits(model: String, serial: String, change: LimitsChange) -> DeviceLimits;
+    /// Chooses what a screened device shows (and so may order): 1 to 12 products, in order.
+    async change_device_buttons(model: String, serial: String, asins: Vec<String>) -> Vec<SlotProduct>;
     /// The address of a device's screen the app can open (the sandbox fridge's), or null.
     sync device_screen_url(model: String, serial: String) -> Option<String>;
     /// Opens a device's screen in the browser (the sandbox fridge's); its address.

@@ -3,7 +3,7 @@
 //! fridge's screen, which the app opens in the system browser.
 
 use crate::{AppCore, AppError, Doing};
-use refill_wire::{ApprovalView, DeviceLimits, ErrorCode, LimitsChange};
+use refill_wire::{ApprovalView, DeviceLimits, ErrorCode, LimitsChange, SlotProduct};
 use std::sync::PoisonError;
 
 /// How long a token of the sandbox fridge's screen lasts, in real time (the sandbox's clock may
@@ -88,6 +88,20 @@ impl AppCore {
         let client = self.client().await?;
         client
             .set_device_limits(&model, &serial, &change)
+            .await
+            .map_err(|e| self.error(e, Doing::Changing))
+    }
+
+    /// Chooses what a screened device shows (and so may order): 1 to 12 products, in order.
+    pub async fn change_device_buttons(
+        &self,
+        model: String,
+        serial: String,
+        asins: Vec<String>,
+    ) -> Result<Vec<SlotProduct>, AppError> {
+        let client = self.client().await?;
+        client
+            .set_device_buttons(&model, &serial, &asins)
             .await
             .map_err(|e| self.error(e, Doing::Changing))
     }

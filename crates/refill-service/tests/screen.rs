@@ -833,3 +833,105 @@ async fn a_one_tap_order_over_ten_percent_above_the_last_price_asks_first_with_b
 fn press_on(f: &Fixture, token: &str, asin: &str, key: &str) -> reqwest::RequestBuilder {
     press(f, token, asin, Some(key))
 }
+
+#[tokio::test]
+async fn the_customer_changes_what_a_screen_shows_and_its_stream_follows() {
+    let f = sandbox().await;
+    let token = fridge_token(&f, "FRIDGE-EDIT").await;
+    let change = |serial: &str, body: Value| {
+        f.http
+            .put(f.url(&format!("/v1/devices/{FRIDGE}/{serial}/buttons")))
+            .json(&body)
+    };
+    let mut stream = f
+        .http
+        .get(f.url("/v1/screen/events/stream"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+
+    // Refused in words: none, too many, not in the catalog, not a screened device.
+    for (body, words) in [
+        (serde_json::json!({"asins": []}), "1 to 12"),
+        (
+            serde_json::json!({"asins": vec!["B0RFBEAN01"; 13]}),
+            "1 to 12",
+        ),
+        (
+            serde_json::json!({"asins": ["B0NOTSOLD1"]}),
+            "no product B0NOTSOLD1",
+        ),
+        (serde_json::json!({"asins": ["nope"]}), "ASIN"),
+        (
+            serde_json::json!({"buttons": ["B0RFBEAN01"]}),
+            "not what was expected",
+        ),
+    ] {
+        let (status, answer_body) = answer(change("FRIDGE-EDIT", body)).await;
+        assert_eq!(status, 400, "{answer_body}");
+        assert!(
+            answer_body["message"].as_str().unwrap().contains(words),
+            "{answer_body}"
+        );
+    }
+    let (status, body) = answer(
+        f.http
+            .put(f.url("/v1/devices/RefillBrew-200/SANDBOX-0001/buttons"))
+            .json(&serde_json::json!({"asins": ["B0RFBEAN01"]})),
+    )
+    .await;
+    assert_eq!(status, 400);
+    assert!(
+        body["message"].as_str().unwrap().contains("per slot"),
+        "{body}"
+    );
+    let (status, _) = answer(change(
+        "NOT-MINE",
+        serde_json::json!({"asins": ["B0RFBEAN01"]}),
+    ))
+    .await;
+    assert_eq!(status, 404);
+
+    // Now the ink and the beans' other roast, in that order (a repeat counts once).
+    let shown = json_of(change(
+        "FRIDGE-EDIT",
+        serde_json::json!({"asins": ["B0RFINKBK1", "B0RFBEAN02", "B0RFINKBK1"]}),
+    ))
+    .await;
+    assert_eq!(shown.as_array().unwrap().len(), 2, "{shown}");
+    assert_eq!(shown[0]["asin"], "B0RFINKBK1");
+    let listed = json_of(f.http.get(f.url("/v1/screen/buttons")).bearer_auth(&token)).await;
+    let asins: Vec<&str> = listed["buttons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["asin"].as_str().unwrap())
+        .collect();
+    assert_eq!(asins, ["B0RFINKBK1", "B0RFBEAN02"]);
+    let devices = get_json(&f.http, &f.url("/v1/devices")).await;
+    let fridge = devices["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["serial"] == "FRIDGE-EDIT")
+        .unwrap()
+        .clone();
+    assert_eq!(fridge["buttons"][1]["asin"], "B0RFBEAN02");
+    // What it no longer shows, it can't order.
+    let (status, _) = answer(press(&f, &token, "B0RFBEAN01", Some("edit-1"))).await;
+    assert_eq!(status, 404);
+
+    // The open stream was told, and follows the new products: the beans' order (no longer
+    // shown) is not told, the ink's is.
+    json_of(f.http.post(f.url("/v1/buttons/B0RFBEAN01/press"))).await;
+    json_of(f.http.post(f.url("/v1/buttons/B0RFINKBK1/press"))).await;
+    let mut sse = Sse::new(&mut stream);
+    assert_eq!(sse.next().await.1, "ButtonsChanged");
+    let (told, kind) = sse.next().await;
+    assert_eq!(kind, "OrderPlaced");
+    let events = get_json(&f.http, &f.url("/v1/events")).await;
+    let last = events["events"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["body"]["asin"], "B0RFINKBK1");
+    assert_eq!(last["id"], told, "the ink's order, not the beans'");
+}

@@ -397,6 +397,15 @@ pub struct LimitsChange {
     pub ask_first: bool,
 }
 
+/// `PUT /v1/devices/{model}/{serial}/buttons`: the products a screened device shows, in order
+/// (1 to 12 of the catalog's).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ButtonsChange {
+    /// ASINs, in the order the screen shows them.
+    pub asins: Vec<String>,
+}
+
 /// `GET /v1/screen/buttons`: what a screened device shows, in the customer's order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase")]

@@ -48,6 +48,7 @@ export type Api = Pick<
   | "decideApproval"
   | "deviceLimits"
   | "changeDeviceLimits"
+  | "changeDeviceButtons"
   | "deviceScreenUrl"
   | "openDeviceScreen"
   | DeviceCommand

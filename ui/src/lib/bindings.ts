@@ -906,6 +906,7 @@ export type CommandName =
   | "decide_approval"
   | "device_limits"
   | "change_device_limits"
+  | "change_device_buttons"
   | "device_screen_url"
   | "open_device_screen";
 
@@ -997,6 +998,8 @@ export const commands = {
   deviceLimits: (model: string, serial: string): Promise<DeviceLimits> => invoke("device_limits", { model, serial }),
   /** Sets a screened device's spending limits and whether it asks first. */
   changeDeviceLimits: (model: string, serial: string, change: LimitsChange): Promise<DeviceLimits> => invoke("change_device_limits", { model, serial, change }),
+  /** Chooses what a screened device shows (and so may order): 1 to 12 products, in order. */
+  changeDeviceButtons: (model: string, serial: string, asins: Array<string>): Promise<Array<SlotProduct>> => invoke("change_device_buttons", { model, serial, asins }),
   /** The address of a device's screen the app can open (the sandbox fridge's), or null. */
   deviceScreenUrl: (model: string, serial: string): Promise<string | null> => invoke("device_screen_url", { model, serial }),
   /** Opens a device's screen in the browser (the sandbox fridge's); its address. */

@@ -4,6 +4,7 @@
 //! | method | path | answer |
 //! |---|---|---|
 //! | GET, PUT | `/v1/devices/{model}/{serial}/limits` | [`DeviceLimits`]; [`LimitsChange`] sets them |
+//! | PUT | `/v1/devices/{model}/{serial}/buttons` | [`ButtonsChange`]: the products a screened device shows (1 to 12 of the catalog's); the device's [`SlotProduct`]s as they are now, and its screen is told (`ButtonsChanged`) |
 //! | GET | `/v1/approvals` | [`ApprovalList`]: pending requests first, then the latest answered |
 //! | POST | `/v1/approvals/{id}/approve`, `/decline` | [`ApprovalView`]: answered (approved: its order placed); `409 approval_closed` when it was answered already or expired |
 
@@ -14,7 +15,9 @@ use crate::store::devices::CallingDevice;
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use refill_wire::{ApprovalList, ApprovalView, DeviceLimits, LimitsChange};
+use refill_wire::{
+    ApprovalList, ApprovalView, ButtonsChange, DeviceLimits, LimitsChange, SlotProduct,
+};
 
 /// The customer's routes for limits and approvals.
 pub fn routes() -> Router<AppState> {
@@ -22,6 +25,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/v1/devices/{model}/{serial}/limits",
             get(limits).put(set_limits),
+        )
+        .route(
+            "/v1/devices/{model}/{serial}/buttons",
+            axum::routing::put(set_buttons),
         )
         .route("/v1/approvals", get(approvals))
         .route("/v1/approvals/{id}/approve", post(approve))
@@ -79,6 +86,37 @@ async fn set_limits(
             .set_device_limits(&device, &change, state.now())
             .await?,
     ))
+}
+
+async fn set_buttons(
+    State(state): State<AppState>,
+    Customer { id: customer }: Customer,
+    Path((model, serial)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> Result<Json<Vec<SlotProduct>>, Error> {
+    let change: ButtonsChange = json_body(&body)?;
+    let max = crate::store::screen::MAX_BUTTONS;
+    if change.asins.is_empty() || change.asins.len() > max {
+        return Err(Error::bad_request(format!(
+            "Choose 1 to {max} products for the device's screen."
+        )));
+    }
+    let mut asins: Vec<String> = Vec::with_capacity(change.asins.len());
+    for asin in &change.asins {
+        let asin = refill_core::Asin::parse(asin)
+            .map_err(|e| Error::bad_request(format!("{e}.")))?
+            .as_str()
+            .to_owned();
+        if !asins.contains(&asin) {
+            asins.push(asin);
+        }
+    }
+    let device = device_of(&state, customer, (&model, &serial)).await?;
+    let shown = state
+        .store()
+        .change_buttons(&device, &asins, state.now())
+        .await?;
+    Ok(Json(shown))
 }
 
 async fn approvals(

@@ -8,7 +8,7 @@
 //! | GET | `/v1/screen/buttons` | [`ScreenButtons`]: the device's buttons, each with its open order |
 //! | POST | `/v1/screen/buttons/{asin}/press` | [`ScreenPressResult`]: `STANDARD_ORDER_PLACED`, `ORDER_INPROGRESS`, or `APPROVAL_REQUIRED` (the customer asked to approve first); `409 over_limit` past a spending limit; `Idempotency-Key` required, the same key answers the same way |
 //! | POST | `/v1/screen/orders/{eventInstanceId}/cancel` | [`OrderView`]: an order pressed on this device, cancelled while it can be |
-//! | GET | `/v1/screen/events/stream` | server-sent events of the orders of this device's products (placed, shipped, delivered, cancelled, from anywhere), `Last-Event-ID` to resume |
+//! | GET | `/v1/screen/events/stream` | server-sent events of the orders of this device's products (placed, shipped, delivered, cancelled, from anywhere), its approval requests asked and answered, and `ButtonsChanged` when the customer changes what it shows; `Last-Event-ID` to resume |
 
 use super::caller::ScreenDevice;
 use super::error::Error;
@@ -122,25 +122,45 @@ async fn event_stream(
         .await?
         .into_iter()
         .collect();
-    let shown = std::sync::Arc::new(shown);
+    // The customer may change the buttons while the stream is open: it follows.
+    let shown = std::sync::Mutex::new(shown);
     let (model, serial) = (device.model.clone(), device.serial.clone());
+    let keep = move |event: &refill_wire::EventView| {
+        let this_device = event
+            .device
+            .as_ref()
+            .is_some_and(|d| d.model == model && d.serial == serial);
+        let mut shown = shown
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if event.kind == "ButtonsChanged" {
+            if this_device {
+                *shown = event.body["asins"]
+                    .as_array()
+                    .map(|asins| {
+                        asins
+                            .iter()
+                            .filter_map(|a| a.as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+            }
+            return this_device;
+        }
+        // Approval requests: this device's own only.
+        let mine = !event.kind.starts_with("Approval") || this_device;
+        mine && ORDER_EVENTS.contains(&event.kind.as_str())
+            && event.body["asin"]
+                .as_str()
+                .is_some_and(|asin| shown.contains(asin))
+    };
+    let keep = std::sync::Arc::new(keep);
     Ok(super::refill::stream_events(
         &state,
         device.customer_id,
         after,
         open,
-        move |event| {
-            // Approval requests: this device's own only.
-            let mine = !event.kind.starts_with("Approval")
-                || event
-                    .device
-                    .as_ref()
-                    .is_some_and(|d| d.model == model && d.serial == serial);
-            mine && ORDER_EVENTS.contains(&event.kind.as_str())
-                && event.body["asin"]
-                    .as_str()
-                    .is_some_and(|asin| shown.contains(asin))
-        },
+        move |event| keep(event),
     ))
 }
 

@@ -6,7 +6,7 @@
 use crate::store::devices::CallingDevice;
 use crate::store::{price_and_pack, to_ms, DbConnection, StoreError, RECENT};
 use crate::Store;
-use refill_wire::{ScreenButton, ScreenButtons};
+use refill_wire::{ScreenButton, ScreenButtons, SlotProduct};
 use sqlx::Row;
 use time::OffsetDateTime;
 
@@ -166,6 +166,59 @@ pub(crate) async fn set_buttons(
 }
 
 impl Store {
+    /// Makes `asins` (known to be ASINs, without repeats) what `device`'s screen shows, in that
+    /// order, and tells the screen (`ButtonsChanged`). A device that shows no buttons (one that
+    /// reorders by itself) is refused: its slots say what it orders. So is a product not in the
+    /// catalog.
+    pub async fn change_buttons(
+        &self,
+        device: &CallingDevice,
+        asins: &[String],
+        now: OffsetDateTime,
+    ) -> Result<Vec<SlotProduct>, StoreError> {
+        let mut tx = self.write().await?;
+        let shows: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM device_buttons WHERE device_id = $1")
+                .bind(device.id)
+                .fetch_one(&mut *tx)
+                .await?;
+        if shows == 0 {
+            return Err(StoreError::Refused(
+                "This device has no screen of buttons: what it orders is chosen per slot."
+                    .to_owned(),
+            ));
+        }
+        let mut shown = Vec::with_capacity(asins.len());
+        for asin in asins {
+            let title: Option<String> =
+                sqlx::query_scalar("SELECT title FROM products WHERE asin = $1")
+                    .bind(asin)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let title = title.ok_or_else(|| {
+                StoreError::Refused(format!("There is no product {asin} in the catalog."))
+            })?;
+            shown.push(SlotProduct {
+                asin: asin.clone(),
+                title,
+            });
+        }
+        set_buttons(&mut tx, device.id, asins).await?;
+        crate::store::inventory::record_event(
+            &mut tx,
+            device.customer_id,
+            Some(device.id),
+            "ButtonsChanged",
+            &serde_json::json!({ "asins": asins }),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.forget_devices();
+        self.events_committed();
+        Ok(shown)
+    }
+
     /// Cancels an order pressed on `device`'s screen while it can be cancelled (as the
     /// customer's own cancel does); an order placed anywhere else is not the device's to cancel.
     pub async fn cancel_on_screen(
