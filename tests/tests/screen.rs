@@ -2,11 +2,14 @@
 //! and the fridge's screen; Debian's Chromium (headless, through chromedriver) shows that page
 //! with the web SDK's `<refill-buttons>` and presses a button there; the app raises the
 //! approval's OS notification (caught by the tests' notification server) and its Approve button
-//! is clicked over D-Bus; the fridge's screen then shows the order.
+//! is clicked over D-Bus; the fridge's screen then shows the order. And a fridge linked through
+//! the real consent page in Chromium and in WebKitGTK, its products chosen there by checkbox.
 
-use anyhow::{bail, Result};
+use anyhow::{bail, ensure, Context, Result};
 use fantoccini::Locator;
+use refill_auth::{start_device_authorization, DeviceGrant, Provider, Redirect};
 use refill_e2e::{count_orders, App, AppHome, Notifications, WebBrowser};
+use refill_service::sandbox::{CUSTOMER_EMAIL, CUSTOMER_PASSWORD};
 use std::time::{Duration, Instant};
 
 const BEANS: &str = "B0RFBEAN01";
@@ -135,4 +138,141 @@ async fn a_press_on_the_fridge_screen_in_chromium_is_approved_from_the_apps_noti
     app.quit().await?;
     bus.stop().await;
     Ok(())
+}
+
+/// Links a fridge with `serial` to the sandbox customer through the consent page in `browser`:
+/// signs in, unticks the first product offered (a recent one, ticked to start with) and ticks
+/// the first one not offered ticked, allows; the fridge redeems the code with its own verifier
+/// and lists its buttons: exactly those chosen.
+async fn link_a_fridge_in(browser: WebBrowser, serial: &str) -> Result<()> {
+    use base64::Engine;
+    use sha2::Digest;
+    let dir = tempfile::tempdir()?;
+    let service = refill_service::start(refill_service::ServiceConfig::sandbox(
+        dir.path().join("s.sqlite"),
+    ))
+    .await?;
+    let base = service.base_url();
+    let verifier = format!("fridge-verifier-{serial}-0123456789abcdef0123456789");
+    let challenge =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(&verifier));
+    let provider = Provider::refill("sandbox", &base);
+    let grant = DeviceGrant {
+        scope: "refill:buttons".to_owned(),
+        scope_data: format!(
+            r#"{{"refill:buttons":{{"device_model":"RefillFridge-1","serial":"{serial}"}}}}"#
+        ),
+        code_challenge: challenge,
+    };
+    let pending = start_device_authorization(&provider, &Redirect::Loopback, &grant).await?;
+    let client = &browser.client;
+    client.goto(pending.authorize_url()).await?;
+    let find = |css: String| async move {
+        client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(&css))
+            .await
+            .with_context(|| format!("no {css} on the page"))
+    };
+    find("#email".into())
+        .await?
+        .send_keys(CUSTOMER_EMAIL)
+        .await?;
+    find("#password".into())
+        .await?
+        .send_keys(CUSTOMER_PASSWORD)
+        .await?;
+    find("button.primary".into()).await?.click().await?;
+    // The consent page: a checkbox per product, the recent ones ticked.
+    find("input[type='checkbox'][name^='button.']".into()).await?;
+    let boxes = client
+        .find_all(Locator::Css("input[type='checkbox'][name^='button.']"))
+        .await?;
+    let mut ticked = Vec::new();
+    let mut unticked = Vec::new();
+    for b in boxes {
+        let name = b.attr("name").await?.unwrap_or_default();
+        let asin = name.trim_start_matches("button.").to_owned();
+        if b.prop("checked").await?.as_deref() == Some("true") {
+            ticked.push((asin, b));
+        } else {
+            unticked.push((asin, b));
+        }
+    }
+    ensure!(
+        !ticked.is_empty() && !unticked.is_empty(),
+        "recent products ticked, others not"
+    );
+    let (dropped, first) = ticked.remove(0);
+    first.click().await?;
+    let (added, other) = unticked.remove(0);
+    other.click().await?;
+    let mut chosen: Vec<String> = ticked.into_iter().map(|(asin, _)| asin).collect();
+    chosen.push(added.clone());
+    let finished = pending.finish_code(Duration::from_secs(30), std::future::pending());
+    let allow = async {
+        find("button[value='allow']".into()).await?.click().await?;
+        anyhow::Ok(())
+    };
+    let (code, allowed) = tokio::join!(finished, allow);
+    allowed?;
+    let code = code?;
+
+    // The fridge redeems the code itself.
+    let http = reqwest::Client::new();
+    let tokens: serde_json::Value = http
+        .post(format!("{base}/auth/o2/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.expose().as_str()),
+            ("client_id", provider.client_id.as_str()),
+            ("redirect_uri", pending.redirect_uri()),
+            ("code_verifier", verifier.as_str()),
+        ])
+        .send()
+        .await?
+        .json()
+        .await?;
+    let token = tokens["access_token"]
+        .as_str()
+        .with_context(|| format!("no access token: {tokens}"))?;
+    let shown: serde_json::Value = http
+        .get(format!("{base}/v1/screen/buttons"))
+        .bearer_auth(token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let mut asins: Vec<String> = shown["buttons"]
+        .as_array()
+        .context("buttons")?
+        .iter()
+        .filter_map(|b| b["asin"].as_str().map(str::to_owned))
+        .collect();
+    ensure!(
+        !asins.contains(&dropped),
+        "{dropped} was unticked: {asins:?}"
+    );
+    ensure!(asins.contains(&added), "{added} was ticked: {asins:?}");
+    asins.sort();
+    chosen.sort();
+    ensure!(asins == chosen, "shown {asins:?}, chosen {chosen:?}");
+    browser.quit().await?;
+    service.shutdown().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs chromedriver: run by `cargo xtask test`"]
+async fn a_fridge_is_linked_with_the_products_chosen_on_the_consent_page_in_chromium() -> Result<()>
+{
+    link_a_fridge_in(WebBrowser::chromium().await?, "E2E-FRIDGE-CHROMIUM").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a display and WebKitWebDriver: run by `cargo xtask test`"]
+async fn a_fridge_is_linked_with_the_products_chosen_on_the_consent_page_in_webkitgtk() -> Result<()>
+{
+    link_a_fridge_in(WebBrowser::webkitgtk().await?, "E2E-FRIDGE-WEBKIT").await
 }
