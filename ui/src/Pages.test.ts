@@ -392,7 +392,7 @@ describe("a screened device's page", () => {
     render(App, { props: { api } });
     await fireEvent.click(await screen.findByTestId("open-device-SANDBOX-FRIDGE"));
     expect((await screen.findByTestId("screen-buttons")).textContent).toContain("Coffee beans");
-    expect((await screen.findByTestId("screen-spent")).textContent).toContain("This month: $40.00 of $50.00");
+    expect((await screen.findByTestId("device-spent")).textContent).toContain("This month: $40.00 of $50.00");
     expect((screen.getByTestId("limit-per-month") as HTMLInputElement).value).toBe("50");
     expect((screen.getByTestId("limit-ask-first") as HTMLInputElement).checked).toBe(true);
 
@@ -427,7 +427,7 @@ describe("a screened device's page", () => {
     // Its press waiting for an answer, declined here.
     expect((await screen.findByTestId("approval-refill.v1.a.7")).textContent).toContain("Coffee beans, $18.99");
     await fireEvent.click(screen.getByTestId("decline-refill.v1.a.7"));
-    await waitFor(() => expect(screen.queryByTestId("screen-approvals")).toBeNull());
+    await waitFor(() => expect(screen.queryByTestId("device-approvals")).toBeNull());
     expect(api.decideApproval).toHaveBeenCalledWith("refill.v1.a.7", false);
 
     // The sandbox fridge's screen opens in the browser.
@@ -449,6 +449,9 @@ describe("the device page", () => {
     render(App, { props: { api } });
     await fireEvent.click(await screen.findByTestId(`open-device-${aLinkedDevice.serial}`));
     expect((await screen.findByTestId("level-brew-beans")).textContent).toContain("300 g left");
+    // What it may spend: for its own orders and smart reorders too (no screen part).
+    expect((await screen.findByTestId("device-spent")).textContent).toContain("This month: $0.00");
+    expect(screen.queryByTestId("screen-device")).toBeNull();
     expect(screen.getByTestId("level-brew-beans").textContent).toContain("low");
     expect(screen.getByTestId("forecast-brew-beans").textContent).toMatch(/^Runs out between .* and .*about 100 g a day/);
     // The chart has dates along the bottom, amounts up the side, the run-out range and the order on its way.

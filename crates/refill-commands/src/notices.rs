@@ -58,6 +58,9 @@ pub enum NoticeKind {
     ApprovalExpired,
     /// A press was approved or declined (closes its request in the inbox; not shown itself).
     ApprovalAnswered,
+    /// A smart reorder (or a device's own order) was refused: it would pass a limit the
+    /// customer set for the device (the body says which).
+    ReorderRefused,
     /// A reorder asked for where no page could ask (a notification, the tray) was not placed:
     /// the price rose more than 10 % since last time ("Order anyway" confirms `confirm_price`).
     PriceRose,
@@ -352,6 +355,16 @@ pub fn notice(event: &EventView) -> Option<Notice> {
                     .map(|p| format!(" (you paid {p} last time)"))
                     .unwrap_or_default()
             ),
+        ),
+        "ReorderRefused" => (
+            NoticeKind::ReorderRefused,
+            format!(
+                "{}: not reordered",
+                text(b, "slotName").unwrap_or("A supply")
+            ),
+            text(b, "message")
+                .unwrap_or("It would pass a limit you set for the device.")
+                .to_owned(),
         ),
         "ApprovalDecided" => {
             let device = text(b, "deviceName").unwrap_or("the device");
@@ -851,6 +864,21 @@ mod tests {
         assert_eq!(saved.notices[1].id, 59);
         saved.read_up_to = 55;
         assert_eq!(saved.inbox().unread, 5);
+    }
+
+    #[test]
+    fn a_smart_reorder_refused_by_a_limit_says_which() {
+        let n = notice(&event(
+            "ReorderRefused",
+            json!({"slotName": "Coffee beans", "asin": "B0RFBEAN01", "model": "brew",
+                   "serial": "S1", "slotId": "brew-beans",
+                   "message": "Over the monthly limit set for this Brewmaster: $40.00 of $50.00 used, and this costs $18.99."}),
+        ))
+        .unwrap();
+        assert_eq!(n.kind, NoticeKind::ReorderRefused);
+        assert_eq!(n.title, "Coffee beans: not reordered");
+        assert!(n.body.starts_with("Over the monthly limit"));
+        assert_eq!(n.slot.unwrap().slot_id, "brew-beans");
     }
 
     #[test]

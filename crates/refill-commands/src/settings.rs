@@ -164,6 +164,8 @@ impl Settings {
             // A device waits for the customer's answer; it told the device it would ask.
             | NoticeKind::ApprovalNeeded
             | NoticeKind::ApprovalExpired
+            // A limit stopped a reorder: the supply will run out unless they act.
+            | NoticeKind::ReorderRefused
             // The customer asked for it a moment ago.
             | NoticeKind::PriceRose => true,
             // The customer answered: nothing more to say.

@@ -56,6 +56,9 @@ pub struct OrderPolicy {
     pub cancel_window: Duration,
     /// How long delivery takes after an order is placed.
     pub delivery_time: Duration,
+    /// How long an order that asks the customer first waits for their answer before it expires
+    /// unanswered (nothing ordered).
+    pub approval_lifetime: Duration,
 }
 
 impl Default for OrderPolicy {
@@ -63,6 +66,7 @@ impl Default for OrderPolicy {
         Self {
             cancel_window: Duration::hours(24),
             delivery_time: Duration::days(2),
+            approval_lifetime: Duration::hours(24),
         }
     }
 }

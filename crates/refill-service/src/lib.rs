@@ -83,8 +83,6 @@ pub struct ServiceConfig {
     /// forecasts, and the reorder rule run on them ([`Store::review_items`]); `None`: never
     /// (tests call it themselves).
     pub review_items_every: Option<std::time::Duration>,
-    /// How long a press that needs the customer's approval waits before it expires.
-    pub approval_lifetime: time::Duration,
     /// How often (real time) unanswered approval requests past their time are marked expired
     /// ([`Store::expire_approvals`]); `None`: never (tests call it themselves).
     pub approvals_every: Option<std::time::Duration>,
@@ -107,7 +105,6 @@ impl ServiceConfig {
             simulate_every: None,
             watch_every: None,
             review_items_every: None,
-            approval_lifetime: store::say::APPROVAL_LIFETIME,
             approvals_every: Some(std::time::Duration::from_secs(30)),
         }
     }

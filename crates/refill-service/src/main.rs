@@ -60,7 +60,7 @@ fn parse_args() -> Result<Option<Args>, String> {
     let mut require_sign_in = false;
     let mut allow_private_webhooks = false;
     let mut limits = refill_service::http::serve::Limits::default();
-    let mut approval_lifetime = refill_service::store::say::APPROVAL_LIFETIME;
+    let mut approval_lifetime = OrderPolicy::default().approval_lifetime;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -208,7 +208,10 @@ async fn main() -> ExitCode {
         listen: args.listen,
         sandbox: args.sandbox,
         require_sign_in: args.require_sign_in,
-        policy: OrderPolicy::default(),
+        policy: OrderPolicy {
+            approval_lifetime: args.approval_lifetime,
+            ..OrderPolicy::default()
+        },
         clock: if args.speed > 1.0 {
             Arc::new(FastClock::new(args.speed))
         } else {
@@ -220,7 +223,6 @@ async fn main() -> ExitCode {
         watch_every: (!args.sandbox).then_some(std::time::Duration::from_secs(60)),
         deliver_every: Some(std::time::Duration::from_millis(500)),
         allow_private_webhooks: args.allow_private_webhooks,
-        approval_lifetime: args.approval_lifetime,
         approvals_every: Some(std::time::Duration::from_secs(30)),
         // A sandbox's simulated devices report as fast as its sped-up time asks.
         limits: if args.sandbox {

@@ -5,8 +5,8 @@
 mod common;
 
 use common::{
-    database, device_token, device_tokens, drs, fresh, refresh, replenish, sandbox, start_with,
-    Fixture,
+    database, device_token, device_tokens, drs, fresh, json_of, refresh, replenish, sandbox,
+    start_with, Fixture,
 };
 use refill_core::Clock;
 use reqwest::Method;
@@ -150,6 +150,104 @@ async fn in_smart_reorder_mode_the_third_low_report_places_one_order() {
     assert_eq!(status, 200);
     assert_eq!(body["detailCode"], "ORDER_INPROGRESS");
     assert_eq!(body["eventInstanceId"], id);
+}
+
+/// Sets the customer's limits for the coffee maker `serial`.
+async fn set_limits(f: &Fixture, serial: &str, limits: Value) {
+    let res = f
+        .http
+        .put(f.url(&format!("/v1/devices/RefillBrew-200/{serial}/limits")))
+        .json(&limits)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+#[tokio::test]
+async fn smart_reorders_and_a_devices_own_orders_keep_to_the_customers_say() {
+    let f = sandbox().await;
+    let token = device_token(&f, "INV-SAY", false).await;
+    change(&f, "INV-SAY", r#"{"mode":"reorder","target":1200}"#).await;
+    // Two packs of beans would cost $37.98: over a limit of $30 an order, nothing is ordered
+    // and the app is told why.
+    set_limits(
+        &f,
+        "INV-SAY",
+        json!({"perOrderMinor": 3000, "perMonthMinor": null, "askFirst": false}),
+    )
+    .await;
+    let start = last_event(&f).await;
+    for level in [90.0, 80.0, 70.0, 60.0, 50.0] {
+        slot_status(&f, &token, "brew-beans", level).await;
+    }
+    let happened = events(&f, start).await;
+    assert_eq!(kinds(&happened), ["ReorderRefused"]);
+    let words = happened[0]["body"]["message"].as_str().unwrap();
+    assert!(
+        words.starts_with("Over the limit per order set for this") && words.contains("$37.98"),
+        "{words}"
+    );
+    assert_eq!(happened[0]["body"]["slotId"], "brew-beans");
+    // The device's own replenish call is refused the same way (one pack, $18.99, fits: so
+    // with a lower limit).
+    set_limits(
+        &f,
+        "INV-SAY",
+        json!({"perOrderMinor": 1000, "perMonthMinor": null, "askFirst": false}),
+    )
+    .await;
+    let (status, body) = replenish(&f, &token, "brew-beans").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["message"]
+        .as_str()
+        .unwrap()
+        .contains("limit per order"));
+
+    // Asked first: a request instead of an order, the same one for every call meanwhile.
+    set_limits(
+        &f,
+        "INV-SAY",
+        json!({"perOrderMinor": null, "perMonthMinor": null, "askFirst": true}),
+    )
+    .await;
+    let start = last_event(&f).await;
+    slot_status(&f, &token, "brew-beans", 500.0).await;
+    for level in [70.0, 65.0, 60.0] {
+        slot_status(&f, &token, "brew-beans", level).await;
+    }
+    let happened = events(&f, start).await;
+    assert_eq!(kinds(&happened), ["ApprovalRequested"]);
+    let request = happened[0]["body"]["approvalId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, body) = replenish(&f, &token, "brew-beans").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["detailCode"], "APPROVAL_REQUIRED");
+    assert_eq!(body["eventInstanceId"], request.as_str());
+    let orders: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE source = 'replenish'")
+        .fetch_one(f.service.store().pool())
+        .await
+        .unwrap();
+    assert_eq!(orders, 0);
+
+    // Approved: the slot's order, of the packs it needed; the device's next call finds it.
+    let approved = json_of(
+        f.http
+            .post(f.url(&format!("/v1/approvals/{request}/approve"))),
+    )
+    .await;
+    assert_eq!(approved["status"], "approved", "{approved}");
+    assert_eq!(approved["quantity"], 2);
+    let id = approved["order"]["eventInstanceId"].as_str().unwrap();
+    let (_, body) = replenish(&f, &token, "brew-beans").await;
+    assert_eq!(body["detailCode"], "ORDER_INPROGRESS");
+    assert_eq!(body["eventInstanceId"], id);
+    // On its way to the slot: its page marks it.
+    let marks = slot(&f, "INV-SAY").await["orders"].clone();
+    assert_eq!(marks.as_array().unwrap().len(), 1, "{marks}");
+    assert_eq!(marks[0]["status"], "placed");
 }
 
 /// The daily use a slot's page shows, in g.

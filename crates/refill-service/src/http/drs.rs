@@ -19,10 +19,11 @@
 //! expired token is `400 {"message":"Invalid token"}` with
 //! `x-amzn-ErrorType: InvalidTokenException:…`, which DRS clients refresh on.
 
-use super::error::Error;
+use super::error::{Error, Kind};
 use crate::http::caller::Device;
 use crate::http::AppState;
 use crate::store::inventory::{Report, SlotReport};
+use crate::store::say::SaidOrder;
 use axum::body::Bytes;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
@@ -379,8 +380,12 @@ async fn replenish(
             "Unable to place order - slot : <{slot}> is unsubscribed."
         ))
     })?;
-    let placed = store
-        .place_order(
+    // Under the customer's say: their limits for this device, "ask me first", a price that
+    // rose. A request that waits for them answers `APPROVAL_REQUIRED` with its id (Refill's
+    // extension of DRS's codes; a device whose customer set none never sees it).
+    let said = store
+        .order_for_device(
+            &device,
             &crate::store::NewOrder {
                 customer: device.customer_id,
                 asin: &asin,
@@ -389,13 +394,19 @@ async fn replenish(
                 quantity: 1,
                 pressed_on: None,
             },
-            state.now(),
-            state.policy(),
+            (state.now(), state.policy()),
         )
         .await?;
-    let body = ReplenishResult {
-        event_instance_id: placed.event_instance_id,
-        detail_code: placed.detail_code,
+    let body = match said {
+        SaidOrder::Placed(placed) => ReplenishResult {
+            event_instance_id: placed.event_instance_id,
+            detail_code: placed.detail_code,
+        },
+        SaidOrder::Asked(approval) => ReplenishResult {
+            event_instance_id: approval.id,
+            detail_code: DetailCode::ApprovalRequired,
+        },
+        SaidOrder::Refused(words) => return Err(Error::new(Kind::OverLimit, words)),
     };
     Ok(answer(result, StatusCode::OK, Some(json!(body))))
 }

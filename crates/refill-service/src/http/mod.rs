@@ -51,7 +51,6 @@ pub struct AppState {
 struct Inner {
     store: Store,
     policy: OrderPolicy,
-    approval_lifetime: time::Duration,
     clock: SharedClock,
     sandbox: bool,
     anonymous: bool,
@@ -80,11 +79,6 @@ impl AppState {
         &self.inner.policy
     }
 
-    /// How long a press that needs the customer's approval waits for it.
-    pub fn approval_lifetime(&self) -> time::Duration {
-        self.inner.approval_lifetime
-    }
-
     /// Whether this is a sandbox (which also lets new customers sign up).
     pub fn sandbox(&self) -> bool {
         self.inner.sandbox
@@ -102,7 +96,6 @@ impl AppState {
             inner: Arc::new(Inner {
                 store,
                 policy: config.policy,
-                approval_lifetime: config.approval_lifetime,
                 clock: config.clock.clone(),
                 sandbox: config.sandbox,
                 anonymous: config.anonymous_allowed(),

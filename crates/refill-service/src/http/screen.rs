@@ -208,12 +208,7 @@ async fn press(
     let key = idempotency_key(&headers)?;
     match state
         .store()
-        .press_on_screen(
-            &device,
-            asin.as_str(),
-            key,
-            (state.now(), state.policy(), state.approval_lifetime()),
-        )
+        .press_on_screen(&device, asin.as_str(), key, (state.now(), state.policy()))
         .await?
     {
         Ok(result) => {

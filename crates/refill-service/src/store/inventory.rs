@@ -10,7 +10,7 @@
 use crate::store::db::Backend;
 use crate::store::devices::CallingDevice;
 use crate::store::StoreError;
-use crate::store::{from_ms, place_in, to_ms, NewOrder};
+use crate::store::{from_ms, to_ms, NewOrder};
 use crate::Store;
 use refill_core::forecast::{Forecast, LevelReport, Peak, EMPTY_SHARE};
 use refill_core::inventory::{LowStreak, Reading, ReadingKind, LOW_REPORTS};
@@ -81,6 +81,12 @@ pub enum Outcome {
     /// The slot became low in smart-reorder mode: this order was placed (or the open one
     /// returned, `ORDER_INPROGRESS`).
     Reordered(refill_wire::PressResult),
+    /// ... but the customer asked to approve the device's orders first (or the price rose):
+    /// this request waits for them.
+    Asked(Box<refill_wire::ApprovalView>),
+    /// ... but the order would pass a limit the customer set: nothing was ordered, and a
+    /// `ReorderRefused` event says why.
+    Refused(String),
 }
 
 /// A slot as the low-supply rule needs it.
@@ -784,12 +790,42 @@ pub(crate) async fn report_batch(
                 },
                 pressed_on: None,
             };
-            match place_in(conn, &order, job.now, &job.policy).await {
-                Ok(placed) => {
+            let said = crate::store::say::device_order_in(
+                conn,
+                &job.device,
+                &order,
+                (job.now, &job.policy),
+            )
+            .await;
+            match said {
+                Ok(crate::store::say::SaidOrder::Placed(placed)) => {
                     if placed.detail_code == refill_wire::DetailCode::StandardOrderPlaced {
                         state.in_transit += f64::from(order.quantity) * state.pack;
                     }
                     Ok(Some(Outcome::Reordered(placed)))
+                }
+                Ok(crate::store::say::SaidOrder::Asked(approval)) => {
+                    Ok(Some(Outcome::Asked(approval)))
+                }
+                Ok(crate::store::say::SaidOrder::Refused(words)) => {
+                    let body = json!({
+                        "serial": job.device.serial,
+                        "model": job.device.model,
+                        "slotId": job.slot,
+                        "slotName": state.name,
+                        "asin": state.asin,
+                        "message": words,
+                    });
+                    record_event(
+                        conn,
+                        job.device.customer_id,
+                        Some(job.device.id),
+                        "ReorderRefused",
+                        &body,
+                        job.now,
+                    )
+                    .await?;
+                    Ok(Some(Outcome::Refused(words)))
                 }
                 Err(StoreError::Database(e)) => return Err(e),
                 Err(e) => Err(e),

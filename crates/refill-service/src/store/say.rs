@@ -111,9 +111,6 @@ pub(crate) async fn price_rise_in(
     }))
 }
 
-/// How long an approval request waits for the customer by default.
-pub const APPROVAL_LIFETIME: time::Duration = time::Duration::hours(24);
-
 /// Why a press was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refused {
@@ -157,7 +154,8 @@ fn month_start(now: OffsetDateTime) -> OffsetDateTime {
         .unwrap_or(now)
 }
 
-/// What the device's orders this month cost (not counting cancelled ones), in minor units.
+/// What the device's orders this month cost (pressed on its screen, or for its slots; not
+/// counting cancelled ones), in minor units.
 async fn spent_in(
     conn: &mut DbConnection,
     device: i64,
@@ -166,7 +164,8 @@ async fn spent_in(
     // Cast: PostgreSQL sums BIGINTs as NUMERIC.
     let spent: Option<i64> = sqlx::query_scalar(
         "SELECT CAST(SUM(price_minor) AS BIGINT) FROM orders \
-         WHERE pressed_on = $1 AND status != 'cancelled' AND placed_at_ms >= $2",
+         WHERE (pressed_on = $1 OR device_id = $1) AND status != 'cancelled' \
+           AND placed_at_ms >= $2",
     )
     .bind(device)
     .bind(to_ms(month_start(now)))
@@ -186,7 +185,7 @@ async fn currency_in(conn: &mut DbConnection, customer: i64) -> Result<Currency,
 
 const APPROVAL_COLUMNS: &str = "a.request_id, a.asin, p.title, a.quantity, a.price_minor, \
      a.previous_price_minor, a.currency, a.status, a.created_at_ms, a.expires_at_ms, a.decided_at_ms, \
-     a.event_instance_id, a.customer_id, d.model_id, d.serial, d.name";
+     a.event_instance_id, a.customer_id, a.slot_id, d.model_id, d.serial, d.name";
 
 const APPROVAL_FROM: &str = "approvals a JOIN products p ON p.asin = a.asin \
      JOIN devices d ON d.id = a.device_id";
@@ -313,7 +312,211 @@ pub(crate) async fn pending_approvals_in(
     Ok(pending)
 }
 
+/// What the customer's say makes of an order a device asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Say {
+    /// Within the limits, and nothing to ask: order it.
+    Order,
+    /// It would pass a limit; the words say which, for the device and the app.
+    Refuse(String),
+    /// Ask the customer first (they asked to be, or the price rose since they last paid): the
+    /// price of a pack now and, after a rise, what they paid last time.
+    Ask {
+        price: i64,
+        currency: Currency,
+        previous: Option<i64>,
+    },
+}
+
+/// The customer's say over `quantity` packs of `asin` ordered by `device` now: its limits per
+/// order and per calendar month, "ask me first", and a price more than
+/// [`PRICE_RISE_PERCENT`] above the last one paid.
+pub(crate) async fn say_in(
+    conn: &mut DbConnection,
+    device: &CallingDevice,
+    (asin, quantity): (&str, u32),
+    now: OffsetDateTime,
+) -> Result<Say, StoreError> {
+    let price: Option<i64> = sqlx::query_scalar("SELECT price_minor FROM products WHERE asin = $1")
+        .bind(asin)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let price = price.ok_or_else(|| {
+        StoreError::NotFound(format!("There is no product {asin} in the catalog."))
+    })?;
+    let total = price * i64::from(quantity.max(1));
+    let limits = limits_in(conn, device.id).await?;
+    let currency = currency_in(conn, device.customer_id).await?;
+    let name: String = sqlx::query_scalar("SELECT name FROM devices WHERE id = $1")
+        .bind(device.id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let money = |minor: i64| Money::new(minor, currency).in_words();
+    if let Some(most) = limits.per_order.filter(|most| total > *most) {
+        return Ok(Say::Refuse(format!(
+            "Over the limit per order set for this {name}: this costs {}, the limit is {}.",
+            money(total),
+            money(most)
+        )));
+    }
+    if let Some(most) = limits.per_month {
+        let spent = spent_in(conn, device.id, now).await?;
+        if spent + total > most {
+            return Ok(Say::Refuse(format!(
+                "Over the monthly limit set for this {name}: {} of {} used, and this costs {}.",
+                money(spent),
+                money(most),
+                money(total)
+            )));
+        }
+    }
+    let rise = price_rise_in(conn, device.customer_id, asin).await?;
+    if limits.ask_first || rise.is_some() {
+        return Ok(Say::Ask {
+            price,
+            currency,
+            previous: rise.map(|r| r.before),
+        });
+    }
+    Ok(Say::Order)
+}
+
+/// What a device asks the customer to approve.
+pub(crate) struct Asking<'a> {
+    pub(crate) asin: &'a str,
+    /// The slot it is for (a device that orders by itself), or none (a screen's press).
+    pub(crate) slot: Option<&'a str>,
+    pub(crate) quantity: u32,
+    /// A pack's price now, its currency, and the price paid last time after a rise.
+    pub(crate) price: (i64, Currency, Option<i64>),
+    /// The press's idempotency key (a screen's), or none (a slot's: its request id).
+    pub(crate) key: Option<&'a str>,
+}
+
+/// Records an approval request (with its `ApprovalRequested` event) in the caller's transaction.
+pub(crate) async fn ask_in(
+    conn: &mut DbConnection,
+    device: &CallingDevice,
+    asking: &Asking<'_>,
+    (now, policy): (OffsetDateTime, &OrderPolicy),
+) -> Result<ApprovalView, StoreError> {
+    let id = new_request_id();
+    let (price, currency, previous) = asking.price;
+    let quantity = i64::from(asking.quantity.max(1));
+    sqlx::query(
+        "INSERT INTO approvals (request_id, customer_id, device_id, asin, quantity, \
+             price_minor, currency, status, created_at_ms, expires_at_ms, press_key, \
+             previous_price_minor, slot_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $9, $10, $11, $12)",
+    )
+    .bind(&id)
+    .bind(device.customer_id)
+    .bind(device.id)
+    .bind(asking.asin)
+    .bind(quantity)
+    .bind(price * quantity)
+    .bind(currency.as_str())
+    .bind(to_ms(now))
+    .bind(to_ms(now + policy.approval_lifetime))
+    .bind(asking.key.unwrap_or(&id))
+    .bind(previous)
+    .bind(asking.slot)
+    .execute(&mut *conn)
+    .await?;
+    let approval = approval_where(
+        conn,
+        "a.device_id = $1 AND a.request_id = $2",
+        (device.id, &id),
+        now,
+    )
+    .await?
+    .ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
+    record_event(
+        conn,
+        device.customer_id,
+        Some(device.id),
+        "ApprovalRequested",
+        &approval_body(&approval),
+        now,
+    )
+    .await?;
+    Ok(approval)
+}
+
+/// What an order a device asks for by itself (DRS replenish, or a smart reorder of one of its
+/// slots) came to under the customer's say.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SaidOrder {
+    /// Placed, or the order open for the slot or product (`ORDER_INPROGRESS`).
+    Placed(refill_wire::PressResult),
+    /// Waiting for the customer's approval: this request (the one already waiting for the
+    /// slot, if there is one).
+    Asked(Box<ApprovalView>),
+    /// Refused: it would pass a limit; the words say which.
+    Refused(String),
+}
+
+/// `order` (for one of `device`'s slots) under the customer's say, in the caller's transaction:
+/// the open order if there is one, the request already waiting for the slot, a refusal past a
+/// limit, a new request when the customer is to be asked, else the order placed.
+pub(crate) async fn device_order_in(
+    conn: &mut DbConnection,
+    device: &CallingDevice,
+    order: &NewOrder<'_>,
+    (now, policy): (OffsetDateTime, &OrderPolicy),
+) -> Result<SaidOrder, StoreError> {
+    let slot = order.device.map(|(_, slot)| slot).unwrap_or_default();
+    if open_order_in(conn, order, now).await?.is_none() {
+        if let Some(waiting) = approval_where(
+            conn,
+            "a.device_id = $1 AND a.slot_id = $2 AND a.status = 'pending'",
+            (device.id, slot),
+            now,
+        )
+        .await?
+        .filter(|a| a.status == ApprovalStatus::Pending)
+        {
+            return Ok(SaidOrder::Asked(Box::new(waiting)));
+        }
+        match say_in(conn, device, (order.asin, order.quantity), now).await? {
+            Say::Order => {}
+            Say::Refuse(words) => return Ok(SaidOrder::Refused(words)),
+            Say::Ask {
+                price,
+                currency,
+                previous,
+            } => {
+                let asking = Asking {
+                    asin: order.asin,
+                    slot: Some(slot),
+                    quantity: order.quantity,
+                    price: (price, currency, previous),
+                    key: None,
+                };
+                return Ok(SaidOrder::Asked(Box::new(
+                    ask_in(conn, device, &asking, (now, policy)).await?,
+                )));
+            }
+        }
+    }
+    Ok(SaidOrder::Placed(place_in(conn, order, now, policy).await?))
+}
+
 impl Store {
+    /// [`device_order_in`] in a transaction of its own (a DRS replenish call).
+    pub async fn order_for_device(
+        &self,
+        device: &CallingDevice,
+        order: &NewOrder<'_>,
+        (now, policy): (OffsetDateTime, &OrderPolicy),
+    ) -> Result<SaidOrder, StoreError> {
+        let mut tx = self.write().await?;
+        let answer = device_order_in(&mut tx, device, order, (now, policy)).await?;
+        tx.commit().await?;
+        self.events_committed();
+        Ok(answer)
+    }
+
     /// The price rise that makes a one-tap order of `asin` by `customer` ask first, if any.
     pub async fn price_rise(
         &self,
@@ -334,7 +537,7 @@ impl Store {
         device: &CallingDevice,
         asin: &str,
         key: &str,
-        (now, policy, lifetime): (OffsetDateTime, &OrderPolicy, time::Duration),
+        (now, policy): (OffsetDateTime, &OrderPolicy),
     ) -> Result<Result<ScreenPressResult, Refused>, StoreError> {
         let mut tx = self.write().await?;
         let shown: Option<i64> = sqlx::query_scalar(
@@ -356,7 +559,7 @@ impl Store {
         )
         .await?
         {
-            return Ok(Ok(asking(approval)));
+            return Ok(Ok(asking_answer(approval)));
         }
         let order = NewOrder {
             customer: device.customer_id,
@@ -375,82 +578,26 @@ impl Store {
         .await?;
         let open = open_order_in(&mut tx, &order, now).await?;
         if pressed_before.is_none() && open.is_none() {
-            let price: Option<i64> =
-                sqlx::query_scalar("SELECT price_minor FROM products WHERE asin = $1")
-                    .bind(asin)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            let price = price.ok_or_else(|| {
-                StoreError::NotFound(format!("There is no product {asin} in the catalog."))
-            })?;
-            let limits = limits_in(&mut tx, device.id).await?;
-            let currency = currency_in(&mut tx, device.customer_id).await?;
-            let name: String = sqlx::query_scalar("SELECT name FROM devices WHERE id = $1")
-                .bind(device.id)
-                .fetch_one(&mut *tx)
-                .await?;
-            let money = |minor: i64| Money::new(minor, currency).in_words();
-            if let Some(most) = limits.per_order.filter(|most| price > *most) {
-                return Ok(Err(Refused::OverLimit(format!(
-                    "Over the limit per order set for this {name}: this costs {}, the limit is \
-                     {}.",
-                    money(price),
-                    money(most)
-                ))));
-            }
-            if let Some(most) = limits.per_month {
-                let spent = spent_in(&mut tx, device.id, now).await?;
-                if spent + price > most {
-                    return Ok(Err(Refused::OverLimit(format!(
-                        "Over the monthly limit set for this {name}: {} of {} used, and this \
-                         costs {}.",
-                        money(spent),
-                        money(most),
-                        money(price)
-                    ))));
+            match say_in(&mut tx, device, (asin, 1), now).await? {
+                Say::Order => {}
+                Say::Refuse(words) => return Ok(Err(Refused::OverLimit(words))),
+                Say::Ask {
+                    price,
+                    currency,
+                    previous,
+                } => {
+                    let asking = Asking {
+                        asin,
+                        slot: None,
+                        quantity: 1,
+                        price: (price, currency, previous),
+                        key: Some(key),
+                    };
+                    let approval = ask_in(&mut tx, device, &asking, (now, policy)).await?;
+                    tx.commit().await?;
+                    self.events_committed();
+                    return Ok(Ok(asking_answer(approval)));
                 }
-            }
-            let rise = price_rise_in(&mut tx, device.customer_id, asin).await?;
-            if limits.ask_first || rise.is_some() {
-                let id = new_request_id();
-                sqlx::query(
-                    "INSERT INTO approvals (request_id, customer_id, device_id, asin, quantity, \
-                         price_minor, currency, status, created_at_ms, expires_at_ms, \
-                         press_key, previous_price_minor) \
-                     VALUES ($1, $2, $3, $4, 1, $5, $6, 'pending', $7, $8, $9, $10)",
-                )
-                .bind(&id)
-                .bind(device.customer_id)
-                .bind(device.id)
-                .bind(asin)
-                .bind(price)
-                .bind(currency.as_str())
-                .bind(to_ms(now))
-                .bind(to_ms(now + lifetime))
-                .bind(key)
-                .bind(rise.map(|r| r.before))
-                .execute(&mut *tx)
-                .await?;
-                let approval = approval_where(
-                    &mut tx,
-                    "a.device_id = $1 AND a.request_id = $2",
-                    (device.id, &id),
-                    now,
-                )
-                .await?
-                .ok_or(StoreError::Database(sqlx::Error::RowNotFound))?;
-                record_event(
-                    &mut tx,
-                    device.customer_id,
-                    Some(device.id),
-                    "ApprovalRequested",
-                    &approval_body(&approval),
-                    now,
-                )
-                .await?;
-                tx.commit().await?;
-                self.events_committed();
-                return Ok(Ok(asking(approval)));
             }
         }
         let placed = place_in(&mut tx, &order, now, policy).await?;
@@ -564,9 +711,9 @@ impl Store {
                 found.title
             )));
         }
-        let (device, key, is_test): (i64, String, bool) = {
+        let (device, key, is_test, slot): (i64, String, bool, Option<String>) = {
             let row = sqlx::query(
-                "SELECT a.device_id, a.press_key, d.is_test FROM approvals a \
+                "SELECT a.device_id, a.press_key, a.slot_id, d.is_test FROM approvals a \
                  JOIN devices d ON d.id = a.device_id WHERE a.request_id = $1",
             )
             .bind(id)
@@ -576,16 +723,22 @@ impl Store {
                 row.try_get("device_id")?,
                 row.try_get("press_key")?,
                 crate::store::db::flag(&row, "is_test")?,
+                row.try_get("slot_id")?,
             )
         };
         let order_id = if approve {
+            // A slot's order is the slot's (so that it counts as on its way to it); a screen's
+            // press is found again by its key.
             let order = NewOrder {
                 customer,
                 asin: &found.asin,
-                device: None,
+                device: slot.as_deref().map(|slot| (device, slot)),
                 test: is_test,
                 quantity: found.quantity,
-                pressed_on: Some((device, &key)),
+                pressed_on: match slot {
+                    Some(_) => None,
+                    None => Some((device, &key)),
+                },
             };
             Some(
                 place_in(&mut tx, &order, now, policy)
@@ -675,7 +828,7 @@ impl Store {
 
 /// A press's answer while (or after) it waits for the customer: `APPROVAL_REQUIRED` with the
 /// request, and its order once approved.
-fn asking(approval: ApprovalView) -> ScreenPressResult {
+fn asking_answer(approval: ApprovalView) -> ScreenPressResult {
     ScreenPressResult {
         detail_code: DetailCode::ApprovalRequired,
         event_instance_id: approval.order.as_ref().map(|o| o.event_instance_id.clone()),
