@@ -130,6 +130,11 @@ async fn a_press_on_the_fridge_screen_in_chromium_is_approved_from_the_apps_noti
         .wait_status(BEANS, |t| t.starts_with("Ordered, arrives "))
         .await?;
     assert!(ordered.ends_with('.'), "{ordered}");
+    // What a person at the fridge sees, kept with the other screenshots.
+    let shot = screen.browser.client.screenshot().await?;
+    let dir = refill_e2e::target_dir().join("e2e");
+    std::fs::create_dir_all(&dir)?;
+    std::fs::write(dir.join("fridge-screen.png"), shot)?;
     assert_eq!(
         count_orders(&home.sandbox_db(), BEANS, &["placed"]).await?,
         1
