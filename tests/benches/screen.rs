@@ -14,7 +14,7 @@
 use anyhow::{Context, Result};
 use refill_device_sim::{serve_screen, TokenSource};
 use refill_e2e::WebBrowser;
-use refill_service::sandbox::fridge_token;
+use refill_service::sandbox::fridge_tokens;
 use refill_service::{start, ServiceConfig};
 use std::sync::Arc;
 use std::time::Duration;
@@ -76,19 +76,11 @@ async fn main() -> Result<()> {
     sqlx::query("UPDATE device_limits SET ask_first = 0, per_month_minor = NULL")
         .execute(store.pool())
         .await?;
-    let tokens: TokenSource = Arc::new(move || {
-        let store = store.clone();
-        Box::pin(async move {
-            fridge_token(
-                &store,
-                time::OffsetDateTime::now_utc(),
-                time::Duration::hours(1),
-            )
-            .await
-            .map(|t| t.map(|(token, _)| token))
-            .map_err(|e| e.to_string())
-        })
-    });
+    let tokens: TokenSource = Arc::new(fridge_tokens(
+        store,
+        Arc::new(refill_core::SystemClock),
+        time::Duration::hours(1),
+    ));
     let screen = serve_screen("FreshCool smart fridge", &service.base_url(), tokens).await?;
     let url = format!("http://{}/", screen.addr);
     let browser = WebBrowser::chromium().await?;

@@ -3,7 +3,7 @@ import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/sv
 import App from "./App.svelte";
 import type { Api } from "./lib/api";
 import type { ButtonGrid, PressResult, Settings } from "./lib/bindings";
-import { aTile, anOrder, wizardApi } from "./lib/fixtures";
+import { aTile, anApproval, anOrder, fridge, wizardApi } from "./lib/fixtures";
 
 afterEach(cleanup);
 
@@ -268,38 +268,10 @@ describe("signing in", () => {
 
 describe("devices", () => {
   it("shows what a screened device shows, with a badge for its presses waiting for an answer", async () => {
-    const fridge = {
-      model: "RefillFridge-1",
-      modelName: "FreshCool smart fridge",
-      serial: "SANDBOX-FRIDGE",
-      name: "FreshCool smart fridge",
-      isTest: false,
-      home: false,
-      slots: [],
-      screen: true,
-      buttons: [
-        { asin: "B0RFBEAN01", title: "Coffee beans" },
-        { asin: "B0RFFILT04", title: "Water filter" },
-      ],
-    };
-    const asked = (id: string, status: "pending" | "declined") => ({
-      id,
-      asin: "B0RFBEAN01",
-      title: "Coffee beans",
-      quantity: 1,
-      price: { amountMinor: 1899, currency: "USD" },
-      previousPrice: null,
-      device: { model: fridge.model, serial: fridge.serial },
-      deviceName: fridge.name,
-      status,
-      createdAt: "2026-12-04T10:00:00Z",
-      expiresAt: "2026-12-05T10:00:00Z",
-      decidedAt: null,
-      order: null,
-    });
+    const screened = { ...fridge, buttons: [...fridge.buttons, { asin: "B0RFFILT04", title: "Water filter" }] };
     const api = fakeApi({
-      listDevices: vi.fn(async () => ({ devices: [fridge] })),
-      approvals: vi.fn(async () => [asked("a1", "pending"), asked("a2", "pending"), asked("a0", "declined")]),
+      listDevices: vi.fn(async () => ({ devices: [screened] })),
+      approvals: vi.fn(async () => [anApproval("a1"), anApproval("a2"), anApproval("a0", "declined")]),
     });
     render(App, { props: { api } });
     expect((await screen.findByTestId("device-SANDBOX-FRIDGE")).textContent).toContain("On its screen: Coffee beans, Water filter");

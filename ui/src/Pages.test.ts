@@ -3,7 +3,7 @@ import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/sv
 import App from "./App.svelte";
 import type { Api, AppEvents } from "./lib/api";
 import type { DeviceView, Inbox, LimitsChange, NewItem, Notice, Settings, SlotInventory, SlotSettings } from "./lib/bindings";
-import { aLinkedDevice, anOrder, aTile, wizardApi } from "./lib/fixtures";
+import { aLinkedDevice, anApproval, anOrder, aTile, fridge, wizardApi } from "./lib/fixtures";
 
 afterEach(cleanup);
 
@@ -148,35 +148,6 @@ function fakeEvents() {
 }
 
 
-const fridge: DeviceView = {
-  model: "RefillFridge-1",
-  modelName: "FreshCool smart fridge",
-  serial: "SANDBOX-FRIDGE",
-  name: "FreshCool smart fridge",
-  isTest: false,
-  home: false,
-  slots: [],
-  screen: true,
-  buttons: [{ asin: "B0RFBEAN01", title: "Coffee beans" }],
-};
-
-function anApproval(id: string, status: "pending" | "approved" | "declined" = "pending") {
-  return {
-    id,
-    asin: "B0RFBEAN01",
-    title: "Coffee beans",
-    quantity: 1,
-    price: { amountMinor: 1899, currency: "USD" },
-    previousPrice: null,
-    device: { model: fridge.model, serial: fridge.serial },
-    deviceName: fridge.name,
-    status,
-    createdAt: "2026-12-04T10:00:00Z",
-    expiresAt: "2026-12-05T10:00:00Z",
-    decidedAt: null,
-    order: status === "approved" ? anOrder() : null,
-  };
-}
 
 describe("the inbox", () => {
   it("answers a device that asks first, once", async () => {

@@ -1,6 +1,7 @@
 //! The loopback listener the browser comes back to (RFC 8252 §7.3).
 
 use crate::AuthError;
+use refill_core::html::escape;
 use refill_core::Sensitive;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -8,13 +9,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 const MAX_HEAD: usize = 16 * 1024;
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
 
 fn page(title: &str, message: &str) -> String {
     let message = escape(message);

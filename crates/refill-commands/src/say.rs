@@ -157,15 +157,9 @@ impl AppCore {
         let store = service.store().clone();
         let lifetime = time::Duration::try_from(SCREEN_TOKEN_LIFETIME.mul_f64(speed.max(1.0)))
             .unwrap_or(time::Duration::hours(1));
-        let tokens: refill_device_sim::TokenSource = std::sync::Arc::new(move || {
-            let (store, clock) = (store.clone(), clock.clone());
-            Box::pin(async move {
-                refill_service::sandbox::fridge_token(&store, clock.now(), lifetime)
-                    .await
-                    .map(|token| token.map(|(token, _)| token))
-                    .map_err(|e| e.to_string())
-            })
-        });
+        let tokens: refill_device_sim::TokenSource = std::sync::Arc::new(
+            refill_service::sandbox::fridge_tokens(store, clock, lifetime),
+        );
         let (_, name) = refill_service::sandbox::SCREEN_MODELS[0];
         match refill_device_sim::serve_screen(name, &service.base_url(), tokens).await {
             Ok(screen) => {

@@ -9,6 +9,7 @@
 pub mod catalog;
 pub mod clock;
 pub mod forecast;
+pub mod html;
 pub mod inventory;
 pub mod money;
 pub mod order;

@@ -17,6 +17,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
+use refill_core::html::escape;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -125,14 +126,6 @@ async fn token(State(screen): State<Screen>, headers: HeaderMap, body: String) -
 
 fn message(status: StatusCode, text: &str) -> Response {
     (status, axum::Json(serde_json::json!({ "message": text }))).into_response()
-}
-
-/// Writes `text` for an HTML attribute or text.
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// The panel: the fridge's own bits (its name, the temperatures) and the customer's buttons.

@@ -5,7 +5,7 @@
 
 use refill_device_sim::screen::BUNDLE;
 use refill_device_sim::{serve_screen, TokenSource};
-use refill_service::sandbox::{fridge_token, FRIDGE_SERIAL};
+use refill_service::sandbox::{fridge_tokens, FRIDGE_SERIAL};
 use refill_service::{start, ServiceConfig};
 use std::sync::Arc;
 
@@ -15,20 +15,11 @@ async fn the_fridge_screen_embeds_the_component_and_hands_its_page_the_fridges_t
     let service = start(ServiceConfig::sandbox(dir.path().join("s.sqlite")))
         .await
         .unwrap();
-    let store = service.store().clone();
-    let tokens: TokenSource = Arc::new(move || {
-        let store = store.clone();
-        Box::pin(async move {
-            fridge_token(
-                &store,
-                time::OffsetDateTime::now_utc(),
-                time::Duration::hours(1),
-            )
-            .await
-            .map(|t| t.map(|(token, _)| token))
-            .map_err(|e| e.to_string())
-        })
-    });
+    let tokens: TokenSource = Arc::new(fridge_tokens(
+        service.store().clone(),
+        Arc::new(refill_core::SystemClock),
+        time::Duration::hours(1),
+    ));
     let screen = serve_screen("FreshCool smart fridge", &service.base_url(), tokens)
         .await
         .unwrap();

@@ -345,6 +345,30 @@ pub async fn fridge_token(
     }
 }
 
+/// A token to come: `None` once the device is no longer linked; the error in words.
+pub type TokenFuture =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Option<String>, String>> + Send>>;
+
+/// What the sandbox fridge's simulated screen asks for a token with (the device simulator's
+/// `TokenSource`): each call a new buttons token valid for `lifetime` on `clock`, or `None` once
+/// the customer removed the fridge.
+pub fn fridge_tokens(
+    store: crate::Store,
+    clock: refill_core::SharedClock,
+    lifetime: time::Duration,
+) -> impl Fn() -> TokenFuture + Send + Sync + 'static {
+    move || {
+        let (store, clock) = (store.clone(), clock.clone());
+        let future: TokenFuture = Box::pin(async move {
+            fridge_token(&store, clock.now(), lifetime)
+                .await
+                .map(|token| token.map(|(token, _)| token))
+                .map_err(|e| e.to_string())
+        });
+        future
+    }
+}
+
 /// The customer, catalog, devices and history; only into a database with no customer yet.
 async fn seed_data(store: &crate::Store, now: OffsetDateTime) -> Result<(), sqlx::Error> {
     let mut tx = store.pool().begin().await?;

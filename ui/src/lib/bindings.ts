@@ -612,7 +612,7 @@ export type ProductList = {
  */
 products: Array<CatalogProduct>, };
 
-export type NoticeKind = "lowSupply" | "orderPlaced" | "shipped" | "delivered" | "cancelled" | "deviceAdded" | "deviceRemoved" | "deviceSilent" | "summary" | "problem" | "approvalNeeded" | "approvalExpired" | "approvalAnswered" | "priceRose";
+export type NoticeKind = "lowSupply" | "orderPlaced" | "shipped" | "delivered" | "cancelled" | "deviceAdded" | "deviceRemoved" | "deviceSilent" | "summary" | "problem" | "approvalNeeded" | "approvalExpired" | "approvalAnswered" | "reorderRefused" | "priceRose";
 
 export type SlotRef = { 
 /**

@@ -1,7 +1,7 @@
 // Test fixtures shared by the UI tests.
 import { vi } from "vitest";
 import type { Api, DeviceCommand } from "./api";
-import type { AppError, ButtonTile, DeviceView, OrderView, WifiList } from "./bindings";
+import type { AppError, ApprovalView, ButtonTile, DeviceView, OrderView, WifiList } from "./bindings";
 
 /** An open order of the beans, placed now unless told otherwise. */
 export function anOrder(over: Partial<OrderView> = {}): OrderView {
@@ -89,5 +89,37 @@ export function wizardApi(): Pick<Api, DeviceCommand> {
     onboardingFinishLink: vi.fn(async () => aLinkedDevice),
     onboardingCancel: vi.fn(async () => null),
     listDevices: vi.fn(async () => ({ devices: [] })),
+  };
+}
+
+/** The sandbox's smart fridge, a screened device. */
+export const fridge: DeviceView = {
+  model: "RefillFridge-1",
+  modelName: "FreshCool smart fridge",
+  serial: "SANDBOX-FRIDGE",
+  name: "FreshCool smart fridge",
+  isTest: false,
+  home: false,
+  slots: [],
+  screen: true,
+  buttons: [{ asin: "B0RFBEAN01", title: "Coffee beans" }],
+};
+
+/** A press of the fridge waiting for (or given) an answer. */
+export function anApproval(id: string, status: ApprovalView["status"] = "pending"): ApprovalView {
+  return {
+    id,
+    asin: "B0RFBEAN01",
+    title: "Coffee beans",
+    quantity: 1,
+    price: { amountMinor: 1899, currency: "USD" },
+    previousPrice: null,
+    device: { model: fridge.model, serial: fridge.serial },
+    deviceName: fridge.name,
+    status,
+    createdAt: "2026-12-04T10:00:00Z",
+    expiresAt: "2026-12-05T10:00:00Z",
+    decidedAt: null,
+    order: status === "approved" ? anOrder() : null,
   };
 }

@@ -7,21 +7,7 @@ use crate::store::screen::ButtonChoice;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-/// Escapes text for HTML content and attribute values.
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use refill_core::html::escape;
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;background:#f4f7f6;color:#1d2b2a;margin:0}\
 main{max-width:380px;margin:48px auto;background:#fff;border:1px solid #dde5e3;border-radius:14px;padding:28px}\

@@ -575,6 +575,17 @@ pub(crate) struct ReportJob {
     answer: tokio::sync::oneshot::Sender<Result<Option<Outcome>, StoreError>>,
 }
 
+/// What every event about a report's slot says: the device, the slot and its product.
+fn slot_body(job: &ReportJob, state: &SlotState) -> serde_json::Value {
+    json!({
+        "serial": job.device.serial,
+        "model": job.device.model,
+        "slotId": job.slot,
+        "slotName": state.name,
+        "asin": state.asin,
+    })
+}
+
 /// A report's caller and what to tell it once the batch is committed.
 pub(crate) type ReportAnswer = (
     tokio::sync::oneshot::Sender<Result<Option<Outcome>, StoreError>>,
@@ -808,14 +819,8 @@ pub(crate) async fn report_batch(
                     Ok(Some(Outcome::Asked(approval)))
                 }
                 Ok(crate::store::say::SaidOrder::Refused(words)) => {
-                    let body = json!({
-                        "serial": job.device.serial,
-                        "model": job.device.model,
-                        "slotId": job.slot,
-                        "slotName": state.name,
-                        "asin": state.asin,
-                        "message": words,
-                    });
+                    let mut body = slot_body(&job, state);
+                    body["message"] = json!(words);
                     record_event(
                         conn,
                         job.device.customer_id,
@@ -840,20 +845,21 @@ pub(crate) async fn report_batch(
                 t.format(&time::format_description::well_known::Rfc3339)
                     .unwrap_or_default()
             };
-            let body = json!({
-                "serial": job.device.serial,
-                "model": job.device.model,
-                "slotId": job.slot,
-                "slotName": state.name,
-                "asin": state.asin,
-                "remaining": remaining,
-                "unit": state.unit.as_str(),
-                "onHand": state.on_hand,
-                "daysLeft": lasts.map(|r| days_to(r.likely)),
-                "daysLeftAtLeast": lasts.map(|r| days_to(r.earliest)),
-                "daysLeftAtMost": lasts.and_then(|r| r.latest).map(days_to),
-                "runOut": lasts.map(|r| rfc3339(r.likely)),
-            });
+            let mut body = slot_body(&job, state);
+            for (key, value) in [
+                ("remaining", json!(remaining)),
+                ("unit", json!(state.unit.as_str())),
+                ("onHand", json!(state.on_hand)),
+                ("daysLeft", json!(lasts.map(|r| days_to(r.likely)))),
+                ("daysLeftAtLeast", json!(lasts.map(|r| days_to(r.earliest)))),
+                (
+                    "daysLeftAtMost",
+                    json!(lasts.and_then(|r| r.latest).map(days_to)),
+                ),
+                ("runOut", json!(lasts.map(|r| rfc3339(r.likely)))),
+            ] {
+                body[key] = value;
+            }
             low_events.push(NewEvent {
                 customer: job.device.customer_id,
                 device: Some(job.device.id),
