@@ -56,6 +56,36 @@ impl PriceRise {
     }
 }
 
+/// Whether a pack at `now` costs more than [`PRICE_RISE_PERCENT`] above `before` (minor units).
+pub(crate) fn rose(now: i64, before: i64) -> bool {
+    before > 0 && now * 100 > before * (100 + PRICE_RISE_PERCENT)
+}
+
+/// What `customer` paid for a pack of each product in their latest order of it that was not
+/// cancelled (minor units), in one query (a screen lists up to 12 products at a time).
+pub(crate) async fn last_paid_in(
+    conn: &mut DbConnection,
+    customer: i64,
+) -> Result<std::collections::HashMap<String, i64>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT asin, price_minor, quantity FROM orders \
+         WHERE customer_id = $1 AND status != 'cancelled' ORDER BY placed_at_ms, id",
+    )
+    .bind(customer)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut paid = std::collections::HashMap::new();
+    for row in rows {
+        let quantity: i64 = row.try_get("quantity")?;
+        // Oldest first: the latest order of a product is the one kept.
+        paid.insert(
+            row.try_get("asin")?,
+            row.try_get::<i64, _>("price_minor")? / quantity.max(1),
+        );
+    }
+    Ok(paid)
+}
+
 /// Whether `asin`'s price now is more than [`PRICE_RISE_PERCENT`] above what `customer` paid for
 /// a pack in their latest order of it that was not cancelled; `None` when it is not, when they
 /// never ordered it, or when an order of it is open (a press then answers with that order).
@@ -100,7 +130,7 @@ pub(crate) async fn price_rise_in(
     let currency_text: String = last.try_get("currency")?;
     let currency = Currency::parse(&currency_text)
         .ok_or_else(|| crate::store::corrupt("currency", &currency_text))?;
-    if before <= 0 || now * 100 <= before * (100 + PRICE_RISE_PERCENT) {
+    if !rose(now, before) {
         return Ok(None);
     }
     Ok(Some(PriceRise {

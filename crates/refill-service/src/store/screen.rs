@@ -106,32 +106,28 @@ impl Store {
             .ask_first;
         let mut pending =
             crate::store::say::pending_approvals_in(&mut conn, device.id, now).await?;
-        let mut risen = std::collections::HashSet::new();
-        for row in &rows {
-            let asin: String = row.try_get("asin")?;
-            if crate::store::say::price_rise_in(&mut conn, device.customer_id, &asin)
-                .await?
-                .is_some()
-            {
-                risen.insert(asin);
-            }
-        }
+        // The price-rise rule of a press, for all the buttons in one query.
+        let paid = crate::store::say::last_paid_in(&mut conn, device.customer_id).await?;
         drop(conn);
         let buttons = rows
             .iter()
             .map(|row| {
                 let asin: String = row.try_get("asin")?;
                 let (price, pack) = price_and_pack(row)?;
-                let needs_approval = ask_first || risen.contains(&asin);
+                let open_order = open.remove(&asin);
+                let risen = open_order.is_none()
+                    && paid
+                        .get(&asin)
+                        .is_some_and(|before| crate::store::say::rose(price.amount_minor, *before));
                 Ok(ScreenButton {
-                    open_order: open.remove(&asin),
+                    needs_approval: ask_first || risen,
+                    open_order,
                     pending_approval: pending.remove(&asin),
                     asin,
                     title: row.try_get("title")?,
                     image_url: row.try_get("image_path")?,
                     price,
                     pack,
-                    needs_approval,
                 })
             })
             .collect::<Result<Vec<_>, sqlx::Error>>()?;
