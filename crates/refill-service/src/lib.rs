@@ -415,4 +415,32 @@ pub fn init_logging_to(folder: Option<&std::path::Path>) {
     if let (true, Some(problem)) = (installed, problem) {
         tracing::warn!("{problem}");
     }
+    if installed {
+        log_panics();
+    }
+}
+
+/// Logs a panic (what went wrong and where) before the default hook runs: a release build aborts
+/// on a panic (see `[profile.release]`), and a desktop app's standard error goes nowhere, so the
+/// log file is where a bug report can find it.
+fn log_panics() {
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| info.payload().downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("no message");
+        let place = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let thread = std::thread::current();
+        tracing::error!(
+            "a bug in Refill stopped thread {}: {what} (at {place})",
+            thread.name().unwrap_or("unnamed")
+        );
+        previous(info);
+    }));
 }
