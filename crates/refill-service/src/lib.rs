@@ -420,9 +420,8 @@ pub fn init_logging_to(folder: Option<&std::path::Path>) {
     }
 }
 
-/// Logs a panic (what went wrong and where) before the default hook runs: a release build aborts
-/// on a panic (see `[profile.release]`), and a desktop app's standard error goes nowhere, so the
-/// log file is where a bug report can find it.
+/// Logs a panic (what went wrong and where) before the default hook runs: a desktop app's
+/// standard error goes nowhere, so the log file is where a bug report can find it.
 fn log_panics() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {

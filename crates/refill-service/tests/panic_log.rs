@@ -1,5 +1,6 @@
-//! A panic is written to the log file before anything else happens: a release build aborts on a
-//! panic, so the log is the only trace a bug leaves. (Its own test binary: logging is global.)
+//! A panic is written to the log file before anything else happens: a desktop app's standard
+//! error goes nowhere, so the log is the trace a bug leaves. (Its own test binary: logging is
+//! global.)
 
 #[test]
 fn a_panic_is_logged_with_its_message_and_place() {
