@@ -11,27 +11,71 @@
 use crate::auth::{crypto, ClientKind, ClientRegistration};
 use crate::Store;
 
-/// How to use `refill-service clients`.
-pub const USAGE: &str = "\
-refill-service clients: the OAuth clients of device makers
+/// A client to register (`clients add`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewClient {
+    /// Its id, as [`client_id`] accepts it.
+    pub id: String,
+    /// The maker's name, shown on the consent page.
+    pub name: String,
+    /// Where sign-ins return to, as [`redirect_uri`] accepts them.
+    pub redirect_uris: Vec<String>,
+    /// An app on a phone (no secret, PKCE), rather than a maker's server.
+    pub public: bool,
+}
 
-USAGE:
-    refill-service clients add ID --name NAME --redirect-uri URI [--redirect-uri URI…] [--public]
-    refill-service clients list
-    refill-service clients new-secret ID
-    (each also takes --db FILE|URL, as the service does)
+/// What `clients` does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Registers a client; a confidential one gets a secret, shown once.
+    Add(NewClient),
+    /// The registered clients, without secrets.
+    List,
+    /// Replaces a confidential client's secret.
+    NewSecret(String),
+}
 
-A confidential client (a maker's server) gets a secret, shown once: it signs in with HTTP Basic
-ID:secret, to redeem codes and to manage its webhooks at /v1/webhooks. A public client (an app
-on a phone) has no secret and must use PKCE.
-";
+/// A client id as an operator may give it: up to 64 letters, digits, '.', '_' and '-'.
+pub fn client_id(id: &str) -> Result<String, String> {
+    if id.is_empty()
+        || id.len() > 64
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    {
+        return Err(format!(
+            "'{id}' is not a client id: use up to 64 letters, digits, '.', '_' and '-'"
+        ));
+    }
+    Ok(id.to_owned())
+}
 
-/// Runs `args` (what follows `clients`) on `store`; what to print, or why not, in words.
-pub async fn run(store: &Store, args: &[String]) -> Result<String, String> {
+/// A redirect address: https:// (or http://), without spaces or a #fragment.
+pub fn redirect_uri(uri: &str) -> Result<String, String> {
+    let ok = (uri.starts_with("https://") || uri.starts_with("http://"))
+        && !uri.contains(char::is_whitespace)
+        && !uri.contains('#');
+    if !ok {
+        return Err(format!(
+            "'{uri}' is not a redirect address: give an https:// (or http://) address without a \
+             #fragment"
+        ));
+    }
+    Ok(uri.to_owned())
+}
+
+/// Runs `command` on `store`; what to print, or why not, in words.
+pub async fn run(store: &Store, command: Command) -> Result<String, String> {
     let failed = |e: sqlx::Error| format!("the database could not be read or written: {e}");
-    match args.split_first() {
-        Some((command, rest)) if command == "add" => {
-            let new = parse_add(rest)?;
+    match command {
+        Command::Add(new) => {
+            if new.name.trim().is_empty() {
+                return Err(
+                    "the client needs a name, the maker's name people see on the \
+                            consent page"
+                        .to_owned(),
+                );
+            }
             if store.client(&new.id).await.map_err(failed)?.is_some() {
                 return Err(format!(
                     "there is already a client {}: choose another id (or give it a new secret \
@@ -43,7 +87,7 @@ pub async fn run(store: &Store, args: &[String]) -> Result<String, String> {
             store
                 .register_client(&ClientRegistration {
                     client_id: new.id.clone(),
-                    name: new.name.clone(),
+                    name: new.name.trim().to_owned(),
                     kind: if new.public {
                         ClientKind::Public
                     } else {
@@ -70,7 +114,7 @@ pub async fn run(store: &Store, args: &[String]) -> Result<String, String> {
                 ),
             })
         }
-        Some((command, [])) if command == "list" => {
+        Command::List => {
             let clients = store.clients().await.map_err(failed)?;
             if clients.is_empty() {
                 return Ok("No clients yet: add one with `clients add`.\n".to_owned());
@@ -91,8 +135,8 @@ pub async fn run(store: &Store, args: &[String]) -> Result<String, String> {
                 })
                 .collect())
         }
-        Some((command, [id])) if command == "new-secret" => {
-            let Some(client) = store.client(id).await.map_err(failed)? else {
+        Command::NewSecret(id) => {
+            let Some(client) = store.client(&id).await.map_err(failed)? else {
                 return Err(format!("there is no client {id}"));
             };
             if client.kind == ClientKind::Public {
@@ -114,74 +158,5 @@ pub async fn run(store: &Store, args: &[String]) -> Result<String, String> {
                 secret.expose()
             ))
         }
-        Some((command, _)) if ["add", "list", "new-secret"].contains(&command.as_str()) => {
-            Err(format!("wrong arguments for `clients {command}`"))
-        }
-        Some((command, _)) => Err(format!("unknown clients command '{command}'")),
-        None => Err("say what to do: add, list or new-secret".to_owned()),
     }
-}
-
-struct NewClient {
-    id: String,
-    name: String,
-    redirect_uris: Vec<String>,
-    public: bool,
-}
-
-fn parse_add(args: &[String]) -> Result<NewClient, String> {
-    let mut args = args.iter();
-    let id = args
-        .next()
-        .filter(|id| !id.starts_with("--"))
-        .ok_or("`clients add` needs the new client's id first")?
-        .clone();
-    if id.len() > 64
-        || !id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
-    {
-        return Err(format!(
-            "'{id}' is not a client id: use up to 64 letters, digits, '.', '_' and '-'"
-        ));
-    }
-    let mut name = None;
-    let mut redirect_uris = Vec::new();
-    let mut public = false;
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--name" => name = Some(args.next().ok_or("--name needs the maker's name")?.clone()),
-            "--redirect-uri" => {
-                let uri = args
-                    .next()
-                    .ok_or("--redirect-uri needs an address such as https://maker.example/cb")?;
-                let ok = (uri.starts_with("https://") || uri.starts_with("http://"))
-                    && !uri.contains(char::is_whitespace)
-                    && !uri.contains('#');
-                if !ok {
-                    return Err(format!(
-                        "'{uri}' is not a redirect address: give an https:// (or http://) \
-                         address without a #fragment"
-                    ));
-                }
-                redirect_uris.push(uri.clone());
-            }
-            "--public" => public = true,
-            other => return Err(format!("unknown argument '{other}' for `clients add`")),
-        }
-    }
-    let name = name
-        .filter(|n| !n.trim().is_empty())
-        .ok_or("`clients add` needs --name, the maker's name people see on the consent page")?;
-    if redirect_uris.is_empty() {
-        return Err(
-            "`clients add` needs at least one --redirect-uri, where sign-ins return to".to_owned(),
-        );
-    }
-    Ok(NewClient {
-        id,
-        name: name.trim().to_owned(),
-        redirect_uris,
-        public,
-    })
 }

@@ -24,6 +24,8 @@
 pub mod auth;
 #[cfg(feature = "hosted")]
 pub mod clients;
+#[cfg(feature = "hosted")]
+pub mod config;
 pub mod http;
 mod images;
 pub mod outbound;

@@ -1,174 +1,336 @@
-//! `refill-service`: runs the Refill service on its own.
+//! `refill-service`: runs the Refill service on its own, and the operator's commands on its
+//! database. Every option is declared once (clap), with its help and environment variable; a
+//! configuration file (`--config`) can set the service's, and flags and environment override it.
 
+use clap::{Args, Parser, Subcommand};
 use refill_core::{FastClock, OrderPolicy, SystemClock};
-use refill_service::{start, Database, ServiceConfig};
+use refill_service::config::FileConfig;
+use refill_service::{clients, start, Database, ServiceConfig};
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-const USAGE: &str = "\
-refill-service: the self-hostable Refill replenishment service
-
-USAGE:
-    refill-service [--db FILE|URL] [--listen ADDR] [--sandbox] [--speed N] [--require-sign-in]
-                   [--allow-private-webhooks] [--max-connections N] [--read-timeout SECONDS]
-                   [--approval-hours N]
-    refill-service clients add|list|new-secret …   (device makers' OAuth clients; clients --help)
-
-OPTIONS:
-    --db FILE|URL    where the data lives: a SQLite file, created if missing, or a
-                     postgres://user:password@host:5432/database URL, which several
-                     instances can share [env REFILL_DB; default refill.sqlite]
-    --listen ADDR    address to listen on [env REFILL_LISTEN; default 127.0.0.1:8750]
-    --sandbox        seed a new database with the sandbox customer, devices and catalog,
-                     fulfil orders itself (shipped when they can no longer be cancelled,
-                     delivered when due), and have its devices use up their supplies and
-                     report them through the DRS API
-    --speed N        run the service's time N times faster than real time (8640: a day every
-                     ten seconds), for demos [env REFILL_SPEED; default 1]
-    --require-sign-in  make a sandbox refuse API requests without a valid sign-in too (a
-                     service that is not a sandbox always does; a sandbox serves callers
-                     without one as its demo customer, and only on a loopback address)
-    --allow-private-webhooks  let device makers' webhooks reach loopback, link-local and
-                     private addresses (a home network); by default they reach public
-                     addresses only
-    --max-connections N  connections served at once (default 768; an eighth of them, at
-                     least 16, from one address); more are closed as soon as they arrive
-    --read-timeout SECONDS  how long a request's headers, and then its body, may take to
-                     arrive, and how long a kept-alive connection may sit idle (default 10)
-    --approval-hours N  how long a press that waits for the customer's approval waits
-                     before it expires unanswered (1 to 720; default 24)
-    -h, --help       show this help
-";
-
-struct Args {
-    db: Database,
-    listen: SocketAddr,
-    sandbox: bool,
-    speed: f64,
-    require_sign_in: bool,
-    allow_private_webhooks: bool,
-    limits: refill_service::http::serve::Limits,
-    approval_lifetime: time::Duration,
+/// The self-hostable Refill replenishment service.
+///
+/// Without a command it runs the service; the commands manage what it serves, on its database.
+#[derive(Parser, Debug)]
+#[command(
+    name = "refill-service",
+    version,
+    args_conflicts_with_subcommands = true
+)]
+struct Cli {
+    #[command(flatten)]
+    place: Place,
+    #[command(flatten)]
+    run: Run,
+    #[command(subcommand)]
+    command: Option<Command>,
 }
 
-fn parse_args() -> Result<Option<Args>, String> {
-    let mut db = std::env::var("REFILL_DB").unwrap_or_else(|_| "refill.sqlite".into());
-    let mut listen = std::env::var("REFILL_LISTEN").unwrap_or_else(|_| "127.0.0.1:8750".into());
-    let mut sandbox = false;
-    let mut speed = std::env::var("REFILL_SPEED").unwrap_or_else(|_| "1".into());
-    let mut require_sign_in = false;
-    let mut allow_private_webhooks = false;
-    let mut limits = refill_service::http::serve::Limits::default();
-    let mut approval_lifetime = OrderPolicy::default().approval_lifetime;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "-h" | "--help" => return Ok(None),
-            "--sandbox" => sandbox = true,
-            "--require-sign-in" => require_sign_in = true,
-            "--allow-private-webhooks" => allow_private_webhooks = true,
-            "--max-connections" => {
-                let n: usize = args
-                    .next()
-                    .and_then(|n| n.parse().ok())
-                    .filter(|n| *n >= 16)
-                    .ok_or("--max-connections needs a number of 16 or more")?;
-                limits.connections = n;
-                limits.per_address = (n / 8).max(16);
-            }
-            "--read-timeout" => {
-                let seconds: f64 = args
-                    .next()
-                    .and_then(|n| n.parse().ok())
-                    .filter(|n: &f64| n.is_finite() && *n >= 0.5 && *n <= 600.0)
-                    .ok_or("--read-timeout needs a number of seconds from 0.5 to 600")?;
-                limits.headers = std::time::Duration::from_secs_f64(seconds);
-                limits.body = limits.headers;
-            }
-            "--approval-hours" => {
-                let hours: i64 = args
-                    .next()
-                    .and_then(|n| n.parse().ok())
-                    .filter(|n| (1..=720).contains(n))
-                    .ok_or("--approval-hours needs a number of hours from 1 to 720")?;
-                approval_lifetime = time::Duration::hours(hours);
-            }
-            "--speed" => speed = args.next().ok_or("--speed needs a number such as 8640")?,
-            "--db" => {
-                db = args
-                    .next()
-                    .ok_or("--db needs a file name or a postgres:// URL")?
-            }
-            "--listen" => {
-                listen = args
-                    .next()
-                    .ok_or("--listen needs an address such as 127.0.0.1:8750")?
-            }
-            other => return Err(format!("unknown argument '{other}'")),
-        }
+/// Where the configuration and the data are: every command takes these.
+#[derive(Args, Debug)]
+struct Place {
+    /// A configuration file (TOML) with the service's settings; flags and environment
+    /// variables override what it says
+    #[arg(long, env = "REFILL_CONFIG", value_name = "FILE", global = true)]
+    config: Option<PathBuf>,
+    /// Where the data lives: a SQLite file, created if missing, or a
+    /// postgres://user:password@host:5432/database URL, which several instances can share
+    /// [default: refill.sqlite]
+    #[arg(long, env = "REFILL_DB", value_name = "FILE|URL", global = true)]
+    db: Option<String>,
+}
+
+/// How the service runs.
+#[derive(Args, Debug)]
+struct Run {
+    /// Address to listen on [default: 127.0.0.1:8750]
+    #[arg(long, env = "REFILL_LISTEN", value_name = "ADDR")]
+    listen: Option<String>,
+    /// Seed a new database with the sandbox customer, devices and catalog, fulfil orders itself
+    /// (shipped when they can no longer be cancelled, delivered when due), and have its devices
+    /// use up their supplies and report them through the DRS API
+    #[arg(long, env = "REFILL_SANDBOX")]
+    sandbox: bool,
+    /// Run the service's time N times faster than real time (8640: a day every ten seconds),
+    /// for demos [default: 1]
+    #[arg(long, env = "REFILL_SPEED", value_name = "N", value_parser = speed)]
+    speed: Option<f64>,
+    /// Make a sandbox refuse API requests without a valid sign-in too (a service that is not a
+    /// sandbox always does; a sandbox serves callers without one as its demo customer, and only
+    /// on a loopback address)
+    #[arg(long, env = "REFILL_REQUIRE_SIGN_IN")]
+    require_sign_in: bool,
+    /// Let device makers' webhooks reach loopback, link-local and private addresses (a home
+    /// network); by default they reach public addresses only
+    #[arg(long, env = "REFILL_ALLOW_PRIVATE_WEBHOOKS")]
+    allow_private_webhooks: bool,
+    /// Connections served at once (an eighth of them, at least 16, from one address); more are
+    /// closed as soon as they arrive [default: 768]
+    #[arg(long, env = "REFILL_MAX_CONNECTIONS", value_name = "N", value_parser = max_connections)]
+    max_connections: Option<usize>,
+    /// How long a request's headers, and then its body, may take to arrive, and how long a
+    /// kept-alive connection may sit idle [default: 10]
+    #[arg(long, env = "REFILL_READ_TIMEOUT", value_name = "SECONDS", value_parser = read_timeout)]
+    read_timeout: Option<f64>,
+    /// How long a press that waits for the customer's approval waits before it expires
+    /// unanswered, 1 to 720 [default: 24]
+    #[arg(long, env = "REFILL_APPROVAL_HOURS", value_name = "N", value_parser = approval_hours)]
+    approval_hours: Option<i64>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// The OAuth clients of device makers: their servers sign in with HTTP Basic ID:secret (to
+    /// redeem codes and manage webhooks at /v1/webhooks); their phone apps have no secret and
+    /// use PKCE
+    #[command(subcommand)]
+    Clients(ClientsCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum ClientsCommand {
+    /// Registers a client; a confidential one gets a secret, shown only once
+    Add {
+        /// The client's id: up to 64 letters, digits, '.', '_' and '-'
+        #[arg(value_parser = clients::client_id)]
+        id: String,
+        /// The maker's name, which people see on the consent page
+        #[arg(long)]
+        name: String,
+        /// Where sign-ins return to (https://…); give it again for each address
+        #[arg(long = "redirect-uri", value_name = "URI", required = true, value_parser = clients::redirect_uri)]
+        redirect_uris: Vec<String>,
+        /// An app on a phone: no secret, PKCE required
+        #[arg(long)]
+        public: bool,
+    },
+    /// The registered clients, without their secrets
+    List,
+    /// Gives a confidential client a new secret (the old one stops working at once), for a
+    /// secret that leaked
+    NewSecret {
+        /// The client's id
+        id: String,
+    },
+}
+
+/// A flag's text as a number `check` accepts; `check` says what is wrong in words.
+fn number<T: std::str::FromStr>(
+    s: &str,
+    check: fn(T) -> Result<T, String>,
+    what: &str,
+) -> Result<T, String> {
+    s.parse()
+        .map_err(|_| format!("'{s}' is not a number: give {what}"))
+        .and_then(check)
+}
+
+fn check_speed(n: f64) -> Result<f64, String> {
+    if n.is_finite() && n >= 1.0 {
+        Ok(n)
+    } else {
+        Err(format!("{n} is not a speed: give a number of 1 or more"))
     }
-    let db = Database::parse(&db)?;
-    let listen = listen
+}
+
+fn speed(s: &str) -> Result<f64, String> {
+    number(s, check_speed, "a speed of 1 or more")
+}
+
+fn check_connections(n: usize) -> Result<usize, String> {
+    if n >= 16 {
+        Ok(n)
+    } else {
+        Err(format!("{n} connections are too few: give 16 or more"))
+    }
+}
+
+fn max_connections(s: &str) -> Result<usize, String> {
+    number(s, check_connections, "a number of connections, 16 or more")
+}
+
+fn check_timeout(n: f64) -> Result<f64, String> {
+    if n.is_finite() && (0.5..=600.0).contains(&n) {
+        Ok(n)
+    } else {
+        Err(format!(
+            "{n} is not a timeout: give a number of seconds from 0.5 to 600"
+        ))
+    }
+}
+
+fn read_timeout(s: &str) -> Result<f64, String> {
+    number(s, check_timeout, "a number of seconds from 0.5 to 600")
+}
+
+fn check_hours(n: i64) -> Result<i64, String> {
+    if (1..=720).contains(&n) {
+        Ok(n)
+    } else {
+        Err(format!("{n} is not a number of hours from 1 to 720"))
+    }
+}
+
+fn approval_hours(s: &str) -> Result<i64, String> {
+    number(s, check_hours, "a number of hours from 1 to 720")
+}
+
+/// The flag's value, else the configuration file's (checked as the flag's would be), else none.
+fn either<T>(
+    flag: Option<T>,
+    file: Option<T>,
+    key: &str,
+    check: fn(T) -> Result<T, String>,
+) -> Result<Option<T>, String> {
+    match (flag, file) {
+        (Some(n), _) => Ok(Some(n)),
+        (None, Some(n)) => check(n)
+            .map(Some)
+            .map_err(|e| format!("the configuration file's {key}: {e}")),
+        (None, None) => Ok(None),
+    }
+}
+
+/// The configuration file's settings, if one was given.
+fn file_config(place: &Place) -> Result<FileConfig, String> {
+    match &place.config {
+        Some(path) => FileConfig::load(path),
+        None => Ok(FileConfig::default()),
+    }
+}
+
+/// The database: `--db`, `REFILL_DB`, the configuration file's `database`, or refill.sqlite.
+fn database(place: &Place, file: &FileConfig) -> Result<Database, String> {
+    let db = place
+        .db
+        .clone()
+        .or_else(|| file.database.clone())
+        .unwrap_or_else(|| "refill.sqlite".to_owned());
+    Database::parse(&db)
+}
+
+/// The service's settings: flags and environment first, then the configuration file, then the
+/// defaults. A value from the file is checked as its flag's would be.
+fn service_config(run: Run, place: &Place, file: FileConfig) -> Result<ServiceConfig, String> {
+    let database = database(place, &file)?;
+    let listen = run
+        .listen
+        .or(file.listen)
+        .unwrap_or_else(|| "127.0.0.1:8750".to_owned());
+    let listen: SocketAddr = listen
         .parse()
         .map_err(|_| format!("'{listen}' is not an address such as 127.0.0.1:8750"))?;
-    let speed = match speed.parse::<f64>() {
-        Ok(n) if n.is_finite() && n >= 1.0 => n,
-        _ => {
-            return Err(format!(
-                "'{speed}' is not a speed: give a number of 1 or more"
-            ))
-        }
+    let sandbox = run.sandbox || file.sandbox.unwrap_or(false);
+    let speed = either(run.speed, file.speed, "speed", check_speed)?.unwrap_or(1.0);
+    let mut limits = refill_service::http::serve::Limits::default();
+    let connections = either(
+        run.max_connections,
+        file.max_connections,
+        "max_connections",
+        check_connections,
+    )?;
+    if let Some(n) = connections {
+        limits.connections = n;
+        limits.per_address = (n / 8).max(16);
+    }
+    if let Some(seconds) = either(
+        run.read_timeout,
+        file.read_timeout,
+        "read_timeout",
+        check_timeout,
+    )? {
+        limits.headers = std::time::Duration::from_secs_f64(seconds);
+        limits.body = limits.headers;
+    }
+    let approval_lifetime = match either(
+        run.approval_hours,
+        file.approval_hours,
+        "approval_hours",
+        check_hours,
+    )? {
+        Some(hours) => time::Duration::hours(hours),
+        None => OrderPolicy::default().approval_lifetime,
     };
-    Ok(Some(Args {
-        db,
+    Ok(ServiceConfig {
+        database,
         listen,
         sandbox,
-        speed,
-        require_sign_in,
-        allow_private_webhooks,
-        limits,
-        approval_lifetime,
-    }))
+        require_sign_in: run.require_sign_in || file.require_sign_in.unwrap_or(false),
+        policy: OrderPolicy {
+            approval_lifetime,
+            ..OrderPolicy::default()
+        },
+        clock: if speed > 1.0 {
+            Arc::new(FastClock::new(speed))
+        } else {
+            Arc::new(SystemClock)
+        },
+        fulfil_every: sandbox.then_some(std::time::Duration::from_secs(1)),
+        // The sandbox's simulated devices stand still while nothing runs: after a pause they
+        // would all look silent.
+        watch_every: (!sandbox).then_some(std::time::Duration::from_secs(60)),
+        deliver_every: Some(std::time::Duration::from_millis(500)),
+        allow_private_webhooks: run.allow_private_webhooks
+            || file.allow_private_webhooks.unwrap_or(false),
+        approvals_every: Some(std::time::Duration::from_secs(30)),
+        // A sandbox's simulated devices report as fast as its sped-up time asks.
+        limits: if sandbox {
+            limits.without_rates()
+        } else {
+            limits
+        },
+        simulate_every: sandbox.then_some(std::time::Duration::from_millis(500)),
+        review_items_every: Some(if sandbox {
+            std::time::Duration::from_secs(1)
+        } else {
+            std::time::Duration::from_secs(60)
+        }),
+    })
 }
 
-/// `refill-service clients …` (see [`refill_service::clients`]): `--db` as the service takes it.
-async fn clients(args: &[String]) -> ExitCode {
-    if args.iter().any(|a| a == "-h" || a == "--help") {
-        print!("{}", refill_service::clients::USAGE);
-        return ExitCode::SUCCESS;
-    }
-    let mut db = std::env::var("REFILL_DB").unwrap_or_else(|_| "refill.sqlite".into());
-    let mut rest = Vec::new();
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        if arg == "--db" {
-            match args.next() {
-                Some(value) => db = value.clone(),
-                None => {
-                    eprintln!("refill-service: --db needs a file name or a postgres:// URL");
-                    return ExitCode::from(2);
-                }
-            }
-        } else {
-            rest.push(arg.clone());
-        }
-    }
-    let database = match Database::parse(&db) {
-        Ok(database) => database,
+/// Runs an operator's command on the database; exit code 2 for what the operator must change.
+async fn operate(place: &Place, command: Command) -> ExitCode {
+    let opened = async {
+        let file = file_config(place)?;
+        let database = database(place, &file)?;
+        refill_service::Store::open(&database)
+            .await
+            .map_err(|e| e.to_string())
+    };
+    let store = match opened.await {
+        Ok(store) => store,
         Err(message) => {
             eprintln!("refill-service: {message}");
-            return ExitCode::from(2);
-        }
-    };
-    let store = match refill_service::Store::open(&database).await {
-        Ok(store) => store,
-        Err(e) => {
-            eprintln!("refill-service: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let outcome = refill_service::clients::run(&store, &rest).await;
+    let (name, outcome) = match command {
+        Command::Clients(command) => (
+            "clients",
+            clients::run(
+                &store,
+                match command {
+                    ClientsCommand::Add {
+                        id,
+                        name,
+                        redirect_uris,
+                        public,
+                    } => clients::Command::Add(clients::NewClient {
+                        id,
+                        name,
+                        redirect_uris,
+                        public,
+                    }),
+                    ClientsCommand::List => clients::Command::List,
+                    ClientsCommand::NewSecret { id } => clients::Command::NewSecret(id),
+                },
+            )
+            .await,
+        ),
+    };
     store.close().await;
     match outcome {
         Ok(text) => {
@@ -176,10 +338,7 @@ async fn clients(args: &[String]) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(message) => {
-            eprintln!(
-                "refill-service clients: {message}\n\n{}",
-                refill_service::clients::USAGE
-            );
+            eprintln!("refill-service {name}: {message}");
             ExitCode::from(2)
         }
     }
@@ -188,57 +347,18 @@ async fn clients(args: &[String]) -> ExitCode {
 #[tokio::main]
 async fn main() -> ExitCode {
     refill_service::init_logging();
-    let all: Vec<String> = std::env::args().skip(1).collect();
-    if all.first().map(String::as_str) == Some("clients") {
-        return clients(&all[1..]).await;
+    let cli = Cli::parse();
+    if let Some(command) = cli.command {
+        return operate(&cli.place, command).await;
     }
-    let args = match parse_args() {
-        Ok(Some(args)) => args,
-        Ok(None) => {
-            print!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprintln!("refill-service: {message}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    let config = ServiceConfig {
-        database: args.db,
-        listen: args.listen,
-        sandbox: args.sandbox,
-        require_sign_in: args.require_sign_in,
-        policy: OrderPolicy {
-            approval_lifetime: args.approval_lifetime,
-            ..OrderPolicy::default()
-        },
-        clock: if args.speed > 1.0 {
-            Arc::new(FastClock::new(args.speed))
-        } else {
-            Arc::new(SystemClock)
-        },
-        fulfil_every: args.sandbox.then_some(std::time::Duration::from_secs(1)),
-        // The sandbox's simulated devices stand still while nothing runs: after a pause they
-        // would all look silent.
-        watch_every: (!args.sandbox).then_some(std::time::Duration::from_secs(60)),
-        deliver_every: Some(std::time::Duration::from_millis(500)),
-        allow_private_webhooks: args.allow_private_webhooks,
-        approvals_every: Some(std::time::Duration::from_secs(30)),
-        // A sandbox's simulated devices report as fast as its sped-up time asks.
-        limits: if args.sandbox {
-            args.limits.without_rates()
-        } else {
-            args.limits
-        },
-        simulate_every: args
-            .sandbox
-            .then_some(std::time::Duration::from_millis(500)),
-        review_items_every: Some(if args.sandbox {
-            std::time::Duration::from_secs(1)
-        } else {
-            std::time::Duration::from_secs(60)
-        }),
-    };
+    let config =
+        match file_config(&cli.place).and_then(|file| service_config(cli.run, &cli.place, file)) {
+            Ok(config) => config,
+            Err(message) => {
+                eprintln!("refill-service: {message}");
+                return ExitCode::from(2);
+            }
+        };
     let service = match start(config).await {
         Ok(service) => service,
         Err(e) => {
@@ -247,7 +367,23 @@ async fn main() -> ExitCode {
         }
     };
     println!("Refill service listening on {}", service.base_url());
-    let _ = tokio::signal::ctrl_c().await;
+    stopped().await;
     service.shutdown().await;
     ExitCode::SUCCESS
+}
+
+/// Waits for Ctrl+C, or for SIGTERM (how systemd stops a service).
+async fn stopped() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }

@@ -108,7 +108,10 @@ async fn an_operator_adds_a_makers_client_whose_secret_then_works() {
         &["add", "maker-y", "--redirect-uri", "https://y.example/"],
     );
     assert_eq!(code, 2);
-    assert!(err.contains("needs --name"), "{err}");
+    assert!(
+        err.contains("required arguments were not provided") && err.contains("--name <NAME>"),
+        "{err}"
+    );
     let (_, out, _) = clients(
         &db,
         &[
