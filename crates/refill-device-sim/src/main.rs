@@ -1,35 +1,58 @@
 //! `refill-device-sim`: runs one simulated device and serves its provisioning endpoints over
 //! HTTP (as ESP devices do in SoftAP mode), printing where and its QR payload as one JSON line.
-//!
-//! usage: refill-device-sim [--model RefillBrew-200] [--serial SERIAL] [--sec0 | --sec2]
-//!        [--connection-sessions]
-//!
-//! `--connection-sessions`: key the provisioning session by the TCP connection only, ignoring
-//! cookies, as some firmware does.
+//! `refill-device-sim --help` lists its options.
 
+use clap::{Parser, ValueEnum};
 use refill_device_sim::{serve_http_with, Protection, Sessions, SimDevice};
+
+/// One simulated device, provisioned over HTTP as an ESP device in SoftAP mode is.
+///
+/// Prints one JSON line: its address, name, model, serial and QR payload.
+#[derive(Parser, Debug)]
+#[command(name = "refill-device-sim", version)]
+struct Cli {
+    /// The device model it says it is
+    #[arg(long, env = "REFILL_SIM_MODEL", default_value = "RefillBrew-200")]
+    model: String,
+    /// Its serial number [default: SIM- and six random digits]
+    #[arg(long, env = "REFILL_SIM_SERIAL")]
+    serial: Option<String>,
+    /// How its provisioning session is protected (ESP-IDF's protocomm security)
+    #[arg(long, env = "REFILL_SIM_SECURITY", value_enum, default_value_t = Security::Sec1)]
+    security: Security,
+    /// Key the provisioning session by the TCP connection only, ignoring cookies, as some
+    /// firmware does
+    #[arg(long, env = "REFILL_SIM_CONNECTION_SESSIONS")]
+    connection_sessions: bool,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Security {
+    /// No encryption
+    Sec0,
+    /// Curve25519 + AES-CTR with a proof of possession
+    Sec1,
+    /// SRP6a + AES-GCM with a username and password
+    Sec2,
+}
 
 #[tokio::main]
 async fn main() {
-    let mut model = "RefillBrew-200".to_owned();
-    let mut serial = format!("SIM-{:06}", rand::random::<u32>() % 1_000_000);
-    let mut protection = Protection::Sec1;
-    let mut sessions = Sessions::EspIdf;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--model" => model = args.next().unwrap_or(model),
-            "--serial" => serial = args.next().unwrap_or(serial),
-            "--sec0" => protection = Protection::Sec0,
-            "--sec2" => protection = Protection::Sec2,
-            "--connection-sessions" => sessions = Sessions::ConnectionOnly,
-            other => {
-                eprintln!("refill-device-sim: unknown option {other}");
-                std::process::exit(2);
-            }
-        }
-    }
-    let device = SimDevice::new(&model, &serial, protection);
+    let cli = Cli::parse();
+    let serial = cli
+        .serial
+        .unwrap_or_else(|| format!("SIM-{:06}", rand::random::<u32>() % 1_000_000));
+    let protection = match cli.security {
+        Security::Sec0 => Protection::Sec0,
+        Security::Sec1 => Protection::Sec1,
+        Security::Sec2 => Protection::Sec2,
+    };
+    let sessions = if cli.connection_sessions {
+        Sessions::ConnectionOnly
+    } else {
+        Sessions::EspIdf
+    };
+    let device = SimDevice::new(&cli.model, &serial, protection);
     let served = match serve_http_with(device.device.clone(), sessions).await {
         Ok(served) => served,
         Err(e) => {
