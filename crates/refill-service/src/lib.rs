@@ -88,6 +88,9 @@ pub struct ServiceConfig {
     /// How often (real time) unanswered approval requests past their time are marked expired
     /// ([`Store::expire_approvals`]); `None`: never (tests call it themselves).
     pub approvals_every: Option<std::time::Duration>,
+    /// How often (real time) level history is thinned as it ages: hourly after two days, daily
+    /// after thirty ([`Store::compact_levels`]); `None`: never (tests call it themselves).
+    pub compact_levels_every: Option<std::time::Duration>,
 }
 
 impl ServiceConfig {
@@ -108,6 +111,7 @@ impl ServiceConfig {
             watch_every: None,
             review_items_every: None,
             approvals_every: Some(std::time::Duration::from_secs(30)),
+            compact_levels_every: Some(std::time::Duration::from_secs(600)),
         }
     }
 }
@@ -171,6 +175,7 @@ pub struct RunningService {
     watch: Option<JoinHandle<()>>,
     review_items: Option<JoinHandle<()>>,
     approvals: Option<JoinHandle<()>>,
+    compaction: Option<JoinHandle<()>>,
 }
 
 impl RunningService {
@@ -198,6 +203,7 @@ impl RunningService {
             self.watch.take(),
             self.review_items.take(),
             self.approvals.take(),
+            self.compaction.take(),
         ]
         .into_iter()
         .flatten()
@@ -299,6 +305,18 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
             },
         )
     });
+    let compaction = config.compact_levels_every.map(|every| {
+        let store = store.clone();
+        spawn_rounds(
+            every,
+            config.clock.clone(),
+            "level history could not be thinned",
+            move |now| {
+                let store = store.clone();
+                async move { store.compact_levels(now).await }
+            },
+        )
+    });
     let simulation = config.simulate_every.map(|every| {
         simulation::spawn(
             format!("http://{addr}"),
@@ -323,6 +341,7 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         watch,
         review_items,
         approvals,
+        compaction,
     })
 }
 

@@ -276,6 +276,7 @@ fn service_config(run: Run, place: &Place, file: FileConfig) -> Result<ServiceCo
         allow_private_webhooks: run.allow_private_webhooks
             || file.allow_private_webhooks.unwrap_or(false),
         approvals_every: Some(std::time::Duration::from_secs(30)),
+        compact_levels_every: Some(std::time::Duration::from_secs(600)),
         // A sandbox's simulated devices report as fast as its sped-up time asks.
         limits: if sandbox {
             limits.without_rates()

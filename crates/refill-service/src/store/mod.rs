@@ -25,6 +25,7 @@ pub mod devices;
 pub mod fulfilment;
 pub mod inventory;
 pub mod items;
+pub mod levels;
 pub mod manage;
 pub mod say;
 pub mod screen;
