@@ -26,6 +26,8 @@ pub mod auth;
 pub mod clients;
 #[cfg(feature = "hosted")]
 pub mod config;
+#[cfg(feature = "hosted")]
+pub mod customers;
 pub mod http;
 mod images;
 pub mod outbound;

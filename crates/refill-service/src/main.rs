@@ -5,7 +5,7 @@
 use clap::{Args, Parser, Subcommand};
 use refill_core::{FastClock, OrderPolicy, SystemClock};
 use refill_service::config::FileConfig;
-use refill_service::{clients, start, Database, ServiceConfig};
+use refill_service::{clients, customers, start, Database, ServiceConfig};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -88,6 +88,34 @@ enum Command {
     /// use PKCE
     #[command(subcommand)]
     Clients(ClientsCommand),
+    /// The people who use the service: list them, disable or enable an account, delete one
+    #[command(subcommand)]
+    Customers(CustomersCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum CustomersCommand {
+    /// Everyone with an account: email, name, active or disabled, devices linked
+    List,
+    /// Stops an account working (sign-in, the app, its devices) without deleting anything
+    Disable {
+        /// The account's email
+        email: String,
+    },
+    /// Lets a disabled account work again
+    Enable {
+        /// The account's email
+        email: String,
+    },
+    /// Deletes an account for good, as its owner can from the app: devices deregistered, open
+    /// orders cancelled, its data removed
+    Delete {
+        /// The account's email
+        email: String,
+        /// Yes, delete it
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -328,6 +356,22 @@ async fn operate(place: &Place, command: Command) -> ExitCode {
                     ClientsCommand::List => clients::Command::List,
                     ClientsCommand::NewSecret { id } => clients::Command::NewSecret(id),
                 },
+            )
+            .await,
+        ),
+        Command::Customers(command) => (
+            "customers",
+            customers::run(
+                &store,
+                match command {
+                    CustomersCommand::List => customers::Command::List,
+                    CustomersCommand::Disable { email } => customers::Command::Disable(email),
+                    CustomersCommand::Enable { email } => customers::Command::Enable(email),
+                    CustomersCommand::Delete { email, yes } => {
+                        customers::Command::Delete { email, yes }
+                    }
+                },
+                time::OffsetDateTime::now_utc(),
             )
             .await,
         ),

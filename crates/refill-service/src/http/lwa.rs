@@ -543,6 +543,12 @@ fn sign_in_again(
             "Wrong email or password.".to_owned(),
             None,
         ),
+        Refusal::Disabled => (
+            StatusCode::FORBIDDEN,
+            "This account is disabled. Ask whoever runs this Refill service to enable it again."
+                .to_owned(),
+            None,
+        ),
         Refusal::Wait(until) => {
             let seconds = (until - state.now()).whole_seconds().max(1);
             let wait = if seconds < 90 {
@@ -583,6 +589,7 @@ fn sign_in_again(
 /// Why a sign-in or sign-up form is shown again.
 enum Refusal {
     Wrong,
+    Disabled,
     Wait(time::OffsetDateTime),
     Busy,
 }
@@ -608,6 +615,10 @@ async fn check_password(
             Err(Refusal::Wrong)
         }
         Err(SignInRefused::Busy) => Err(Refusal::Busy),
+        Err(SignInRefused::Disabled) => {
+            throttle.succeeded(email, state.now());
+            Err(Refusal::Disabled)
+        }
     })
 }
 

@@ -150,6 +150,8 @@ pub enum SignInRefused {
     Wrong,
     /// Too many password checks are under way: try again shortly.
     Busy,
+    /// The email and password are right, but the operator disabled the account.
+    Disabled,
 }
 
 /// Why a customer could not be created.
@@ -324,11 +326,13 @@ impl Store {
         email: &str,
         password: Sensitive<String>,
     ) -> Result<Result<Customer, SignInRefused>, sqlx::Error> {
-        let row =
-            sqlx::query("SELECT id, name, email, password_hash FROM customers WHERE email = $1")
-                .bind(email.trim().to_lowercase())
-                .fetch_optional(self.pool())
-                .await?;
+        let row = sqlx::query(
+            "SELECT id, name, email, password_hash, disabled_at_ms FROM customers \
+                 WHERE email = $1",
+        )
+        .bind(email.trim().to_lowercase())
+        .fetch_optional(self.pool())
+        .await?;
         let hash: Option<String> = match &row {
             Some(row) => row.try_get("password_hash")?,
             None => None,
@@ -346,7 +350,12 @@ impl Store {
             .await;
         match (checked, row) {
             (Err(crate::auth::guard::Busy), _) => Ok(Err(SignInRefused::Busy)),
-            (Ok(true), Some(row)) if known => customer_from_row(&row).map(Ok),
+            (Ok(true), Some(row)) if known => {
+                if row.try_get::<Option<i64>, _>("disabled_at_ms")?.is_some() {
+                    return Ok(Err(SignInRefused::Disabled));
+                }
+                customer_from_row(&row).map(Ok)
+            }
             _ => Ok(Err(SignInRefused::Wrong)),
         }
     }
@@ -540,9 +549,10 @@ impl Store {
     ) -> Result<Option<(Sensitive<String>, String)>, sqlx::Error> {
         let refresh_hash = crypto::digest(refresh_token);
         let row = sqlx::query(
-            "SELECT customer_id, scope, scope_data FROM oauth_tokens \
-             WHERE token_hash = $1 AND kind = 'refresh' AND client_id = $2 \
-               AND revoked_at_ms IS NULL",
+            "SELECT t.customer_id, t.scope, t.scope_data FROM oauth_tokens t \
+             JOIN customers c ON c.id = t.customer_id \
+             WHERE t.token_hash = $1 AND t.kind = 'refresh' AND t.client_id = $2 \
+               AND t.revoked_at_ms IS NULL AND c.disabled_at_ms IS NULL",
         )
         .bind(&refresh_hash)
         .bind(client_id)
@@ -657,9 +667,10 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<Option<TokenGrant>, sqlx::Error> {
         let row = sqlx::query(
-            "SELECT customer_id, client_id, scope, scope_data, expires_at_ms FROM oauth_tokens \
-             WHERE token_hash = $1 AND kind = 'access' AND revoked_at_ms IS NULL \
-               AND expires_at_ms > $2",
+            "SELECT t.customer_id, t.client_id, t.scope, t.scope_data, t.expires_at_ms \
+             FROM oauth_tokens t JOIN customers c ON c.id = t.customer_id \
+             WHERE t.token_hash = $1 AND t.kind = 'access' AND t.revoked_at_ms IS NULL \
+               AND t.expires_at_ms > $2 AND c.disabled_at_ms IS NULL",
         )
         .bind(crypto::digest(access_token))
         .bind(to_ms(now))

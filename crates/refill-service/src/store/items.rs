@@ -319,9 +319,11 @@ impl Store {
             "SELECT d.id, d.customer_id, s.slot_id, s.capacity, i.remaining, i.last_report_ms, \
                     i.forecast_rate \
              FROM device_models m JOIN devices d ON d.model_id = m.model_id \
+             JOIN customers c ON c.id = d.customer_id \
              JOIN slots s ON s.model_id = m.model_id \
              JOIN slot_inventory i ON i.device_id = d.id AND i.slot_id = s.slot_id \
              WHERE m.home_of IS NOT NULL AND d.deregistered_at_ms IS NULL \
+               AND c.disabled_at_ms IS NULL \
                AND i.remaining > s.capacity * $1 AND i.last_report_ms IS NOT NULL",
         )
         .bind(FLOOR_SHARE)

@@ -1,0 +1,174 @@
+//! `refill-service customers …`: the operator looks after the people who use the service.
+//!
+//! * `customers list`: everyone with an account (deleted accounts left out), whether it is
+//!   disabled, and how many devices each has linked.
+//! * `customers disable EMAIL` / `enable EMAIL`: a disabled customer cannot sign in (told so
+//!   after the right password only, so that the page never says whether an email has an
+//!   account), and their tokens, their devices' tokens included, are refused until enabled
+//!   again; their items without a device are not reordered. Nothing of theirs is deleted.
+//! * `customers delete EMAIL --yes`: deletes the account as its owner can from the app (devices
+//!   deregistered, open orders cancelled, personal data removed).
+
+use crate::Store;
+use sqlx::Row;
+use time::OffsetDateTime;
+
+/// What `customers` does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Everyone with an account.
+    List,
+    /// Stops an account working, keeping everything of it.
+    Disable(String),
+    /// Lets a disabled account work again.
+    Enable(String),
+    /// Deletes an account: only with `yes`.
+    Delete {
+        /// The account's email.
+        email: String,
+        /// The operator confirmed it.
+        yes: bool,
+    },
+}
+
+/// A customer as the operator sees them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CustomerSummary {
+    /// The customer's id.
+    pub id: i64,
+    /// Their name.
+    pub name: String,
+    /// Their email.
+    pub email: String,
+    /// When the operator disabled the account, if it is.
+    pub disabled_at: Option<OffsetDateTime>,
+    /// Devices linked now (their "At home" list not counted).
+    pub devices: i64,
+}
+
+impl Store {
+    /// Everyone with an account, by email; deleted accounts left out.
+    pub async fn customer_summaries(&self) -> Result<Vec<CustomerSummary>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT c.id, c.name, c.email, c.disabled_at_ms, \
+                    (SELECT COUNT(*) FROM devices d JOIN device_models m \
+                       ON m.model_id = d.model_id \
+                     WHERE d.customer_id = c.id AND d.deregistered_at_ms IS NULL \
+                       AND m.home_of IS NULL) AS devices \
+             FROM customers c WHERE c.email NOT LIKE '%@deleted.invalid' ORDER BY c.email",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(CustomerSummary {
+                    id: row.try_get("id")?,
+                    name: row.try_get("name")?,
+                    email: row.try_get("email")?,
+                    disabled_at: row
+                        .try_get::<Option<i64>, _>("disabled_at_ms")?
+                        .map(crate::store::from_ms),
+                    devices: row.try_get("devices")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Disables (`Some(now)`) or enables (`None`) the account with `email`; whether there is
+    /// one.
+    pub async fn set_customer_disabled(
+        &self,
+        email: &str,
+        disabled: Option<OffsetDateTime>,
+    ) -> Result<bool, sqlx::Error> {
+        let mut tx = self.write().await?;
+        let changed = sqlx::query("UPDATE customers SET disabled_at_ms = $1 WHERE email = $2")
+            .bind(disabled.map(crate::store::to_ms))
+            .bind(email.trim().to_lowercase())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        tx.commit().await?;
+        Ok(changed > 0)
+    }
+
+    /// The id of the account with `email`.
+    pub async fn customer_id_by_email(&self, email: &str) -> Result<Option<i64>, sqlx::Error> {
+        sqlx::query_scalar("SELECT id FROM customers WHERE email = $1")
+            .bind(email.trim().to_lowercase())
+            .fetch_optional(self.pool())
+            .await
+    }
+}
+
+/// Runs `command` on `store` at `now`; what to print, or why not, in words.
+pub async fn run(store: &Store, command: Command, now: OffsetDateTime) -> Result<String, String> {
+    let failed = |e: sqlx::Error| format!("the database could not be read or written: {e}");
+    let unknown = |email: &str| format!("there is no customer with the email {email}");
+    match command {
+        Command::List => {
+            let customers = store.customer_summaries().await.map_err(failed)?;
+            if customers.is_empty() {
+                return Ok("No customers yet: people sign up on the sign-in page.\n".to_owned());
+            }
+            let format = time::format_description::well_known::Rfc3339;
+            Ok(customers
+                .iter()
+                .map(|c| {
+                    let state = match c.disabled_at {
+                        Some(at) => {
+                            format!("disabled since {}", at.format(&format).unwrap_or_default())
+                        }
+                        None => "active".to_owned(),
+                    };
+                    let devices = match c.devices {
+                        1 => "1 device".to_owned(),
+                        n => format!("{n} devices"),
+                    };
+                    format!("{}\t{}\t{state}\t{devices}\n", c.email, c.name)
+                })
+                .collect())
+        }
+        Command::Disable(email) => {
+            if !store
+                .set_customer_disabled(&email, Some(now))
+                .await
+                .map_err(failed)?
+            {
+                return Err(unknown(&email));
+            }
+            Ok(format!(
+                "Disabled {email}: they cannot sign in, and their app and devices are refused \
+                 until `customers enable {email}`. Nothing of theirs was deleted.\n"
+            ))
+        }
+        Command::Enable(email) => {
+            if !store
+                .set_customer_disabled(&email, None)
+                .await
+                .map_err(failed)?
+            {
+                return Err(unknown(&email));
+            }
+            Ok(format!(
+                "Enabled {email}: they can sign in, and their app and devices work again.\n"
+            ))
+        }
+        Command::Delete { email, yes } => {
+            let Some(id) = store.customer_id_by_email(&email).await.map_err(failed)? else {
+                return Err(unknown(&email));
+            };
+            if !yes {
+                return Err(format!(
+                    "deleting {email} deregisters their devices, cancels their open orders and \
+                     removes everything kept about them, for good: add --yes to do it"
+                ));
+            }
+            store.delete_customer(id, now).await.map_err(failed)?;
+            Ok(format!(
+                "Deleted the account of {email}: its devices deregistered, open orders \
+                 cancelled, its data removed.\n"
+            ))
+        }
+    }
+}
