@@ -77,6 +77,42 @@ impl Money {
 }
 
 impl Money {
+    /// A price written in major units, as a catalog gives it (`18.99`, `500` yen): digits, and
+    /// for a currency with cents at most two after a point. Never negative; what is wrong, in
+    /// words.
+    pub fn from_decimal(text: &str, currency: Currency) -> Result<Self, String> {
+        let text = text.trim();
+        let wrong = || {
+            if currency.minor_per_major() == 1 {
+                format!("'{text}' is not a price in {currency}: give whole units such as 500")
+            } else {
+                format!("'{text}' is not a price in {currency}: give it such as 18.99")
+            }
+        };
+        let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        let (whole, cents) = match text.split_once('.') {
+            Some((whole, cents)) if currency.minor_per_major() == 100 && digits(cents) => {
+                (whole, cents)
+            }
+            Some(_) => return Err(wrong()),
+            None => (text, ""),
+        };
+        if !digits(whole) || cents.len() > 2 {
+            return Err(wrong());
+        }
+        let whole: i64 = whole.parse().map_err(|_| wrong())?;
+        let cents: i64 = match cents.len() {
+            0 => 0,
+            1 => cents.parse::<i64>().map_err(|_| wrong())? * 10,
+            _ => cents.parse().map_err(|_| wrong())?,
+        };
+        whole
+            .checked_mul(currency.minor_per_major())
+            .and_then(|w| w.checked_add(cents))
+            .map(|minor| Money::new(minor, currency))
+            .ok_or_else(wrong)
+    }
+
     /// The amount as a person reads it on a screen or in a notification: `$12.99`, `€4.50`,
     /// `£3.00`, `¥500`; other currencies as [`Display`](fmt::Display) writes them (`12.99 CHF`).
     pub fn in_words(&self) -> String {
@@ -127,6 +163,36 @@ mod tests {
         assert_eq!(Currency::parse("usd"), None);
         assert_eq!(Currency::parse("US"), None);
         assert_eq!(Currency::parse("USDX"), None);
+    }
+
+    #[test]
+    fn prices_are_read_from_decimals() {
+        let usd = |t: &str| Money::from_decimal(t, Currency::USD).map(|m| m.amount_minor);
+        assert_eq!(usd("18.99"), Ok(1899));
+        assert_eq!(usd("7"), Ok(700));
+        assert_eq!(usd("7.5"), Ok(750));
+        assert_eq!(usd(" 0.05 "), Ok(5));
+        for bad in [
+            "",
+            "-1",
+            "1.999",
+            "1,99",
+            "$5",
+            "1.",
+            ".5",
+            "99999999999999999999",
+        ] {
+            let e = usd(bad).unwrap_err();
+            assert!(e.contains("is not a price in USD"), "{bad}: {e}");
+        }
+        let yen = Currency::parse("JPY").unwrap();
+        assert_eq!(
+            Money::from_decimal("500", yen).map(|m| m.amount_minor),
+            Ok(500)
+        );
+        assert!(Money::from_decimal("5.00", yen)
+            .unwrap_err()
+            .contains("whole units"));
     }
 
     #[test]

@@ -23,6 +23,8 @@
 
 pub mod auth;
 #[cfg(feature = "hosted")]
+pub mod catalog;
+#[cfg(feature = "hosted")]
 pub mod clients;
 #[cfg(feature = "hosted")]
 pub mod config;

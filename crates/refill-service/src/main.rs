@@ -5,7 +5,7 @@
 use clap::{Args, Parser, Subcommand};
 use refill_core::{FastClock, OrderPolicy, SystemClock};
 use refill_service::config::FileConfig;
-use refill_service::{clients, customers, start, Database, ServiceConfig};
+use refill_service::{catalog, clients, customers, start, Database, ServiceConfig};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -91,6 +91,23 @@ enum Command {
     /// The people who use the service: list them, disable or enable an account, delete one
     #[command(subcommand)]
     Customers(CustomersCommand),
+    /// The products the service sells: import them from a CSV or JSON file, list them
+    #[command(subcommand)]
+    Catalog(CatalogCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum CatalogCommand {
+    /// Adds or updates products by ASIN from FILE.csv (a header line naming the columns) or
+    /// FILE.json (a list of objects), all or nothing. Fields: asin, title, pack_size, unit
+    /// (count, g or ml), price (such as 18.99), currency (such as USD), image_url (https://…,
+    /// optional)
+    Import {
+        /// The catalog file
+        file: PathBuf,
+    },
+    /// The catalog: ASIN, title, pack size and unit, price
+    List,
 }
 
 #[derive(Subcommand, Debug)]
@@ -355,6 +372,17 @@ async fn operate(place: &Place, command: Command) -> ExitCode {
                     }),
                     ClientsCommand::List => clients::Command::List,
                     ClientsCommand::NewSecret { id } => clients::Command::NewSecret(id),
+                },
+            )
+            .await,
+        ),
+        Command::Catalog(command) => (
+            "catalog",
+            catalog::run(
+                &store,
+                match command {
+                    CatalogCommand::Import { file } => catalog::Command::Import(file),
+                    CatalogCommand::List => catalog::Command::List,
                 },
             )
             .await,
