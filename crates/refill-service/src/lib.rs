@@ -32,6 +32,8 @@ pub mod config;
 pub mod customers;
 pub mod http;
 mod images;
+#[cfg(feature = "hosted")]
+pub mod models;
 pub mod outbound;
 pub mod sandbox;
 pub mod simulation;

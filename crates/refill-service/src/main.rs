@@ -5,7 +5,7 @@
 use clap::{Args, Parser, Subcommand};
 use refill_core::{FastClock, OrderPolicy, SystemClock};
 use refill_service::config::FileConfig;
-use refill_service::{catalog, clients, customers, start, Database, ServiceConfig};
+use refill_service::{catalog, clients, customers, models, start, Database, ServiceConfig};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -94,6 +94,22 @@ enum Command {
     /// The products the service sells: import them from a CSV or JSON file, list them
     #[command(subcommand)]
     Catalog(CatalogCommand),
+    /// The device models the service knows, as their makers publish them: add one from a TOML
+    /// file, list them
+    #[command(subcommand)]
+    Models(ModelsCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum ModelsCommand {
+    /// Adds a device model, or updates one, from FILE.toml: id, name, and [[slots]] each with
+    /// id, name, unit (count, g or ml), capacity and products (ASINs in the catalog)
+    Add {
+        /// The model file
+        file: PathBuf,
+    },
+    /// Every device model: id, name, devices registered, slots
+    List,
 }
 
 #[derive(Subcommand, Debug)]
@@ -383,6 +399,17 @@ async fn operate(place: &Place, command: Command) -> ExitCode {
                 match command {
                     CatalogCommand::Import { file } => catalog::Command::Import(file),
                     CatalogCommand::List => catalog::Command::List,
+                },
+            )
+            .await,
+        ),
+        Command::Models(command) => (
+            "models",
+            models::run(
+                &store,
+                match command {
+                    ModelsCommand::Add { file } => models::Command::Add(file),
+                    ModelsCommand::List => models::Command::List,
                 },
             )
             .await,

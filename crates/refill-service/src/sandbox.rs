@@ -409,11 +409,9 @@ async fn seed_data(store: &crate::Store, now: OffsetDateTime) -> Result<(), sqlx
         .await?;
     }
     for (serial_no, model) in device_models().into_iter().enumerate() {
-        sqlx::query("INSERT INTO device_models (model_id, name) VALUES ($1, $2)")
-            .bind(&model.model_id)
-            .bind(&model.name)
-            .execute(&mut *tx)
-            .await?;
+        crate::store::models::put_model(&mut tx, &model)
+            .await?
+            .map_err(|refused| sqlx::Error::Protocol(refused.0))?;
         let device: i64 = sqlx::query_scalar(
             "INSERT INTO devices (customer_id, model_id, serial, name, is_test) \
              VALUES ($1, $2, $3, $4, 1) RETURNING id",
@@ -424,29 +422,7 @@ async fn seed_data(store: &crate::Store, now: OffsetDateTime) -> Result<(), sqlx
         .bind(&model.name)
         .fetch_one(&mut *tx)
         .await?;
-        for (position, slot) in model.slots.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO slots (model_id, slot_id, name, unit, capacity, position) \
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-            )
-            .bind(&model.model_id)
-            .bind(&slot.slot_id)
-            .bind(&slot.name)
-            .bind(slot.unit.as_str())
-            .bind(slot.capacity)
-            .bind(position as i64)
-            .execute(&mut *tx)
-            .await?;
-            for asin in &slot.compatible {
-                sqlx::query(
-                    "INSERT INTO slot_products (model_id, slot_id, asin) VALUES ($1, $2, $3)",
-                )
-                .bind(&model.model_id)
-                .bind(&slot.slot_id)
-                .bind(asin.as_str())
-                .execute(&mut *tx)
-                .await?;
-            }
+        for slot in &model.slots {
             sqlx::query("INSERT INTO device_slots (device_id, slot_id, asin) VALUES ($1, $2, $3)")
                 .bind(device)
                 .bind(&slot.slot_id)

@@ -27,6 +27,7 @@ pub mod inventory;
 pub mod items;
 pub mod levels;
 pub mod manage;
+pub mod models;
 pub mod say;
 pub mod screen;
 #[cfg(feature = "hosted")]
