@@ -4,36 +4,16 @@
 
 mod common;
 
-use common::{db_argument, sandbox};
+use common::sandbox;
 use serde_json::Value;
 
-/// Runs `refill-service catalog ARGS --db DB`: exit code, stdout, stderr.
+/// `refill-service catalog ARGS` on `db`: exit code, stdout, stderr.
 fn catalog(db: &refill_service::Database, args: &[&str]) -> (i32, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_refill-service"))
-        .arg("catalog")
-        .args(args)
-        .args(["--db", &db_argument(db)])
-        .env("REFILL_LOG", "warn")
-        .env_remove("REFILL_CONFIG")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
+    common::operator(db, &[&["catalog"], args].concat())
 }
 
 async fn products(f: &common::Fixture) -> Vec<Value> {
-    let list: Value = f
-        .http
-        .get(f.url("/v1/products"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = common::get_json(&f.http, &f.url("/v1/products")).await;
     list["products"].as_array().unwrap().clone()
 }
 

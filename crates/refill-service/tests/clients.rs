@@ -3,23 +3,12 @@
 
 mod common;
 
-use common::{database, db_argument, fresh, start_on};
+use common::{database, fresh, start_on};
 use serde_json::{json, Value};
 
-/// Runs `refill-service clients ARGS --db DB`: exit code, stdout, stderr.
+/// `refill-service clients ARGS` on `db`: exit code, stdout, stderr.
 fn clients(db: &refill_service::Database, args: &[&str]) -> (i32, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_refill-service"))
-        .arg("clients")
-        .args(args)
-        .args(["--db", &db_argument(db)])
-        .env("REFILL_LOG", "warn")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
+    common::operator(db, &[&["clients"], args].concat())
 }
 
 /// The secret in `clients add` / `new-secret` output.

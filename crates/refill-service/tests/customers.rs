@@ -4,28 +4,14 @@
 
 mod common;
 
-use common::{
-    browser_client, database, db_argument, device_token, drs, fresh, start_with, tokens_of, Fixture,
-};
+use common::{browser_client, database, device_token, drs, fresh, start_with, tokens_of, Fixture};
 use refill_service::sandbox::{CUSTOMER_EMAIL, CUSTOMER_PASSWORD};
 use refill_testkit::Person;
 use reqwest::Method;
 
-/// Runs `refill-service customers ARGS --db DB`: exit code, stdout, stderr.
+/// `refill-service customers ARGS` on `db`: exit code, stdout, stderr.
 fn customers(db: &refill_service::Database, args: &[&str]) -> (i32, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_refill-service"))
-        .arg("customers")
-        .args(args)
-        .args(["--db", &db_argument(db)])
-        .env("REFILL_LOG", "warn")
-        .env_remove("REFILL_CONFIG")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
+    common::operator(db, &[&["customers"], args].concat())
 }
 
 async fn buttons_status(f: &Fixture, token: &str) -> u16 {

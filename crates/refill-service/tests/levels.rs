@@ -15,9 +15,7 @@ const SLOT: &str = "/v1/devices/RefillBrew-200/LEV-1/slots/brew-beans";
 const USE_PER_DAY: f64 = 25.0;
 
 async fn slot(f: &common::Fixture) -> Value {
-    let res = f.http.get(f.url(SLOT)).send().await.unwrap();
-    assert_eq!(res.status(), 200);
-    res.json().await.unwrap()
+    common::get_json(&f.http, &f.url(SLOT)).await
 }
 
 async fn count_between(f: &common::Fixture, from: Duration, to: Duration) -> i64 {

@@ -4,24 +4,9 @@
 
 mod common;
 
-use common::{db_argument, drs, sandbox, tokens};
+use common::{drs, get_json, operator, sandbox, tokens};
 use reqwest::Method;
 use serde_json::json;
-
-fn operator(db: &refill_service::Database, args: &[&str]) -> (i32, String, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_refill-service"))
-        .args(args)
-        .args(["--db", &db_argument(db)])
-        .env("REFILL_LOG", "warn")
-        .env_remove("REFILL_CONFIG")
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
 
 const JUG: &str = r#"
 id = "AcmeJug-1"
@@ -80,15 +65,7 @@ async fn an_operator_adds_a_makers_model_whose_devices_then_link_and_report() {
     )
     .await;
     assert_eq!(status, 200, "{answer}");
-    let slot: serde_json::Value = f
-        .http
-        .get(f.url("/v1/devices/AcmeJug-1/JUG-1/slots/filter"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let slot = get_json(&f.http, &f.url("/v1/devices/AcmeJug-1/JUG-1/slots/filter")).await;
     assert_eq!(slot["remaining"], 0.5);
     assert_eq!(slot["name"], "Water filter");
 

@@ -108,6 +108,23 @@ pub fn db_argument(db: &Database) -> String {
     }
 }
 
+/// Runs the real `refill-service` binary with `args` on `db` (an operator's command): exit code,
+/// stdout, stderr.
+pub fn operator(db: &Database, args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_refill-service"))
+        .args(args)
+        .args(["--db", &db_argument(db)])
+        .env("REFILL_LOG", "warn")
+        .env_remove("REFILL_CONFIG")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
 /// A sandbox service on `db`, reading `clock`.
 pub async fn start_on(db: &Database, clock: Arc<ManualClock>) -> RunningService {
     start_with(db, clock, |_| {}).await
