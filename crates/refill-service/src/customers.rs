@@ -1,5 +1,8 @@
 //! `refill-service customers …`: the operator looks after the people who use the service.
 //!
+//! * `customers invite EMAIL [--days N]`: a one-time code with which that person creates an
+//!   account on the sign-in page ("Invited? Create your account"); a service that is not a
+//!   sandbox takes new accounts only so.
 //! * `customers list`: everyone with an account (deleted accounts left out), whether it is
 //!   disabled, and how many devices each has linked.
 //! * `customers disable EMAIL` / `enable EMAIL`: a disabled customer cannot sign in (told so
@@ -18,6 +21,13 @@ use time::OffsetDateTime;
 pub enum Command {
     /// Everyone with an account.
     List,
+    /// A one-time code with which `email` creates an account, valid for `days`.
+    Invite {
+        /// Whom.
+        email: String,
+        /// How many days it stays valid.
+        days: u32,
+    },
     /// Stops an account working, keeping everything of it.
     Disable(String),
     /// Lets a disabled account work again.
@@ -106,6 +116,34 @@ pub async fn run(store: &Store, command: Command, now: OffsetDateTime) -> Result
     let failed = |e: sqlx::Error| format!("the database could not be read or written: {e}");
     let unknown = |email: &str| format!("there is no customer with the email {email}");
     match command {
+        Command::Invite { email, days } => {
+            let email = email.trim().to_lowercase();
+            let valid_email = email.len() <= 254
+                && email
+                    .split_once('@')
+                    .is_some_and(|(user, host)| !user.is_empty() && host.contains('.'));
+            if !valid_email {
+                return Err(format!("'{email}' is not an email address"));
+            }
+            if store
+                .customer_id_by_email(&email)
+                .await
+                .map_err(failed)?
+                .is_some()
+            {
+                return Err(format!("{email} has an account already"));
+            }
+            let code = store
+                .invite(&email, now, time::Duration::days(i64::from(days)))
+                .await
+                .map_err(failed)?;
+            Ok(format!(
+                "Invited {email}. Their invitation code, shown only now: {}\n\
+                 It is valid for {days} days, once. In the Refill app they sign in to this \
+                 service and choose \"Invited? Create your account\" with this email and code.\n",
+                code.expose()
+            ))
+        }
         Command::List => {
             let customers = store.customer_summaries().await.map_err(failed)?;
             if customers.is_empty() {

@@ -250,6 +250,15 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
                 source,
             })?;
     }
+    // Every service knows the Refill app (a public client: PKCE, loopback and refill://
+    // redirects), so that the app can sign in to it out of the box.
+    store
+        .ensure_client(&auth::sandbox_client())
+        .await
+        .map_err(|source| StartError::Database {
+            database: config.database.to_string(),
+            source,
+        })?;
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|source| StartError::Listen {

@@ -128,6 +128,15 @@ enum CatalogCommand {
 
 #[derive(Subcommand, Debug)]
 enum CustomersCommand {
+    /// A one-time invitation code with which a person creates an account on the sign-in page (a
+    /// service that is not a sandbox takes new accounts only so)
+    Invite {
+        /// The person's email, which the account will have
+        email: String,
+        /// How many days the code stays valid
+        #[arg(long, default_value_t = 7, value_parser = clap::value_parser!(u32).range(1..=90))]
+        days: u32,
+    },
     /// Everyone with an account: email, name, active or disabled, devices linked
     List,
     /// Stops an account working (sign-in, the app, its devices) without deleting anything
@@ -419,6 +428,9 @@ async fn operate(place: &Place, command: Command) -> ExitCode {
             customers::run(
                 &store,
                 match command {
+                    CustomersCommand::Invite { email, days } => {
+                        customers::Command::Invite { email, days }
+                    }
                     CustomersCommand::List => customers::Command::List,
                     CustomersCommand::Disable { email } => customers::Command::Disable(email),
                     CustomersCommand::Enable { email } => customers::Command::Enable(email),

@@ -131,3 +131,96 @@ async fn an_operator_disables_enables_and_deletes_a_customer() {
     assert!(!listed.contains(CUSTOMER_EMAIL), "{listed}");
     f.service.shutdown().await;
 }
+
+/// Fills in the sign-up form of the sign-in page of `base` (an authorization request of the
+/// Refill app) and sends it: the status and the page it answers with.
+async fn sign_up(base: &str, fields: &[(&str, &str)]) -> (u16, String) {
+    let http = browser_client();
+    let client = refill_testkit::OAuthClient {
+        id: refill_service::auth::SANDBOX_CLIENT_ID,
+        secret: None,
+        redirect_uri: common::REDIRECT,
+    };
+    let url = refill_testkit::authorize_url(base, client, "profile refill:customer", None);
+    let page = http.get(url).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Invited? Create your account"), "{page}");
+    let mut form = refill_testkit::hidden_fields(&page, Some("/ap/signup"));
+    form.extend(
+        fields
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    let res = http
+        .post(format!("{base}/ap/signup"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    (res.status().as_u16(), res.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_service_that_is_not_a_sandbox_takes_new_accounts_by_invitation() {
+    let (dir, clock) = fresh();
+    let db = database(dir.path(), "invited").await;
+    // Not a sandbox: no demo data, and still the Refill app's client, so the app can sign in.
+    let service = start_with(&db, clock, |c| c.sandbox = false).await;
+    let base = service.base_url();
+    let (code, said, err) = customers(&db, &["invite", "Sam@Example.com", "--days", "3"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(said.starts_with("Invited sam@example.com."), "{said}");
+    let invitation = said
+        .lines()
+        .find_map(|l| {
+            l.split_once("shown only now: ")
+                .map(|(_, c)| c.trim().to_owned())
+        })
+        .unwrap();
+    let person = |email: &'static str, code: &str| {
+        [
+            ("name", "Sam"),
+            ("email", email),
+            ("password", "a-long-password"),
+            ("invitation", code),
+        ]
+        .map(|(k, v)| (k, v.to_owned()))
+    };
+    let send = |fields: [(&'static str, String); 4]| {
+        let base = base.clone();
+        async move {
+            let borrowed: Vec<(&str, &str)> =
+                fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            sign_up(&base, &borrowed).await
+        }
+    };
+
+    // Without the code, with another email or a made-up code: refused in words.
+    for fields in [
+        person("sam@example.com", ""),
+        person("someone@example.com", &invitation),
+        person("sam@example.com", "made-up-code"),
+    ] {
+        let (status, page) = send(fields).await;
+        assert_eq!(status, 403, "{page}");
+        assert!(page.contains("takes new accounts by invitation"), "{page}");
+    }
+    // With it: the account is made and the consent page follows; the code works once.
+    let (status, page) = send(person("sam@example.com", &invitation)).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("action=\"/ap/consent\""), "{page}");
+    let (_, listed, _) = customers(&db, &["list"]);
+    assert!(
+        listed.contains("sam@example.com\tSam\tactive\t0 devices"),
+        "{listed}"
+    );
+    let (status, _) = send(person("sam@example.com", &invitation)).await;
+    assert_eq!(status, 403);
+    // An email with an account is not invited again; a bad one is refused.
+    let (code, _, err) = customers(&db, &["invite", "sam@example.com"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("has an account already"), "{err}");
+    let (code, _, err) = customers(&db, &["invite", "sam"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("is not an email address"), "{err}");
+    service.shutdown().await;
+}

@@ -35,6 +35,11 @@ pub fn new_client_secret() -> Sensitive<String> {
     Sensitive::new(random_b64(32))
 }
 
+/// A new invitation code: 128 random bits, 22 characters to paste.
+pub fn new_invitation_code() -> Sensitive<String> {
+    Sensitive::new(random_b64(16))
+}
+
 /// A new consent ticket.
 pub fn new_ticket() -> Sensitive<String> {
     Sensitive::new(random_b64(32))

@@ -653,15 +653,38 @@ async fn sign_up(
         Ok(parts) => parts,
         Err(response) => return response,
     };
-    if !state.sandbox() {
-        return pages::error(
-            StatusCode::FORBIDDEN,
-            "Can't create an account",
-            "This Refill service does not take new sign-ups. Ask its operator for an account.",
-        );
-    }
     let name = params.get("name").unwrap_or_default().trim().to_owned();
     let email = params.get("email").unwrap_or_default().trim().to_owned();
+    // A sandbox takes anyone; another service, people its operator invited.
+    let invitation = params
+        .get("invitation")
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    if !state.sandbox() {
+        let invited = !invitation.is_empty()
+            && match state
+                .store()
+                .invitation_valid(&email, &invitation, state.now())
+                .await
+            {
+                Ok(valid) => valid,
+                Err(e) => return internal(e),
+            };
+        if !invited {
+            return pages::sign_in(
+                &client.name,
+                &grant,
+                Some((
+                    StatusCode::FORBIDDEN,
+                    "This Refill service takes new accounts by invitation. That invitation code \
+                     is not one for this email, or it was used or has expired: ask whoever runs \
+                     the service for one.",
+                )),
+                false,
+            );
+        }
+    }
     let password = params.get("password").unwrap_or_default().to_owned();
     let problem = if name.is_empty() {
         Some("Please enter your name.")
@@ -677,7 +700,7 @@ async fn sign_up(
             &client.name,
             &grant,
             Some((StatusCode::BAD_REQUEST, problem)),
-            true,
+            state.sandbox(),
         );
     }
     if let crate::auth::guard::Verdict::Wait(until) =
@@ -690,7 +713,14 @@ async fn sign_up(
         .sign_up(&name, &email, Sensitive::new(password.clone()))
         .await
     {
-        Ok(customer) => to_consent(&state, &headers, (&client, &grant), customer, 0).await,
+        Ok(customer) => {
+            if !invitation.is_empty() {
+                if let Err(e) = state.store().use_invitation(&invitation, state.now()).await {
+                    return internal(e);
+                }
+            }
+            to_consent(&state, &headers, (&client, &grant), customer, 0).await
+        }
         // The page never says that an email is taken: with the account's own password this
         // signs in, as a new account would; with another, it answers as a wrong sign-in does
         // (and counts as one).

@@ -104,32 +104,40 @@ fn hidden_fields(grant: &PendingGrant) -> String {
         .collect()
 }
 
-/// The sign-in page, with a sign-up form when the service allows new customers.
+/// The sign-in page, with a sign-up form: for anyone (`open`, a sandbox), or with an invitation
+/// code.
 pub fn sign_in(
     app_name: &str,
     grant: &PendingGrant,
     error: Option<(StatusCode, &str)>,
-    sign_up: bool,
+    open: bool,
 ) -> Response {
     let status = error.map_or(StatusCode::OK, |(status, _)| status);
     let error = error
         .map(|(_, e)| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
         .unwrap_or_default();
     let hidden = hidden_fields(grant);
-    let sign_up_form = if sign_up {
-        format!(
-            "<details><summary>New here? Create an account</summary>\
-             <form method=\"post\" action=\"/ap/signup\">{hidden}\
-             <label for=\"new-name\">Your name</label><input id=\"new-name\" name=\"name\" autocomplete=\"name\" required>\
-             <label for=\"new-email\">Email</label><input id=\"new-email\" name=\"email\" type=\"email\" autocomplete=\"email\" required>\
-             <label for=\"new-password\">Password (8 characters or more)</label>\
-             <input id=\"new-password\" name=\"password\" type=\"password\" minlength=\"8\" autocomplete=\"new-password\" required>\
-             <div class=\"actions\"><button class=\"primary\" type=\"submit\">Create account and continue</button></div>\
-             </form></details>"
-        )
+    let (summary, code_field) = if open {
+        ("New here? Create an account", String::new())
     } else {
-        String::new()
+        (
+            "Invited? Create your account",
+            "<label for=\"new-invitation\">Invitation code</label>\
+             <input id=\"new-invitation\" name=\"invitation\" autocomplete=\"off\" required>"
+                .to_owned(),
+        )
     };
+    let sign_up_form = format!(
+        "<details><summary>{summary}</summary>\
+         <form method=\"post\" action=\"/ap/signup\">{hidden}\
+         <label for=\"new-name\">Your name</label><input id=\"new-name\" name=\"name\" autocomplete=\"name\" required>\
+         <label for=\"new-email\">Email</label><input id=\"new-email\" name=\"email\" type=\"email\" autocomplete=\"email\" required>\
+         {code_field}\
+         <label for=\"new-password\">Password (8 characters or more)</label>\
+         <input id=\"new-password\" name=\"password\" type=\"password\" minlength=\"8\" autocomplete=\"new-password\" required>\
+         <div class=\"actions\"><button class=\"primary\" type=\"submit\">Create account and continue</button></div>\
+         </form></details>"
+    );
     page(
         status,
         "Sign in to Refill",

@@ -299,6 +299,69 @@ impl Store {
         }
     }
 
+    /// A one-time invitation for `email` to create an account, valid for `lifetime` from `now`:
+    /// the code, shown once (only its digest is kept).
+    pub async fn invite(
+        &self,
+        email: &str,
+        now: OffsetDateTime,
+        lifetime: time::Duration,
+    ) -> Result<Sensitive<String>, sqlx::Error> {
+        let code = crypto::new_invitation_code();
+        let mut tx = self.write().await?;
+        sqlx::query(
+            "INSERT INTO invitations (code_hash, email, created_at_ms, expires_at_ms) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(crypto::digest(code.expose()))
+        .bind(email.trim().to_lowercase())
+        .bind(to_ms(now))
+        .bind(to_ms(now + lifetime))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(code)
+    }
+
+    /// Whether `code` invites `email` at `now` (unused, unexpired, for that email).
+    pub async fn invitation_valid(
+        &self,
+        email: &str,
+        code: &str,
+        now: OffsetDateTime,
+    ) -> Result<bool, sqlx::Error> {
+        let found: Option<String> = sqlx::query_scalar(
+            "SELECT code_hash FROM invitations WHERE code_hash = $1 AND email = $2 \
+             AND used_at_ms IS NULL AND expires_at_ms > $3",
+        )
+        .bind(crypto::digest(code.trim()))
+        .bind(email.trim().to_lowercase())
+        .bind(to_ms(now))
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(found.is_some())
+    }
+
+    /// Marks `code` used, so that it cannot make a second account.
+    pub async fn use_invitation(&self, code: &str, now: OffsetDateTime) -> Result<(), sqlx::Error> {
+        let mut tx = self.write().await?;
+        sqlx::query("UPDATE invitations SET used_at_ms = $1 WHERE code_hash = $2")
+            .bind(to_ms(now))
+            .bind(crypto::digest(code.trim()))
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Registers `reg` unless a client with its id exists (an operator's changes stay).
+    pub async fn ensure_client(&self, reg: &ClientRegistration) -> Result<(), sqlx::Error> {
+        if self.client(&reg.client_id).await?.is_none() {
+            self.register_client(reg).await?;
+        }
+        Ok(())
+    }
+
     /// Sets a customer's password.
     pub async fn set_password(
         &self,
