@@ -3,6 +3,11 @@
 //! then `apt-get purge refill`, after which nothing of it is left outside the user's own data
 //! folder.
 //!
+//! The service's `.deb` the same way: `apt-get install ./refill-service_….deb` makes its user,
+//! data folder and hardened systemd unit (checked by `systemd-analyze verify`), the installed
+//! binary serves as that user with the packaged settings, the operator's commands work on its
+//! database, and `apt-get purge refill-service` leaves nothing.
+//!
 //! Changes the machine (installs and removes a system package), so it runs only in the package
 //! gate of `cargo xtask test`, which builds the package (`cargo xtask bundle`) and names it in
 //! `REFILL_DEB` (and the `.rpm` in `REFILL_RPM`); as root, or where `sudo -n` works.
@@ -54,8 +59,12 @@ fn run(mut command: Command) -> Result<String> {
 }
 
 fn installed() -> bool {
+    is_installed(PACKAGE)
+}
+
+fn is_installed(package: &str) -> bool {
     Command::new("dpkg-query")
-        .args(["-W", "-f=${Status}", PACKAGE])
+        .args(["-W", "-f=${Status}", package])
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("install ok installed"))
 }
@@ -78,7 +87,190 @@ fn refill_paths() -> Result<BTreeSet<PathBuf>> {
 
 /// Removes the package and says what was left.
 fn purge() -> Result<()> {
-    run(as_root(&["apt-get", "purge", "-y", "-qq", PACKAGE]))?;
+    purge_package(PACKAGE)
+}
+
+fn purge_package(package: &str) -> Result<()> {
+    run(as_root(&["apt-get", "purge", "-y", "-qq", package]))?;
+    Ok(())
+}
+
+/// Installs the `.deb` named by the environment variable `var`; its path.
+fn install(var: &str) -> Result<PathBuf> {
+    let deb =
+        PathBuf::from(std::env::var_os(var).with_context(|| format!("{var} names the .deb"))?)
+            .canonicalize()?;
+    run(as_root(&[
+        "apt-get",
+        "install",
+        "-y",
+        "-qq",
+        "--no-install-recommends",
+        deb.to_str().context("a path in UTF-8")?,
+    ]))?;
+    Ok(deb)
+}
+
+/// What `package` put on the system, removed; an error naming what is left (also of `result`).
+fn purge_and_check(package: &str, before: &BTreeSet<PathBuf>, result: Result<()>) -> Result<()> {
+    let files = run({
+        let mut c = Command::new("dpkg-query");
+        c.args(["-L", package]);
+        c
+    });
+    purge_package(package)?;
+    result?;
+    ensure!(
+        !is_installed(package),
+        "{package} is still installed after purge"
+    );
+    for file in files?.lines().map(Path::new) {
+        ensure!(
+            !file.is_file(),
+            "{} is left after the package was removed",
+            file.display()
+        );
+    }
+    let left: Vec<_> = refill_paths()?.difference(before).cloned().collect();
+    ensure!(
+        left.is_empty(),
+        "left on the system after removal: {left:?}"
+    );
+    Ok(())
+}
+
+const SERVICE_PACKAGE: &str = "refill-service";
+const SERVICE_CONFIG: &str = "/etc/refill/refill.toml";
+
+#[tokio::test]
+#[ignore = "installs a system package: run by the package gate of `cargo xtask test`"]
+async fn package_service_deb_runs_as_its_own_user_under_a_hardened_unit_and_purges_cleanly(
+) -> Result<()> {
+    if is_installed(SERVICE_PACKAGE) {
+        purge_package(SERVICE_PACKAGE)?;
+    }
+    let before = refill_paths()?;
+    let deb = std::env::var("REFILL_SERVICE_DEB").context("REFILL_SERVICE_DEB names the .deb")?;
+    let depends = run({
+        let mut c = Command::new("dpkg-deb");
+        c.args(["-f", &deb, "Depends"]);
+        c
+    })?;
+    for needed in ["libssl3", "adduser"] {
+        ensure!(
+            depends.contains(needed),
+            "it does not depend on {needed}: {depends}"
+        );
+    }
+    install("REFILL_SERVICE_DEB")?;
+    let result = use_installed_service().await;
+    purge_and_check(SERVICE_PACKAGE, &before, result)?;
+    ensure!(
+        !Command::new("getent")
+            .args(["passwd", "refill"])
+            .status()?
+            .success(),
+        "the service's user is left after purge"
+    );
+    Ok(())
+}
+
+/// The installed service as its operator meets it.
+async fn use_installed_service() -> Result<()> {
+    // Its unit, as systemd reads it: no warning at all.
+    let verified = as_root(&[
+        "systemd-analyze",
+        "verify",
+        "/lib/systemd/system/refill-service.service",
+    ])
+    .output()?;
+    ensure!(
+        verified.status.success() && verified.stdout.is_empty() && verified.stderr.is_empty(),
+        "systemd-analyze verify: {}{}",
+        String::from_utf8_lossy(&verified.stdout),
+        String::from_utf8_lossy(&verified.stderr)
+    );
+    let unit = std::fs::read_to_string("/lib/systemd/system/refill-service.service")?;
+    for line in [
+        "User=refill",
+        "ProtectSystem=strict",
+        "NoNewPrivileges=yes",
+        "StateDirectory=refill",
+        "ExecStart=/usr/bin/refill-service --config /etc/refill/refill.toml",
+    ] {
+        ensure!(unit.lines().any(|l| l == line), "the unit lacks {line}");
+    }
+    // Its own user; its settings readable by that user alone; its data folder its own.
+    let stat = |path: &str| {
+        let mut c = Command::new("stat");
+        c.args(["-c", "%U:%G %a", path]);
+        run(c).map(|s| s.trim().to_owned())
+    };
+    ensure!(
+        stat(SERVICE_CONFIG)? == "root:refill 640",
+        "{SERVICE_CONFIG}: {}",
+        stat(SERVICE_CONFIG)?
+    );
+    ensure!(
+        stat("/var/lib/refill")? == "refill:refill 750",
+        "/var/lib/refill: {}",
+        stat("/var/lib/refill")?
+    );
+
+    // The installed binary as its user with the packaged settings (the port moved for the test,
+    // as an environment variable overrides the file).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let listen = format!("REFILL_LISTEN=127.0.0.1:{port}");
+    let as_service = |args: &[&str]| {
+        let mut all = vec![
+            "setpriv",
+            "--reuid=refill",
+            "--regid=refill",
+            "--init-groups",
+            "env",
+            &listen,
+            "/usr/bin/refill-service",
+            "--config",
+            SERVICE_CONFIG,
+        ];
+        all.extend_from_slice(args);
+        as_root(&all)
+    };
+    let mut child = as_service(&[])
+        .stdout(std::process::Stdio::piped())
+        .spawn()?;
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.as_mut().context("its output")?),
+        &mut line,
+    )?;
+    let served = async {
+        ensure!(
+            line.trim() == format!("Refill service listening on http://127.0.0.1:{port}"),
+            "it said {line:?}"
+        );
+        let health = reqwest::get(format!("http://127.0.0.1:{port}/health")).await?;
+        ensure!(health.status() == 200, "/health: {}", health.status());
+        let invited = run(as_service(&["customers", "invite", "sam@example.com"]))?;
+        ensure!(invited.starts_with("Invited sam@example.com."), "{invited}");
+        ensure!(
+            stat("/var/lib/refill/refill.sqlite")?.starts_with("refill:refill "),
+            "the database is not the service's own"
+        );
+        Ok(())
+    }
+    .await;
+    // Stopped as systemd stops it.
+    run({
+        let mut c = as_root(&["kill", "-TERM", &child.id().to_string()]);
+        c.env_remove("DEBIAN_FRONTEND");
+        c
+    })?;
+    let status = child.wait()?;
+    served?;
+    ensure!(status.success(), "after SIGTERM it exited with {status}");
     Ok(())
 }
 
@@ -144,38 +336,9 @@ async fn package_deb_installs_runs_from_usr_bin_and_uninstalls_cleanly() -> Resu
         );
     }
 
-    run(as_root(&[
-        "apt-get",
-        "install",
-        "-y",
-        "-qq",
-        "--no-install-recommends",
-        deb.to_str().context("a path in UTF-8")?,
-    ]))?;
+    install("REFILL_DEB")?;
     let result = use_installed_app().await;
-    let files = run({
-        let mut c = Command::new("dpkg-query");
-        c.args(["-L", PACKAGE]);
-        c
-    });
-    purge()?;
-    result?;
-
-    // Removed: its files, its desktop entry, and nothing else of it on the system.
-    ensure!(!installed(), "the package is still installed after purge");
-    for file in files?.lines().map(Path::new) {
-        ensure!(
-            !file.is_file(),
-            "{} is left after the package was removed",
-            file.display()
-        );
-    }
-    let left: Vec<_> = refill_paths()?.difference(&before).cloned().collect();
-    ensure!(
-        left.is_empty(),
-        "left on the system after removal: {left:?}"
-    );
-    Ok(())
+    purge_and_check(PACKAGE, &before, result)
 }
 
 /// The installed app as a person finds it: its menu entry, its link handler, its window, the

@@ -15,6 +15,8 @@ pub struct Packages {
     pub deb: PathBuf,
     /// The RPM package.
     pub rpm: PathBuf,
+    /// The service's Debian package, for a home server.
+    pub service_deb: PathBuf,
 }
 
 /// `tauri build` of the app in `app_dir` (a folder with its `tauri.conf.json`) with `bundles`.
@@ -40,8 +42,9 @@ pub fn bundle() -> Result<Packages> {
     let packages = Packages {
         deb: newest(&bundles.join("deb"), "Refill_", "deb")?,
         rpm: newest(&bundles.join("rpm"), "Refill-", "rpm")?,
+        service_deb: service_deb()?,
     };
-    for package in [&packages.deb, &packages.rpm] {
+    for package in [&packages.deb, &packages.rpm, &packages.service_deb] {
         let size = std::fs::metadata(package)?.len();
         println!(
             "xtask: {} ({:.2} MiB)",
@@ -50,6 +53,80 @@ pub fn bundle() -> Result<Packages> {
         );
     }
     Ok(packages)
+}
+
+/// Builds the release `refill-service` and its `.deb` (with `dpkg-deb`): the binary, a hardened
+/// systemd unit, `/etc/refill/refill.toml` (a conffile) and the scripts that make its user and
+/// data folder (`crates/refill-service/package/`).
+pub fn service_deb() -> Result<PathBuf> {
+    run_step(
+        "the release refill-service",
+        &mut cmd("cargo", ["build", "--release", "-p", "refill-service"]),
+    )?;
+    let version = env!("CARGO_PKG_VERSION");
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    let out = target_dir().join("release/bundle/deb");
+    let tree = out.join("refill-service-tree");
+    let _ = std::fs::remove_dir_all(&tree);
+    let files = root().join("crates/refill-service/package");
+    let put = |from: &Path, to: &str, mode: u32| -> Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        let to = tree.join(to);
+        std::fs::create_dir_all(to.parent().context("a file in a folder")?)?;
+        std::fs::copy(from, &to).with_context(|| format!("copying {}", from.display()))?;
+        std::fs::set_permissions(&to, std::fs::Permissions::from_mode(mode))?;
+        Ok(())
+    };
+    put(
+        &target_dir().join("release/refill-service"),
+        "usr/bin/refill-service",
+        0o755,
+    )?;
+    put(
+        &files.join("refill-service.service"),
+        "lib/systemd/system/refill-service.service",
+        0o644,
+    )?;
+    put(&files.join("refill.toml"), "etc/refill/refill.toml", 0o640)?;
+    for script in ["postinst", "prerm", "postrm"] {
+        put(&files.join(script), &format!("DEBIAN/{script}"), 0o755)?;
+    }
+    std::fs::write(tree.join("DEBIAN/conffiles"), "/etc/refill/refill.toml\n")?;
+    let size_kib = std::fs::metadata(tree.join("usr/bin/refill-service"))?.len() / 1024 + 64;
+    std::fs::write(
+        tree.join("DEBIAN/control"),
+        format!(
+            "Package: refill-service\n\
+             Version: {version}\n\
+             Architecture: {arch}\n\
+             Maintainer: Refill <refill@localhost>\n\
+             Installed-Size: {size_kib}\n\
+             Depends: libc6, libgcc-s1, libssl3, adduser\n\
+             Section: net\n\
+             Priority: optional\n\
+             Description: Refill replenishment service for a home server\n \
+             Self-hosted and wire-compatible with Amazon's Dash Replenishment Service: devices\n \
+             report their supplies, and the Refill app orders before anything runs out.\n"
+        ),
+    )?;
+    let deb = out.join(format!("refill-service_{version}_{arch}.deb"));
+    run_step(
+        "the refill-service .deb (dpkg-deb)",
+        &mut cmd(
+            "dpkg-deb",
+            [
+                "--root-owner-group".as_ref(),
+                "--build".as_ref(),
+                tree.as_os_str(),
+                deb.as_os_str(),
+            ],
+        ),
+    )?;
+    Ok(deb)
 }
 
 /// The bench's bare Tauri app as a `.deb`, the baseline of the package's size.
@@ -92,6 +169,7 @@ pub fn gate() -> Result<()> {
         &[
             ("REFILL_DEB", packages.deb.as_os_str()),
             ("REFILL_RPM", packages.rpm.as_os_str()),
+            ("REFILL_SERVICE_DEB", packages.service_deb.as_os_str()),
             ("REFILL_APP_BIN", "/usr/bin/refill-app".as_ref()),
         ],
     )

@@ -147,7 +147,9 @@ pub async fn run(store: &Store, command: Command, now: OffsetDateTime) -> Result
         Command::List => {
             let customers = store.customer_summaries().await.map_err(failed)?;
             if customers.is_empty() {
-                return Ok("No customers yet: people sign up on the sign-in page.\n".to_owned());
+                return Ok(
+                    "No customers yet: invite someone with `customers invite EMAIL`.\n".to_owned(),
+                );
             }
             let format = time::format_description::well_known::Rfc3339;
             Ok(customers

@@ -15,11 +15,7 @@ use std::sync::Arc;
 ///
 /// Without a command it runs the service; the commands manage what it serves, on its database.
 #[derive(Parser, Debug)]
-#[command(
-    name = "refill-service",
-    version,
-    args_conflicts_with_subcommands = true
-)]
+#[command(name = "refill-service", version)]
 struct Cli {
     #[command(flatten)]
     place: Place,
@@ -264,6 +260,31 @@ fn either<T>(
     }
 }
 
+/// The command line; the service's own flags refused beside an operator's command (its global
+/// options, and the environment, are fine there).
+fn parse() -> Result<Cli, clap::Error> {
+    use clap::{CommandFactory, FromArgMatches};
+    let mut command = Cli::command();
+    let matches = command.get_matches_mut();
+    if matches.subcommand_name().is_some() {
+        let run = <Run as Args>::augment_args(clap::Command::new("run"));
+        for arg in run.get_arguments() {
+            let id = arg.get_id().as_str();
+            if matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine) {
+                let flag = arg.get_long().map_or(id.to_owned(), |l| format!("--{l}"));
+                return Err(command.error(
+                    clap::error::ErrorKind::ArgumentConflict,
+                    format!(
+                        "{flag} cannot be used with a command: it is an option of the service \
+                         itself"
+                    ),
+                ));
+            }
+        }
+    }
+    Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut command))
+}
+
 /// The configuration file's settings, if one was given.
 fn file_config(place: &Place) -> Result<FileConfig, String> {
     match &place.config {
@@ -364,17 +385,17 @@ fn service_config(run: Run, place: &Place, file: FileConfig) -> Result<ServiceCo
 
 /// Runs an operator's command on the database; exit code 2 for what the operator must change.
 async fn operate(place: &Place, command: Command) -> ExitCode {
-    let opened = async {
-        let file = file_config(place)?;
-        let database = database(place, &file)?;
-        refill_service::Store::open(&database)
-            .await
-            .map_err(|e| e.to_string())
-    };
-    let store = match opened.await {
-        Ok(store) => store,
+    let database = match file_config(place).and_then(|file| database(place, &file)) {
+        Ok(database) => database,
         Err(message) => {
             eprintln!("refill-service: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let store = match refill_service::Store::open(&database).await {
+        Ok(store) => store,
+        Err(e) => {
+            eprintln!("refill-service: {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -459,7 +480,10 @@ async fn operate(place: &Place, command: Command) -> ExitCode {
 #[tokio::main]
 async fn main() -> ExitCode {
     refill_service::init_logging();
-    let cli = Cli::parse();
+    let cli = match parse() {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     if let Some(command) = cli.command {
         return operate(&cli.place, command).await;
     }

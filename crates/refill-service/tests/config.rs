@@ -181,3 +181,40 @@ fn the_help_names_each_option_with_its_environment_variable() {
     }
     assert!(help.contains("clients"), "{help}");
 }
+
+/// Regression: `--config` and `--db` given before an operator's command were refused as if they
+/// were the service's own flags, so that the packaged service's operator could not name its
+/// settings (`refill-service --config /etc/refill/refill.toml customers list`).
+#[test]
+fn the_configuration_file_and_database_go_before_an_operators_command_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write(
+        dir.path(),
+        &format!(
+            "database = \"{}\"\n",
+            dir.path().join("home.sqlite").display()
+        ),
+    );
+    let out = service()
+        .arg("--config")
+        .arg(&config)
+        .args(["customers", "list"])
+        .env("REFILL_LISTEN", "0.0.0.0:1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("No customers yet"));
+    assert!(
+        dir.path().join("home.sqlite").exists(),
+        "the file's database was used"
+    );
+    let other = dir.path().join("other.sqlite");
+    let out = service()
+        .arg("--db")
+        .arg(&other)
+        .args(["models", "list"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(other.exists());
+}
