@@ -244,6 +244,29 @@ pub fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Error
         .map_err(|e| Error::bad_request(format!("The request body is not what was expected: {e}.")))
 }
 
+/// A request's query string read as `T`, or `None` when it does not read (each handler says why
+/// in its own words). Read with serde_urlencoded directly: axum's `Query` wraps every type's
+/// deserialiser to report the failing field's path, which no answer here uses and which costs
+/// the app's binary (it has a size budget).
+pub struct Params<T>(pub Option<T>);
+
+impl<T, S> axum::extract::FromRequestParts<S> for Params<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Params(
+            serde_urlencoded::from_str(parts.uri.query().unwrap_or_default()).ok(),
+        ))
+    }
+}
+
 async fn image(Path(file): Path<String>) -> Result<Response, Error> {
     let svg = file
         .strip_suffix(".svg")

@@ -24,7 +24,7 @@
 
 use super::caller::{Customer, SignedInCustomer};
 use super::error::{Error, Kind};
-use super::{json_body, AppState};
+use super::{json_body, AppState, Params};
 use crate::store::inventory::SlotChange;
 use crate::store::items::{home_model, ItemNews, NewItem, HOME_SERIAL};
 use axum::extract::{Path, State};
@@ -92,9 +92,9 @@ async fn remove_device(
     State(state): State<AppState>,
     Customer { id: customer }: Customer,
     Path((model, serial)): Path<(String, String)>,
-    query: Result<axum::extract::Query<RemoveQuery>, axum::extract::rejection::QueryRejection>,
+    Params(query): Params<RemoveQuery>,
 ) -> Result<StatusCode, Error> {
-    let query = query.map_err(|_| {
+    let query = query.ok_or_else(|| {
         Error::bad_request(
             "Removing a device takes one parameter, cancelOrders: true or false.".to_owned(),
         )
@@ -353,11 +353,11 @@ async fn press(
     State(state): State<AppState>,
     Customer { id: customer }: Customer,
     Path(asin): Path<String>,
-    query: Result<axum::extract::Query<PressQuery>, axum::extract::rejection::QueryRejection>,
+    Params(query): Params<PressQuery>,
 ) -> Result<Json<PressResult>, Error> {
     let asin = Asin::parse(&asin).map_err(|e| Error::bad_request(format!("{e}.")))?;
     let confirmed = query
-        .map_err(|_| {
+        .ok_or_else(|| {
             Error::bad_request(
                 "A press takes one parameter, confirmPrice: the price of a pack the customer \
                  confirmed, in minor units (a whole number)."
@@ -400,10 +400,9 @@ fn default_limit() -> u32 {
 async fn orders(
     State(state): State<AppState>,
     Customer { id: customer }: Customer,
-    query: Result<axum::extract::Query<OrdersQuery>, axum::extract::rejection::QueryRejection>,
+    Params(query): Params<OrdersQuery>,
 ) -> Result<Json<OrderList>, Error> {
     let limit = query
-        .ok()
         .map(|q| q.limit)
         .filter(|l| (1..=500).contains(l))
         .ok_or_else(|| {
@@ -571,11 +570,8 @@ pub(super) struct EventsQuery {
 
 impl EventsQuery {
     /// `after`, unless it is negative.
-    pub(super) fn read(
-        query: Result<axum::extract::Query<Self>, axum::extract::rejection::QueryRejection>,
-    ) -> Result<i64, Error> {
+    pub(super) fn read(query: Option<Self>) -> Result<i64, Error> {
         query
-            .ok()
             .map(|q| q.after)
             .filter(|after| *after >= 0)
             .ok_or_else(|| Error::bad_request(BAD_AFTER.to_owned()))
@@ -588,7 +584,7 @@ const BAD_AFTER: &str = "The events take one parameter, after: an event id (a nu
 async fn events(
     State(state): State<AppState>,
     Customer { id: customer }: Customer,
-    query: Result<axum::extract::Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
+    Params(query): Params<EventsQuery>,
 ) -> Result<Json<EventList>, Error> {
     let after = EventsQuery::read(query)?;
     let events = state.inner.store.events_after(customer, after, 500).await?;
@@ -651,7 +647,7 @@ async fn event_stream(
     State(state): State<AppState>,
     Customer { id: customer }: Customer,
     headers: HeaderMap,
-    query: Result<axum::extract::Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
+    Params(query): Params<EventsQuery>,
 ) -> Result<Response, Error> {
     let after = resume_after(&headers, EventsQuery::read(query)?)?;
     // Held while the stream is open: the stream's place in the customer's count.

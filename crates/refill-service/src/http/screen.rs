@@ -97,10 +97,7 @@ async fn event_stream(
     State(state): State<AppState>,
     ScreenDevice(device): ScreenDevice,
     headers: HeaderMap,
-    query: Result<
-        axum::extract::Query<super::refill::EventsQuery>,
-        axum::extract::rejection::QueryRejection,
-    >,
+    super::Params(query): super::Params<super::refill::EventsQuery>,
 ) -> Result<axum::response::Response, Error> {
     let after = super::refill::resume_after(&headers, super::refill::EventsQuery::read(query)?)?;
     let open = state
