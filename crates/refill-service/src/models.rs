@@ -150,12 +150,6 @@ pub async fn run(store: &Store, command: Command) -> Result<String, String> {
         Command::Add(path) => {
             let model = read(&path)?;
             let known = store
-                .models()
-                .await
-                .map_err(failed)?
-                .iter()
-                .any(|m| m.model.model_id == model.model_id);
-            store
                 .put_model(&model)
                 .await
                 .map_err(failed)?

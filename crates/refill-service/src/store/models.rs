@@ -12,13 +12,13 @@ use sqlx::Row;
 pub struct ModelRefused(pub String);
 
 /// Stores `model` (or updates it: its name, its slots' names, capacities and products, new
-/// slots), in the caller's transaction. A slot cannot be removed, nor change its unit once
+/// slots), in the caller's transaction; whether it was known before. A slot cannot be removed, nor change its unit once
 /// devices of the model are registered; every product must be in the catalog, in the slot's
 /// unit.
 pub(crate) async fn put_model(
     conn: &mut DbConnection,
     model: &DeviceModel,
-) -> Result<Result<(), ModelRefused>, sqlx::Error> {
+) -> Result<Result<bool, ModelRefused>, sqlx::Error> {
     let refused = |words: String| Ok(Err(ModelRefused(words)));
     let existing = sqlx::query("SELECT slot_id, unit FROM slots WHERE model_id = $1")
         .bind(&model.model_id)
@@ -114,7 +114,7 @@ pub(crate) async fn put_model(
                 .await?;
         }
     }
-    Ok(Ok(()))
+    Ok(Ok(!existing.is_empty()))
 }
 
 /// A model as listed: its id, name, slots and how many devices of it are registered.
@@ -127,11 +127,11 @@ pub struct ModelSummary {
 }
 
 impl Store {
-    /// Stores or updates `model` (see [`put_model`]).
+    /// Stores or updates `model` (see [`put_model`]); whether it was known before.
     pub async fn put_model(
         &self,
         model: &DeviceModel,
-    ) -> Result<Result<(), ModelRefused>, sqlx::Error> {
+    ) -> Result<Result<bool, ModelRefused>, sqlx::Error> {
         let mut tx = self.write().await?;
         let outcome = put_model(&mut tx, model).await?;
         if outcome.is_ok() {
