@@ -1,8 +1,5 @@
 //! Sign-in errors, in words for people, with a stable code for programs.
 
-use oauth2::basic::BasicErrorResponse;
-use oauth2::{HttpClientError, RequestTokenError};
-
 /// Why signing in, refreshing or signing out failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AuthError {
@@ -65,7 +62,7 @@ pub enum AuthError {
 }
 
 /// An error with its causes: "error sending request: connection refused".
-fn causes(e: &dyn std::error::Error) -> String {
+pub(crate) fn causes(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(cause) = source {
@@ -103,33 +100,6 @@ impl AuthError {
             AuthError::Outdated => "sign_in_outdated",
             AuthError::Keyring(_) => "keyring",
             AuthError::KeyringUnusable(_) => "keyring_unusable",
-        }
-    }
-
-    pub(crate) fn from_token_error(
-        e: &RequestTokenError<HttpClientError<reqwest::Error>, BasicErrorResponse>,
-        url: &str,
-    ) -> Self {
-        match e {
-            RequestTokenError::ServerResponse(r) => AuthError::Rejected {
-                error: r.error().to_string(),
-                description: r
-                    .error_description()
-                    .cloned()
-                    .unwrap_or_else(|| r.error().to_string()),
-            },
-            RequestTokenError::Request(inner) => AuthError::Unreachable {
-                url: url.to_owned(),
-                detail: causes(inner),
-            },
-            RequestTokenError::Parse(inner, _) => AuthError::Unreachable {
-                url: url.to_owned(),
-                detail: format!("its answer is not an OAuth token response ({inner})"),
-            },
-            RequestTokenError::Other(detail) => AuthError::Unreachable {
-                url: url.to_owned(),
-                detail: detail.clone(),
-            },
         }
     }
 }

@@ -24,9 +24,8 @@ pub use error::AuthError;
 pub use session::{Profile, Session};
 pub use store::{KeyringStore, MemoryStore, TokenStore, Tokens, WifiPasswords};
 
-use oauth2::basic::BasicClient;
-use oauth2::{AuthUrl, ClientId, CsrfToken, PkceCodeChallenge, RedirectUrl, Scope, TokenUrl};
-use refill_core::Sensitive;
+use refill_core::{pkce, Sensitive};
+use serde::Deserialize;
 use std::time::Duration;
 use tokio::net::TcpListener;
 
@@ -117,40 +116,135 @@ impl Provider {
         format!("REFILL_AUTH_{}", setting.to_uppercase().replace('-', "_"))
     }
 
-    fn oauth_client(
+    /// The authorization URL: the code grant with `redirect_uri`, `state`, PKCE and the scopes,
+    /// then `extra` parameters (RFC 6749 §4.1.1, RFC 7636 §4.3), added to any query the
+    /// provider's URL has.
+    fn authorize_url(
         &self,
-        redirect: Option<&str>,
-    ) -> Result<
-        BasicClient<
-            oauth2::EndpointSet,
-            oauth2::EndpointNotSet,
-            oauth2::EndpointNotSet,
-            oauth2::EndpointNotSet,
-            oauth2::EndpointSet,
-        >,
-        AuthError,
-    > {
-        let bad = |what: &str, url: &str| {
-            AuthError::Config(format!("the {what} URL '{url}' is not a valid URL"))
-        };
-        let mut client = BasicClient::new(ClientId::new(self.client_id.clone()))
-            .set_auth_uri(
-                AuthUrl::new(self.authorize_url.clone())
-                    .map_err(|_| bad("authorize", &self.authorize_url))?,
-            )
-            .set_token_uri(
-                TokenUrl::new(self.token_url.clone()).map_err(|_| bad("token", &self.token_url))?,
-            );
-        if let Some(secret) = &self.client_secret {
-            client = client.set_client_secret(oauth2::ClientSecret::new(secret.expose().clone()));
+        redirect_uri: &str,
+        state: &str,
+        (challenge, scopes): (&str, &str),
+        extra: &[(&str, &str)],
+    ) -> Result<String, AuthError> {
+        let mut url = parse_url("authorize", &self.authorize_url)?;
+        self.token_url()?;
+        parse_url("redirect", redirect_uri)?;
+        {
+            let mut query = url.query_pairs_mut();
+            query
+                .append_pair("response_type", "code")
+                .append_pair("client_id", &self.client_id)
+                .append_pair("state", state)
+                .append_pair("code_challenge", challenge)
+                .append_pair("code_challenge_method", "S256")
+                .append_pair("redirect_uri", redirect_uri);
+            if !scopes.is_empty() {
+                query.append_pair("scope", scopes);
+            }
+            for (name, value) in extra {
+                query.append_pair(name, value);
+            }
         }
-        if let Some(redirect) = redirect {
-            client = client.set_redirect_uri(
-                RedirectUrl::new(redirect.to_owned()).map_err(|_| bad("redirect", redirect))?,
-            );
-        }
-        Ok(client)
+        Ok(url.into())
     }
+
+    fn token_url(&self) -> Result<url::Url, AuthError> {
+        parse_url("token", &self.token_url)
+    }
+
+    /// Asks the token endpoint for tokens with `grant` (RFC 6749 §4.1.3, §6). The client
+    /// authenticates with HTTP Basic when it has a secret (§2.3.1: both parts form-encoded), or
+    /// names itself with `client_id` when it has none.
+    pub(crate) async fn request_tokens(
+        &self,
+        http: &reqwest::Client,
+        grant: &[(&str, &str)],
+        now: time::OffsetDateTime,
+    ) -> Result<Tokens, AuthError> {
+        let url = self.token_url()?;
+        let unreachable = |detail: String| AuthError::Unreachable {
+            url: self.token_url.clone(),
+            detail,
+        };
+        let mut form = grant.to_vec();
+        let mut request = http
+            .post(url)
+            .header(reqwest::header::ACCEPT, "application/json");
+        match &self.client_secret {
+            Some(secret) => {
+                let encode = |s: &str| {
+                    url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()
+                };
+                request =
+                    request.basic_auth(encode(&self.client_id), Some(encode(secret.expose())));
+            }
+            None => form.push(("client_id", &self.client_id)),
+        }
+        let answer = request
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| unreachable(error::causes(&e)))?;
+        let status = answer.status();
+        let body = answer
+            .bytes()
+            .await
+            .map_err(|e| unreachable(error::causes(&e)))?;
+        if status.is_success() {
+            let tokens: TokenAnswer = serde_json::from_slice(&body).map_err(|e| {
+                unreachable(format!("its answer is not an OAuth token response ({e})"))
+            })?;
+            return Ok(tokens.at(now));
+        }
+        match serde_json::from_slice::<ErrorAnswer>(&body) {
+            Ok(refused) => Err(AuthError::Rejected {
+                description: refused
+                    .error_description
+                    .filter(|d| !d.trim().is_empty())
+                    .unwrap_or_else(|| refused.error.clone()),
+                error: refused.error,
+            }),
+            Err(_) => Err(unreachable(format!(
+                "it answered {status} without an OAuth error"
+            ))),
+        }
+    }
+}
+
+fn parse_url(what: &str, url: &str) -> Result<url::Url, AuthError> {
+    url::Url::parse(url)
+        .map_err(|_| AuthError::Config(format!("the {what} URL '{url}' is not a valid URL")))
+}
+
+/// A token endpoint's answer (RFC 6749 §5.1). `token_type` is not checked: providers spell
+/// "Bearer" every way, and some leave it out.
+#[derive(Deserialize)]
+struct TokenAnswer {
+    access_token: String,
+    refresh_token: Option<String>,
+    expires_in: Option<u64>,
+}
+
+impl TokenAnswer {
+    fn at(self, now: time::OffsetDateTime) -> Tokens {
+        Tokens {
+            access_token: Sensitive::new(self.access_token),
+            refresh_token: self.refresh_token.map(Sensitive::new),
+            expires_at: self
+                .expires_in
+                .and_then(|s| i64::try_from(s).ok())
+                .and_then(|s| now.checked_add(time::Duration::seconds(s)))
+                // Whole seconds: the stored form keeps no more.
+                .map(|at| at.replace_nanosecond(0).unwrap_or(at)),
+        }
+    }
+}
+
+/// A token endpoint's refusal (RFC 6749 §5.2).
+#[derive(Deserialize)]
+struct ErrorAnswer {
+    error: String,
+    error_description: Option<String>,
 }
 
 /// Opens `url` in the system browser (the `open` crate: `xdg-open` and its kin on Linux, `open`
@@ -219,19 +313,23 @@ pub async fn start_sign_in_with(
     redirect: &Redirect,
 ) -> Result<PendingSignIn, AuthError> {
     let (listener, redirect_uri) = redirect_target(redirect).await?;
-    let client = provider.oauth_client(Some(&redirect_uri))?;
-    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let (url, state) = client
-        .authorize_url(CsrfToken::new_random)
-        .add_scopes(provider.scopes.iter().cloned().map(Scope::new))
-        .set_pkce_challenge(challenge)
-        .url();
+    let verifier = pkce::new_verifier();
+    let state = pkce::random_text();
+    let url = provider.authorize_url(
+        &redirect_uri,
+        &state,
+        (
+            &pkce::challenge_of(verifier.expose()),
+            &provider.scopes.join(" "),
+        ),
+        &[],
+    )?;
     Ok(PendingSignIn::new(
         provider,
         (listener, redirect_uri),
-        &url,
-        &state,
-        Some(Sensitive::new(verifier.secret().clone())),
+        url,
+        state,
+        Some(verifier),
     ))
 }
 
@@ -271,24 +369,19 @@ pub async fn start_device_authorization(
     grant: &DeviceGrant,
 ) -> Result<PendingSignIn, AuthError> {
     let (listener, redirect_uri) = redirect_target(redirect).await?;
-    let client = provider.oauth_client(Some(&redirect_uri))?;
-    let (url, state) = client
-        .authorize_url(CsrfToken::new_random)
-        .add_scopes(
-            grant
-                .scope
-                .split_whitespace()
-                .map(|s| Scope::new(s.to_owned())),
-        )
-        .add_extra_param("scope_data", grant.scope_data.clone())
-        .add_extra_param("code_challenge", grant.code_challenge.clone())
-        .add_extra_param("code_challenge_method", "S256")
-        .url();
+    let state = pkce::random_text();
+    let scopes = grant.scope.split_whitespace().collect::<Vec<_>>().join(" ");
+    let url = provider.authorize_url(
+        &redirect_uri,
+        &state,
+        (&grant.code_challenge, &scopes),
+        &[("scope_data", &grant.scope_data)],
+    )?;
     Ok(PendingSignIn::new(
         provider,
         (listener, redirect_uri),
-        &url,
-        &state,
+        url,
+        state,
         None,
     ))
 }
@@ -316,16 +409,16 @@ impl PendingSignIn {
     fn new(
         provider: &Provider,
         (listener, redirect_uri): (Option<TcpListener>, String),
-        url: &oauth2::url::Url,
-        state: &CsrfToken,
+        authorize_url: String,
+        state: String,
         verifier: Option<Sensitive<String>>,
     ) -> Self {
         Self {
             provider: provider.clone(),
             listener,
             redirect_uri,
-            authorize_url: url.to_string(),
-            state: Sensitive::new(state.secret().clone()),
+            authorize_url,
+            state: Sensitive::new(state),
             verifier,
         }
     }
@@ -452,22 +545,17 @@ impl PendingSignIn {
         code: Sensitive<String>,
         clock: &dyn refill_core::Clock,
     ) -> Result<Tokens, AuthError> {
-        let client = self.provider.oauth_client(Some(&self.redirect_uri))?;
-        let response = client
-            .exchange_code(oauth2::AuthorizationCode::new(code.into_inner()))
-            .set_pkce_verifier(oauth2::PkceCodeVerifier::new(
-                self.verifier
-                    .as_ref()
-                    .map(|v| v.expose().clone())
-                    .ok_or_else(|| {
-                        AuthError::Config(
-                            "a device's authorization is redeemed by the device".to_owned(),
-                        )
-                    })?,
-            ))
-            .request_async(&http_client())
+        let verifier = self.verifier.as_ref().ok_or_else(|| {
+            AuthError::Config("a device's authorization is redeemed by the device".to_owned())
+        })?;
+        let grant = [
+            ("grant_type", "authorization_code"),
+            ("code", code.expose().as_str()),
+            ("redirect_uri", self.redirect_uri.as_str()),
+            ("code_verifier", verifier.expose().as_str()),
+        ];
+        self.provider
+            .request_tokens(&http_client(), &grant, clock.now())
             .await
-            .map_err(|e| AuthError::from_token_error(&e, &self.provider.token_url))?;
-        Ok(Tokens::from_response(&response, clock.now()))
     }
 }

@@ -174,14 +174,16 @@ impl Session {
             self.forget(guard).await?;
             return Err(AuthError::SessionEnded);
         };
-        let client = self.provider.oauth_client(None)?;
-        let response = client
-            .exchange_refresh_token(&oauth2::RefreshToken::new(refresh.expose().clone()))
-            .request_async(&self.http)
+        let grant = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh.expose().as_str()),
+        ];
+        let response = self
+            .provider
+            .request_tokens(&self.http, &grant, self.clock.now())
             .await;
         match response {
-            Ok(response) => {
-                let mut renewed = Tokens::from_response(&response, self.clock.now());
+            Ok(mut renewed) => {
                 if renewed.refresh_token.is_none() {
                     renewed.refresh_token = Some(refresh);
                 }
@@ -193,7 +195,7 @@ impl Session {
                 tracing::info!(provider = self.provider.key, "access token refreshed");
                 Ok(access)
             }
-            Err(e) => match AuthError::from_token_error(&e, &self.provider.token_url) {
+            Err(e) => match e {
                 AuthError::Rejected { error, .. } => {
                     tracing::warn!(
                         provider = self.provider.key,

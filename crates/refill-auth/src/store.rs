@@ -1,8 +1,6 @@
 //! Where tokens are kept: the OS keyring, or memory in tests.
 
 use crate::AuthError;
-use oauth2::basic::BasicTokenResponse;
-use oauth2::TokenResponse;
 use refill_core::Sensitive;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -29,20 +27,6 @@ struct Stored {
 }
 
 impl Tokens {
-    pub(crate) fn from_response(response: &BasicTokenResponse, now: OffsetDateTime) -> Self {
-        Tokens {
-            access_token: Sensitive::new(response.access_token().secret().clone()),
-            refresh_token: response
-                .refresh_token()
-                .map(|r| Sensitive::new(r.secret().clone())),
-            expires_at: response
-                .expires_in()
-                .and_then(|d| time::Duration::try_from(d).ok())
-                // Whole seconds: the stored form keeps no more.
-                .map(|d| (now + d).replace_nanosecond(0).unwrap_or(now + d)),
-        }
-    }
-
     /// Whether the access token expires within `margin` of `now`.
     pub fn expires_within(&self, now: OffsetDateTime, margin: time::Duration) -> bool {
         self.expires_at.is_some_and(|at| at - margin <= now)

@@ -449,3 +449,128 @@ async fn the_browser_hears_signed_in_only_once_the_sign_in_is_kept() {
         }
     }
 }
+
+/// A token endpoint that answers each request with the next of `answers` (status line and body)
+/// and hands back what it was sent.
+async fn canned_token_endpoint(
+    answers: Vec<(&'static str, &'static str)>,
+) -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/token", listener.local_addr().unwrap());
+    let (seen, requests) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        for (status, body) in answers {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = Vec::new();
+            let mut chunk = [0u8; 4096];
+            // The head, then the form (reqwest sends a content-length).
+            loop {
+                let n = socket.read(&mut chunk).await.unwrap();
+                request.extend_from_slice(&chunk[..n]);
+                let text = String::from_utf8_lossy(&request).to_string();
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let length = text
+                        .lines()
+                        .find_map(|l| {
+                            l.to_lowercase()
+                                .strip_prefix("content-length: ")
+                                .map(str::to_owned)
+                        })
+                        .and_then(|l| l.trim().parse::<usize>().ok())
+                        .unwrap_or(0);
+                    if request.len() >= end + 4 + length {
+                        break;
+                    }
+                }
+            }
+            seen.send(String::from_utf8(request).unwrap()).unwrap();
+            let response = format!(
+                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            socket.write_all(response.as_bytes()).await.unwrap();
+        }
+    });
+    (url, requests)
+}
+
+#[tokio::test]
+async fn a_confidential_client_authenticates_with_basic_and_odd_answers_are_told_in_words() {
+    let (token_url, mut requests) = canned_token_endpoint(vec![
+        // A proxy's page instead of the provider.
+        ("502 Bad Gateway", "<html><body>Bad gateway</body></html>"),
+        // An answer without token_type or a new refresh token, as some providers give.
+        (
+            "200 OK",
+            r#"{"access_token":"new-access","expires_in":3600}"#,
+        ),
+        // A refusal without words.
+        ("400 Bad Request", r#"{"error":"invalid_grant"}"#),
+    ])
+    .await;
+    let provider = Provider {
+        client_id: "my:app".to_owned(),
+        client_secret: Some("s&cret:1".to_owned().into()),
+        ..Provider::refill("canned", "http://127.0.0.1:9")
+    };
+    let provider = Provider {
+        token_url,
+        ..provider
+    };
+    let clock = Arc::new(ManualClock::new(
+        time::macros::datetime!(2026-12-04 12:00 UTC),
+    ));
+    let session = Session::new(provider, Arc::new(MemoryStore::default()), clock.clone());
+    let stored = Tokens {
+        access_token: "old-access".to_owned().into(),
+        refresh_token: Some("old-refresh".to_owned().into()),
+        expires_at: Some(time::macros::datetime!(2026-12-04 11:00 UTC)),
+    };
+    session.store_tokens(stored).await.unwrap();
+
+    let err = session.access_token().await.unwrap_err();
+    let AuthError::Unreachable { detail, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert!(
+        detail.contains("502 Bad Gateway") && detail.contains("without an OAuth error"),
+        "{detail}"
+    );
+    assert!(
+        session.is_signed_in().await.unwrap(),
+        "a proxy's error signs nobody out"
+    );
+    let request = requests.recv().await.unwrap();
+    // RFC 6749 §2.3.1: the id and secret form-encoded, then Basic.
+    use base64::Engine;
+    let basic = base64::engine::general_purpose::STANDARD.encode("my%3Aapp:s%26cret%3A1");
+    assert!(
+        request.contains(&format!("authorization: Basic {basic}")),
+        "{request}"
+    );
+    assert!(
+        request.contains("grant_type=refresh_token&refresh_token=old-refresh"),
+        "{request}"
+    );
+    assert!(
+        !request.contains("client_id="),
+        "the secret's client names itself by Basic only: {request}"
+    );
+
+    assert_eq!(session.access_token().await.unwrap().expose(), "new-access");
+    requests.recv().await.unwrap();
+
+    // An hour later the new token is due; the refresh token kept from before is refused.
+    clock.advance(time::Duration::hours(1));
+    assert_eq!(
+        session.access_token().await.unwrap_err(),
+        AuthError::SessionEnded
+    );
+    let request = requests.recv().await.unwrap();
+    assert!(
+        request.contains("refresh_token=old-refresh"),
+        "the old refresh token was kept: {request}"
+    );
+    assert!(!session.is_signed_in().await.unwrap());
+}

@@ -13,6 +13,7 @@ pub mod html;
 pub mod inventory;
 pub mod money;
 pub mod order;
+pub mod pkce;
 pub mod replenish;
 pub mod secret;
 pub mod unit;

@@ -22,7 +22,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use refill_core::Sensitive;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -271,11 +270,6 @@ fn parse_state(answer: &[u8]) -> Result<RegistrationState, ProvError> {
         .map_err(|_| ProvError::protocol("the registration answer could not be read"))
 }
 
-fn new_verifier() -> Sensitive<String> {
-    let bytes: [u8; 32] = rand::random();
-    Sensitive::new(URL_SAFE_NO_PAD.encode(bytes))
-}
-
 /// Redeems a code at the token URL with the device's verifier; returns the refresh token.
 pub type Redeem = Arc<
     dyn Fn(
@@ -312,7 +306,7 @@ impl DeviceRegistration {
             model: model.to_owned(),
             serial: serial.to_owned(),
             is_test,
-            verifier: new_verifier(),
+            verifier: refill_core::pkce::new_verifier(),
             key: Arc::new(ed25519_dalek::SigningKey::from_bytes(&seed)),
             redeem,
             state: Arc::new(Mutex::new(DeviceState {
@@ -326,7 +320,7 @@ impl DeviceRegistration {
     /// made, its device key kept.
     pub fn factory_reset(&self) -> Self {
         Self {
-            verifier: new_verifier(),
+            verifier: refill_core::pkce::new_verifier(),
             state: Arc::new(Mutex::new(DeviceState {
                 state: RegistrationState::Unregistered,
                 refresh_token: None,
@@ -338,7 +332,7 @@ impl DeviceRegistration {
     /// Its identity, as `identify` answers it, with its proof of possession.
     pub fn identity(&self) -> Identity {
         use ed25519_dalek::Signer;
-        let code_challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(self.verifier.expose()));
+        let code_challenge = refill_core::pkce::challenge_of(self.verifier.expose());
         let message = format!(
             "{}{code_challenge}",
             refill_core::catalog::POSSESSION_CONTEXT

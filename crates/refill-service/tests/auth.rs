@@ -1,22 +1,17 @@
 //! The Login-with-Amazon-compatible authorization server over real HTTP: the browser part is
 //! done by submitting the real HTML forms.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use refill_core::Sensitive;
 use refill_service::auth::{ClientKind, ClientRegistration, SANDBOX_CLIENT_ID};
 use refill_service::sandbox::{CUSTOMER_EMAIL, CUSTOMER_NAME, CUSTOMER_PASSWORD};
 use refill_service::{start, ServiceConfig};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use time::Duration;
 
 const REDIRECT: &str = "http://127.0.0.1:49321/callback";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
-fn challenge(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
-}
+use refill_core::pkce::challenge_of as challenge;
 
 mod common;
 use common::{database, sandbox, Fixture};

@@ -217,10 +217,7 @@ pub fn authorize_url(
 
 /// The S256 PKCE challenge of `verifier`.
 pub fn challenge_of(verifier: &str) -> String {
-    use base64::Engine;
-    use sha2::Digest;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(sha2::Sha256::digest(verifier.as_bytes()))
+    refill_core::pkce::challenge_of(verifier)
 }
 
 /// [`authorize_url`] with the challenge of `verifier`.

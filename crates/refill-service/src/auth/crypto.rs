@@ -69,7 +69,7 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// Whether `verifier` answers the S256 `challenge` (RFC 7636 §4.6; `plain` is not accepted).
 pub fn pkce_matches(challenge: &str, verifier: &str) -> bool {
-    let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    let computed = refill_core::pkce::challenge_of(verifier);
     constant_time_eq(computed.as_bytes(), challenge.as_bytes())
 }
 
