@@ -7,18 +7,50 @@
 //!   `image_url` (https://…). Every row's mistakes are said with its line or position.
 //! * `catalog list`: the catalog.
 
+use crate::operator::{Answer, Done, Refusal};
 use crate::Store;
 use refill_core::{Asin, Currency, Money, Unit};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::path::Path;
 
 /// What `catalog` does.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
-    /// Adds or updates the products in a file.
-    Import(std::path::PathBuf),
+    /// Adds or updates the products of a catalog: `text`, CSV (`csv`) or JSON; `source` names
+    /// it in the words (the file, or "the catalog" sent to the admin API).
+    Import {
+        /// Where it came from.
+        source: String,
+        /// The catalog.
+        text: String,
+        /// CSV rather than JSON.
+        csv: bool,
+    },
     /// The catalog.
     List,
+}
+
+impl Command {
+    /// `catalog import FILE`: the file, CSV or JSON by its name's ending.
+    pub fn import_file(path: &Path) -> Result<Command, String> {
+        let csv = match path.extension().and_then(|e| e.to_str()) {
+            Some(e) if e.eq_ignore_ascii_case("csv") => true,
+            Some(e) if e.eq_ignore_ascii_case("json") => false,
+            _ => {
+                return Err(format!(
+                    "{} is neither a .csv nor a .json file",
+                    path.display()
+                ))
+            }
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("{} cannot be read: {e}", path.display()))?;
+        Ok(Command::Import {
+            source: path.display().to_string(),
+            text,
+            csv,
+        })
+    }
 }
 
 /// A product as a catalog file gives it.
@@ -182,7 +214,7 @@ fn csv_words(e: &csv::Error) -> String {
 }
 
 /// How an import went.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Imported {
     /// Products that were not in the catalog.
     pub added: usize,
@@ -253,29 +285,35 @@ impl Store {
     }
 }
 
-/// Runs `command` on `store`; what to print, or why not, in words.
-pub async fn run(store: &Store, command: Command) -> Result<String, String> {
-    let failed = |e: sqlx::Error| format!("the database could not be read or written: {e}");
+/// Runs `command` on `store`.
+pub async fn run(store: &Store, command: Command) -> Answer {
     match command {
-        Command::Import(path) => {
-            let products = read(&path)?;
-            let imported = store.import_catalog(&products).await.map_err(failed)??;
-            Ok(format!(
-                "Imported {} products from {}: {} new, {} updated.\n",
-                products.len(),
-                path.display(),
-                imported.added,
-                imported.updated
+        Command::Import { source, text, csv } => {
+            let products =
+                parse(&text, csv).map_err(|e| Refusal::invalid(format!("{source}: {e}")))?;
+            let imported = store
+                .import_catalog(&products)
+                .await?
+                .map_err(Refusal::conflict)?;
+            Ok(Done::new(
+                format!(
+                    "Imported {} products from {source}: {} new, {} updated.\n",
+                    products.len(),
+                    imported.added,
+                    imported.updated
+                ),
+                &imported,
             ))
         }
         Command::List => {
-            let products = store.catalog().await.map_err(failed)?;
+            let products = store.catalog().await?;
             if products.is_empty() {
-                return Ok(
+                return Ok(Done::new(
                     "The catalog is empty: add products with `catalog import`.\n".to_owned(),
-                );
+                    &serde_json::json!({ "products": products }),
+                ));
             }
-            Ok(products
+            let text = products
                 .iter()
                 .map(|p| {
                     let price = Currency::parse(&p.price.currency)
@@ -289,26 +327,13 @@ pub async fn run(store: &Store, command: Command) -> Result<String, String> {
                         p.pack.unit.as_str(),
                     )
                 })
-                .collect())
-        }
-    }
-}
-
-/// Reads and checks a catalog file: CSV or JSON by its name's ending.
-fn read(path: &Path) -> Result<Vec<CatalogProduct>, String> {
-    let csv = match path.extension().and_then(|e| e.to_str()) {
-        Some(e) if e.eq_ignore_ascii_case("csv") => true,
-        Some(e) if e.eq_ignore_ascii_case("json") => false,
-        _ => {
-            return Err(format!(
-                "{} is neither a .csv nor a .json file",
-                path.display()
+                .collect();
+            Ok(Done::new(
+                text,
+                &serde_json::json!({ "products": products }),
             ))
         }
-    };
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("{} cannot be read: {e}", path.display()))?;
-    parse(&text, csv).map_err(|e| format!("{}: {e}", path.display()))
+    }
 }
 
 #[cfg(test)]

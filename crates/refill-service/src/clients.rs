@@ -9,7 +9,9 @@
 //!   working at once), for a secret that leaked.
 
 use crate::auth::{crypto, ClientKind, ClientRegistration};
+use crate::operator::{Answer, Done, Refusal};
 use crate::Store;
+use serde::Serialize;
 
 /// A client to register (`clients add`).
 #[derive(Debug, Clone, PartialEq)]
@@ -64,99 +66,154 @@ pub fn redirect_uri(uri: &str) -> Result<String, String> {
     Ok(uri.to_owned())
 }
 
-/// Runs `command` on `store`; what to print, or why not, in words.
-pub async fn run(store: &Store, command: Command) -> Result<String, String> {
-    let failed = |e: sqlx::Error| format!("the database could not be read or written: {e}");
+/// A client as the operator sees it (never its secret, except once when it is made).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClientView {
+    /// Its id.
+    pub client_id: String,
+    /// The maker's name.
+    pub name: String,
+    /// `public` (an app on a phone) or `confidential` (a maker's server).
+    pub kind: &'static str,
+    /// Where its sign-ins return to.
+    pub redirect_uris: Vec<String>,
+    /// Its new secret, shown only once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+fn kind_name(kind: ClientKind) -> &'static str {
+    match kind {
+        ClientKind::Public => "public",
+        ClientKind::Confidential => "confidential",
+    }
+}
+
+/// Runs `command` on `store`.
+pub async fn run(store: &Store, command: Command) -> Answer {
     match command {
         Command::Add(new) => {
-            if new.name.trim().is_empty() {
-                return Err(
-                    "the client needs a name, the maker's name people see on the \
-                            consent page"
-                        .to_owned(),
-                );
-            }
-            if store.client(&new.id).await.map_err(failed)?.is_some() {
-                return Err(format!(
-                    "there is already a client {}: choose another id (or give it a new secret \
-                     with `clients new-secret {}`)",
-                    new.id, new.id
+            let id = client_id(&new.id).map_err(Refusal::invalid)?;
+            let redirect_uris = new
+                .redirect_uris
+                .iter()
+                .map(|uri| redirect_uri(uri))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(Refusal::invalid)?;
+            if redirect_uris.is_empty() {
+                return Err(Refusal::invalid(
+                    "the client needs at least one redirect address, where sign-ins return to",
                 ));
             }
+            if new.name.trim().is_empty() {
+                return Err(Refusal::invalid(
+                    "the client needs a name, the maker's name people see on the consent page",
+                ));
+            }
+            if store.client(&id).await?.is_some() {
+                return Err(Refusal::conflict(format!(
+                    "there is already a client {id}: choose another id (or give it a new secret \
+                     with `clients new-secret {id}`)"
+                )));
+            }
             let secret = (!new.public).then(crypto::new_client_secret);
+            let kind = if new.public {
+                ClientKind::Public
+            } else {
+                ClientKind::Confidential
+            };
+            let name = new.name.trim().to_owned();
             store
                 .register_client(&ClientRegistration {
-                    client_id: new.id.clone(),
-                    name: new.name.trim().to_owned(),
-                    kind: if new.public {
-                        ClientKind::Public
-                    } else {
-                        ClientKind::Confidential
-                    },
+                    client_id: id.clone(),
+                    name: name.clone(),
+                    kind,
                     secret: secret.clone(),
-                    redirect_uris: new.redirect_uris,
+                    redirect_uris: redirect_uris.clone(),
                 })
-                .await
-                .map_err(failed)?;
-            Ok(match secret {
+                .await?;
+            let text = match &secret {
                 Some(secret) => format!(
-                    "Added the confidential client {} ({}).\n\
+                    "Added the confidential client {id} ({name}).\n\
                      Its secret, shown only now: {}\n\
-                     It signs in with HTTP Basic {}:<secret>.\n",
-                    new.id,
-                    new.name,
+                     It signs in with HTTP Basic {id}:<secret>.\n",
                     secret.expose(),
-                    new.id
                 ),
-                None => format!(
-                    "Added the public client {} ({}): no secret, PKCE required.\n",
-                    new.id, new.name
-                ),
-            })
+                None => {
+                    format!("Added the public client {id} ({name}): no secret, PKCE required.\n")
+                }
+            };
+            let view = ClientView {
+                client_id: id,
+                name,
+                kind: kind_name(kind),
+                redirect_uris,
+                secret: secret.map(|s| s.expose().clone()),
+            };
+            Ok(Done::new(text, &view).created())
         }
         Command::List => {
-            let clients = store.clients().await.map_err(failed)?;
-            if clients.is_empty() {
-                return Ok("No clients yet: add one with `clients add`.\n".to_owned());
-            }
-            Ok(clients
-                .iter()
-                .map(|c| {
-                    let kind = match c.kind {
-                        ClientKind::Public => "public",
-                        ClientKind::Confidential => "confidential",
-                    };
-                    format!(
-                        "{}\t{}\t{kind}\t{}\n",
-                        c.client_id,
-                        c.name,
-                        c.redirect_uris.join(" ")
-                    )
+            let clients: Vec<ClientView> = store
+                .clients()
+                .await?
+                .into_iter()
+                .map(|c| ClientView {
+                    client_id: c.client_id,
+                    name: c.name,
+                    kind: kind_name(c.kind),
+                    redirect_uris: c.redirect_uris,
+                    secret: None,
                 })
-                .collect())
+                .collect();
+            let text = if clients.is_empty() {
+                "No clients yet: add one with `clients add`.\n".to_owned()
+            } else {
+                clients
+                    .iter()
+                    .map(|c| {
+                        format!(
+                            "{}\t{}\t{}\t{}\n",
+                            c.client_id,
+                            c.name,
+                            c.kind,
+                            c.redirect_uris.join(" ")
+                        )
+                    })
+                    .collect()
+            };
+            Ok(Done::new(text, &serde_json::json!({ "clients": clients })))
         }
         Command::NewSecret(id) => {
-            let Some(client) = store.client(&id).await.map_err(failed)? else {
-                return Err(format!("there is no client {id}"));
+            let Some(client) = store.client(&id).await? else {
+                return Err(Refusal::not_found(format!("there is no client {id}")));
             };
             if client.kind == ClientKind::Public {
-                return Err(format!("{id} is a public client: it has no secret"));
+                return Err(Refusal::invalid(format!(
+                    "{id} is a public client: it has no secret"
+                )));
             }
             let secret = crypto::new_client_secret();
             store
                 .register_client(&ClientRegistration {
-                    client_id: client.client_id,
-                    name: client.name,
+                    client_id: client.client_id.clone(),
+                    name: client.name.clone(),
                     kind: ClientKind::Confidential,
                     secret: Some(secret.clone()),
-                    redirect_uris: client.redirect_uris,
+                    redirect_uris: client.redirect_uris.clone(),
                 })
-                .await
-                .map_err(failed)?;
-            Ok(format!(
+                .await?;
+            let text = format!(
                 "{id} has a new secret, shown only now: {}\nThe old one no longer works.\n",
                 secret.expose()
-            ))
+            );
+            let view = ClientView {
+                client_id: client.client_id,
+                name: client.name,
+                kind: kind_name(ClientKind::Confidential),
+                redirect_uris: client.redirect_uris,
+                secret: Some(secret.expose().clone()),
+            };
+            Ok(Done::new(text, &view))
         }
     }
 }

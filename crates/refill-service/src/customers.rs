@@ -12,7 +12,9 @@
 //! * `customers delete EMAIL --yes`: deletes the account as its owner can from the app (devices
 //!   deregistered, open orders cancelled, personal data removed).
 
+use crate::operator::{Answer, Done, Refusal};
 use crate::Store;
+use serde::Serialize;
 use sqlx::Row;
 use time::OffsetDateTime;
 
@@ -42,7 +44,7 @@ pub enum Command {
 }
 
 /// A customer as the operator sees them.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CustomerSummary {
     /// The customer's id.
     pub id: i64,
@@ -51,6 +53,7 @@ pub struct CustomerSummary {
     /// Their email.
     pub email: String,
     /// When the operator disabled the account, if it is.
+    #[serde(with = "time::serde::rfc3339::option")]
     pub disabled_at: Option<OffsetDateTime>,
     /// Devices linked now (their "At home" list not counted).
     pub devices: i64,
@@ -111,10 +114,10 @@ impl Store {
     }
 }
 
-/// Runs `command` on `store` at `now`; what to print, or why not, in words.
-pub async fn run(store: &Store, command: Command, now: OffsetDateTime) -> Result<String, String> {
-    let failed = |e: sqlx::Error| format!("the database could not be read or written: {e}");
-    let unknown = |email: &str| format!("there is no customer with the email {email}");
+/// Runs `command` on `store` at `now`.
+pub async fn run(store: &Store, command: Command, now: OffsetDateTime) -> Answer {
+    let unknown =
+        |email: &str| Refusal::not_found(format!("there is no customer with the email {email}"));
     match command {
         Command::Invite { email, days } => {
             let email = email.trim().to_lowercase();
@@ -123,36 +126,41 @@ pub async fn run(store: &Store, command: Command, now: OffsetDateTime) -> Result
                     .split_once('@')
                     .is_some_and(|(user, host)| !user.is_empty() && host.contains('.'));
             if !valid_email {
-                return Err(format!("'{email}' is not an email address"));
+                return Err(Refusal::invalid(format!(
+                    "'{email}' is not an email address"
+                )));
             }
-            if store
-                .customer_id_by_email(&email)
-                .await
-                .map_err(failed)?
-                .is_some()
-            {
-                return Err(format!("{email} has an account already"));
+            if !(1..=90).contains(&days) {
+                return Err(Refusal::invalid("an invitation is valid for 1 to 90 days"));
             }
-            let code = store
-                .invite(&email, now, time::Duration::days(i64::from(days)))
-                .await
-                .map_err(failed)?;
-            Ok(format!(
+            if store.customer_id_by_email(&email).await?.is_some() {
+                return Err(Refusal::conflict(format!("{email} has an account already")));
+            }
+            let valid_for = time::Duration::days(i64::from(days));
+            let code = store.invite(&email, now, valid_for).await?;
+            let text = format!(
                 "Invited {email}. Their invitation code, shown only now: {}\n\
                  It is valid for {days} days, once. In the Refill app they sign in to this \
                  service and choose \"Invited? Create your account\" with this email and code.\n",
                 code.expose()
-            ))
+            );
+            let invitation = Invitation {
+                email,
+                code: code.expose().clone(),
+                expires_at: now + valid_for,
+            };
+            Ok(Done::new(text, &invitation).created())
         }
         Command::List => {
-            let customers = store.customer_summaries().await.map_err(failed)?;
+            let customers = store.customer_summaries().await?;
             if customers.is_empty() {
-                return Ok(
+                return Ok(Done::new(
                     "No customers yet: invite someone with `customers invite EMAIL`.\n".to_owned(),
-                );
+                    &serde_json::json!({ "customers": customers }),
+                ));
             }
             let format = time::format_description::well_known::Rfc3339;
-            Ok(customers
+            let text = customers
                 .iter()
                 .map(|c| {
                     let state = match c.disabled_at {
@@ -167,48 +175,85 @@ pub async fn run(store: &Store, command: Command, now: OffsetDateTime) -> Result
                     };
                     format!("{}\t{}\t{state}\t{devices}\n", c.email, c.name)
                 })
-                .collect())
+                .collect();
+            Ok(Done::new(
+                text,
+                &serde_json::json!({ "customers": customers }),
+            ))
         }
         Command::Disable(email) => {
-            if !store
-                .set_customer_disabled(&email, Some(now))
-                .await
-                .map_err(failed)?
-            {
+            if !store.set_customer_disabled(&email, Some(now)).await? {
                 return Err(unknown(&email));
             }
-            Ok(format!(
-                "Disabled {email}: they cannot sign in, and their app and devices are refused \
-                 until `customers enable {email}`. Nothing of theirs was deleted.\n"
+            Ok(Done::new(
+                format!(
+                    "Disabled {email}: they cannot sign in, and their app and devices are refused \
+                     until `customers enable {email}`. Nothing of theirs was deleted.\n"
+                ),
+                &Changed {
+                    email: email.trim().to_lowercase(),
+                    disabled: true,
+                },
             ))
         }
         Command::Enable(email) => {
-            if !store
-                .set_customer_disabled(&email, None)
-                .await
-                .map_err(failed)?
-            {
+            if !store.set_customer_disabled(&email, None).await? {
                 return Err(unknown(&email));
             }
-            Ok(format!(
-                "Enabled {email}: they can sign in, and their app and devices work again.\n"
+            Ok(Done::new(
+                format!(
+                    "Enabled {email}: they can sign in, and their app and devices work again.\n"
+                ),
+                &Changed {
+                    email: email.trim().to_lowercase(),
+                    disabled: false,
+                },
             ))
         }
         Command::Delete { email, yes } => {
-            let Some(id) = store.customer_id_by_email(&email).await.map_err(failed)? else {
+            let Some(id) = store.customer_id_by_email(&email).await? else {
                 return Err(unknown(&email));
             };
             if !yes {
-                return Err(format!(
+                return Err(Refusal::invalid(format!(
                     "deleting {email} deregisters their devices, cancels their open orders and \
                      removes everything kept about them, for good: add --yes to do it"
-                ));
+                )));
             }
-            store.delete_customer(id, now).await.map_err(failed)?;
-            Ok(format!(
-                "Deleted the account of {email}: its devices deregistered, open orders \
-                 cancelled, its data removed.\n"
+            store.delete_customer(id, now).await?;
+            Ok(Done::new(
+                format!(
+                    "Deleted the account of {email}: its devices deregistered, open orders \
+                     cancelled, its data removed.\n"
+                ),
+                &Deleted {
+                    email: email.trim().to_lowercase(),
+                    deleted: true,
+                },
             ))
         }
     }
+}
+
+/// A new invitation, as the admin API answers it.
+#[derive(Serialize)]
+struct Invitation {
+    email: String,
+    code: String,
+    #[serde(with = "time::serde::rfc3339")]
+    expires_at: OffsetDateTime,
+}
+
+/// An account disabled or enabled.
+#[derive(Serialize)]
+struct Changed {
+    email: String,
+    disabled: bool,
+}
+
+/// An account deleted.
+#[derive(Serialize)]
+struct Deleted {
+    email: String,
+    deleted: bool,
 }

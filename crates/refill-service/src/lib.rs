@@ -21,6 +21,8 @@
 //!
 //! Every time-dependent rule reads the [`refill_core::Clock`] given in [`ServiceConfig`].
 
+#[cfg(feature = "hosted")]
+pub mod admin_tokens;
 pub mod auth;
 #[cfg(feature = "hosted")]
 pub mod catalog;
@@ -34,6 +36,8 @@ pub mod http;
 mod images;
 #[cfg(feature = "hosted")]
 pub mod models;
+#[cfg(feature = "hosted")]
+pub mod operator;
 pub mod outbound;
 pub mod sandbox;
 pub mod simulation;

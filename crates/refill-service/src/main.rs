@@ -5,7 +5,10 @@
 use clap::{Args, Parser, Subcommand};
 use refill_core::{FastClock, OrderPolicy, SystemClock};
 use refill_service::config::FileConfig;
-use refill_service::{catalog, clients, customers, models, start, Database, ServiceConfig};
+use refill_service::operator::Refused;
+use refill_service::{
+    admin_tokens, catalog, clients, customers, models, start, Database, ServiceConfig,
+};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -94,6 +97,27 @@ enum Command {
     /// file, list them
     #[command(subcommand)]
     Models(ModelsCommand),
+    /// The tokens of the admin API (/admin/v1/…), which does what these commands do: make one
+    /// (shown once), list them, revoke one
+    #[command(subcommand)]
+    AdminTokens(AdminTokensCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum AdminTokensCommand {
+    /// Makes a token for the admin API, shown only once
+    Create {
+        /// What the token is for ("backup-script"): 1 to 64 letters, digits, '.', '_' and '-'
+        #[arg(value_parser = admin_tokens::token_name)]
+        name: String,
+    },
+    /// Every token's name, when it was made and last used, and whether it was revoked
+    List,
+    /// Stops a token working, at once
+    Revoke {
+        /// The token's name
+        name: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -385,6 +409,11 @@ fn service_config(run: Run, place: &Place, file: FileConfig) -> Result<ServiceCo
 
 /// Runs an operator's command on the database; exit code 2 for what the operator must change.
 async fn operate(place: &Place, command: Command) -> ExitCode {
+    let name = command.name();
+    let operation = match Operation::of(command) {
+        Ok(operation) => operation,
+        Err(message) => return refused(name, &message),
+    };
     let database = match file_config(place).and_then(|file| database(place, &file)) {
         Ok(database) => database,
         Err(message) => {
@@ -399,82 +428,103 @@ async fn operate(place: &Place, command: Command) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let (name, outcome) = match command {
-        Command::Clients(command) => (
-            "clients",
-            clients::run(
-                &store,
-                match command {
-                    ClientsCommand::Add {
-                        id,
-                        name,
-                        redirect_uris,
-                        public,
-                    } => clients::Command::Add(clients::NewClient {
-                        id,
-                        name,
-                        redirect_uris,
-                        public,
-                    }),
-                    ClientsCommand::List => clients::Command::List,
-                    ClientsCommand::NewSecret { id } => clients::Command::NewSecret(id),
-                },
-            )
-            .await,
-        ),
-        Command::Catalog(command) => (
-            "catalog",
-            catalog::run(
-                &store,
-                match command {
-                    CatalogCommand::Import { file } => catalog::Command::Import(file),
-                    CatalogCommand::List => catalog::Command::List,
-                },
-            )
-            .await,
-        ),
-        Command::Models(command) => (
-            "models",
-            models::run(
-                &store,
-                match command {
-                    ModelsCommand::Add { file } => models::Command::Add(file),
-                    ModelsCommand::List => models::Command::List,
-                },
-            )
-            .await,
-        ),
-        Command::Customers(command) => (
-            "customers",
-            customers::run(
-                &store,
-                match command {
-                    CustomersCommand::Invite { email, days } => {
-                        customers::Command::Invite { email, days }
-                    }
-                    CustomersCommand::List => customers::Command::List,
-                    CustomersCommand::Disable { email } => customers::Command::Disable(email),
-                    CustomersCommand::Enable { email } => customers::Command::Enable(email),
-                    CustomersCommand::Delete { email, yes } => {
-                        customers::Command::Delete { email, yes }
-                    }
-                },
-                time::OffsetDateTime::now_utc(),
-            )
-            .await,
-        ),
+    let outcome = match operation {
+        Operation::Clients(command) => clients::run(&store, command).await,
+        Operation::Catalog(command) => catalog::run(&store, command).await,
+        Operation::Models(command) => models::run(&store, command).await,
+        Operation::Customers(command) => {
+            customers::run(&store, command, time::OffsetDateTime::now_utc()).await
+        }
+        Operation::AdminTokens(command) => {
+            admin_tokens::run(&store, command, time::OffsetDateTime::now_utc()).await
+        }
     };
     store.close().await;
     match outcome {
-        Ok(text) => {
-            print!("{text}");
+        Ok(done) => {
+            print!("{}", done.text);
             ExitCode::SUCCESS
         }
-        Err(message) => {
-            eprintln!("refill-service {name}: {message}");
-            ExitCode::from(2)
+        Err(refusal) if refusal.kind == Refused::Database => {
+            eprintln!("refill-service {name}: {}", refusal.message);
+            ExitCode::FAILURE
+        }
+        Err(refusal) => refused(name, &refusal.message),
+    }
+}
+
+/// An operator's command, made into the operation it runs (files read first).
+enum Operation {
+    Clients(clients::Command),
+    Catalog(catalog::Command),
+    Models(models::Command),
+    Customers(customers::Command),
+    AdminTokens(admin_tokens::Command),
+}
+
+impl Command {
+    /// Its name, as the operator typed it.
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Clients(_) => "clients",
+            Command::Catalog(_) => "catalog",
+            Command::Models(_) => "models",
+            Command::Customers(_) => "customers",
+            Command::AdminTokens(_) => "admin-tokens",
         }
     }
+}
+
+impl Operation {
+    fn of(command: Command) -> Result<Self, String> {
+        Ok(match command {
+            Command::Clients(command) => Operation::Clients(match command {
+                ClientsCommand::Add {
+                    id,
+                    name,
+                    redirect_uris,
+                    public,
+                } => clients::Command::Add(clients::NewClient {
+                    id,
+                    name,
+                    redirect_uris,
+                    public,
+                }),
+                ClientsCommand::List => clients::Command::List,
+                ClientsCommand::NewSecret { id } => clients::Command::NewSecret(id),
+            }),
+            Command::Catalog(command) => Operation::Catalog(match command {
+                CatalogCommand::Import { file } => catalog::Command::import_file(&file)?,
+                CatalogCommand::List => catalog::Command::List,
+            }),
+            Command::Models(command) => Operation::Models(match command {
+                ModelsCommand::Add { file } => models::Command::add_file(&file)?,
+                ModelsCommand::List => models::Command::List,
+            }),
+            Command::AdminTokens(command) => Operation::AdminTokens(match command {
+                AdminTokensCommand::Create { name } => admin_tokens::Command::Create(name),
+                AdminTokensCommand::List => admin_tokens::Command::List,
+                AdminTokensCommand::Revoke { name } => admin_tokens::Command::Revoke(name),
+            }),
+            Command::Customers(command) => Operation::Customers(match command {
+                CustomersCommand::Invite { email, days } => {
+                    customers::Command::Invite { email, days }
+                }
+                CustomersCommand::List => customers::Command::List,
+                CustomersCommand::Disable { email } => customers::Command::Disable(email),
+                CustomersCommand::Enable { email } => customers::Command::Enable(email),
+                CustomersCommand::Delete { email, yes } => {
+                    customers::Command::Delete { email, yes }
+                }
+            }),
+        })
+    }
+}
+
+/// What the operator must change: said, and exit code 2.
+fn refused(command: &str, message: &str) -> ExitCode {
+    eprintln!("refill-service {command}: {message}");
+    ExitCode::from(2)
 }
 
 #[tokio::main]

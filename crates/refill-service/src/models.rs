@@ -16,20 +16,39 @@
 //!   ```
 //! * `models list`: every model, its slots and how many devices of it are registered.
 
+use crate::operator::{Answer, Done, Refusal};
 use crate::store::models::ModelSummary;
 use crate::Store;
 use refill_core::catalog::is_valid_device_identifier;
 use refill_core::{Asin, DeviceModel, SlotSpec, Unit};
-use serde::Deserialize;
-use std::path::{Path, PathBuf};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
 
 /// What `models` does.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
-    /// Adds or updates the model a file describes.
-    Add(PathBuf),
+    /// Adds or updates the model a model file's `text` describes; `source` names it in the
+    /// words (the file, or "the model" sent to the admin API).
+    Add {
+        /// Where it came from.
+        source: String,
+        /// The model file.
+        text: String,
+    },
     /// Every model.
     List,
+}
+
+impl Command {
+    /// `models add FILE`: the file.
+    pub fn add_file(path: &Path) -> Result<Command, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("{} cannot be read: {e}", path.display()))?;
+        Ok(Command::Add {
+            source: path.display().to_string(),
+            text,
+        })
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -109,12 +128,6 @@ pub fn parse(text: &str) -> Result<DeviceModel, String> {
     })
 }
 
-fn read(path: &Path) -> Result<DeviceModel, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("{} cannot be read: {e}", path.display()))?;
-    parse(&text).map_err(|e| format!("{}: {e}", path.display()))
-}
-
 fn listed(m: &ModelSummary) -> String {
     let slots: Vec<String> = m
         .model
@@ -143,33 +156,89 @@ fn listed(m: &ModelSummary) -> String {
     )
 }
 
-/// Runs `command` on `store`; what to print, or why not, in words.
-pub async fn run(store: &Store, command: Command) -> Result<String, String> {
-    let failed = |e: sqlx::Error| format!("the database could not be read or written: {e}");
+/// A model as the admin API answers it, in the model file's fields.
+#[derive(Serialize)]
+struct ModelView<'a> {
+    id: &'a str,
+    name: &'a str,
+    slots: Vec<SlotView<'a>>,
+    /// How many devices of it are registered (lists only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    devices: Option<i64>,
+    /// Whether it was known before (after an add only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    updated: Option<bool>,
+}
+
+#[derive(Serialize)]
+struct SlotView<'a> {
+    id: &'a str,
+    name: &'a str,
+    unit: &'a str,
+    capacity: f64,
+    products: Vec<&'a str>,
+}
+
+impl<'a> ModelView<'a> {
+    fn of(model: &'a DeviceModel) -> Self {
+        ModelView {
+            id: &model.model_id,
+            name: &model.name,
+            slots: model
+                .slots
+                .iter()
+                .map(|s| SlotView {
+                    id: &s.slot_id,
+                    name: &s.name,
+                    unit: s.unit.as_str(),
+                    capacity: s.capacity,
+                    products: s.compatible.iter().map(Asin::as_str).collect(),
+                })
+                .collect(),
+            devices: None,
+            updated: None,
+        }
+    }
+}
+
+/// Runs `command` on `store`.
+pub async fn run(store: &Store, command: Command) -> Answer {
     match command {
-        Command::Add(path) => {
-            let model = read(&path)?;
-            let known = store
-                .put_model(&model)
-                .await
-                .map_err(failed)?
-                .map_err(|refused| format!("nothing was changed: {}", refused.0))?;
-            Ok(format!(
-                "{} {} ({}) with {} slots.\n",
-                if known { "Updated" } else { "Added" },
-                model.model_id,
-                model.name,
-                model.slots.len()
-            ))
+        Command::Add { source, text } => {
+            let model = parse(&text).map_err(|e| Refusal::invalid(format!("{source}: {e}")))?;
+            let known = store.put_model(&model).await?.map_err(|refused| {
+                Refusal::conflict(format!("nothing was changed: {}", refused.0))
+            })?;
+            let done = Done::new(
+                format!(
+                    "{} {} ({}) with {} slots.\n",
+                    if known { "Updated" } else { "Added" },
+                    model.model_id,
+                    model.name,
+                    model.slots.len()
+                ),
+                &ModelView {
+                    updated: Some(known),
+                    ..ModelView::of(&model)
+                },
+            );
+            Ok(if known { done } else { done.created() })
         }
         Command::List => {
-            let models = store.models().await.map_err(failed)?;
-            if models.is_empty() {
-                return Ok(
-                    "No device models yet: add one with `models add FILE.toml`.\n".to_owned(),
-                );
-            }
-            Ok(models.iter().map(listed).collect())
+            let models = store.models().await?;
+            let views: Vec<ModelView<'_>> = models
+                .iter()
+                .map(|m| ModelView {
+                    devices: Some(m.devices),
+                    ..ModelView::of(&m.model)
+                })
+                .collect();
+            let text = if models.is_empty() {
+                "No device models yet: add one with `models add FILE.toml`.\n".to_owned()
+            } else {
+                models.iter().map(listed).collect()
+            };
+            Ok(Done::new(text, &serde_json::json!({ "models": views })))
         }
     }
 }

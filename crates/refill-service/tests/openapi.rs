@@ -75,7 +75,8 @@ async fn the_description_is_served_and_every_documented_operation_is_routed() {
             .replace("{serial}", "SN-1")
             .replace("{eventInstanceId}", "x")
             .replace("{id}", "1")
-            .replace("{file}", "B0RFBEAN01.svg");
+            .replace("{file}", "B0RFBEAN01.svg")
+            .replace("{email}", "nobody@example.test");
         let res = f
             .http
             .request(method.clone(), f.url(&concrete))
@@ -94,12 +95,13 @@ async fn the_description_is_served_and_every_documented_operation_is_routed() {
 }
 
 /// The credentials schemathesis sends: a device's token for the DRS and sensor API, a screened
-/// device's for the button API, a maker's client for the webhooks; the customer API acts for
-/// the sandbox customer without one.
+/// device's for the button API, a maker's client for the webhooks, an admin token for the admin
+/// API; the customer API acts for the sandbox customer without one.
 struct Credentials {
     device: String,
     screen: String,
     maker: String,
+    admin: String,
 }
 
 async fn credentials(f: &Fixture) -> Credentials {
@@ -124,10 +126,20 @@ async fn credentials(f: &Fixture) -> Credentials {
         .unwrap();
     let maker = base64::engine::general_purpose::STANDARD
         .encode("maker-schema:maker-schema-secret-0123456789");
+    let admin = f
+        .service
+        .store()
+        .create_admin_token("schemathesis", time::OffsetDateTime::now_utc())
+        .await
+        .unwrap()
+        .unwrap()
+        .expose()
+        .clone();
     Credentials {
         device,
         screen,
         maker,
+        admin,
     }
 }
 
@@ -222,6 +234,12 @@ async fn the_service_answers_as_its_description_says() {
             "registration$",
             vec![format!("Authorization: Bearer {}", creds.device)],
             drs_tokens,
+        ),
+        // Last: what it generates may disable or delete accounts the runs above use.
+        (
+            "^/admin/",
+            vec![format!("Authorization: Bearer {}", creds.admin)],
+            &[][..],
         ),
     ];
     let base2 = base.clone();

@@ -33,15 +33,18 @@ enum Kind {
     UserId,
     /// A maker's confidential client (HTTP Basic).
     Maker,
+    /// The operator's admin token (`admin-tokens create`).
+    Admin,
 }
 
-const KINDS: [Kind; 6] = [
+const KINDS: [Kind; 7] = [
     Kind::Customer,
     Kind::Device,
     Kind::Screen,
     Kind::Profile,
     Kind::UserId,
     Kind::Maker,
+    Kind::Admin,
 ];
 
 /// (method, path, the kinds its `security` names) of every operation in the OpenAPI description.
@@ -86,6 +89,7 @@ struct Credentials {
     profile: String,
     user_id: String,
     maker: String,
+    admin: String,
 }
 
 async fn credentials(f: &Fixture) -> Credentials {
@@ -119,6 +123,15 @@ async fn credentials(f: &Fixture) -> Credentials {
         user_id: token("profile:user_id", None).await,
         maker: base64::engine::general_purpose::STANDARD
             .encode("maker-table:maker-table-secret-0123456789"),
+        admin: f
+            .service
+            .store()
+            .create_admin_token("table", time::OffsetDateTime::now_utc())
+            .await
+            .unwrap()
+            .unwrap()
+            .expose()
+            .clone(),
     }
 }
 
@@ -131,6 +144,7 @@ impl Credentials {
             Kind::Profile => format!("Bearer {}", self.profile),
             Kind::UserId => format!("Bearer {}", self.user_id),
             Kind::Maker => format!("Basic {}", self.maker),
+            Kind::Admin => format!("Bearer {}", self.admin),
         }
     }
 }
@@ -144,6 +158,7 @@ fn serves(allowed: &[String], kind: Kind) -> bool {
         Kind::Screen => &["screen"],
         Kind::Profile | Kind::UserId => &["profile"],
         Kind::Maker => &["maker"],
+        Kind::Admin => &["admin"],
     };
     allowed.iter().any(|a| names.contains(&a.as_str()))
 }
@@ -170,7 +185,8 @@ async fn every_route_takes_only_its_own_kind_of_caller() {
             .replace("{serial}", "NO-SUCH-SERIAL")
             .replace("{eventInstanceId}", "no-such-order")
             .replace("{id}", "999999")
-            .replace("{file}", "B0RFBEAN01.svg");
+            .replace("{file}", "B0RFBEAN01.svg")
+            .replace("{email}", "nobody@example.test");
         if concrete.ends_with("registration") {
             continue; // deregistration would revoke the device's token; the refusals below
         }

@@ -92,6 +92,9 @@ pub enum ErrorCode {
     /// The price is more than 10 % above what the customer paid last time: the order waits
     /// until they confirm the new price (`?confirmPrice=`); the message says both prices.
     PriceRose,
+    /// It clashes with what the service has (a name already taken, a product's unit that a
+    /// device's slot depends on); the message says what.
+    Conflict,
 }
 
 /// The body of every error answer of the Refill API: DRS's `{"message": …}` plus a stable code.

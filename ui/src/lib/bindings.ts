@@ -3,7 +3,7 @@
 
 import { invoke } from "@tauri-apps/api/core";
 
-export type ErrorCode = "bad_request" | "not_found" | "order_not_cancellable" | "internal" | "sign_in_required" | "invalid_token" | "insufficient_scope" | "too_many_requests" | "slot_changed" | "sign_in_failed" | "service_unreachable" | "service_timeout" | "service_error" | "sandbox_failed" | "bluetooth_unavailable" | "device_unreachable" | "device_refused" | "device_unsupported" | "wifi_wrong_password" | "wifi_not_found" | "wifi_failed" | "device_link_failed" | "no_device_setup" | "settings_not_saved" | "over_limit" | "approval_closed" | "price_rose";
+export type ErrorCode = "bad_request" | "not_found" | "order_not_cancellable" | "internal" | "sign_in_required" | "invalid_token" | "insufficient_scope" | "too_many_requests" | "slot_changed" | "sign_in_failed" | "service_unreachable" | "service_timeout" | "service_error" | "sandbox_failed" | "bluetooth_unavailable" | "device_unreachable" | "device_refused" | "device_unsupported" | "wifi_wrong_password" | "wifi_not_found" | "wifi_failed" | "device_link_failed" | "no_device_setup" | "settings_not_saved" | "over_limit" | "approval_closed" | "price_rose" | "conflict";
 
 export type ErrorBody = { 
 /**

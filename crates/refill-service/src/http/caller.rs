@@ -9,6 +9,7 @@
 //! | [`Device`] | access token with `dash:replenish` naming a registered device (also in `x-amz-access-token`) | the DRS API, `/v3/events` |
 //! | [`ScreenDevice`] | access token with `refill:buttons` naming a registered device | `/v1/screen/…` |
 //! | [`Maker`] | HTTP Basic of a confidential OAuth client | `/v1/webhooks` |
+//! | [`Admin`] | an admin token (`refill-service admin-tokens create NAME`) | `/admin/v1/…` |
 //! | [`ProfileReader`] | access token with `profile` or `profile:user_id` (also in `x-amz-access-token`) | `/user/profile` only |
 //!
 //! A valid token of the wrong kind is refused with `403` and a message saying what it is for;
@@ -460,5 +461,50 @@ mod tests {
         assert!(!with("localhost.evil.example"));
         assert!(!with("192.168.1.2:8750"));
         assert!(!with("[fe80::1]:8750"));
+    }
+}
+
+/// The operator's scripts and tools on the admin API (`/admin/v1/…`): an admin token, never a
+/// customer's or a device's (`403`, saying so), and never nobody (`401`), on loopback too.
+#[cfg(feature = "hosted")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admin {
+    /// The token's name.
+    pub token_name: String,
+}
+
+#[cfg(feature = "hosted")]
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let Some(token) = bearer(&parts.headers) else {
+            return Err(Error::new(
+                Kind::SignInRequired,
+                "The admin API takes an admin token: send 'Authorization: Bearer <token>' with \
+                 a token made by `refill-service admin-tokens create NAME`.",
+            ));
+        };
+        let now = state.now();
+        if let Some(token_name) = state.store().admin_token_in_use(token, now).await? {
+            return Ok(Admin { token_name });
+        }
+        if !token.starts_with(crate::admin_tokens::PREFIX) {
+            if let Some(grant) = state.store().access_grant(token, now).await? {
+                let whose = match TokenKind::of(&grant.scope) {
+                    TokenKind::Device | TokenKind::Buttons => "a device's",
+                    TokenKind::Customer | TokenKind::Profile => "a customer's",
+                };
+                return Err(Error::forbidden(format!(
+                    "This is {whose} token: the admin API takes only an admin token, made by \
+                     `refill-service admin-tokens create NAME`."
+                )));
+            }
+        }
+        Err(Error::new(
+            Kind::InvalidToken,
+            "This admin token is not valid, or it was revoked (see `refill-service admin-tokens \
+             list`).",
+        ))
     }
 }

@@ -54,6 +54,8 @@ pub enum Kind {
     PriceRose,
     /// A slot's settings changed since the caller read them.
     SlotChanged,
+    /// It clashes with what the service has (a name taken, a unit a slot depends on).
+    Conflict,
     /// Over a rate or a limit; the message says which.
     TooMany,
     /// The body is over 64 KiB.
@@ -171,6 +173,7 @@ impl Error {
             Kind::ApprovalClosed => (StatusCode::CONFLICT, ErrorCode::ApprovalClosed),
             Kind::PriceRose => (StatusCode::CONFLICT, ErrorCode::PriceRose),
             Kind::SlotChanged => (StatusCode::CONFLICT, ErrorCode::SlotChanged),
+            Kind::Conflict => (StatusCode::CONFLICT, ErrorCode::Conflict),
             Kind::TooMany => (StatusCode::TOO_MANY_REQUESTS, ErrorCode::TooManyRequests),
             Kind::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::BadRequest),
             Kind::Internal => (StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal),
@@ -219,6 +222,7 @@ impl Error {
             | Kind::ApprovalClosed
             | Kind::PriceRose
             | Kind::SlotChanged
+            | Kind::Conflict
             | Kind::InvalidGrant
             | Kind::UnsupportedGrantType => (StatusCode::BAD_REQUEST, None, self.message.as_str()),
         };
@@ -267,6 +271,7 @@ impl Error {
             | Kind::ApprovalClosed
             | Kind::PriceRose
             | Kind::SlotChanged
+            | Kind::Conflict
             | Kind::InvalidGrant
             | Kind::UnsupportedGrantType => (
                 StatusCode::BAD_REQUEST,
@@ -293,7 +298,8 @@ impl Error {
             | Kind::OverLimit
             | Kind::ApprovalClosed
             | Kind::PriceRose
-            | Kind::SlotChanged => (StatusCode::BAD_REQUEST, "invalid_request"),
+            | Kind::SlotChanged
+            | Kind::Conflict => (StatusCode::BAD_REQUEST, "invalid_request"),
             Kind::SignInRequired | Kind::InvalidToken => {
                 (StatusCode::UNAUTHORIZED, "invalid_token")
             }

@@ -12,6 +12,8 @@
 //!
 //! `GET /health` answers [`Health`]; `GET /openapi.yaml` describes every route.
 
+#[cfg(feature = "hosted")]
+pub mod admin;
 pub mod caller;
 pub mod drs;
 pub mod error;
@@ -169,6 +171,7 @@ fn hosted_routes() -> Router<AppState> {
         .route("/openapi.yaml", get(openapi))
         .merge(Dialect::Sensors.layer(sensors::routes()))
         .merge(webhooks::routes())
+        .merge(admin::routes())
 }
 
 /// The OpenAPI description of the whole HTTP API (`crates/refill-service/openapi.yaml`).
