@@ -52,17 +52,7 @@ pub struct AdminToken {
 
 /// A token's name as the operator may give it: 1 to 64 letters, digits, '.', '_' and '-'.
 pub fn token_name(name: &str) -> Result<String, String> {
-    if name.is_empty()
-        || name.len() > 64
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
-    {
-        return Err(format!(
-            "'{name}' is not a token name: use 1 to 64 letters, digits, '.', '_' and '-'"
-        ));
-    }
-    Ok(name.to_owned())
+    crate::operator::identifier("token name", name)
 }
 
 impl Store {

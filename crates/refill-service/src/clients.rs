@@ -37,19 +37,9 @@ pub enum Command {
     NewSecret(String),
 }
 
-/// A client id as an operator may give it: up to 64 letters, digits, '.', '_' and '-'.
+/// A client id as an operator may give it: 1 to 64 letters, digits, '.', '_' and '-'.
 pub fn client_id(id: &str) -> Result<String, String> {
-    if id.is_empty()
-        || id.len() > 64
-        || !id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
-    {
-        return Err(format!(
-            "'{id}' is not a client id: use up to 64 letters, digits, '.', '_' and '-'"
-        ));
-    }
-    Ok(id.to_owned())
+    crate::operator::identifier("client id", id)
 }
 
 /// A redirect address: https:// (or http://), without spaces or a #fragment.

@@ -98,5 +98,21 @@ impl From<sqlx::Error> for Refusal {
     }
 }
 
+/// A name the operator gives (a client id, an admin token's name): 1 to 64 letters, digits,
+/// '.', '_' and '-'; `what` names it in the words.
+pub fn identifier(what: &str, text: &str) -> Result<String, String> {
+    if text.is_empty()
+        || text.len() > 64
+        || !text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    {
+        return Err(format!(
+            "'{text}' is not a {what}: use 1 to 64 letters, digits, '.', '_' and '-'"
+        ));
+    }
+    Ok(text.to_owned())
+}
+
 /// The answer of an operation.
 pub type Answer = Result<Done, Refusal>;

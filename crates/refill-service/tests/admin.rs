@@ -4,21 +4,9 @@
 
 mod common;
 
-use common::{answer, device_token, operator, sandbox, tokens, Fixture};
+use common::{answer, device_token, operator, sandbox, tokens, Fixture, JUG};
 use refill_service::sandbox::CUSTOMER_EMAIL;
 use serde_json::{json, Value};
-
-const JUG: &str = r#"
-id = "AcmeJug-1"
-name = "Acme filter jug"
-
-[[slots]]
-id = "filter"
-name = "Water filter"
-unit = "count"
-capacity = 1
-products = ["B0FILTER01"]
-"#;
 
 /// `admin-tokens create NAME` with the real binary: the token it shows once.
 fn create_token(f: &Fixture, name: &str) -> String {

@@ -4,21 +4,9 @@
 
 mod common;
 
-use common::{drs, get_json, operator, sandbox, tokens};
+use common::{drs, get_json, operator, sandbox, tokens, JUG};
 use reqwest::Method;
 use serde_json::json;
-
-const JUG: &str = r#"
-id = "AcmeJug-1"
-name = "Acme filter jug"
-
-[[slots]]
-id = "filter"
-name = "Water filter"
-unit = "count"
-capacity = 1
-products = ["B0FILTER01"]
-"#;
 
 #[tokio::test]
 async fn an_operator_adds_a_makers_model_whose_devices_then_link_and_report() {

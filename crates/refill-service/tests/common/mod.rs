@@ -381,3 +381,17 @@ pub async fn json_of(request: reqwest::RequestBuilder) -> Value {
     assert!(res.status().is_success(), "{url}: {}", res.status());
     res.json().await.unwrap()
 }
+
+/// A maker's model file (`models add`): a filter jug with one slot for the catalog's
+/// B0FILTER01, which the tests import first.
+pub const JUG: &str = r#"
+id = "AcmeJug-1"
+name = "Acme filter jug"
+
+[[slots]]
+id = "filter"
+name = "Water filter"
+unit = "count"
+capacity = 1
+products = ["B0FILTER01"]
+"#;
