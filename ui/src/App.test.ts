@@ -23,7 +23,7 @@ function grid(over: Partial<ButtonGrid> = {}): ButtonGrid {
         lastOrderedAt: "2026-09-10T09:00:00Z",
       }),
     ],
-    service: { kind: "embedded", url: "http://127.0.0.1:1", fixed: false },
+    service: { kind: "embedded", url: "http://127.0.0.1:1", fixed: false, fingerprint: null },
     offline: null,
     ...over,
   };
@@ -66,12 +66,12 @@ function fakeApi(over: Partial<Api> = {}): Api {
     }),
     inbox: vi.fn(async () => ({ notices: [], unread: 0 })),
     markInboxRead: vi.fn(async () => ({ notices: [], unread: 0 })),
-    settings: vi.fn(async () => ({ startAtLogin: false, closeToTray: true, notifyLowSupply: true, notifyOrders: true, quietDevices: [], serviceUrl: null, signIn: null })),
+    settings: vi.fn(async () => ({ startAtLogin: false, closeToTray: true, notifyLowSupply: true, notifyOrders: true, quietDevices: [], serviceUrl: null, serviceCertificate: null, signIn: null })),
     saveSettings: vi.fn(async (settings: Settings) => settings),
-    serviceInfo: vi.fn(async () => ({ kind: "embedded" as const, url: "http://127.0.0.1:1", fixed: false })),
-    checkService: vi.fn(async (url: string) => ({ url, version: "0.1.0", sandbox: false })),
+    serviceInfo: vi.fn(async () => ({ kind: "embedded" as const, url: "http://127.0.0.1:1", fixed: false, fingerprint: null })),
+    checkService: vi.fn(async (url: string) => ({ url, version: "0.1.0", sandbox: false, fingerprint: null })),
     chooseSignIn: vi.fn(async () => ({ signedIn: false, name: null, email: null, notice: null })),
-    chooseService: vi.fn(async (url: string | null) => ({ kind: url ? ("external" as const) : ("embedded" as const), url, fixed: false })),
+    chooseService: vi.fn(async (url: string | null) => ({ kind: url ? ("external" as const) : ("embedded" as const), url, fixed: false, fingerprint: null })),
     approvals: vi.fn(async () => []),
     decideApproval: vi.fn(async () => {
       throw { code: "internal", message: "not in this test" };

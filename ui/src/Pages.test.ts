@@ -74,7 +74,7 @@ function fakeApi(over: Partial<Api> = {}): Api {
   return {
     listButtons: vi.fn(async () => ({
       tiles: [aTile()],
-      service: { kind: "embedded" as const, url: "http://127.0.0.1:1", fixed: false },
+      service: { kind: "embedded" as const, url: "http://127.0.0.1:1", fixed: false, fingerprint: null },
       offline: null,
     })),
     pressButton: vi.fn(async () => ({
@@ -109,12 +109,12 @@ function fakeApi(over: Partial<Api> = {}): Api {
     }),
     inbox: vi.fn(async () => inbox),
     markInboxRead: vi.fn(async () => (inbox = { ...inbox, unread: 0 })),
-    settings: vi.fn(async () => ({ startAtLogin: false, closeToTray: true, notifyLowSupply: true, notifyOrders: true, quietDevices: [], serviceUrl: null, signIn: null })),
+    settings: vi.fn(async () => ({ startAtLogin: false, closeToTray: true, notifyLowSupply: true, notifyOrders: true, quietDevices: [], serviceUrl: null, serviceCertificate: null, signIn: null })),
     saveSettings: vi.fn(async (settings: Settings) => settings),
-    serviceInfo: vi.fn(async () => ({ kind: "embedded" as const, url: "http://127.0.0.1:1", fixed: false })),
-    checkService: vi.fn(async (url: string) => ({ url, version: "0.1.0", sandbox: false })),
+    serviceInfo: vi.fn(async () => ({ kind: "embedded" as const, url: "http://127.0.0.1:1", fixed: false, fingerprint: null })),
+    checkService: vi.fn(async (url: string) => ({ url, version: "0.1.0", sandbox: false, fingerprint: null })),
     chooseSignIn: vi.fn(async () => ({ signedIn: false, name: null, email: null, notice: null })),
-    chooseService: vi.fn(async (url: string | null) => ({ kind: url ? ("external" as const) : ("embedded" as const), url, fixed: false })),
+    chooseService: vi.fn(async (url: string | null) => ({ kind: url ? ("external" as const) : ("embedded" as const), url, fixed: false, fingerprint: null })),
     ...wizardApi(),
     listDevices: vi.fn(async () => ({ devices: [aLinkedDevice] })),
     approvals: vi.fn(async () => []),
@@ -644,6 +644,7 @@ describe("the settings page", () => {
       notifyOrders: true,
       quietDevices: [],
       serviceUrl: null,
+      serviceCertificate: null,
       signIn: null,
     });
     expect(tray.checked).toBe(false);
@@ -658,7 +659,7 @@ describe("the settings page", () => {
   });
 
   it("turns one device's notifications off and on again", async () => {
-    let settings: Settings = { startAtLogin: false, closeToTray: true, notifyLowSupply: true, notifyOrders: true, quietDevices: [], serviceUrl: null, signIn: null };
+    let settings: Settings = { startAtLogin: false, closeToTray: true, notifyLowSupply: true, notifyOrders: true, quietDevices: [], serviceUrl: null, serviceCertificate: null, signIn: null };
     const api = fakeApi({
       listDevices: vi.fn(async () => ({ devices: [aLinkedDevice] })),
       settings: vi.fn(async () => settings),

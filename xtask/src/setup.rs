@@ -47,6 +47,9 @@ const TEST_PACKAGES: &[&str] = &[
     "desktop-file-utils",
     // ... and reads the .rpm's requirements and files with rpm's own tool.
     "rpm",
+    // The service's HTTPS tests make an operator's certificate and read fingerprints with
+    // OpenSSL's own command.
+    "openssl",
 ];
 
 /// tauri-driver, pinned to 2.x.

@@ -54,6 +54,9 @@ pub struct Provider {
     pub client_secret: Option<Sensitive<String>>,
     /// The scopes to ask for.
     pub scopes: Vec<String>,
+    /// How its certificate is trusted: the system's authorities, or (a Refill service on a home
+    /// server) its own certificate, pinned.
+    pub trust: refill_tls::Trust,
 }
 
 impl Provider {
@@ -70,6 +73,7 @@ impl Provider {
             client_id: "refill-app".to_owned(),
             client_secret: None,
             scopes: vec!["profile".to_owned(), "refill:customer".to_owned()],
+            trust: refill_tls::Trust::System,
         }
     }
 
@@ -107,6 +111,7 @@ impl Provider {
             scopes: get("scopes")
                 .map(|s| s.split_whitespace().map(str::to_owned).collect())
                 .unwrap_or_default(),
+            trust: refill_tls::Trust::System,
         }))
     }
 
@@ -260,9 +265,12 @@ pub fn open_in_browser(url: &str) -> bool {
     }
 }
 
-/// The HTTP client for talking to providers: no redirects followed (as OAuth requires), timeouts.
-pub(crate) fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
+/// The HTTP client for talking to `provider`: its certificate trusted as it says, no redirects
+/// followed (as OAuth requires), timeouts.
+pub(crate) fn http_client(provider: &Provider) -> reqwest::Client {
+    provider
+        .trust
+        .client_builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(20))
@@ -555,7 +563,7 @@ impl PendingSignIn {
             ("code_verifier", verifier.expose().as_str()),
         ];
         self.provider
-            .request_tokens(&http_client(), &grant, clock.now())
+            .request_tokens(&http_client(&self.provider), &grant, clock.now())
             .await
     }
 }

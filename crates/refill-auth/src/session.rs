@@ -81,10 +81,10 @@ impl Session {
     /// A session with `provider`, its tokens in `store`.
     pub fn new(provider: Provider, store: Arc<dyn TokenStore>, clock: SharedClock) -> Self {
         Self {
+            http: http_client(&provider),
             provider,
             store,
             clock,
-            http: http_client(),
             tokens: Mutex::new(Loaded::NotYet),
         }
     }

@@ -43,6 +43,8 @@ USAGE:
     --link           once on Wi-Fi, link the device to your Refill account: the consent page
                      opens in the browser, where you choose what it reorders for each supply
     --service URL    the Refill service to link it with          [REFILL_SERVICE_URL]
+    --fingerprint FP the SHA-256 fingerprint of its own certificate (a home server's)
+                                                                 [REFILL_SERVICE_FINGERPRINT]
     --no-browser     print the consent page's address instead of opening a browser
 
 An Improv device (found by --name) needs no code: press its button when asked (it blinks).
@@ -85,6 +87,7 @@ impl Options {
                         "ssid",
                         "passphrase",
                         "service",
+                        "fingerprint",
                     ]
                     .contains(n)
                 })
@@ -100,15 +103,18 @@ impl Options {
         };
         if options.link {
             // Said before anything is sent to the device.
-            options.service()?;
+            crate::service_url(options.get("service"), "--link needs the Refill service")?;
         }
         Ok(options)
     }
 
-    /// The Refill service to link devices with.
-    fn service(&self) -> Result<Provider, String> {
+    /// The Refill service to link devices with (its certificate pinned with --fingerprint).
+    async fn service(&self) -> Result<Provider, String> {
         let base = crate::service_url(self.get("service"), "--link needs the Refill service")?;
-        Ok(Provider::refill(&base, &base))
+        Ok(Provider {
+            trust: crate::trust(&base, self.get("fingerprint")).await?,
+            ..Provider::refill(&base, &base)
+        })
     }
 
     fn get(&self, name: &str) -> Option<&str> {
@@ -354,7 +360,7 @@ async fn join_with_retries<T>(
 /// Links the device (on Wi-Fi) to the customer's account, as the app does: the consent page in
 /// the browser, then the code handed to the device, which redeems it itself.
 async fn link_device(registrar: &mut impl Registrar, options: &Options) -> Result<(), String> {
-    let provider = options.service()?;
+    let provider = options.service().await?;
     step("Asking the device who it is");
     let identity = registrar.identify().await.map_err(|e| e.to_string())?;
     let pending = start_device_authorization(
@@ -383,6 +389,8 @@ async fn link_device(registrar: &mut impl Registrar, options: &Options) -> Resul
         client_id: provider.client_id.clone(),
         redirect_uri: pending.redirect_uri().to_owned(),
         token_url: provider.token_url.clone(),
+        // The service's own certificate, when pinned with --fingerprint: the device pins it too.
+        certificate_fingerprint: provider.trust.fingerprint().map(|f| f.to_string()),
     };
     step("Handing the device its code and waiting for it to link itself");
     registrar

@@ -22,6 +22,8 @@ USAGE:
 
 ITEM is the id `refill items list` shows (item-1, …). The service is --service URL or
 REFILL_SERVICE_URL; signed in with `refill login --service URL`, or a sandbox on this computer.
+A service with its own certificate (a home server's) also needs --fingerprint FP (or
+REFILL_SERVICE_FINGERPRINT): the SHA-256 fingerprint it printed when it started.
 ";
 
 /// Runs `refill items …`.
@@ -39,7 +41,7 @@ pub async fn main(args: &[String]) -> Result<(), String> {
     let mut it = args[1..].iter();
     while let Some(arg) = it.next() {
         match arg.as_str() {
-            "--service" | "--product" | "--name" | "--size" | "--unit" => {
+            "--service" | "--fingerprint" | "--product" | "--name" | "--size" | "--unit" => {
                 let value = it.next().ok_or(format!("{arg} needs a value"))?;
                 flags.insert(arg.trim_start_matches("--").to_owned(), value.clone());
             }
@@ -47,7 +49,11 @@ pub async fn main(args: &[String]) -> Result<(), String> {
             other => positional.push(other.to_owned()),
         }
     }
-    let client = client(flags.get("service").map(String::as_str)).await?;
+    let client = client(
+        flags.get("service").map(String::as_str),
+        flags.get("fingerprint").map(String::as_str),
+    )
+    .await?;
     let said = |e: refill_client::ClientError| e.to_string();
     match command.as_str() {
         "list" => {
@@ -124,17 +130,24 @@ pub async fn main(args: &[String]) -> Result<(), String> {
     }
 }
 
-/// A client of the service, signed in when the keyring holds a sign-in for it (a sandbox on
-/// this computer needs none).
-pub(crate) async fn client(service: Option<&str>) -> Result<Client, String> {
+/// A client of the service (its certificate pinned with `fingerprint`, see [`crate::trust`]),
+/// signed in when the keyring holds a sign-in for it (a sandbox on this computer needs none).
+pub(crate) async fn client(
+    service: Option<&str>,
+    fingerprint: Option<&str>,
+) -> Result<Client, String> {
     let base = crate::service_url(service, "say which Refill service")?;
     let base = base.as_str();
-    let client = Client::new(base);
+    let trust = crate::trust(base, fingerprint).await?;
+    let client = Client::trusting(base, trust.clone());
     if KeyringStore::use_os_keyring().is_err() {
         return Ok(client);
     }
     let session = Arc::new(Session::new(
-        Provider::refill(base, base),
+        Provider {
+            trust,
+            ..Provider::refill(base, base)
+        },
         Arc::new(KeyringStore::default()),
         Arc::new(SystemClock),
     ));

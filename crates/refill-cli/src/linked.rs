@@ -15,7 +15,8 @@ USAGE:
                      removed from the service; signed in with `refill login` (EMAIL is the
                      account's, typed again to confirm)
 
-The service is --service URL or REFILL_SERVICE_URL.
+The service is --service URL or REFILL_SERVICE_URL (and, for one with its own certificate,
+--fingerprint FP or REFILL_SERVICE_FINGERPRINT).
 ";
 
 /// Flags with values, switches and positional arguments of a command.
@@ -36,7 +37,9 @@ fn parse(args: &[String], with_value: &[&str]) -> Result<Parsed, String> {
         let name = arg.trim_start_matches("--");
         if arg == "--cancel-orders" {
             parsed.cancel_orders = true;
-        } else if arg.starts_with("--") && (name == "service" || with_value.contains(&name)) {
+        } else if arg.starts_with("--")
+            && (["service", "fingerprint"].contains(&name) || with_value.contains(&name))
+        {
             let value = it.next().ok_or(format!("{arg} needs a value"))?;
             parsed.flags.insert(name.to_owned(), value.clone());
         } else if arg.starts_with("--") {
@@ -49,7 +52,11 @@ fn parse(args: &[String], with_value: &[&str]) -> Result<Parsed, String> {
 }
 
 async fn client(parsed: &Parsed) -> Result<Client, String> {
-    crate::items::client(parsed.flags.get("service").map(String::as_str)).await
+    crate::items::client(
+        parsed.flags.get("service").map(String::as_str),
+        parsed.flags.get("fingerprint").map(String::as_str),
+    )
+    .await
 }
 
 fn said(e: refill_client::ClientError) -> String {

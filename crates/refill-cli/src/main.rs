@@ -10,6 +10,7 @@ use refill_auth::{
     start_sign_in, AuthError, KeyringStore, Profile, Provider, Session, SIGN_IN_TIMEOUT,
 };
 use refill_core::SystemClock;
+use refill_tls::{Fingerprint, Trust};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -26,6 +27,8 @@ USAGE:
 
 PROVIDER OPTIONS (flags, or the environment variables in brackets):
     --service URL         a Refill service                       [REFILL_SERVICE_URL]
+    --fingerprint FP      the SHA-256 fingerprint of its own certificate (a home server's: the
+                          service prints it when it starts)      [REFILL_SERVICE_FINGERPRINT]
   or any OAuth 2.0 provider (authorization code + PKCE, loopback redirect):
     --authorize-url URL   its authorization endpoint             [REFILL_AUTH_AUTHORIZE_URL]
     --token-url URL       its token endpoint                     [REFILL_AUTH_TOKEN_URL]
@@ -46,6 +49,9 @@ struct Args {
     command: String,
     no_browser: bool,
     provider: Provider,
+    /// The Refill service's base URL, when the provider is one, and the fingerprint of its
+    /// certificate given with `--fingerprint`.
+    pinned: Option<(String, String)>,
 }
 
 fn parse(args: Vec<String>, env: impl Fn(&str) -> Option<String>) -> Result<Option<Args>, String> {
@@ -70,6 +76,7 @@ fn parse(args: Vec<String>, env: impl Fn(&str) -> Option<String>) -> Result<Opti
             }
             "-h" | "--help" => return Ok(None),
             "--service" => "service",
+            "--fingerprint" => "fingerprint",
             "--authorize-url" => "authorize-url",
             "--token-url" => "token-url",
             "--revoke-url" => "revoke-url",
@@ -99,6 +106,7 @@ fn parse(args: Vec<String>, env: impl Fn(&str) -> Option<String>) -> Result<Opti
         .cloned()
         .or_else(|| env("REFILL_SERVICE_URL"))
         .filter(|v| !v.is_empty());
+    let mut pinned = None;
     let provider = if let Some(provider) = Provider::from_settings(setting)? {
         provider
     } else if let Some(service) = service {
@@ -112,6 +120,12 @@ fn parse(args: Vec<String>, env: impl Fn(&str) -> Option<String>) -> Result<Opti
         if let Some(scopes) = scopes_flag {
             provider.scopes = scopes.split(' ').map(str::to_owned).collect();
         }
+        pinned = flags
+            .get("fingerprint")
+            .cloned()
+            .or_else(|| env(FINGERPRINT_VAR))
+            .filter(|f| !f.trim().is_empty())
+            .map(|f| (base.to_owned(), f));
         provider
     } else {
         return Err(
@@ -124,6 +138,7 @@ fn parse(args: Vec<String>, env: impl Fn(&str) -> Option<String>) -> Result<Opti
         command,
         no_browser,
         provider,
+        pinned,
     }))
 }
 
@@ -141,7 +156,10 @@ fn describe(profile: &Profile) -> String {
     }
 }
 
-async fn run(args: Args) -> Result<(), String> {
+async fn run(mut args: Args) -> Result<(), String> {
+    if let Some((base, fingerprint)) = &args.pinned {
+        args.provider.trust = trust(base, Some(fingerprint)).await?;
+    }
     KeyringStore::use_os_keyring()
         .map_err(|e| format!("{e} Refill keeps sign-ins only in the system keyring."))?;
     let session = Session::new(
@@ -227,6 +245,27 @@ pub(crate) fn service_url(flag: Option<&str>, missing: &str) -> Result<String, S
         ));
     }
     Ok(base.to_owned())
+}
+
+/// The environment variable of `--fingerprint`.
+const FINGERPRINT_VAR: &str = "REFILL_SERVICE_FINGERPRINT";
+
+/// How to trust the service at `base`: with `--fingerprint` (`flag`) or
+/// `REFILL_SERVICE_FINGERPRINT`, its own certificate when that is its fingerprint (refused in
+/// words otherwise, before anything is sent); else the system's authorities.
+pub(crate) async fn trust(base: &str, flag: Option<&str>) -> Result<Trust, String> {
+    let given = flag
+        .map(str::to_owned)
+        .or_else(|| std::env::var(FINGERPRINT_VAR).ok())
+        .filter(|f| !f.trim().is_empty());
+    let Some(given) = given else {
+        return Ok(Trust::System);
+    };
+    let fingerprint: Fingerprint = given.parse()?;
+    refill_tls::pin(base, fingerprint)
+        .await
+        .map(Trust::Pinned)
+        .map_err(|e| e.to_string())
 }
 
 #[tokio::main]

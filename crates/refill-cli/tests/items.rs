@@ -125,3 +125,38 @@ async fn an_item_runs_low_by_its_forecast_as_the_command_line_shows() {
     assert!(out.trim_end().ends_with(" · low"), "{out}");
     service.shutdown().await;
 }
+
+/// A home server's service, with its own certificate: the command line connects only with its
+/// fingerprint (`--fingerprint` or `REFILL_SERVICE_FINGERPRINT`), and says why otherwise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_home_servers_own_certificate_is_used_with_its_fingerprint_and_refused_without() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = ServiceConfig::sandbox(dir.path().join("sandbox.sqlite"))
+        .with_self_signed(dir.path())
+        .unwrap();
+    let service = start(config).await.unwrap();
+    let fingerprint = service.certificate().unwrap().fingerprint().to_string();
+    let url = service.base_url();
+    assert!(url.starts_with("https://"), "{url}");
+
+    let (ok, out, err) = refill(&["items", "list", "--fingerprint", &fingerprint], &url).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("No items yet"), "{out}");
+    // OpenSSL's way of writing it is taken too.
+    let openssl = format!("sha256 Fingerprint={fingerprint}");
+    let (ok, _, err) = refill(&["devices", "list", "--fingerprint", &openssl], &url).await;
+    assert!(ok, "{err}");
+
+    let (ok, _, err) = refill(&["items", "list"], &url).await;
+    assert!(!ok);
+    assert!(err.contains("no authority this computer trusts"), "{err}");
+    assert!(err.contains(&fingerprint), "{err}");
+    let other = "0".repeat(64);
+    let (ok, _, err) = refill(&["items", "list", "--fingerprint", &other], &url).await;
+    assert!(!ok);
+    assert!(err.contains("different certificate"), "{err}");
+    let (ok, _, err) = refill(&["items", "list", "--fingerprint", "12:34"], &url).await;
+    assert!(!ok);
+    assert!(err.contains("not a SHA-256 fingerprint"), "{err}");
+    service.shutdown().await;
+}

@@ -13,6 +13,7 @@
 //! missed and nothing comes twice.
 
 use refill_auth::{AuthError, Session};
+pub use refill_tls::{CertificateProblem, Fingerprint, Trust};
 use refill_wire::path_segment;
 use refill_wire::{
     AccountDeletion, AccountExport, ApprovalList, ApprovalView, ButtonList, ButtonsChange,
@@ -58,6 +59,9 @@ pub enum ClientError {
     /// The sign-in could not give a valid token (signed out, refresh refused, provider down).
     #[error("{0}")]
     SignIn(AuthError),
+    /// The service's certificate was not accepted: nothing was sent.
+    #[error("{0}")]
+    Certificate(CertificateProblem),
     /// The service answered with something that is not the Refill API.
     #[error("The service at {url} gave an answer Refill does not understand ({detail}). Is this a Refill service?")]
     Protocol {
@@ -81,6 +85,10 @@ impl ClientError {
             ClientError::SignIn(AuthError::Unreachable { .. }) => ErrorCode::ServiceUnreachable,
             ClientError::SignIn(_) => ErrorCode::SignInFailed,
             ClientError::Protocol { .. } => ErrorCode::ServiceError,
+            ClientError::Certificate(CertificateProblem::Changed { .. }) => {
+                ErrorCode::CertificateChanged
+            }
+            ClientError::Certificate(_) => ErrorCode::CertificateUntrusted,
         }
     }
 }
@@ -90,13 +98,22 @@ impl ClientError {
 pub struct Client {
     http: reqwest::Client,
     base: String,
+    trust: Trust,
     session: Option<Arc<Session>>,
 }
 
 impl Client {
-    /// A client of the service at `base_url` (such as `http://127.0.0.1:8750`).
+    /// A client of the service at `base_url` (such as `http://127.0.0.1:8750`), trusting the
+    /// system's certificate authorities.
     pub fn new(base_url: &str) -> Self {
-        let http = reqwest::Client::builder()
+        Self::trusting(base_url, Trust::System)
+    }
+
+    /// A client of the service at `base_url` that trusts its certificate as `trust` says (a
+    /// home server's own certificate, pinned).
+    pub fn trusting(base_url: &str, trust: Trust) -> Self {
+        let http = trust
+            .client_builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(REQUEST_TIMEOUT)
             .build()
@@ -104,6 +121,7 @@ impl Client {
         Self {
             http,
             base: base_url.trim_end_matches('/').to_owned(),
+            trust,
             session: None,
         }
     }
@@ -415,7 +433,10 @@ impl Client {
             if let Some(token) = &token {
                 request = request.bearer_auth(token.expose());
             }
-            let response = request.send().await.map_err(|e| self.transport(&e))?;
+            let response = match request.send().await {
+                Ok(response) => response,
+                Err(e) => return Err(self.failed(&e).await),
+            };
             let status = response.status();
             if status.is_success() {
                 return Ok(response);
@@ -477,6 +498,17 @@ impl Client {
                 detail: format!("HTTP {status}"),
             }),
         }
+    }
+
+    /// A request that could not be sent: [`Client::transport`]'s answer, unless the service's
+    /// certificate was why (then looked at again, to say how).
+    async fn failed(&self, e: &reqwest::Error) -> ClientError {
+        if e.is_connect() && self.base.starts_with("https://") {
+            if let Some(problem) = refill_tls::problem(&self.base, &self.trust).await {
+                return ClientError::Certificate(problem);
+            }
+        }
+        self.transport(e)
     }
 
     fn transport(&self, e: &reqwest::Error) -> ClientError {

@@ -231,8 +231,8 @@ commands! {
     sync save_settings(settings: Settings) -> Settings;
     /// Checks that an address is a Refill service that answers: its version, or why not.
     async check_service(url: String) -> ServiceCheck;
-    /// Uses the Refill service at an address (checked first) or, with null, the sandbox on this computer; applied at once.
-    async choose_service(url: Option<String>) -> ServiceInfo;
+    /// Uses the Refill service at an address (checked first; a service with its own certificate needs the fingerprint the person compared and trusted) or, with null, the sandbox on this computer; applied at once.
+    async choose_service(url: Option<String>, fingerprint: Option<String>) -> ServiceInfo;
     /// Signs in with another OAuth 2.0 provider (checked first) or, with null, the service's own sign-in; applied at once.
     async choose_sign_in(provider: Option<SignInProvider>) -> Account;
     /// The presses of screened devices waiting for an answer (oldest first), then the latest answered.

@@ -37,7 +37,7 @@ pub use onboarding::{
 };
 pub use refill_service::{init_logging, init_logging_to, LOG_DAYS_KEPT};
 
-use refill_client::{Client, ClientError};
+use refill_client::{CertificateProblem, Client, ClientError, Trust};
 use refill_service::{RunningService, ServiceConfig};
 use refill_wire::{
     ButtonTile, DeviceList, DeviceView, ErrorCode, ItemView, NewItem, OrderList, OrderView,
@@ -90,6 +90,10 @@ pub struct ServiceInfo {
     /// Set for this launch by `--service` or `REFILL_SERVICE_URL`, over the settings.
     #[serde(default)]
     pub fixed: bool,
+    /// The SHA-256 fingerprint of its own certificate, which the person trusted when they chose
+    /// it (a home server's); `null` when the system's authorities vouch for it, or over HTTP.
+    #[serde(default)]
+    pub fingerprint: Option<String>,
 }
 
 /// The home screen: the virtual Dash buttons.
@@ -253,7 +257,21 @@ impl AppCore {
             kind: self.kind(),
             url,
             fixed: self.inner.config.service_url.is_some(),
+            fingerprint: self.service_trust().fingerprint().map(|f| f.to_string()),
         }
+    }
+
+    /// How the service in use is trusted: the certificate the person trusted when they chose it
+    /// in the settings, else the system's authorities.
+    fn service_trust(&self) -> Trust {
+        if self.inner.config.service_url.is_some() {
+            return Trust::System;
+        }
+        self.settings()
+            .service_certificate
+            .as_deref()
+            .and_then(refill_tls::Certificate::from_base64)
+            .map_or(Trust::System, Trust::Pinned)
     }
 
     fn kind(&self) -> ServiceKind {
@@ -289,9 +307,17 @@ impl AppCore {
     async fn backend(&self) -> Result<Arc<Backend>, AppError> {
         let cell = self.current_backend();
         cell.get_or_init(|| async {
-            let (key, url) = match self.service_url() {
-                Some(url) => (url.trim_end_matches('/').to_owned(), url),
-                None => ("sandbox".to_owned(), self.start_sandbox().await?),
+            let (key, url, trust) = match self.service_url() {
+                Some(url) => (
+                    url.trim_end_matches('/').to_owned(),
+                    url,
+                    self.service_trust(),
+                ),
+                None => (
+                    "sandbox".to_owned(),
+                    self.start_sandbox().await?,
+                    Trust::System,
+                ),
             };
             let chosen = match self.settings().sign_in {
                 Some(provider) => Some(provider.provider()?),
@@ -303,14 +329,17 @@ impl AppCore {
                 .auth_provider
                 .clone()
                 .or(chosen)
-                .unwrap_or_else(|| refill_auth::Provider::refill(&key, &url));
+                .unwrap_or_else(|| refill_auth::Provider {
+                    trust: trust.clone(),
+                    ..refill_auth::Provider::refill(&key, &url)
+                });
             let session = Arc::new(refill_auth::Session::new(
                 provider,
                 self.inner.platform.tokens.clone(),
                 Arc::new(refill_core::SystemClock),
             ));
             Ok(Arc::new(Backend {
-                client: Client::new(&url).with_session(session.clone()),
+                client: Client::trusting(&url, trust).with_session(session.clone()),
                 session,
             }))
         })
@@ -688,6 +717,22 @@ impl AppCore {
                 "The Refill service did not answer in time, so Refill can't tell whether the \
                  order was cancelled. Try again."
                     .to_owned()
+            }
+            (
+                ClientError::Certificate(CertificateProblem::Changed {
+                    url,
+                    expected,
+                    found,
+                }),
+                _,
+            ) => {
+                format!(
+                    "The Refill service at {url} presented a different certificate (SHA-256 \
+                     {found}) from the one you trusted ({expected}), so Refill did not connect \
+                     and nothing was sent: someone may be pretending to be your service. If \
+                     its operator gave it a new certificate, choose the service again in \
+                     Settings to compare and trust the new fingerprint."
+                )
             }
             _ => e.to_string(),
         };

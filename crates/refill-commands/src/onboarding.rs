@@ -951,6 +951,8 @@ impl AppCore {
             client_id: provider.client_id.clone(),
             redirect_uri: pending.redirect_uri().to_owned(),
             token_url: provider.token_url.clone(),
+            // The service's own certificate, when the app trusts it so: the device pins it too.
+            certificate_fingerprint: provider.trust.fingerprint().map(|f| f.to_string()),
         };
         let serial = {
             let mut guard = self.inner.onboarding.setup.lock().await;

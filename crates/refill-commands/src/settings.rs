@@ -5,6 +5,7 @@
 
 use crate::notices::{Notice, NoticeKind};
 use crate::{cache, launch, AppCore, AppError, ServiceInfo};
+use refill_client::{CertificateProblem, Client, ClientError, Fingerprint, Trust};
 use refill_wire::ErrorCode;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -32,6 +33,10 @@ pub struct Settings {
     /// [`AppCore::choose_service`], which checks it first. `--service` or `REFILL_SERVICE_URL`
     /// override it for a launch.
     pub service_url: Option<String>,
+    /// The certificate of the service at `service_url` (DER, base64), when no authority vouches
+    /// for it (a home server's own) and the person trusted it on seeing its fingerprint: then
+    /// only this certificate is trusted for that service. Chosen with it.
+    pub service_certificate: Option<String>,
     /// The OAuth 2.0 provider to sign in with (`None`: the Refill service's own sign-in); chosen
     /// with [`AppCore::choose_sign_in`]. The `--authorize-url`… flags and `REFILL_AUTH_*`
     /// override it for a launch.
@@ -122,6 +127,10 @@ pub struct ServiceCheck {
     pub version: String,
     /// Whether it is a sandbox (simulated devices and orders).
     pub sandbox: bool,
+    /// The SHA-256 fingerprint of its own certificate, when no authority this computer trusts
+    /// vouches for it (a home server's): to compare with the one the service printed, then
+    /// give to `choose_service` to trust it. `null` otherwise.
+    pub fingerprint: Option<String>,
 }
 
 impl Default for Settings {
@@ -133,6 +142,7 @@ impl Default for Settings {
             notify_orders: true,
             quiet_devices: Vec::new(),
             service_url: None,
+            service_certificate: None,
             sign_in: None,
         }
     }
@@ -172,6 +182,19 @@ impl Settings {
             NoticeKind::ApprovalAnswered => false,
         }
     }
+}
+
+/// A certificate that could not be looked at or is not the one given, in words.
+fn tls_error(e: refill_tls::TlsError) -> AppError {
+    let code = match &e {
+        refill_tls::TlsError::NotHttps { .. } => ErrorCode::BadRequest,
+        refill_tls::TlsError::Unreachable { .. } => ErrorCode::ServiceUnreachable,
+        refill_tls::TlsError::Certificate(CertificateProblem::Changed { .. }) => {
+            ErrorCode::CertificateChanged
+        }
+        refill_tls::TlsError::Certificate(_) => ErrorCode::CertificateUntrusted,
+    };
+    AppError::new(code, e.to_string())
 }
 
 /// `text` as a Refill service's base URL (`http` or `https`, no query), or why it is not one.
@@ -249,6 +272,7 @@ impl AppCore {
         // which check them first.
         let settings = Settings {
             service_url: before.service_url.clone(),
+            service_certificate: before.service_certificate.clone(),
             sign_in: before.sign_in.clone(),
             ..settings
         };
@@ -256,32 +280,72 @@ impl AppCore {
     }
 
     /// Checks that `url` is a Refill service that answers: its version, or why not, in words.
+    /// A service whose certificate no authority vouches for (a home server's own) is checked
+    /// through that certificate, and its fingerprint returned for the person to compare and
+    /// trust ([`AppCore::choose_service`]).
     pub async fn check_service(&self, url: String) -> Result<ServiceCheck, AppError> {
         let url = service_address(&url)?;
-        let health = refill_client::Client::new(&url)
-            .health()
-            .await
-            .map_err(|e| self.error(e, crate::Doing::Listing))?;
+        let (health, certificate) = match Client::new(&url).health().await {
+            Ok(health) => (health, None),
+            Err(ClientError::Certificate(CertificateProblem::Untrusted { found, .. })) => {
+                let certificate = refill_tls::pin(&url, found).await.map_err(tls_error)?;
+                let health = Client::trusting(&url, Trust::Pinned(certificate.clone()))
+                    .health()
+                    .await
+                    .map_err(|e| self.error(e, crate::Doing::Listing))?;
+                (health, Some(certificate))
+            }
+            Err(e) => return Err(self.error(e, crate::Doing::Listing)),
+        };
         Ok(ServiceCheck {
             url,
             version: health.version,
             sandbox: health.sandbox,
+            fingerprint: certificate.map(|c| c.fingerprint().to_string()),
         })
     }
 
     /// Uses the Refill service at `url` from now on (checked first: nothing changes if it does
-    /// not answer as a Refill service), or the sandbox on this computer (`None`). Applied at
-    /// once, unless `--service` or `REFILL_SERVICE_URL` set the service for this launch (then
-    /// from the next launch without them).
-    pub async fn choose_service(&self, url: Option<String>) -> Result<ServiceInfo, AppError> {
-        let url = match url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
-            Some(url) => Some(self.check_service(url.to_owned()).await?.url),
-            None => None,
+    /// not answer as a Refill service), or the sandbox on this computer (`None`). A service with
+    /// its own certificate needs the `fingerprint` the person compared and trusted (from
+    /// [`AppCore::check_service`]): that certificate, and no other, is trusted for it from then
+    /// on. Applied at once, unless `--service` or `REFILL_SERVICE_URL` set the service for this
+    /// launch (then from the next launch without them).
+    pub async fn choose_service(
+        &self,
+        url: Option<String>,
+        fingerprint: Option<String>,
+    ) -> Result<ServiceInfo, AppError> {
+        let (url, certificate) = match url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+            Some(url) => {
+                let url = service_address(url)?;
+                let certificate = match fingerprint.as_deref().map(str::trim) {
+                    Some(fingerprint) if !fingerprint.is_empty() => {
+                        let fingerprint: Fingerprint = fingerprint
+                            .parse()
+                            .map_err(|e: String| AppError::new(ErrorCode::BadRequest, e))?;
+                        Some(
+                            refill_tls::pin(&url, fingerprint)
+                                .await
+                                .map_err(tls_error)?,
+                        )
+                    }
+                    _ => None,
+                };
+                let trust = certificate.clone().map_or(Trust::System, Trust::Pinned);
+                Client::trusting(&url, trust)
+                    .health()
+                    .await
+                    .map_err(|e| self.error(e, crate::Doing::Listing))?;
+                (Some(url), certificate.map(|c| c.to_base64()))
+            }
+            None => (None, None),
         };
         let before = self.settings();
-        if before.service_url != url {
+        if before.service_url != url || before.service_certificate != certificate {
             let settings = Settings {
                 service_url: url,
+                service_certificate: certificate,
                 ..before.clone()
             };
             self.write_settings(&before, settings)?;

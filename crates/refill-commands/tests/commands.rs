@@ -234,7 +234,7 @@ async fn another_service_chosen_in_the_settings_is_used_at_once_and_a_launch_fla
     assert_eq!(refused.code, ErrorCode::BadRequest);
     assert!(refused.message.contains("not a web address"), "{refused:?}");
     let unreachable = core
-        .choose_service(Some("http://127.0.0.1:1".into()))
+        .choose_service(Some("http://127.0.0.1:1".into()), None)
         .await
         .unwrap_err();
     assert_eq!(unreachable.code, ErrorCode::ServiceUnreachable);
@@ -245,7 +245,10 @@ async fn another_service_chosen_in_the_settings_is_used_at_once_and_a_launch_fla
     assert!(!check.version.is_empty());
 
     // Chosen: the next command uses it, no restart (its beans have no open order).
-    let info = core.choose_service(Some(other_url.clone())).await.unwrap();
+    let info = core
+        .choose_service(Some(other_url.clone()), None)
+        .await
+        .unwrap();
     assert_eq!(info.kind, ServiceKind::External);
     assert_eq!(info.url.as_deref(), Some(other_url.as_str()));
     assert!(!info.fixed);
@@ -288,7 +291,7 @@ async fn another_service_chosen_in_the_settings_is_used_at_once_and_a_launch_fla
     // Back to the sandbox on this computer: its grid, with the order placed there, and its
     // simulated devices to set up.
     assert!(again.sandbox_devices().is_none());
-    let info = again.choose_service(None).await.unwrap();
+    let info = again.choose_service(None, None).await.unwrap();
     assert_eq!(info.kind, ServiceKind::Embedded);
     let found = again.onboarding_scan().await.unwrap();
     assert!(found.iter().any(|d| d.sandbox_label.is_some()), "{found:?}");
@@ -372,4 +375,94 @@ async fn another_sign_in_provider_chosen_in_the_settings_is_checked_then_used_at
     core.cancel_sign_in();
     assert!(own.authorize_url.contains("/ap/oa?"));
     core.shutdown().await;
+}
+
+/// A home server's service, serving HTTPS with its own certificate on `port` (0: any), kept in
+/// `folder`.
+async fn home_server(folder: &std::path::Path, port: u16) -> refill_service::RunningService {
+    let mut config = ServiceConfig::sandbox(folder.join("home.sqlite"))
+        .with_self_signed(folder)
+        .unwrap();
+    config.listen = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    start(config).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_home_servers_own_certificate_is_shown_trusted_when_chosen_and_a_changed_one_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let core = embedded(dir.path());
+    let home = tempfile::tempdir().unwrap();
+    let served = home_server(home.path(), 0).await;
+    let url = served.base_url();
+    assert!(url.starts_with("https://"), "{url}");
+    let fingerprint = served.certificate().unwrap().fingerprint().to_string();
+
+    // Without the person's say, refused, in words giving the fingerprint to compare.
+    let refused = core
+        .choose_service(Some(url.clone()), None)
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code, ErrorCode::CertificateUntrusted, "{refused:?}");
+    assert!(refused.message.contains(&fingerprint), "{refused:?}");
+    assert_eq!(core.settings().service_url, None);
+    // Checked: it answers (through its own certificate), with the fingerprint to show.
+    let check = core.check_service(url.clone()).await.unwrap();
+    assert_eq!(check.fingerprint.as_deref(), Some(fingerprint.as_str()));
+    assert!(!check.version.is_empty());
+    // A fingerprint that is not this certificate's: refused, nothing kept.
+    let other = "AB".repeat(32);
+    let wrong = core
+        .choose_service(Some(url.clone()), Some(other))
+        .await
+        .unwrap_err();
+    assert_eq!(wrong.code, ErrorCode::CertificateChanged, "{wrong:?}");
+    assert_eq!(core.settings().service_certificate, None);
+    let garbled = core
+        .choose_service(Some(url.clone()), Some("12:34".into()))
+        .await
+        .unwrap_err();
+    assert_eq!(garbled.code, ErrorCode::BadRequest);
+    assert!(
+        garbled.message.contains("not a SHA-256 fingerprint"),
+        "{garbled:?}"
+    );
+
+    // Trusted: that certificate is kept and used, and shown.
+    let info = core
+        .choose_service(Some(url.clone()), Some(fingerprint.to_lowercase()))
+        .await
+        .unwrap();
+    assert_eq!(info.fingerprint.as_deref(), Some(fingerprint.as_str()));
+    assert!(core.settings().service_certificate.is_some());
+    let grid = core.list_buttons().await.unwrap();
+    assert_eq!(grid.service.url.as_deref(), Some(url.as_str()));
+    assert!(!grid.tiles.is_empty());
+
+    // Another certificate at the same address (someone else's service): refused, in words,
+    // nothing sent — not mistaken for the service being offline.
+    let port = served.local_addr().port();
+    served.shutdown().await;
+    let impostor_dir = tempfile::tempdir().unwrap();
+    let impostor = home_server(impostor_dir.path(), port).await;
+    let changed = core.list_buttons().await.unwrap_err();
+    assert_eq!(changed.code, ErrorCode::CertificateChanged, "{changed:?}");
+    assert!(
+        changed.message.contains("different certificate"),
+        "{changed:?}"
+    );
+    assert!(changed.message.contains(&fingerprint), "{changed:?}");
+    assert!(changed.message.contains("Settings"), "{changed:?}");
+    impostor.shutdown().await;
+
+    // The real one back: a new launch trusts the kept certificate.
+    core.shutdown().await;
+    let served = home_server(home.path(), port).await;
+    let again = embedded(dir.path());
+    assert_eq!(
+        again.service_info().fingerprint.as_deref(),
+        Some(fingerprint.as_str())
+    );
+    assert!(!again.list_buttons().await.unwrap().tiles.is_empty());
+    again.shutdown().await;
+    served.shutdown().await;
 }

@@ -142,7 +142,20 @@ fn redeem(
     verifier: Sensitive<String>,
 ) -> Pin<Box<dyn Future<Output = Result<Sensitive<String>, String>> + Send>> {
     Box::pin(async move {
-        let http = reqwest::Client::builder()
+        // A home server's own certificate, pinned by the fingerprint the app handed over in
+        // the secure session: the code goes to that service and no other.
+        let trust = match &handoff.certificate_fingerprint {
+            Some(fingerprint) => {
+                let fingerprint: refill_tls::Fingerprint = fingerprint.parse()?;
+                refill_tls::pin(&handoff.token_url, fingerprint)
+                    .await
+                    .map(refill_tls::Trust::Pinned)
+                    .map_err(|e| e.to_string())?
+            }
+            None => refill_tls::Trust::System,
+        };
+        let http = trust
+            .client_builder()
             .timeout(Duration::from_secs(10))
             .build()
             .map_err(|e| e.to_string())?;

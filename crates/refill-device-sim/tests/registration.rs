@@ -25,12 +25,7 @@ async fn a_device_on_wifi_is_linked_to_the_customer_and_holds_its_own_tokens() {
         .await
         .unwrap();
     let base = service.base_url();
-    let device = SimDevice::new("RefillPrint-4C", "SIM-PRINT-1", Protection::Sec1);
-    let link = SimLink::connect(device.device.clone(), Air::default());
-    let security = refill_provision::QrPayload::parse(&device.qr("ble"))
-        .unwrap()
-        .security();
-    let mut client = Client::connect(link, &security, 512).await.unwrap();
+    let (device, mut client) = connected("SIM-PRINT-1").await;
     let identity = client.identify().await.unwrap();
     assert_eq!(identity.serial, "SIM-PRINT-1");
     assert!(
@@ -67,10 +62,30 @@ async fn a_device_on_wifi_is_linked_to_the_customer_and_holds_its_own_tokens() {
     service.shutdown().await;
 }
 
+/// A simulated printer with `serial` (Security 1), and a protocomm session with it over the
+/// simulated air.
+async fn connected(serial: &str) -> (SimDevice, Client<SimLink>) {
+    let device = SimDevice::new("RefillPrint-4C", serial, Protection::Sec1);
+    let link = SimLink::connect(device.device.clone(), Air::default());
+    let security = refill_provision::QrPayload::parse(&device.qr("ble"))
+        .unwrap()
+        .security();
+    let client = Client::connect(link, &security, 512).await.unwrap();
+    (device, client)
+}
+
 /// The app's part: the authorization with the device's identity, the customer signing in and
 /// allowing on the real consent page; returns what the app hands the device.
 async fn consent(base: &str, identity: &Identity) -> Handoff {
-    let provider = Provider::refill("sandbox", base);
+    consent_trusting(base, identity, refill_tls::Trust::System).await
+}
+
+/// [`consent`] with a service whose certificate the app trusts as `trust` says.
+async fn consent_trusting(base: &str, identity: &Identity, trust: refill_tls::Trust) -> Handoff {
+    let provider = Provider {
+        trust,
+        ..Provider::refill("sandbox", base)
+    };
     let pending = start_device_authorization(
         &provider,
         &Redirect::Loopback,
@@ -78,7 +93,7 @@ async fn consent(base: &str, identity: &Identity) -> Handoff {
     )
     .await
     .unwrap();
-    let browser = Browser::default();
+    let browser = Browser::trusting(&provider.trust);
     let person = Person::Existing {
         email: CUSTOMER_EMAIL,
         password: CUSTOMER_PASSWORD,
@@ -96,6 +111,7 @@ async fn consent(base: &str, identity: &Identity) -> Handoff {
         client_id: provider.client_id.clone(),
         redirect_uri: pending.redirect_uri().to_owned(),
         token_url: provider.token_url.clone(),
+        certificate_fingerprint: provider.trust.fingerprint().map(|f| f.to_string()),
     }
 }
 
@@ -161,5 +177,65 @@ async fn an_improv_device_is_linked_over_the_network_at_the_url_it_returned() {
     let mut nothing_there = HttpRegistrar::new(&format!("{base}/nothing"));
     let err = nothing_there.identify().await.unwrap_err();
     assert!(matches!(err, ProvError::Unsupported(_)), "{err:?}");
+    service.shutdown().await;
+}
+
+/// A home server's service with its own certificate: the app hands the device its fingerprint
+/// inside the secure session, and the device redeems its code over HTTPS with that certificate
+/// pinned. Handed another fingerprint, the device refuses to send its code, and says why.
+#[tokio::test]
+async fn a_device_handed_the_services_fingerprint_links_over_https_and_refuses_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = ServiceConfig::sandbox(dir.path().join("s.sqlite"))
+        .with_self_signed(dir.path())
+        .unwrap();
+    let service = start(config).await.unwrap();
+    let certificate = service.certificate().unwrap().clone();
+    let base = service.base_url();
+    assert!(base.starts_with("https://"), "{base}");
+    let pinned = refill_tls::Trust::Pinned(certificate.clone());
+
+    let (device, mut client) = connected("SIM-PRINT-TLS").await;
+    let identity = client.identify().await.unwrap();
+
+    // The wrong fingerprint (someone else's service at that address): the code is not sent.
+    let mut wrong = consent_trusting(&base, &identity, pinned.clone()).await;
+    assert_eq!(
+        wrong.certificate_fingerprint.as_deref(),
+        Some(certificate.fingerprint().to_string().as_str())
+    );
+    wrong.certificate_fingerprint = Some("00".repeat(32));
+    let err = client
+        .register_and_wait(&wrong, Duration::from_secs(10))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ProvError::Registration(m) if m.contains("different certificate")),
+        "{err}"
+    );
+    assert!(device.registration.refresh_token().is_none());
+
+    // The right one: linked over HTTPS.
+    let handoff = consent_trusting(&base, &identity, pinned.clone()).await;
+    client
+        .register_and_wait(&handoff, Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(device.registration.state(), RegistrationState::Registered);
+    let devices: serde_json::Value = pinned
+        .client_builder()
+        .build()
+        .unwrap()
+        .get(format!("{base}/v1/devices"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        devices["devices"][0]["serial"], "SIM-PRINT-TLS",
+        "{devices}"
+    );
     service.shutdown().await;
 }

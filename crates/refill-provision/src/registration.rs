@@ -10,7 +10,7 @@
 //! | request | answer |
 //! |---|---|
 //! | `{"op":"identify"}` | [`Identity`]: `{"model","serial","codeChallenge","isTestDevice"}` |
-//! | `{"op":"register","code","clientId","redirectUri","tokenUrl"}` | a [`RegistrationState`] |
+//! | `{"op":"register","code","clientId","redirectUri","tokenUrl"[,"certificateFingerprint"]}` | a [`RegistrationState`] |
 //! | `{"op":"status"}` | a [`RegistrationState`] |
 //!
 //! The device redeems the code in the background (it is on the network now); the app polls the
@@ -77,6 +77,10 @@ pub struct Handoff {
     pub redirect_uri: String,
     /// Where to redeem it.
     pub token_url: String,
+    /// The SHA-256 fingerprint of the service's own certificate (a home server's), which the
+    /// device pins: it then talks to the service over HTTPS with that certificate and no other.
+    /// `None` when the system's authorities vouch for it (or over plain HTTP).
+    pub certificate_fingerprint: Option<String>,
 }
 
 impl std::fmt::Debug for Handoff {
@@ -86,6 +90,7 @@ impl std::fmt::Debug for Handoff {
             .field("client_id", &self.client_id)
             .field("redirect_uri", &self.redirect_uri)
             .field("token_url", &self.token_url)
+            .field("certificate_fingerprint", &self.certificate_fingerprint)
             .finish()
     }
 }
@@ -100,6 +105,8 @@ enum Request {
         client_id: String,
         redirect_uri: String,
         token_url: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        certificate_fingerprint: Option<String>,
     },
     Status,
 }
@@ -193,6 +200,7 @@ fn register_body(handoff: &Handoff) -> Result<Vec<u8>, ProvError> {
         client_id: handoff.client_id.clone(),
         redirect_uri: handoff.redirect_uri.clone(),
         token_url: handoff.token_url.clone(),
+        certificate_fingerprint: handoff.certificate_fingerprint.clone(),
     })
 }
 
@@ -372,12 +380,14 @@ impl DeviceRegistration {
                 client_id,
                 redirect_uri,
                 token_url,
+                certificate_fingerprint,
             }) => {
                 let handoff = Handoff {
                     code: Sensitive::new(code),
                     client_id,
                     redirect_uri,
                     token_url,
+                    certificate_fingerprint,
                 };
                 serde_json::to_vec(&self.start(handoff))
             }

@@ -29,6 +29,16 @@ pub struct FileConfig {
     pub read_timeout: Option<f64>,
     /// `--approval-hours`.
     pub approval_hours: Option<i64>,
+    /// `--data-dir`: where the service keeps its own files (its self-signed certificate).
+    pub data_dir: Option<std::path::PathBuf>,
+    /// `--tls-cert`: the certificate chain (PEM).
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// `--tls-key`: its private key (PEM).
+    pub tls_key: Option<std::path::PathBuf>,
+    /// `--self-signed`.
+    pub self_signed: Option<bool>,
+    /// `--plain-http`.
+    pub plain_http: Option<bool>,
 }
 
 impl FileConfig {

@@ -82,6 +82,9 @@ pub struct ServiceConfig {
     /// Let makers' webhooks reach loopback, link-local, private and multicast addresses (a
     /// home network); otherwise they reach public addresses only (see [`outbound`]).
     pub allow_private_webhooks: bool,
+    /// Serve HTTPS with this certificate (the `tls` feature: see [`http::tls`]); `None`: plain
+    /// HTTP.
+    pub tls: Option<http::serve::Tls>,
     /// Bounds on connections: how many, how many from one address, and how long a request's
     /// headers and body may take (see [`serve`]).
     pub limits: http::serve::Limits,
@@ -116,6 +119,7 @@ impl ServiceConfig {
             fulfil_every: None,
             deliver_every: Some(std::time::Duration::from_millis(500)),
             allow_private_webhooks: false,
+            tls: None,
             limits: http::serve::Limits::default().without_rates(),
             simulate_every: None,
             watch_every: None,
@@ -127,6 +131,17 @@ impl ServiceConfig {
 }
 
 impl ServiceConfig {
+    /// The same, serving HTTPS with the self-signed certificate kept in `data_folder`/tls (made
+    /// there first if there is none).
+    #[cfg(feature = "tls")]
+    pub fn with_self_signed(
+        mut self,
+        data_folder: &std::path::Path,
+    ) -> Result<Self, http::tls::TlsSetupError> {
+        self.tls = Some(http::tls::Tls::self_signed(data_folder, &[])?.0);
+        Ok(self)
+    }
+
     /// Whether a request without a sign-in acts for the first customer: only in a sandbox on a
     /// loopback address that does not require sign-in.
     pub fn anonymous_allowed(&self) -> bool {
@@ -176,6 +191,7 @@ pub enum StartError {
 /// A service that is serving requests.
 pub struct RunningService {
     addr: SocketAddr,
+    tls: Option<http::serve::Tls>,
     store: Store,
     stop: tokio::sync::watch::Sender<bool>,
     task: JoinHandle<()>,
@@ -194,9 +210,15 @@ impl RunningService {
         self.addr
     }
 
-    /// Its base URL, such as `http://127.0.0.1:41234`.
+    /// Its base URL, such as `http://127.0.0.1:41234` (`https://` with a certificate).
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        base_url(self.addr, self.tls.is_some())
+    }
+
+    /// The certificate it serves HTTPS with, if it does.
+    #[cfg(feature = "tls")]
+    pub fn certificate(&self) -> Option<&refill_tls::Certificate> {
+        self.tls.as_ref().map(http::tls::Tls::certificate)
     }
 
     /// Its database.
@@ -337,8 +359,21 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         )
     });
     let simulation = config.simulate_every.map(|every| {
+        // The simulated devices report to this service, trusting its own certificate.
+        #[cfg(feature = "tls")]
+        let trust = match &config.tls {
+            Some(tls) => refill_tls::Trust::Pinned(tls.certificate().clone()),
+            None => refill_tls::Trust::System,
+        };
         simulation::spawn(
-            format!("http://{addr}"),
+            base_url(addr, config.tls.is_some()),
+            move || {
+                #[cfg(feature = "tls")]
+                let builder = outbound::builder(trust.client_builder());
+                #[cfg(not(feature = "tls"))]
+                let builder = outbound::builder(reqwest::Client::builder());
+                builder.build().unwrap_or_default()
+            },
             store.clone(),
             config.clock.clone(),
             every,
@@ -347,10 +382,17 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
     let state = http::AppState::new(store.clone(), &config);
     let app = http::router(state);
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let task = tokio::spawn(http::serve::run(listener, app, config.limits, stopped));
-    tracing::info!(%addr, sandbox = config.sandbox, "Refill service listening");
+    let task = tokio::spawn(http::serve::run(
+        listener,
+        app,
+        config.limits,
+        config.tls.clone(),
+        stopped,
+    ));
+    tracing::info!(%addr, sandbox = config.sandbox, https = config.tls.is_some(), "Refill service listening");
     Ok(RunningService {
         addr,
+        tls: config.tls,
         store,
         stop,
         task,
@@ -362,6 +404,11 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         approvals,
         compaction,
     })
+}
+
+/// The base URL of a service listening on `addr`.
+fn base_url(addr: SocketAddr, https: bool) -> String {
+    format!("{}://{addr}", if https { "https" } else { "http" })
 }
 
 /// The rounds of a background task: every `every` (real time), the first one `every` from now

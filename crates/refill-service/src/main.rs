@@ -5,6 +5,7 @@
 use clap::{Args, Parser, Subcommand};
 use refill_core::{FastClock, OrderPolicy, SystemClock};
 use refill_service::config::FileConfig;
+use refill_service::http::tls::Tls;
 use refill_service::operator::Refused;
 use refill_service::{
     admin_tokens, catalog, clients, customers, models, start, Database, ServiceConfig,
@@ -40,6 +41,10 @@ struct Place {
     /// [default: refill.sqlite]
     #[arg(long, env = "REFILL_DB", value_name = "FILE|URL", global = true)]
     db: Option<String>,
+    /// Where the service keeps its own files (its self-signed certificate, in tls/)
+    /// [default: the SQLite database's folder, else the current folder]
+    #[arg(long, env = "REFILL_DATA_DIR", value_name = "DIR", global = true)]
+    data_dir: Option<PathBuf>,
 }
 
 /// How the service runs.
@@ -78,6 +83,39 @@ struct Run {
     /// unanswered, 1 to 720 [default: 24]
     #[arg(long, env = "REFILL_APPROVAL_HOURS", value_name = "N", value_parser = approval_hours)]
     approval_hours: Option<i64>,
+    #[command(flatten)]
+    https: Https,
+}
+
+/// How the service serves HTTPS. Off a loopback address it always does (with --tls-cert and
+/// --tls-key, or else a self-signed certificate), unless told --plain-http.
+#[derive(Args, Debug)]
+struct Https {
+    /// Serve HTTPS with this certificate (PEM: the certificate, then its chain), such as one
+    /// from Let's Encrypt; give --tls-key too
+    #[arg(
+        long,
+        env = "REFILL_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
+    tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert
+    #[arg(
+        long,
+        env = "REFILL_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    tls_key: Option<PathBuf>,
+    /// Serve HTTPS with a self-signed certificate, made on the first start and kept in the data
+    /// folder, even on a loopback address (off one, that is what happens without --tls-cert)
+    #[arg(long, env = "REFILL_SELF_SIGNED", conflicts_with_all = ["tls_cert", "plain_http"])]
+    self_signed: bool,
+    /// Serve plain HTTP even off a loopback address: only behind a reverse proxy that serves
+    /// HTTPS to everyone else
+    #[arg(long, env = "REFILL_PLAIN_HTTP", conflicts_with = "tls_cert")]
+    plain_http: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -101,6 +139,10 @@ enum Command {
     /// (shown once), list them, revoke one
     #[command(subcommand)]
     AdminTokens(AdminTokensCommand),
+    /// Prints the SHA-256 fingerprint of the service's HTTPS certificate (--tls-cert, or the
+    /// self-signed one in the data folder, made now if there is none yet), to compare with what
+    /// the app shows or to give to the command line's --fingerprint
+    Fingerprint,
 }
 
 #[derive(Subcommand, Debug)]
@@ -329,15 +371,20 @@ fn database(place: &Place, file: &FileConfig) -> Result<Database, String> {
 
 /// The service's settings: flags and environment first, then the configuration file, then the
 /// defaults. A value from the file is checked as its flag's would be.
-fn service_config(run: Run, place: &Place, file: FileConfig) -> Result<ServiceConfig, String> {
+fn service_config(
+    run: Run,
+    place: &Place,
+    file: FileConfig,
+) -> Result<(ServiceConfig, Option<Certificate>), String> {
     let database = database(place, &file)?;
     let listen = run
         .listen
-        .or(file.listen)
+        .or(file.listen.clone())
         .unwrap_or_else(|| "127.0.0.1:8750".to_owned());
     let listen: SocketAddr = listen
         .parse()
         .map_err(|_| format!("'{listen}' is not an address such as 127.0.0.1:8750"))?;
+    let certificate = certificate(place, &run.https, &file, &database, Some(listen))?;
     let sandbox = run.sandbox || file.sandbox.unwrap_or(false);
     let speed = either(run.speed, file.speed, "speed", check_speed)?.unwrap_or(1.0);
     let mut limits = refill_service::http::serve::Limits::default();
@@ -369,9 +416,10 @@ fn service_config(run: Run, place: &Place, file: FileConfig) -> Result<ServiceCo
         Some(hours) => time::Duration::hours(hours),
         None => OrderPolicy::default().approval_lifetime,
     };
-    Ok(ServiceConfig {
+    let config = ServiceConfig {
         database,
         listen,
+        tls: certificate.as_ref().map(|c| c.tls.clone()),
         sandbox,
         require_sign_in: run.require_sign_in || file.require_sign_in.unwrap_or(false),
         policy: OrderPolicy {
@@ -404,12 +452,104 @@ fn service_config(run: Run, place: &Place, file: FileConfig) -> Result<ServiceCo
         } else {
             std::time::Duration::from_secs(60)
         }),
-    })
+    };
+    Ok((config, certificate))
+}
+
+/// The service's HTTPS certificate, and whether it was made just now.
+struct Certificate {
+    tls: Tls,
+    /// The folder of a self-signed certificate made just now.
+    made_in: Option<PathBuf>,
+}
+
+/// The certificate to serve HTTPS with: the operator's, or the self-signed one in the data
+/// folder (made if missing) when asked or when `listen` is off loopback; `None` for plain HTTP.
+/// With no `listen` (the `fingerprint` command), the one the service would use off loopback.
+fn certificate(
+    place: &Place,
+    https: &Https,
+    file: &FileConfig,
+    database: &Database,
+    listen: Option<SocketAddr>,
+) -> Result<Option<Certificate>, String> {
+    let cert = https.tls_cert.clone().or_else(|| file.tls_cert.clone());
+    let key = https.tls_key.clone().or_else(|| file.tls_key.clone());
+    match (cert, key) {
+        (Some(cert), Some(key)) => {
+            if https.self_signed || https.plain_http {
+                return Err(
+                    "the configuration file gives a certificate (tls_cert): leave out \
+                     --self-signed and --plain-http"
+                        .to_owned(),
+                );
+            }
+            return Tls::from_files(&cert, &key)
+                .map(|tls| Some(Certificate { tls, made_in: None }))
+                .map_err(|e| e.to_string());
+        }
+        (Some(_), None) => return Err("tls_cert needs tls_key, its private key".to_owned()),
+        (None, Some(_)) => return Err("tls_key needs tls_cert, its certificate".to_owned()),
+        (None, None) => {}
+    }
+    let self_signed = https.self_signed || file.self_signed.unwrap_or(false);
+    let plain = https.plain_http || file.plain_http.unwrap_or(false);
+    if self_signed && plain {
+        return Err("choose either self_signed or plain_http, not both".to_owned());
+    }
+    let off_loopback = listen.is_some_and(|l| !l.ip().is_loopback());
+    if plain || !(self_signed || off_loopback || listen.is_none()) {
+        return Ok(None);
+    }
+    let folder = place
+        .data_dir
+        .clone()
+        .or_else(|| file.data_dir.clone())
+        .or_else(|| match database {
+            Database::File(path) => path.parent().map(std::path::Path::to_owned),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        })
+        .filter(|folder| !folder.as_os_str().is_empty())
+        .unwrap_or_else(|| PathBuf::from("."));
+    let also: Vec<String> = listen
+        .map(|l| l.ip())
+        .filter(|ip| !ip.is_unspecified())
+        .map(|ip| ip.to_string())
+        .into_iter()
+        .collect();
+    let (tls, made) = Tls::self_signed(&folder, &also).map_err(|e| e.to_string())?;
+    Ok(Some(Certificate {
+        tls,
+        made_in: made.then(|| folder.join(refill_service::http::tls::FOLDER)),
+    }))
 }
 
 /// Runs an operator's command on the database; exit code 2 for what the operator must change.
-async fn operate(place: &Place, command: Command) -> ExitCode {
+async fn operate(place: &Place, https: &Https, command: Command) -> ExitCode {
     let name = command.name();
+    if let Command::Fingerprint = command {
+        return match file_config(place).and_then(|file| {
+            let database = database(place, &file)?;
+            certificate(place, https, &file, &database, None)
+        }) {
+            Ok(Some(certificate)) => {
+                println!("{}", certificate.tls.fingerprint());
+                if let Some(folder) = certificate.made_in {
+                    eprintln!(
+                        "(a new self-signed certificate, kept in {})",
+                        folder.display()
+                    );
+                }
+                ExitCode::SUCCESS
+            }
+            Ok(None) => refused(
+                name,
+                "the service serves plain HTTP (plain_http): it has no certificate",
+            ),
+            Err(message) => refused(name, &message),
+        };
+    }
     let operation = match Operation::of(command) {
         Ok(operation) => operation,
         Err(message) => return refused(name, &message),
@@ -471,6 +611,7 @@ impl Command {
             Command::Models(_) => "models",
             Command::Customers(_) => "customers",
             Command::AdminTokens(_) => "admin-tokens",
+            Command::Fingerprint => "fingerprint",
         }
     }
 }
@@ -506,6 +647,7 @@ impl Operation {
                 AdminTokensCommand::List => admin_tokens::Command::List,
                 AdminTokensCommand::Revoke { name } => admin_tokens::Command::Revoke(name),
             }),
+            Command::Fingerprint => return Err("it has no operation".to_owned()),
             Command::Customers(command) => Operation::Customers(match command {
                 CustomersCommand::Invite { email, days } => {
                     customers::Command::Invite { email, days }
@@ -535,9 +677,9 @@ async fn main() -> ExitCode {
         Err(e) => e.exit(),
     };
     if let Some(command) = cli.command {
-        return operate(&cli.place, command).await;
+        return operate(&cli.place, &cli.run.https, command).await;
     }
-    let config =
+    let (config, certificate) =
         match file_config(&cli.place).and_then(|file| service_config(cli.run, &cli.place, file)) {
             Ok(config) => config,
             Err(message) => {
@@ -553,6 +695,20 @@ async fn main() -> ExitCode {
         }
     };
     println!("Refill service listening on {}", service.base_url());
+    if let Some(certificate) = certificate {
+        if let Some(folder) = certificate.made_in {
+            println!(
+                "A new self-signed certificate, kept in {}: the same one is used from now on.",
+                folder.display()
+            );
+        }
+        // What the app shows when it first connects, and what devices are given: the person
+        // compares the two.
+        println!(
+            "Its HTTPS certificate's SHA-256 fingerprint: {}",
+            certificate.tls.fingerprint()
+        );
+    }
     stopped().await;
     service.shutdown().await;
     ExitCode::SUCCESS

@@ -111,13 +111,18 @@ impl reqwest::dns::Resolve for PublicOnly {
 /// An HTTP client for the service's own calls: a 10 s limit per call, no redirects (a redirect
 /// could lead anywhere), and with `public_only` host names resolved to public addresses only.
 pub fn client(public_only: bool) -> reqwest::Client {
-    let mut builder = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(10))
-        .redirect(reqwest::redirect::Policy::none());
+    let mut builder = builder(reqwest::Client::builder());
     if public_only {
         builder = builder.dns_resolver(Arc::new(PublicOnly));
     }
     builder.build().unwrap_or_default()
+}
+
+/// `builder` with the limits of the service's own calls: 10 s a call, no redirects.
+pub fn builder(builder: reqwest::ClientBuilder) -> reqwest::ClientBuilder {
+    builder
+        .timeout(std::time::Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
 }
 
 /// [`client`] that reaches public addresses only.

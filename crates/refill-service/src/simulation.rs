@@ -93,6 +93,7 @@ async fn sim_slots(store: &Store) -> Result<Vec<SimSlot>, sqlx::Error> {
 /// `base_url`. Stops when the task is dropped.
 pub fn spawn(
     base_url: String,
+    client: impl FnOnce() -> reqwest::Client + Send + 'static,
     store: Store,
     clock: SharedClock,
     every: std::time::Duration,
@@ -102,8 +103,7 @@ pub fn spawn(
         // Nothing happens before the first round, so as not to compete with the app's start
         // (an HTTP client loads the system's certificates).
         ticks.tick().await;
-        // The service's own loopback address: not a public one.
-        let http = crate::outbound::client(false);
+        let http = client();
         let mut slots = match sim_slots(&store).await {
             Ok(slots) => slots,
             Err(e) => {

@@ -103,6 +103,18 @@ impl Default for Browser {
 }
 
 impl Browser {
+    /// A browser that accepts what `trust` trusts: a home server's own certificate, as a person
+    /// who compared its fingerprint accepts it at the browser's warning.
+    pub fn trusting(trust: &refill_tls::Trust) -> Self {
+        Self {
+            http: trust
+                .client_builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap_or_default(),
+        }
+    }
+
     /// Loads `authorize_url`, signs `person` in, answers the consent page with `decision`
     /// (`allow` or `deny`), and returns the URL the browser is sent back to.
     pub async fn sign_in(

@@ -95,6 +95,13 @@ pub enum ErrorCode {
     /// It clashes with what the service has (a name already taken, a product's unit that a
     /// device's slot depends on); the message says what.
     Conflict,
+    /// The service's HTTPS certificate is not vouched for by an authority this computer trusts
+    /// (a home server's own): nothing was sent. The message gives its fingerprint, to compare
+    /// with the one the service printed before trusting it.
+    CertificateUntrusted,
+    /// The service presented a different certificate from the one trusted: nothing was sent
+    /// (someone may be pretending to be it, or its operator replaced it).
+    CertificateChanged,
 }
 
 /// The body of every error answer of the Refill API: DRS's `{"message": …}` plus a stable code.

@@ -6,16 +6,16 @@ import type { ServiceInfo } from "./bindings";
 
 afterEach(cleanup);
 
-const sandbox: ServiceInfo = { kind: "embedded", url: "http://127.0.0.1:41000", fixed: false };
+const sandbox: ServiceInfo = { kind: "embedded", url: "http://127.0.0.1:41000", fixed: false, fingerprint: null };
 
 function api(over: Partial<Api> = {}): Api {
   return {
     serviceInfo: vi.fn(async () => sandbox),
     checkService: vi.fn(async (url: string) => {
       if (url.includes("nope")) throw { code: "service_unreachable", message: `Can't reach the Refill service at ${url}.` };
-      return { url: url.replace(/\/$/, ""), version: "0.1.0", sandbox: false };
+      return { url: url.replace(/\/$/, ""), version: "0.1.0", sandbox: false, fingerprint: null };
     }),
-    chooseService: vi.fn(async (url: string | null) => ({ kind: url ? "external" : "embedded", url, fixed: false }) as ServiceInfo),
+    chooseService: vi.fn(async (url: string | null) => ({ kind: url ? "external" : "embedded", url, fixed: false, fingerprint: null }) as ServiceInfo),
     ...over,
   } as unknown as Api;
 }
@@ -38,21 +38,60 @@ describe("choosing the Refill service", () => {
     expect((await screen.findByTestId("service-checked")).textContent).toContain("A Refill service 0.1.0 answers at https://refill.example.com.");
     await fireEvent.click(screen.getByTestId("service-use"));
     expect((await screen.findByTestId("service-done")).textContent).toContain("now uses the service at https://refill.example.com/");
-    expect(a.chooseService).toHaveBeenCalledWith("https://refill.example.com/");
+    expect(a.chooseService).toHaveBeenCalledWith("https://refill.example.com/", null);
     expect(onservice).toHaveBeenCalled();
   });
 
   it("goes back to the sandbox, and says when a launch flag keeps another service", async () => {
     const a = api({
-      serviceInfo: vi.fn(async () => ({ kind: "external", url: "https://refill.example.com", fixed: true }) as ServiceInfo),
-      chooseService: vi.fn(async () => ({ kind: "external", url: "https://refill.example.com", fixed: true }) as ServiceInfo),
+      serviceInfo: vi.fn(async () => ({ kind: "external", url: "https://refill.example.com", fixed: true, fingerprint: null }) as ServiceInfo),
+      chooseService: vi.fn(async () => ({ kind: "external", url: "https://refill.example.com", fixed: true, fingerprint: null }) as ServiceInfo),
     });
     render(ServiceSection, { props: { api: a } });
     expect((await screen.findByTestId("service-fixed")).textContent).toContain("--service or REFILL_SERVICE_URL");
     await waitFor(() => expect((screen.getByTestId("service-url") as HTMLInputElement).value).toBe("https://refill.example.com"));
     await fireEvent.click(screen.getByTestId("service-sandbox"));
     await fireEvent.click(screen.getByTestId("service-use"));
-    expect(a.chooseService).toHaveBeenCalledWith(null);
+    expect(a.chooseService).toHaveBeenCalledWith(null, null);
     expect((await screen.findByTestId("service-done")).textContent).toContain("when it starts without it");
+  });
+
+  it("shows a home server's own certificate's fingerprint and uses the service only once it is trusted", async () => {
+    const fingerprint = "3F:A2:" + "00:".repeat(29) + "9C";
+    const onservice = vi.fn();
+    const a = api({
+      checkService: vi.fn(async (url: string) => ({ url, version: "0.1.0", sandbox: false, fingerprint })),
+      chooseService: vi.fn(async (url: string | null, given: string | null) => {
+        if (!given) throw { code: "certificate_untrusted", message: `no authority vouches for it: ${fingerprint}` };
+        return { kind: "external", url, fixed: false, fingerprint: given } as ServiceInfo;
+      }),
+    });
+    render(ServiceSection, { props: { api: a, onservice } });
+    await fireEvent.click(await screen.findByTestId("service-external"));
+    await fireEvent.input(screen.getByTestId("service-url"), { target: { value: "https://192.168.1.20:8750" } });
+    // "Use" straight away: asked, not refused.
+    await fireEvent.click(screen.getByTestId("service-use"));
+    expect((await screen.findByTestId("service-fingerprint")).textContent).toBe(fingerprint);
+    expect(screen.queryByTestId("service-error")).toBeNull();
+    expect(onservice).not.toHaveBeenCalled();
+    await fireEvent.click(screen.getByTestId("service-trust-use"));
+    await waitFor(() => expect(a.chooseService).toHaveBeenLastCalledWith("https://192.168.1.20:8750", fingerprint));
+    expect((await screen.findByTestId("service-done")).textContent).toContain("now uses the service at https://192.168.1.20:8750");
+    expect((await screen.findByTestId("service-trusted")).textContent).toContain(fingerprint);
+    expect(onservice).toHaveBeenCalled();
+  });
+
+  it("says in words when the certificate is not the one trusted", async () => {
+    const a = api({
+      chooseService: vi.fn(async () => {
+        throw { code: "certificate_changed", message: "presented a different certificate" };
+      }),
+    });
+    render(ServiceSection, { props: { api: a } });
+    await fireEvent.click(await screen.findByTestId("service-external"));
+    await fireEvent.input(screen.getByTestId("service-url"), { target: { value: "https://home.local:8750" } });
+    await fireEvent.click(screen.getByTestId("service-use"));
+    expect((await screen.findByTestId("service-error")).textContent).toContain("different certificate");
+    expect(screen.queryByTestId("service-trust")).toBeNull();
   });
 });

@@ -3,7 +3,7 @@
 
 import { invoke } from "@tauri-apps/api/core";
 
-export type ErrorCode = "bad_request" | "not_found" | "order_not_cancellable" | "internal" | "sign_in_required" | "invalid_token" | "insufficient_scope" | "too_many_requests" | "slot_changed" | "sign_in_failed" | "service_unreachable" | "service_timeout" | "service_error" | "sandbox_failed" | "bluetooth_unavailable" | "device_unreachable" | "device_refused" | "device_unsupported" | "wifi_wrong_password" | "wifi_not_found" | "wifi_failed" | "device_link_failed" | "no_device_setup" | "settings_not_saved" | "over_limit" | "approval_closed" | "price_rose" | "conflict";
+export type ErrorCode = "bad_request" | "not_found" | "order_not_cancellable" | "internal" | "sign_in_required" | "invalid_token" | "insufficient_scope" | "too_many_requests" | "slot_changed" | "sign_in_failed" | "service_unreachable" | "service_timeout" | "service_error" | "sandbox_failed" | "bluetooth_unavailable" | "device_unreachable" | "device_refused" | "device_unsupported" | "wifi_wrong_password" | "wifi_not_found" | "wifi_failed" | "device_link_failed" | "no_device_setup" | "settings_not_saved" | "over_limit" | "approval_closed" | "price_rose" | "conflict" | "certificate_untrusted" | "certificate_changed";
 
 export type ErrorBody = { 
 /**
@@ -162,7 +162,12 @@ url: string | null,
 /**
  * Set for this launch by `--service` or `REFILL_SERVICE_URL`, over the settings.
  */
-fixed: boolean, };
+fixed: boolean, 
+/**
+ * The SHA-256 fingerprint of its own certificate, which the person trusted when they chose
+ * it (a home server's); `null` when the system's authorities vouch for it, or over HTTP.
+ */
+fingerprint: string | null, };
 
 export type ButtonGrid = { 
 /**
@@ -752,6 +757,12 @@ quietDevices: Array<DeviceRef>,
  */
 serviceUrl: string | null, 
 /**
+ * The certificate of the service at `service_url` (DER, base64), when no authority vouches
+ * for it (a home server's own) and the person trusted it on seeing its fingerprint: then
+ * only this certificate is trusted for that service. Chosen with it.
+ */
+serviceCertificate: string | null, 
+/**
  * The OAuth 2.0 provider to sign in with (`None`: the Refill service's own sign-in); chosen
  * with [`AppCore::choose_sign_in`]. The `--authorize-url`… flags and `REFILL_AUTH_*`
  * override it for a launch.
@@ -770,7 +781,13 @@ version: string,
 /**
  * Whether it is a sandbox (simulated devices and orders).
  */
-sandbox: boolean, };
+sandbox: boolean, 
+/**
+ * The SHA-256 fingerprint of its own certificate, when no authority this computer trusts
+ * vouches for it (a home server's): to compare with the one the service printed, then
+ * give to `choose_service` to trust it. `null` otherwise.
+ */
+fingerprint: string | null, };
 
 export type ApprovalStatus = "pending" | "approved" | "declined" | "expired";
 
@@ -986,8 +1003,8 @@ export const commands = {
   saveSettings: (settings: Settings): Promise<Settings> => invoke("save_settings", { settings }),
   /** Checks that an address is a Refill service that answers: its version, or why not. */
   checkService: (url: string): Promise<ServiceCheck> => invoke("check_service", { url }),
-  /** Uses the Refill service at an address (checked first) or, with null, the sandbox on this computer; applied at once. */
-  chooseService: (url: string | null): Promise<ServiceInfo> => invoke("choose_service", { url }),
+  /** Uses the Refill service at an address (checked first; a service with its own certificate needs the fingerprint the person compared and trusted) or, with null, the sandbox on this computer; applied at once. */
+  chooseService: (url: string | null, fingerprint: string | null): Promise<ServiceInfo> => invoke("choose_service", { url, fingerprint }),
   /** Signs in with another OAuth 2.0 provider (checked first) or, with null, the service's own sign-in; applied at once. */
   chooseSignIn: (provider: SignInProvider | null): Promise<Account> => invoke("choose_sign_in", { provider }),
   /** The presses of screened devices waiting for an answer (oldest first), then the latest answered. */

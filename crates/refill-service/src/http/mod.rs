@@ -25,6 +25,8 @@ pub mod screen;
 #[cfg(feature = "hosted")]
 pub mod sensors;
 pub mod serve;
+#[cfg(feature = "tls")]
+pub mod tls;
 #[cfg(feature = "hosted")]
 pub mod webhooks;
 

@@ -6,6 +6,7 @@
 //! * A request's headers must arrive within [`Limits::headers`] (also the longest a kept-alive
 //!   connection may sit idle before its next request), and its body within [`Limits::body`];
 //!   a client slower than that is dropped (a body: `408`).
+//! * With a certificate (`tls`), the TLS handshake must end within [`Limits::headers`] too.
 //! * A failed `accept` (no file descriptors left, say) is waited out, not fatal.
 //! * [`RateLimiter`]s bound request rates per device (DRS and sensor calls) and per address
 //!   (token requests); see [`Limits`].
@@ -110,12 +111,25 @@ impl Drop for AddressSlot {
     }
 }
 
-/// Serves `app` on `listener` until `stop` turns true, then lets the requests under way finish
+/// The certificate connections are accepted with (HTTPS; the `tls` feature).
+#[cfg(feature = "tls")]
+pub type Tls = super::tls::Tls;
+/// Without the `tls` feature, connections are plain HTTP: there is no certificate.
+#[cfg(not(feature = "tls"))]
+#[derive(Debug, Clone)]
+pub enum Tls {}
+
+/// A connection's stream: a TCP one, or TLS over TCP.
+trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin> Io for T {}
+
+/// Serves `app` on `listener` (over TLS with `tls`) until `stop` turns true, then lets the requests under way finish
 /// (for up to 10 s).
 pub async fn run(
     listener: TcpListener,
     app: Router,
     limits: Limits,
+    tls: Option<Tls>,
     mut stop: watch::Receiver<bool>,
 ) {
     let app = app.layer(axum::middleware::from_fn_with_state(
@@ -159,13 +173,34 @@ pub async fn run(
                 request
             },
         );
-        let connection = http.serve_connection(
-            hyper_util::rt::TokioIo::new(stream),
-            hyper_util::service::TowerToHyperService::new(service),
-        );
-        let mut stop = stop.clone();
+        let (http, tls, mut stop) = (http.clone(), tls.clone(), stop.clone());
         tokio::spawn(async move {
             let _held = (permit, slot);
+            let stream: Box<dyn Io> = match tls {
+                None => Box::new(stream),
+                // The handshake, like a request's headers, must arrive in time.
+                #[cfg(feature = "tls")]
+                Some(tls) => {
+                    match tokio::time::timeout(limits.headers, tls.acceptor().accept(stream)).await
+                    {
+                        Ok(Ok(stream)) => Box::new(stream),
+                        Ok(Err(e)) => {
+                            tracing::debug!(%peer, "no TLS handshake: {e}");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!(%peer, "TLS handshake too slow: closed");
+                            return;
+                        }
+                    }
+                }
+                #[cfg(not(feature = "tls"))]
+                Some(never) => match never {},
+            };
+            let connection = http.serve_connection(
+                hyper_util::rt::TokioIo::new(stream),
+                hyper_util::service::TowerToHyperService::new(service),
+            );
             tokio::pin!(connection);
             tokio::select! {
                 _ = connection.as_mut() => {}
