@@ -38,6 +38,7 @@ pub const COMMANDS: &[&str] = &[
     "settings",
     "save_settings",
     "check_service",
+    "discover_services",
     "choose_service",
     "choose_sign_in",
     "approvals",

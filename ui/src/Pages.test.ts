@@ -113,6 +113,7 @@ function fakeApi(over: Partial<Api> = {}): Api {
     saveSettings: vi.fn(async (settings: Settings) => settings),
     serviceInfo: vi.fn(async () => ({ kind: "embedded" as const, url: "http://127.0.0.1:1", fixed: false, fingerprint: null })),
     checkService: vi.fn(async (url: string) => ({ url, version: "0.1.0", sandbox: false, fingerprint: null })),
+    discoverServices: vi.fn(async () => []),
     chooseSignIn: vi.fn(async () => ({ signedIn: false, name: null, email: null, notice: null })),
     chooseService: vi.fn(async (url: string | null) => ({ kind: url ? ("external" as const) : ("embedded" as const), url, fixed: false, fingerprint: null })),
     ...wizardApi(),

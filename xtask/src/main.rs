@@ -376,8 +376,8 @@ fn fuzz(seconds: u32) -> Result<()> {
 }
 
 /// The simulated device against provisioning clients Refill did not write (esp-protocomm from
-/// PyPI), and the forecasts against statsmodels' exponential smoothing, in the venv the setup
-/// made.
+/// PyPI), the forecasts against statsmodels' exponential smoothing, and mDNS announcements and
+/// discovery against python-zeroconf, in the venv the setup made.
 fn interop() -> Result<()> {
     ignored_tests(
         "esp-protocomm against refill-device-sim",
@@ -387,6 +387,18 @@ fn interop() -> Result<()> {
     ignored_tests(
         "forecasts against statsmodels",
         ("refill-core", "statsmodels"),
+        ("REFILL_INTEROP_PYTHON", setup::interop_python()),
+    )?;
+    // mDNS on a private network of two namespaces the tests make (root): nothing leaves the
+    // machine.
+    ignored_tests(
+        "the service's mDNS announcement against python-zeroconf's browser",
+        ("refill-service", "announce"),
+        ("REFILL_INTEROP_PYTHON", setup::interop_python()),
+    )?;
+    ignored_tests(
+        "`refill services` against python-zeroconf's announcements",
+        ("refill-cli", "discover"),
         ("REFILL_INTEROP_PYTHON", setup::interop_python()),
     )
 }

@@ -50,6 +50,8 @@ const TEST_PACKAGES: &[&str] = &[
     // The service's HTTPS tests make an operator's certificate and read fingerprints with
     // OpenSSL's own command.
     "openssl",
+    // The mDNS tests make a private network of two namespaces with `ip`.
+    "iproute2",
 ];
 
 /// tauri-driver, pinned to 2.x.

@@ -24,6 +24,8 @@ USAGE:
     refill devices list | remove | rename | product | scan | provision …   (refill devices --help)
     refill account export | delete …   (refill account --help)
     refill items list | add | opened | ran-out | remove …   (refill items --help)
+    refill services [--seconds N]   the Refill services that announce themselves on this
+                                    network (mDNS): name, address, certificate fingerprint
 
 PROVIDER OPTIONS (flags, or the environment variables in brackets):
     --service URL         a Refill service                       [REFILL_SERVICE_URL]
@@ -247,6 +249,35 @@ pub(crate) fn service_url(flag: Option<&str>, missing: &str) -> Result<String, S
     Ok(base.to_owned())
 }
 
+/// `refill services [--seconds N]`: the Refill services announced on this network, one a line
+/// (name, address, certificate fingerprint as announced: compare it before trusting it).
+async fn services(args: &[String]) -> Result<(), String> {
+    let seconds = match args {
+        [] => 2.0,
+        [flag, n] if flag == "--seconds" => n
+            .parse::<f64>()
+            .ok()
+            .filter(|n| (0.5..=60.0).contains(n))
+            .ok_or_else(|| format!("'{n}' is not a number of seconds from 0.5 to 60"))?,
+        _ => return Err("usage: refill services [--seconds N]".to_owned()),
+    };
+    let found = refill_client::discover::browse(std::time::Duration::from_secs_f64(seconds))
+        .await
+        .map_err(|e| format!("could not look for Refill services on this network: {e}"))?;
+    if found.is_empty() {
+        println!("No Refill service announced itself on this network.");
+    }
+    for service in found {
+        println!(
+            "{}\t{}\t{}",
+            service.name,
+            service.url,
+            service.fingerprint.as_deref().unwrap_or("-")
+        );
+    }
+    Ok(())
+}
+
 /// The environment variable of `--fingerprint`.
 const FINGERPRINT_VAR: &str = "REFILL_SERVICE_FINGERPRINT";
 
@@ -275,6 +306,7 @@ async fn main() -> ExitCode {
         Some("items") => Some(items::main(&argv[1..]).await),
         Some("devices") => Some(devices::main(&argv[1..]).await),
         Some("account") => Some(linked::account(&argv[1..]).await),
+        Some("services") => Some(services(&argv[1..]).await),
         _ => None,
     };
     if let Some(done) = subcommand {

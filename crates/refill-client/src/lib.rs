@@ -12,6 +12,8 @@
 //! an [`EventStream`] that breaks is opened again after the last event it gave, so nothing is
 //! missed and nothing comes twice.
 
+pub mod discover;
+
 use refill_auth::{AuthError, Session};
 pub use refill_tls::{CertificateProblem, Fingerprint, Trust};
 use refill_wire::path_segment;

@@ -9,8 +9,8 @@
 
 use crate::{
     Account, AppCore, AppError, ButtonGrid, DeviceProtocol, DeviceSecret, DeviceTrust, FoundDevice,
-    Inbox, JoinedWifi, Notice, NoticeKind, OpenedDevice, ServiceCheck, ServiceInfo, ServiceKind,
-    Settings, SignInProvider, SignInStarted, SlotRef, WifiList, WifiNetwork,
+    FoundService, Inbox, JoinedWifi, Notice, NoticeKind, OpenedDevice, ServiceCheck, ServiceInfo,
+    ServiceKind, Settings, SignInProvider, SignInStarted, SlotRef, WifiList, WifiNetwork,
 };
 use refill_wire::{
     ApprovalStatus, ApprovalView, ButtonTile, CatalogProduct, DetailCode, DeviceLimits, DeviceList,
@@ -231,6 +231,8 @@ commands! {
     sync save_settings(settings: Settings) -> Settings;
     /// Checks that an address is a Refill service that answers: its version, or why not.
     async check_service(url: String) -> ServiceCheck;
+    /// The Refill services that announce themselves on the local network (mDNS), by name.
+    async discover_services() -> Vec<FoundService>;
     /// Uses the Refill service at an address (checked first; a service with its own certificate needs the fingerprint the person compared and trusted) or, with null, the sandbox on this computer; applied at once.
     async choose_service(url: Option<String>, fingerprint: Option<String>) -> ServiceInfo;
     /// Signs in with another OAuth 2.0 provider (checked first) or, with null, the service's own sign-in; applied at once.
@@ -317,6 +319,7 @@ pub fn typescript() -> String {
         SignInProvider::decl(&cfg),
         Settings::decl(&cfg),
         ServiceCheck::decl(&cfg),
+        FoundService::decl(&cfg),
         ApprovalStatus::decl(&cfg),
         ApprovalView::decl(&cfg),
         DeviceLimits::decl(&cfg),

@@ -26,7 +26,7 @@ pub mod tray;
 
 pub use account::{Account, Host, Platform, SignInStarted, LINK_PREFIX, SIGN_IN_LINK};
 pub use error::AppError;
-pub use settings::{ServiceCheck, Settings, SignInProvider};
+pub use settings::{FoundService, ServiceCheck, Settings, SignInProvider};
 
 /// The app's identifier (Tauri's `identifier`): names its folders and desktop entries.
 pub const APP_ID: &str = "dev.refill.app";

@@ -133,6 +133,21 @@ pub struct ServiceCheck {
     pub fingerprint: Option<String>,
 }
 
+/// A Refill service that announced itself on the local network (mDNS): a hint to check, not a
+/// proof (anyone on the network can announce anything).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct FoundService {
+    /// The name it announced ("Refill on nas").
+    pub name: String,
+    /// Its base URL, by address.
+    pub url: String,
+    /// The SHA-256 fingerprint of its certificate, as it announced it.
+    pub fingerprint: Option<String>,
+    /// The version it announced.
+    pub version: Option<String>,
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
@@ -303,6 +318,31 @@ impl AppCore {
             sandbox: health.sandbox,
             fingerprint: certificate.map(|c| c.fingerprint().to_string()),
         })
+    }
+
+    /// The Refill services that announce themselves on the local network (looked for for two
+    /// seconds), by name.
+    pub async fn discover_services(&self) -> Result<Vec<FoundService>, AppError> {
+        let found = refill_client::discover::browse(std::time::Duration::from_secs(2))
+            .await
+            .map_err(|e| {
+                AppError::new(
+                    ErrorCode::ServiceUnreachable,
+                    format!(
+                        "Refill could not look for services on this network ({e}). Type the \
+                         service's address instead."
+                    ),
+                )
+            })?;
+        Ok(found
+            .into_iter()
+            .map(|f| FoundService {
+                name: f.name,
+                url: f.url,
+                fingerprint: f.fingerprint,
+                version: f.version,
+            })
+            .collect())
     }
 
     /// Uses the Refill service at `url` from now on (checked first: nothing changes if it does

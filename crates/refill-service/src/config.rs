@@ -39,6 +39,10 @@ pub struct FileConfig {
     pub self_signed: Option<bool>,
     /// `--plain-http`.
     pub plain_http: Option<bool>,
+    /// `announce = false` is `--no-announce`.
+    pub announce: Option<bool>,
+    /// `--name`.
+    pub name: Option<String>,
 }
 
 impl FileConfig {

@@ -23,6 +23,8 @@
 
 #[cfg(feature = "hosted")]
 pub mod admin_tokens;
+#[cfg(feature = "hosted")]
+pub mod announce;
 pub mod auth;
 #[cfg(feature = "hosted")]
 pub mod catalog;

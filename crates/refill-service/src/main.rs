@@ -85,6 +85,14 @@ struct Run {
     approval_hours: Option<i64>,
     #[command(flatten)]
     https: Https,
+    /// Don't announce the service on the local network (mDNS / DNS-SD, _refill._tcp), as it
+    /// does when it listens off a loopback address so that the app can find it
+    #[arg(long, env = "REFILL_NO_ANNOUNCE")]
+    no_announce: bool,
+    /// The name the app shows for it among the Refill services on the network
+    /// [default: "Refill on <host name>"]
+    #[arg(long, env = "REFILL_NAME", value_name = "NAME")]
+    name: Option<String>,
 }
 
 /// How the service serves HTTPS. Off a loopback address it always does (with --tls-cert and
@@ -375,7 +383,7 @@ fn service_config(
     run: Run,
     place: &Place,
     file: FileConfig,
-) -> Result<(ServiceConfig, Option<Certificate>), String> {
+) -> Result<(ServiceConfig, Option<Certificate>, Option<String>), String> {
     let database = database(place, &file)?;
     let listen = run
         .listen
@@ -385,6 +393,17 @@ fn service_config(
         .parse()
         .map_err(|_| format!("'{listen}' is not an address such as 127.0.0.1:8750"))?;
     let certificate = certificate(place, &run.https, &file, &database, Some(listen))?;
+    // Announced off loopback (where others can reach it), under this name.
+    let announce = (!listen.ip().is_loopback()
+        && !run.no_announce
+        && file.announce.unwrap_or(true))
+    .then(|| {
+        run.name
+            .clone()
+            .or_else(|| file.name.clone())
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(refill_service::announce::default_name)
+    });
     let sandbox = run.sandbox || file.sandbox.unwrap_or(false);
     let speed = either(run.speed, file.speed, "speed", check_speed)?.unwrap_or(1.0);
     let mut limits = refill_service::http::serve::Limits::default();
@@ -453,7 +472,7 @@ fn service_config(
             std::time::Duration::from_secs(60)
         }),
     };
-    Ok((config, certificate))
+    Ok((config, certificate, announce))
 }
 
 /// The service's HTTPS certificate, and whether it was made just now.
@@ -679,7 +698,7 @@ async fn main() -> ExitCode {
     if let Some(command) = cli.command {
         return operate(&cli.place, &cli.run.https, command).await;
     }
-    let (config, certificate) =
+    let (config, certificate, announce) =
         match file_config(&cli.place).and_then(|file| service_config(cli.run, &cli.place, file)) {
             Ok(config) => config,
             Err(message) => {
@@ -695,6 +714,26 @@ async fn main() -> ExitCode {
         }
     };
     println!("Refill service listening on {}", service.base_url());
+    let fingerprint = certificate
+        .as_ref()
+        .map(|c| c.tls.fingerprint().to_string());
+    let announcement = announce.and_then(|name| {
+        match refill_service::announce::Announcement::start(
+            &name,
+            service.local_addr().port(),
+            fingerprint.as_deref(),
+        ) {
+            Ok(announcement) => {
+                println!("Announced on the local network as \"{name}\" (_refill._tcp).");
+                Some(announcement)
+            }
+            Err(e) => {
+                // The service works without it: the app can be given its address.
+                eprintln!("refill-service: {e}");
+                None
+            }
+        }
+    });
     if let Some(certificate) = certificate {
         if let Some(folder) = certificate.made_in {
             println!(
@@ -710,6 +749,9 @@ async fn main() -> ExitCode {
         );
     }
     stopped().await;
+    if let Some(announcement) = announcement {
+        announcement.stop();
+    }
     service.shutdown().await;
     ExitCode::SUCCESS
 }

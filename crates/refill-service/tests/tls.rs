@@ -211,8 +211,15 @@ async fn off_loopback_the_service_is_https_unless_told_plain_http_and_slow_hands
     let data = dir.path().join("data");
     let served = start({
         let mut c = service(dir.path());
-        c.args(["--listen", "0.0.0.0:0", "--read-timeout", "1"])
-            .env("REFILL_DATA_DIR", &data);
+        // Not announced: nothing of the test leaves this machine.
+        c.args([
+            "--listen",
+            "0.0.0.0:0",
+            "--read-timeout",
+            "1",
+            "--no-announce",
+        ])
+        .env("REFILL_DATA_DIR", &data);
         c
     });
     assert!(served.url.starts_with("https://"), "{}", served.url);
@@ -258,7 +265,7 @@ async fn off_loopback_the_service_is_https_unless_told_plain_http_and_slow_hands
     // Behind a reverse proxy: plain HTTP, said so.
     let plain = start({
         let mut c = service(dir.path());
-        c.args(["--listen", "0.0.0.0:0", "--plain-http"]);
+        c.args(["--listen", "0.0.0.0:0", "--plain-http", "--no-announce"]);
         c
     });
     assert!(plain.url.starts_with("http://"), "{}", plain.url);

@@ -308,3 +308,103 @@ pub async fn tokens_with(
     };
     Ok((token("access_token")?, token("refresh_token")?))
 }
+
+/// Two network namespaces joined by a veth pair, each with its own address on a small subnet
+/// and a multicast route over the pair: a private local network for tests of what goes over
+/// one (mDNS announcements and queries), from which nothing leaves this machine. Removed when
+/// dropped. Making it needs root (CAP_NET_ADMIN) and iproute2's `ip`.
+#[derive(Debug)]
+pub struct NetworkPair {
+    /// The namespace where the service runs.
+    pub service: String,
+    /// The namespace where the app (or another client) runs.
+    pub app: String,
+    /// The service side's address.
+    pub service_ip: String,
+    /// The app side's address.
+    pub app_ip: String,
+}
+
+impl NetworkPair {
+    /// A new pair named after `tag` and this process.
+    pub fn new(tag: &str) -> Result<Self, String> {
+        let id = std::process::id();
+        let subnet = format!("10.77.{}", id % 250);
+        let pair = Self {
+            service: format!("refill-{tag}-{id}-s"),
+            app: format!("refill-{tag}-{id}-a"),
+            service_ip: format!("{subnet}.1"),
+            app_ip: format!("{subnet}.2"),
+        };
+        let (veth_s, veth_a) = (
+            format!("rf{}s", id % 100_000),
+            format!("rf{}a", id % 100_000),
+        );
+        let mut steps: Vec<Vec<String>> = vec![
+            vec!["netns".into(), "add".into(), pair.service.clone()],
+            vec!["netns".into(), "add".into(), pair.app.clone()],
+            [
+                "link",
+                "add",
+                &veth_s,
+                "netns",
+                &pair.service,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                &veth_a,
+                "netns",
+                &pair.app,
+            ]
+            .map(str::to_owned)
+            .to_vec(),
+        ];
+        for (ns, veth, ip) in [
+            (&pair.service, &veth_s, &pair.service_ip),
+            (&pair.app, &veth_a, &pair.app_ip),
+        ] {
+            for step in [
+                vec!["-n", ns, "link", "set", "lo", "up"],
+                vec!["-n", ns, "addr", "add", &format!("{ip}/24"), "dev", veth],
+                vec!["-n", ns, "link", "set", veth, "up", "multicast", "on"],
+                vec!["-n", ns, "route", "add", "224.0.0.0/4", "dev", veth],
+            ] {
+                steps.push(step.into_iter().map(str::to_owned).collect());
+            }
+        }
+        for step in steps {
+            let out = std::process::Command::new("ip")
+                .args(&step)
+                .output()
+                .map_err(|e| format!("ip could not be run: {e}"))?;
+            if !out.status.success() {
+                return Err(format!(
+                    "ip {} failed (this needs root): {}",
+                    step.join(" "),
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ));
+            }
+        }
+        Ok(pair)
+    }
+
+    /// `program` run in the namespace `ns` (one of [`NetworkPair::service`] and
+    /// [`NetworkPair::app`]).
+    pub fn command(&self, ns: &str, program: impl AsRef<std::ffi::OsStr>) -> std::process::Command {
+        let mut command = std::process::Command::new("ip");
+        command.args(["netns", "exec", ns]).arg(program);
+        command
+    }
+}
+
+impl Drop for NetworkPair {
+    fn drop(&mut self) {
+        // Deleting a namespace deletes its end of the pair, and with it the other end.
+        for ns in [&self.service, &self.app] {
+            let _ = std::process::Command::new("ip")
+                .args(["netns", "del", ns])
+                .output();
+        }
+    }
+}

@@ -94,4 +94,32 @@ describe("choosing the Refill service", () => {
     expect((await screen.findByTestId("service-error")).textContent).toContain("different certificate");
     expect(screen.queryByTestId("service-trust")).toBeNull();
   });
+
+  it("lists the Refill services on this network and checks the one picked, warning when it presents another certificate than it announced", async () => {
+    const announced = "AA:" + "00:".repeat(30) + "AA";
+    const presented = "BB:" + "00:".repeat(30) + "BB";
+    const a = api({
+      discoverServices: vi.fn(async () => [
+        { name: "Refill on nas", url: "https://192.168.1.20:8750", fingerprint: announced, version: "0.1.0" },
+      ]),
+      checkService: vi.fn(async (url: string) => ({ url, version: "0.1.0", sandbox: false, fingerprint: presented })),
+    });
+    render(ServiceSection, { props: { api: a } });
+    await fireEvent.click(await screen.findByTestId("service-look"));
+    const item = await screen.findByTestId("service-found-item");
+    expect(item.textContent).toContain("Refill on nas");
+    expect(screen.getByTestId("service-found").textContent).toContain("https://192.168.1.20:8750");
+    await fireEvent.click(item);
+    await waitFor(() => expect(a.checkService).toHaveBeenCalledWith("https://192.168.1.20:8750"));
+    expect((screen.getByTestId("service-url") as HTMLInputElement).value).toBe("https://192.168.1.20:8750");
+    expect((await screen.findByTestId("service-fingerprint")).textContent).toBe(presented);
+    expect(screen.getByTestId("service-announced-other").textContent).toContain(announced);
+  });
+
+  it("says when no service announced itself", async () => {
+    const a = api({ discoverServices: vi.fn(async () => []) });
+    render(ServiceSection, { props: { api: a } });
+    await fireEvent.click(await screen.findByTestId("service-look"));
+    expect((await screen.findByTestId("service-none-found")).textContent).toContain("Type its address");
+  });
 });

@@ -42,6 +42,7 @@ export type Api = Pick<
   | "saveSettings"
   | "serviceInfo"
   | "checkService"
+  | "discoverServices"
   | "chooseService"
   | "chooseSignIn"
   | "approvals"

@@ -789,6 +789,24 @@ sandbox: boolean,
  */
 fingerprint: string | null, };
 
+export type FoundService = { 
+/**
+ * The name it announced ("Refill on nas").
+ */
+name: string, 
+/**
+ * Its base URL, by address.
+ */
+url: string, 
+/**
+ * The SHA-256 fingerprint of its certificate, as it announced it.
+ */
+fingerprint: string | null, 
+/**
+ * The version it announced.
+ */
+version: string | null, };
+
 export type ApprovalStatus = "pending" | "approved" | "declined" | "expired";
 
 export type ApprovalView = { 
@@ -917,6 +935,7 @@ export type CommandName =
   | "settings"
   | "save_settings"
   | "check_service"
+  | "discover_services"
   | "choose_service"
   | "choose_sign_in"
   | "approvals"
@@ -1003,6 +1022,8 @@ export const commands = {
   saveSettings: (settings: Settings): Promise<Settings> => invoke("save_settings", { settings }),
   /** Checks that an address is a Refill service that answers: its version, or why not. */
   checkService: (url: string): Promise<ServiceCheck> => invoke("check_service", { url }),
+  /** The Refill services that announce themselves on the local network (mDNS), by name. */
+  discoverServices: (): Promise<Array<FoundService>> => invoke("discover_services"),
   /** Uses the Refill service at an address (checked first; a service with its own certificate needs the fingerprint the person compared and trusted) or, with null, the sandbox on this computer; applied at once. */
   chooseService: (url: string | null, fingerprint: string | null): Promise<ServiceInfo> => invoke("choose_service", { url, fingerprint }),
   /** Signs in with another OAuth 2.0 provider (checked first) or, with null, the service's own sign-in; applied at once. */

@@ -186,7 +186,7 @@ impl Tls {
 }
 
 /// This computer's host name, if it has one.
-fn host_name() -> Option<String> {
+pub(crate) fn host_name() -> Option<String> {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .or_else(|| std::env::var("HOSTNAME").ok())
