@@ -33,6 +33,8 @@ pub const COMMANDS: &[&str] = &[
     "download_my_data",
     "delete_account",
     "list_orders",
+    "order_bought",
+    "order_arrived",
     "inbox",
     "mark_inbox_read",
     "settings",

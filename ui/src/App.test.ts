@@ -38,6 +38,8 @@ function fakeApi(over: Partial<Api> = {}): Api {
       order,
     })),
     cancelOrder: vi.fn(async () => ({ ...order, status: "cancelled" as const, cancellableUntil: null })),
+    orderBought: vi.fn(async () => ({ ...order, status: "shipped" as const, cancellableUntil: null })),
+    orderArrived: vi.fn(async () => ({ ...order, status: "delivered" as const, cancellableUntil: null })),
     account: vi.fn(async () => signedOut),
     startSignIn: vi.fn(async () => ({ authorizeUrl: "http://127.0.0.1:1/ap/oa?x", browserOpened: false })),
     finishSignIn: vi.fn(async () => alex),

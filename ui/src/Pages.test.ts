@@ -83,6 +83,8 @@ function fakeApi(over: Partial<Api> = {}): Api {
       order: anOrder({ eventInstanceId: "refill.v1.o.9" }),
     })),
     cancelOrder: vi.fn(async (id: string) => anOrder({ eventInstanceId: id, status: "cancelled", cancellableUntil: null })),
+    orderBought: vi.fn(async (id: string) => anOrder({ eventInstanceId: id, status: "shipped", cancellableUntil: null })),
+    orderArrived: vi.fn(async (id: string) => anOrder({ eventInstanceId: id, status: "delivered", cancellableUntil: null })),
     account: vi.fn(async () => signedOut),
     startSignIn: vi.fn(async () => ({ authorizeUrl: "x", browserOpened: false })),
     finishSignIn: vi.fn(async () => signedOut),
@@ -228,6 +230,46 @@ describe("the order list", () => {
     await fireEvent.click(screen.getByTestId("order-cancel-refill.v1.o.1"));
     await waitFor(() => expect(api.cancelOrder).toHaveBeenCalledWith("refill.v1.o.1"));
     await waitFor(() => expect(api.listOrders).toHaveBeenCalledTimes(2));
+    // The sandbox ships its orders itself: nothing to say of them.
+    expect(screen.queryByTestId("order-bought-refill.v1.o.1")).toBeNull();
+  });
+
+  it("on a service that does not ship orders, says when one was bought and when it arrived", async () => {
+    const arrivedAt = new Date().toISOString();
+    let orders = [anOrder(), anOrder({ eventInstanceId: "refill.v1.o.2", status: "shipped", cancellableUntil: null })];
+    const api = fakeApi({
+      listButtons: vi.fn(async () => ({
+        tiles: [aTile()],
+        service: { kind: "external" as const, url: "https://home.example:8750", fixed: false, fingerprint: null },
+        offline: null,
+      })),
+      listOrders: vi.fn(async () => ({ orders })),
+      orderBought: vi.fn(async (id: string) => {
+        orders = orders.map((o) => (o.eventInstanceId === id ? { ...o, status: "shipped" as const, cancellableUntil: null } : o));
+        return orders.find((o) => o.eventInstanceId === id) ?? anOrder();
+      }),
+      orderArrived: vi.fn(async (id: string) => {
+        if (id === "refill.v1.o.2") throw { code: "conflict", message: "This order has already arrived." };
+        orders = orders.map((o) => (o.eventInstanceId === id ? { ...o, status: "delivered" as const, deliveredAt: arrivedAt } : o));
+        return orders.find((o) => o.eventInstanceId === id) ?? anOrder();
+      }),
+    });
+    render(App, { props: { api } });
+    await fireEvent.click(await screen.findByTestId("nav-orders"));
+    await waitFor(async () => expect((await screen.findByTestId("order-status-refill.v1.o.1")).textContent).toBe("To buy"));
+    expect(screen.getByTestId("order-status-refill.v1.o.2").textContent).toBe("Bought");
+    // Bought: only "It arrived" is left for it.
+    expect(screen.queryByTestId("order-bought-refill.v1.o.2")).toBeNull();
+    await fireEvent.click(screen.getByTestId("order-bought-refill.v1.o.1"));
+    await waitFor(() => expect(api.orderBought).toHaveBeenCalledWith("refill.v1.o.1"));
+    await waitFor(() => expect(screen.getByTestId("order-status-refill.v1.o.1").textContent).toBe("Bought"));
+    // A refusal is said beside the order.
+    await fireEvent.click(screen.getByTestId("order-arrived-refill.v1.o.2"));
+    expect((await screen.findByRole("alert")).textContent).toContain("already arrived");
+    await fireEvent.click(screen.getByTestId("order-arrived-refill.v1.o.1"));
+    await waitFor(() => expect(screen.getByTestId("order-arrives-refill.v1.o.1").textContent).toContain("Arrived"));
+    expect(screen.getByTestId("order-status-refill.v1.o.1").textContent).toBe("Delivered");
+    expect(screen.queryByTestId("order-arrived-refill.v1.o.1")).toBeNull();
   });
 });
 

@@ -191,7 +191,26 @@ impl Client {
 
     /// `POST /v1/orders/{id}/cancel`.
     pub async fn cancel(&self, event_instance_id: &str) -> Result<OrderView, ClientError> {
-        let path = format!("/v1/orders/{}/cancel", path_segment(event_instance_id));
+        self.order_action(event_instance_id, "cancel").await
+    }
+
+    /// `POST /v1/orders/{eventInstanceId}/bought`: the customer bought it themselves.
+    pub async fn bought(&self, event_instance_id: &str) -> Result<OrderView, ClientError> {
+        self.order_action(event_instance_id, "bought").await
+    }
+
+    /// `POST /v1/orders/{eventInstanceId}/arrived`: it arrived.
+    pub async fn arrived(&self, event_instance_id: &str) -> Result<OrderView, ClientError> {
+        self.order_action(event_instance_id, "arrived").await
+    }
+
+    /// `POST /v1/orders/{eventInstanceId}/{action}`.
+    async fn order_action(
+        &self,
+        event_instance_id: &str,
+        action: &str,
+    ) -> Result<OrderView, ClientError> {
+        let path = format!("/v1/orders/{}/{action}", path_segment(event_instance_id));
         self.send(|| self.http.post(self.url(&path))).await
     }
 

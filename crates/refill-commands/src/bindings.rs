@@ -163,6 +163,10 @@ commands! {
     async press_button(asin: String, confirm_price: Option<i64>) -> PressResult;
     /// Cancels an order while it can still be cancelled.
     async cancel_order(event_instance_id: String) -> OrderView;
+    /// Says the customer bought an order themselves: it is on its way.
+    async order_bought(event_instance_id: String) -> OrderView;
+    /// Says an order arrived: its packs join the home's stock.
+    async order_arrived(event_instance_id: String) -> OrderView;
     /// The service the app talks to.
     sync service_info() -> ServiceInfo;
     /// Called once at the UI's first animation frame (start-up measurement).

@@ -471,6 +471,34 @@ impl AppCore {
         Ok(order)
     }
 
+    /// Says the customer bought an order themselves (where the service does not fulfil orders
+    /// itself): it is on its way.
+    pub async fn order_bought(&self, event_instance_id: String) -> Result<OrderView, AppError> {
+        let client = self.client().await?;
+        let order = client
+            .bought(&event_instance_id)
+            .await
+            .map_err(|e| self.error(e, Doing::Changing))?;
+        cache::set_open_order(
+            &self.cache_path(),
+            &self.cache_key(),
+            &order.asin,
+            Some(&order),
+        );
+        Ok(order)
+    }
+
+    /// Says an order arrived: its packs join the home's stock of its supply.
+    pub async fn order_arrived(&self, event_instance_id: String) -> Result<OrderView, AppError> {
+        let client = self.client().await?;
+        let order = client
+            .arrived(&event_instance_id)
+            .await
+            .map_err(|e| self.error(e, Doing::Changing))?;
+        cache::set_open_order(&self.cache_path(), &self.cache_key(), &order.asin, None);
+        Ok(order)
+    }
+
     /// The customer's latest orders, newest first.
     pub async fn list_orders(&self) -> Result<OrderList, AppError> {
         let client = self.client().await?;

@@ -222,6 +222,14 @@ pub struct OrderView {
     #[serde(with = "rfc3339::option", default)]
     #[ts(type = "string | null")]
     pub cancellable_until: Option<OffsetDateTime>,
+    /// When it shipped (or the customer bought it themselves), once it has.
+    #[serde(with = "rfc3339::option", default)]
+    #[ts(type = "string | null")]
+    pub shipped_at: Option<OffsetDateTime>,
+    /// When it arrived, once it has.
+    #[serde(with = "rfc3339::option", default)]
+    #[ts(type = "string | null")]
+    pub delivered_at: Option<OffsetDateTime>,
 }
 
 /// A virtual Dash button: one recently ordered item that one tap orders again.
@@ -898,6 +906,8 @@ mod tests {
             placed_at: datetime!(2026-11-22 10:00 UTC),
             expected_delivery: datetime!(2026-11-24 10:00 UTC),
             cancellable_until: None,
+            shipped_at: None,
+            delivered_at: None,
         };
         let json = serde_json::to_value(&order).unwrap();
         assert_eq!(json["placedAt"], "2026-11-22T10:00:00Z");

@@ -26,6 +26,8 @@ export type Api = Pick<
   | "cancelSignIn"
   | "signOut"
   | "listOrders"
+  | "orderBought"
+  | "orderArrived"
   | "slotInventory"
   | "changeSlot"
   | "removeDevice"

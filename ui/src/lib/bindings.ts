@@ -85,7 +85,15 @@ expectedDelivery: string,
 /**
  * Until when it can be cancelled; absent once it no longer can be.
  */
-cancellableUntil: string | null, };
+cancellableUntil: string | null, 
+/**
+ * When it shipped (or the customer bought it themselves), once it has.
+ */
+shippedAt: string | null, 
+/**
+ * When it arrived, once it has.
+ */
+deliveredAt: string | null, };
 
 export type ButtonTile = { 
 /**
@@ -901,6 +909,8 @@ export type CommandName =
   | "list_buttons"
   | "press_button"
   | "cancel_order"
+  | "order_bought"
+  | "order_arrived"
   | "service_info"
   | "ui_ready"
   | "account"
@@ -954,6 +964,10 @@ export const commands = {
   pressButton: (asin: string, confirmPrice: number | null): Promise<PressResult> => invoke("press_button", { asin, confirmPrice }),
   /** Cancels an order while it can still be cancelled. */
   cancelOrder: (eventInstanceId: string): Promise<OrderView> => invoke("cancel_order", { eventInstanceId }),
+  /** Says the customer bought an order themselves: it is on its way. */
+  orderBought: (eventInstanceId: string): Promise<OrderView> => invoke("order_bought", { eventInstanceId }),
+  /** Says an order arrived: its packs join the home's stock. */
+  orderArrived: (eventInstanceId: string): Promise<OrderView> => invoke("order_arrived", { eventInstanceId }),
   /** The service the app talks to. */
   serviceInfo: (): Promise<ServiceInfo> => invoke("service_info"),
   /** Called once at the UI's first animation frame (start-up measurement). */

@@ -16,6 +16,8 @@ export function anOrder(over: Partial<OrderView> = {}): OrderView {
     placedAt: new Date(now).toISOString(),
     expectedDelivery: new Date(now + 2 * 86400_000).toISOString(),
     cancellableUntil: new Date(now + 86400_000).toISOString(),
+    shippedAt: null,
+    deliveredAt: null,
     ...over,
   };
 }

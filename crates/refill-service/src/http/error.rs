@@ -360,6 +360,7 @@ impl From<crate::store::StoreError> for Error {
             crate::store::StoreError::NotFound(m) => Error::not_found(m),
             crate::store::StoreError::NotCancellable(m) => Error::new(Kind::NotCancellable, m),
             crate::store::StoreError::ApprovalClosed(m) => Error::new(Kind::ApprovalClosed, m),
+            crate::store::StoreError::Conflict(m) => Error::new(Kind::Conflict, m),
             crate::store::StoreError::Refused(m) => Error::bad_request(m),
             crate::store::StoreError::Database(e) => Error::internal(e),
         }

@@ -10,6 +10,7 @@
 //! | GET | `/v1/orders?limit=` | [`OrderList`]: the customer's orders, newest first |
 //! | GET | `/v1/orders/{eventInstanceId}` | [`OrderView`] |
 //! | POST | `/v1/orders/{eventInstanceId}/cancel` | [`OrderView`], or `409 order_not_cancellable` |
+//! | POST | `/v1/orders/{eventInstanceId}/bought`, `/arrived` | [`OrderView`]: what the customer says of an order they buy themselves (shipped; delivered, its packs at home), or `409 conflict` (cancelled, already arrived, bought twice) |
 //! | DELETE | `/v1/devices/{model}/{serial}?cancelOrders=` | `204`: the device is removed from the account, as its own DRS deregistration would; `cancelOrders=true` first cancels its orders that still can be |
 //! | PATCH | `/v1/devices/{model}/{serial}` | [`DeviceView`]: renamed ([`DeviceChange`]) |
 //! | GET, PATCH | `/v1/devices/{model}/{serial}/slots/{slotId}` | [`SlotInventory`]; [`SlotSettings`] changes it (its product too) |
@@ -66,6 +67,8 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/orders", get(orders))
         .route("/v1/orders/{id}", get(order))
         .route("/v1/orders/{id}/cancel", post(cancel))
+        .route("/v1/orders/{id}/bought", post(bought))
+        .route("/v1/orders/{id}/arrived", post(arrived))
 }
 
 async fn buttons(
@@ -437,6 +440,38 @@ async fn cancel(
 ) -> Result<Json<OrderView>, Error> {
     let now = state.inner.clock.now();
     Ok(Json(state.inner.store.cancel(customer, &id, now).await?))
+}
+
+async fn bought(
+    State(state): State<AppState>,
+    Customer { id: customer }: Customer,
+    Path(id): Path<String>,
+) -> Result<Json<OrderView>, Error> {
+    let now = state.inner.clock.now();
+    let step = crate::store::fulfilment::Step::Bought;
+    Ok(Json(
+        state
+            .inner
+            .store
+            .order_step(customer, &id, step, now)
+            .await?,
+    ))
+}
+
+async fn arrived(
+    State(state): State<AppState>,
+    Customer { id: customer }: Customer,
+    Path(id): Path<String>,
+) -> Result<Json<OrderView>, Error> {
+    let now = state.inner.clock.now();
+    let step = crate::store::fulfilment::Step::Arrived;
+    Ok(Json(
+        state
+            .inner
+            .store
+            .order_step(customer, &id, step, now)
+            .await?,
+    ))
 }
 
 async fn customer_slot(

@@ -1,12 +1,16 @@
 //! Moving orders along: placed → shipped once the cancellation window has closed, shipped →
-//! delivered at the expected delivery time. A delivery for a device slot adds its packs to the
-//! stock on hand in the home, and teaches the product's lead time (placed → delivered, see
-//! [`refill_core::replenish::LeadTime`]), which the reorder rule plans with. Each step records its event (`ItemShipped`, `ItemDelivered`) in the
+//! delivered at the expected delivery time (the sandbox's own fulfilment); or, where the service
+//! does not fulfil orders itself, as the customer says ([`Store::order_step`]: bought, then
+//! arrived). Each step's time is kept on the order (`shipped_at_ms`, `delivered_at_ms`). A
+//! delivery for a device slot adds its packs to the stock on hand in the home, and teaches the
+//! product's lead time (placed → delivered, see [`refill_core::replenish::LeadTime`]), which the
+//! reorder rule plans with. Each step records its event (`ItemShipped`, `ItemDelivered`) in the
 //! same transaction. The sandbox runs this on a schedule (see [`spawn`]); tests call
 //! [`Store::fulfil`] with their own clock.
 
 use crate::store::inventory::record_event;
 use crate::store::to_ms;
+use crate::store::StoreError;
 use crate::Store;
 use refill_core::replenish::LeadTime;
 use refill_core::SharedClock;
@@ -23,85 +27,165 @@ pub struct Fulfilled {
     pub delivered: usize,
 }
 
-impl Store {
-    /// Ships the orders whose cancellation window has closed and delivers the shipped ones
-    /// that are due, as of `now`.
-    pub async fn fulfil(&self, now: OffsetDateTime) -> Result<Fulfilled, sqlx::Error> {
-        let mut done = Fulfilled::default();
-        let mut tx = self.write().await?;
-        let due = sqlx::query(
-            "SELECT o.id, o.event_instance_id, o.customer_id, o.device_id, o.slot_id, o.asin, \
-                    o.quantity, o.kind, o.status, o.placed_at_ms, o.expected_delivery_ms, \
-                    p.pack_quantity, p.title \
-             FROM orders o JOIN products p ON p.asin = o.asin \
-             WHERE (o.status = 'placed' AND o.cancellable_until_ms <= $1) \
-                OR (o.status = 'shipped' AND o.expected_delivery_ms <= $1) \
-             ORDER BY o.id",
-        )
-        .bind(to_ms(now))
-        .fetch_all(&mut *tx)
-        .await?;
-        for row in due {
-            let id: i64 = row.try_get("id")?;
-            let status: String = row.try_get("status")?;
-            let device: Option<i64> = row.try_get("device_id")?;
-            let slot: Option<String> = row.try_get("slot_id")?;
-            let quantity: i64 = row.try_get("quantity")?;
-            let pack: f64 = row.try_get("pack_quantity")?;
-            let delivered_too =
-                status == "placed" && row.try_get::<i64, _>("expected_delivery_ms")? <= to_ms(now);
-            let body = json!({
+/// What an order's steps read: orders `o` joined with products `p`.
+const MOVING: &str = "o.id, o.event_instance_id, o.customer_id, o.device_id, o.slot_id, o.asin, \
+     o.quantity, o.kind, o.status, o.placed_at_ms, o.expected_delivery_ms, p.pack_quantity, \
+     p.title";
+
+/// An order being moved along.
+struct Moving {
+    id: i64,
+    customer: i64,
+    device: Option<i64>,
+    slot: Option<String>,
+    asin: String,
+    quantity: i64,
+    pack: f64,
+    status: String,
+    placed: OffsetDateTime,
+    promised: OffsetDateTime,
+    /// What its events say.
+    body: serde_json::Value,
+}
+
+impl Moving {
+    fn of(row: &crate::store::db::DbRow) -> Result<Self, sqlx::Error> {
+        let slot: Option<String> = row.try_get("slot_id")?;
+        let quantity: i64 = row.try_get("quantity")?;
+        let promised = crate::store::from_ms(row.try_get("expected_delivery_ms")?);
+        Ok(Self {
+            id: row.try_get("id")?,
+            customer: row.try_get("customer_id")?,
+            device: row.try_get("device_id")?,
+            asin: row.try_get("asin")?,
+            quantity,
+            pack: row.try_get("pack_quantity")?,
+            status: row.try_get("status")?,
+            placed: crate::store::from_ms(row.try_get("placed_at_ms")?),
+            promised,
+            body: json!({
                 "eventInstanceId": row.try_get::<String, _>("event_instance_id")?,
                 "asin": row.try_get::<String, _>("asin")?,
                 "title": row.try_get::<String, _>("title")?,
                 "slotId": slot,
                 "quantity": quantity,
                 "test": row.try_get::<String, _>("kind")? == "test",
-                "expectedDelivery": crate::store::from_ms(row.try_get("expected_delivery_ms")?)
+                "expectedDelivery": promised
                     .format(&time::format_description::well_known::Rfc3339)
                     .unwrap_or_default(),
-            });
-            let customer: i64 = row.try_get("customer_id")?;
-            if status == "placed" {
-                sqlx::query(
-                    "UPDATE orders SET status = 'shipped', updated_at_ms = $1 WHERE id = $2",
-                )
-                .bind(to_ms(now))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-                record_event(&mut tx, customer, device, "ItemShipped", &body, now).await?;
+            }),
+            slot,
+        })
+    }
+
+    /// Marks it shipped (or bought by the customer) at `now`, with its event, in `tx`.
+    async fn ship(
+        &self,
+        tx: &mut crate::store::db::DbConnection,
+        now: OffsetDateTime,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE orders SET status = 'shipped', shipped_at_ms = $1, updated_at_ms = $1 \
+             WHERE id = $2",
+        )
+        .bind(to_ms(now))
+        .bind(self.id)
+        .execute(&mut *tx)
+        .await?;
+        record_event(
+            tx,
+            self.customer,
+            self.device,
+            "ItemShipped",
+            &self.body,
+            now,
+        )
+        .await
+    }
+
+    /// Marks it delivered at `now`: its packs join the home's stock of its slot, the product's
+    /// lead time learns how long it took, and its event is recorded, in `tx`.
+    async fn deliver(
+        &self,
+        tx: &mut crate::store::db::DbConnection,
+        now: OffsetDateTime,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE orders SET status = 'delivered', delivered_at_ms = $1, updated_at_ms = $1 \
+             WHERE id = $2",
+        )
+        .bind(to_ms(now))
+        .bind(self.id)
+        .execute(&mut *tx)
+        .await?;
+        if let (Some(device), Some(slot)) = (self.device, &self.slot) {
+            sqlx::query(
+                "INSERT INTO slot_inventory (device_id, slot_id, on_hand, updated_at_ms) \
+                 VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (device_id, slot_id) DO UPDATE SET \
+                     on_hand = slot_inventory.on_hand + excluded.on_hand, \
+                     settings_version = slot_inventory.settings_version + 1, \
+                     updated_at_ms = excluded.updated_at_ms",
+            )
+            .bind(device)
+            .bind(slot)
+            .bind(self.pack * self.quantity as f64)
+            .bind(to_ms(now))
+            .execute(&mut *tx)
+            .await?;
+        }
+        learn_lead_time(
+            tx,
+            &self.asin,
+            self.promised - self.placed,
+            now - self.placed,
+        )
+        .await?;
+        record_event(
+            tx,
+            self.customer,
+            self.device,
+            "ItemDelivered",
+            &self.body,
+            now,
+        )
+        .await
+    }
+}
+
+/// What the customer says of an order the service does not fulfil itself (manual fulfilment:
+/// they buy it where they like).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// They bought it: it is on its way (and can no longer be cancelled here).
+    Bought,
+    /// It arrived (bought too, if they had not said so).
+    Arrived,
+}
+
+impl Store {
+    /// Ships the orders whose cancellation window has closed and delivers the shipped ones
+    /// that are due, as of `now`.
+    pub async fn fulfil(&self, now: OffsetDateTime) -> Result<Fulfilled, sqlx::Error> {
+        let mut done = Fulfilled::default();
+        let mut tx = self.write().await?;
+        let due = sqlx::query(&format!(
+            "SELECT {MOVING} FROM orders o JOIN products p ON p.asin = o.asin \
+             WHERE (o.status = 'placed' AND o.cancellable_until_ms <= $1) \
+                OR (o.status = 'shipped' AND o.expected_delivery_ms <= $1) \
+             ORDER BY o.id"
+        ))
+        .bind(to_ms(now))
+        .fetch_all(&mut *tx)
+        .await?;
+        for row in due {
+            let order = Moving::of(&row)?;
+            if order.status == "placed" {
+                order.ship(&mut tx, now).await?;
                 done.shipped += 1;
             }
-            if status == "shipped" || delivered_too {
-                sqlx::query(
-                    "UPDATE orders SET status = 'delivered', updated_at_ms = $1 WHERE id = $2",
-                )
-                .bind(to_ms(now))
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-                if let (Some(device), Some(slot)) = (device, &slot) {
-                    sqlx::query(
-                        "INSERT INTO slot_inventory (device_id, slot_id, on_hand, updated_at_ms) \
-                         VALUES ($1, $2, $3, $4) \
-                         ON CONFLICT (device_id, slot_id) DO UPDATE SET \
-                             on_hand = slot_inventory.on_hand + excluded.on_hand, \
-                             settings_version = slot_inventory.settings_version + 1, \
-                             updated_at_ms = excluded.updated_at_ms",
-                    )
-                    .bind(device)
-                    .bind(slot)
-                    .bind(pack * quantity as f64)
-                    .bind(to_ms(now))
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                let asin: String = row.try_get("asin")?;
-                let placed = crate::store::from_ms(row.try_get("placed_at_ms")?);
-                let promised = crate::store::from_ms(row.try_get("expected_delivery_ms")?);
-                learn_lead_time(&mut tx, &asin, promised - placed, now - placed).await?;
-                record_event(&mut tx, customer, device, "ItemDelivered", &body, now).await?;
+            if order.status == "shipped" || (order.status == "placed" && order.promised <= now) {
+                order.deliver(&mut tx, now).await?;
                 done.delivered += 1;
             }
         }
@@ -110,6 +194,50 @@ impl Store {
             self.events_committed();
         }
         Ok(done)
+    }
+
+    /// Moves `customer`'s order on as they say (`step`), at `now`: bought (shipped), or arrived
+    /// (delivered: its packs join the home's stock). An order that was cancelled or already
+    /// arrived, or bought twice, is refused in words.
+    pub async fn order_step(
+        &self,
+        customer: i64,
+        event_instance_id: &str,
+        step: Step,
+        now: OffsetDateTime,
+    ) -> Result<refill_wire::OrderView, StoreError> {
+        let mut tx = self.write().await?;
+        let row = sqlx::query(&format!(
+            "SELECT {MOVING} FROM orders o JOIN products p ON p.asin = o.asin \
+             WHERE o.customer_id = $1 AND o.event_instance_id = $2"
+        ))
+        .bind(customer)
+        .bind(event_instance_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("There is no order {event_instance_id}.")))?;
+        let order = Moving::of(&row)?;
+        let refused = |why: &str| Err(StoreError::Conflict(why.to_owned()));
+        match (step, order.status.as_str()) {
+            (_, "cancelled") => {
+                return refused("This order was cancelled: there is nothing to buy or receive.")
+            }
+            (_, "delivered") => return refused("This order has already arrived."),
+            (Step::Bought, "shipped") => {
+                return refused("This order is already bought: say when it arrives.")
+            }
+            (Step::Bought, _) => order.ship(&mut tx, now).await?,
+            (Step::Arrived, "placed") => {
+                order.ship(&mut tx, now).await?;
+                order.deliver(&mut tx, now).await?;
+            }
+            (Step::Arrived, _) => order.deliver(&mut tx, now).await?,
+        }
+        tx.commit().await?;
+        self.events_committed();
+        self.order(customer, event_instance_id, now)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("There is no order {event_instance_id}.")))
     }
 }
 

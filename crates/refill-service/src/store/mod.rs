@@ -62,6 +62,9 @@ pub enum StoreError {
     /// The approval request was answered already, or expired.
     #[error("{0}")]
     ApprovalClosed(String),
+    /// It clashes with where things are (an order that already arrived); the message says how.
+    #[error("{0}")]
+    Conflict(String),
     /// The database failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
@@ -457,7 +460,8 @@ pub(crate) async fn place_in(
 
 /// The columns an [`OrderView`] is built from (orders `o` joined with products `p`).
 const ORDER_COLUMNS: &str = "o.event_instance_id, o.asin, p.title, o.status, o.quantity, \
-     o.price_minor, o.currency, o.placed_at_ms, o.expected_delivery_ms, o.cancellable_until_ms";
+     o.price_minor, o.currency, o.placed_at_ms, o.expected_delivery_ms, o.cancellable_until_ms, \
+     o.shipped_at_ms, o.delivered_at_ms";
 
 fn order_from_row(row: &DbRow, now: OffsetDateTime) -> Result<OrderView, sqlx::Error> {
     let status_text: String = row.try_get("status")?;
@@ -477,6 +481,10 @@ fn order_from_row(row: &DbRow, now: OffsetDateTime) -> Result<OrderView, sqlx::E
         placed_at: from_ms(row.try_get("placed_at_ms")?),
         expected_delivery: from_ms(row.try_get("expected_delivery_ms")?),
         cancellable_until: (status == OrderStatus::Placed && now < until).then_some(until),
+        shipped_at: row.try_get::<Option<i64>, _>("shipped_at_ms")?.map(from_ms),
+        delivered_at: row
+            .try_get::<Option<i64>, _>("delivered_at_ms")?
+            .map(from_ms),
     })
 }
 
