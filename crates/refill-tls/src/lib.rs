@@ -5,8 +5,8 @@
 //!
 //! * [`Fingerprint`]: a certificate's SHA-256, written as browsers and `openssl x509
 //!   -fingerprint -sha256` write it (`AB:CD:…`, 32 pairs), read in any of the usual forms.
-//! * [`presented`]: the certificate a service presents, looked at without trusting it (a TLS
-//!   handshake and nothing else: no request is sent).
+//! * [`presented`]: the certificate a service presents, looked at without trusting it (its
+//!   `GET /health`: nothing secret is sent).
 //! * [`pin`]: that certificate, when its fingerprint is the one given.
 //! * [`Trust`]: how a client trusts the service: the system's authorities, or one pinned
 //!   certificate and no other. [`Trust::client_builder`] makes the `reqwest` client of every
@@ -239,101 +239,77 @@ pub enum CertificateProblem {
     },
 }
 
-/// The host, port and server name of an `https://` URL.
-fn endpoint(url: &str) -> Result<(String, u16), TlsError> {
+/// `url` if it is an `https://` address.
+fn https(url: &str) -> Result<url::Url, TlsError> {
     let not_https = || TlsError::NotHttps {
         url: url.to_owned(),
     };
     let parsed = url::Url::parse(url).map_err(|_| not_https())?;
-    if parsed.scheme() != "https" {
+    if parsed.scheme() != "https" || parsed.host().is_none() {
         return Err(not_https());
     }
-    let host = match parsed.host() {
-        Some(url::Host::Domain(name)) => name.to_owned(),
-        Some(url::Host::Ipv4(ip)) => ip.to_string(),
-        Some(url::Host::Ipv6(ip)) => ip.to_string(),
-        None => return Err(not_https()),
-    };
-    Ok((host, parsed.port_or_known_default().unwrap_or(443)))
+    Ok(parsed)
 }
 
-/// A TLS handshake with the service at `url` through `connector`: the certificate it presented,
-/// or why the handshake failed (`Err(Ok(detail))`), or why no connection was made (`Err(Err)`).
-async fn handshake(
-    url: &str,
-    connector: native_tls::TlsConnector,
-) -> Result<Certificate, Result<String, TlsError>> {
-    let (host, port) = endpoint(url).map_err(Err)?;
-    let unreachable = |detail: String| {
-        Err(TlsError::Unreachable {
-            url: url.to_owned(),
-            detail,
-        })
-    };
-    let tcp =
-        match tokio::time::timeout(TIMEOUT, tokio::net::TcpStream::connect((&*host, port))).await {
-            Ok(Ok(tcp)) => tcp,
-            Ok(Err(e)) => return Err(unreachable(e.to_string())),
-            Err(_) => return Err(unreachable("it did not answer in time".to_owned())),
-        };
-    let connector = tokio_native_tls::TlsConnector::from(connector);
-    let stream = match tokio::time::timeout(TIMEOUT, connector.connect(&host, tcp)).await {
-        Ok(Ok(stream)) => stream,
-        Ok(Err(e)) => return Err(Ok(e.to_string())),
-        Err(_) => {
-            return Err(unreachable(
-                "it did not finish a secure handshake in time".to_owned(),
-            ))
-        }
-    };
-    match stream.get_ref().peer_certificate() {
-        Ok(Some(certificate)) => certificate
-            .to_der()
-            .map(Certificate::from_der)
-            .map_err(|e| unreachable(e.to_string())),
-        Ok(None) => Err(unreachable("it presented no certificate".to_owned())),
-        Err(e) => Err(unreachable(e.to_string())),
+/// `GET /health` on the service at `url` with a client built by `builder`: the certificate it
+/// presented (when the client asked for it), or why no answer came. (Through reqwest, whose TLS
+/// the app has anyway: a handshake of our own cost the app's binary more.)
+async fn ask(
+    url: &url::Url,
+    builder: reqwest::ClientBuilder,
+) -> Result<Option<Certificate>, String> {
+    let client = builder
+        .connect_timeout(TIMEOUT)
+        .timeout(TIMEOUT * 2)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| e.to_string())?;
+    let health = url.join("health").map_err(|e| e.to_string())?;
+    let response = client.get(health).send().await.map_err(|e| causes(&e))?;
+    Ok(response
+        .extensions()
+        .get::<reqwest::tls::TlsInfo>()
+        .and_then(reqwest::tls::TlsInfo::peer_certificate)
+        .map(|der| Certificate::from_der(der.to_vec())))
+}
+
+/// An error and its causes, in one line.
+fn causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
     }
+    text
 }
 
-/// A connector that accepts any certificate, for looking at it.
-fn looking() -> Result<native_tls::TlsConnector, native_tls::Error> {
-    native_tls::TlsConnector::builder()
+/// The base of `url` as a directory, so that joining `health` keeps its path.
+fn base(mut url: url::Url) -> url::Url {
+    if !url.path().ends_with('/') {
+        let path = format!("{}/", url.path());
+        url.set_path(&path);
+    }
+    url
+}
+
+/// The certificate the service at `url` (`https://…`) presents, looked at without trusting it
+/// (nothing secret is sent: a `GET /health`).
+pub async fn presented(url: &str) -> Result<Certificate, TlsError> {
+    let parsed = base(https(url)?);
+    let looking = reqwest::Client::builder()
         .danger_accept_invalid_certs(true)
         .danger_accept_invalid_hostnames(true)
-        .build()
-}
-
-/// A connector that trusts as `trust` says.
-fn checking(trust: &Trust) -> Result<native_tls::TlsConnector, native_tls::Error> {
-    let mut builder = native_tls::TlsConnector::builder();
-    if let Trust::Pinned(certificate) = trust {
-        builder
-            .disable_built_in_roots(true)
-            .danger_accept_invalid_hostnames(true);
-        if let Ok(root) = native_tls::Certificate::from_der(&certificate.der) {
-            builder.add_root_certificate(root);
-        }
-    }
-    builder.build()
-}
-
-/// The certificate the service at `url` (`https://…`) presents, looked at without trusting it:
-/// a TLS handshake and nothing more.
-pub async fn presented(url: &str) -> Result<Certificate, TlsError> {
-    let connector = looking().map_err(|e| TlsError::Unreachable {
+        .tls_info(true);
+    let unreachable = |detail: String| TlsError::Unreachable {
         url: url.to_owned(),
-        detail: e.to_string(),
-    })?;
-    handshake(url, connector)
+        detail,
+    };
+    ask(&parsed, looking)
         .await
-        .map_err(|failed| match failed {
-            Ok(detail) => TlsError::Unreachable {
-                url: url.to_owned(),
-                detail,
-            },
-            Err(e) => e,
-        })
+        .map_err(unreachable)?
+        .ok_or_else(|| unreachable("it presented no certificate".to_owned()))
 }
 
 /// The certificate of the service at `url`, when its fingerprint is `expected`.
@@ -366,21 +342,18 @@ pub async fn problem(url: &str, trust: &Trust) -> Option<CertificateProblem> {
             });
         }
     }
-    let connector = checking(trust).ok()?;
-    match handshake(url, connector).await {
-        Ok(_) | Err(Err(_)) => None,
-        Err(Ok(detail)) => Some(match trust {
-            Trust::System => CertificateProblem::Untrusted {
-                url: url.to_owned(),
-                found,
-            },
-            Trust::Pinned(_) => CertificateProblem::Unusable {
-                url: url.to_owned(),
-                found,
-                detail,
-            },
-        }),
-    }
+    let detail = ask(&base(https(url).ok()?), trust.client_builder()).await.err()?;
+    Some(match trust {
+        Trust::System => CertificateProblem::Untrusted {
+            url: url.to_owned(),
+            found,
+        },
+        Trust::Pinned(_) => CertificateProblem::Unusable {
+            url: url.to_owned(),
+            found,
+            detail,
+        },
+    })
 }
 
 #[cfg(test)]
@@ -422,18 +395,14 @@ mod tests {
     }
 
     #[test]
-    fn only_https_addresses_have_certificates() {
+    fn only_https_addresses_have_certificates_and_health_is_asked_below_their_path() {
         assert!(matches!(
-            endpoint("http://127.0.0.1:8750"),
+            https("http://127.0.0.1:8750"),
             Err(TlsError::NotHttps { .. })
         ));
-        assert_eq!(
-            endpoint("https://[::1]:8750/x").unwrap(),
-            ("::1".to_owned(), 8750)
-        );
-        assert_eq!(
-            endpoint("https://refill.local").unwrap(),
-            ("refill.local".to_owned(), 443)
-        );
+        assert!(matches!(https("not a url"), Err(TlsError::NotHttps { .. })));
+        let at = |u: &str| base(https(u).unwrap()).join("health").unwrap().to_string();
+        assert_eq!(at("https://[::1]:8750"), "https://[::1]:8750/health");
+        assert_eq!(at("https://home.local/refill"), "https://home.local/refill/health");
     }
 }
