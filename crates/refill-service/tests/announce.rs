@@ -7,7 +7,7 @@
 
 use refill_testkit::NetworkPair;
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 
 /// python-zeroconf browsing for `_refill._tcp` on the interface with address argv[1] for
 /// argv[2] seconds: one line per service, name, port, addresses, scheme and fingerprint.
@@ -62,13 +62,7 @@ fn service(net: &NetworkPair, dir: &std::path::Path, args: &[&str]) -> (Child, V
 
 fn stop(mut child: Child) {
     // SIGTERM: the announcement says goodbye, the service exits 0.
-    let pid = child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
-    assert!(child.wait().unwrap().success());
+    refill_testkit::terminate(&mut child);
 }
 
 fn browse(net: &NetworkPair, python: &str, seconds: &str) -> String {

@@ -51,14 +51,7 @@ fn health(url: &str) -> String {
 
 fn stop(child: &mut Child) {
     // SIGTERM, as systemd sends it: the service shuts down and exits 0.
-    let pid = child.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let status = child.wait().unwrap();
-    assert!(status.success(), "stopped with {status}");
+    refill_testkit::terminate(child);
 }
 
 fn write(dir: &Path, text: &str) -> std::path::PathBuf {

@@ -76,13 +76,7 @@ impl Started {
     }
 
     fn stop(mut self) {
-        let pid = self.child.id().to_string();
-        assert!(Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success());
-        assert!(self.child.wait().unwrap().success());
+        refill_testkit::terminate(&mut self.child);
     }
 }
 

@@ -408,3 +408,15 @@ impl Drop for NetworkPair {
         }
     }
 }
+
+/// Stops `child` as systemd stops a service (SIGTERM) and checks that it exited cleanly (0).
+pub fn terminate(child: &mut std::process::Child) {
+    let pid = child.id().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(sent, "SIGTERM could not be sent to {pid}");
+    let status = child.wait().expect("the child could not be waited for");
+    assert!(status.success(), "stopped with {status}");
+}

@@ -342,7 +342,9 @@ pub async fn problem(url: &str, trust: &Trust) -> Option<CertificateProblem> {
             });
         }
     }
-    let detail = ask(&base(https(url).ok()?), trust.client_builder()).await.err()?;
+    let detail = ask(&base(https(url).ok()?), trust.client_builder())
+        .await
+        .err()?;
     Some(match trust {
         Trust::System => CertificateProblem::Untrusted {
             url: url.to_owned(),
@@ -403,6 +405,9 @@ mod tests {
         assert!(matches!(https("not a url"), Err(TlsError::NotHttps { .. })));
         let at = |u: &str| base(https(u).unwrap()).join("health").unwrap().to_string();
         assert_eq!(at("https://[::1]:8750"), "https://[::1]:8750/health");
-        assert_eq!(at("https://home.local/refill"), "https://home.local/refill/health");
+        assert_eq!(
+            at("https://home.local/refill"),
+            "https://home.local/refill/health"
+        );
     }
 }

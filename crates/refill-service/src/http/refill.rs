@@ -26,6 +26,7 @@
 use super::caller::{Customer, SignedInCustomer};
 use super::error::{Error, Kind};
 use super::{json_body, AppState, Params};
+use crate::store::fulfilment::Step;
 use crate::store::inventory::SlotChange;
 use crate::store::items::{home_model, ItemNews, NewItem, HOME_SERIAL};
 use axum::extract::{Path, State};
@@ -443,35 +444,31 @@ async fn cancel(
 }
 
 async fn bought(
-    State(state): State<AppState>,
-    Customer { id: customer }: Customer,
-    Path(id): Path<String>,
+    state: State<AppState>,
+    customer: Customer,
+    id: Path<String>,
 ) -> Result<Json<OrderView>, Error> {
-    let now = state.inner.clock.now();
-    let step = crate::store::fulfilment::Step::Bought;
-    Ok(Json(
-        state
-            .inner
-            .store
-            .order_step(customer, &id, step, now)
-            .await?,
-    ))
+    order_step(state, customer, id, Step::Bought).await
 }
 
 async fn arrived(
+    state: State<AppState>,
+    customer: Customer,
+    id: Path<String>,
+) -> Result<Json<OrderView>, Error> {
+    order_step(state, customer, id, Step::Arrived).await
+}
+
+/// What the customer says of an order they buy themselves.
+async fn order_step(
     State(state): State<AppState>,
     Customer { id: customer }: Customer,
     Path(id): Path<String>,
+    step: Step,
 ) -> Result<Json<OrderView>, Error> {
     let now = state.inner.clock.now();
-    let step = crate::store::fulfilment::Step::Arrived;
-    Ok(Json(
-        state
-            .inner
-            .store
-            .order_step(customer, &id, step, now)
-            .await?,
-    ))
+    let order = state.inner.store.order_step(customer, &id, step, now);
+    Ok(Json(order.await?))
 }
 
 async fn customer_slot(

@@ -78,20 +78,32 @@ impl Moving {
         })
     }
 
+    /// Sets its status to `status` at `now`, the time kept in `at` (a column), in `tx`.
+    async fn set(
+        &self,
+        tx: &mut crate::store::db::DbConnection,
+        status: &str,
+        at: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(&format!(
+            "UPDATE orders SET status = $1, {at} = $2, updated_at_ms = $2 WHERE id = $3"
+        ))
+        .bind(status)
+        .bind(to_ms(now))
+        .bind(self.id)
+        .execute(&mut *tx)
+        .await?;
+        Ok(())
+    }
+
     /// Marks it shipped (or bought by the customer) at `now`, with its event, in `tx`.
     async fn ship(
         &self,
         tx: &mut crate::store::db::DbConnection,
         now: OffsetDateTime,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "UPDATE orders SET status = 'shipped', shipped_at_ms = $1, updated_at_ms = $1 \
-             WHERE id = $2",
-        )
-        .bind(to_ms(now))
-        .bind(self.id)
-        .execute(&mut *tx)
-        .await?;
+        self.set(tx, "shipped", "shipped_at_ms", now).await?;
         record_event(
             tx,
             self.customer,
@@ -110,14 +122,7 @@ impl Moving {
         tx: &mut crate::store::db::DbConnection,
         now: OffsetDateTime,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "UPDATE orders SET status = 'delivered', delivered_at_ms = $1, updated_at_ms = $1 \
-             WHERE id = $2",
-        )
-        .bind(to_ms(now))
-        .bind(self.id)
-        .execute(&mut *tx)
-        .await?;
+        self.set(tx, "delivered", "delivered_at_ms", now).await?;
         if let (Some(device), Some(slot)) = (self.device, &self.slot) {
             sqlx::query(
                 "INSERT INTO slot_inventory (device_id, slot_id, on_hand, updated_at_ms) \
