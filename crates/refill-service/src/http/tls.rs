@@ -120,7 +120,8 @@ impl Tls {
             detail,
         };
         let mut names = vec!["localhost".to_owned()];
-        if let Some(host) = host_name() {
+        let host = host_name();
+        if let Some(host) = host.clone() {
             names.push(format!("{host}.local"));
             names.push(host);
         }
@@ -134,7 +135,7 @@ impl Tls {
         let mut params = rcgen::CertificateParams::new(names).map_err(|e| failed(e.to_string()))?;
         params.distinguished_name.push(
             rcgen::DnType::CommonName,
-            format!("Refill service on {}", host_name().unwrap_or_default()).trim(),
+            format!("Refill service on {}", host.unwrap_or_default()).trim(),
         );
         let pair = rcgen::KeyPair::generate().map_err(|e| failed(e.to_string()))?;
         let made = params

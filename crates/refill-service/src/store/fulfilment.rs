@@ -238,11 +238,15 @@ impl Store {
             }
             (Step::Arrived, _) => order.deliver(&mut tx, now).await?,
         }
+        // Read in the same transaction, as it now is: no second round after the commit.
+        let view = crate::store::order_in(&mut tx, customer, event_instance_id, now)
+            .await?
+            .ok_or_else(|| {
+                StoreError::NotFound(format!("There is no order {event_instance_id}."))
+            })?;
         tx.commit().await?;
         self.events_committed();
-        self.order(customer, event_instance_id, now)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("There is no order {event_instance_id}.")))
+        Ok(view)
     }
 }
 
