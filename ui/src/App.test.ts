@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/svelte";
 import App from "./App.svelte";
 import type { Api } from "./lib/api";
-import type { ButtonGrid, PressResult, Settings } from "./lib/bindings";
+import type { ButtonGrid, OrderStep, PressResult, Settings } from "./lib/bindings";
 import { aTile, anApproval, anOrder, fridge, wizardApi } from "./lib/fixtures";
 
 afterEach(cleanup);
@@ -38,8 +38,11 @@ function fakeApi(over: Partial<Api> = {}): Api {
       order,
     })),
     cancelOrder: vi.fn(async () => ({ ...order, status: "cancelled" as const, cancellableUntil: null })),
-    orderBought: vi.fn(async () => ({ ...order, status: "shipped" as const, cancellableUntil: null })),
-    orderArrived: vi.fn(async () => ({ ...order, status: "delivered" as const, cancellableUntil: null })),
+    orderStep: vi.fn(async (_id: string, step: OrderStep) => ({
+      ...order,
+      status: step === "bought" ? ("shipped" as const) : ("delivered" as const),
+      cancellableUntil: null,
+    })),
     account: vi.fn(async () => signedOut),
     startSignIn: vi.fn(async () => ({ authorizeUrl: "http://127.0.0.1:1/ap/oa?x", browserOpened: false })),
     finishSignIn: vi.fn(async () => alex),

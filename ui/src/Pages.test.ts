@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/svelte";
 import App from "./App.svelte";
 import type { Api, AppEvents } from "./lib/api";
-import type { DeviceView, Inbox, LimitsChange, NewItem, Notice, Settings, SlotInventory, SlotSettings } from "./lib/bindings";
+import type { DeviceView, Inbox, LimitsChange, NewItem, Notice, OrderStep, Settings, SlotInventory, SlotSettings } from "./lib/bindings";
 import { aLinkedDevice, anApproval, anOrder, aTile, fridge, wizardApi } from "./lib/fixtures";
 
 afterEach(cleanup);
@@ -83,8 +83,9 @@ function fakeApi(over: Partial<Api> = {}): Api {
       order: anOrder({ eventInstanceId: "refill.v1.o.9" }),
     })),
     cancelOrder: vi.fn(async (id: string) => anOrder({ eventInstanceId: id, status: "cancelled", cancellableUntil: null })),
-    orderBought: vi.fn(async (id: string) => anOrder({ eventInstanceId: id, status: "shipped", cancellableUntil: null })),
-    orderArrived: vi.fn(async (id: string) => anOrder({ eventInstanceId: id, status: "delivered", cancellableUntil: null })),
+    orderStep: vi.fn(async (id: string, step: OrderStep) =>
+      anOrder({ eventInstanceId: id, status: step === "bought" ? "shipped" : "delivered", cancellableUntil: null }),
+    ),
     account: vi.fn(async () => signedOut),
     startSignIn: vi.fn(async () => ({ authorizeUrl: "x", browserOpened: false })),
     finishSignIn: vi.fn(async () => signedOut),
@@ -244,13 +245,13 @@ describe("the order list", () => {
         offline: null,
       })),
       listOrders: vi.fn(async () => ({ orders })),
-      orderBought: vi.fn(async (id: string) => {
-        orders = orders.map((o) => (o.eventInstanceId === id ? { ...o, status: "shipped" as const, cancellableUntil: null } : o));
-        return orders.find((o) => o.eventInstanceId === id) ?? anOrder();
-      }),
-      orderArrived: vi.fn(async (id: string) => {
-        if (id === "refill.v1.o.2") throw { code: "conflict", message: "This order has already arrived." };
-        orders = orders.map((o) => (o.eventInstanceId === id ? { ...o, status: "delivered" as const, deliveredAt: arrivedAt } : o));
+      orderStep: vi.fn(async (id: string, step: OrderStep) => {
+        if (step === "bought") {
+          orders = orders.map((o) => (o.eventInstanceId === id ? { ...o, status: "shipped" as const, cancellableUntil: null } : o));
+        } else {
+          if (id === "refill.v1.o.2") throw { code: "conflict", message: "This order has already arrived." };
+          orders = orders.map((o) => (o.eventInstanceId === id ? { ...o, status: "delivered" as const, deliveredAt: arrivedAt } : o));
+        }
         return orders.find((o) => o.eventInstanceId === id) ?? anOrder();
       }),
     });
@@ -261,7 +262,7 @@ describe("the order list", () => {
     // Bought: only "It arrived" is left for it.
     expect(screen.queryByTestId("order-bought-refill.v1.o.2")).toBeNull();
     await fireEvent.click(screen.getByTestId("order-bought-refill.v1.o.1"));
-    await waitFor(() => expect(api.orderBought).toHaveBeenCalledWith("refill.v1.o.1"));
+    await waitFor(() => expect(api.orderStep).toHaveBeenCalledWith("refill.v1.o.1", "bought"));
     await waitFor(() => expect(screen.getByTestId("order-status-refill.v1.o.1").textContent).toBe("Bought"));
     // A refusal is said beside the order.
     await fireEvent.click(screen.getByTestId("order-arrived-refill.v1.o.2"));

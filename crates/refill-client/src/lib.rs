@@ -20,8 +20,8 @@ use refill_wire::path_segment;
 use refill_wire::{
     AccountDeletion, AccountExport, ApprovalList, ApprovalView, ButtonList, ButtonsChange,
     DeviceChange, DeviceLimits, DeviceList, DeviceView, ErrorBody, ErrorCode, EventList, EventView,
-    Health, ItemView, LimitsChange, NewItem, OrderList, OrderView, PressResult, ProductList,
-    SlotInventory, SlotProduct, SlotSettings,
+    Health, ItemView, LimitsChange, NewItem, OrderList, OrderStep, OrderView, PressResult,
+    ProductList, SlotInventory, SlotProduct, SlotSettings,
 };
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
@@ -194,14 +194,14 @@ impl Client {
         self.order_action(event_instance_id, "cancel").await
     }
 
-    /// `POST /v1/orders/{eventInstanceId}/bought`: the customer bought it themselves.
-    pub async fn bought(&self, event_instance_id: &str) -> Result<OrderView, ClientError> {
-        self.order_action(event_instance_id, "bought").await
-    }
-
-    /// `POST /v1/orders/{eventInstanceId}/arrived`: it arrived.
-    pub async fn arrived(&self, event_instance_id: &str) -> Result<OrderView, ClientError> {
-        self.order_action(event_instance_id, "arrived").await
+    /// `POST /v1/orders/{eventInstanceId}/bought` or `/arrived`: what the customer says of an
+    /// order they buy themselves.
+    pub async fn order_step(
+        &self,
+        event_instance_id: &str,
+        step: OrderStep,
+    ) -> Result<OrderView, ClientError> {
+        self.order_action(event_instance_id, step.as_str()).await
     }
 
     /// `POST /v1/orders/{eventInstanceId}/{action}`.

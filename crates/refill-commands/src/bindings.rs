@@ -15,8 +15,8 @@ use crate::{
 use refill_wire::{
     ApprovalStatus, ApprovalView, ButtonTile, CatalogProduct, DetailCode, DeviceLimits, DeviceList,
     DeviceRef, DeviceView, ErrorBody, ErrorCode, ForecastView, ItemView, LevelPoint, LimitsChange,
-    MoneyView, NewItem, OrderList, OrderMark, OrderState, OrderView, PressResult, ProductList,
-    QuantityView, SlotInventory, SlotMode, SlotProduct, SlotSettings, SlotView,
+    MoneyView, NewItem, OrderList, OrderMark, OrderState, OrderStep, OrderView, PressResult,
+    ProductList, QuantityView, SlotInventory, SlotMode, SlotProduct, SlotSettings, SlotView,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -163,10 +163,8 @@ commands! {
     async press_button(asin: String, confirm_price: Option<i64>) -> PressResult;
     /// Cancels an order while it can still be cancelled.
     async cancel_order(event_instance_id: String) -> OrderView;
-    /// Says the customer bought an order themselves: it is on its way.
-    async order_bought(event_instance_id: String) -> OrderView;
-    /// Says an order arrived: its packs join the home's stock.
-    async order_arrived(event_instance_id: String) -> OrderView;
+    /// What the customer says of an order they buy themselves: bought (on its way) or arrived (its packs join the home's stock).
+    async order_step(event_instance_id: String, step: OrderStep) -> OrderView;
     /// The service the app talks to.
     sync service_info() -> ServiceInfo;
     /// Called once at the UI's first animation frame (start-up measurement).
@@ -284,6 +282,7 @@ pub fn typescript() -> String {
         MoneyView::decl(&cfg),
         QuantityView::decl(&cfg),
         OrderState::decl(&cfg),
+        OrderStep::decl(&cfg),
         OrderView::decl(&cfg),
         ButtonTile::decl(&cfg),
         PressResult::decl(&cfg),

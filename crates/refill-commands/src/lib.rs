@@ -40,8 +40,8 @@ pub use refill_service::{init_logging, init_logging_to, LOG_DAYS_KEPT};
 use refill_client::{CertificateProblem, Client, ClientError, Trust};
 use refill_service::{RunningService, ServiceConfig};
 use refill_wire::{
-    ButtonTile, DeviceList, DeviceView, ErrorCode, ItemView, NewItem, OrderList, OrderView,
-    PressResult, ProductList, SlotInventory, SlotSettings,
+    ButtonTile, DeviceList, DeviceView, ErrorCode, ItemView, NewItem, OrderList, OrderStep,
+    OrderView, PressResult, ProductList, SlotInventory, SlotSettings,
 };
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -471,31 +471,20 @@ impl AppCore {
         Ok(order)
     }
 
-    /// Says the customer bought an order themselves (where the service does not fulfil orders
-    /// itself): it is on its way.
-    pub async fn order_bought(&self, event_instance_id: String) -> Result<OrderView, AppError> {
+    /// What the customer says of an order they buy themselves (where the service does not
+    /// fulfil orders itself): bought, it is on its way; arrived, its packs join the home's stock.
+    pub async fn order_step(
+        &self,
+        event_instance_id: String,
+        step: OrderStep,
+    ) -> Result<OrderView, AppError> {
         let client = self.client().await?;
         let order = client
-            .bought(&event_instance_id)
+            .order_step(&event_instance_id, step)
             .await
             .map_err(|e| self.error(e, Doing::Changing))?;
-        cache::set_open_order(
-            &self.cache_path(),
-            &self.cache_key(),
-            &order.asin,
-            Some(&order),
-        );
-        Ok(order)
-    }
-
-    /// Says an order arrived: its packs join the home's stock of its supply.
-    pub async fn order_arrived(&self, event_instance_id: String) -> Result<OrderView, AppError> {
-        let client = self.client().await?;
-        let order = client
-            .arrived(&event_instance_id)
-            .await
-            .map_err(|e| self.error(e, Doing::Changing))?;
-        cache::set_open_order(&self.cache_path(), &self.cache_key(), &order.asin, None);
+        let open = (step == OrderStep::Bought).then_some(&order);
+        cache::set_open_order(&self.cache_path(), &self.cache_key(), &order.asin, open);
         Ok(order)
     }
 

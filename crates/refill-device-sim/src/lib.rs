@@ -413,19 +413,41 @@ async fn protocomm_request(
     response
 }
 
-/// Serves `app` on `listener` until the returned handle is dropped.
+/// Serves `app` on `listener` until the returned handle is dropped; then the connections still
+/// open finish the request under way and close. (hyper's HTTP/1 server as the protocomm
+/// endpoints use it, rather than `axum::serve`, whose own machinery the app would carry too.)
 fn spawn_server(
     listener: tokio::net::TcpListener,
     app: axum::Router,
 ) -> std::io::Result<HttpDevice> {
     let addr = listener.local_addr()?;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .await;
+        // Dropped when the loop ends: every connection hears it.
+        let (_serving, closing) = tokio::sync::watch::channel(());
+        loop {
+            let stream = tokio::select! {
+                _ = &mut stopped => break,
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(_) => continue,
+                },
+            };
+            let service = hyper_util::service::TowerToHyperService::new(app.clone());
+            let mut closing = closing.clone();
+            tokio::spawn(async move {
+                let connection = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+                tokio::pin!(connection);
+                tokio::select! {
+                    _ = connection.as_mut() => {}
+                    _ = closing.changed() => {
+                        connection.as_mut().graceful_shutdown();
+                        let _ = connection.await;
+                    }
+                }
+            });
+        }
     });
     Ok(HttpDevice {
         addr,

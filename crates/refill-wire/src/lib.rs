@@ -183,6 +183,27 @@ pub enum OrderState {
     Cancelled,
 }
 
+/// What the customer says of an order they buy themselves (where the service does not fulfil
+/// orders itself): `POST /v1/orders/{eventInstanceId}/{step}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum OrderStep {
+    /// They bought it: it is on its way (and can no longer be cancelled).
+    Bought,
+    /// It arrived: its packs join the home's stock.
+    Arrived,
+}
+
+impl OrderStep {
+    /// The step as its route names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStep::Bought => "bought",
+            OrderStep::Arrived => "arrived",
+        }
+    }
+}
+
 impl From<OrderStatus> for OrderState {
     fn from(s: OrderStatus) -> Self {
         match s {

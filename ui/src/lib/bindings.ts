@@ -49,6 +49,8 @@ unit: "count" | "g" | "ml", };
 
 export type OrderState = "placed" | "shipped" | "delivered" | "cancelled";
 
+export type OrderStep = "bought" | "arrived";
+
 export type OrderView = { 
 /**
  * The order's id (DRS `eventInstanceId`).
@@ -909,8 +911,7 @@ export type CommandName =
   | "list_buttons"
   | "press_button"
   | "cancel_order"
-  | "order_bought"
-  | "order_arrived"
+  | "order_step"
   | "service_info"
   | "ui_ready"
   | "account"
@@ -964,10 +965,8 @@ export const commands = {
   pressButton: (asin: string, confirmPrice: number | null): Promise<PressResult> => invoke("press_button", { asin, confirmPrice }),
   /** Cancels an order while it can still be cancelled. */
   cancelOrder: (eventInstanceId: string): Promise<OrderView> => invoke("cancel_order", { eventInstanceId }),
-  /** Says the customer bought an order themselves: it is on its way. */
-  orderBought: (eventInstanceId: string): Promise<OrderView> => invoke("order_bought", { eventInstanceId }),
-  /** Says an order arrived: its packs join the home's stock. */
-  orderArrived: (eventInstanceId: string): Promise<OrderView> => invoke("order_arrived", { eventInstanceId }),
+  /** What the customer says of an order they buy themselves: bought (on its way) or arrived (its packs join the home's stock). */
+  orderStep: (eventInstanceId: string, step: OrderStep): Promise<OrderView> => invoke("order_step", { eventInstanceId, step }),
   /** The service the app talks to. */
   serviceInfo: (): Promise<ServiceInfo> => invoke("service_info"),
   /** Called once at the UI's first animation frame (start-up measurement). */

@@ -26,7 +26,6 @@
 use super::caller::{Customer, SignedInCustomer};
 use super::error::{Error, Kind};
 use super::{json_body, AppState, Params};
-use crate::store::fulfilment::Step;
 use crate::store::inventory::SlotChange;
 use crate::store::items::{home_model, ItemNews, NewItem, HOME_SERIAL};
 use axum::extract::{Path, State};
@@ -37,7 +36,7 @@ use axum::{Json, Router};
 use refill_core::Asin;
 use refill_wire::{
     AccountDeletion, AccountExport, ButtonList, DeviceChange, DeviceList, DeviceView, EventList,
-    ItemView, OrderList, OrderView, PressResult, ProductList, SlotInventory, SlotMode,
+    ItemView, OrderList, OrderStep, OrderView, PressResult, ProductList, SlotInventory, SlotMode,
     SlotSettings,
 };
 use std::sync::Arc;
@@ -448,7 +447,7 @@ async fn bought(
     customer: Customer,
     id: Path<String>,
 ) -> Result<Json<OrderView>, Error> {
-    order_step(state, customer, id, Step::Bought).await
+    order_step(state, customer, id, OrderStep::Bought).await
 }
 
 async fn arrived(
@@ -456,7 +455,7 @@ async fn arrived(
     customer: Customer,
     id: Path<String>,
 ) -> Result<Json<OrderView>, Error> {
-    order_step(state, customer, id, Step::Arrived).await
+    order_step(state, customer, id, OrderStep::Arrived).await
 }
 
 /// What the customer says of an order they buy themselves.
@@ -464,7 +463,7 @@ async fn order_step(
     State(state): State<AppState>,
     Customer { id: customer }: Customer,
     Path(id): Path<String>,
-    step: Step,
+    step: OrderStep,
 ) -> Result<Json<OrderView>, Error> {
     let now = state.inner.clock.now();
     let order = state.inner.store.order_step(customer, &id, step, now);

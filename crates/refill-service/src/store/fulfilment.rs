@@ -14,6 +14,7 @@ use crate::store::StoreError;
 use crate::Store;
 use refill_core::replenish::LeadTime;
 use refill_core::SharedClock;
+use refill_wire::OrderStep;
 use serde_json::json;
 use sqlx::Row;
 use time::OffsetDateTime;
@@ -158,16 +159,6 @@ impl Moving {
     }
 }
 
-/// What the customer says of an order the service does not fulfil itself (manual fulfilment:
-/// they buy it where they like).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
-    /// They bought it: it is on its way (and can no longer be cancelled here).
-    Bought,
-    /// It arrived (bought too, if they had not said so).
-    Arrived,
-}
-
 impl Store {
     /// Ships the orders whose cancellation window has closed and delivers the shipped ones
     /// that are due, as of `now`.
@@ -208,7 +199,7 @@ impl Store {
         &self,
         customer: i64,
         event_instance_id: &str,
-        step: Step,
+        step: OrderStep,
         now: OffsetDateTime,
     ) -> Result<refill_wire::OrderView, StoreError> {
         let mut tx = self.write().await?;
@@ -228,15 +219,15 @@ impl Store {
                 return refused("This order was cancelled: there is nothing to buy or receive.")
             }
             (_, "delivered") => return refused("This order has already arrived."),
-            (Step::Bought, "shipped") => {
+            (OrderStep::Bought, "shipped") => {
                 return refused("This order is already bought: say when it arrives.")
             }
-            (Step::Bought, _) => order.ship(&mut tx, now).await?,
-            (Step::Arrived, "placed") => {
+            (OrderStep::Bought, _) => order.ship(&mut tx, now).await?,
+            (OrderStep::Arrived, "placed") => {
                 order.ship(&mut tx, now).await?;
                 order.deliver(&mut tx, now).await?;
             }
-            (Step::Arrived, _) => order.deliver(&mut tx, now).await?,
+            (OrderStep::Arrived, _) => order.deliver(&mut tx, now).await?,
         }
         // Read in the same transaction, as it now is: no second round after the commit.
         let view = crate::store::order_in(&mut tx, customer, event_instance_id, now)
