@@ -706,6 +706,7 @@ async fn main() -> ExitCode {
                 return ExitCode::from(2);
             }
         };
+    let stopped = stop_signals();
     let service = match start(config).await {
         Ok(service) => service,
         Err(e) => {
@@ -748,7 +749,7 @@ async fn main() -> ExitCode {
             certificate.tls.fingerprint()
         );
     }
-    stopped().await;
+    stopped.await;
     if let Some(announcement) = announcement {
         announcement.stop();
     }
@@ -756,18 +757,33 @@ async fn main() -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// Waits for Ctrl+C, or for SIGTERM (how systemd stops a service).
-async fn stopped() {
+/// Ctrl+C, or SIGTERM (how systemd stops a service): listened for from when this is called, so
+/// that a signal that comes as soon as the service says it listens (or while it starts) stops
+/// it cleanly too, instead of killing it.
+fn stop_signals() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
+        let signals = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        );
+        async move {
+            match signals {
+                (Ok(mut term), Ok(mut interrupt)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = interrupt.recv() => {}
+                    }
+                }
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
-            return;
         }
     }
-    let _ = tokio::signal::ctrl_c().await;
+    #[cfg(not(unix))]
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
