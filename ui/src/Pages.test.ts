@@ -237,7 +237,11 @@ describe("the order list", () => {
 
   it("on a service that does not ship orders, says when one was bought and when it arrived", async () => {
     const arrivedAt = new Date().toISOString();
-    let orders = [anOrder(), anOrder({ eventInstanceId: "refill.v1.o.2", status: "shipped", cancellableUntil: null })];
+    const manual = { method: "manual" as const, to: null, sentAt: null, problem: null };
+    let orders = [
+      anOrder({ handover: manual }),
+      anOrder({ eventInstanceId: "refill.v1.o.2", status: "shipped", cancellableUntil: null, handover: manual }),
+    ];
     const api = fakeApi({
       listButtons: vi.fn(async () => ({
         tiles: [aTile()],
@@ -271,6 +275,28 @@ describe("the order list", () => {
     await waitFor(() => expect(screen.getByTestId("order-arrives-refill.v1.o.1").textContent).toContain("Arrived"));
     expect(screen.getByTestId("order-status-refill.v1.o.1").textContent).toBe("Delivered");
     expect(screen.queryByTestId("order-arrived-refill.v1.o.1")).toBeNull();
+  });
+
+  it("says which orders went to the customer's automation, and which could not be sent and why", async () => {
+    const hook = "http://ha.home:8123/api/webhook/refill";
+    const problem = `Could not send this order to ${hook}: it answered 500 Internal Server Error.`;
+    const api = fakeApi({
+      listOrders: vi.fn(async () => ({
+        orders: [
+          anOrder({ cancellableUntil: null, handover: { method: "webhook", to: hook, sentAt: new Date().toISOString(), problem: null } }),
+          anOrder({ eventInstanceId: "refill.v1.o.2", handover: { method: "webhook", to: hook, sentAt: null, problem } }),
+        ],
+      })),
+    });
+    render(App, { props: { api } });
+    await fireEvent.click(await screen.findByTestId("nav-orders"));
+    expect((await screen.findByTestId("order-status-refill.v1.o.1")).textContent).toBe("Sent");
+    expect(screen.queryByTestId("order-problem-refill.v1.o.1")).toBeNull();
+    expect(screen.getByTestId("order-status-refill.v1.o.2").textContent).toBe("Not sent");
+    expect(screen.getByTestId("order-problem-refill.v1.o.2").textContent).toBe(problem);
+    // Not sent: the customer can still cancel it, or buy it themselves.
+    expect(screen.getByTestId("order-cancel-refill.v1.o.2")).toBeTruthy();
+    expect(screen.getByTestId("order-bought-refill.v1.o.2")).toBeTruthy();
   });
 });
 

@@ -14,9 +14,10 @@ use crate::{
 };
 use refill_wire::{
     ApprovalStatus, ApprovalView, ButtonTile, CatalogProduct, DetailCode, DeviceLimits, DeviceList,
-    DeviceRef, DeviceView, ErrorBody, ErrorCode, ForecastView, ItemView, LevelPoint, LimitsChange,
-    MoneyView, NewItem, OrderList, OrderMark, OrderState, OrderStep, OrderView, PressResult,
-    ProductList, QuantityView, SlotInventory, SlotMode, SlotProduct, SlotSettings, SlotView,
+    DeviceRef, DeviceView, ErrorBody, ErrorCode, ForecastView, HandoverView, ItemView, LevelPoint,
+    LimitsChange, MoneyView, NewItem, OrderList, OrderMark, OrderState, OrderStep, OrderView,
+    OrdersGo, PressResult, ProductList, QuantityView, SlotInventory, SlotMode, SlotProduct,
+    SlotSettings, SlotView,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -283,6 +284,8 @@ pub fn typescript() -> String {
         QuantityView::decl(&cfg),
         OrderState::decl(&cfg),
         OrderStep::decl(&cfg),
+        HandoverView::decl(&cfg),
+        OrdersGo::decl(&cfg),
         OrderView::decl(&cfg),
         ButtonTile::decl(&cfg),
         PressResult::decl(&cfg),

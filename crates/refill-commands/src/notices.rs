@@ -356,6 +356,15 @@ pub fn notice(event: &EventView) -> Option<Notice> {
                     .unwrap_or_default()
             ),
         ),
+        // An order the service could not hand to the customer's automation (or that the
+        // automation could not buy): said, never dropped.
+        "HandoverFailed" => (
+            NoticeKind::Problem,
+            "Order not sent".to_owned(),
+            text(b, "problem")
+                .map(str::to_owned)
+                .unwrap_or_else(|| format!("{}: could not be sent.", title_of())),
+        ),
         "ReorderRefused" => (
             NoticeKind::ReorderRefused,
             format!(
@@ -879,6 +888,25 @@ mod tests {
         assert_eq!(n.title, "Coffee beans: not reordered");
         assert!(n.body.starts_with("Over the monthly limit"));
         assert_eq!(n.slot.unwrap().slot_id, "brew-beans");
+    }
+
+    #[test]
+    fn an_order_that_could_not_be_sent_says_where_and_why() {
+        let n = notice(&event(
+            "HandoverFailed",
+            json!({"title": "Coffee beans", "eventInstanceId": "o1",
+                   "to": "http://ha.home:8123/api/webhook/refill",
+                   "problem": "Could not send this order to http://ha.home:8123/api/webhook/refill: it answered 500 Internal Server Error."}),
+        ))
+        .unwrap();
+        assert_eq!(n.kind, NoticeKind::Problem);
+        assert_eq!(n.title, "Order not sent");
+        assert!(
+            n.body
+                .starts_with("Could not send this order to http://ha.home"),
+            "{}",
+            n.body
+        );
     }
 
     #[test]

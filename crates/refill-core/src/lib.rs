@@ -21,6 +21,6 @@ pub mod unit;
 pub use catalog::{Asin, DeviceModel, Product, SlotSpec};
 pub use clock::{Clock, FastClock, ManualClock, SharedClock, SystemClock};
 pub use money::{Currency, Money};
-pub use order::{OrderPolicy, OrderStatus};
+pub use order::{Handover, OrderPolicy, OrderStatus};
 pub use secret::Sensitive;
 pub use unit::{Quantity, Unit};

@@ -49,7 +49,45 @@ impl OrderStatus {
     }
 }
 
-/// The timing rules for orders.
+/// Where an order goes once it can no longer be cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Handover {
+    /// The service fulfils it itself (the sandbox: shipped, then delivered when due).
+    #[default]
+    Service,
+    /// The customer buys it themselves and says so in the app ("Bought it", "It arrived").
+    Manual,
+    /// POSTed, signed, to the customer's own automation, which may call back.
+    Webhook,
+    /// Mailed to the customer's shopping address.
+    Email,
+}
+
+impl Handover {
+    /// Its name in the database, the configuration and the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Handover::Service => "service",
+            Handover::Manual => "manual",
+            Handover::Webhook => "webhook",
+            Handover::Email => "email",
+        }
+    }
+
+    /// The method named `s` (`service` is no customer's choice, only a service's default).
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Handover::Service,
+            Handover::Manual,
+            Handover::Webhook,
+            Handover::Email,
+        ]
+        .into_iter()
+        .find(|h| h.as_str() == s)
+    }
+}
+
+/// The rules for orders: their timing, and where they go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OrderPolicy {
     /// How long after placing an order the customer can still cancel it (DRS: 24 hours).
@@ -59,6 +97,8 @@ pub struct OrderPolicy {
     /// How long an order that asks the customer first waits for their answer before it expires
     /// unanswered (nothing ordered).
     pub approval_lifetime: Duration,
+    /// Where a customer's orders go unless they chose otherwise.
+    pub handover: Handover,
 }
 
 impl Default for OrderPolicy {
@@ -67,6 +107,7 @@ impl Default for OrderPolicy {
             cancel_window: Duration::hours(24),
             delivery_time: Duration::days(2),
             approval_lifetime: Duration::hours(24),
+            handover: Handover::Service,
         }
     }
 }

@@ -43,6 +43,8 @@ pub struct FileConfig {
     pub announce: Option<bool>,
     /// `--name`.
     pub name: Option<String>,
+    /// `--orders-go`.
+    pub orders_go: Option<String>,
 }
 
 impl FileConfig {

@@ -78,11 +78,12 @@ pub struct ServiceConfig {
     /// cancelled, delivered when due. `None`: orders stay as they are (fulfilment is someone
     /// else's, or a test moves them with [`Store::fulfil`]).
     pub fulfil_every: Option<std::time::Duration>,
-    /// How often (real time) due webhook notifications are sent; `None`: never (tests send
-    /// them with [`Store::deliver_webhooks`]).
+    /// How often (real time) due webhook notifications and order hand-overs are sent; `None`:
+    /// never (tests send them with [`Store::deliver_webhooks`] and [`Store::hand_over`]).
     pub deliver_every: Option<std::time::Duration>,
-    /// Let makers' webhooks reach loopback, link-local, private and multicast addresses (a
-    /// home network); otherwise they reach public addresses only (see [`outbound`]).
+    /// Let makers' webhooks and customers' order webhooks reach loopback, link-local, private
+    /// and multicast addresses (a home network); otherwise they reach public addresses only
+    /// (see [`outbound`]).
     pub allow_private_webhooks: bool,
     /// Serve HTTPS with this certificate (the `tls` feature: see [`http::tls`]); `None`: plain
     /// HTTP.
@@ -305,6 +306,7 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
         store::webhooks::spawn(
             store.clone(),
             config.clock.clone(),
+            config.policy,
             every,
             !config.allow_private_webhooks,
         )

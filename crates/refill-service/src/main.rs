@@ -3,7 +3,7 @@
 //! configuration file (`--config`) can set the service's, and flags and environment override it.
 
 use clap::{Args, Parser, Subcommand};
-use refill_core::{FastClock, OrderPolicy, SystemClock};
+use refill_core::{FastClock, Handover, OrderPolicy, SystemClock};
 use refill_service::config::FileConfig;
 use refill_service::http::tls::Tls;
 use refill_service::operator::Refused;
@@ -83,6 +83,11 @@ struct Run {
     /// unanswered, 1 to 720 [default: 24]
     #[arg(long, env = "REFILL_APPROVAL_HOURS", value_name = "N", value_parser = approval_hours)]
     approval_hours: Option<i64>,
+    /// Where customers' orders go unless they choose otherwise (in the app's settings):
+    /// manual, they buy them where they like and say so in the app; webhook, to their own
+    /// automation, once they give its address. A sandbox fulfils orders itself [default: manual]
+    #[arg(long, env = "REFILL_ORDERS_GO", value_name = "METHOD", value_parser = orders_go)]
+    orders_go: Option<Handover>,
     #[command(flatten)]
     https: Https,
     /// Don't announce the service on the local network (mDNS / DNS-SD, _refill._tcp), as it
@@ -314,6 +319,15 @@ fn check_hours(n: i64) -> Result<i64, String> {
     }
 }
 
+fn orders_go(s: &str) -> Result<Handover, String> {
+    match Handover::parse(s) {
+        Some(h @ (Handover::Manual | Handover::Webhook)) => Ok(h),
+        _ => Err(format!(
+            "'{s}' is not where orders can go: manual or webhook"
+        )),
+    }
+}
+
 fn approval_hours(s: &str) -> Result<i64, String> {
     number(s, check_hours, "a number of hours from 1 to 720")
 }
@@ -435,6 +449,15 @@ fn service_config(
         Some(hours) => time::Duration::hours(hours),
         None => OrderPolicy::default().approval_lifetime,
     };
+    let handover = match (run.orders_go, file.orders_go.as_deref()) {
+        (Some(h), _) => h,
+        (None, Some(text)) => {
+            orders_go(text).map_err(|e| format!("the configuration file's orders_go: {e}"))?
+        }
+        // A sandbox fulfils its orders itself; another service leaves them to the customer.
+        (None, None) if sandbox => Handover::Service,
+        (None, None) => Handover::Manual,
+    };
     let config = ServiceConfig {
         database,
         listen,
@@ -443,6 +466,7 @@ fn service_config(
         require_sign_in: run.require_sign_in || file.require_sign_in.unwrap_or(false),
         policy: OrderPolicy {
             approval_lifetime,
+            handover,
             ..OrderPolicy::default()
         },
         clock: if speed > 1.0 {

@@ -4,7 +4,10 @@
 
 mod common;
 
-use common::{browser_client, database, device_token, drs, fresh, start_with, tokens_of, Fixture};
+use common::{
+    browser_client, database, device_token, drs, fresh, sandbox_with, start_with, tokens_of,
+    Fixture,
+};
 use refill_service::sandbox::{CUSTOMER_EMAIL, CUSTOMER_PASSWORD};
 use refill_testkit::Person;
 use reqwest::Method;
@@ -54,16 +57,8 @@ const OWNER: Person<'static> = Person::Existing {
 
 #[tokio::test]
 async fn an_operator_disables_enables_and_deletes_a_customer() {
-    let (dir, clock) = fresh();
-    let db = database(dir.path(), "customers").await;
-    let service = start_with(&db, clock.clone(), |c| c.require_sign_in = true).await;
-    let f = Fixture {
-        _dir: dir,
-        db: db.clone(),
-        clock,
-        service,
-        http: browser_client(),
-    };
+    let f = sandbox_with(|c| c.require_sign_in = true).await;
+    let db = f.db.clone();
     let (token, _) = tokens_of(&f, &OWNER, "profile refill:customer", None)
         .await
         .unwrap();

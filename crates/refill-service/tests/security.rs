@@ -1020,9 +1020,7 @@ async fn an_unknown_email_costs_what_a_known_one_does() {
 #[tokio::test]
 async fn devices_and_token_requests_over_their_rate_are_told_to_wait() {
     use refill_service::http::serve::{Limits, Rate};
-    let (dir, clock) = common::fresh();
-    let db = common::database(dir.path(), "rates").await;
-    let service = common::start_with(&db, clock.clone(), |c| {
+    let f = common::sandbox_with(|c| {
         let slow = Some(Rate {
             per_second: 0.1,
             burst: 5.0,
@@ -1034,13 +1032,6 @@ async fn devices_and_token_requests_over_their_rate_are_told_to_wait() {
         };
     })
     .await;
-    let f = Fixture {
-        _dir: dir,
-        db,
-        clock,
-        service,
-        http: common::browser_client(),
-    };
     // Two device tokens: two token requests of this address's five.
     let (one, _) = tokens_of(&f, &ALEX, "dash:replenish", Some(&brewer("RATE-1", false)))
         .await

@@ -4,44 +4,17 @@
 
 mod common;
 
-use common::{device_token_via, drs, sandbox, start_on, start_with, Fixture, REDIRECT};
+use common::{
+    device_token_via, drs, receiver, sandbox, start_on, start_with, Fixture, Received, REDIRECT,
+};
 use refill_core::{Clock, Sensitive};
 use refill_service::auth::{ClientKind, ClientRegistration, SANDBOX_CLIENT_ID};
 use refill_service::store::webhooks::{signature, SIGNATURE_HEADER};
 use reqwest::Method;
 use serde_json::{json, Value};
-use std::sync::{Arc, Mutex};
 use time::Duration;
 
 const MAKER: (&str, &str) = ("maker-brew", "maker-brew-secret-0123456789");
-
-/// What the maker's server received: headers and body of each POST.
-type Received = Arc<Mutex<Vec<(axum::http::HeaderMap, String)>>>;
-
-/// A maker's server on loopback that answers 500 to the first `failures` notifications.
-async fn maker_server(failures: usize) -> (String, Received) {
-    let received: Received = Arc::default();
-    let seen = received.clone();
-    let app = axum::Router::new().route(
-        "/drs",
-        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
-            let seen = seen.clone();
-            async move {
-                let mut seen = seen.lock().unwrap();
-                seen.push((headers, body));
-                if seen.len() <= failures {
-                    axum::http::StatusCode::INTERNAL_SERVER_ERROR
-                } else {
-                    axum::http::StatusCode::OK
-                }
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/drs", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, received)
-}
 
 async fn register_maker(f: &Fixture) {
     f.service
@@ -154,7 +127,7 @@ async fn makers_manage_webhooks_with_their_client_credentials() {
 async fn notifications_are_signed_retried_until_acknowledged_and_survive_a_restart() {
     let mut f = sandbox().await;
     register_maker(&f).await;
-    let (url, received) = maker_server(2).await;
+    let (url, received) = receiver(2).await;
     let (_, created) = create_webhook(&f, json!({"url": url, "version": 2}), Some(MAKER)).await;
     let secret = created["secret"].as_str().unwrap().to_owned();
 
@@ -271,7 +244,7 @@ async fn notifications_are_signed_retried_until_acknowledged_and_survive_a_resta
 async fn v1_webhooks_get_v1_payloads_and_extensions_are_namespaced() {
     let f = sandbox().await;
     register_maker(&f).await;
-    let (url, received) = maker_server(0).await;
+    let (url, received) = receiver(0).await;
     create_webhook(&f, json!({"url": url, "version": 1}), Some(MAKER)).await;
     let token = device_token_via(&f, "HOOK-2", MAKER).await;
     drs(
@@ -321,7 +294,7 @@ async fn v1_webhooks_get_v1_payloads_and_extensions_are_namespaced() {
 async fn a_running_service_delivers_on_its_own() {
     let f = sandbox().await;
     register_maker(&f).await;
-    let (url, received) = maker_server(0).await;
+    let (url, received) = receiver(0).await;
     create_webhook(&f, json!({"url": url, "version": 2}), Some(MAKER)).await;
     // A second service on the same database, with its delivery loop on.
     let other = start_with(&f.db, f.clock.clone(), |config| {
@@ -345,7 +318,7 @@ async fn a_running_service_delivers_on_its_own() {
 async fn two_sending_instances_send_each_notification_once() {
     let f = sandbox().await;
     register_maker(&f).await;
-    let (url, received) = maker_server(0).await;
+    let (url, received) = receiver(0).await;
     create_webhook(&f, json!({"url": url, "version": 2}), Some(MAKER)).await;
     let often = |config: &mut refill_service::ServiceConfig| {
         config.deliver_every = Some(std::time::Duration::from_millis(5));

@@ -251,6 +251,93 @@ pub struct OrderView {
     #[serde(with = "rfc3339::option", default)]
     #[ts(type = "string | null")]
     pub delivered_at: Option<OffsetDateTime>,
+    /// Where it went, on a service that does not fulfil orders itself; absent where the service
+    /// does (the sandbox).
+    #[serde(default)]
+    pub handover: Option<Box<HandoverView>>,
+}
+
+/// Where a customer's orders go, on a service that does not fulfil them itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum OrdersGo {
+    /// The customer buys them where they like and says so in the app.
+    Manual,
+    /// POSTed, signed, to the customer's own automation (Home Assistant, n8n, …).
+    Webhook,
+    /// Mailed to the customer's shopping address.
+    Email,
+}
+
+impl OrdersGo {
+    /// Its name in the API and the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrdersGo::Manual => "manual",
+            OrdersGo::Webhook => "webhook",
+            OrdersGo::Email => "email",
+        }
+    }
+
+    /// The method named `s`.
+    pub fn parse(s: &str) -> Option<Self> {
+        [OrdersGo::Manual, OrdersGo::Webhook, OrdersGo::Email]
+            .into_iter()
+            .find(|m| m.as_str() == s)
+    }
+}
+
+/// How one order was handed over.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct HandoverView {
+    /// Where it went.
+    pub method: OrdersGo,
+    /// To what: the webhook's address or the email address (absent for manual).
+    pub to: Option<String>,
+    /// When it was handed over; absent while it waits (until it can no longer be cancelled) or
+    /// after the last try failed.
+    #[serde(with = "rfc3339::option", default)]
+    #[ts(type = "string | null")]
+    pub sent_at: Option<OffsetDateTime>,
+    /// Why it could not be handed over, in words ("Could not send this order to …"), once the
+    /// last try failed or the automation said it could not buy it.
+    pub problem: Option<String>,
+}
+
+/// `GET`/`PUT /v1/account/orders-go`: where the customer's orders go.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct OrdersGoView {
+    /// Where they go; absent on a service that fulfils orders itself (the sandbox) unless the
+    /// customer chose.
+    pub method: Option<OrdersGo>,
+    /// Whether the customer chose it (otherwise it is the service's default).
+    pub chosen: bool,
+    /// The automation's address, for `webhook`.
+    pub webhook_url: Option<String>,
+    /// The secret the service signs each order with (`X-Refill-Signature-256`), and the
+    /// automation signs its calls back with: only in the answer to the change that made it.
+    pub webhook_secret: Option<String>,
+    /// The shopping address, for `email` (the account's email unless another is given).
+    pub email: Option<String>,
+}
+
+/// A change of where the customer's orders go.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OrdersGoChange {
+    /// Where they go from now on.
+    pub method: OrdersGo,
+    /// The automation's address (`https://…`, or `http://` on a home network), for `webhook`.
+    #[serde(default)]
+    pub webhook_url: Option<String>,
+    /// The shopping address, for `email`.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Make a new webhook secret (the old one stops working at once).
+    #[serde(default)]
+    pub new_secret: bool,
 }
 
 /// A virtual Dash button: one recently ordered item that one tap orders again.
@@ -929,6 +1016,7 @@ mod tests {
             cancellable_until: None,
             shipped_at: None,
             delivered_at: None,
+            handover: None,
         };
         let json = serde_json::to_value(&order).unwrap();
         assert_eq!(json["placedAt"], "2026-11-22T10:00:00Z");

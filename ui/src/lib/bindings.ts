@@ -51,6 +51,28 @@ export type OrderState = "placed" | "shipped" | "delivered" | "cancelled";
 
 export type OrderStep = "bought" | "arrived";
 
+export type HandoverView = { 
+/**
+ * Where it went.
+ */
+method: OrdersGo, 
+/**
+ * To what: the webhook's address or the email address (absent for manual).
+ */
+to: string | null, 
+/**
+ * When it was handed over; absent while it waits (until it can no longer be cancelled) or
+ * after the last try failed.
+ */
+sentAt: string | null, 
+/**
+ * Why it could not be handed over, in words ("Could not send this order to …"), once the
+ * last try failed or the automation said it could not buy it.
+ */
+problem: string | null, };
+
+export type OrdersGo = "manual" | "webhook" | "email";
+
 export type OrderView = { 
 /**
  * The order's id (DRS `eventInstanceId`).
@@ -95,7 +117,12 @@ shippedAt: string | null,
 /**
  * When it arrived, once it has.
  */
-deliveredAt: string | null, };
+deliveredAt: string | null, 
+/**
+ * Where it went, on a service that does not fulfil orders itself; absent where the service
+ * does (the sandbox).
+ */
+handover: HandoverView | null, };
 
 export type ButtonTile = { 
 /**

@@ -18,6 +18,7 @@ export function anOrder(over: Partial<OrderView> = {}): OrderView {
     cancellableUntil: new Date(now + 86400_000).toISOString(),
     shippedAt: null,
     deliveredAt: null,
+    handover: null,
     ...over,
   };
 }

@@ -11,6 +11,8 @@
 //! | GET | `/v1/orders/{eventInstanceId}` | [`OrderView`] |
 //! | POST | `/v1/orders/{eventInstanceId}/cancel` | [`OrderView`], or `409 order_not_cancellable` |
 //! | POST | `/v1/orders/{eventInstanceId}/bought`, `/arrived` | [`OrderView`]: what the customer says of an order they buy themselves (shipped; delivered, its packs at home), or `409 conflict` (cancelled, already arrived, bought twice) |
+//! | GET, PUT | `/v1/account/orders-go` | where the customer's orders go: manual or their automation's webhook (the secret in the answer to the change that made it); hosted only |
+//! | POST | `/v1/fulfilment/orders/{eventInstanceId}` | the customer's automation (caller: the HMAC signature of the body under the customer's webhook secret, else `401`) says an order shipped, arrived or failed; hosted only |
 //! | DELETE | `/v1/devices/{model}/{serial}?cancelOrders=` | `204`: the device is removed from the account, as its own DRS deregistration would; `cancelOrders=true` first cancels its orders that still can be |
 //! | PATCH | `/v1/devices/{model}/{serial}` | [`DeviceView`]: renamed ([`DeviceChange`]) |
 //! | GET, PATCH | `/v1/devices/{model}/{serial}/slots/{slotId}` | [`SlotInventory`]; [`SlotSettings`] changes it (its product too) |
@@ -69,6 +71,19 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/orders/{id}/cancel", post(cancel))
         .route("/v1/orders/{id}/bought", post(bought))
         .route("/v1/orders/{id}/arrived", post(arrived))
+        .merge(handover_routes())
+}
+
+/// Where the customer's orders go, and their automation's calls back: a hosted service's (the
+/// app's sandbox fulfils its orders itself).
+#[cfg(feature = "hosted")]
+fn handover_routes() -> Router<AppState> {
+    handover::routes()
+}
+
+#[cfg(not(feature = "hosted"))]
+fn handover_routes() -> Router<AppState> {
+    Router::new()
 }
 
 async fn buttons(
@@ -777,4 +792,76 @@ pub(super) fn stream_events(
     Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15)))
         .into_response()
+}
+
+/// The routes of [`crate::store::handover`].
+#[cfg(feature = "hosted")]
+mod handover {
+    use super::super::caller::Customer;
+    use super::super::error::{Error, Kind};
+    use super::super::{json_body, AppState};
+    use axum::extract::{Path, State};
+    use axum::routing::{get, post};
+    use axum::{Json, Router};
+    use refill_wire::{OrderView, OrdersGoChange, OrdersGoView};
+
+    pub(super) fn routes() -> Router<AppState> {
+        Router::new()
+            .route(
+                "/v1/account/orders-go",
+                get(orders_go).put(change_orders_go),
+            )
+            .route("/v1/fulfilment/orders/{id}", post(fulfilment_callback))
+    }
+
+    /// `GET /v1/account/orders-go`: where the customer's orders go.
+    async fn orders_go(
+        State(state): State<AppState>,
+        Customer { id: customer }: Customer,
+    ) -> Result<Json<OrdersGoView>, Error> {
+        let default = state.policy().handover;
+        Ok(Json(state.store().orders_go(customer, default).await?))
+    }
+
+    /// `PUT /v1/account/orders-go`: the customer chooses where their orders go.
+    async fn change_orders_go(
+        State(state): State<AppState>,
+        Customer { id: customer }: Customer,
+        body: axum::body::Bytes,
+    ) -> Result<Json<OrdersGoView>, Error> {
+        let change: OrdersGoChange = json_body(&body)?;
+        let view = state.store().set_orders_go(
+            customer,
+            &change,
+            state.private_webhooks_allowed(),
+            state.policy().handover,
+        );
+        Ok(Json(view.await?))
+    }
+
+    /// `POST /v1/fulfilment/orders/{eventInstanceId}`: the customer's automation, which was handed
+    /// the order, says it shipped, arrived or could not be bought. Its caller is that automation,
+    /// known by the signature of the body under the customer's webhook secret, and nothing else.
+    async fn fulfilment_callback(
+        State(state): State<AppState>,
+        Path(id): Path<String>,
+        headers: axum::http::HeaderMap,
+        body: axum::body::Bytes,
+    ) -> Result<Json<OrderView>, Error> {
+        let given = headers
+            .get(crate::store::webhooks::SIGNATURE_HEADER)
+            .and_then(|v| v.to_str().ok());
+        let answered = state
+            .store()
+            .handover_callback(&id, given, &body, state.now(), state.policy())
+            .await?;
+        answered.map(Json).ok_or_else(|| {
+            Error::new(
+                Kind::InvalidToken,
+                "Sign the body with the webhook secret of the order's customer \
+                 (X-Refill-Signature-256: sha256=<hex HMAC-SHA256>), for an order that was handed \
+                 to a webhook.",
+            )
+        })
+    }
 }

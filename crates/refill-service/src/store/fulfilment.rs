@@ -167,8 +167,9 @@ impl Store {
         let mut tx = self.write().await?;
         let due = sqlx::query(&format!(
             "SELECT {MOVING} FROM orders o JOIN products p ON p.asin = o.asin \
-             WHERE (o.status = 'placed' AND o.cancellable_until_ms <= $1) \
-                OR (o.status = 'shipped' AND o.expected_delivery_ms <= $1) \
+             WHERE o.handover IS NULL \
+               AND ((o.status = 'placed' AND o.cancellable_until_ms <= $1) \
+                OR (o.status = 'shipped' AND o.expected_delivery_ms <= $1)) \
              ORDER BY o.id"
         ))
         .bind(to_ms(now))

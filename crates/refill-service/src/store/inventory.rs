@@ -80,7 +80,7 @@ pub enum Outcome {
     LowSupply,
     /// The slot became low in smart-reorder mode: this order was placed (or the open one
     /// returned, `ORDER_INPROGRESS`).
-    Reordered(refill_wire::PressResult),
+    Reordered(Box<refill_wire::PressResult>),
     /// ... but the customer asked to approve the device's orders first (or the price rose):
     /// this request waits for them.
     Asked(Box<refill_wire::ApprovalView>),

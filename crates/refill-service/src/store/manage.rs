@@ -55,6 +55,8 @@ pub(crate) async fn record_cancelled(
         "by": by.as_str(),
     });
     let device: Option<i64> = row.try_get("device_id")?;
+    crate::store::handover::cancelled_in(conn, &row.try_get::<String, _>("event_instance_id")?)
+        .await?;
     record_event(conn, customer, device, "OrderCancelled", &body, now).await
 }
 
@@ -304,6 +306,13 @@ impl Store {
             .bind(customer)
             .execute(&mut *tx)
             .await?;
+        sqlx::query(
+            "DELETE FROM order_handovers \
+             WHERE order_id IN (SELECT id FROM orders WHERE customer_id = $1)",
+        )
+        .bind(customer)
+        .execute(&mut *tx)
+        .await?;
         sqlx::query("DELETE FROM orders WHERE customer_id = $1")
             .bind(customer)
             .execute(&mut *tx)

@@ -23,6 +23,7 @@ pub mod accounts;
 pub mod db;
 pub mod devices;
 pub mod fulfilment;
+pub mod handover;
 pub mod inventory;
 pub mod items;
 pub mod levels;
@@ -317,7 +318,7 @@ pub(crate) async fn order_in(
     now: OffsetDateTime,
 ) -> Result<Option<OrderView>, sqlx::Error> {
     let row = sqlx::query(&format!(
-        "SELECT {ORDER_COLUMNS} FROM orders o JOIN products p ON p.asin = o.asin \
+        "SELECT {ORDER_COLUMNS} FROM {ORDERS_FROM} \
          WHERE o.customer_id = $1 AND o.event_instance_id = $2"
     ))
     .bind(customer)
@@ -335,7 +336,7 @@ pub(crate) async fn open_order_in(
 ) -> Result<Option<OrderView>, sqlx::Error> {
     let (device, slot) = order.device.unzip();
     let row = sqlx::query(&format!(
-        "SELECT {ORDER_COLUMNS} FROM orders o JOIN products p ON p.asin = o.asin \
+        "SELECT {ORDER_COLUMNS} FROM {ORDERS_FROM} \
          WHERE o.customer_id = $1 AND o.status IN ('placed', 'shipped') \
            AND (o.asin = $2 OR (o.device_id = $3 AND o.slot_id = $4))"
     ))
@@ -430,6 +431,9 @@ pub(crate) async fn place_in(
         _ if order.test => DetailCode::TestOrderPlaced,
         _ => DetailCode::StandardOrderPlaced,
     };
+    if !order.test {
+        handover::choose_in(conn, &id, policy.handover).await?;
+    }
     let placed = order_in(conn, order.customer, &id, now)
         .await?
         .ok_or_else(|| StoreError::Database(sqlx::Error::RowNotFound))?;
@@ -461,7 +465,13 @@ pub(crate) async fn place_in(
 /// The columns an [`OrderView`] is built from (orders `o` joined with products `p`).
 const ORDER_COLUMNS: &str = "o.event_instance_id, o.asin, p.title, o.status, o.quantity, \
      o.price_minor, o.currency, o.placed_at_ms, o.expected_delivery_ms, o.cancellable_until_ms, \
-     o.shipped_at_ms, o.delivered_at_ms";
+     o.shipped_at_ms, o.delivered_at_ms, o.handover, h.target AS handover_to, \
+     h.sent_at_ms AS handover_sent_ms, h.failed_at_ms AS handover_failed_ms, \
+     h.last_error AS handover_error";
+
+/// The tables [`ORDER_COLUMNS`] reads: orders `o`, their products `p` and hand-overs `h`.
+const ORDERS_FROM: &str = "orders o JOIN products p ON p.asin = o.asin \
+     LEFT JOIN order_handovers h ON h.order_id = o.id";
 
 fn order_from_row(row: &DbRow, now: OffsetDateTime) -> Result<OrderView, sqlx::Error> {
     let status_text: String = row.try_get("status")?;
@@ -485,6 +495,7 @@ fn order_from_row(row: &DbRow, now: OffsetDateTime) -> Result<OrderView, sqlx::E
         delivered_at: row
             .try_get::<Option<i64>, _>("delivered_at_ms")?
             .map(from_ms),
+        handover: handover::view_of(row)?,
     })
 }
 
@@ -507,6 +518,38 @@ pub(crate) fn price_and_pack(row: &DbRow) -> Result<(MoneyView, QuantityView), s
 
 pub(crate) fn corrupt(column: &str, value: &dyn std::fmt::Display) -> sqlx::Error {
     sqlx::Error::Decode(format!("unexpected {column} '{value}' in the database").into())
+}
+
+impl Store {
+    /// Claims the rows of an outbox that are due at `now`: `select` (binding `$1` to `now`)
+    /// reads them and `update` (binding `$1` to `now + claim`, `$2` to each row's `key`) puts
+    /// each off in the same transaction, so that another instance on the same database does not
+    /// send it too. Sent or failed, its row is updated again; if this instance dies meanwhile,
+    /// another sends it once the claim runs out (at least once).
+    #[cfg(feature = "hosted")]
+    pub(crate) async fn claim_due(
+        &self,
+        select: &str,
+        update: &str,
+        key: &str,
+        now: OffsetDateTime,
+        claim: time::Duration,
+    ) -> Result<Vec<DbRow>, sqlx::Error> {
+        let mut tx = self.write().await?;
+        let rows = sqlx::query(select)
+            .bind(to_ms(now))
+            .fetch_all(&mut *tx)
+            .await?;
+        for row in &rows {
+            sqlx::query(update)
+                .bind(to_ms(now + claim))
+                .bind(row.try_get::<i64, _>(key)?)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(rows)
+    }
 }
 
 impl Store {
@@ -789,7 +832,7 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<HashMap<String, OrderView>, sqlx::Error> {
         let rows = sqlx::query(&format!(
-            "SELECT {ORDER_COLUMNS} FROM orders o JOIN products p ON p.asin = o.asin \
+            "SELECT {ORDER_COLUMNS} FROM {ORDERS_FROM} \
              WHERE o.customer_id = $1 AND o.status IN ('placed', 'shipped')"
         ))
         .bind(customer)
@@ -808,7 +851,7 @@ impl Store {
         now: OffsetDateTime,
     ) -> Result<Vec<OrderView>, sqlx::Error> {
         let rows = sqlx::query(&format!(
-            "SELECT {ORDER_COLUMNS} FROM orders o JOIN products p ON p.asin = o.asin \
+            "SELECT {ORDER_COLUMNS} FROM {ORDERS_FROM} \
              WHERE o.customer_id = $1 ORDER BY o.placed_at_ms DESC, o.id DESC LIMIT $2"
         ))
         .bind(customer)

@@ -478,7 +478,7 @@ pub(crate) async fn ask_in(
 #[derive(Debug, Clone, PartialEq)]
 pub enum SaidOrder {
     /// Placed, or the order open for the slot or product (`ORDER_INPROGRESS`).
-    Placed(refill_wire::PressResult),
+    Placed(Box<refill_wire::PressResult>),
     /// Waiting for the customer's approval: this request (the one already waiting for the
     /// slot, if there is one).
     Asked(Box<ApprovalView>),
@@ -529,7 +529,9 @@ pub(crate) async fn device_order_in(
             }
         }
     }
-    Ok(SaidOrder::Placed(place_in(conn, order, now, policy).await?))
+    Ok(SaidOrder::Placed(Box::new(
+        place_in(conn, order, now, policy).await?,
+    )))
 }
 
 impl Store {

@@ -134,33 +134,26 @@ fn rfc3339(t: OffsetDateTime) -> String {
 }
 
 impl Store {
-    /// Claims the deliveries due at `now`: each is put off by [`CLAIM`] in the same
-    /// transaction, so that another instance on the same database does not send it too while
-    /// this one does. Sent or failed, its row is updated again; if this instance dies meanwhile,
-    /// another sends it once the claim runs out (at least once).
+    /// Claims the deliveries due at `now`, each put off by [`CLAIM`] (see
+    /// [`Store::claim_due`]).
     async fn due_deliveries(&self, now: OffsetDateTime) -> Result<Vec<Due>, sqlx::Error> {
-        let mut tx = self.write().await?;
-        let rows = sqlx::query(
-            "SELECT wd.id, wd.attempts, w.url, w.secret, w.version, w.client_id, e.id AS event_id, \
-                    e.kind, e.body, e.created_at_ms, e.customer_id, d.serial, d.model_id \
-             FROM webhook_deliveries wd \
-             JOIN webhooks w ON w.id = wd.webhook_id \
-             JOIN events e ON e.id = wd.event_id \
-             JOIN devices d ON d.id = e.device_id \
-             WHERE wd.delivered_at_ms IS NULL AND wd.next_attempt_ms <= $1 \
-             ORDER BY wd.next_attempt_ms, wd.id LIMIT 50",
-        )
-        .bind(to_ms(now))
-        .fetch_all(&mut *tx)
-        .await?;
-        for row in &rows {
-            sqlx::query("UPDATE webhook_deliveries SET next_attempt_ms = $1 WHERE id = $2")
-                .bind(to_ms(now + CLAIM))
-                .bind(row.try_get::<i64, _>("id")?)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
+        let rows = self
+            .claim_due(
+                "SELECT wd.id, wd.attempts, w.url, w.secret, w.version, w.client_id, \
+                        e.id AS event_id, e.kind, e.body, e.created_at_ms, e.customer_id, \
+                        d.serial, d.model_id \
+                 FROM webhook_deliveries wd \
+                 JOIN webhooks w ON w.id = wd.webhook_id \
+                 JOIN events e ON e.id = wd.event_id \
+                 JOIN devices d ON d.id = e.device_id \
+                 WHERE wd.delivered_at_ms IS NULL AND wd.next_attempt_ms <= $1 \
+                 ORDER BY wd.next_attempt_ms, wd.id LIMIT 50",
+                "UPDATE webhook_deliveries SET next_attempt_ms = $1 WHERE id = $2",
+                "id",
+                now,
+                CLAIM,
+            )
+            .await?;
         rows.iter()
             .map(|row| {
                 let body: String = row.try_get("body")?;
@@ -214,12 +207,7 @@ impl Store {
                 .body(body)
                 .send()
                 .await;
-            let failure = match sent {
-                Ok(res) if res.status().is_success() => None,
-                Ok(res) => Some(format!("the webhook answered {}", res.status())),
-                Err(e) if e.is_timeout() => Some("the webhook did not answer in time".to_owned()),
-                Err(_) => Some("the webhook could not be reached".to_owned()),
-            };
+            let failure = not_taken(&sent).map(|why| format!("the webhook {why}"));
             match failure {
                 None => {
                     sqlx::query(
@@ -353,11 +341,24 @@ pub fn backoff(attempts: i64) -> Duration {
     (Duration::seconds(1) * 2_i32.pow(doublings)).min(MAX_BACKOFF)
 }
 
-/// Delivers due notifications every `every` (real time) until the task is dropped.
+/// Why a POST to a webhook was not taken, in words ("answered 500 Internal Server Error", "did
+/// not answer in time", "could not be reached"); `None` once it answered 2xx.
+pub(crate) fn not_taken(sent: &reqwest::Result<reqwest::Response>) -> Option<String> {
+    match sent {
+        Ok(res) if res.status().is_success() => None,
+        Ok(res) => Some(format!("answered {}", res.status())),
+        Err(e) if e.is_timeout() => Some("did not answer in time".to_owned()),
+        Err(_) => Some("could not be reached".to_owned()),
+    }
+}
+
+/// Delivers due notifications to makers' webhooks, and hands due orders over to customers'
+/// automations ([`Store::hand_over`]), every `every` (real time) until the task is dropped.
 /// `public_only`: the webhooks reach public addresses only (see [`crate::outbound`]).
 pub fn spawn(
     store: Store,
     clock: SharedClock,
+    policy: refill_core::OrderPolicy,
     every: std::time::Duration,
     public_only: bool,
 ) -> tokio::task::JoinHandle<()> {
@@ -369,6 +370,9 @@ pub fn spawn(
         loop {
             if let Err(e) = store.deliver_webhooks(&http, clock.now()).await {
                 tracing::warn!("webhook deliveries could not be read: {e}");
+            }
+            if let Err(e) = store.hand_over(&http, clock.now(), &policy).await {
+                tracing::warn!("order hand-overs could not be read: {e}");
             }
             ticks.tick().await;
         }

@@ -32,16 +32,20 @@ pub fn fresh() -> (tempfile::TempDir, Arc<ManualClock>) {
 
 /// A sandbox service on a new database, its clock at 2026-11-22 09:00 UTC.
 pub async fn sandbox() -> Fixture {
+    sandbox_with(|_| {}).await
+}
+
+/// [`sandbox`], with `change` made to its configuration first.
+pub async fn sandbox_with(change: impl FnOnce(&mut ServiceConfig)) -> Fixture {
     let (dir, clock) = fresh();
     let db = database(dir.path(), "sandbox").await;
-    let service = start_on(&db, clock.clone()).await;
-    let http = browser_client();
+    let service = start_with(&db, clock.clone(), change).await;
     Fixture {
         _dir: dir,
         db,
         clock,
         service,
-        http,
+        http: browser_client(),
     }
 }
 
@@ -395,3 +399,32 @@ unit = "count"
 capacity = 1
 products = ["B0FILTER01"]
 "#;
+
+/// What a webhook receiver got: headers and body of each POST.
+pub type Received = Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, String)>>>;
+
+/// A webhook receiver (a maker's server, a customer's automation) on loopback, at the URL it
+/// returns, that answers 500 to the first `failures` POSTs and 200 after.
+pub async fn receiver(failures: usize) -> (String, Received) {
+    let received: Received = Arc::default();
+    let seen = received.clone();
+    let app = axum::Router::new().route(
+        "/drs",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
+            let seen = seen.clone();
+            async move {
+                let mut seen = seen.lock().unwrap();
+                seen.push((headers, body));
+                if seen.len() <= failures {
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR
+                } else {
+                    axum::http::StatusCode::OK
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/drs", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, received)
+}
