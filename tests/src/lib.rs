@@ -515,6 +515,32 @@ impl WebBrowser {
         })
     }
 
+    /// On the service's sign-in page (loaded): types `email` and `password` and presses Sign in.
+    /// It first waits (up to 3 s) for the page's `autofocus` to land on the email field: a
+    /// browser that applies it late (WebKitGTK, starting cold) would otherwise move the focus
+    /// there while the password is typed, and sign in with the wrong one.
+    pub async fn fill_sign_in(&self, email: &str, password: &str) -> Result<()> {
+        let settled = Instant::now();
+        while settled.elapsed() < Duration::from_secs(3) {
+            let focused = self
+                .client
+                .execute(
+                    "return document.activeElement && document.activeElement.id",
+                    vec![],
+                )
+                .await?;
+            if focused == "email" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let find = |css: &'static str| self.client.find(Locator::Css(css));
+        find("#email").await?.send_keys(email).await?;
+        find("#password").await?.send_keys(password).await?;
+        find("button.primary").await?.click().await?;
+        Ok(())
+    }
+
     /// Opens `authorize_url`, signs in with `email` and `password` on the sign-in page, and
     /// presses Allow on the consent page, as a person would; returns the page the browser ends
     /// on, once it has left the service (the app's loopback page).
@@ -541,9 +567,8 @@ impl WebBrowser {
                 }
             }
         };
-        field("#email").await?.send_keys(email).await?;
-        field("#password").await?.send_keys(password).await?;
-        field("button.primary").await?.click().await?;
+        field("#email").await?;
+        self.fill_sign_in(email, password).await?;
         field("button[value='allow']").await?.click().await?;
         let service = authorize_url
             .split("/ap/oa")

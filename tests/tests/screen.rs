@@ -173,22 +173,24 @@ async fn link_a_fridge_in(browser: WebBrowser, serial: &str) -> Result<()> {
     let client = &browser.client;
     client.goto(pending.authorize_url()).await?;
     let find = |css: String| async move {
-        client
+        match client
             .wait()
             .at_most(Duration::from_secs(20))
             .for_element(Locator::Css(&css))
             .await
-            .with_context(|| format!("no {css} on the page"))
+        {
+            Ok(element) => Ok(element),
+            Err(e) => {
+                let url = client.current_url().await.map(|u| u.to_string());
+                let page = client.source().await.unwrap_or_default();
+                anyhow::bail!("no {css} on the page ({e}) at {url:?}: {page}")
+            }
+        }
     };
-    find("#email".into())
-        .await?
-        .send_keys(CUSTOMER_EMAIL)
+    find("#email".into()).await?;
+    browser
+        .fill_sign_in(CUSTOMER_EMAIL, CUSTOMER_PASSWORD)
         .await?;
-    find("#password".into())
-        .await?
-        .send_keys(CUSTOMER_PASSWORD)
-        .await?;
-    find("button.primary".into()).await?.click().await?;
     // The consent page: a checkbox per product, the recent ones ticked.
     find("input[type='checkbox'][name^='button.']".into()).await?;
     let boxes = client
