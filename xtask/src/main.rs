@@ -248,6 +248,8 @@ fn on_postgres() -> Result<()> {
     );
     c.env("REFILL_TEST_POSTGRES", server.url());
     c.env("REFILL_SCHEMATHESIS", setup::schemathesis());
+    // Orders by email, to aiosmtpd in the interop venv.
+    c.env("REFILL_INTEROP_PYTHON", setup::interop_python());
     run_step("cargo test -p refill-service on PostgreSQL", &mut c)
 }
 
@@ -379,8 +381,9 @@ fn fuzz(seconds: u32) -> Result<()> {
 }
 
 /// The simulated device against provisioning clients Refill did not write (esp-protocomm from
-/// PyPI), the forecasts against statsmodels' exponential smoothing, and mDNS announcements and
-/// discovery against python-zeroconf, in the venv the setup made.
+/// PyPI), the forecasts against statsmodels' exponential smoothing, order emails against
+/// aiosmtpd, and mDNS announcements and discovery against python-zeroconf, in the venv the setup
+/// made.
 fn interop() -> Result<()> {
     ignored_tests(
         "esp-protocomm against refill-device-sim",
@@ -397,6 +400,11 @@ fn interop() -> Result<()> {
     ignored_tests(
         "the service's mDNS announcement against python-zeroconf's browser",
         ("refill-service", "announce"),
+        ("REFILL_INTEROP_PYTHON", setup::interop_python()),
+    )?;
+    ignored_tests(
+        "order emails against aiosmtpd",
+        ("refill-service", "mail"),
         ("REFILL_INTEROP_PYTHON", setup::interop_python()),
     )?;
     ignored_tests(

@@ -46,6 +46,14 @@ impl<T> fmt::Display for Sensitive<T> {
     }
 }
 
+/// Read as the value itself (a password in a configuration file); there is no `Serialize`, so a
+/// secret is never written out by accident.
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Sensitive<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        T::deserialize(d).map(Self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -45,6 +45,16 @@ pub struct FileConfig {
     pub name: Option<String>,
     /// `--orders-go`.
     pub orders_go: Option<String>,
+    /// `--mail-server`: `smtps://host` or `smtp://host`.
+    pub mail_server: Option<String>,
+    /// `--mail-user`.
+    pub mail_user: Option<String>,
+    /// `--mail-password` (never shown: `Debug` redacts it).
+    pub mail_password: Option<refill_core::Sensitive<String>>,
+    /// `--mail-from`.
+    pub mail_from: Option<String>,
+    /// `--mail-ca`: a certificate (PEM) to trust for the mail server.
+    pub mail_ca: Option<std::path::PathBuf>,
 }
 
 impl FileConfig {

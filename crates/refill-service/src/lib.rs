@@ -37,6 +37,8 @@ pub mod customers;
 pub mod http;
 mod images;
 #[cfg(feature = "hosted")]
+pub mod mail;
+#[cfg(feature = "hosted")]
 pub mod models;
 #[cfg(feature = "hosted")]
 pub mod operator;
@@ -107,6 +109,10 @@ pub struct ServiceConfig {
     /// How often (real time) level history is thinned as it ages: hourly after two days, daily
     /// after thirty ([`Store::compact_levels`]); `None`: never (tests call it themselves).
     pub compact_levels_every: Option<std::time::Duration>,
+    /// The mail server orders go through for customers who chose email; `None`: email is not
+    /// offered.
+    #[cfg(feature = "hosted")]
+    pub mail: Option<mail::Mailer>,
 }
 
 impl ServiceConfig {
@@ -129,6 +135,8 @@ impl ServiceConfig {
             review_items_every: None,
             approvals_every: Some(std::time::Duration::from_secs(30)),
             compact_levels_every: Some(std::time::Duration::from_secs(600)),
+            #[cfg(feature = "hosted")]
+            mail: None,
         }
     }
 }
@@ -309,6 +317,7 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
             config.policy,
             every,
             !config.allow_private_webhooks,
+            config.mail.clone(),
         )
     });
     #[cfg(not(feature = "hosted"))]

@@ -3,9 +3,10 @@
 //! configuration file (`--config`) can set the service's, and flags and environment override it.
 
 use clap::{Args, Parser, Subcommand};
-use refill_core::{FastClock, Handover, OrderPolicy, SystemClock};
+use refill_core::{FastClock, Handover, OrderPolicy, Sensitive, SystemClock};
 use refill_service::config::FileConfig;
 use refill_service::http::tls::Tls;
+use refill_service::mail::{MailSettings, Mailer};
 use refill_service::operator::Refused;
 use refill_service::{
     admin_tokens, catalog, clients, customers, models, start, Database, ServiceConfig,
@@ -85,9 +86,12 @@ struct Run {
     approval_hours: Option<i64>,
     /// Where customers' orders go unless they choose otherwise (in the app's settings):
     /// manual, they buy them where they like and say so in the app; webhook, to their own
-    /// automation, once they give its address. A sandbox fulfils orders itself [default: manual]
+    /// automation, once they give its address; email, mailed to them (needs --mail-server).
+    /// A sandbox fulfils orders itself [default: manual]
     #[arg(long, env = "REFILL_ORDERS_GO", value_name = "METHOD", value_parser = orders_go)]
     orders_go: Option<Handover>,
+    #[command(flatten)]
+    mail: Mail,
     #[command(flatten)]
     https: Https,
     /// Don't announce the service on the local network (mDNS / DNS-SD, _refill._tcp), as it
@@ -98,6 +102,35 @@ struct Run {
     /// [default: "Refill on <host name>"]
     #[arg(long, env = "REFILL_NAME", value_name = "NAME")]
     name: Option<String>,
+}
+
+/// The mail server orders are emailed through, for customers who choose email.
+#[derive(Args, Debug)]
+struct Mail {
+    /// The mail server to send orders by email through: smtps://host (TLS, port 465) or
+    /// smtp://host (STARTTLS, port 587; smtp://localhost:25 for a relay on this machine).
+    /// Without one, customers cannot choose email
+    #[arg(long, env = "REFILL_MAIL_SERVER", value_name = "URL")]
+    mail_server: Option<String>,
+    /// The user name to sign in to the mail server with
+    #[arg(long, env = "REFILL_MAIL_USER", value_name = "NAME")]
+    mail_user: Option<String>,
+    /// Its password. Better in the configuration file (readable by the service only) or the
+    /// environment than here, where others on this machine can see it
+    #[arg(long, env = "REFILL_MAIL_PASSWORD", value_name = "PASSWORD", hide_env_values = true,
+          value_parser = sensitive)]
+    mail_password: Option<Sensitive<String>>,
+    /// Who order emails come from, such as "Refill <refill@example.com>"
+    #[arg(long, env = "REFILL_MAIL_FROM", value_name = "ADDRESS")]
+    mail_from: Option<String>,
+    /// A certificate (PEM) to trust for the mail server besides the system's, for a server with a
+    /// certificate of its own
+    #[arg(long, env = "REFILL_MAIL_CA", value_name = "FILE")]
+    mail_ca: Option<PathBuf>,
+}
+
+fn sensitive(s: &str) -> Result<Sensitive<String>, String> {
+    Ok(Sensitive::new(s.to_owned()))
 }
 
 /// How the service serves HTTPS. Off a loopback address it always does (with --tls-cert and
@@ -321,11 +354,46 @@ fn check_hours(n: i64) -> Result<i64, String> {
 
 fn orders_go(s: &str) -> Result<Handover, String> {
     match Handover::parse(s) {
-        Some(h @ (Handover::Manual | Handover::Webhook)) => Ok(h),
+        Some(h @ (Handover::Manual | Handover::Webhook | Handover::Email)) => Ok(h),
         _ => Err(format!(
-            "'{s}' is not where orders can go: manual or webhook"
+            "'{s}' is not where orders can go: manual, webhook or email"
         )),
     }
+}
+
+/// The mail server, from the flags and the configuration file; `None` without one.
+fn mailer(mail: Mail, file: &FileConfig) -> Result<Option<Mailer>, String> {
+    let Some(server) = mail.mail_server.or(file.mail_server.clone()) else {
+        let stray = [
+            (
+                "mail_user",
+                mail.mail_user.is_some() || file.mail_user.is_some(),
+            ),
+            (
+                "mail_from",
+                mail.mail_from.is_some() || file.mail_from.is_some(),
+            ),
+        ];
+        if let Some((key, _)) = stray.iter().find(|(_, set)| *set) {
+            return Err(format!(
+                "{key} is set but mail_server is not: give the mail server orders are sent through"
+            ));
+        }
+        return Ok(None);
+    };
+    let settings = MailSettings {
+        server,
+        user: mail.mail_user.or(file.mail_user.clone()),
+        password: mail.mail_password.or(file.mail_password.clone()),
+        from: mail
+            .mail_from
+            .or(file.mail_from.clone())
+            .unwrap_or_default(),
+        ca: mail.mail_ca.or(file.mail_ca.clone()),
+    };
+    Mailer::new(&settings)
+        .map(Some)
+        .map_err(|e| format!("the mail server settings: {e}"))
 }
 
 fn approval_hours(s: &str) -> Result<i64, String> {
@@ -458,6 +526,13 @@ fn service_config(
         (None, None) if sandbox => Handover::Service,
         (None, None) => Handover::Manual,
     };
+    let mail = mailer(run.mail, &file)?;
+    if handover == Handover::Email && mail.is_none() {
+        return Err(
+            "orders cannot go by email without a mail server: give mail_server (--mail-server)"
+                .to_owned(),
+        );
+    }
     let config = ServiceConfig {
         database,
         listen,
@@ -483,6 +558,7 @@ fn service_config(
             || file.allow_private_webhooks.unwrap_or(false),
         approvals_every: Some(std::time::Duration::from_secs(30)),
         compact_levels_every: Some(std::time::Duration::from_secs(600)),
+        mail,
         // A sandbox's simulated devices report as fast as its sped-up time asks.
         limits: if sandbox {
             limits.without_rates()

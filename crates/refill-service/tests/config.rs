@@ -145,6 +145,33 @@ fn mistakes_in_the_file_or_the_flags_are_refused_in_words() {
             .unwrap(),
     );
     assert!(said.contains("cannot be used with"), "{said}");
+
+    // Orders by email need a mail server that makes sense; its password is never repeated.
+    let said = failed(&service().args(["--orders-go", "email"]).output().unwrap());
+    assert!(said.contains("without a mail server"), "{said}");
+    let said = failed(&service().args(["--orders-go", "fax"]).output().unwrap());
+    assert!(said.contains("manual, webhook or email"), "{said}");
+    let mail = write(
+        dir.path(),
+        "mail_server = \"mail.example.com\"\nmail_user = \"refill\"\n\
+         mail_password = \"s3cret-in-file\"\nmail_from = \"refill@example.com\"\n",
+    );
+    let said = failed(&service().arg("--config").arg(&mail).output().unwrap());
+    assert!(
+        said.contains("'mail.example.com' is not a mail server: give smtps://host"),
+        "{said}"
+    );
+    assert!(!said.contains("s3cret-in-file"), "{said}");
+    let said = failed(
+        &service()
+            .args(["--mail-from", "refill@example.com"])
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        said.contains("mail_from is set but mail_server is not"),
+        "{said}"
+    );
 }
 
 #[test]
@@ -158,6 +185,8 @@ fn the_help_names_each_option_with_its_environment_variable() {
         ("--listen", "REFILL_LISTEN"),
         ("--max-connections", "REFILL_MAX_CONNECTIONS"),
         ("--approval-hours", "REFILL_APPROVAL_HOURS"),
+        ("--mail-server", "REFILL_MAIL_SERVER"),
+        ("--mail-password", "REFILL_MAIL_PASSWORD"),
     ] {
         let lines: Vec<&str> = help.lines().collect();
         let at = lines

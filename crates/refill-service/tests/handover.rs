@@ -19,7 +19,7 @@ async fn hand_over(f: &Fixture) -> usize {
     let http = reqwest::Client::new();
     f.service
         .store()
-        .hand_over(&http, f.clock.now(), &OrderPolicy::default())
+        .hand_over(&http, None, f.clock.now(), &OrderPolicy::default())
         .await
         .unwrap()
 }
@@ -262,7 +262,8 @@ async fn on_a_service_that_leaves_orders_to_the_customer_they_wait_to_be_bought(
     );
     let (status, bought) = answer(f.http.post(f.url(&format!("/v1/orders/{id}/bought")))).await;
     assert_eq!((status, bought["status"].as_str()), (200, Some("shipped")));
-    // Email is not there yet: said, not accepted.
+    // Without a mail server, email is not offered, and choosing it is refused in words.
+    assert_eq!(view["offered"], json!(["manual", "webhook"]), "{view}");
     let (status, refused) = answer(
         f.http
             .put(f.url("/v1/account/orders-go"))
@@ -270,4 +271,11 @@ async fn on_a_service_that_leaves_orders_to_the_customer_they_wait_to_be_bought(
     )
     .await;
     assert_eq!(status, 400, "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no mail server"),
+        "{refused}"
+    );
 }

@@ -314,12 +314,14 @@ pub struct OrdersGoView {
     pub method: Option<OrdersGo>,
     /// Whether the customer chose it (otherwise it is the service's default).
     pub chosen: bool,
+    /// What this service offers: manual and webhook, and email where it has a mail server.
+    pub offered: Vec<OrdersGo>,
     /// The automation's address, for `webhook`.
     pub webhook_url: Option<String>,
     /// The secret the service signs each order with (`X-Refill-Signature-256`), and the
     /// automation signs its calls back with: only in the answer to the change that made it.
     pub webhook_secret: Option<String>,
-    /// The shopping address, for `email` (the account's email unless another is given).
+    /// The address orders are mailed to, for `email`: the one given, else the account's.
     pub email: Option<String>,
 }
 
@@ -332,7 +334,8 @@ pub struct OrdersGoChange {
     /// The automation's address (`https://…`, or `http://` on a home network), for `webhook`.
     #[serde(default)]
     pub webhook_url: Option<String>,
-    /// The shopping address, for `email`.
+    /// The address orders are mailed to, for `email` (kept from before, else the account's,
+    /// when not given).
     #[serde(default)]
     pub email: Option<String>,
     /// Make a new webhook secret (the old one stops working at once).

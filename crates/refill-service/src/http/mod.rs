@@ -59,6 +59,8 @@ struct Inner {
     sandbox: bool,
     anonymous: bool,
     allow_private_webhooks: bool,
+    /// Whether orders can go by email (a mail server was given).
+    email_offered: bool,
     throttle: crate::auth::guard::Throttle,
     streams: refill::Streams,
     /// Open event streams per screened device.
@@ -104,6 +106,10 @@ impl AppState {
                 sandbox: config.sandbox,
                 anonymous: config.anonymous_allowed(),
                 allow_private_webhooks: config.allow_private_webhooks,
+                #[cfg(feature = "hosted")]
+                email_offered: config.mail.is_some(),
+                #[cfg(not(feature = "hosted"))]
+                email_offered: false,
                 throttle: crate::auth::guard::Throttle::default(),
                 streams: refill::Streams::default(),
                 screen_streams: refill::Streams::default(),
@@ -143,6 +149,15 @@ impl AppState {
     /// Whether makers' webhooks may reach private addresses (`--allow-private-webhooks`).
     pub fn private_webhooks_allowed(&self) -> bool {
         self.inner.allow_private_webhooks
+    }
+
+    /// Where this service lets customers' orders go.
+    pub fn orders_offer(&self) -> crate::store::handover::OrdersOffer {
+        crate::store::handover::OrdersOffer {
+            default: self.inner.policy.handover,
+            email: self.inner.email_offered,
+            private_webhooks: self.inner.allow_private_webhooks,
+        }
     }
 }
 

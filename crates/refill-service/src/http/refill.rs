@@ -819,8 +819,8 @@ mod handover {
         State(state): State<AppState>,
         Customer { id: customer }: Customer,
     ) -> Result<Json<OrdersGoView>, Error> {
-        let default = state.policy().handover;
-        Ok(Json(state.store().orders_go(customer, default).await?))
+        let offer = state.orders_offer();
+        Ok(Json(state.store().orders_go(customer, &offer).await?))
     }
 
     /// `PUT /v1/account/orders-go`: the customer chooses where their orders go.
@@ -830,12 +830,8 @@ mod handover {
         body: axum::body::Bytes,
     ) -> Result<Json<OrdersGoView>, Error> {
         let change: OrdersGoChange = json_body(&body)?;
-        let view = state.store().set_orders_go(
-            customer,
-            &change,
-            state.private_webhooks_allowed(),
-            state.policy().handover,
-        );
+        let offer = state.orders_offer();
+        let view = state.store().set_orders_go(customer, &change, &offer);
         Ok(Json(view.await?))
     }
 

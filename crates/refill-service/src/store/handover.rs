@@ -7,15 +7,18 @@
 //! as makers' notifications are (`X-Refill-Signature-256: sha256=<hex HMAC-SHA256 of the body>`
 //! under the customer's webhook secret), and the automation may call back at
 //! `POST /v1/fulfilment/orders/{eventInstanceId}` (signed the same way) to say it shipped,
-//! arrived or could not be bought; **email** (its table columns are here; the mailer is not yet).
+//! arrived or could not be bought; **email**, it is mailed to their shopping address (else their
+//! account's) through the operator's mail server ([`crate::mail`]), and they say "Bought it" in
+//! the app as for manual. Email is offered only where the operator gave a mail server.
 //!
-//! The method is fixed when the order is placed (`orders.handover`). A webhook hand-over is
+//! The method is fixed when the order is placed (`orders.handover`). A webhook or email hand-over is
 //! written with the order, in its transaction, and is due when the order can no longer be
 //! cancelled; a cancelled order's pending hand-over is deleted with the cancellation. Due ones
 //! are sent at least once, retried with backoff (1 s doubling to an hour) up to
 //! [`MAX_ATTEMPTS`] times (about nine hours); after the last failed try the order says "Could not
 //! send this order to …", the customer is told (`HandoverFailed` event), and the order can be
-//! cancelled again for a new window. Nothing is dropped silently.
+//! cancelled again for a new window; a mail server's refusal for good (a 5xx answer, such as no
+//! such mailbox) is the last try at once. Nothing is dropped silently.
 
 use crate::store::db::{DbConnection, DbRow};
 use crate::store::{corrupt, from_ms, StoreError};
@@ -69,30 +72,43 @@ pub(crate) fn view_of(row: &DbRow) -> Result<Option<Box<HandoverView>>, sqlx::Er
     })))
 }
 
-/// Fixes where the order `event_instance_id`, just placed for `customer`, goes: the customer's
-/// choice, else `default`; a webhook hand-over is queued, due when the order can no longer be
-/// cancelled. In the placing transaction.
-pub(crate) async fn choose_in(
+/// Where an order placed now for the customer `$2` goes, as an SQL expression for `place_in`'s
+/// INSERT (with `$14` the service's default method, or NULL): the customer's choice, else the
+/// default; a webhook without an address is manual (the order waits in the app). An email goes
+/// to the customer's shopping address, else their account's ([`queue_in`]).
+macro_rules! handover_of_customer {
+    () => {
+        "(SELECT CASE \
+             WHEN COALESCE(c.orders_go, $14) = 'webhook' AND c.orders_webhook_url IS NULL \
+             THEN 'manual' ELSE COALESCE(c.orders_go, $14) END \
+         FROM customers c WHERE c.id = $2)"
+    };
+}
+pub(crate) use handover_of_customer;
+
+/// The default method bound as `$14` of [`handover_of_customer`].
+pub(crate) fn default_method(default: Handover) -> Option<&'static str> {
+    method_of(None, default).map(OrdersGo::as_str)
+}
+
+/// Queues the hand-over of the order `event_instance_id`, just placed with `method`, due when
+/// it can no longer be cancelled. In the placing transaction.
+pub(crate) async fn queue_in(
     conn: &mut DbConnection,
     event_instance_id: &str,
-    default: Handover,
+    method: Option<&str>,
 ) -> Result<(), sqlx::Error> {
-    let default = method_of(None, default).map(OrdersGo::as_str);
-    sqlx::query(
-        "UPDATE orders SET handover = \
-             (SELECT COALESCE(c.orders_go, $1) FROM customers c WHERE c.id = orders.customer_id) \
-         WHERE event_instance_id = $2",
-    )
-    .bind(default)
-    .bind(event_instance_id)
-    .execute(&mut *conn)
-    .await?;
+    if !matches!(method, Some("webhook" | "email")) {
+        return Ok(());
+    }
     sqlx::query(
         "INSERT INTO order_handovers (order_id, method, target, next_attempt_ms) \
-         SELECT o.id, o.handover, c.orders_webhook_url, o.cancellable_until_ms \
+         SELECT o.id, o.handover, \
+                CASE o.handover WHEN 'webhook' THEN c.orders_webhook_url \
+                     ELSE COALESCE(c.orders_email, c.email) END, \
+                o.cancellable_until_ms \
          FROM orders o JOIN customers c ON c.id = o.customer_id \
-         WHERE o.event_instance_id = $1 AND o.handover = 'webhook' \
-           AND c.orders_webhook_url IS NOT NULL",
+         WHERE o.event_instance_id = $1",
     )
     .bind(event_instance_id)
     .execute(&mut *conn)
@@ -115,51 +131,89 @@ pub(crate) async fn cancelled_in(
     Ok(())
 }
 
+/// Where a service lets its customers' orders go.
+#[derive(Debug, Clone, Copy)]
+pub struct OrdersOffer {
+    /// Where they go unless the customer chooses (the operator's `--orders-go`).
+    pub default: Handover,
+    /// Whether they can go by email (the operator gave a mail server).
+    pub email: bool,
+    /// Whether a webhook may be on a home network (`--allow-private-webhooks`).
+    pub private_webhooks: bool,
+}
+
+impl OrdersOffer {
+    /// The methods a customer can choose.
+    fn methods(&self) -> Vec<OrdersGo> {
+        let mut methods = vec![OrdersGo::Manual, OrdersGo::Webhook];
+        if self.email {
+            methods.push(OrdersGo::Email);
+        }
+        methods
+    }
+}
+
+/// Longest shopping address kept (RFC 5321's limit on a path).
+const MAX_EMAIL: usize = 254;
+
 impl Store {
-    /// Where `customer`'s orders go, when the service's default is `default`.
+    /// Where `customer`'s orders go, on a service offering `offer`.
     pub async fn orders_go(
         &self,
         customer: i64,
-        default: Handover,
+        offer: &OrdersOffer,
     ) -> Result<OrdersGoView, StoreError> {
         let row = sqlx::query(
-            "SELECT orders_go, orders_webhook_url, orders_email FROM customers WHERE id = $1",
+            "SELECT orders_go, orders_webhook_url, orders_email, email FROM customers \
+             WHERE id = $1",
         )
         .bind(customer)
         .fetch_optional(self.pool())
         .await?
         .ok_or_else(|| StoreError::NotFound("There is no such account.".to_owned()))?;
         let chosen: Option<String> = row.try_get("orders_go")?;
+        let own: Option<String> = row.try_get("orders_email")?;
         Ok(OrdersGoView {
-            method: method_of(chosen.as_deref(), default),
+            method: method_of(chosen.as_deref(), offer.default),
             chosen: chosen.is_some(),
+            offered: offer.methods(),
             webhook_url: row.try_get("orders_webhook_url")?,
             webhook_secret: None,
-            email: row.try_get("orders_email")?,
+            email: Some(own.unwrap_or(row.try_get("email")?)),
         })
     }
 
     /// Changes where `customer`'s orders go (those placed from now on). A webhook needs an
-    /// address the service may call (`allow_private`: also on a home network) and gets a
-    /// secret the first time, or when `newSecret` asks: it is in the answer, only then.
+    /// address the service may call and gets a secret the first time, or when `newSecret` asks:
+    /// it is in the answer, only then. Email needs the service to have a mail server; the
+    /// address is the one given, else the one given before, else the account's.
     pub async fn set_orders_go(
         &self,
         customer: i64,
         change: &OrdersGoChange,
-        allow_private: bool,
-        default: Handover,
+        offer: &OrdersOffer,
     ) -> Result<OrdersGoView, StoreError> {
-        let current = self.orders_go(customer, default).await?;
+        let row = sqlx::query(
+            "SELECT orders_webhook_url, orders_webhook_secret FROM customers WHERE id = $1",
+        )
+        .bind(customer)
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| StoreError::NotFound("There is no such account.".to_owned()))?;
+        let given = |text: &Option<String>| {
+            text.as_deref()
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+        };
         let mut secret = None;
+        let mut url = None;
+        let mut email = None;
         match change.method {
             OrdersGo::Manual => {}
             OrdersGo::Webhook => {
-                let url = change
-                    .webhook_url
-                    .clone()
-                    .or(current.webhook_url.clone())
-                    .map(|u| u.trim().to_owned())
-                    .filter(|u| !u.is_empty())
+                let chosen = given(&change.webhook_url)
+                    .or(row.try_get("orders_webhook_url")?)
                     .ok_or_else(|| {
                         StoreError::Refused(
                             "Give the address of your automation (webhookUrl) that orders \
@@ -167,43 +221,67 @@ impl Store {
                                 .to_owned(),
                         )
                     })?;
-                if let Some(problem) = crate::outbound::webhook_problem(&url, allow_private) {
+                if let Some(problem) =
+                    crate::outbound::webhook_problem(&chosen, offer.private_webhooks)
+                {
                     return Err(StoreError::Refused(problem));
                 }
-                let has_secret: Option<String> =
-                    sqlx::query_scalar("SELECT orders_webhook_secret FROM customers WHERE id = $1")
-                        .bind(customer)
-                        .fetch_one(self.pool())
-                        .await?;
-                if has_secret.is_none() || change.new_secret {
+                let old: Option<String> = row.try_get("orders_webhook_secret")?;
+                if old.is_none() || change.new_secret {
                     secret = Some(crate::auth::crypto::new_client_secret().expose().clone());
                 }
-                sqlx::query(
-                    "UPDATE customers SET orders_webhook_url = $1, \
-                         orders_webhook_secret = COALESCE($2, orders_webhook_secret) \
-                     WHERE id = $3",
-                )
-                .bind(&url)
-                .bind(secret.as_deref())
-                .bind(customer)
-                .execute(self.pool())
-                .await?;
+                url = Some(chosen);
             }
-            OrdersGo::Email => {
+            OrdersGo::Email if !offer.email => {
                 return Err(StoreError::Refused(
-                    "This service cannot send orders by email yet: choose manual or webhook."
+                    "This service has no mail server to send orders with: ask whoever runs \
+                     it to set one up, or choose manual or webhook."
                         .to_owned(),
                 ))
             }
+            OrdersGo::Email => {
+                if let Some(address) = given(&change.email) {
+                    if address.len() > MAX_EMAIL || !looks_like_address(&address) {
+                        return Err(StoreError::Refused(format!(
+                            "'{address}' is not an email address, such as \
+                             shopping@example.com."
+                        )));
+                    }
+                    email = Some(address);
+                }
+            }
         }
-        sqlx::query("UPDATE customers SET orders_go = $1 WHERE id = $2")
-            .bind(change.method.as_str())
-            .bind(customer)
-            .execute(self.pool())
-            .await?;
-        let mut view = self.orders_go(customer, default).await?;
+        sqlx::query(
+            "UPDATE customers SET orders_go = $1, \
+                 orders_webhook_url = COALESCE($2, orders_webhook_url), \
+                 orders_webhook_secret = COALESCE($3, orders_webhook_secret), \
+                 orders_email = COALESCE($4, orders_email) \
+             WHERE id = $5",
+        )
+        .bind(change.method.as_str())
+        .bind(url)
+        .bind(secret.as_deref())
+        .bind(email)
+        .bind(customer)
+        .execute(self.pool())
+        .await?;
+        let mut view = self.orders_go(customer, offer).await?;
         view.webhook_secret = secret;
         Ok(view)
+    }
+}
+
+/// Whether `text` is an email address orders can be mailed to.
+fn looks_like_address(text: &str) -> bool {
+    #[cfg(feature = "hosted")]
+    {
+        crate::mail::is_address(text)
+    }
+    // Without a mailer, email is never offered.
+    #[cfg(not(feature = "hosted"))]
+    {
+        let _ = text;
+        false
     }
 }
 
@@ -211,6 +289,7 @@ impl Store {
 #[cfg(feature = "hosted")]
 mod sending {
     use super::{callback_path, MAX_ATTEMPTS};
+    use crate::mail::{Mailer, NotSent};
     use crate::store::inventory::record_event;
     use crate::store::webhooks::{backoff, not_taken, signature, SIGNATURE_HEADER};
     use crate::store::{to_ms, StoreError};
@@ -229,6 +308,7 @@ mod sending {
         order_id: i64,
         event_instance_id: String,
         customer: i64,
+        method: String,
         target: String,
         attempts: i64,
         secret: Option<String>,
@@ -239,7 +319,7 @@ mod sending {
         async fn due_handovers(&self, now: OffsetDateTime) -> Result<Vec<Due>, sqlx::Error> {
             let rows = self
                 .claim_due(
-                    "SELECT h.order_id, h.target, h.attempts, o.event_instance_id, \
+                    "SELECT h.order_id, h.method, h.target, h.attempts, o.event_instance_id, \
                             o.customer_id, c.orders_webhook_secret \
                      FROM order_handovers h \
                      JOIN orders o ON o.id = h.order_id \
@@ -259,6 +339,7 @@ mod sending {
                         order_id: row.try_get("order_id")?,
                         event_instance_id: row.try_get("event_instance_id")?,
                         customer: row.try_get("customer_id")?,
+                        method: row.try_get("method")?,
                         target: row.try_get("target")?,
                         attempts: row.try_get("attempts")?,
                         secret: row.try_get("orders_webhook_secret")?,
@@ -267,11 +348,14 @@ mod sending {
                 .collect()
         }
 
-        /// Hands over the orders that are due, once each: what was handed over. A failure is
-        /// retried later; after [`MAX_ATTEMPTS`] the customer is told (see the module's notes).
+        /// Hands over the orders that are due, once each, to webhooks through `http` and by
+        /// email through `mail`: how many were handed over. A failure is retried later; after
+        /// [`MAX_ATTEMPTS`], or at once when a mail server refuses it for good, the customer is
+        /// told (see the module's notes).
         pub async fn hand_over(
             &self,
             http: &reqwest::Client,
+            mail: Option<&Mailer>,
             now: OffsetDateTime,
             policy: &OrderPolicy,
         ) -> Result<usize, sqlx::Error> {
@@ -283,9 +367,23 @@ mod sending {
                 else {
                     continue;
                 };
-                let failure = match &due.secret {
-                    None => Some("no webhook secret was set".to_owned()),
-                    Some(secret) => post_order(http, &due.target, secret, &order).await,
+                let failure = match (due.method.as_str(), &due.secret, mail) {
+                    ("email", _, Some(mail)) => mail.send_order(&due.target, &order).await,
+                    ("email", _, None) => Some(NotSent {
+                        words: "this service no longer has a mail server to send it with"
+                            .to_owned(),
+                        permanent: false,
+                    }),
+                    (_, None, _) => Some(NotSent {
+                        words: "no webhook secret was set".to_owned(),
+                        permanent: false,
+                    }),
+                    (_, Some(secret), _) => post_order(http, &due.target, secret, &order)
+                        .await
+                        .map(|words| NotSent {
+                            words,
+                            permanent: false,
+                        }),
                 };
                 match failure {
                     None => {
@@ -299,13 +397,15 @@ mod sending {
                         .await?;
                         sent += 1;
                     }
-                    Some(error) if due.attempts + 1 >= MAX_ATTEMPTS => {
+                    Some(NotSent { words, permanent })
+                        if permanent || due.attempts + 1 >= MAX_ATTEMPTS =>
+                    {
                         let problem =
-                            format!("Could not send this order to {}: {error}.", due.target);
+                            format!("Could not send this order to {}: {words}.", due.target);
                         self.handover_failed(&due, &order, &problem, now, policy)
                             .await?;
                     }
-                    Some(error) => {
+                    Some(NotSent { words: error, .. }) => {
                         tracing::info!(error, "an order's hand-over failed; retrying later");
                         sqlx::query(
                             "UPDATE order_handovers SET attempts = attempts + 1, \
@@ -380,7 +480,7 @@ mod sending {
             let row = sqlx::query(
                 "SELECT o.id, o.customer_id, c.orders_webhook_secret, h.target, h.attempts \
                  FROM orders o JOIN customers c ON c.id = o.customer_id \
-                 JOIN order_handovers h ON h.order_id = o.id \
+                 JOIN order_handovers h ON h.order_id = o.id AND h.method = 'webhook' \
                  WHERE o.event_instance_id = $1",
             )
             .bind(event_instance_id)
@@ -424,6 +524,7 @@ mod sending {
                         order_id: row.try_get("id")?,
                         event_instance_id: event_instance_id.to_owned(),
                         customer,
+                        method: "webhook".to_owned(),
                         target: target.clone(),
                         attempts: row.try_get("attempts")?,
                         secret: None,

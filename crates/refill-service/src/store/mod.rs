@@ -384,15 +384,20 @@ pub(crate) async fn place_in(
     }
     let id = new_event_instance_id();
     let (device, slot) = order.device.unzip();
-    let inserted = sqlx::query(
+    let inserted = sqlx::query(concat!(
         "INSERT INTO orders (event_instance_id, customer_id, asin, device_id, slot_id, kind, \
              source, status, quantity, price_minor, currency, placed_at_ms, \
-             expected_delivery_ms, cancellable_until_ms, updated_at_ms, pressed_on, press_key) \
+             expected_delivery_ms, cancellable_until_ms, updated_at_ms, pressed_on, press_key, \
+             handover) \
          SELECT $1, $2, asin, $7, $8, $9, $10, 'placed', $11, price_minor * $11, currency, \
-                $3, $4, $5, $3, $12, $13 \
+                $3, $4, $5, $3, $12, $13, \
+                CASE WHEN $9 = 'test' THEN NULL ELSE ",
+        handover::handover_of_customer!(),
+        " END \
          FROM products WHERE asin = $6 \
-         ON CONFLICT DO NOTHING",
-    )
+         ON CONFLICT DO NOTHING \
+         RETURNING handover"
+    ))
     .bind(&id)
     .bind(order.customer)
     .bind(to_ms(now))
@@ -410,30 +415,31 @@ pub(crate) async fn place_in(
     .bind(i64::from(order.quantity.max(1)))
     .bind(pressed_on)
     .bind(press_key)
-    .execute(&mut *conn)
+    .bind(handover::default_method(policy.handover))
+    .fetch_optional(&mut *conn)
     .await;
     let asin = order.asin;
     // Nothing inserted: an order is open for the item or the slot (the unique indexes; no error,
     // so that the transaction goes on, as PostgreSQL's would not after one), or no such product.
-    let detail_code = match inserted?.rows_affected() {
-        0 => {
-            return match open_order_in(conn, order, now).await? {
-                Some(open) => Ok(PressResult {
-                    detail_code: DetailCode::OrderInProgress,
-                    event_instance_id: open.event_instance_id.clone(),
-                    order: open,
-                }),
-                None => Err(StoreError::NotFound(format!(
-                    "There is no product {asin} in the catalog."
-                ))),
-            };
-        }
-        _ if order.test => DetailCode::TestOrderPlaced,
-        _ => DetailCode::StandardOrderPlaced,
+    let Some(inserted) = inserted? else {
+        return match open_order_in(conn, order, now).await? {
+            Some(open) => Ok(PressResult {
+                detail_code: DetailCode::OrderInProgress,
+                event_instance_id: open.event_instance_id.clone(),
+                order: open,
+            }),
+            None => Err(StoreError::NotFound(format!(
+                "There is no product {asin} in the catalog."
+            ))),
+        };
     };
-    if !order.test {
-        handover::choose_in(conn, &id, policy.handover).await?;
-    }
+    let detail_code = if order.test {
+        DetailCode::TestOrderPlaced
+    } else {
+        DetailCode::StandardOrderPlaced
+    };
+    let method: Option<String> = inserted.try_get("handover")?;
+    handover::queue_in(conn, &id, method.as_deref()).await?;
     let placed = order_in(conn, order.customer, &id, now)
         .await?
         .ok_or_else(|| StoreError::Database(sqlx::Error::RowNotFound))?;

@@ -353,7 +353,7 @@ pub(crate) fn not_taken(sent: &reqwest::Result<reqwest::Response>) -> Option<Str
 }
 
 /// Delivers due notifications to makers' webhooks, and hands due orders over to customers'
-/// automations ([`Store::hand_over`]), every `every` (real time) until the task is dropped.
+/// automations and by email through `mail` ([`Store::hand_over`]), every `every` (real time) until the task is dropped.
 /// `public_only`: the webhooks reach public addresses only (see [`crate::outbound`]).
 pub fn spawn(
     store: Store,
@@ -361,6 +361,7 @@ pub fn spawn(
     policy: refill_core::OrderPolicy,
     every: std::time::Duration,
     public_only: bool,
+    mail: Option<crate::mail::Mailer>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticks = crate::rounds(every);
@@ -371,7 +372,8 @@ pub fn spawn(
             if let Err(e) = store.deliver_webhooks(&http, clock.now()).await {
                 tracing::warn!("webhook deliveries could not be read: {e}");
             }
-            if let Err(e) = store.hand_over(&http, clock.now(), &policy).await {
+            let handed = store.hand_over(&http, mail.as_ref(), clock.now(), &policy);
+            if let Err(e) = handed.await {
                 tracing::warn!("order hand-overs could not be read: {e}");
             }
             ticks.tick().await;
