@@ -245,3 +245,78 @@ async fn another_service_chosen_in_the_settings_takes_over_without_a_restart() -
     service.shutdown().await;
     Ok(())
 }
+
+/// Where orders go, chosen on the settings page of the real app pointed at a home server (a
+/// service that does not buy orders itself, with a mail server): its own automation, whose
+/// secret is shown once, then email to another address. The mail server is never reached here
+/// (orders are mailed once they can no longer be cancelled; `refill-service`'s tests/mail.rs
+/// sends them to aiosmtpd).
+#[tokio::test]
+#[ignore = "needs a display and tauri-driver: run by `cargo xtask test`"]
+async fn where_orders_go_is_chosen_in_the_settings_on_a_home_server() -> Result<()> {
+    let service_dir = tempfile::tempdir()?;
+    let mut config = refill_service::ServiceConfig::sandbox(service_dir.path().join("home.sqlite"));
+    config.policy.handover = refill_core::Handover::Manual;
+    config.allow_private_webhooks = true;
+    config.mail = Some(
+        refill_service::mail::Mailer::new(&refill_service::mail::MailSettings {
+            server: "smtp://127.0.0.1:9".to_owned(),
+            from: "refill@home.example".to_owned(),
+            ..Default::default()
+        })
+        .map_err(anyhow::Error::msg)?,
+    );
+    let service = refill_service::start(config).await?;
+    let url = service.base_url();
+    let home = AppHome::new()?;
+    let app = App::launch(&home, "orders-go", &["--service", &url]).await?;
+    app.find("[data-testid='grid']").await?;
+    app.click("nav-settings").await?;
+    let manual = app.find("[data-testid='orders-go-manual']").await?;
+    ensure!(
+        manual.is_selected().await?,
+        "manual is the service's default"
+    );
+
+    app.click("orders-go-webhook").await?;
+    app.type_into("orders-go-webhook-address", "http://127.0.0.1:9/refill")
+        .await?;
+    app.click("orders-go-save").await?;
+    let secret = app
+        .wait_text("orders-go-secret", |t| t.contains("shown only now"))
+        .await?;
+    let view: serde_json::Value = reqwest::get(format!("{url}/v1/account/orders-go"))
+        .await?
+        .json()
+        .await?;
+    ensure!(view["method"] == "webhook", "{view}");
+    ensure!(view["webhookUrl"] == "http://127.0.0.1:9/refill", "{view}");
+    ensure!(view["webhookSecret"].is_null(), "never read back: {view}");
+    app.screenshot("orders-go-webhook").await?;
+
+    app.click("orders-go-email").await?;
+    ensure!(
+        app.value("orders-go-email-address").await? == CUSTOMER_EMAIL,
+        "the account's address until another is given"
+    );
+    app.type_into("orders-go-email-address", "shopping@home.example")
+        .await?;
+    app.click("orders-go-save").await?;
+    app.wait_text("orders-go-said", |t| t.starts_with("Saved"))
+        .await?;
+    ensure!(
+        !app.exists("[data-testid='orders-go-secret']").await?,
+        "the secret is shown once: {secret}"
+    );
+    let view: serde_json::Value = reqwest::get(format!("{url}/v1/account/orders-go"))
+        .await?
+        .json()
+        .await?;
+    ensure!(
+        view["method"] == "email" && view["email"] == "shopping@home.example",
+        "{view}"
+    );
+    app.quit().await?;
+    service.shutdown().await;
+    Ok(())
+}

@@ -20,8 +20,8 @@ use refill_wire::path_segment;
 use refill_wire::{
     AccountDeletion, AccountExport, ApprovalList, ApprovalView, ButtonList, ButtonsChange,
     DeviceChange, DeviceLimits, DeviceList, DeviceView, ErrorBody, ErrorCode, EventList, EventView,
-    Health, ItemView, LimitsChange, NewItem, OrderList, OrderStep, OrderView, PressResult,
-    ProductList, SlotInventory, SlotProduct, SlotSettings,
+    Health, ItemView, LimitsChange, NewItem, OrderList, OrderStep, OrderView, OrdersGoChange,
+    OrdersGoView, PressResult, ProductList, SlotInventory, SlotProduct, SlotSettings,
 };
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
@@ -284,6 +284,27 @@ impl Client {
         let path = format!("{}/limits", device_path(model, serial));
         self.send(|| self.http.put(self.url(&path)).json(change))
             .await
+    }
+
+    /// `GET /v1/account/orders-go`: where the customer's orders go (a service that does not
+    /// fulfil them itself; a service without this route, such as the app's embedded sandbox,
+    /// answers 404).
+    pub async fn orders_go(&self) -> Result<OrdersGoView, ClientError> {
+        self.send(|| self.http.get(self.url("/v1/account/orders-go")))
+            .await
+    }
+
+    /// `PUT /v1/account/orders-go`: where orders placed from now on go.
+    pub async fn set_orders_go(
+        &self,
+        change: &OrdersGoChange,
+    ) -> Result<OrdersGoView, ClientError> {
+        self.send(|| {
+            self.http
+                .put(self.url("/v1/account/orders-go"))
+                .json(change)
+        })
+        .await
     }
 
     /// `PUT /v1/devices/{model}/{serial}/buttons`: what a screened device shows (and may order).

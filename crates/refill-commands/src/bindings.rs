@@ -16,8 +16,8 @@ use refill_wire::{
     ApprovalStatus, ApprovalView, ButtonTile, CatalogProduct, DetailCode, DeviceLimits, DeviceList,
     DeviceRef, DeviceView, ErrorBody, ErrorCode, ForecastView, HandoverView, ItemView, LevelPoint,
     LimitsChange, MoneyView, NewItem, OrderList, OrderMark, OrderState, OrderStep, OrderView,
-    OrdersGo, PressResult, ProductList, QuantityView, SlotInventory, SlotMode, SlotProduct,
-    SlotSettings, SlotView,
+    OrdersGo, OrdersGoChange, OrdersGoView, PressResult, ProductList, QuantityView, SlotInventory,
+    SlotMode, SlotProduct, SlotSettings, SlotView,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -250,6 +250,10 @@ commands! {
     async change_device_limits(model: String, serial: String, change: LimitsChange) -> DeviceLimits;
     /// Chooses what a screened device shows (and so may order): 1 to 12 products, in order.
     async change_device_buttons(model: String, serial: String, asins: Vec<String>) -> Vec<SlotProduct>;
+    /// Where orders go on a service that does not fulfil them itself; null where it does (the sandbox on this computer).
+    async orders_go() -> Option<OrdersGoView>;
+    /// Chooses where orders placed from now on go: manual, a webhook (its secret in this answer only) or email.
+    async set_orders_go(change: OrdersGoChange) -> OrdersGoView;
     /// The address of a device's screen the app can open (the sandbox fridge's), or null.
     sync device_screen_url(model: String, serial: String) -> Option<String>;
     /// Opens a device's screen in the browser (the sandbox fridge's); its address.
@@ -286,6 +290,8 @@ pub fn typescript() -> String {
         OrderStep::decl(&cfg),
         HandoverView::decl(&cfg),
         OrdersGo::decl(&cfg),
+        OrdersGoView::decl(&cfg),
+        OrdersGoChange::decl(&cfg),
         OrderView::decl(&cfg),
         ButtonTile::decl(&cfg),
         PressResult::decl(&cfg),

@@ -3,7 +3,10 @@
 //! fridge's screen, which the app opens in the system browser.
 
 use crate::{AppCore, AppError, Doing};
-use refill_wire::{ApprovalView, DeviceLimits, ErrorCode, LimitsChange, SlotProduct};
+use refill_client::ClientError;
+use refill_wire::{
+    ApprovalView, DeviceLimits, ErrorCode, LimitsChange, OrdersGoChange, OrdersGoView, SlotProduct,
+};
 use std::sync::PoisonError;
 
 /// How long a token of the sandbox fridge's screen lasts, in real time (the sandbox's clock may
@@ -63,6 +66,30 @@ impl AppCore {
             .map_err(|e| self.error(e, Doing::Answering))?;
         tracing::info!(approve, "approval request answered");
         Ok(decided)
+    }
+
+    /// Where the customer's orders go, on a service that does not fulfil them itself; `None` on
+    /// one that does and has no such choice (the app's embedded sandbox).
+    pub async fn orders_go(&self) -> Result<Option<OrdersGoView>, AppError> {
+        // The embedded sandbox fulfils its orders itself (and has no such route).
+        if self.service_info().kind == crate::ServiceKind::Embedded {
+            return Ok(None);
+        }
+        let client = self.client().await?;
+        match client.orders_go().await {
+            Ok(view) => Ok(Some(view)),
+            Err(ClientError::Api { status: 404, .. }) => Ok(None),
+            Err(e) => Err(self.error(e, Doing::Listing)),
+        }
+    }
+
+    /// Chooses where orders placed from now on go; a new webhook secret is in the answer only.
+    pub async fn set_orders_go(&self, change: OrdersGoChange) -> Result<OrdersGoView, AppError> {
+        let client = self.client().await?;
+        client
+            .set_orders_go(&change)
+            .await
+            .map_err(|e| self.error(e, Doing::Changing))
     }
 
     /// What a screened device may spend, and what its orders cost this month.

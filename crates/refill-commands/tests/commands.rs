@@ -2,7 +2,7 @@
 
 use refill_commands::{AppConfig, AppCore, Platform, ServiceKind, SANDBOX_DB};
 use refill_service::{start, ServiceConfig};
-use refill_wire::{DetailCode, ErrorCode, OrderState};
+use refill_wire::{DetailCode, ErrorCode, OrderState, OrdersGo, OrdersGoChange};
 
 const BEANS: &str = "B0RFBEAN01";
 
@@ -115,6 +115,55 @@ async fn press_then_press_again_then_cancel_and_the_state_survives_a_restart() {
         .open_order
         .is_none());
     core.shutdown().await;
+}
+
+#[tokio::test]
+async fn where_orders_go_is_offered_by_a_home_server_and_not_by_the_sandbox_on_this_computer() {
+    let dir = tempfile::tempdir().unwrap();
+    let core = embedded(dir.path());
+    assert_eq!(core.orders_go().await.unwrap(), None);
+    core.shutdown().await;
+
+    let service_dir = tempfile::tempdir().unwrap();
+    let mut config = ServiceConfig::sandbox(service_dir.path().join("s.sqlite"));
+    config.policy.handover = refill_core::Handover::Manual;
+    let service = start(config).await.unwrap();
+    let core = AppCore::new(
+        AppConfig {
+            data_dir: dir.path().to_owned(),
+            service_url: Some(service.base_url()),
+            auth_provider: None,
+            config_dir: None,
+            downloads_dir: None,
+        },
+        Platform::headless(),
+    );
+    let view = core.orders_go().await.unwrap().unwrap();
+    assert_eq!((view.method, view.chosen), (Some(OrdersGo::Manual), false));
+    assert_eq!(view.offered, vec![OrdersGo::Manual, OrdersGo::Webhook]);
+    let change = |method| OrdersGoChange {
+        method,
+        webhook_url: None,
+        email: None,
+        new_secret: false,
+    };
+    let refused = core
+        .set_orders_go(change(OrdersGo::Email))
+        .await
+        .unwrap_err();
+    assert!(refused.message.contains("no mail server"), "{refused:?}");
+    let refused = core
+        .set_orders_go(change(OrdersGo::Webhook))
+        .await
+        .unwrap_err();
+    assert!(
+        refused.message.contains("address of your automation"),
+        "{refused:?}"
+    );
+    let chosen = core.set_orders_go(change(OrdersGo::Manual)).await.unwrap();
+    assert!(chosen.chosen);
+    core.shutdown().await;
+    service.shutdown().await;
 }
 
 #[tokio::test]

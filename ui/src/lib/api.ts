@@ -51,6 +51,8 @@ export type Api = Pick<
   | "deviceLimits"
   | "changeDeviceLimits"
   | "changeDeviceButtons"
+  | "ordersGo"
+  | "setOrdersGo"
   | "deviceScreenUrl"
   | "openDeviceScreen"
   | DeviceCommand

@@ -73,6 +73,53 @@ problem: string | null, };
 
 export type OrdersGo = "manual" | "webhook" | "email";
 
+export type OrdersGoView = { 
+/**
+ * Where they go; absent on a service that fulfils orders itself (the sandbox) unless the
+ * customer chose.
+ */
+method: OrdersGo | null, 
+/**
+ * Whether the customer chose it (otherwise it is the service's default).
+ */
+chosen: boolean, 
+/**
+ * What this service offers: manual and webhook, and email where it has a mail server.
+ */
+offered: Array<OrdersGo>, 
+/**
+ * The automation's address, for `webhook`.
+ */
+webhookUrl: string | null, 
+/**
+ * The secret the service signs each order with (`X-Refill-Signature-256`), and the
+ * automation signs its calls back with: only in the answer to the change that made it.
+ */
+webhookSecret: string | null, 
+/**
+ * The address orders are mailed to, for `email`: the one given, else the account's.
+ */
+email: string | null, };
+
+export type OrdersGoChange = { 
+/**
+ * Where they go from now on.
+ */
+method: OrdersGo, 
+/**
+ * The automation's address (`https://…`, or `http://` on a home network), for `webhook`.
+ */
+webhookUrl: string | null, 
+/**
+ * The address orders are mailed to, for `email` (kept from before, else the account's,
+ * when not given).
+ */
+email: string | null, 
+/**
+ * Make a new webhook secret (the old one stops working at once).
+ */
+newSecret: boolean, };
+
 export type OrderView = { 
 /**
  * The order's id (DRS `eventInstanceId`).
@@ -981,6 +1028,8 @@ export type CommandName =
   | "device_limits"
   | "change_device_limits"
   | "change_device_buttons"
+  | "orders_go"
+  | "set_orders_go"
   | "device_screen_url"
   | "open_device_screen";
 
@@ -1078,6 +1127,10 @@ export const commands = {
   changeDeviceLimits: (model: string, serial: string, change: LimitsChange): Promise<DeviceLimits> => invoke("change_device_limits", { model, serial, change }),
   /** Chooses what a screened device shows (and so may order): 1 to 12 products, in order. */
   changeDeviceButtons: (model: string, serial: string, asins: Array<string>): Promise<Array<SlotProduct>> => invoke("change_device_buttons", { model, serial, asins }),
+  /** Where orders go on a service that does not fulfil them itself; null where it does (the sandbox on this computer). */
+  ordersGo: (): Promise<OrdersGoView | null> => invoke("orders_go"),
+  /** Chooses where orders placed from now on go: manual, a webhook (its secret in this answer only) or email. */
+  setOrdersGo: (change: OrdersGoChange): Promise<OrdersGoView> => invoke("set_orders_go", { change }),
   /** The address of a device's screen the app can open (the sandbox fridge's), or null. */
   deviceScreenUrl: (model: string, serial: string): Promise<string | null> => invoke("device_screen_url", { model, serial }),
   /** Opens a device's screen in the browser (the sandbox fridge's); its address. */
