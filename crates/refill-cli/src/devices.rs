@@ -2,6 +2,8 @@
 //! Bluetooth LE (ESP-IDF provisioning or Improv) or a device's own access point (SoftAP), with the
 //! same steps as the app's wizard, up to linking the device to the customer's account (`--link`).
 
+use crate::ServiceArgs;
+use clap::{Args, Subcommand};
 use refill_auth::{start_device_authorization, DeviceGrant, Provider, Redirect, SIGN_IN_TIMEOUT};
 use refill_core::Sensitive;
 use refill_provision::ble::{self, BleImprovLink, BleTransport};
@@ -14,105 +16,144 @@ use refill_provision::{ProvError, QrPayload};
 use std::io::{BufRead, IsTerminal, Write};
 use std::time::Duration;
 
-pub const USAGE: &str = "\
-refill devices: find devices and give them Wi-Fi, and manage those linked to your account
+/// `refill devices …`: those linked to the account, and onboarding.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// The devices linked to your account, with their slots and what each reorders
+    List {
+        #[command(flatten)]
+        service: ServiceArgs,
+    },
+    /// Remove a device from your account, as its own deregistration would (its maker is told,
+    /// it stops ordering)
+    Remove {
+        model: String,
+        serial: String,
+        /// First cancel its open orders
+        #[arg(long)]
+        cancel_orders: bool,
+        #[command(flatten)]
+        service: ServiceArgs,
+    },
+    /// Rename a device
+    Rename {
+        model: String,
+        serial: String,
+        name: String,
+        #[command(flatten)]
+        service: ServiceArgs,
+    },
+    /// Reorder another product of the catalog (same unit) for a slot
+    Product {
+        model: String,
+        serial: String,
+        slot: String,
+        asin: String,
+        #[command(flatten)]
+        service: ServiceArgs,
+    },
+    /// Look for devices waiting to be set up, over Bluetooth LE
+    Scan {
+        /// How long to look
+        #[arg(long, value_name = "N", default_value_t = 5)]
+        seconds: u64,
+        /// The Bluetooth adapter to use (hci0, …)
+        #[arg(long, value_name = "NAME")]
+        adapter: Option<String>,
+    },
+    /// Give a device Wi-Fi, over Bluetooth LE (ESP-IDF provisioning or Improv) or its own access
+    /// point, and link it to your account (--link). An Improv device (found by --name) needs no
+    /// code: press its button when asked (it blinks)
+    Provision(ProvisionArgs),
+}
 
-USAGE:
-    refill devices list [--service URL]
-    refill devices remove MODEL SERIAL [--cancel-orders] [--service URL]
-                     remove it from your account, as its own deregistration would (its maker is
-                     told, it stops ordering); --cancel-orders first cancels its open orders
-    refill devices rename MODEL SERIAL NAME [--service URL]
-    refill devices product MODEL SERIAL SLOT ASIN [--service URL]
-                     reorder another product of the catalog (same unit) for a slot
-    refill devices scan [--seconds N] [--adapter NAME]
-    refill devices provision (--qr PAYLOAD | --name NAME [--pop POP | --username U --password P])
-                             [--softap URL] [--adapter NAME] [--ssid SSID [--passphrase PW]]
-                             [--remember] [--link [--service URL] [--no-browser]]
-
-    --qr PAYLOAD     the JSON in the device's QR code ({\"ver\":\"v1\",\"name\":…,\"pop\":…})
-    --name NAME      the name the device advertises (PROV_…)
-    --pop POP        its proof of possession (Security 1), from its label
-    --username U, --password P   its Security 2 credentials
-    --softap URL     reach it through its own access point (http://192.168.4.1) instead of Bluetooth
-    --adapter NAME   the Bluetooth adapter to use (hci0, …)
-    --ssid SSID      the network to join; without it, the networks the device sees are listed
-    --passphrase PW  the network's password (when missing: the one remembered for the network, or
-                     asked for)
-    --remember       remember the password in the system keyring for the next device
-    --link           once on Wi-Fi, link the device to your Refill account: the consent page
-                     opens in the browser, where you choose what it reorders for each supply
-    --service URL    the Refill service to link it with          [REFILL_SERVICE_URL]
-    --fingerprint FP the SHA-256 fingerprint of its own certificate (a home server's)
-                                                                 [REFILL_SERVICE_FINGERPRINT]
-    --no-browser     print the consent page's address instead of opening a browser
-
-An Improv device (found by --name) needs no code: press its button when asked (it blinks).
-";
+/// `refill devices provision`'s options.
+#[derive(Args, Debug)]
+pub struct ProvisionArgs {
+    /// The JSON in the device's QR code ({"ver":"v1","name":…,"pop":…})
+    #[arg(long, value_name = "PAYLOAD", conflicts_with = "name")]
+    qr: Option<String>,
+    /// The name the device advertises (PROV_…)
+    #[arg(long)]
+    name: Option<String>,
+    /// Its proof of possession (Security 1), from its label
+    #[arg(long, conflicts_with_all = ["username", "password"])]
+    pop: Option<String>,
+    /// Its Security 2 user name
+    #[arg(long, value_name = "U")]
+    username: Option<String>,
+    /// Its Security 2 password
+    #[arg(long, value_name = "P")]
+    password: Option<String>,
+    /// Reach it through its own access point (http://192.168.4.1) instead of Bluetooth
+    #[arg(long, value_name = "URL")]
+    softap: Option<String>,
+    /// The Bluetooth adapter to use (hci0, …)
+    #[arg(long, value_name = "NAME")]
+    adapter: Option<String>,
+    /// The network to join; without it, the networks the device sees are listed
+    #[arg(long)]
+    ssid: Option<String>,
+    /// The network's password (when missing: the one remembered for the network, or asked for)
+    #[arg(long, value_name = "PW", requires = "ssid")]
+    passphrase: Option<String>,
+    /// Remember the password in the system keyring for the next device
+    #[arg(long)]
+    remember: bool,
+    /// Once on Wi-Fi, link the device to your Refill account: the consent page opens in the
+    /// browser, where you choose what it reorders for each supply
+    #[arg(long)]
+    link: bool,
+    /// Print the consent page's address instead of opening a browser
+    #[arg(long)]
+    no_browser: bool,
+    #[command(flatten)]
+    service: ServiceArgs,
+}
 
 struct Options {
-    flags: std::collections::HashMap<String, String>,
+    flags: std::collections::HashMap<&'static str, String>,
+    service: ServiceArgs,
     remember: bool,
     link: bool,
     no_browser: bool,
 }
 
 impl Options {
-    fn parse(args: &[String]) -> Result<Self, String> {
-        let mut flags = std::collections::HashMap::new();
-        let (mut remember, mut link, mut no_browser) = (false, false, false);
-        let mut it = args.iter();
-        while let Some(arg) = it.next() {
-            match arg.as_str() {
-                "--remember" => remember = true,
-                "--link" => link = true,
-                "--no-browser" => no_browser = true,
-                _ => {}
-            }
-            if ["--remember", "--link", "--no-browser"].contains(&arg.as_str()) {
-                continue;
-            }
-            let name = arg
-                .strip_prefix("--")
-                .filter(|n| {
-                    [
-                        "seconds",
-                        "adapter",
-                        "qr",
-                        "name",
-                        "pop",
-                        "username",
-                        "password",
-                        "softap",
-                        "ssid",
-                        "passphrase",
-                        "service",
-                        "fingerprint",
-                    ]
-                    .contains(n)
-                })
-                .ok_or_else(|| format!("unknown option '{arg}'"))?;
-            let value = it.next().ok_or_else(|| format!("{arg} needs a value"))?;
-            flags.insert(name.to_owned(), value.clone());
-        }
+    fn new(args: ProvisionArgs) -> Result<Self, String> {
+        let flags = [
+            ("qr", args.qr),
+            ("name", args.name),
+            ("pop", args.pop),
+            ("username", args.username),
+            ("password", args.password),
+            ("softap", args.softap),
+            ("adapter", args.adapter),
+            ("ssid", args.ssid),
+            ("passphrase", args.passphrase),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.map(|v| (name, v)))
+        .collect();
         let options = Self {
             flags,
-            remember,
-            link,
-            no_browser,
+            service: args.service,
+            remember: args.remember,
+            link: args.link,
+            no_browser: args.no_browser,
         };
         if options.link {
             // Said before anything is sent to the device.
-            crate::service_url(options.get("service"), "--link needs the Refill service")?;
+            crate::service_url(&options.service, "--link needs the Refill service")?;
         }
         Ok(options)
     }
 
     /// The Refill service to link devices with (its certificate pinned with --fingerprint).
     async fn service(&self) -> Result<Provider, String> {
-        let base = crate::service_url(self.get("service"), "--link needs the Refill service")?;
+        let base = crate::service_url(&self.service, "--link needs the Refill service")?;
         Ok(Provider {
-            trust: crate::trust(&base, self.get("fingerprint")).await?,
+            trust: crate::trust(&base, self.service.fingerprint.as_deref()).await?,
             ..Provider::refill(&base, &base)
         })
     }
@@ -147,36 +188,35 @@ impl Options {
 }
 
 /// Runs `refill devices …`.
-pub async fn main(args: &[String]) -> Result<(), String> {
-    let Some((command, rest)) = args.split_first() else {
-        print!("{USAGE}");
-        return Ok(());
-    };
-    if let Some(done) = crate::linked::devices(command, rest).await {
-        return done;
-    }
-    let options = Options::parse(rest)?;
-    match command.as_str() {
-        "scan" => scan(&options).await,
-        "provision" => provision(&options).await,
-        "-h" | "--help" => {
-            print!("{USAGE}");
-            Ok(())
-        }
-        other => Err(format!("unknown command 'devices {other}'\n\n{USAGE}")),
+pub async fn main(command: Command) -> Result<(), String> {
+    match command {
+        Command::List { service } => crate::linked::list(&service).await,
+        Command::Remove {
+            model,
+            serial,
+            cancel_orders,
+            service,
+        } => crate::linked::remove((&model, &serial), cancel_orders, &service).await,
+        Command::Rename {
+            model,
+            serial,
+            name,
+            service,
+        } => crate::linked::rename((&model, &serial), &name, &service).await,
+        Command::Product {
+            model,
+            serial,
+            slot,
+            asin,
+            service,
+        } => crate::linked::product((&model, &serial), (&slot, &asin), &service).await,
+        Command::Scan { seconds, adapter } => scan(seconds, adapter.as_deref()).await,
+        Command::Provision(args) => provision(&Options::new(args)?).await,
     }
 }
 
-async fn scan(options: &Options) -> Result<(), String> {
-    let seconds: u64 = options
-        .get("seconds")
-        .map(str::parse)
-        .transpose()
-        .map_err(|_| "--seconds needs a number")?
-        .unwrap_or(5);
-    let adapter = ble::adapter(options.get("adapter"))
-        .await
-        .map_err(|e| e.to_string())?;
+async fn scan(seconds: u64, adapter: Option<&str>) -> Result<(), String> {
+    let adapter = ble::adapter(adapter).await.map_err(|e| e.to_string())?;
     eprintln!("Looking for devices for {seconds} s…");
     let found = ble::scan(&adapter, Duration::from_secs(seconds))
         .await

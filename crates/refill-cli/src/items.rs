@@ -2,61 +2,78 @@
 //! list of a Refill service — add one, say when a new pack was opened or it ran out, list them,
 //! stop tracking one.
 
+use crate::ServiceArgs;
+use clap::Subcommand;
 use refill_auth::{KeyringStore, Provider, Session};
 use refill_client::Client;
 use refill_core::SystemClock;
 use refill_wire::{NewItem, SlotInventory};
 use std::sync::Arc;
 
-pub const USAGE: &str = "\
-refill items: track things without a device (they get forecasts, low-supply notices and
-smart reorder like a device's supplies)
+/// `refill items …`. ITEM is the id `refill items list` shows (item-1, …); signed in with
+/// `refill login --service URL`, or a sandbox on this computer.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// The items tracked, with what is left and how fast it goes
+    List {
+        #[command(flatten)]
+        service: ServiceArgs,
+    },
+    /// Track an item: a product of the catalog (--product ASIN), or a name, pack size and unit
+    Add {
+        /// A product of the catalog
+        #[arg(long, value_name = "ASIN", conflicts_with_all = ["name", "size", "unit"])]
+        product: Option<String>,
+        /// What it is called
+        #[arg(long, requires_all = ["size", "unit"])]
+        name: Option<String>,
+        /// How much one pack holds
+        #[arg(long, value_name = "AMOUNT", requires = "name")]
+        size: Option<f64>,
+        /// The pack's unit: g, ml or count (the service says which it knows)
+        #[arg(long, requires = "name")]
+        unit: Option<String>,
+        #[command(flatten)]
+        service: ServiceArgs,
+    },
+    /// A new pack was opened (one fewer at home)
+    Opened {
+        item: String,
+        #[command(flatten)]
+        service: ServiceArgs,
+    },
+    /// None left, no new pack opened yet
+    RanOut {
+        item: String,
+        #[command(flatten)]
+        service: ServiceArgs,
+    },
+    /// Stop tracking it (its orders stay)
+    Remove {
+        item: String,
+        #[command(flatten)]
+        service: ServiceArgs,
+    },
+}
 
-USAGE:
-    refill items list [--service URL]
-    refill items add --product ASIN [--service URL]
-    refill items add --name NAME --size AMOUNT --unit g|ml|count [--service URL]
-    refill items opened ITEM [--service URL]      a new pack was opened (one fewer at home)
-    refill items ran-out ITEM [--service URL]     none left, no new pack opened yet
-    refill items remove ITEM [--service URL]      stop tracking it (its orders stay)
-
-ITEM is the id `refill items list` shows (item-1, …). The service is --service URL or
-REFILL_SERVICE_URL; signed in with `refill login --service URL`, or a sandbox on this computer.
-A service with its own certificate (a home server's) also needs --fingerprint FP (or
-REFILL_SERVICE_FINGERPRINT): the SHA-256 fingerprint it printed when it started.
-";
-
-/// Runs `refill items …`.
-pub async fn main(args: &[String]) -> Result<(), String> {
-    let Some(command) = args.first() else {
-        print!("{USAGE}");
-        return Ok(());
-    };
-    if command == "-h" || command == "--help" {
-        print!("{USAGE}");
-        return Ok(());
-    }
-    let mut flags: std::collections::HashMap<String, String> = std::collections::HashMap::new();
-    let mut positional: Vec<String> = Vec::new();
-    let mut it = args[1..].iter();
-    while let Some(arg) = it.next() {
-        match arg.as_str() {
-            "--service" | "--fingerprint" | "--product" | "--name" | "--size" | "--unit" => {
-                let value = it.next().ok_or(format!("{arg} needs a value"))?;
-                flags.insert(arg.trim_start_matches("--").to_owned(), value.clone());
-            }
-            other if other.starts_with("--") => return Err(format!("unknown option '{other}'")),
-            other => positional.push(other.to_owned()),
+impl Command {
+    fn service(&self) -> &ServiceArgs {
+        match self {
+            Command::List { service }
+            | Command::Add { service, .. }
+            | Command::Opened { service, .. }
+            | Command::RanOut { service, .. }
+            | Command::Remove { service, .. } => service,
         }
     }
-    let client = client(
-        flags.get("service").map(String::as_str),
-        flags.get("fingerprint").map(String::as_str),
-    )
-    .await?;
+}
+
+/// Runs `refill items …`.
+pub async fn main(command: Command) -> Result<(), String> {
+    let client = client(command.service()).await?;
     let said = |e: refill_client::ClientError| e.to_string();
-    match command.as_str() {
-        "list" => {
+    match command {
+        Command::List { .. } => {
             let devices = client.devices().await.map_err(said)?;
             let Some(home) = devices.devices.iter().find(|d| d.home) else {
                 println!("No items yet: add one with `refill items add`.");
@@ -71,27 +88,25 @@ pub async fn main(args: &[String]) -> Result<(), String> {
             }
             Ok(())
         }
-        "add" => {
-            let item = match (
-                flags.get("product"),
-                flags.get("name"),
-                flags.get("size"),
-                flags.get("unit"),
-            ) {
-                (Some(asin), None, None, None) => NewItem {
-                    asin: Some(asin.clone()),
+        Command::Add {
+            product,
+            name,
+            size,
+            unit,
+            ..
+        } => {
+            let item = match (product, name) {
+                (Some(asin), _) => NewItem {
+                    asin: Some(asin),
                     ..NewItem::default()
                 },
-                (None, Some(name), Some(size), Some(unit)) => NewItem {
-                    name: Some(name.clone()),
-                    size: Some(
-                        size.parse()
-                            .map_err(|_| format!("--size is a number, not '{size}'"))?,
-                    ),
-                    unit: Some(unit.clone()),
+                (None, Some(name)) => NewItem {
+                    name: Some(name),
+                    size,
+                    unit,
                     ..NewItem::default()
                 },
-                _ => {
+                (None, None) => {
                     return Err(
                         "say what to track: --product ASIN, or --name, --size and --unit"
                             .to_owned(),
@@ -107,38 +122,26 @@ pub async fn main(args: &[String]) -> Result<(), String> {
             println!("{what}: {}", describe(&added.item));
             Ok(())
         }
-        "opened" | "ran-out" => {
-            let [slot] = positional.as_slice() else {
-                return Err(format!("say which item: refill items {command} ITEM"));
-            };
-            let item = client
-                .tell_item(slot, command == "opened")
-                .await
-                .map_err(said)?;
-            println!("{}", describe(&item));
+        Command::Opened { ref item, .. } | Command::RanOut { ref item, .. } => {
+            let opened = matches!(command, Command::Opened { .. });
+            let told = client.tell_item(item, opened).await.map_err(said)?;
+            println!("{}", describe(&told));
             Ok(())
         }
-        "remove" => {
-            let [slot] = positional.as_slice() else {
-                return Err("say which item: refill items remove ITEM".to_owned());
-            };
-            client.remove_item(slot).await.map_err(said)?;
-            println!("No longer tracked: {slot}");
+        Command::Remove { item, .. } => {
+            client.remove_item(&item).await.map_err(said)?;
+            println!("No longer tracked: {item}");
             Ok(())
         }
-        other => Err(format!("unknown command 'items {other}'\n\n{USAGE}")),
     }
 }
 
 /// A client of the service (its certificate pinned with `fingerprint`, see [`crate::trust`]),
 /// signed in when the keyring holds a sign-in for it (a sandbox on this computer needs none).
-pub(crate) async fn client(
-    service: Option<&str>,
-    fingerprint: Option<&str>,
-) -> Result<Client, String> {
+pub(crate) async fn client(service: &ServiceArgs) -> Result<Client, String> {
     let base = crate::service_url(service, "say which Refill service")?;
     let base = base.as_str();
-    let trust = crate::trust(base, fingerprint).await?;
+    let trust = crate::trust(base, service.fingerprint.as_deref()).await?;
     let client = Client::trusting(base, trust.clone());
     if KeyringStore::use_os_keyring().is_err() {
         return Ok(client);

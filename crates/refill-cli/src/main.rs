@@ -6,6 +6,7 @@ mod devices;
 mod items;
 mod linked;
 
+use clap::{Args, Parser, Subcommand};
 use refill_auth::{
     start_sign_in, AuthError, KeyringStore, Profile, Provider, Session, SIGN_IN_TIMEOUT,
 };
@@ -14,41 +15,109 @@ use refill_tls::{Fingerprint, Trust};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-const USAGE: &str = "\
-refill: sign in to Refill from the command line
+/// Sign in to Refill from the command line (the sign-in is kept in the system keyring, shared
+/// with the Refill app), and manage devices, items and the account.
+#[derive(Parser, Debug)]
+#[command(name = "refill", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-USAGE:
-    refill login [--no-browser] [PROVIDER OPTIONS]
-    refill whoami [PROVIDER OPTIONS]
-    refill logout [PROVIDER OPTIONS]
-    refill devices list | remove | rename | product | scan | provision …   (refill devices --help)
-    refill account export | delete …   (refill account --help)
-    refill items list | add | opened | ran-out | remove …   (refill items --help)
-    refill services [--seconds N]   the Refill services that announce themselves on this
-                                    network (mDNS): name, address, certificate fingerprint
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Sign in: the sign-in page opens in the browser
+    Login {
+        /// Print the sign-in address instead of opening a browser
+        #[arg(long)]
+        no_browser: bool,
+        #[command(flatten)]
+        provider: ProviderArgs,
+    },
+    /// Who is signed in
+    Whoami {
+        #[command(flatten)]
+        provider: ProviderArgs,
+    },
+    /// Sign out: the sign-in is revoked and forgotten
+    Logout {
+        #[command(flatten)]
+        provider: ProviderArgs,
+    },
+    /// Find devices and give them Wi-Fi, and manage those linked to your account
+    #[command(subcommand)]
+    Devices(devices::Command),
+    /// Your account on a Refill service
+    #[command(subcommand)]
+    Account(linked::AccountCommand),
+    /// Track things without a device (they get forecasts, low-supply notices and smart reorder
+    /// like a device's supplies)
+    #[command(subcommand)]
+    Items(items::Command),
+    /// The Refill services that announce themselves on this network (mDNS): name, address,
+    /// certificate fingerprint
+    Services {
+        /// How long to listen, 0.5 to 60
+        #[arg(long, value_name = "N", default_value_t = 2.0, value_parser = seconds)]
+        seconds: f64,
+    },
+}
 
-PROVIDER OPTIONS (flags, or the environment variables in brackets):
-    --service URL         a Refill service                       [REFILL_SERVICE_URL]
-    --fingerprint FP      the SHA-256 fingerprint of its own certificate (a home server's: the
-                          service prints it when it starts)      [REFILL_SERVICE_FINGERPRINT]
-  or any OAuth 2.0 provider (authorization code + PKCE, loopback redirect):
-    --authorize-url URL   its authorization endpoint             [REFILL_AUTH_AUTHORIZE_URL]
-    --token-url URL       its token endpoint                     [REFILL_AUTH_TOKEN_URL]
-    --revoke-url URL      its revocation endpoint (optional)     [REFILL_AUTH_REVOKE_URL]
-    --profile-url URL     its profile/userinfo endpoint (optional) [REFILL_AUTH_PROFILE_URL]
-    --client-id ID        this app's client id                   [REFILL_AUTH_CLIENT_ID]
-    --client-secret TEXT  the secret some providers give installed apps (optional)
-                                                                 [REFILL_AUTH_CLIENT_SECRET]
-    --scope SCOPE         a scope to ask for (repeatable)        [REFILL_AUTH_SCOPES, space-separated]
+/// The Refill service a command talks to: every command that needs one takes these.
+#[derive(Args, Debug, Clone, Default)]
+pub(crate) struct ServiceArgs {
+    /// The Refill service (a sandbox on this computer needs no sign-in)
+    #[arg(long, env = "REFILL_SERVICE_URL", value_name = "URL", value_parser = service_url_arg)]
+    pub service: Option<String>,
+    /// The SHA-256 fingerprint of its own certificate (a home server's: the service prints it
+    /// when it starts)
+    #[arg(long, env = FINGERPRINT_VAR, value_name = "FP")]
+    pub fingerprint: Option<String>,
+}
 
-OPTIONS:
-    --no-browser          print the sign-in address instead of opening a browser
-    -h, --help            show this help
-";
+/// Who to sign in with: a Refill service, or any OAuth 2.0 provider (authorization code + PKCE,
+/// loopback redirect).
+#[derive(Args, Debug)]
+struct ProviderArgs {
+    #[command(flatten)]
+    service: ServiceArgs,
+    /// Another provider's authorization endpoint
+    #[arg(long, env = "REFILL_AUTH_AUTHORIZE_URL", value_name = "URL")]
+    authorize_url: Option<String>,
+    /// Its token endpoint
+    #[arg(long, env = "REFILL_AUTH_TOKEN_URL", value_name = "URL")]
+    token_url: Option<String>,
+    /// Its revocation endpoint (optional)
+    #[arg(long, env = "REFILL_AUTH_REVOKE_URL", value_name = "URL")]
+    revoke_url: Option<String>,
+    /// Its profile or userinfo endpoint (optional)
+    #[arg(long, env = "REFILL_AUTH_PROFILE_URL", value_name = "URL")]
+    profile_url: Option<String>,
+    /// This app's client id with it
+    #[arg(long, env = "REFILL_AUTH_CLIENT_ID", value_name = "ID")]
+    client_id: Option<String>,
+    /// The secret some providers give installed apps (optional)
+    #[arg(
+        long,
+        env = "REFILL_AUTH_CLIENT_SECRET",
+        value_name = "TEXT",
+        hide_env_values = true
+    )]
+    client_secret: Option<String>,
+    /// A scope to ask for (repeatable; the environment variable's are space-separated)
+    #[arg(
+        long = "scope",
+        env = "REFILL_AUTH_SCOPES",
+        value_name = "SCOPE",
+        value_delimiter = ' '
+    )]
+    scopes: Vec<String>,
+}
 
+/// A sign-in command's settings.
 #[derive(Debug)]
-struct Args {
-    command: String,
+struct SignIn {
+    command: &'static str,
     no_browser: bool,
     provider: Provider,
     /// The Refill service's base URL, when the provider is one, and the fingerprint of its
@@ -56,92 +125,69 @@ struct Args {
     pinned: Option<(String, String)>,
 }
 
-fn parse(args: Vec<String>, env: impl Fn(&str) -> Option<String>) -> Result<Option<Args>, String> {
-    let mut it = args.into_iter();
-    let Some(command) = it.next() else {
-        return Ok(None);
-    };
-    if command == "-h" || command == "--help" {
-        return Ok(None);
+/// `--service`'s value: an http:// or https:// URL, without a trailing slash.
+fn service_url_arg(service: &str) -> Result<String, String> {
+    let base = service.trim().trim_end_matches('/');
+    if !(base.starts_with("http://") || base.starts_with("https://")) {
+        return Err(format!(
+            "'{service}' is not a service URL: it must start with http:// or https://"
+        ));
     }
-    if !["login", "whoami", "logout"].contains(&command.as_str()) {
-        return Err(format!("unknown command '{command}'"));
-    }
-    let mut flags: std::collections::HashMap<&str, String> = std::collections::HashMap::new();
-    let mut scopes: Vec<String> = Vec::new();
-    let mut no_browser = false;
-    while let Some(arg) = it.next() {
-        let name = match arg.as_str() {
-            "--no-browser" => {
-                no_browser = true;
-                continue;
+    Ok(base.to_owned())
+}
+
+/// `--seconds`' value for `refill services`.
+fn seconds(n: &str) -> Result<f64, String> {
+    n.parse::<f64>()
+        .ok()
+        .filter(|n| (0.5..=60.0).contains(n))
+        .ok_or_else(|| format!("'{n}' is not a number of seconds from 0.5 to 60"))
+}
+
+impl ProviderArgs {
+    /// The provider these name, for `command`.
+    fn sign_in(self, command: &'static str, no_browser: bool) -> Result<SignIn, String> {
+        let scopes = (!self.scopes.is_empty()).then(|| self.scopes.join(" "));
+        let setting = |name: &str| -> Option<String> {
+            match name {
+                "authorize-url" => self.authorize_url.clone(),
+                "token-url" => self.token_url.clone(),
+                "revoke-url" => self.revoke_url.clone(),
+                "profile-url" => self.profile_url.clone(),
+                "client-id" => self.client_id.clone(),
+                "client-secret" => self.client_secret.clone(),
+                "scopes" => scopes.clone(),
+                _ => None,
             }
-            "-h" | "--help" => return Ok(None),
-            "--service" => "service",
-            "--fingerprint" => "fingerprint",
-            "--authorize-url" => "authorize-url",
-            "--token-url" => "token-url",
-            "--revoke-url" => "revoke-url",
-            "--profile-url" => "profile-url",
-            "--client-id" => "client-id",
-            "--client-secret" => "client-secret",
-            "--scope" => "scope",
-            other => return Err(format!("unknown option '{other}'")),
         };
-        let value = it.next().ok_or_else(|| format!("{arg} needs a value"))?;
-        if name == "scope" {
-            scopes.push(value);
+        let mut pinned = None;
+        let provider = if let Some(provider) = Provider::from_settings(setting)? {
+            provider
+        } else if let Some(base) = self.service.service.clone() {
+            let mut provider = Provider::refill(&base, &base);
+            if let Some(scopes) = &scopes {
+                provider.scopes = scopes.split(' ').map(str::to_owned).collect();
+            }
+            pinned = self
+                .service
+                .fingerprint
+                .filter(|f| !f.trim().is_empty())
+                .map(|f| (base, f));
+            provider
         } else {
-            flags.insert(name, value);
-        }
-    }
-    let scopes_flag = (!scopes.is_empty()).then(|| scopes.join(" "));
-    let setting = |name: &str| -> Option<String> {
-        let flag = match name {
-            "scopes" => scopes_flag.clone(),
-            other => flags.get(other).cloned(),
+            return Err(
+                "say which service to sign in to: --service URL (or REFILL_SERVICE_URL), \
+                 or a provider's --authorize-url, --token-url and --client-id"
+                    .to_owned(),
+            );
         };
-        flag.or_else(|| env(&Provider::env_var(name)))
-    };
-    let service = flags
-        .get("service")
-        .cloned()
-        .or_else(|| env("REFILL_SERVICE_URL"))
-        .filter(|v| !v.is_empty());
-    let mut pinned = None;
-    let provider = if let Some(provider) = Provider::from_settings(setting)? {
-        provider
-    } else if let Some(service) = service {
-        let base = service.trim_end_matches('/');
-        if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(format!(
-                "'{service}' is not a service URL: it must start with http:// or https://"
-            ));
-        }
-        let mut provider = Provider::refill(base, base);
-        if let Some(scopes) = scopes_flag {
-            provider.scopes = scopes.split(' ').map(str::to_owned).collect();
-        }
-        pinned = flags
-            .get("fingerprint")
-            .cloned()
-            .or_else(|| env(FINGERPRINT_VAR))
-            .filter(|f| !f.trim().is_empty())
-            .map(|f| (base.to_owned(), f));
-        provider
-    } else {
-        return Err(
-            "say which service to sign in to: --service URL (or REFILL_SERVICE_URL), \
-                    or a provider's --authorize-url, --token-url and --client-id"
-                .to_owned(),
-        );
-    };
-    Ok(Some(Args {
-        command,
-        no_browser,
-        provider,
-        pinned,
-    }))
+        Ok(SignIn {
+            command,
+            no_browser,
+            provider,
+            pinned,
+        })
+    }
 }
 
 /// What the provider said of the person: their name and `<email>`, whichever it gave.
@@ -158,7 +204,7 @@ fn describe(profile: &Profile) -> String {
     }
 }
 
-async fn run(mut args: Args) -> Result<(), String> {
+async fn run(mut args: SignIn) -> Result<(), String> {
     if let Some((base, fingerprint)) = &args.pinned {
         args.provider.trust = trust(base, Some(fingerprint)).await?;
     }
@@ -169,7 +215,7 @@ async fn run(mut args: Args) -> Result<(), String> {
         Arc::new(KeyringStore::default()),
         Arc::new(SystemClock),
     );
-    match args.command.as_str() {
+    match args.command {
         "login" => {
             // Before the browser: a sign-in the keyring can't keep would be lost.
             session.check_store().await.map_err(|e| e.to_string())?;
@@ -232,35 +278,19 @@ async fn run(mut args: Args) -> Result<(), String> {
     }
 }
 
-/// The Refill service's base URL: `flag`, or `REFILL_SERVICE_URL`; `missing` says what needs it
-/// when neither is set.
-pub(crate) fn service_url(flag: Option<&str>, missing: &str) -> Result<String, String> {
-    let service = flag
-        .map(str::to_owned)
-        .or_else(|| std::env::var("REFILL_SERVICE_URL").ok())
+/// The Refill service's base URL from `--service` (or `REFILL_SERVICE_URL`); `missing` says
+/// what needs it when neither is set.
+pub(crate) fn service_url(service: &ServiceArgs, missing: &str) -> Result<String, String> {
+    service
+        .service
+        .clone()
         .filter(|s| !s.is_empty())
-        .ok_or_else(|| format!("{missing}: --service URL (or REFILL_SERVICE_URL)"))?;
-    let base = service.trim_end_matches('/');
-    if !(base.starts_with("http://") || base.starts_with("https://")) {
-        return Err(format!(
-            "'{service}' is not a service URL: it must start with http:// or https://"
-        ));
-    }
-    Ok(base.to_owned())
+        .ok_or_else(|| format!("{missing}: --service URL (or REFILL_SERVICE_URL)"))
 }
 
-/// `refill services [--seconds N]`: the Refill services announced on this network, one a line
-/// (name, address, certificate fingerprint as announced: compare it before trusting it).
-async fn services(args: &[String]) -> Result<(), String> {
-    let seconds = match args {
-        [] => 2.0,
-        [flag, n] if flag == "--seconds" => n
-            .parse::<f64>()
-            .ok()
-            .filter(|n| (0.5..=60.0).contains(n))
-            .ok_or_else(|| format!("'{n}' is not a number of seconds from 0.5 to 60"))?,
-        _ => return Err("usage: refill services [--seconds N]".to_owned()),
-    };
+/// `refill services`: the Refill services announced on this network, one a line (name,
+/// address, certificate fingerprint as announced: compare it before trusting it).
+async fn services(seconds: f64) -> Result<(), String> {
     let found = refill_client::discover::browse(std::time::Duration::from_secs_f64(seconds))
         .await
         .map_err(|e| format!("could not look for Refill services on this network: {e}"))?;
@@ -281,14 +311,11 @@ async fn services(args: &[String]) -> Result<(), String> {
 /// The environment variable of `--fingerprint`.
 const FINGERPRINT_VAR: &str = "REFILL_SERVICE_FINGERPRINT";
 
-/// How to trust the service at `base`: with `--fingerprint` (`flag`) or
-/// `REFILL_SERVICE_FINGERPRINT`, its own certificate when that is its fingerprint (refused in
+/// How to trust the service at `base`: with `--fingerprint` (`given`, or
+/// `REFILL_SERVICE_FINGERPRINT`), its own certificate when that is its fingerprint (refused in
 /// words otherwise, before anything is sent); else the system's authorities.
-pub(crate) async fn trust(base: &str, flag: Option<&str>) -> Result<Trust, String> {
-    let given = flag
-        .map(str::to_owned)
-        .or_else(|| std::env::var(FINGERPRINT_VAR).ok())
-        .filter(|f| !f.trim().is_empty());
+pub(crate) async fn trust(base: &str, given: Option<&str>) -> Result<Trust, String> {
+    let given = given.filter(|f| !f.trim().is_empty());
     let Some(given) = given else {
         return Ok(Trust::System);
     };
@@ -301,35 +328,28 @@ pub(crate) async fn trust(base: &str, flag: Option<&str>) -> Result<Trust, Strin
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let argv: Vec<String> = std::env::args().skip(1).collect();
-    let subcommand = match argv.first().map(String::as_str) {
-        Some("items") => Some(items::main(&argv[1..]).await),
-        Some("devices") => Some(devices::main(&argv[1..]).await),
-        Some("account") => Some(linked::account(&argv[1..]).await),
-        Some("services") => Some(services(&argv[1..]).await),
-        _ => None,
+    let done = match Cli::parse().command {
+        Command::Login {
+            no_browser,
+            provider,
+        } => match provider.sign_in("login", no_browser) {
+            Ok(args) => run(args).await,
+            Err(e) => Err(e),
+        },
+        Command::Whoami { provider } => match provider.sign_in("whoami", false) {
+            Ok(args) => run(args).await,
+            Err(e) => Err(e),
+        },
+        Command::Logout { provider } => match provider.sign_in("logout", false) {
+            Ok(args) => run(args).await,
+            Err(e) => Err(e),
+        },
+        Command::Devices(command) => devices::main(command).await,
+        Command::Account(command) => linked::account(command).await,
+        Command::Items(command) => items::main(command).await,
+        Command::Services { seconds } => services(seconds).await,
     };
-    if let Some(done) = subcommand {
-        return match done {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(message) => {
-                eprintln!("refill: {message}");
-                ExitCode::FAILURE
-            }
-        };
-    }
-    let args = match parse(argv, |k| std::env::var(k).ok()) {
-        Ok(Some(args)) => args,
-        Ok(None) => {
-            print!("{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Err(message) => {
-            eprintln!("refill: {message}\n\n{USAGE}");
-            return ExitCode::from(2);
-        }
-    };
-    match run(args).await {
+    match done {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("refill: {message}");
@@ -342,30 +362,44 @@ async fn main() -> ExitCode {
 mod tests {
     use super::*;
 
-    fn args(a: &[&str]) -> Vec<String> {
-        a.iter().map(|s| (*s).to_owned()).collect()
+    fn parse(a: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("refill").chain(a.iter().copied()))
+    }
+
+    fn sign_in(a: &[&str]) -> Result<SignIn, String> {
+        match parse(a).map_err(|e| e.to_string())?.command {
+            Command::Login {
+                provider,
+                no_browser,
+            } => provider.sign_in("login", no_browser),
+            Command::Whoami { provider } => provider.sign_in("whoami", false),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
     fn a_refill_service_or_any_provider_can_be_named() {
-        let a = parse(args(&["login", "--service", "http://svc:8750/"]), |_| None)
-            .unwrap()
-            .unwrap();
+        let a = sign_in(&["login", "--service", "http://svc:8750/"]).unwrap();
         assert_eq!(a.provider.token_url, "http://svc:8750/auth/o2/token");
         assert_eq!(
             a.provider.profile_url.as_deref(),
             Some("http://svc:8750/user/profile")
         );
-        let env = |k: &str| match k {
-            "REFILL_AUTH_AUTHORIZE_URL" => Some("https://id.example/authorize".to_owned()),
-            "REFILL_AUTH_TOKEN_URL" => Some("https://id.example/token".to_owned()),
-            "REFILL_AUTH_CLIENT_ID" => Some("cli".to_owned()),
-            "REFILL_AUTH_SCOPES" => Some("openid email".to_owned()),
-            _ => None,
-        };
-        let a = parse(args(&["whoami", "--no-browser"]), env)
-            .unwrap()
-            .unwrap();
+        let a = sign_in(&[
+            "login",
+            "--no-browser",
+            "--authorize-url",
+            "https://id.example/authorize",
+            "--token-url",
+            "https://id.example/token",
+            "--client-id",
+            "cli",
+            "--scope",
+            "openid",
+            "--scope",
+            "email",
+        ])
+        .unwrap();
         assert!(a.no_browser);
         assert_eq!(a.provider.client_id, "cli");
         assert_eq!(a.provider.scopes, ["openid", "email"]);
@@ -374,20 +408,23 @@ mod tests {
 
     #[test]
     fn usage_errors_say_what_is_wrong() {
-        assert!(parse(args(&["fly"]), |_| None)
+        assert!(parse(&["fly"]).unwrap_err().to_string().contains("'fly'"));
+        assert!(sign_in(&["whoami"]).unwrap_err().contains("--service URL"));
+        assert!(sign_in(&["login", "--service", "svc:8750"])
             .unwrap_err()
-            .contains("unknown command"));
-        assert!(parse(args(&["login"]), |_| None)
+            .contains("is not a service URL: it must start with http://"));
+        assert!(sign_in(&["login", "--token-url", "https://x/t"])
             .unwrap_err()
-            .contains("--service URL"));
-        assert!(parse(args(&["login", "--service", "svc:8750"]), |_| None)
+            .contains("--authorize-url"));
+        assert!(parse(&["services", "--seconds", "600"])
             .unwrap_err()
-            .contains("http://"));
-        assert!(
-            parse(args(&["login", "--token-url", "https://x/t"]), |_| None)
-                .unwrap_err()
-                .contains("--authorize-url")
-        );
-        assert!(parse(args(&[]), |_| None).unwrap().is_none());
+            .to_string()
+            .contains("from 0.5 to 60"));
+    }
+
+    #[test]
+    fn every_option_is_declared_once_and_consistently() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
     }
 }

@@ -124,7 +124,26 @@ async fn a_wrong_proof_of_possession_and_bad_options_are_explained() {
     .await;
     assert!(String::from_utf8_lossy(&out.stderr).contains("--qr PAYLOAD or --name NAME"));
     let out = refill(["devices", "fly"].iter().map(|s| (*s).to_owned()).collect()).await;
-    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown command 'devices fly'"));
+    assert_eq!(out.status.code(), Some(2), "a usage mistake");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unrecognized subcommand 'fly'"));
+    // Each option is declared once, with its help and its environment variable.
+    let out = refill(
+        ["devices", "provision", "--help"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
+    )
+    .await;
+    let help = String::from_utf8_lossy(&out.stdout);
+    for said in [
+        "--qr <PAYLOAD>",
+        "--softap <URL>",
+        "[env: REFILL_SERVICE_URL",
+        "[env: REFILL_SERVICE_FINGERPRINT",
+        "press its button",
+    ] {
+        assert!(help.contains(said), "{said:?} not in {help}");
+    }
 }
 
 /// Runs in the keyring gate of `cargo xtask test` (a gnome-keyring of its own).
@@ -265,7 +284,7 @@ async fn linking_without_a_service_is_refused_before_the_device_is_touched() {
     args.push("--service".to_owned());
     args.push("svc.example".to_owned());
     let out = refill(args).await;
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2), "a usage mistake");
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("is not a service URL"),
         "{out:?}"

@@ -72,12 +72,22 @@ async fn items_without_a_device_are_added_told_of_and_listed_from_the_command_li
         ),
         (
             &["items", "add", "--name", "Salt"][..],
-            "--name, --size and --unit",
+            "required arguments were not provided:\n  --size <AMOUNT>\n  --unit <UNIT>",
+        ),
+        (
+            &["items", "add"][..],
+            "--product ASIN, or --name, --size and --unit",
+        ),
+        (
+            &[
+                "items", "add", "--name", "Salt", "--size", "a lot", "--unit", "g",
+            ][..],
+            "invalid value 'a lot' for '--size <AMOUNT>'",
         ),
         (&["items", "opened", "item-9"][..], "no item item-9"),
-        (&["items", "opened"][..], "say which item"),
+        (&["items", "opened"][..], "<ITEM>"),
         (&["items", "remove", "item-2"][..], "no item item-2"),
-        (&["items", "remove"][..], "say which item"),
+        (&["items", "remove"][..], "<ITEM>"),
     ] {
         let (ok, _, err) = refill(args, &url).await;
         assert!(!ok && err.contains(want), "{args:?}: {err}");
