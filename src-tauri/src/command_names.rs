@@ -48,7 +48,6 @@ pub const COMMANDS: &[&str] = &[
     "change_device_limits",
     "change_device_buttons",
     "orders_go",
-    "set_orders_go",
     "device_screen_url",
     "open_device_screen",
 ];

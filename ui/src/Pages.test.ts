@@ -135,9 +135,6 @@ function fakeApi(over: Partial<Api> = {}): Api {
     changeDeviceButtons: vi.fn(async (_m: string, _s: string, asins: string[]) => asins.map((asin) => ({ asin, title: asin }))),
     deviceScreenUrl: vi.fn(async () => null),
     ordersGo: vi.fn(async () => null),
-    setOrdersGo: vi.fn(async () => {
-      throw { code: "internal", message: "not in this test" };
-    }),
     openDeviceScreen: vi.fn(async () => "http://127.0.0.1:2/"),
     ...over,
     // The app's own inbox: a notice arriving adds to it.

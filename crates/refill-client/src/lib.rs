@@ -286,23 +286,17 @@ impl Client {
             .await
     }
 
-    /// `GET /v1/account/orders-go`: where the customer's orders go (a service that does not
-    /// fulfil them itself; a service without this route, such as the app's embedded sandbox,
-    /// answers 404).
-    pub async fn orders_go(&self) -> Result<OrdersGoView, ClientError> {
-        self.send(|| self.http.get(self.url("/v1/account/orders-go")))
-            .await
-    }
-
-    /// `PUT /v1/account/orders-go`: where orders placed from now on go.
-    pub async fn set_orders_go(
+    /// `GET /v1/account/orders-go`: where the customer's orders go, or with `change`,
+    /// `PUT`: where orders placed from now on go (a service without this route, such as the
+    /// app's embedded sandbox, answers 404).
+    pub async fn orders_go(
         &self,
-        change: &OrdersGoChange,
+        change: Option<&OrdersGoChange>,
     ) -> Result<OrdersGoView, ClientError> {
-        self.send(|| {
-            self.http
-                .put(self.url("/v1/account/orders-go"))
-                .json(change)
+        let url = self.url("/v1/account/orders-go");
+        self.send(|| match change {
+            None => self.http.get(&url),
+            Some(change) => self.http.put(&url).json(change),
         })
         .await
     }

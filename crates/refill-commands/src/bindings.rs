@@ -250,10 +250,8 @@ commands! {
     async change_device_limits(model: String, serial: String, change: LimitsChange) -> DeviceLimits;
     /// Chooses what a screened device shows (and so may order): 1 to 12 products, in order.
     async change_device_buttons(model: String, serial: String, asins: Vec<String>) -> Vec<SlotProduct>;
-    /// Where orders go on a service that does not fulfil them itself; null where it does (the sandbox on this computer).
-    async orders_go() -> Option<OrdersGoView>;
-    /// Chooses where orders placed from now on go: manual, a webhook (its secret in this answer only) or email.
-    async set_orders_go(change: OrdersGoChange) -> OrdersGoView;
+    /// Where orders go on a service that does not fulfil them itself, after choosing (change: manual, a webhook whose new secret is in this answer only, or email) if given; null where the service fulfils them (the sandbox on this computer).
+    async orders_go(change: Option<OrdersGoChange>) -> Option<OrdersGoView>;
     /// The address of a device's screen the app can open (the sandbox fridge's), or null.
     sync device_screen_url(model: String, serial: String) -> Option<String>;
     /// Opens a device's screen in the browser (the sandbox fridge's); its address.

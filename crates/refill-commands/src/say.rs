@@ -68,28 +68,30 @@ impl AppCore {
         Ok(decided)
     }
 
-    /// Where the customer's orders go, on a service that does not fulfil them itself; `None` on
-    /// one that does and has no such choice (the app's embedded sandbox).
-    pub async fn orders_go(&self) -> Result<Option<OrdersGoView>, AppError> {
+    /// Where the customer's orders go, on a service that does not fulfil them itself, after
+    /// `change` if one is given (a new webhook secret is in that answer only); `None` on one that
+    /// fulfils them and has no such choice (the app's embedded sandbox).
+    pub async fn orders_go(
+        &self,
+        change: Option<OrdersGoChange>,
+    ) -> Result<Option<OrdersGoView>, AppError> {
         // The embedded sandbox fulfils its orders itself (and has no such route).
         if self.service_info().kind == crate::ServiceKind::Embedded {
-            return Ok(None);
+            return match change {
+                None => Ok(None),
+                Some(_) => Err(AppError::new(
+                    ErrorCode::BadRequest,
+                    "The sandbox on this computer buys and delivers its orders itself.",
+                )),
+            };
         }
         let client = self.client().await?;
-        match client.orders_go().await {
+        match client.orders_go(change.as_ref()).await {
             Ok(view) => Ok(Some(view)),
-            Err(ClientError::Api { status: 404, .. }) => Ok(None),
-            Err(e) => Err(self.error(e, Doing::Listing)),
+            Err(ClientError::Api { status: 404, .. }) if change.is_none() => Ok(None),
+            Err(e) if change.is_none() => Err(self.error(e, Doing::Listing)),
+            Err(e) => Err(self.error(e, Doing::Changing)),
         }
-    }
-
-    /// Chooses where orders placed from now on go; a new webhook secret is in the answer only.
-    pub async fn set_orders_go(&self, change: OrdersGoChange) -> Result<OrdersGoView, AppError> {
-        let client = self.client().await?;
-        client
-            .set_orders_go(&change)
-            .await
-            .map_err(|e| self.error(e, Doing::Changing))
     }
 
     /// What a screened device may spend, and what its orders cost this month.

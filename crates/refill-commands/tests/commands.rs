@@ -121,7 +121,19 @@ async fn press_then_press_again_then_cancel_and_the_state_survives_a_restart() {
 async fn where_orders_go_is_offered_by_a_home_server_and_not_by_the_sandbox_on_this_computer() {
     let dir = tempfile::tempdir().unwrap();
     let core = embedded(dir.path());
-    assert_eq!(core.orders_go().await.unwrap(), None);
+    assert_eq!(core.orders_go(None).await.unwrap(), None);
+    let refused = core
+        .orders_go(Some(OrdersGoChange {
+            method: OrdersGo::Manual,
+            webhook_url: None,
+            email: None,
+            new_secret: false,
+        }))
+        .await
+        .unwrap_err();
+    assert!(refused
+        .message
+        .contains("buys and delivers its orders itself"));
     core.shutdown().await;
 
     let service_dir = tempfile::tempdir().unwrap();
@@ -138,7 +150,7 @@ async fn where_orders_go_is_offered_by_a_home_server_and_not_by_the_sandbox_on_t
         },
         Platform::headless(),
     );
-    let view = core.orders_go().await.unwrap().unwrap();
+    let view = core.orders_go(None).await.unwrap().unwrap();
     assert_eq!((view.method, view.chosen), (Some(OrdersGo::Manual), false));
     assert_eq!(view.offered, vec![OrdersGo::Manual, OrdersGo::Webhook]);
     let change = |method| OrdersGoChange {
@@ -148,20 +160,23 @@ async fn where_orders_go_is_offered_by_a_home_server_and_not_by_the_sandbox_on_t
         new_secret: false,
     };
     let refused = core
-        .set_orders_go(change(OrdersGo::Email))
+        .orders_go(Some(change(OrdersGo::Email)))
         .await
         .unwrap_err();
     assert!(refused.message.contains("no mail server"), "{refused:?}");
     let refused = core
-        .set_orders_go(change(OrdersGo::Webhook))
+        .orders_go(Some(change(OrdersGo::Webhook)))
         .await
         .unwrap_err();
     assert!(
         refused.message.contains("address of your automation"),
         "{refused:?}"
     );
-    let chosen = core.set_orders_go(change(OrdersGo::Manual)).await.unwrap();
-    assert!(chosen.chosen);
+    let chosen = core
+        .orders_go(Some(change(OrdersGo::Manual)))
+        .await
+        .unwrap();
+    assert!(chosen.is_some_and(|v| v.chosen));
     core.shutdown().await;
     service.shutdown().await;
 }

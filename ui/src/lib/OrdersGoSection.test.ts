@@ -15,18 +15,21 @@ const manual: OrdersGoView = {
   email: "sam@example.test",
 };
 
-function api(view: OrdersGoView | null, over: Partial<Api> = {}): Api {
+/** A service that answers `view`, and takes each change (unless `refusal` is given). */
+function api(view: OrdersGoView | null, refusal?: string): Api {
   return {
-    ordersGo: vi.fn(async () => view),
-    setOrdersGo: vi.fn(async (change: OrdersGoChange) => ({
-      ...manual,
-      method: change.method,
-      chosen: true,
-      webhookUrl: change.webhookUrl,
-      webhookSecret: change.method === "webhook" ? "s3cret" : null,
-      email: change.email ?? manual.email,
-    })),
-    ...over,
+    ordersGo: vi.fn(async (change: OrdersGoChange | null) => {
+      if (!change) return view;
+      if (refusal) throw { code: "bad_request", message: refusal };
+      return {
+        ...manual,
+        method: change.method,
+        chosen: true,
+        webhookUrl: change.webhookUrl,
+        webhookSecret: change.method === "webhook" ? "s3cret" : null,
+        email: change.email ?? manual.email,
+      };
+    }),
   } as unknown as Api;
 }
 
@@ -34,7 +37,7 @@ describe("where orders go", () => {
   it("is not shown where the service has no such choice (the sandbox on this computer)", async () => {
     const a = api(null);
     render(OrdersGoSection, { props: { api: a } });
-    await waitFor(() => expect(a.ordersGo).toHaveBeenCalled());
+    await waitFor(() => expect(a.ordersGo).toHaveBeenCalledWith(null));
     expect(screen.queryByTestId("orders-go")).toBeNull();
   });
 
@@ -53,7 +56,7 @@ describe("where orders go", () => {
     await fireEvent.input(address, { target: { value: " shopping@example.test " } });
     await fireEvent.click(screen.getByTestId("orders-go-save"));
     await waitFor(() =>
-      expect(b.setOrdersGo).toHaveBeenCalledWith({
+      expect(b.ordersGo).toHaveBeenCalledWith({
         method: "email",
         webhookUrl: null,
         email: "shopping@example.test",
@@ -65,11 +68,7 @@ describe("where orders go", () => {
   });
 
   it("shows a new webhook secret once, and a refusal in the service's words", async () => {
-    const refusing = api(manual, {
-      setOrdersGo: vi.fn(async () => {
-        throw { code: "invalid_request", message: "'ftp://x' is not a webhook address." };
-      }),
-    });
+    const refusing = api(manual, "'ftp://x' is not a webhook address.");
     render(OrdersGoSection, { props: { api: refusing } });
     await fireEvent.click(await screen.findByTestId("orders-go-webhook"));
     await fireEvent.input(screen.getByTestId("orders-go-webhook-address"), { target: { value: "ftp://x" } });
@@ -87,7 +86,7 @@ describe("where orders go", () => {
     });
     await fireEvent.click(screen.getByTestId("orders-go-save"));
     expect((await screen.findByTestId("orders-go-secret")).textContent).toContain("s3cret");
-    expect(a.setOrdersGo).toHaveBeenCalledWith({
+    expect(a.ordersGo).toHaveBeenCalledWith({
       method: "webhook",
       webhookUrl: "http://ha.local:8123/api/webhook/refill",
       email: null,

@@ -52,7 +52,6 @@ export type Api = Pick<
   | "changeDeviceLimits"
   | "changeDeviceButtons"
   | "ordersGo"
-  | "setOrdersGo"
   | "deviceScreenUrl"
   | "openDeviceScreen"
   | DeviceCommand

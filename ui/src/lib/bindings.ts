@@ -1029,7 +1029,6 @@ export type CommandName =
   | "change_device_limits"
   | "change_device_buttons"
   | "orders_go"
-  | "set_orders_go"
   | "device_screen_url"
   | "open_device_screen";
 
@@ -1127,10 +1126,8 @@ export const commands = {
   changeDeviceLimits: (model: string, serial: string, change: LimitsChange): Promise<DeviceLimits> => invoke("change_device_limits", { model, serial, change }),
   /** Chooses what a screened device shows (and so may order): 1 to 12 products, in order. */
   changeDeviceButtons: (model: string, serial: string, asins: Array<string>): Promise<Array<SlotProduct>> => invoke("change_device_buttons", { model, serial, asins }),
-  /** Where orders go on a service that does not fulfil them itself; null where it does (the sandbox on this computer). */
-  ordersGo: (): Promise<OrdersGoView | null> => invoke("orders_go"),
-  /** Chooses where orders placed from now on go: manual, a webhook (its secret in this answer only) or email. */
-  setOrdersGo: (change: OrdersGoChange): Promise<OrdersGoView> => invoke("set_orders_go", { change }),
+  /** Where orders go on a service that does not fulfil them itself, after choosing (change: manual, a webhook whose new secret is in this answer only, or email) if given; null where the service fulfils them (the sandbox on this computer). */
+  ordersGo: (change: OrdersGoChange | null): Promise<OrdersGoView | null> => invoke("orders_go", { change }),
   /** The address of a device's screen the app can open (the sandbox fridge's), or null. */
   deviceScreenUrl: (model: string, serial: string): Promise<string | null> => invoke("device_screen_url", { model, serial }),
   /** Opens a device's screen in the browser (the sandbox fridge's); its address. */
