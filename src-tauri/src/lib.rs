@@ -691,7 +691,8 @@ mod tests {
 
         // The device setup wizard, on a sandbox device.
         let found = invoke(&main, "onboarding_scan", serde_json::json!({})).unwrap();
-        let device = found[0].clone();
+        let device = found["devices"][0].clone();
+        assert_eq!(device["sandbox"], true);
         let opened = invoke(
             &main,
             "onboarding_open",

@@ -2,14 +2,18 @@
 //! device linked to the account, with a wrong Wi-Fi password corrected on the way and the right
 //! one remembered in a real Secret Service; then an Improv device, proven by a press of its
 //! button, joining with the remembered password. The devices are the sandbox's simulated devices
-//! on the in-process simulated link (this machine has no Bluetooth radio). Run by
-//! `cargo xtask test`.
+//! on the in-process simulated link (this machine has no Bluetooth radio). Then a device on the
+//! fake Bluetooth radio (BlueZoo on a private system bus, which the app's real btleplug code
+//! scans), set up next to the sandbox's own and reporting its levels to the app's service by
+//! itself. Run by `cargo xtask test`.
 
 use anyhow::{ensure, Context, Result};
 use refill_auth::{KeyringStore, WifiPasswords};
+use refill_device_sim::{rig::Rig, serve_http, Protection, SimDevice, HOME_PASSWORD};
 use refill_e2e::{App, AppHome};
 use refill_service::sandbox::{CUSTOMER_EMAIL, CUSTOMER_PASSWORD};
 use refill_testkit::{Browser, Person};
+use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a display, tauri-driver and a Secret Service: run by `cargo xtask test`"]
@@ -118,5 +122,100 @@ async fn a_simulated_device_is_set_up_and_linked_through_the_wizard() -> Result<
         "the password that worked is in the keyring"
     );
     WifiPasswords::with_service("dev.refill.app.debug.wifi").forget("Refill Home")?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a display, tauri-driver, a Secret Service and the fake BlueZ rig: run by `cargo xtask test`"]
+async fn a_device_on_the_fake_bluetooth_radio_is_set_up_and_its_levels_appear() -> Result<()> {
+    ensure!(
+        std::env::var("REFILL_KEYRING_ISOLATED").as_deref() == Ok("1"),
+        "run through `cargo xtask test`"
+    );
+    KeyringStore::use_os_keyring()?;
+    // A coffee maker on the air, which reports what it holds every 2 seconds once linked.
+    let rig = Rig::start(1)?;
+    let device = SimDevice::new("RefillBrew-200", "BREW-RADIO-01", Protection::Sec1);
+    device.reporting.set_every(Some(Duration::from_secs(2)));
+    let served = serve_http(device.device.clone()).await?;
+    let _on_air = rig.advertise(1, &format!("http://{}", served.addr), &device.name, "esp")?;
+
+    // The app with its sandbox, on a computer whose radio is the rig (the central adapter hci0).
+    let home = AppHome::new()?;
+    let app = App::launch_with(
+        &home,
+        "setup-device-radio",
+        &[],
+        &[
+            ("DBUS_SYSTEM_BUS_ADDRESS", rig.system_bus.as_str()),
+            ("REFILL_BLUETOOTH_ADAPTER", "hci0"),
+        ],
+    )
+    .await?;
+    app.find("[data-testid='grid']").await?;
+    app.click("add-device").await?;
+    app.click("setup-start").await?;
+
+    // Found over Bluetooth, listed with the sandbox's own devices (only those marked Sandbox).
+    let on_air = format!("found-{}", device.name);
+    let found = app.find(&format!("[data-testid='{on_air}']")).await?;
+    ensure!(
+        app.exists("[data-testid^='sandbox-PROV_']").await?,
+        "the sandbox's devices are listed too"
+    );
+    ensure!(
+        !app.exists(&format!("[data-testid='sandbox-{}']", device.name))
+            .await?,
+        "the device on the air is not marked as the sandbox's"
+    );
+    ensure!(
+        !app.exists("[data-testid='no-bluetooth']").await?,
+        "{}",
+        app.text("no-bluetooth").await.unwrap_or_default()
+    );
+    app.screenshot("setup-radio-1-found").await?;
+    found.click().await?;
+
+    // Its code, its network, then linked to the account in the browser.
+    app.type_into("pop", device.secret.expose()).await?;
+    app.click("secure").await?;
+    app.click("network-Refill Home").await?;
+    app.type_into("password", HOME_PASSWORD).await?;
+    app.click("join").await?;
+    let url = app.wait_text("link-url", |t| t.contains("/ap/oa?")).await?;
+    let alex = Person::Existing {
+        email: CUSTOMER_EMAIL,
+        password: CUSTOMER_PASSWORD,
+    };
+    let callback = Browser::default()
+        .sign_in(&url, &alex, "allow")
+        .await
+        .map_err(anyhow::Error::msg)?;
+    Browser::default()
+        .visit(&callback)
+        .await
+        .map_err(anyhow::Error::msg)?;
+    let done = app
+        .wait_text("setup-done", |t| t.contains("is set up"))
+        .await?;
+    ensure!(done.contains("Brewmaster 200 coffee maker"), "{done}");
+    app.click("setup-finish").await?;
+
+    // The device reports by itself to the service that linked it: its level shows, then moves.
+    app.click("open-device-BREW-RADIO-01").await?;
+    let first = app
+        .wait_text("level-brew-beans", |t| t.contains("left"))
+        .await?;
+    let later = app
+        .wait_text("level-brew-beans", |t| t.contains("left") && t != first)
+        .await?;
+    ensure!(
+        device.reporting.accepted() >= 2,
+        "{:?}",
+        device.reporting.problem()
+    );
+    app.screenshot("setup-radio-2-levels").await?;
+    ensure!(first != later, "{first} then {later}");
+    app.quit().await?;
     Ok(())
 }

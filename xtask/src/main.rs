@@ -432,11 +432,16 @@ fn e2e() -> Result<()> {
         &mut cmd("cargo", ["build", "-p", "refill-app"]),
     )?;
     let bin = util::target_dir().join("debug").join("refill-app");
+    let rig = setup::ble_rig_python();
     under_desktop(
         "end-to-end tests (Xvfb + tauri-driver)",
         // The package gate runs the installed-package test.
         "cargo test -p refill-e2e --tests -- --ignored --test-threads=1 --skip package_",
-        &[("REFILL_APP_BIN", bin.as_os_str())],
+        &[
+            ("REFILL_APP_BIN", bin.as_os_str()),
+            // The fake Bluetooth radio's Python (BlueZoo), for the device set up over it.
+            ("REFILL_BLE_RIG_PYTHON", rig.as_os_str()),
+        ],
     )
 }
 

@@ -9,8 +9,9 @@
 
 use crate::{
     Account, AppCore, AppError, ButtonGrid, DeviceProtocol, DeviceSecret, DeviceTrust, FoundDevice,
-    FoundService, Inbox, JoinedWifi, Notice, NoticeKind, OpenedDevice, ServiceCheck, ServiceInfo,
-    ServiceKind, Settings, SignInProvider, SignInStarted, SlotRef, WifiList, WifiNetwork,
+    FoundDevices, FoundService, Inbox, JoinedWifi, Notice, NoticeKind, OpenedDevice, ServiceCheck,
+    ServiceInfo, ServiceKind, Settings, SignInProvider, SignInStarted, SlotRef, WifiList,
+    WifiNetwork,
 };
 use refill_wire::{
     ApprovalStatus, ApprovalView, ButtonTile, CatalogProduct, DetailCode, DeviceLimits, DeviceList,
@@ -180,8 +181,8 @@ commands! {
     sync cancel_sign_in() -> ();
     /// Signs out: revokes the sign-in and forgets it.
     async sign_out() -> Account;
-    /// Looks for devices waiting to be set up, strongest first (call again to refresh).
-    async onboarding_scan() -> Vec<FoundDevice>;
+    /// Looks for devices waiting to be set up, strongest first (call again to refresh): over Bluetooth, and the sandbox's while it is in use (then also why Bluetooth was not used).
+    async onboarding_scan() -> FoundDevices;
     /// Connects to a found device; says what it needs before it talks.
     async onboarding_open(device_id: String) -> OpenedDevice;
     /// Asks the device being set up (Improv) to blink or beep.
@@ -304,6 +305,7 @@ pub fn typescript() -> String {
         DeviceList::decl(&cfg),
         DeviceProtocol::decl(&cfg),
         FoundDevice::decl(&cfg),
+        FoundDevices::decl(&cfg),
         DeviceTrust::decl(&cfg),
         OpenedDevice::decl(&cfg),
         DeviceSecret::decl(&cfg),

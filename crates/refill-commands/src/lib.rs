@@ -32,8 +32,8 @@ pub use settings::{FoundService, ServiceCheck, Settings, SignInProvider};
 pub const APP_ID: &str = "dev.refill.app";
 pub use notices::{Inbox, Notice, NoticeKind, SlotRef};
 pub use onboarding::{
-    DeviceProtocol, DeviceSecret, DeviceTrust, FoundDevice, JoinedWifi, OpenedDevice, Radio,
-    SandboxDevices, WifiList, WifiNetwork,
+    DeviceProtocol, DeviceSecret, DeviceTrust, FoundDevice, FoundDevices, JoinedWifi, OpenedDevice,
+    Radio, SandboxDevices, WifiList, WifiNetwork,
 };
 pub use refill_service::{init_logging, init_logging_to, LOG_DAYS_KEPT};
 

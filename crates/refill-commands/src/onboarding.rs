@@ -14,9 +14,12 @@
 //! [`AppCore::onboarding_secure`] waits for the press). Having no `custom-data`, they are linked
 //! over the network at the URL they return once on Wi-Fi.
 //!
-//! Devices come from a [`Radio`]: with the embedded sandbox, simulated devices of the sandbox's
+//! Devices come from Bluetooth LE (feature `ble`, a [`Radio`]) whenever the computer has an
+//! adapter, and, with the embedded sandbox, also from the sandbox: simulated devices of its
 //! models on the in-process simulated link ([`SandboxDevices`]: two with Security 1, one with
-//! Security 2, one with Improv); otherwise Bluetooth LE (feature `ble`). Wi-Fi passwords are only remembered when the person asks, in the OS keyring
+//! Security 2, one with Improv), marked [`FoundDevice::sandbox`]. With the sandbox and no
+//! adapter, the scan lists the sandbox's devices and says why no real ones are
+//! ([`FoundDevices::bluetooth`]). Wi-Fi passwords are only remembered when the person asks, in the OS keyring
 //! ([`WifiMemory`]); a remembered password never crosses to the UI.
 
 use crate::account::{auth_error, BrowserWait};
@@ -35,6 +38,7 @@ use refill_provision::{ProvError, QrPayload};
 use refill_wire::{DeviceView, ErrorCode};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use ts_rs::TS;
@@ -117,8 +121,21 @@ pub struct FoundDevice {
     pub rssi: Option<i32>,
     /// How it is set up.
     pub protocol: DeviceProtocol,
-    /// Sandbox devices only: what a real device's label would show (its QR payload).
+    /// A simulated device of the sandbox, not one on the air.
+    pub sandbox: bool,
+    /// Sandbox ESP devices only: what a real device's label would show (its QR payload).
     pub sandbox_label: Option<String>,
+}
+
+/// What a scan found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct FoundDevices {
+    /// The devices waiting to be set up, strongest first.
+    pub devices: Vec<FoundDevice>,
+    /// Why no real devices could be looked for (no Bluetooth adapter, Bluetooth off), when
+    /// the sandbox's devices are listed without them; `None` when Bluetooth was used.
+    pub bluetooth: Option<String>,
 }
 
 /// What a device needs before it talks.
@@ -196,11 +213,9 @@ pub struct JoinedWifi {
     pub ip: String,
 }
 
-/// Where devices come from.
+/// Where real devices come from.
 #[derive(Clone)]
 pub enum Radio {
-    /// The sandbox's simulated devices.
-    Sandbox(Arc<SandboxDevices>),
     /// Bluetooth LE.
     #[cfg(feature = "ble")]
     Bluetooth(Arc<BluetoothRadio>),
@@ -213,7 +228,12 @@ impl Radio {
     pub fn bluetooth() -> Self {
         #[cfg(feature = "ble")]
         {
-            Radio::Bluetooth(Arc::new(BluetoothRadio::default()))
+            Radio::Bluetooth(Arc::new(BluetoothRadio {
+                seen: Mutex::default(),
+                adapter: std::env::var(ADAPTER_VARIABLE)
+                    .ok()
+                    .filter(|a| !a.is_empty()),
+            }))
         }
         #[cfg(not(feature = "ble"))]
         {
@@ -228,6 +248,8 @@ impl Radio {
 #[derive(Default)]
 pub struct SandboxDevices {
     devices: std::sync::OnceLock<(Vec<SimDevice>, Vec<SimImprovDevice>)>,
+    /// Whether the log already said that no real devices are looked for.
+    told_no_bluetooth: AtomicBool,
 }
 
 fn sandbox_serial(prefix: &str) -> String {
@@ -263,6 +285,11 @@ impl SandboxDevices {
         &self.all().1
     }
 
+    /// Whether `id` is one of the sandbox's devices (not one on the air).
+    fn has(&self, id: &str) -> bool {
+        self.find(id).is_some() || self.find_improv(id).is_some()
+    }
+
     fn find(&self, id: &str) -> Option<&SimDevice> {
         self.devices().iter().find(|d| d.name == id)
     }
@@ -295,17 +322,23 @@ impl SandboxDevices {
                 name,
                 rssi: Some(-48 - 9 * i as i32),
                 protocol,
+                sandbox: true,
                 sandbox_label,
             })
             .collect()
     }
 }
 
+/// The environment variable that chooses the Bluetooth adapter by name (`hci1`), for a
+/// computer with more than one; without it, the first.
+pub const ADAPTER_VARIABLE: &str = "REFILL_BLUETOOTH_ADAPTER";
+
 /// Real Bluetooth LE: the devices seen at the last scan.
 #[cfg(feature = "ble")]
-#[derive(Default)]
 pub struct BluetoothRadio {
     seen: Mutex<HashMap<String, refill_provision::ble::Found>>,
+    /// The adapter to use ([`ADAPTER_VARIABLE`]), else the first.
+    adapter: Option<String>,
 }
 
 #[cfg(feature = "ble")]
@@ -320,7 +353,7 @@ impl BluetoothRadio {
                 ),
             )
         };
-        let adapter = refill_provision::ble::adapter(None)
+        let adapter = refill_provision::ble::adapter(self.adapter.as_deref())
             .await
             .map_err(unavailable)?;
         let found = refill_provision::ble::scan(&adapter, Duration::from_secs(3))
@@ -339,6 +372,7 @@ impl BluetoothRadio {
                         refill_provision::ble::Protocol::Esp => DeviceProtocol::Esp,
                         refill_provision::ble::Protocol::Improv => DeviceProtocol::Improv,
                     },
+                    sandbox: false,
                     sandbox_label: None,
                 };
                 seen.insert(id, f);
@@ -584,36 +618,51 @@ fn wifi_list(scan: &WifiScan, memory: &dyn WifiMemory) -> WifiList {
 }
 
 impl AppCore {
-    /// Where the setup wizard finds devices: the sandbox's simulated ones while the sandbox is
-    /// the service in use, else Bluetooth. Chosen at each use, so that choosing another service
-    /// in the settings changes it without a restart.
-    fn radio(&self) -> Radio {
-        if self.service_url().is_none() {
-            Radio::Sandbox(self.inner.sandbox_devices.clone())
-        } else {
-            self.inner.bluetooth.clone()
-        }
-    }
-
-    /// The sandbox's simulated devices, when devices come from the sandbox.
+    /// The sandbox's simulated devices, while the sandbox is the service in use. Chosen at
+    /// each use, so that choosing another service in the settings changes it without a
+    /// restart.
     pub fn sandbox_devices(&self) -> Option<Arc<SandboxDevices>> {
-        match self.radio() {
-            Radio::Sandbox(devices) => Some(devices),
-            _ => None,
-        }
+        self.service_url()
+            .is_none()
+            .then(|| self.inner.sandbox_devices.clone())
     }
 
-    /// Looks for devices waiting to be set up, strongest first. Call again to refresh the list.
-    pub async fn onboarding_scan(&self) -> Result<Vec<FoundDevice>, AppError> {
-        match self.radio() {
-            Radio::Sandbox(devices) => Ok(devices.found()),
+    /// Looks for devices waiting to be set up, strongest first: on the air over Bluetooth,
+    /// and the sandbox's while it is in use. Call again to refresh the list.
+    pub async fn onboarding_scan(&self) -> Result<FoundDevices, AppError> {
+        let sandbox = self.sandbox_devices();
+        let on_air = match &self.inner.bluetooth {
             #[cfg(feature = "ble")]
             Radio::Bluetooth(radio) => radio.scan().await,
             Radio::None => Err(AppError::new(
                 ErrorCode::BluetoothUnavailable,
                 "This build of Refill cannot use Bluetooth, so it cannot find new devices.",
             )),
-        }
+        };
+        let Some(sandbox) = sandbox else {
+            return on_air.map(|devices| FoundDevices {
+                devices,
+                bluetooth: None,
+            });
+        };
+        let mut devices = sandbox.found();
+        let bluetooth = match on_air {
+            Ok(found) => {
+                devices.extend(found);
+                None
+            }
+            Err(e) => {
+                if !sandbox.told_no_bluetooth.swap(true, Ordering::Relaxed) {
+                    tracing::info!("only the sandbox's devices are listed: {}", e.message);
+                }
+                Some(format!(
+                    "{} Until then, only the sandbox's simulated devices are listed.",
+                    e.message
+                ))
+            }
+        };
+        devices.sort_by_key(|d| std::cmp::Reverse(d.rssi.unwrap_or(i32::MIN)));
+        Ok(FoundDevices { devices, bluetooth })
     }
 
     /// Connects to a found device and asks what it needs before it talks.
@@ -640,6 +689,9 @@ impl AppCore {
                 (trust, can_identify, Stage::Improv { client })
             }
         };
+        let sandbox = self
+            .sandbox_devices()
+            .is_some_and(|devices| devices.has(&device_id));
         *self.inner.onboarding.setup.lock().await = Some(Setup {
             device_id,
             name: name.clone(),
@@ -652,7 +704,7 @@ impl AppCore {
             name,
             trust,
             can_identify,
-            sandbox: matches!(self.radio(), Radio::Sandbox(_)),
+            sandbox,
         })
     }
 
@@ -677,8 +729,8 @@ impl AppCore {
             let guard = self.inner.onboarding.setup.lock().await;
             guard.as_ref().ok_or_else(no_setup)?.device_id.clone()
         };
-        match self.radio() {
-            Radio::Sandbox(devices) => {
+        match self.sandbox_devices() {
+            Some(devices) if devices.has(&device_id) => {
                 if devices.find(&device_id).is_some() {
                     return Err(AppError::new(
                         ErrorCode::DeviceUnsupported,
@@ -703,34 +755,38 @@ impl AppCore {
 
     /// Connects to the device and reads what it is.
     async fn connect_device(&self, device_id: &str) -> Result<(String, Connected), AppError> {
-        let (name, connection) = match self.radio() {
-            Radio::Sandbox(devices) => {
-                if let Some(device) = devices.find(device_id) {
-                    (
-                        device.name.clone(),
-                        Connection::Esp(Link::Sim(SimLink::connect(
-                            device.device.clone(),
-                            SANDBOX_AIR,
-                        ))),
-                    )
-                } else {
-                    let device = devices
-                        .find_improv(device_id)
-                        .ok_or_else(|| gone(device_id))?;
-                    let link = SimImprovLink::connect(
-                        &device.improv,
-                        SANDBOX_IMPROV_MTU,
-                        SANDBOX_AIR.round_trip,
-                    );
-                    (
-                        device.name.clone(),
-                        Connection::Improv(ImprovConn::Sim(link)),
-                    )
-                }
+        let sandbox = self
+            .sandbox_devices()
+            .filter(|devices| devices.has(device_id));
+        let (name, connection) = if let Some(devices) = sandbox {
+            if let Some(device) = devices.find(device_id) {
+                (
+                    device.name.clone(),
+                    Connection::Esp(Link::Sim(SimLink::connect(
+                        device.device.clone(),
+                        SANDBOX_AIR,
+                    ))),
+                )
+            } else {
+                let device = devices
+                    .find_improv(device_id)
+                    .ok_or_else(|| gone(device_id))?;
+                let link = SimImprovLink::connect(
+                    &device.improv,
+                    SANDBOX_IMPROV_MTU,
+                    SANDBOX_AIR.round_trip,
+                );
+                (
+                    device.name.clone(),
+                    Connection::Improv(ImprovConn::Sim(link)),
+                )
             }
-            #[cfg(feature = "ble")]
-            Radio::Bluetooth(radio) => radio.connect(device_id).await?,
-            Radio::None => return Err(gone(device_id)),
+        } else {
+            match &self.inner.bluetooth {
+                #[cfg(feature = "ble")]
+                Radio::Bluetooth(radio) => radio.connect(device_id).await?,
+                Radio::None => return Err(gone(device_id)),
+            }
         };
         let connected = match connection {
             Connection::Esp(mut link) => {

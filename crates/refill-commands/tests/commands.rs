@@ -357,7 +357,7 @@ async fn another_service_chosen_in_the_settings_is_used_at_once_and_a_launch_fla
     assert!(again.sandbox_devices().is_none());
     let info = again.choose_service(None, None).await.unwrap();
     assert_eq!(info.kind, ServiceKind::Embedded);
-    let found = again.onboarding_scan().await.unwrap();
+    let found = again.onboarding_scan().await.unwrap().devices;
     assert!(found.iter().any(|d| d.sandbox_label.is_some()), "{found:?}");
     let grid = again.list_buttons().await.unwrap();
     let beans = grid.tiles.iter().find(|t| t.asin == BEANS).unwrap();

@@ -62,7 +62,15 @@ async fn a_sandbox_device_is_set_up_from_scan_to_linked_with_the_mistakes_correc
     let wifi = Arc::new(MemoryWifi::default());
     let core = app(dir.path(), wifi.clone());
 
-    let found = core.onboarding_scan().await.unwrap();
+    // No Bluetooth adapter here: the sandbox's devices, each marked so, and why no real ones.
+    let scan = core.onboarding_scan().await.unwrap();
+    let why = scan.bluetooth.expect("why no real devices are listed");
+    assert!(
+        why.contains("only the sandbox's simulated devices"),
+        "{why}"
+    );
+    let found = scan.devices;
+    assert!(found.iter().all(|d| d.sandbox), "{found:?}");
     assert_eq!(
         found.len(),
         4,
@@ -159,7 +167,7 @@ async fn a_sandbox_device_is_set_up_from_scan_to_linked_with_the_mistakes_correc
     assert!(device.slots.iter().all(|s| s.product.is_some()));
 
     // A set-up device stops advertising; the next one takes the remembered password.
-    let found = core.onboarding_scan().await.unwrap();
+    let found = core.onboarding_scan().await.unwrap().devices;
     assert_eq!(found.len(), 3);
     assert!(found.iter().all(|d| d.id != brew.id));
     let wash = found
@@ -185,7 +193,7 @@ async fn a_sandbox_device_is_set_up_from_scan_to_linked_with_the_mistakes_correc
 async fn a_security_2_device_takes_its_username_and_password() {
     let dir = tempfile::tempdir().unwrap();
     let core = app(dir.path(), Arc::default());
-    let found = core.onboarding_scan().await.unwrap();
+    let found = core.onboarding_scan().await.unwrap().devices;
     let printer = found
         .iter()
         .filter(|d| d.protocol == DeviceProtocol::Esp)
@@ -230,7 +238,7 @@ async fn steps_out_of_order_or_a_code_for_another_device_are_explained() {
     assert_eq!(err.code, ErrorCode::DeviceUnreachable);
     assert!(err.message.contains("no longer nearby"));
 
-    let found = core.onboarding_scan().await.unwrap();
+    let found = core.onboarding_scan().await.unwrap().devices;
     core.onboarding_open(found[0].id.clone()).await.unwrap();
     let err = core
         .onboarding_secure(DeviceSecret {
@@ -256,7 +264,7 @@ async fn steps_out_of_order_or_a_code_for_another_device_are_explained() {
 async fn an_improv_device_is_set_up_with_a_button_press_and_linked_over_the_network() {
     let dir = tempfile::tempdir().unwrap();
     let core = app(dir.path(), Arc::default());
-    let found = core.onboarding_scan().await.unwrap();
+    let found = core.onboarding_scan().await.unwrap().devices;
     let washer = found
         .iter()
         .find(|d| d.protocol == DeviceProtocol::Improv)
@@ -320,7 +328,7 @@ async fn an_improv_device_is_set_up_with_a_button_press_and_linked_over_the_netw
     assert_eq!(linked.model, "RefillWash-9");
     assert_eq!(linked.serial, device.serial);
     assert!(device.registration.refresh_token().is_some());
-    let found = core.onboarding_scan().await.unwrap();
+    let found = core.onboarding_scan().await.unwrap().devices;
     assert!(
         found.iter().all(|d| d.id != washer.id),
         "set up: no longer waiting"
@@ -331,7 +339,7 @@ async fn an_improv_device_is_set_up_with_a_button_press_and_linked_over_the_netw
 async fn an_esp_device_has_no_button_to_press_or_light_to_blink() {
     let dir = tempfile::tempdir().unwrap();
     let core = app(dir.path(), Arc::default());
-    let found = core.onboarding_scan().await.unwrap();
+    let found = core.onboarding_scan().await.unwrap().devices;
     let esp = found
         .iter()
         .find(|d| d.protocol == DeviceProtocol::Esp)

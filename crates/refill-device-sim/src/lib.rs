@@ -10,11 +10,19 @@
 //! its button, and once on Wi-Fi it takes the registration messages on its own web server, at
 //! the URL it returns (`{url}/refill/registration`).
 //!
+//! Once linked, either kind reports what is left in its slots to the service that linked it,
+//! over DRS (`subscriptionInfo`, then `slotStatus` every [`REPORT_EVERY`]), pinned to the
+//! certificate fingerprint it was handed ([`report`]).
+//!
 //! [`screen::serve_screen`] serves a screened device's screen (the sandbox's smart fridge): a
 //! web page with the web SDK's `<refill-buttons>` and the device's own buttons token.
 
+pub mod report;
+#[cfg(feature = "rig")]
+pub mod rig;
 pub mod screen;
 
+pub use report::{Reporting, REPORT_EVERY};
 pub use screen::{serve_screen, TokenSource};
 
 use axum::extract::{Path, State};
@@ -23,11 +31,9 @@ use axum::response::{IntoResponse, Response};
 use refill_core::Sensitive;
 use refill_provision::device::{DeviceSetup, ProtocommDevice, SimNetwork};
 use refill_provision::improv::{ImprovDevice, ImprovSetup, State as ImprovState};
-use refill_provision::registration::{DeviceRegistration, Handoff};
+use refill_provision::registration::DeviceRegistration;
 use refill_provision::security::DeviceSecurity;
-use std::future::Future;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -81,6 +87,8 @@ pub struct SimDevice {
     pub device: Arc<Mutex<ProtocommDevice>>,
     /// Its link to a customer's account (its own tokens, once registered).
     pub registration: DeviceRegistration,
+    /// How often it reports its slots once linked ([`REPORT_EVERY`] unless told otherwise).
+    pub reporting: Arc<Reporting>,
 }
 
 impl SimDevice {
@@ -96,7 +104,13 @@ impl SimDevice {
             },
             Protection::Sec2 => DeviceSecurity::sec2("wifiprov", &secret),
         };
-        let registration = DeviceRegistration::new(model, serial, true, Arc::new(redeem));
+        let reporting = Reporting::new();
+        let registration = DeviceRegistration::new(
+            model,
+            serial,
+            true,
+            report::redeem_and_report(Arc::downgrade(&reporting)),
+        );
         let answering = registration.clone();
         let device = ProtocommDevice::new(DeviceSetup {
             version: "v1.1".to_owned(),
@@ -113,6 +127,7 @@ impl SimDevice {
             protection,
             device: Arc::new(Mutex::new(device)),
             registration,
+            reporting,
         }
     }
 
@@ -133,60 +148,6 @@ impl SimDevice {
         }
         qr.to_string()
     }
-}
-
-/// Redeems a registration code at the service's token endpoint, as a device does once it is on
-/// the network: with its own PKCE verifier, no client secret. Returns the refresh token.
-fn redeem(
-    handoff: Handoff,
-    verifier: Sensitive<String>,
-) -> Pin<Box<dyn Future<Output = Result<Sensitive<String>, String>> + Send>> {
-    Box::pin(async move {
-        // A home server's own certificate, pinned by the fingerprint the app handed over in
-        // the secure session: the code goes to that service and no other.
-        let trust = match &handoff.certificate_fingerprint {
-            Some(fingerprint) => {
-                let fingerprint: refill_tls::Fingerprint = fingerprint.parse()?;
-                refill_tls::pin(&handoff.token_url, fingerprint)
-                    .await
-                    .map(refill_tls::Trust::Pinned)
-                    .map_err(|e| e.to_string())?
-            }
-            None => refill_tls::Trust::System,
-        };
-        let http = trust
-            .client_builder()
-            .timeout(Duration::from_secs(10))
-            .build()
-            .map_err(|e| e.to_string())?;
-        let response = http
-            .post(&handoff.token_url)
-            .form(&[
-                ("grant_type", "authorization_code"),
-                ("code", handoff.code.expose().as_str()),
-                ("client_id", handoff.client_id.as_str()),
-                ("redirect_uri", handoff.redirect_uri.as_str()),
-                ("code_verifier", verifier.expose().as_str()),
-            ])
-            .send()
-            .await
-            .map_err(|_| "the Refill service could not be reached".to_owned())?;
-        let ok = response.status().is_success();
-        let body: serde_json::Value = response
-            .json()
-            .await
-            .map_err(|_| "the Refill service answered something unexpected".to_owned())?;
-        match body["refresh_token"].as_str() {
-            Some(refresh) if ok => Ok(Sensitive::new(refresh.to_owned())),
-            _ => Err(format!(
-                "the Refill service refused the code ({})",
-                body["error_description"]
-                    .as_str()
-                    .or(body["error"].as_str())
-                    .unwrap_or("no reason given")
-            )),
-        }
-    })
 }
 
 /// How the simulated device's HTTP server tells one client's session from the next.
@@ -468,6 +429,8 @@ pub struct SimImprovDevice {
     pub improv: ImprovDevice,
     /// Its link to a customer's account.
     pub registration: DeviceRegistration,
+    /// How often it reports its slots once linked.
+    pub reporting: Arc<Reporting>,
     /// Its web server, the URL it returns once on Wi-Fi.
     pub url: String,
     _web: HttpDevice,
@@ -502,7 +465,13 @@ impl SimImprovDevice {
             disconnect_after_provisioned: false,
             chatty: false,
         });
-        let registration = DeviceRegistration::new(model, serial, true, Arc::new(redeem));
+        let reporting = Reporting::new();
+        let registration = DeviceRegistration::new(
+            model,
+            serial,
+            true,
+            report::redeem_and_report(Arc::downgrade(&reporting)),
+        );
         let app = axum::Router::new()
             .route(
                 &format!("/{}", refill_provision::registration::HTTP_PATH),
@@ -516,6 +485,7 @@ impl SimImprovDevice {
             name,
             improv,
             registration,
+            reporting,
             url,
             _web: web,
         })

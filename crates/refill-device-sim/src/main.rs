@@ -1,5 +1,6 @@
 //! `refill-device-sim`: runs one simulated device and serves its provisioning endpoints over
 //! HTTP (as ESP devices do in SoftAP mode), printing where and its QR payload as one JSON line.
+//! Once linked, it reports its slots to the service that linked it.
 //! `refill-device-sim --help` lists its options.
 
 use clap::{Parser, ValueEnum};
@@ -24,6 +25,17 @@ struct Cli {
     /// firmware does
     #[arg(long, env = "REFILL_SIM_CONNECTION_SESSIONS")]
     connection_sessions: bool,
+    /// Once linked, report what is left in each slot to the service every this many seconds
+    #[arg(long, env = "REFILL_SIM_REPORT_EVERY", default_value_t = refill_device_sim::REPORT_EVERY.as_secs_f64(), value_parser = seconds)]
+    report_every: f64,
+}
+
+/// A number of seconds, more than none.
+fn seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 => Ok(s),
+        _ => Err(format!("{text:?} is not a number of seconds above 0")),
+    }
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -53,6 +65,9 @@ async fn main() {
         Sessions::EspIdf
     };
     let device = SimDevice::new(&cli.model, &serial, protection);
+    device
+        .reporting
+        .set_every(Some(std::time::Duration::from_secs_f64(cli.report_every)));
     let served = match serve_http_with(device.device.clone(), sessions).await {
         Ok(served) => served,
         Err(e) => {

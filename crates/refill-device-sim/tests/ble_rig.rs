@@ -8,6 +8,7 @@
 //! Run by `cargo xtask test`, which installs the rig's Python side and sets
 //! `REFILL_BLE_RIG_PYTHON`.
 
+use refill_device_sim::rig::{self, Running};
 use refill_device_sim::{
     serve_http, serve_improv_http, HttpDevice, Protection, SimDevice, SimImprovDevice,
     HOME_PASSWORD,
@@ -18,20 +19,7 @@ use refill_provision::protocomm::{Client, WifiStatus};
 use refill_provision::registration::HttpRegistrar;
 use refill_provision::registration::Registrar;
 use refill_provision::{ProvError, QrPayload};
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
-/// A child process killed when dropped.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use std::time::Duration;
 
 /// A simulated device advertised by a peripheral on its own adapter.
 struct OnAir {
@@ -51,101 +39,28 @@ struct ImprovOnAir {
 struct Rig {
     devices: Vec<OnAir>,
     improv: ImprovOnAir,
-    _bluezoo: Running,
-    _bus: Running,
-    _dir: tempfile::TempDir,
-}
-
-fn python() -> PathBuf {
-    std::env::var_os("REFILL_BLE_RIG_PYTHON")
-        .map(PathBuf::from)
-        .expect("REFILL_BLE_RIG_PYTHON is not set: run the BLE tests through `cargo xtask test`")
-}
-
-fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !ready() {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "{what} did not come up"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    _rig: rig::Rig,
 }
 
 impl Rig {
     /// The rig with a device for each of `protections`, and an Improv device on the last adapter.
     async fn start(protections: &[Protection]) -> Rig {
-        let dir = tempfile::tempdir().unwrap();
-        let socket = dir.path().join("system_bus_socket");
-        let config = dir.path().join("bus.conf");
-        std::fs::write(
-            &config,
-            format!(
-                r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>system</type>
-  <listen>unix:path={}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow user="*"/> <allow own="*"/>
-    <allow send_type="method_call"/> <allow send_type="signal"/>
-    <allow send_type="method_return"/> <allow send_type="error"/>
-    <allow receive_type="method_call"/> <allow receive_type="signal"/>
-    <allow receive_type="method_return"/> <allow receive_type="error"/>
-  </policy>
-</busconfig>
-"#,
-                socket.display()
-            ),
-        )
-        .unwrap();
-        let bus = Running(
-            Command::new("dbus-daemon")
-                .arg(format!("--config-file={}", config.display()))
-                .arg("--nofork")
-                .stdout(Stdio::null())
-                .spawn()
-                .expect("dbus-daemon (`cargo xtask test` installs it)"),
-        );
-        wait_for("the private system bus", || socket.exists());
-        let address = format!("unix:path={}", socket.display());
+        let rig = rig::Rig::start(protections.len() + 1).unwrap();
         // btleplug (through libdbus) finds the system bus here. Set before any Manager exists.
-        std::env::set_var("DBUS_SYSTEM_BUS_ADDRESS", &address);
-        let bluezoo = Running(
-            Command::new(python())
-                .args([
-                    "-c",
-                    "import sys; from bluezoo import bluezoo; sys.exit(bluezoo.main())",
-                ])
-                .args(["--auto-enable", "--scan-interval", "1"])
-                .args(["-a", "00:11:22:33:44:00"])
-                .args(
-                    (1..=protections.len() + 1)
-                        .flat_map(|i| ["-a".to_owned(), format!("00:AA:BB:CC:DD:{i:02X}")]),
-                )
-                .env("DBUS_SYSTEM_BUS_ADDRESS", &address)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("BlueZoo"),
-        );
-        let started = Instant::now();
-        let last = format!("hci{}", protections.len() + 1);
-        while ble::adapter(Some(&last)).await.is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "BlueZoo did not come up"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        std::env::set_var("DBUS_SYSTEM_BUS_ADDRESS", &rig.system_bus);
         let mut devices = Vec::new();
         for (i, protection) in protections.iter().enumerate() {
             let serial = format!("BREW-BLE-{:04}", i + 1);
             let device = SimDevice::new("RefillBrew-200", &serial, *protection);
             let served = serve_http(device.device.clone()).await.unwrap();
-            let peripheral = peripheral(&address, i + 1, &served, &device.name, "esp");
+            let peripheral = rig
+                .advertise(
+                    i + 1,
+                    &format!("http://{}", served.addr),
+                    &device.name,
+                    "esp",
+                )
+                .unwrap();
             devices.push(OnAir {
                 device,
                 _served: served,
@@ -154,13 +69,14 @@ impl Rig {
         }
         let device = SimImprovDevice::new("RefillWash-9", "WASH-BLE-IMPROV").unwrap();
         let served = serve_improv_http(device.improv.clone()).await.unwrap();
-        let peripheral = peripheral(
-            &address,
-            protections.len() + 1,
-            &served,
-            &device.name,
-            "improv",
-        );
+        let peripheral = rig
+            .advertise(
+                protections.len() + 1,
+                &format!("http://{}", served.addr),
+                &device.name,
+                "improv",
+            )
+            .unwrap();
         Rig {
             devices,
             improv: ImprovOnAir {
@@ -168,9 +84,7 @@ impl Rig {
                 _served: served,
                 _peripheral: peripheral,
             },
-            _bluezoo: bluezoo,
-            _bus: bus,
-            _dir: dir,
+            _rig: rig,
         }
     }
 
@@ -189,35 +103,6 @@ impl Rig {
         }
         panic!("{name} was never seen");
     }
-}
-
-/// Starts the GATT peripheral on adapter `hci{adapter}` for the device served at `served`.
-fn peripheral(
-    address: &str,
-    adapter: usize,
-    served: &HttpDevice,
-    name: &str,
-    kind: &str,
-) -> Running {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("rig/peripheral.py");
-    let mut peripheral = Command::new(python())
-        .arg(script)
-        .arg(format!("/org/bluez/hci{adapter}"))
-        .args([&format!("http://{}", served.addr), name, kind])
-        .env("DBUS_SYSTEM_BUS_ADDRESS", address)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("the GATT peripheral");
-    let mut line = String::new();
-    BufReader::new(peripheral.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert_eq!(
-        line.trim(),
-        "peripheral: ready",
-        "the GATT peripheral did not register"
-    );
-    Running(peripheral)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -237,5 +237,54 @@ async fn a_device_handed_the_services_fingerprint_links_over_https_and_refuses_a
         devices["devices"][0]["serial"], "SIM-PRINT-TLS",
         "{devices}"
     );
+
+    // Linked, the device reports its slots to that service (pinned, with its own tokens):
+    // what is left in each shows in the customer's account.
+    device.reporting.set_every(Some(Duration::from_millis(100)));
+    let http = pinned.client_builder().build().unwrap();
+    let slot = devices["devices"][0]["slots"][0]["slotId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let url = format!("{base}/v1/devices/RefillPrint-4C/SIM-PRINT-TLS/slots/{slot}");
+    let mut levels = Vec::new();
+    for _ in 0..100 {
+        let slot: serde_json::Value = http.get(&url).send().await.unwrap().json().await.unwrap();
+        if let Some(remaining) = slot["remaining"].as_f64() {
+            if levels.last() != Some(&remaining) {
+                levels.push(remaining);
+            }
+        }
+        if levels.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        levels.len() >= 2 && levels[1] < levels[0],
+        "the device's reports show as a level going down: {levels:?} ({:?})",
+        device.reporting.problem()
+    );
+    assert!(device.reporting.accepted() >= 2);
+
+    // Removed from the account, the device's tokens are refused: it stops, and says why.
+    let removed = http
+        .delete(format!("{base}/v1/devices/RefillPrint-4C/SIM-PRINT-TLS"))
+        .send()
+        .await
+        .unwrap();
+    assert!(removed.status().is_success(), "{}", removed.status());
+    let mut problem = None;
+    for _ in 0..50 {
+        problem = device.reporting.problem();
+        if problem.as_deref().is_some_and(|p| p.contains("unlinked")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        problem.as_deref().is_some_and(|p| p.contains("unlinked")),
+        "{problem:?}"
+    );
     service.shutdown().await;
 }

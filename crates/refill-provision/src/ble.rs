@@ -81,9 +81,10 @@ pub async fn adapter(name: Option<&str>) -> Result<Adapter, ProvError> {
             return Ok(adapter);
         }
     }
-    Err(ProvError::Unsupported(
-        "no Bluetooth adapter was found: turn Bluetooth on".to_owned(),
-    ))
+    Err(ProvError::Unsupported(match name {
+        Some(name) => format!("no Bluetooth adapter named {name} was found"),
+        None => "no Bluetooth adapter was found: turn Bluetooth on".to_owned(),
+    }))
 }
 
 /// Scans for `duration` and returns the devices offering provisioning, strongest first.

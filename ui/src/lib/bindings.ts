@@ -385,9 +385,24 @@ rssi: number | null,
  */
 protocol: DeviceProtocol, 
 /**
- * Sandbox devices only: what a real device's label would show (its QR payload).
+ * A simulated device of the sandbox, not one on the air.
+ */
+sandbox: boolean, 
+/**
+ * Sandbox ESP devices only: what a real device's label would show (its QR payload).
  */
 sandboxLabel: string | null, };
+
+export type FoundDevices = { 
+/**
+ * The devices waiting to be set up, strongest first.
+ */
+devices: Array<FoundDevice>, 
+/**
+ * Why no real devices could be looked for (no Bluetooth adapter, Bluetooth off), when
+ * the sandbox's devices are listed without them; `None` when Bluetooth was used.
+ */
+bluetooth: string | null, };
 
 export type DeviceTrust = "nothing" | "proofOfPossession" | "usernameAndPassword" | "buttonPress";
 
@@ -1056,8 +1071,8 @@ export const commands = {
   cancelSignIn: (): Promise<null> => invoke("cancel_sign_in"),
   /** Signs out: revokes the sign-in and forgets it. */
   signOut: (): Promise<Account> => invoke("sign_out"),
-  /** Looks for devices waiting to be set up, strongest first (call again to refresh). */
-  onboardingScan: (): Promise<Array<FoundDevice>> => invoke("onboarding_scan"),
+  /** Looks for devices waiting to be set up, strongest first (call again to refresh): over Bluetooth, and the sandbox's while it is in use (then also why Bluetooth was not used). */
+  onboardingScan: (): Promise<FoundDevices> => invoke("onboarding_scan"),
   /** Connects to a found device; says what it needs before it talks. */
   onboardingOpen: (deviceId: string): Promise<OpenedDevice> => invoke("onboarding_open", { deviceId }),
   /** Asks the device being set up (Improv) to blink or beep. */

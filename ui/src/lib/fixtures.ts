@@ -73,10 +73,13 @@ export function anError(code: AppError["code"], message: string): AppError {
 /** The wizard's commands, answering as a cooperative device does. */
 export function wizardApi(): Pick<Api, DeviceCommand> {
   return {
-    onboardingScan: vi.fn(async () => [
-      { id: "PROV_A", name: "PROV_A", rssi: -48, protocol: "esp" as const, sandboxLabel: null },
-      { id: "PROV_B", name: "PROV_B", rssi: -70, protocol: "improv" as const, sandboxLabel: null },
-    ]),
+    onboardingScan: vi.fn(async () => ({
+      devices: [
+        { id: "PROV_A", name: "PROV_A", rssi: -48, protocol: "esp" as const, sandbox: false, sandboxLabel: null },
+        { id: "PROV_B", name: "PROV_B", rssi: -70, protocol: "improv" as const, sandbox: false, sandboxLabel: null },
+      ],
+      bluetooth: null,
+    })),
     onboardingOpen: vi.fn(async () => ({
       name: "PROV_A",
       trust: "proofOfPossession" as const,

@@ -32,6 +32,26 @@ describe("the device setup wizard", () => {
     expect(first.textContent).toContain("ESP");
     expect(screen.getByTestId("found-PROV_B").textContent).toContain("Improv");
     expect(screen.getByTestId("step-find").classList.contains("current")).toBe(true);
+    expect(screen.queryByTestId("sandbox-PROV_A")).toBeNull();
+    expect(screen.queryByTestId("no-bluetooth")).toBeNull();
+  });
+
+  it("marks the sandbox's devices and says once why no real ones are listed", async () => {
+    const { api } = wizard({
+      onboardingScan: vi.fn(async () => ({
+        devices: [
+          { id: "PROV_S", name: "PROV_S", rssi: -48, protocol: "esp" as const, sandbox: true, sandboxLabel: '{"pop":"1"}' },
+        ],
+        bluetooth: "Refill cannot use Bluetooth: no Bluetooth adapter was found. Until then, only the sandbox's simulated devices are listed.",
+      })),
+    });
+    await fireEvent.click(screen.getByTestId("setup-start"));
+    expect((await screen.findByTestId("sandbox-PROV_S")).textContent).toBe("Sandbox");
+    expect(screen.getByTestId("label-PROV_S").textContent).toContain("pop");
+    // Scanned again and again, it is said in one line, not as an error.
+    await waitFor(() => expect(api.onboardingScan).toHaveBeenCalledTimes(2), { timeout: 4000 });
+    expect(screen.getAllByText(/no Bluetooth adapter/)).toHaveLength(1);
+    expect(screen.queryByTestId("setup-error")).toBeNull();
   });
 
   it("keeps the session through a refused code and a wrong password, then links the device", async () => {
