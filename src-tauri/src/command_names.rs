@@ -14,6 +14,7 @@ pub const COMMANDS: &[&str] = &[
     "sign_out",
     "onboarding_scan",
     "onboarding_open",
+    "onboarding_open_softap",
     "onboarding_identify",
     "onboarding_press_button",
     "onboarding_secure",

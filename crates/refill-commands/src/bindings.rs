@@ -185,6 +185,8 @@ commands! {
     async onboarding_scan() -> FoundDevices;
     /// Connects to a found device; says what it needs before it talks.
     async onboarding_open(device_id: String) -> OpenedDevice;
+    /// Connects to a device through the Wi-Fi network it made (SoftAP) at the address it shows (null: 192.168.4.1).
+    async onboarding_open_softap(address: Option<String>) -> OpenedDevice;
     /// Asks the device being set up (Improv) to blink or beep.
     async onboarding_identify() -> ();
     /// Sandbox only: presses the simulated device's button (Improv).

@@ -407,6 +407,8 @@ impl BluetoothRadio {
 /// A link to the device being set up.
 enum Link {
     Sim(SimLink),
+    /// Through the device's own access point (SoftAP), over HTTP.
+    SoftAp(refill_provision::http::HttpTransport),
     #[cfg(feature = "ble")]
     Ble(refill_provision::ble::BleTransport),
 }
@@ -415,6 +417,8 @@ impl Link {
     fn max_value(&self) -> usize {
         match self {
             Link::Sim(_) => 512,
+            // No GATT attribute limit over HTTP.
+            Link::SoftAp(_) => 4096,
             #[cfg(feature = "ble")]
             Link::Ble(t) => t.max_value(),
         }
@@ -425,6 +429,7 @@ impl Transport for Link {
     async fn exchange(&mut self, endpoint: &str, request: &[u8]) -> Result<Vec<u8>, ProvError> {
         match self {
             Link::Sim(link) => link.exchange(endpoint, request).await,
+            Link::SoftAp(link) => link.exchange(endpoint, request).await,
             #[cfg(feature = "ble")]
             Link::Ble(link) => link.exchange(endpoint, request).await,
         }
@@ -669,6 +674,29 @@ impl AppCore {
     pub async fn onboarding_open(&self, device_id: String) -> Result<OpenedDevice, AppError> {
         self.onboarding_cancel().await;
         let (name, connected) = self.connect_device(&device_id).await?;
+        self.opened(device_id, name, connected).await
+    }
+
+    /// Connects to a device through the Wi-Fi network it made itself (SoftAP, as ESP devices
+    /// offer), at the address it shows (`http://192.168.4.1` when none is typed), once this
+    /// computer is on that network; then the same steps as a device found over Bluetooth.
+    pub async fn onboarding_open_softap(
+        &self,
+        address: Option<String>,
+    ) -> Result<OpenedDevice, AppError> {
+        self.onboarding_cancel().await;
+        let url = softap_url(address.as_deref())?;
+        let (name, connected) = self.connect_device(&url).await?;
+        self.opened(url, name, connected).await
+    }
+
+    /// Keeps the connected device as the one being set up, and says what it needs.
+    async fn opened(
+        &self,
+        device_id: String,
+        name: String,
+        connected: Connected,
+    ) -> Result<OpenedDevice, AppError> {
         let (trust, can_identify, stage) = match connected {
             Connected::Esp(link, info) => {
                 let trust = match info.sec_ver {
@@ -755,6 +783,22 @@ impl AppCore {
 
     /// Connects to the device and reads what it is.
     async fn connect_device(&self, device_id: &str) -> Result<(String, Connected), AppError> {
+        if is_softap(device_id) {
+            let mut link = Link::SoftAp(refill_provision::http::HttpTransport::new(device_id));
+            let info = Client::probe(&mut link).await.map_err(|e| match e {
+                ProvError::Link(_) | ProvError::Timeout => AppError::new(
+                    ErrorCode::DeviceUnreachable,
+                    format!(
+                        "Nothing answered at {device_id}. Join this computer to the Wi-Fi \
+                         network the device made (its manual gives its name), check the address \
+                         the device shows, then try again."
+                    ),
+                ),
+                other => device_error(other),
+            })?;
+            let name = format!("The device at {}", device_id.trim_start_matches("http://"));
+            return Ok((name, Connected::Esp(link, info)));
+        }
         let sandbox = self
             .sandbox_devices()
             .filter(|devices| devices.has(device_id));
@@ -861,7 +905,9 @@ impl AppCore {
         }
         if let Some(Stage::Opened { info, .. }) = &setup.stage {
             // Checked before the link is taken: a QR code for another device keeps it.
-            let security = security_for(&secret, &setup.name, info.sec_ver)?;
+            // A device reached at an address has no advertised name to check a QR code against.
+            let name = (!is_softap(&setup.device_id)).then_some(setup.name.as_str());
+            let security = security_for(&secret, name, info.sec_ver)?;
             let Some(Stage::Opened { link, info }) = setup.stage.take() else {
                 return Err(no_setup());
             };
@@ -1055,6 +1101,38 @@ impl AppCore {
     }
 }
 
+/// Whether the device being set up was reached at an address on its own network (SoftAP): its
+/// id is then that address.
+fn is_softap(device_id: &str) -> bool {
+    device_id.starts_with("http://")
+}
+
+/// The address of a device's provisioning web server on its own network, from what the person
+/// typed: `http://` added when left out, the usual `192.168.4.1` when nothing was typed.
+fn softap_url(typed: Option<&str>) -> Result<String, AppError> {
+    let typed = typed.map(str::trim).filter(|t| !t.is_empty());
+    let text = typed.unwrap_or("192.168.4.1");
+    let with_scheme = if text.contains("://") {
+        text.to_owned()
+    } else {
+        format!("http://{text}")
+    };
+    let bad = || {
+        AppError::new(
+            ErrorCode::BadRequest,
+            format!(
+                "{text:?} is not an address: type the one the device shows, such as \
+                 192.168.4.1 or http://192.168.4.1"
+            ),
+        )
+    };
+    let url = url::Url::parse(&with_scheme).map_err(|_| bad())?;
+    if url.scheme() != "http" || url.host_str().is_none_or(str::is_empty) {
+        return Err(bad());
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
 /// Why linking did not come back, in words about the device.
 fn link_error(e: AuthError) -> AppError {
     let message = match &e {
@@ -1145,10 +1223,14 @@ fn gone(device_id: &str) -> AppError {
 
 /// The security for the device: from its QR payload (which must name this device), or from the
 /// typed-in secret, for the kind of security the device said it uses.
-fn security_for(secret: &DeviceSecret, name: &str, sec_ver: u32) -> Result<Security, AppError> {
+fn security_for(
+    secret: &DeviceSecret,
+    name: Option<&str>,
+    sec_ver: u32,
+) -> Result<Security, AppError> {
     if let Some(qr) = secret.qr.as_deref().filter(|q| !q.trim().is_empty()) {
         let payload = QrPayload::parse(qr).map_err(device_error)?;
-        if payload.name != name {
+        if let Some(name) = name.filter(|name| payload.name != *name) {
             return Err(AppError::new(
                 ErrorCode::DeviceRefused,
                 format!(

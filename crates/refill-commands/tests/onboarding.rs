@@ -351,3 +351,78 @@ async fn an_esp_device_has_no_button_to_press_or_light_to_blink() {
     let err = core.onboarding_press_button().await.unwrap_err();
     assert_eq!(err.code, ErrorCode::DeviceUnsupported, "{}", err.message);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_on_its_own_wifi_network_is_set_up_at_the_address_it_shows() {
+    let dir = tempfile::tempdir().unwrap();
+    let core = app(dir.path(), Arc::new(MemoryWifi::default()));
+
+    // Nothing at the address, or no address at all: said in words.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nobody = closed.local_addr().unwrap();
+    drop(closed);
+    let err = core
+        .onboarding_open_softap(Some(nobody.to_string()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::DeviceUnreachable, "{}", err.message);
+    assert!(
+        err.message.contains("Join this computer"),
+        "{}",
+        err.message
+    );
+    let err = core
+        .onboarding_open_softap(Some("not an address".to_owned()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::BadRequest, "{}", err.message);
+
+    // A device serving its provisioning over HTTP, as on its own access point.
+    let device = refill_device_sim::SimDevice::new(
+        "RefillWash-9",
+        "WASH-SOFTAP-01",
+        refill_device_sim::Protection::Sec1,
+    );
+    let served = refill_device_sim::serve_http(device.device.clone())
+        .await
+        .unwrap();
+    let opened = core
+        .onboarding_open_softap(Some(served.addr.to_string()))
+        .await
+        .unwrap();
+    assert_eq!(opened.trust, DeviceTrust::ProofOfPossession);
+    assert!(!opened.sandbox);
+    assert!(
+        opened.name.contains(&served.addr.to_string()),
+        "{}",
+        opened.name
+    );
+    // A wrong code: refused, and the app connects again through the access point for the next.
+    let err = core
+        .onboarding_secure(DeviceSecret {
+            pop: Some("00000000".to_owned()),
+            ..DeviceSecret::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::DeviceRefused, "{}", err.message);
+    let networks = core
+        .onboarding_secure(DeviceSecret {
+            qr: Some(device.qr("softap")),
+            ..DeviceSecret::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(networks.networks[0].ssid, "Refill Home");
+    core.onboarding_join(
+        "Refill Home".to_owned(),
+        Some(HOME_PASSWORD.to_owned()),
+        false,
+    )
+    .await
+    .unwrap();
+    core.onboarding_link().await.unwrap();
+    let linked = core.onboarding_finish_link().await.unwrap();
+    assert_eq!(linked.serial, "WASH-SOFTAP-01");
+    assert_eq!(linked.model_name, "AutoDose 9 washing machine");
+}

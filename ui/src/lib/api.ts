@@ -4,6 +4,7 @@ import type { AppError, commands, Notice } from "./bindings";
 export type DeviceCommand =
   | "onboardingScan"
   | "onboardingOpen"
+  | "onboardingOpenSoftap"
   | "onboardingIdentify"
   | "onboardingPressButton"
   | "onboardingSecure"

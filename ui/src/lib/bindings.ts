@@ -1010,6 +1010,7 @@ export type CommandName =
   | "sign_out"
   | "onboarding_scan"
   | "onboarding_open"
+  | "onboarding_open_softap"
   | "onboarding_identify"
   | "onboarding_press_button"
   | "onboarding_secure"
@@ -1075,6 +1076,8 @@ export const commands = {
   onboardingScan: (): Promise<FoundDevices> => invoke("onboarding_scan"),
   /** Connects to a found device; says what it needs before it talks. */
   onboardingOpen: (deviceId: string): Promise<OpenedDevice> => invoke("onboarding_open", { deviceId }),
+  /** Connects to a device through the Wi-Fi network it made (SoftAP) at the address it shows (null: 192.168.4.1). */
+  onboardingOpenSoftap: (address: string | null): Promise<OpenedDevice> => invoke("onboarding_open_softap", { address }),
   /** Asks the device being set up (Improv) to blink or beep. */
   onboardingIdentify: (): Promise<null> => invoke("onboarding_identify"),
   /** Sandbox only: presses the simulated device's button (Improv). */

@@ -86,6 +86,12 @@ export function wizardApi(): Pick<Api, DeviceCommand> {
       canIdentify: false,
       sandbox: false,
     })),
+    onboardingOpenSoftap: vi.fn(async (address: string | null) => ({
+      name: `The device at ${address ?? "192.168.4.1"}`,
+      trust: "proofOfPossession" as const,
+      canIdentify: false,
+      sandbox: false,
+    })),
     onboardingIdentify: vi.fn(async () => null),
     onboardingPressButton: vi.fn(async () => null),
     onboardingSecure: vi.fn(async () => someNetworks),

@@ -36,6 +36,29 @@ describe("the device setup wizard", () => {
     expect(screen.queryByTestId("no-bluetooth")).toBeNull();
   });
 
+  it("reaches a device through the Wi-Fi network it made, at the address it shows", async () => {
+    let calls = 0;
+    const { api } = wizard({
+      onboardingOpenSoftap: vi.fn(async (address: string | null) => {
+        calls += 1;
+        if (calls === 1) throw anError("device_unreachable", `Nothing answered at http://${address}.`);
+        return { name: `The device at ${address}`, trust: "proofOfPossession" as const, canIdentify: false, sandbox: false };
+      }),
+    });
+    await fireEvent.click(screen.getByTestId("setup-start"));
+    await fireEvent.click(await screen.findByTestId("softap-start"));
+    await fireEvent.input(screen.getByTestId("softap-address"), { target: { value: " 10.0.0.9 " } });
+    await fireEvent.click(screen.getByTestId("softap-connect"));
+    // Not reached: said, and the address stays to be corrected or tried again.
+    expect((await screen.findByTestId("setup-error")).textContent).toContain("Nothing answered");
+    expect((screen.getByTestId("softap-address") as HTMLInputElement).value).toBe(" 10.0.0.9 ");
+    await fireEvent.click(screen.getByTestId("softap-connect"));
+    expect(await screen.findByText("The device at 10.0.0.9")).toBeTruthy();
+    expect(screen.getByTestId("pop")).toBeTruthy();
+    expect(api.onboardingOpenSoftap).toHaveBeenLastCalledWith("10.0.0.9");
+    expect(api.onboardingOpen).not.toHaveBeenCalled();
+  });
+
   it("marks the sandbox's devices and says once why no real ones are listed", async () => {
     const { api } = wizard({
       onboardingScan: vi.fn(async () => ({

@@ -1,11 +1,11 @@
 // The device setup wizard's steps and small helpers, kept apart from the component to test them.
 
 /** Where the wizard is. */
-export type Step = "intro" | "scan" | "trust" | "wifi" | "password" | "joining" | "linking" | "done";
+export type Step = "intro" | "scan" | "softap" | "trust" | "wifi" | "password" | "joining" | "linking" | "done";
 
 /** The named steps the person sees, in order, and the wizard steps each covers. */
 export const STEPS: { key: string; label: string; covers: Step[] }[] = [
-  { key: "find", label: "Find", covers: ["intro", "scan"] },
+  { key: "find", label: "Find", covers: ["intro", "scan", "softap"] },
   { key: "trust", label: "Prove it's yours", covers: ["trust"] },
   { key: "wifi", label: "Choose Wi-Fi", covers: ["wifi", "password"] },
   { key: "join", label: "Join Wi-Fi", covers: ["joining"] },
