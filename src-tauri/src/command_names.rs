@@ -13,6 +13,7 @@ pub const COMMANDS: &[&str] = &[
     "cancel_sign_in",
     "sign_out",
     "onboarding_scan",
+    "network_access",
     "onboarding_open",
     "onboarding_open_softap",
     "onboarding_identify",

@@ -112,7 +112,7 @@ function fakeApi(over: Partial<Api> = {}): Api {
     }),
     inbox: vi.fn(async () => inbox),
     markInboxRead: vi.fn(async () => (inbox = { ...inbox, unread: 0 })),
-    settings: vi.fn(async () => ({ startAtLogin: false, closeToTray: true, notifyLowSupply: true, notifyOrders: true, quietDevices: [], serviceUrl: null, serviceCertificate: null, signIn: null })),
+    settings: vi.fn(async () => ({ startAtLogin: false, closeToTray: true, notifyLowSupply: true, notifyOrders: true, quietDevices: [], serviceUrl: null, serviceCertificate: null, signIn: null, serveNetwork: false })),
     saveSettings: vi.fn(async (settings: Settings) => settings),
     serviceInfo: vi.fn(async () => ({ kind: "embedded" as const, url: "http://127.0.0.1:1", fixed: false, fingerprint: null })),
     checkService: vi.fn(async (url: string) => ({ url, version: "0.1.0", sandbox: false, fingerprint: null })),
@@ -135,6 +135,7 @@ function fakeApi(over: Partial<Api> = {}): Api {
     changeDeviceButtons: vi.fn(async (_m: string, _s: string, asins: string[]) => asins.map((asin) => ({ asin, title: asin }))),
     deviceScreenUrl: vi.fn(async () => null),
     ordersGo: vi.fn(async () => null),
+    networkAccess: vi.fn(async () => ({ available: false, on: false, url: null, fingerprint: null, problem: null })),
     openDeviceScreen: vi.fn(async () => "http://127.0.0.1:2/"),
     ...over,
     // The app's own inbox: a notice arriving adds to it.
@@ -717,6 +718,7 @@ describe("the settings page", () => {
       serviceUrl: null,
       serviceCertificate: null,
       signIn: null,
+      serveNetwork: false,
     });
     expect(tray.checked).toBe(false);
 
@@ -730,7 +732,7 @@ describe("the settings page", () => {
   });
 
   it("turns one device's notifications off and on again", async () => {
-    let settings: Settings = { startAtLogin: false, closeToTray: true, notifyLowSupply: true, notifyOrders: true, quietDevices: [], serviceUrl: null, serviceCertificate: null, signIn: null };
+    let settings: Settings = { startAtLogin: false, closeToTray: true, notifyLowSupply: true, notifyOrders: true, quietDevices: [], serviceUrl: null, serviceCertificate: null, signIn: null, serveNetwork: false };
     const api = fakeApi({
       listDevices: vi.fn(async () => ({ devices: [aLinkedDevice] })),
       settings: vi.fn(async () => settings),

@@ -7,6 +7,7 @@
 //! so a command cannot be added on one side only.
 //! `cargo xtask bindings` writes the file; the test command fails when it is out of date.
 
+use crate::network::NetworkAccess;
 use crate::{
     Account, AppCore, AppError, ButtonGrid, DeviceProtocol, DeviceSecret, DeviceTrust, FoundDevice,
     FoundDevices, FoundService, Inbox, JoinedWifi, Notice, NoticeKind, OpenedDevice, ServiceCheck,
@@ -183,6 +184,8 @@ commands! {
     async sign_out() -> Account;
     /// Looks for devices waiting to be set up, strongest first (call again to refresh): over Bluetooth, and the sandbox's while it is in use (then also why Bluetooth was not used).
     async onboarding_scan() -> FoundDevices;
+    /// Whether devices on the home network reach the sandbox on this computer; `on` turns it on or off first.
+    async network_access(on: Option<bool>) -> NetworkAccess;
     /// Connects to a found device; says what it needs before it talks.
     async onboarding_open(device_id: String) -> OpenedDevice;
     /// Connects to a device through the Wi-Fi network it made (SoftAP) at the address it shows (null: 192.168.4.1).
@@ -308,6 +311,7 @@ pub fn typescript() -> String {
         DeviceProtocol::decl(&cfg),
         FoundDevice::decl(&cfg),
         FoundDevices::decl(&cfg),
+        NetworkAccess::decl(&cfg),
         DeviceTrust::decl(&cfg),
         OpenedDevice::decl(&cfg),
         DeviceSecret::decl(&cfg),

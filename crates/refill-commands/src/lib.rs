@@ -18,6 +18,7 @@ pub mod bindings;
 mod cache;
 mod error;
 pub mod launch;
+pub mod network;
 pub mod notices;
 pub mod onboarding;
 mod say;
@@ -129,6 +130,8 @@ struct Inner {
     /// The Bluetooth radio, used to find devices while a Refill service is.
     bluetooth: Radio,
     onboarding: onboarding::OnboardingSlot,
+    /// The sandbox's listener for the devices of the home network, while it serves.
+    network: network::NetworkSlot,
     /// The inbox, read from the data folder on first use and written back on each change.
     inbox: Mutex<Option<notices::Saved>>,
     /// New notices, for whoever raises OS notifications.
@@ -198,6 +201,7 @@ impl AppCore {
                 sandbox_devices: Arc::new(SandboxDevices::default()),
                 bluetooth: Radio::bluetooth(),
                 onboarding: onboarding::OnboardingSlot::default(),
+                network: network::NetworkSlot::default(),
                 inbox: Mutex::new(None),
                 notices: tokio::sync::broadcast::channel(64).0,
                 follower: Mutex::new(None),
@@ -395,6 +399,8 @@ impl AppCore {
             .embedded
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Some(service);
+        // Devices on the home network reach it too, when the settings say so.
+        self.serve_network().await;
         Ok(url)
     }
 
@@ -677,6 +683,7 @@ impl AppCore {
         {
             follower.abort();
         }
+        self.stop_network().await;
         let service = self
             .inner
             .embedded

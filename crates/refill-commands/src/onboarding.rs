@@ -1048,7 +1048,7 @@ impl AppCore {
         }
         .map_err(link_error)?;
         let provider = pending.provider();
-        let handoff = Handoff {
+        let mut handoff = Handoff {
             code,
             client_id: provider.client_id.clone(),
             redirect_uri: pending.redirect_uri().to_owned(),
@@ -1056,6 +1056,14 @@ impl AppCore {
             // The service's own certificate, when the app trusts it so: the device pins it too.
             certificate_fingerprint: provider.trust.fingerprint().map(|f| f.to_string()),
         };
+        // The sandbox on this computer serving the home network: the device reaches it there,
+        // pinning its certificate (it cannot reach this computer's loopback).
+        if self.service_url().is_none() {
+            if let Some((url, fingerprint)) = self.network_handoff().await {
+                handoff.token_url = format!("{url}/auth/o2/token");
+                handoff.certificate_fingerprint = Some(fingerprint);
+            }
+        }
         let serial = {
             let mut guard = self.inner.onboarding.setup.lock().await;
             let setup = guard.as_mut().ok_or_else(no_setup)?;

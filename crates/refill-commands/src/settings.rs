@@ -41,6 +41,9 @@ pub struct Settings {
     /// with [`AppCore::choose_sign_in`]. The `--authorize-url`… flags and `REFILL_AUTH_*`
     /// override it for a launch.
     pub sign_in: Option<SignInProvider>,
+    /// Let devices on the home network reach the embedded sandbox (HTTPS, the device API
+    /// only; off at first); changed with [`AppCore::network_access`], which starts or stops it.
+    pub serve_network: bool,
 }
 
 /// Another OAuth 2.0 provider's addresses and this app's client id there (authorization code
@@ -159,6 +162,7 @@ impl Default for Settings {
             service_url: None,
             service_certificate: None,
             sign_in: None,
+            serve_network: false,
         }
     }
 }
@@ -289,6 +293,7 @@ impl AppCore {
             service_url: before.service_url.clone(),
             service_certificate: before.service_certificate.clone(),
             sign_in: before.sign_in.clone(),
+            serve_network: before.serve_network,
             ..settings
         };
         self.write_settings(&before, settings)
@@ -421,7 +426,11 @@ impl AppCore {
         self.account().await
     }
 
-    fn write_settings(&self, before: &Settings, settings: Settings) -> Result<Settings, AppError> {
+    pub(crate) fn write_settings(
+        &self,
+        before: &Settings,
+        settings: Settings,
+    ) -> Result<Settings, AppError> {
         let autostart = |on: bool| -> Result<(), String> {
             if !cfg!(target_os = "linux") {
                 return if on {

@@ -426,3 +426,112 @@ async fn a_device_on_its_own_wifi_network_is_set_up_at_the_address_it_shows() {
     assert_eq!(linked.serial, "WASH-SOFTAP-01");
     assert_eq!(linked.model_name, "AutoDose 9 washing machine");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn devices_on_the_home_network_reach_the_sandbox_over_https_when_asked() {
+    // Any free port here (the app's own is 8750): tests run side by side.
+    std::env::set_var("REFILL_NETWORK_PORT", "0");
+    let dir = tempfile::tempdir().unwrap();
+    let core = app(dir.path(), Arc::new(MemoryWifi::default()));
+
+    // Off at first: devices can reach only what this computer's loopback can.
+    let access = core.network_access(None).await.unwrap();
+    assert!(
+        access.available && !access.on && access.url.is_none(),
+        "{access:?}"
+    );
+
+    // On: HTTPS at this computer's address on its network, with its own certificate.
+    let access = core.network_access(Some(true)).await.unwrap();
+    let url = access.url.clone().unwrap_or_else(|| panic!("{access:?}"));
+    assert!(url.starts_with("https://"), "{url}");
+    assert!(!url.contains("127.0.0.1"), "{url}");
+    let fingerprint = access.fingerprint.clone().unwrap();
+    let certificate = refill_tls::pin(&url, fingerprint.parse().unwrap())
+        .await
+        .unwrap();
+    let http = refill_tls::Trust::Pinned(certificate)
+        .client_builder()
+        .build()
+        .unwrap();
+    let health = http.get(format!("{url}/health")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    // Only the device API: no customer's grid there, and nothing without a device's token.
+    let grid = http.get(format!("{url}/v1/buttons")).send().await.unwrap();
+    assert_eq!(grid.status(), 404);
+    let anonymous = http
+        .get(format!("{url}/subscriptionInfo"))
+        .header(
+            "x-amzn-type-version",
+            "com.amazon.dash.replenishment.DrsSubscriptionInfoInput@1.0",
+        )
+        .header(
+            "x-amzn-accept-type",
+            "com.amazon.dash.replenishment.DrsSubscriptionInfoResult@1.0",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        anonymous.status() == 400 || anonymous.status() == 401,
+        "{}",
+        anonymous.status()
+    );
+
+    // A device set up now is handed that address and fingerprint: it reports there, pinned.
+    let device = refill_device_sim::SimDevice::new(
+        "RefillWash-9",
+        "WASH-NET-01",
+        refill_device_sim::Protection::Sec1,
+    );
+    device
+        .reporting
+        .set_every(Some(std::time::Duration::from_millis(100)));
+    let served = refill_device_sim::serve_http(device.device.clone())
+        .await
+        .unwrap();
+    core.onboarding_open_softap(Some(served.addr.to_string()))
+        .await
+        .unwrap();
+    core.onboarding_secure(DeviceSecret {
+        qr: Some(device.qr("softap")),
+        ..DeviceSecret::default()
+    })
+    .await
+    .unwrap();
+    core.onboarding_join(
+        "Refill Home".to_owned(),
+        Some(HOME_PASSWORD.to_owned()),
+        false,
+    )
+    .await
+    .unwrap();
+    core.onboarding_link().await.unwrap();
+    core.onboarding_finish_link().await.unwrap();
+    for _ in 0..100 {
+        if device.reporting.accepted() > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        device.reporting.accepted() > 0,
+        "{:?}",
+        device.reporting.problem()
+    );
+    assert_eq!(device.reporting.service().as_deref(), Some(url.as_str()));
+
+    // Off: nothing listens there any more.
+    let access = core.network_access(Some(false)).await.unwrap();
+    assert!(!access.on && access.url.is_none(), "{access:?}");
+    assert!(http.get(format!("{url}/health")).send().await.is_err());
+
+    // On again, kept across a restart with the same certificate (devices pin it).
+    core.network_access(Some(true)).await.unwrap();
+    core.shutdown().await;
+    let again = app(dir.path(), Arc::new(MemoryWifi::default()));
+    let access = again.network_access(None).await.unwrap();
+    assert!(access.on, "{access:?}");
+    assert_eq!(access.fingerprint.as_deref(), Some(fingerprint.as_str()));
+    again.shutdown().await;
+}

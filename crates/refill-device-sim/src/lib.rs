@@ -87,7 +87,8 @@ pub struct SimDevice {
     pub device: Arc<Mutex<ProtocommDevice>>,
     /// Its link to a customer's account (its own tokens, once registered).
     pub registration: DeviceRegistration,
-    /// How often it reports its slots once linked ([`REPORT_EVERY`] unless told otherwise).
+    /// How often it reports its slots once linked ([`REPORT_EVERY`] unless told otherwise;
+    /// feature `report`).
     pub reporting: Arc<Reporting>,
 }
 

@@ -7,9 +7,13 @@
 //! Each slot starts with a full pack (the quantity of the product chosen for it) and uses a
 //! little of it between reports; once empty, a new pack goes in. The reporting stops when the
 //! device is dropped, or when the service no longer takes its refresh token (it was unlinked).
+//!
+//! Reporting is the `report` feature (on by default, off in the app: the sandbox simulates its
+//! own devices); without it a device only redeems its code.
 
 use refill_core::Sensitive;
 use refill_provision::registration::{Handoff, Redeem};
+#[cfg(feature = "report")]
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
@@ -19,9 +23,11 @@ use std::time::Duration;
 pub const REPORT_EVERY: Duration = Duration::from_secs(60);
 
 /// The share of a pack a slot uses between two reports.
+#[cfg(feature = "report")]
 const USE_PER_REPORT: f64 = 0.04;
 
 /// The DRS type names the device sends.
+#[cfg(feature = "report")]
 const TYPE_PREFIX: &str = "com.amazon.dash.replenishment.";
 
 /// A device's reporting: how often, and how it went. Shared with its reporting task, which ends
@@ -31,6 +37,8 @@ pub struct Reporting {
     every: tokio::sync::watch::Sender<Option<Duration>>,
     accepted: AtomicU64,
     problem: Mutex<Option<String>>,
+    /// The service it reports to, once linked.
+    service: Mutex<Option<String>>,
 }
 
 impl Reporting {
@@ -39,6 +47,7 @@ impl Reporting {
             every: tokio::sync::watch::Sender::new(Some(REPORT_EVERY)),
             accepted: AtomicU64::new(0),
             problem: Mutex::new(None),
+            service: Mutex::new(None),
         })
     }
 
@@ -61,6 +70,15 @@ impl Reporting {
             .clone()
     }
 
+    /// The service it reports to (the DRS API's base URL), once linked.
+    pub fn service(&self) -> Option<String> {
+        self.service
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    #[cfg(feature = "report")]
     fn said(&self, problem: Option<String>) {
         *self.problem.lock().unwrap_or_else(PoisonError::into_inner) = problem;
     }
@@ -73,56 +91,69 @@ pub(crate) fn redeem_and_report(reporting: Weak<Reporting>) -> Redeem {
         Box::pin(async move {
             let http = client_for(&handoff).await?;
             let refresh = redeem(&http, &handoff, &verifier).await?;
-            let mut device = Reporter {
-                http,
-                service: service_url(&handoff.token_url),
-                handoff,
-                refresh: refresh.clone(),
-                access: None,
-                levels: HashMap::new(),
-            };
-            let Some(mut every) = reporting.upgrade().map(|r| r.every.subscribe()) else {
-                return Ok(refresh);
-            };
-            tokio::spawn(async move {
-                loop {
-                    let Some(wait) = *every.borrow_and_update() else {
-                        return;
-                    };
-                    let outcome = device.round().await;
-                    let Some(reporting) = reporting.upgrade() else {
-                        return;
-                    };
-                    match outcome {
-                        Ok(reports) => {
-                            reporting.accepted.fetch_add(reports, Ordering::Relaxed);
-                            reporting.said(None);
-                        }
-                        Err(Stop::Unlinked) => {
-                            reporting.said(Some(
-                                "the service no longer takes this device's tokens: it was \
-                                 unlinked"
-                                    .to_owned(),
-                            ));
-                            return;
-                        }
-                        Err(Stop::Retry(problem)) => {
-                            tracing::debug!("the device could not report: {problem}");
-                            reporting.said(Some(problem));
-                        }
-                    }
-                    drop(reporting);
-                    // The next round after `wait`, or at once when told another pace; the
-                    // device dropped (its sender with it) ends the reporting.
-                    tokio::select! {
-                        () = tokio::time::sleep(wait) => {}
-                        changed = every.changed() => if changed.is_err() { return },
-                    }
-                }
-            });
+            #[cfg(feature = "report")]
+            spawn_reporter(
+                Reporter {
+                    http,
+                    service: service_url(&handoff.token_url),
+                    handoff,
+                    refresh: refresh.clone(),
+                    access: None,
+                    levels: HashMap::new(),
+                },
+                reporting,
+            );
+            #[cfg(not(feature = "report"))]
+            let _ = (http, reporting);
             Ok(refresh)
         })
     })
+}
+
+/// Reports as `device` every so often while `reporting` lives.
+#[cfg(feature = "report")]
+fn spawn_reporter(mut device: Reporter, reporting: Weak<Reporting>) {
+    let Some(mut every) = reporting.upgrade().map(|r| {
+        *r.service.lock().unwrap_or_else(PoisonError::into_inner) = Some(device.service.clone());
+        r.every.subscribe()
+    }) else {
+        return;
+    };
+    tokio::spawn(async move {
+        loop {
+            let Some(wait) = *every.borrow_and_update() else {
+                return;
+            };
+            let outcome = device.round().await;
+            let Some(reporting) = reporting.upgrade() else {
+                return;
+            };
+            match outcome {
+                Ok(reports) => {
+                    reporting.accepted.fetch_add(reports, Ordering::Relaxed);
+                    reporting.said(None);
+                }
+                Err(Stop::Unlinked) => {
+                    reporting.said(Some(
+                        "the service no longer takes this device's tokens: it was unlinked"
+                            .to_owned(),
+                    ));
+                    return;
+                }
+                Err(Stop::Retry(problem)) => {
+                    tracing::debug!("the device could not report: {problem}");
+                    reporting.said(Some(problem));
+                }
+            }
+            drop(reporting);
+            // The next round after `wait`, or at once when told another pace; the
+            // device dropped (its sender with it) ends the reporting.
+            tokio::select! {
+                () = tokio::time::sleep(wait) => {}
+                changed = every.changed() => if changed.is_err() { return },
+            }
+        }
+    });
 }
 
 /// The DRS API of the service whose token endpoint is `token_url`: the same address, without
@@ -220,6 +251,7 @@ async fn token_request(
 }
 
 /// Why a round did not report.
+#[cfg(feature = "report")]
 enum Stop {
     /// The service refused the refresh token: the device was unlinked; it stops.
     Unlinked,
@@ -228,12 +260,14 @@ enum Stop {
 }
 
 /// A slot's pack: how much it held new, how much is left.
+#[cfg(feature = "report")]
 struct Level {
     original: f64,
     remaining: f64,
 }
 
 /// The linked device's side of DRS.
+#[cfg(feature = "report")]
 struct Reporter {
     http: reqwest::Client,
     service: String,
@@ -243,6 +277,7 @@ struct Reporter {
     levels: HashMap<String, Level>,
 }
 
+#[cfg(feature = "report")]
 impl Reporter {
     /// A fresh access token from the refresh token.
     async fn access_token(&mut self) -> Result<Sensitive<String>, Stop> {

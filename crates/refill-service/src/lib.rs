@@ -160,6 +160,26 @@ impl ServiceConfig {
     }
 }
 
+/// A service's listener for the devices of the home network ([`RunningService::serve_network`]).
+pub struct NetworkListener {
+    addr: SocketAddr,
+    stop: tokio::sync::watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl NetworkListener {
+    /// Where it listens.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting connections and finishes the requests under way.
+    pub async fn stop(mut self) {
+        let _ = self.stop.send(true);
+        let _ = (&mut self.task).await;
+    }
+}
+
 /// Why a service could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -202,6 +222,8 @@ pub enum StartError {
 /// A service that is serving requests.
 pub struct RunningService {
     addr: SocketAddr,
+    /// As started, for a second listener's state ([`RunningService::serve_network`]).
+    config: ServiceConfig,
     tls: Option<http::serve::Tls>,
     store: Store,
     stop: tokio::sync::watch::Sender<bool>,
@@ -235,6 +257,42 @@ impl RunningService {
     /// Its database.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Also serves the devices of the home network at `listen`, over TLS by `handshake`, and
+    /// only the device API ([`http::device_router`]: the token endpoint and DRS), where every
+    /// call needs a device's token: nothing there acts for the sandbox's customer, whatever
+    /// this service lets its loopback callers do. Stop it ([`NetworkListener::stop`]) before
+    /// the service. Needs a Tokio runtime.
+    pub fn serve_network(
+        &self,
+        listen: SocketAddr,
+        handshake: http::serve::Handshake,
+    ) -> Result<NetworkListener, StartError> {
+        let failed = |source| StartError::Listen {
+            addr: listen,
+            source,
+        };
+        let listener = std::net::TcpListener::bind(listen).map_err(failed)?;
+        listener.set_nonblocking(true).map_err(failed)?;
+        let listener = TcpListener::from_std(listener).map_err(failed)?;
+        let addr = listener.local_addr().map_err(failed)?;
+        let mut config = self.config.clone();
+        config.listen = addr;
+        config.require_sign_in = true;
+        config.tls = None;
+        let state = http::AppState::new(self.store.clone(), &config);
+        debug_assert!(!state.anonymous());
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn(http::serve::run_with(
+            listener,
+            http::device_router(state),
+            config.limits,
+            Some(handshake),
+            stopped,
+        ));
+        tracing::info!(%addr, "Refill service also serving devices on the network (TLS)");
+        Ok(NetworkListener { addr, stop, task })
     }
 
     /// Stops accepting requests, finishes the ones under way and closes the database.
@@ -405,7 +463,8 @@ pub async fn start(config: ServiceConfig) -> Result<RunningService, StartError> 
     tracing::info!(%addr, sandbox = config.sandbox, https = config.tls.is_some(), "Refill service listening");
     Ok(RunningService {
         addr,
-        tls: config.tls,
+        tls: config.tls.clone(),
+        config,
         store,
         stop,
         task,

@@ -53,6 +53,7 @@ export type Api = Pick<
   | "changeDeviceLimits"
   | "changeDeviceButtons"
   | "ordersGo"
+  | "networkAccess"
   | "deviceScreenUrl"
   | "openDeviceScreen"
   | DeviceCommand

@@ -404,6 +404,29 @@ devices: Array<FoundDevice>,
  */
 bluetooth: string | null, };
 
+export type NetworkAccess = { 
+/**
+ * Whether it can be turned on: only while the sandbox on this computer is the service in
+ * use (a Refill service elsewhere serves its devices itself).
+ */
+available: boolean, 
+/**
+ * Whether it is turned on (kept in the settings).
+ */
+on: boolean, 
+/**
+ * Where devices reach it (`https://192.168.1.20:8750`), while it serves.
+ */
+url: string | null, 
+/**
+ * The SHA-256 fingerprint of its certificate, which devices pin, while it serves.
+ */
+fingerprint: string | null, 
+/**
+ * Why it does not serve although turned on, in words.
+ */
+problem: string | null, };
+
 export type DeviceTrust = "nothing" | "proofOfPossession" | "usernameAndPassword" | "buttonPress";
 
 export type OpenedDevice = { 
@@ -866,7 +889,12 @@ serviceCertificate: string | null,
  * with [`AppCore::choose_sign_in`]. The `--authorize-url`… flags and `REFILL_AUTH_*`
  * override it for a launch.
  */
-signIn: SignInProvider | null, };
+signIn: SignInProvider | null, 
+/**
+ * Let devices on the home network reach the embedded sandbox (HTTPS, the device API
+ * only; off at first); changed with [`AppCore::network_access`], which starts or stops it.
+ */
+serveNetwork: boolean, };
 
 export type ServiceCheck = { 
 /**
@@ -1009,6 +1037,7 @@ export type CommandName =
   | "cancel_sign_in"
   | "sign_out"
   | "onboarding_scan"
+  | "network_access"
   | "onboarding_open"
   | "onboarding_open_softap"
   | "onboarding_identify"
@@ -1074,6 +1103,8 @@ export const commands = {
   signOut: (): Promise<Account> => invoke("sign_out"),
   /** Looks for devices waiting to be set up, strongest first (call again to refresh): over Bluetooth, and the sandbox's while it is in use (then also why Bluetooth was not used). */
   onboardingScan: (): Promise<FoundDevices> => invoke("onboarding_scan"),
+  /** Whether devices on the home network reach the sandbox on this computer; `on` turns it on or off first. */
+  networkAccess: (on: boolean | null): Promise<NetworkAccess> => invoke("network_access", { on }),
   /** Connects to a found device; says what it needs before it talks. */
   onboardingOpen: (deviceId: string): Promise<OpenedDevice> => invoke("onboarding_open", { deviceId }),
   /** Connects to a device through the Wi-Fi network it made (SoftAP) at the address it shows (null: 192.168.4.1). */

@@ -180,6 +180,21 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The device API alone: the token endpoint (a device redeems its code and refreshes its
+/// tokens) and DRS, nothing a customer's sign-in or a browser uses. What the home network
+/// reaches of the app's embedded service ([`crate::RunningService::serve_network`]).
+pub fn device_router(state: AppState) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .merge(Dialect::Lwa.layer(lwa::token_routes()))
+        .merge(Dialect::Drs.layer(drs::routes()))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::map_response(security_headers))
+        .layer(middleware::from_fn(log_request))
+        .with_state(state)
+}
+
 /// The routes only a hosted service has: makers' webhooks, sensor events, and the API's OpenAPI
 /// description.
 #[cfg(feature = "hosted")]

@@ -120,8 +120,19 @@ pub type Tls = super::tls::Tls;
 pub enum Tls {}
 
 /// A connection's stream: a TCP one, or TLS over TCP.
-trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin {}
+pub trait Io: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin {}
 impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin> Io for T {}
+
+/// A TLS handshake on an accepted connection, by any TLS implementation (the app's sandbox uses
+/// the system's, which it links anyway): the stream to serve HTTP on, or why not.
+pub type Handshake = Arc<
+    dyn Fn(
+            tokio::net::TcpStream,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = std::io::Result<Box<dyn Io>>> + Send>,
+        > + Send
+        + Sync,
+>;
 
 /// Serves `app` on `listener` (over TLS with `tls`) until `stop` turns true, then lets the requests under way finish
 /// (for up to 10 s).
@@ -130,6 +141,29 @@ pub async fn run(
     app: Router,
     limits: Limits,
     tls: Option<Tls>,
+    stop: watch::Receiver<bool>,
+) {
+    #[cfg(feature = "tls")]
+    let handshake = tls.map(|tls| -> Handshake {
+        Arc::new(move |stream| {
+            let acceptor = tls.acceptor().clone();
+            Box::pin(async move {
+                let stream = acceptor.accept(stream).await?;
+                Ok(Box::new(stream) as Box<dyn Io>)
+            })
+        })
+    });
+    #[cfg(not(feature = "tls"))]
+    let handshake: Option<Handshake> = tls.map(|never| match never {});
+    run_with(listener, app, limits, handshake, stop).await;
+}
+
+/// [`run`] with the TLS handshake `handshake` (`None`: plain HTTP).
+pub async fn run_with(
+    listener: TcpListener,
+    app: Router,
+    limits: Limits,
+    handshake: Option<Handshake>,
     mut stop: watch::Receiver<bool>,
 ) {
     let app = app.layer(axum::middleware::from_fn_with_state(
@@ -173,17 +207,15 @@ pub async fn run(
                 request
             },
         );
-        let (http, tls, mut stop) = (http.clone(), tls.clone(), stop.clone());
+        let (http, handshake, mut stop) = (http.clone(), handshake.clone(), stop.clone());
         tokio::spawn(async move {
             let _held = (permit, slot);
-            let stream: Box<dyn Io> = match tls {
+            let stream: Box<dyn Io> = match handshake {
                 None => Box::new(stream),
                 // The handshake, like a request's headers, must arrive in time.
-                #[cfg(feature = "tls")]
-                Some(tls) => {
-                    match tokio::time::timeout(limits.headers, tls.acceptor().accept(stream)).await
-                    {
-                        Ok(Ok(stream)) => Box::new(stream),
+                Some(handshake) => {
+                    match tokio::time::timeout(limits.headers, handshake(stream)).await {
+                        Ok(Ok(stream)) => stream,
                         Ok(Err(e)) => {
                             tracing::debug!(%peer, "no TLS handshake: {e}");
                             return;
@@ -194,8 +226,6 @@ pub async fn run(
                         }
                     }
                 }
-                #[cfg(not(feature = "tls"))]
-                Some(never) => match never {},
             };
             let connection = http.serve_connection(
                 hyper_util::rt::TokioIo::new(stream),

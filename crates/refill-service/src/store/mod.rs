@@ -574,7 +574,11 @@ impl Store {
         let backend = database.backend();
         let migrations = match backend {
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
+            // Only with the feature (the app's sandbox carries no PostgreSQL schema).
+            #[cfg(feature = "postgres")]
             Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
+            #[cfg(not(feature = "postgres"))]
+            Backend::Postgres => unreachable!("a PostgreSQL database needs the postgres feature"),
         };
         migrations
             .run(&pool)
