@@ -15,6 +15,18 @@ use refill_service::sandbox::{CUSTOMER_EMAIL, CUSTOMER_PASSWORD};
 use refill_testkit::{Browser, Person};
 use std::time::Duration;
 
+/// The customer allows the link at `url` in a browser; the wizard's last words once it is set up.
+async fn allow_link(app: &App, url: &str, person: &Person<'_>) -> Result<String> {
+    let browser = Browser::default();
+    let callback = browser
+        .sign_in(url, person, "allow")
+        .await
+        .map_err(anyhow::Error::msg)?;
+    browser.visit(&callback).await.map_err(anyhow::Error::msg)?;
+    app.wait_text("setup-done", |t| t.contains("is set up"))
+        .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs a display, tauri-driver and a Secret Service: run by `cargo xtask test`"]
 async fn a_simulated_device_is_set_up_and_linked_through_the_wizard() -> Result<()> {
@@ -64,19 +76,11 @@ async fn a_simulated_device_is_set_up_and_linked_through_the_wizard() -> Result<
     // Linking: the customer allows it in the browser; the device redeems its own code.
     let url = app.wait_text("link-url", |t| t.contains("/ap/oa?")).await?;
     ensure!(url.contains("scope=dash%3Areplenish"), "{url}");
-    let browser = Browser::default();
     let alex = Person::Existing {
         email: CUSTOMER_EMAIL,
         password: CUSTOMER_PASSWORD,
     };
-    let callback = browser
-        .sign_in(&url, &alex, "allow")
-        .await
-        .map_err(anyhow::Error::msg)?;
-    browser.visit(&callback).await.map_err(anyhow::Error::msg)?;
-    let done = app
-        .wait_text("setup-done", |t| t.contains("is set up"))
-        .await?;
+    let done = allow_link(&app, &url, &alex).await?;
     ensure!(done.contains("Brewmaster 200 coffee maker"), "{done}");
     ensure!(app.text("setup-slots").await?.contains("Coffee beans"));
     app.screenshot("setup-3-done").await?;
@@ -100,17 +104,7 @@ async fn a_simulated_device_is_set_up_and_linked_through_the_wizard() -> Result<
     app.click("network-Refill Home").await?;
     app.click("join").await?;
     let url = app.wait_text("link-url", |t| t.contains("/ap/oa?")).await?;
-    let callback = Browser::default()
-        .sign_in(&url, &alex, "allow")
-        .await
-        .map_err(anyhow::Error::msg)?;
-    Browser::default()
-        .visit(&callback)
-        .await
-        .map_err(anyhow::Error::msg)?;
-    let done = app
-        .wait_text("setup-done", |t| t.contains("is set up"))
-        .await?;
+    let done = allow_link(&app, &url, &alex).await?;
     ensure!(done.contains("AutoDose 9 washing machine"), "{done}");
     app.click("setup-finish").await?;
     app.quit().await?;
@@ -187,17 +181,7 @@ async fn a_device_on_the_fake_bluetooth_radio_is_set_up_and_its_levels_appear() 
         email: CUSTOMER_EMAIL,
         password: CUSTOMER_PASSWORD,
     };
-    let callback = Browser::default()
-        .sign_in(&url, &alex, "allow")
-        .await
-        .map_err(anyhow::Error::msg)?;
-    Browser::default()
-        .visit(&callback)
-        .await
-        .map_err(anyhow::Error::msg)?;
-    let done = app
-        .wait_text("setup-done", |t| t.contains("is set up"))
-        .await?;
+    let done = allow_link(&app, &url, &alex).await?;
     ensure!(done.contains("Brewmaster 200 coffee maker"), "{done}");
     app.click("setup-finish").await?;
 

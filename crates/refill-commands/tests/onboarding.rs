@@ -352,6 +352,30 @@ async fn an_esp_device_has_no_button_to_press_or_light_to_blink() {
     assert_eq!(err.code, ErrorCode::DeviceUnsupported, "{}", err.message);
 }
 
+/// The opened `device` secured with its QR code, put on "Refill Home" and linked.
+async fn secure_join_link(
+    core: &AppCore,
+    device: &refill_device_sim::SimDevice,
+) -> refill_wire::DeviceView {
+    let networks = core
+        .onboarding_secure(DeviceSecret {
+            qr: Some(device.qr("softap")),
+            ..DeviceSecret::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(networks.networks[0].ssid, "Refill Home");
+    core.onboarding_join(
+        "Refill Home".to_owned(),
+        Some(HOME_PASSWORD.to_owned()),
+        false,
+    )
+    .await
+    .unwrap();
+    core.onboarding_link().await.unwrap();
+    core.onboarding_finish_link().await.unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_on_its_own_wifi_network_is_set_up_at_the_address_it_shows() {
     let dir = tempfile::tempdir().unwrap();
@@ -406,23 +430,7 @@ async fn a_device_on_its_own_wifi_network_is_set_up_at_the_address_it_shows() {
         .await
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::DeviceRefused, "{}", err.message);
-    let networks = core
-        .onboarding_secure(DeviceSecret {
-            qr: Some(device.qr("softap")),
-            ..DeviceSecret::default()
-        })
-        .await
-        .unwrap();
-    assert_eq!(networks.networks[0].ssid, "Refill Home");
-    core.onboarding_join(
-        "Refill Home".to_owned(),
-        Some(HOME_PASSWORD.to_owned()),
-        false,
-    )
-    .await
-    .unwrap();
-    core.onboarding_link().await.unwrap();
-    let linked = core.onboarding_finish_link().await.unwrap();
+    let linked = secure_join_link(&core, &device).await;
     assert_eq!(linked.serial, "WASH-SOFTAP-01");
     assert_eq!(linked.model_name, "AutoDose 9 washing machine");
 }
@@ -493,21 +501,7 @@ async fn devices_on_the_home_network_reach_the_sandbox_over_https_when_asked() {
     core.onboarding_open_softap(Some(served.addr.to_string()))
         .await
         .unwrap();
-    core.onboarding_secure(DeviceSecret {
-        qr: Some(device.qr("softap")),
-        ..DeviceSecret::default()
-    })
-    .await
-    .unwrap();
-    core.onboarding_join(
-        "Refill Home".to_owned(),
-        Some(HOME_PASSWORD.to_owned()),
-        false,
-    )
-    .await
-    .unwrap();
-    core.onboarding_link().await.unwrap();
-    core.onboarding_finish_link().await.unwrap();
+    secure_join_link(&core, &device).await;
     for _ in 0..100 {
         if device.reporting.accepted() > 0 {
             break;

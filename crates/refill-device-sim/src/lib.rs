@@ -105,13 +105,7 @@ impl SimDevice {
             },
             Protection::Sec2 => DeviceSecurity::sec2("wifiprov", &secret),
         };
-        let reporting = Reporting::new();
-        let registration = DeviceRegistration::new(
-            model,
-            serial,
-            true,
-            report::redeem_and_report(Arc::downgrade(&reporting)),
-        );
+        let (registration, reporting) = linkable(model, serial);
         let answering = registration.clone();
         let device = ProtocommDevice::new(DeviceSetup {
             version: "v1.1".to_owned(),
@@ -149,6 +143,19 @@ impl SimDevice {
         }
         qr.to_string()
     }
+}
+
+/// A (test) device's registration, which redeems its code and then reports while the returned
+/// [`Reporting`] lives.
+fn linkable(model: &str, serial: &str) -> (DeviceRegistration, Arc<Reporting>) {
+    let reporting = Reporting::new();
+    let registration = DeviceRegistration::new(
+        model,
+        serial,
+        true,
+        report::redeem_and_report(Arc::downgrade(&reporting)),
+    );
+    (registration, reporting)
 }
 
 /// How the simulated device's HTTP server tells one client's session from the next.
@@ -466,13 +473,7 @@ impl SimImprovDevice {
             disconnect_after_provisioned: false,
             chatty: false,
         });
-        let reporting = Reporting::new();
-        let registration = DeviceRegistration::new(
-            model,
-            serial,
-            true,
-            report::redeem_and_report(Arc::downgrade(&reporting)),
-        );
+        let (registration, reporting) = linkable(model, serial);
         let app = axum::Router::new()
             .route(
                 &format!("/{}", refill_provision::registration::HTTP_PATH),
