@@ -36,6 +36,7 @@ pub mod config;
 pub mod customers;
 pub mod http;
 mod images;
+mod log_files;
 #[cfg(feature = "hosted")]
 pub mod mail;
 #[cfg(feature = "hosted")]
@@ -538,23 +539,12 @@ pub fn init_logging_to(folder: Option<&std::path::Path>) {
             tracing_subscriber::filter::Targets::new().with_default(tracing::Level::INFO)
         });
     let mut problem = None;
-    let file = folder.and_then(|folder| {
-        let built = std::fs::create_dir_all(folder)
-            .map_err(|e| e.to_string())
-            .and_then(|()| {
-                tracing_appender::rolling::Builder::new()
-                    .rotation(tracing_appender::rolling::Rotation::DAILY)
-                    .filename_prefix("refill")
-                    .filename_suffix("log")
-                    .max_log_files(LOG_DAYS_KEPT)
-                    .build(folder)
-                    .map_err(|e| e.to_string())
-            });
-        match built {
-            Ok(appender) => Some(
+    let file = folder.and_then(
+        |folder| match log_files::DailyFiles::new(folder, LOG_DAYS_KEPT) {
+            Ok(files) => Some(
                 tracing_subscriber::fmt::layer()
                     .with_ansi(false)
-                    .with_writer(appender),
+                    .with_writer(files),
             ),
             Err(e) => {
                 problem = Some(format!(
@@ -563,8 +553,8 @@ pub fn init_logging_to(folder: Option<&std::path::Path>) {
                 ));
                 None
             }
-        }
-    });
+        },
+    );
     let installed = tracing_subscriber::registry()
         .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
         .with(file)
