@@ -80,17 +80,19 @@ pub fn bench() -> Result<()> {
     let taps = tap_latency()?;
     let onboarding = onboarding()?;
     let load = service_load()?;
+    let growth = {
+        // The PostgreSQL row: a server of the bench's own, as the tests have.
+        let server = crate::postgres::TestPostgres::start()?;
+        bench_json_with(
+            "refill-service",
+            "growth",
+            &[("REFILL_BENCH_POSTGRES", server.url())],
+        )?
+    };
+    let grown = |path: &[&str]| number(&growth, "growth", path);
     let policy = bench_json("refill-core", "policy")?;
     let screen = bench_json("refill-e2e", "screen")?;
-    let screen_ms = |path: &[&str]| -> Result<f64> {
-        let mut value = Some(&screen);
-        for key in path {
-            value = value.and_then(|v| v.get(key));
-        }
-        value
-            .and_then(serde_json::Value::as_f64)
-            .with_context(|| format!("the screen bench has no {}", path.join(".")))
-    };
+    let screen_ms = |path: &[&str]| number(&screen, "screen", path);
 
     let work = tempfile::Builder::new().prefix("refill-bench-").tempdir()?;
     let mut starts: HashMap<&str, Vec<f64>> = HashMap::new();
@@ -202,6 +204,33 @@ pub fn bench() -> Result<()> {
             unit: "req/s",
             absolute: true,
             at_least: true,
+        },
+        Target {
+            name: "slotStatus ingest, SQLite, 100 000 devices and a year of history",
+            target: 20000.0,
+            refill: grown(&["sqlite", "per_s"])?,
+            baseline: grown(&["sqlite", "baseline_per_s"])?,
+            unit: "req/s",
+            absolute: true,
+            at_least: true,
+        },
+        Target {
+            name: "slotStatus ingest, PostgreSQL through two instances, the same data",
+            target: 20000.0,
+            refill: grown(&["postgres", "per_s"])?,
+            baseline: grown(&["postgres", "baseline_per_s"])?,
+            unit: "req/s",
+            absolute: true,
+            at_least: true,
+        },
+        Target {
+            name: "database size per device-year (3 slots, a report every 15 min)",
+            target: 1.0,
+            refill: grown(&["size", "mib_per_device_year"])?,
+            baseline: grown(&["size", "raw_mib_per_device_year"])?,
+            unit: "MiB",
+            absolute: true,
+            at_least: false,
         },
         Target {
             name: "fridge screen in Chromium: press to \"Ordered\" shown, p99 of 200",
@@ -485,6 +514,20 @@ fn render(results: &[Target], tap_p50: f64) -> String {
          would close the gap on a slow machine is fewer writes per report: one row of levels \
          and one of inventory per report, in batches, is what it costs now.\n",
     );
+    out.push_str(
+        "For the growth rows (`crates/refill-service/benches/growth.rs`): the two ingest rows \
+         load 40 devices as the ingest row does, on a database with 100 000 registered coffee \
+         makers (25 000 households of 4) and a year of level history as the service keeps it \
+         (daily, hourly for the last 30 days, as reported for the last 2: 1 199 readings a slot) \
+         for 1 040 of them, the 40 loaded among them: a year for all 100 000 would be ~360 \
+         million readings (~40 GB), more than a bench run here can write. On PostgreSQL, two \
+         service instances share one database (a server of the bench's own on the same 2 \
+         cores), the 64 connections split between them; \"bare Tauri\" is `GET /health` through \
+         both. The size row: 10 coffee makers report every 15 minutes for a year (35 040 \
+         readings a slot); \"bare Tauri\" is the database space that year takes kept as \
+         reported, Refill's the space once thinned as the service thins it (pages in use, free \
+         pages left out).\n",
+    );
     out
 }
 
@@ -519,10 +562,31 @@ struct Onboarding {
     esp_prov_ms: f64,
 }
 
+/// The number at `path` in the result of the `bench` bench.
+fn number(result: &serde_json::Value, bench: &str, path: &[&str]) -> Result<f64> {
+    let mut value = Some(result);
+    for key in path {
+        value = value.and_then(|v| v.get(key));
+    }
+    value
+        .and_then(serde_json::Value::as_f64)
+        .with_context(|| format!("the {bench} bench has no {}", path.join(".")))
+}
+
 /// Runs `cargo bench -p package --bench bench` and returns the last JSON line it printed.
 fn bench_json(package: &str, bench: &str) -> Result<serde_json::Value> {
+    bench_json_with(package, bench, &[])
+}
+
+/// [`bench_json`] with `env` set for the bench.
+fn bench_json_with(
+    package: &str,
+    bench: &str,
+    env: &[(&str, String)],
+) -> Result<serde_json::Value> {
     println!("\nxtask: cargo bench -p {package} --bench {bench}");
     let out = cmd("cargo", ["bench", "-q", "-p", package, "--bench", bench])
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .stderr(Stdio::inherit())
         .output()
         .with_context(|| format!("could not run the {bench} bench"))?;
