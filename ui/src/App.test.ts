@@ -92,7 +92,7 @@ function fakeApi(over: Partial<Api> = {}): Api {
     changeDeviceButtons: vi.fn(async (_m: string, _s: string, asins: string[]) => asins.map((asin) => ({ asin, title: asin }))),
     deviceScreenUrl: vi.fn(async () => null),
     ordersGo: vi.fn(async () => null),
-    networkAccess: vi.fn(async () => ({ available: false, on: false, url: null, fingerprint: null, problem: null })),
+    networkAccess: vi.fn(async () => ({ available: false, on: false, url: null, fingerprint: null, problem: null, movedFrom: null })),
     openDeviceScreen: vi.fn(async () => "http://127.0.0.1:2/"),
     ...wizardApi(),
     ...over,

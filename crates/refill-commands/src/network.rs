@@ -31,6 +31,10 @@ pub struct NetworkAccess {
     pub fingerprint: Option<String>,
     /// Why it does not serve although turned on, in words.
     pub problem: Option<String>,
+    /// Where devices set up before were told to reach it, when that is no longer where it
+    /// serves (this computer's address on the network changed): they cannot report until it is
+    /// back there or they are set up again.
+    pub moved_from: Option<String>,
 }
 
 /// The listener, while it serves, and where devices reach it.
@@ -49,6 +53,8 @@ struct Serving {
 
 /// The folder in the data folder with the certificate and its key.
 const FOLDER: &str = "network-tls";
+/// The file in [`FOLDER`] with the address the last device set up was handed.
+const HANDED: &str = "handed-address";
 
 /// A certificate and its key (PEM), with the certificate's DER (for its fingerprint).
 type Pems = (Vec<u8>, Vec<u8>, Vec<u8>);
@@ -185,10 +191,18 @@ impl AppCore {
             self.stop_network().await;
         }
         let serving = self.inner.network.serving.lock().await;
+        let url = serving.as_ref().map(|s| s.url.clone());
+        let moved_from = url.as_ref().and_then(|url| {
+            std::fs::read_to_string(self.handed_file())
+                .ok()
+                .map(|handed| handed.trim().to_owned())
+                .filter(|handed| !handed.is_empty() && handed != url)
+        });
         Ok(NetworkAccess {
             available,
             on,
-            url: serving.as_ref().map(|s| s.url.clone()),
+            url,
+            moved_from,
             fingerprint: serving.as_ref().map(|s| s.fingerprint.clone()),
             problem: if on && serving.is_none() {
                 self.network_problem()
@@ -207,13 +221,26 @@ impl AppCore {
             .clone()
     }
 
+    fn handed_file(&self) -> std::path::PathBuf {
+        self.inner.config.data_dir.join(FOLDER).join(HANDED)
+    }
+
     /// Where devices being set up reach the sandbox from the home network, and the fingerprint
-    /// they pin, while it serves there.
+    /// they pin, while it serves there. The address is remembered, so that a later change of
+    /// this computer's address can be told ([`NetworkAccess::moved_from`]).
     pub(crate) async fn network_handoff(&self) -> Option<(String, String)> {
         let serving = self.inner.network.serving.lock().await;
-        serving
-            .as_ref()
-            .map(|s| (s.url.clone(), s.fingerprint.clone()))
+        let serving = serving.as_ref()?;
+        let file = self.handed_file();
+        if std::fs::read_to_string(&file).ok().as_deref() != Some(serving.url.as_str()) {
+            if let Err(e) = std::fs::write(&file, &serving.url) {
+                tracing::warn!(
+                    "could not remember where devices reach Refill ({}): {e}",
+                    file.display()
+                );
+            }
+        }
+        Some((serving.url.clone(), serving.fingerprint.clone()))
     }
 
     /// Starts serving the home network, if the settings say so and it does not yet; a failure

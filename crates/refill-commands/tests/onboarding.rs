@@ -514,6 +514,8 @@ async fn devices_on_the_home_network_reach_the_sandbox_over_https_when_asked() {
         device.reporting.problem()
     );
     assert_eq!(device.reporting.service().as_deref(), Some(url.as_str()));
+    let access = core.network_access(None).await.unwrap();
+    assert_eq!(access.moved_from, None, "{access:?}");
 
     // Off: nothing listens there any more.
     let access = core.network_access(Some(false)).await.unwrap();
@@ -527,5 +529,24 @@ async fn devices_on_the_home_network_reach_the_sandbox_over_https_when_asked() {
     let access = again.network_access(None).await.unwrap();
     assert!(access.on, "{access:?}");
     assert_eq!(access.fingerprint.as_deref(), Some(fingerprint.as_str()));
+    assert_eq!(access.moved_from, None, "{access:?}");
     again.shutdown().await;
+
+    // This computer's address changed since a device was set up (as a DHCP lease may): said,
+    // with where the devices set up before look for it.
+    let handed = std::fs::read_to_string(dir.path().join("network-tls/handed-address")).unwrap();
+    assert_eq!(handed, url);
+    std::fs::write(
+        dir.path().join("network-tls/handed-address"),
+        "https://192.0.2.77:8750",
+    )
+    .unwrap();
+    let moved = app(dir.path(), Arc::new(MemoryWifi::default()));
+    let access = moved.network_access(None).await.unwrap();
+    assert_eq!(
+        access.moved_from.as_deref(),
+        Some("https://192.0.2.77:8750"),
+        "{access:?}"
+    );
+    moved.shutdown().await;
 }

@@ -6,7 +6,14 @@ import type { NetworkAccess } from "./bindings";
 
 afterEach(cleanup);
 
-const off: NetworkAccess = { available: true, on: false, url: null, fingerprint: null, problem: null };
+const off: NetworkAccess = {
+  available: true,
+  on: false,
+  url: null,
+  fingerprint: null,
+  problem: null,
+  movedFrom: null,
+};
 
 function section(networkAccess: (on: boolean | null) => Promise<NetworkAccess>) {
   const api = { networkAccess: vi.fn(networkAccess) } as unknown as Api;
@@ -17,7 +24,7 @@ function section(networkAccess: (on: boolean | null) => Promise<NetworkAccess>) 
 describe("letting devices on this network reach Refill", () => {
   it("is off at first, says devices report only while this computer is on, and shows where once on", async () => {
     const api = section(async (on) =>
-      on ? { available: true, on: true, url: "https://192.168.1.20:8750", fingerprint: "AB:CD", problem: null } : off,
+      on ? { ...off, on: true, url: "https://192.168.1.20:8750", fingerprint: "AB:CD" } : off,
     );
     const box = (await screen.findByTestId("network-access-on")) as HTMLInputElement;
     expect(box.checked).toBe(false);
@@ -32,6 +39,20 @@ describe("letting devices on this network reach Refill", () => {
     section(async () => ({ ...off, on: true, problem: "port 8750 is in use by another program on this computer" }));
     const problem = await screen.findByTestId("network-access-problem");
     expect(problem.textContent).toContain("port 8750 is in use");
+  });
+
+  it("says when this computer's address changed since devices were set up, and what to do", async () => {
+    section(async () => ({
+      ...off,
+      on: true,
+      url: "https://192.168.1.35:8750",
+      fingerprint: "AB:CD",
+      movedFrom: "https://192.168.1.20:8750",
+    }));
+    const moved = await screen.findByTestId("network-access-moved");
+    expect(moved.textContent).toContain("https://192.168.1.20:8750");
+    expect(moved.textContent).toContain("https://192.168.1.35:8750");
+    expect(moved.textContent).toContain("fixed address");
   });
 
   it("is not offered with a Refill service elsewhere", async () => {
