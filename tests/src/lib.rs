@@ -551,25 +551,61 @@ impl WebBrowser {
         password: &str,
     ) -> Result<String> {
         self.client.goto(authorize_url).await?;
-        let field = |css: &'static str| async move {
-            match self
-                .client
-                .wait()
-                .at_most(PATIENCE)
-                .for_element(Locator::Css(css))
-                .await
-            {
-                Ok(element) => Ok(element),
-                Err(e) => {
-                    let url = self.client.current_url().await.map(|u| u.to_string());
-                    let page = self.client.source().await.unwrap_or_default();
-                    bail!("no {css} on the page ({e}) at {url:?}: {page}")
-                }
-            }
-        };
-        field("#email").await?;
+        self.field("#email").await?;
         self.fill_sign_in(email, password).await?;
-        field("button[value='allow']").await?.click().await?;
+        self.allow(authorize_url).await
+    }
+
+    /// Opens `authorize_url` and, as a person invited to a service that takes new accounts by
+    /// invitation would, opens "Invited? Create your account", gives `name`, `email`, the
+    /// invitation `code` and a `password`, creates the account and presses Allow; returns the
+    /// page the browser ends on, once it has left the service.
+    pub async fn sign_up_invited(
+        &self,
+        authorize_url: &str,
+        (name, email): (&str, &str),
+        code: &str,
+        password: &str,
+    ) -> Result<String> {
+        self.client.goto(authorize_url).await?;
+        self.field("details summary").await?.click().await?;
+        for (css, text) in [
+            ("#new-name", name),
+            ("#new-email", email),
+            ("#new-invitation", code),
+            ("#new-password", password),
+        ] {
+            self.field(css).await?.send_keys(text).await?;
+        }
+        self.field("form[action='/ap/signup'] button.primary")
+            .await?
+            .click()
+            .await?;
+        self.allow(authorize_url).await
+    }
+
+    /// Waits (up to [`PATIENCE`]) for the element `css` on the page.
+    async fn field(&self, css: &str) -> Result<fantoccini::elements::Element> {
+        match self
+            .client
+            .wait()
+            .at_most(PATIENCE)
+            .for_element(Locator::Css(css))
+            .await
+        {
+            Ok(element) => Ok(element),
+            Err(e) => {
+                let url = self.client.current_url().await.map(|u| u.to_string());
+                let page = self.client.source().await.unwrap_or_default();
+                bail!("no {css} on the page ({e}) at {url:?}: {page}")
+            }
+        }
+    }
+
+    /// On the consent page of the sign-in that `authorize_url` started: presses Allow and waits
+    /// until the browser has left the service; that page.
+    async fn allow(&self, authorize_url: &str) -> Result<String> {
+        self.field("button[value='allow']").await?.click().await?;
         let service = authorize_url
             .split("/ap/oa")
             .next()
@@ -583,7 +619,7 @@ impl WebBrowser {
             }
             if started.elapsed() > PATIENCE {
                 let page = self.client.source().await.unwrap_or_default();
-                bail!("Chromium stayed on {url} after Allow: {page}");
+                bail!("the browser stayed on {url} after Allow: {page}");
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

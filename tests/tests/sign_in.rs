@@ -156,6 +156,71 @@ async fn sign_in_completes_in_webkitgtk() -> Result<()> {
     sign_in_in(WebBrowser::webkitgtk().await?, "signed-in-webkitgtk").await
 }
 
+/// A new person's first sign-in, on a home server that takes new accounts by invitation: the
+/// app pointed at the service, its Sign in opened in `browser`, "Invited? Create your account"
+/// with the code the operator gave, then Allow; the app shows the new account, and the code is
+/// spent.
+async fn invited_sign_up_in(browser: WebBrowser, name: &str) -> Result<()> {
+    use_isolated_keyring()?;
+    let service_dir = tempfile::tempdir()?;
+    let mut config =
+        refill_service::ServiceConfig::sandbox(service_dir.path().join("home.sqlite"));
+    config.sandbox = false;
+    let service = refill_service::start(config).await?;
+    let url = service.base_url();
+    let code = service
+        .store()
+        .invite(
+            "sam@example.com",
+            time::OffsetDateTime::now_utc(),
+            time::Duration::days(3),
+        )
+        .await?;
+    let home = AppHome::new()?;
+    let app = App::launch(&home, name, &["--service", &url]).await?;
+    app.click("sign-in").await?;
+    let authorize = app.text("authorize-url").await?;
+    ensure!(authorize.starts_with(&url), "{authorize}");
+    let page = browser
+        .sign_up_invited(
+            &authorize,
+            ("Sam", "sam@example.com"),
+            code.expose(),
+            "a-long-password",
+        )
+        .await?;
+    ensure!(page.contains("You can return to Refill"), "{page}");
+    app.wait_text("account-name", |t| t == "Sam").await?;
+    app.screenshot(name).await?;
+    browser.quit().await?;
+    ensure!(
+        !service
+            .store()
+            .invitation_valid("sam@example.com", code.expose(), time::OffsetDateTime::now_utc())
+            .await?,
+        "the invitation is spent"
+    );
+    app.click("sign-out").await?;
+    app.find("[data-testid='sign-in']").await?;
+    app.quit().await?;
+    service.shutdown().await;
+    Ok(())
+}
+
+/// The invited sign-up in Chromium.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a display, tauri-driver, Chromium and a Secret Service: run by `cargo xtask test`"]
+async fn an_invited_person_creates_an_account_in_chromium() -> Result<()> {
+    invited_sign_up_in(WebBrowser::chromium().await?, "invited-chromium").await
+}
+
+/// The invited sign-up in WebKitGTK.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a display, tauri-driver, WebKitWebDriver and a Secret Service: run by `cargo xtask test`"]
+async fn an_invited_person_creates_an_account_in_webkitgtk() -> Result<()> {
+    invited_sign_up_in(WebBrowser::webkitgtk().await?, "invited-webkitgtk").await
+}
+
 /// For providers that only send the browser back to an app's own address: the sign-in returns
 /// as a `refill://auth?…` link, which the desktop (xdg-open, as a browser asks it to) opens by
 /// starting the app again; that second launch hands the link to the running app and exits.
