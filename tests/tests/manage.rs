@@ -246,6 +246,74 @@ async fn another_service_chosen_in_the_settings_takes_over_without_a_restart() -
     Ok(())
 }
 
+/// A home server with its own certificate, chosen in the settings: "Use this service" shows
+/// the certificate's fingerprint and asks; once trusted, a tap orders from it. Another
+/// certificate at that address later (someone else's service) is refused in words at the next
+/// start, naming the trusted fingerprint, and nothing is sent to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a display and tauri-driver: run by `cargo xtask test`"]
+async fn a_home_servers_own_certificate_is_shown_and_trusted_in_the_settings() -> Result<()> {
+    let home_server = |folder: std::path::PathBuf, port: u16| async move {
+        let mut config = refill_service::ServiceConfig::sandbox(folder.join("home.sqlite"))
+            .with_self_signed(&folder)?;
+        config.listen = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        anyhow::Ok(refill_service::start(config).await?)
+    };
+    let service_dir = tempfile::tempdir()?;
+    let service = home_server(service_dir.path().to_owned(), 0).await?;
+    let url = service.base_url();
+    ensure!(url.starts_with("https://"), "{url}");
+    let fingerprint = service
+        .certificate()
+        .context("a certificate")?
+        .fingerprint()
+        .to_string();
+    let home = AppHome::new()?;
+    let app = App::launch(&home, "trust-service", &[]).await?;
+    app.wait_text("service", |t| t == "Sandbox").await?;
+    app.click("nav-settings").await?;
+    app.click("service-external").await?;
+    app.type_into("service-url", &url).await?;
+    app.click("service-use").await?;
+    let shown = app.text("service-fingerprint").await?;
+    ensure!(shown == fingerprint, "shown {shown}, served {fingerprint}");
+    app.screenshot("trust-service").await?;
+    app.click("service-trust-use").await?;
+    app.wait_text("service-done", |t| t.contains(&url)).await?;
+    app.wait_text("service-trusted", |t| t.contains(&fingerprint))
+        .await?;
+    app.click("nav-home").await?;
+    app.click("tap-B0RFBEAN01").await?;
+    app.wait_text("status-B0RFBEAN01", |t| t.starts_with("Ordered, arrives "))
+        .await?;
+    app.quit().await?;
+
+    // Someone else's service at the same address, with another certificate.
+    let port = service.local_addr().port();
+    service.shutdown().await;
+    let impostor_dir = tempfile::tempdir()?;
+    let impostor = home_server(impostor_dir.path().to_owned(), port).await?;
+    let placed = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM orders")
+            .fetch_one(impostor.store().pool())
+            .await
+    };
+    let before = placed().await?;
+    let app = App::launch(&home, "trust-service-changed", &[]).await?;
+    let refused = app
+        .wait_text("load-error", |t| t.contains("different certificate"))
+        .await?;
+    ensure!(refused.contains(&fingerprint), "{refused}");
+    app.screenshot("trust-service-changed").await?;
+    app.quit().await?;
+    ensure!(
+        placed().await? == before,
+        "an order reached the other service"
+    );
+    impostor.shutdown().await;
+    Ok(())
+}
+
 /// Where orders go, chosen on the settings page of the real app pointed at a home server (a
 /// service that does not buy orders itself, with a mail server): its own automation, whose
 /// secret is shown once, then email to another address. The mail server is never reached here
