@@ -314,6 +314,61 @@ async fn a_home_servers_own_certificate_is_shown_and_trusted_in_the_settings() -
     Ok(())
 }
 
+/// "Let devices on this network reach Refill", in the settings of the real app on its sandbox:
+/// off at first; turned on, it shows where devices reach Refill and the certificate they pin,
+/// and Refill answers there over HTTPS with that certificate; turned off, nothing answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a display and tauri-driver: run by `cargo xtask test`"]
+async fn devices_on_this_network_reach_refill_once_turned_on_in_the_settings() -> Result<()> {
+    let home = AppHome::new()?;
+    // Any free port rather than Refill's own, which another test may hold.
+    let app = App::launch_with(
+        &home,
+        "network-access",
+        &[],
+        &[("REFILL_NETWORK_PORT", "0")],
+    )
+    .await?;
+    app.wait_text("service", |t| t == "Sandbox").await?;
+    app.click("nav-settings").await?;
+    let on = app.find("[data-testid='network-access-on']").await?;
+    ensure!(!on.is_selected().await?, "off at first");
+    app.click("network-access-on").await?;
+    let said = app
+        .wait_text("network-access-url", |t| t.contains("https://"))
+        .await?;
+    let url = said
+        .split_whitespace()
+        .find(|w| w.starts_with("https://"))
+        .context("no address")?
+        .trim_end_matches(',')
+        .to_owned();
+    let fingerprint = app.text("network-access-fingerprint").await?;
+    let certificate = refill_tls::pin(&url, fingerprint.parse().map_err(anyhow::Error::msg)?)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let http = refill_tls::Trust::Pinned(certificate)
+        .client_builder()
+        .build()?;
+    let health = http.get(format!("{url}/health")).send().await?;
+    ensure!(health.status() == 200, "{}", health.status());
+    app.screenshot("network-access").await?;
+
+    app.click("network-access-on").await?;
+    let gone = eventually(Some("gone"), || async {
+        let shown = app.exists("[data-testid='network-access-url']").await?;
+        Ok(Some(if shown { "shown" } else { "gone" }.to_owned()))
+    })
+    .await?;
+    ensure!(gone.as_deref() == Some("gone"), "the address is still shown");
+    ensure!(
+        http.get(format!("{url}/health")).send().await.is_err(),
+        "Refill still answers on the network"
+    );
+    app.quit().await?;
+    Ok(())
+}
+
 /// Where orders go, chosen on the settings page of the real app pointed at a home server (a
 /// service that does not buy orders itself, with a mail server): its own automation, whose
 /// secret is shown once, then email to another address. The mail server is never reached here
