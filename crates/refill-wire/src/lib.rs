@@ -22,7 +22,7 @@ pub fn path_segment(s: &str) -> String {
     out
 }
 
-use refill_core::{Money, OrderStatus, Quantity};
+use refill_core::{Handover, Money, OrderStatus, Quantity};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use ts_rs::TS;
@@ -270,20 +270,35 @@ pub enum OrdersGo {
 }
 
 impl OrdersGo {
-    /// Its name in the API and the database.
+    /// Its name in the API and the database (the hand-over's, [`Handover::as_str`]).
     pub fn as_str(self) -> &'static str {
-        match self {
-            OrdersGo::Manual => "manual",
-            OrdersGo::Webhook => "webhook",
-            OrdersGo::Email => "email",
-        }
+        Handover::from(self).as_str()
     }
 
     /// The method named `s`.
     pub fn parse(s: &str) -> Option<Self> {
-        [OrdersGo::Manual, OrdersGo::Webhook, OrdersGo::Email]
-            .into_iter()
-            .find(|m| m.as_str() == s)
+        Handover::parse(s).and_then(Self::chosen)
+    }
+
+    /// Where `handover` sends orders, as a customer's choice: none for the service's own
+    /// fulfilment, which no customer chooses.
+    pub fn chosen(handover: Handover) -> Option<Self> {
+        match handover {
+            Handover::Service => None,
+            Handover::Manual => Some(OrdersGo::Manual),
+            Handover::Webhook => Some(OrdersGo::Webhook),
+            Handover::Email => Some(OrdersGo::Email),
+        }
+    }
+}
+
+impl From<OrdersGo> for Handover {
+    fn from(go: OrdersGo) -> Self {
+        match go {
+            OrdersGo::Manual => Handover::Manual,
+            OrdersGo::Webhook => Handover::Webhook,
+            OrdersGo::Email => Handover::Email,
+        }
     }
 }
 

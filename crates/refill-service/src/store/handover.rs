@@ -41,12 +41,9 @@ pub fn callback_path(event_instance_id: &str) -> String {
 
 /// The customer's method, when the service's default is `default`.
 fn method_of(chosen: Option<&str>, default: Handover) -> Option<OrdersGo> {
-    chosen.and_then(OrdersGo::parse).or(match default {
-        Handover::Service => None,
-        Handover::Manual => Some(OrdersGo::Manual),
-        Handover::Webhook => Some(OrdersGo::Webhook),
-        Handover::Email => Some(OrdersGo::Email),
-    })
+    chosen
+        .and_then(OrdersGo::parse)
+        .or(OrdersGo::chosen(default))
 }
 
 /// The hand-over of an order row read with [`super::ORDER_COLUMNS`].
@@ -98,7 +95,10 @@ pub(crate) async fn queue_in(
     event_instance_id: &str,
     method: Option<&str>,
 ) -> Result<(), sqlx::Error> {
-    if !matches!(method, Some("webhook" | "email")) {
+    if !matches!(
+        method.and_then(OrdersGo::parse),
+        Some(OrdersGo::Webhook | OrdersGo::Email)
+    ) {
         return Ok(());
     }
     sqlx::query(
@@ -171,16 +171,7 @@ impl Store {
         .fetch_optional(self.pool())
         .await?
         .ok_or_else(|| StoreError::NotFound("There is no such account.".to_owned()))?;
-        let chosen: Option<String> = row.try_get("orders_go")?;
-        let own: Option<String> = row.try_get("orders_email")?;
-        Ok(OrdersGoView {
-            method: method_of(chosen.as_deref(), offer.default),
-            chosen: chosen.is_some(),
-            offered: offer.methods(),
-            webhook_url: row.try_get("orders_webhook_url")?,
-            webhook_secret: None,
-            email: Some(own.unwrap_or(row.try_get("email")?)),
-        })
+        Ok(view_of_customer(&row, offer)?)
     }
 
     /// Changes where `customer`'s orders go (those placed from now on). A webhook needs an
@@ -256,19 +247,36 @@ impl Store {
                  orders_webhook_url = COALESCE($2, orders_webhook_url), \
                  orders_webhook_secret = COALESCE($3, orders_webhook_secret), \
                  orders_email = COALESCE($4, orders_email) \
-             WHERE id = $5",
+             WHERE id = $5 \
+             RETURNING orders_go, orders_webhook_url, orders_email, email",
         )
         .bind(change.method.as_str())
         .bind(url)
         .bind(secret.as_deref())
         .bind(email)
         .bind(customer)
-        .execute(self.pool())
-        .await?;
-        let mut view = self.orders_go(customer, offer).await?;
+        .fetch_optional(self.pool())
+        .await?
+        .ok_or_else(|| StoreError::NotFound("There is no such account.".to_owned()))?;
+        let mut view = view_of_customer(&row, offer)?;
         view.webhook_secret = secret;
         Ok(view)
     }
+}
+
+/// Where orders go, from a customer's row with its `orders_go`, `orders_webhook_url`,
+/// `orders_email` and `email`, on a service offering `offer` (never with the secret).
+fn view_of_customer(row: &DbRow, offer: &OrdersOffer) -> Result<OrdersGoView, sqlx::Error> {
+    let chosen: Option<String> = row.try_get("orders_go")?;
+    let own: Option<String> = row.try_get("orders_email")?;
+    Ok(OrdersGoView {
+        method: method_of(chosen.as_deref(), offer.default),
+        chosen: chosen.is_some(),
+        offered: offer.methods(),
+        webhook_url: row.try_get("orders_webhook_url")?,
+        webhook_secret: None,
+        email: Some(own.unwrap_or(row.try_get("email")?)),
+    })
 }
 
 /// Whether `text` is an email address orders can be mailed to.
@@ -308,7 +316,7 @@ mod sending {
         order_id: i64,
         event_instance_id: String,
         customer: i64,
-        method: String,
+        method: OrdersGo,
         target: String,
         attempts: i64,
         secret: Option<String>,
@@ -339,7 +347,10 @@ mod sending {
                         order_id: row.try_get("order_id")?,
                         event_instance_id: row.try_get("event_instance_id")?,
                         customer: row.try_get("customer_id")?,
-                        method: row.try_get("method")?,
+                        method: {
+                            let method: String = row.try_get("method")?;
+                            OrdersGo::parse(&method).ok_or_else(|| corrupt("method", &method))?
+                        },
                         target: row.try_get("target")?,
                         attempts: row.try_get("attempts")?,
                         secret: row.try_get("orders_webhook_secret")?,
@@ -367,9 +378,9 @@ mod sending {
                 else {
                     continue;
                 };
-                let failure = match (due.method.as_str(), &due.secret, mail) {
-                    ("email", _, Some(mail)) => mail.send_order(&due.target, &order).await,
-                    ("email", _, None) => Some(NotSent {
+                let failure = match (due.method, &due.secret, mail) {
+                    (OrdersGo::Email, _, Some(mail)) => mail.send_order(&due.target, &order).await,
+                    (OrdersGo::Email, _, None) => Some(NotSent {
                         words: "this service no longer has a mail server to send it with"
                             .to_owned(),
                         permanent: false,
@@ -524,7 +535,7 @@ mod sending {
                         order_id: row.try_get("id")?,
                         event_instance_id: event_instance_id.to_owned(),
                         customer,
-                        method: "webhook".to_owned(),
+                        method: OrdersGo::Webhook,
                         target: target.clone(),
                         attempts: row.try_get("attempts")?,
                         secret: None,
