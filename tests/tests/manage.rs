@@ -360,7 +360,10 @@ async fn devices_on_this_network_reach_refill_once_turned_on_in_the_settings() -
         Ok(Some(if shown { "shown" } else { "gone" }.to_owned()))
     })
     .await?;
-    ensure!(gone.as_deref() == Some("gone"), "the address is still shown");
+    ensure!(
+        gone.as_deref() == Some("gone"),
+        "the address is still shown"
+    );
     ensure!(
         http.get(format!("{url}/health")).send().await.is_err(),
         "Refill still answers on the network"

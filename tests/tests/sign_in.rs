@@ -163,8 +163,7 @@ async fn sign_in_completes_in_webkitgtk() -> Result<()> {
 async fn invited_sign_up_in(browser: WebBrowser, name: &str) -> Result<()> {
     use_isolated_keyring()?;
     let service_dir = tempfile::tempdir()?;
-    let mut config =
-        refill_service::ServiceConfig::sandbox(service_dir.path().join("home.sqlite"));
+    let mut config = refill_service::ServiceConfig::sandbox(service_dir.path().join("home.sqlite"));
     config.sandbox = false;
     let service = refill_service::start(config).await?;
     let url = service.base_url();
@@ -196,7 +195,11 @@ async fn invited_sign_up_in(browser: WebBrowser, name: &str) -> Result<()> {
     ensure!(
         !service
             .store()
-            .invitation_valid("sam@example.com", code.expose(), time::OffsetDateTime::now_utc())
+            .invitation_valid(
+                "sam@example.com",
+                code.expose(),
+                time::OffsetDateTime::now_utc()
+            )
             .await?,
         "the invitation is spent"
     );

@@ -529,7 +529,9 @@ async fn devices_on_the_home_network_reach_the_sandbox_over_https_when_asked() {
     let access = again.network_access(None).await.unwrap();
     assert!(access.on, "{access:?}");
     assert_eq!(access.fingerprint.as_deref(), Some(fingerprint.as_str()));
-    assert_eq!(access.moved_from, None, "{access:?}");
+    // (This test serves on any free port: one other than the device was handed strands it too.)
+    let stranded = (access.url.as_deref() != Some(url.as_str())).then(|| url.clone());
+    assert_eq!(access.moved_from, stranded, "{access:?}");
     again.shutdown().await;
 
     // This computer's address changed since a device was set up (as a DHCP lease may): said,

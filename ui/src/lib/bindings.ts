@@ -425,7 +425,13 @@ fingerprint: string | null,
 /**
  * Why it does not serve although turned on, in words.
  */
-problem: string | null, };
+problem: string | null, 
+/**
+ * Where devices set up before were told to reach it, when that is no longer where it
+ * serves (this computer's address on the network changed): they cannot report until it is
+ * back there or they are set up again.
+ */
+movedFrom: string | null, };
 
 export type DeviceTrust = "nothing" | "proofOfPossession" | "usernameAndPassword" | "buttonPress";
 

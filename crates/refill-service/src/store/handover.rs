@@ -247,18 +247,18 @@ impl Store {
                  orders_webhook_url = COALESCE($2, orders_webhook_url), \
                  orders_webhook_secret = COALESCE($3, orders_webhook_secret), \
                  orders_email = COALESCE($4, orders_email) \
-             WHERE id = $5 \
-             RETURNING orders_go, orders_webhook_url, orders_email, email",
+             WHERE id = $5",
         )
         .bind(change.method.as_str())
         .bind(url)
         .bind(secret.as_deref())
         .bind(email)
         .bind(customer)
-        .fetch_optional(self.pool())
-        .await?
-        .ok_or_else(|| StoreError::NotFound("There is no such account.".to_owned()))?;
-        let mut view = view_of_customer(&row, offer)?;
+        .execute(self.pool())
+        .await?;
+        // Read back as `orders_go` answers (through sqlx on SQLite, an UPDATE … RETURNING here
+        // answered without its column names).
+        let mut view = self.orders_go(customer, offer).await?;
         view.webhook_secret = secret;
         Ok(view)
     }
@@ -296,11 +296,11 @@ fn looks_like_address(text: &str) -> bool {
 /// Sending due hand-overs, and the automations' calls back: a hosted service's.
 #[cfg(feature = "hosted")]
 mod sending {
-    use super::{callback_path, MAX_ATTEMPTS};
+    use super::{callback_path, OrdersGo, MAX_ATTEMPTS};
     use crate::mail::{Mailer, NotSent};
     use crate::store::inventory::record_event;
     use crate::store::webhooks::{backoff, not_taken, signature, SIGNATURE_HEADER};
-    use crate::store::{to_ms, StoreError};
+    use crate::store::{corrupt, to_ms, StoreError};
     use crate::Store;
     use refill_core::OrderPolicy;
     use refill_wire::{OrderStep, OrderView};
