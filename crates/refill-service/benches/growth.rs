@@ -14,6 +14,9 @@
 //! Run by `cargo xtask bench` (`cargo bench -p refill-service --bench growth`); prints one JSON
 //! line.
 
+// The service tests' helpers: a new database on a PostgreSQL server.
+#[path = "../tests/common/mod.rs"]
+mod common;
 mod load;
 
 use load::{device_token, throughput};
@@ -215,8 +218,7 @@ async fn main() {
 
     let postgres = match std::env::var("REFILL_BENCH_POSTGRES") {
         Ok(server) if !server.is_empty() => {
-            let url = new_postgres_database(server.trim_end_matches('/')).await;
-            let database = Database::parse(&url).expect("a PostgreSQL URL");
+            let database = common::new_postgres_database(server.trim_end_matches('/')).await;
             let mut instances = Vec::new();
             for _ in 0..2 {
                 instances.push(
@@ -238,21 +240,4 @@ async fn main() {
         "{}",
         serde_json::json!({ "size": size, "sqlite": sqlite, "postgres": postgres })
     );
-}
-
-/// A new database on the PostgreSQL `server` (`postgres://user@host:port`); its URL.
-async fn new_postgres_database(server: &str) -> String {
-    use sqlx::Connection;
-    let name = format!(
-        "refill_bench_{}",
-        time::OffsetDateTime::now_utc().unix_timestamp_nanos()
-    );
-    let mut admin = sqlx::PgConnection::connect(&format!("{server}/postgres"))
-        .await
-        .unwrap_or_else(|e| panic!("could not reach the PostgreSQL server {server}: {e}"));
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .expect("a database for the bench");
-    format!("{server}/{name}")
 }
