@@ -10,6 +10,15 @@ use refill_testkit::{Browser, Person};
 
 const BREWER: &str = "SANDBOX-0001";
 
+/// From the home page, a tap on the beans, until the tile says they are ordered.
+async fn beans_ordered_from_home(app: &App) -> Result<()> {
+    app.click("nav-home").await?;
+    app.click("tap-B0RFBEAN01").await?;
+    app.wait_text("status-B0RFBEAN01", |t| t.starts_with("Ordered, arrives "))
+        .await?;
+    Ok(())
+}
+
 #[tokio::test]
 #[ignore = "needs a display and tauri-driver: run by `cargo xtask test`"]
 async fn a_device_is_renamed_given_other_beans_and_removed_with_its_orders() -> Result<()> {
@@ -215,10 +224,7 @@ async fn another_service_chosen_in_the_settings_takes_over_without_a_restart() -
     // The header names the chosen service, and a tap orders from it: no restart.
     app.wait_text("service", |t| t == url.trim_start_matches("http://"))
         .await?;
-    app.click("nav-home").await?;
-    app.click("tap-B0RFBEAN01").await?;
-    app.wait_text("status-B0RFBEAN01", |t| t.starts_with("Ordered, arrives "))
-        .await?;
+    beans_ordered_from_home(&app).await?;
     app.quit().await?;
     let ordered = eventually(Some("1"), || {
         read_text(
@@ -282,10 +288,7 @@ async fn a_home_servers_own_certificate_is_shown_and_trusted_in_the_settings() -
     app.wait_text("service-done", |t| t.contains(&url)).await?;
     app.wait_text("service-trusted", |t| t.contains(&fingerprint))
         .await?;
-    app.click("nav-home").await?;
-    app.click("tap-B0RFBEAN01").await?;
-    app.wait_text("status-B0RFBEAN01", |t| t.starts_with("Ordered, arrives "))
-        .await?;
+    beans_ordered_from_home(&app).await?;
     app.quit().await?;
 
     // Someone else's service at the same address, with another certificate.

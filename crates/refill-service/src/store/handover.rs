@@ -171,7 +171,16 @@ impl Store {
         .fetch_optional(self.pool())
         .await?
         .ok_or_else(|| StoreError::NotFound("There is no such account.".to_owned()))?;
-        Ok(view_of_customer(&row, offer)?)
+        let chosen: Option<String> = row.try_get("orders_go")?;
+        let own: Option<String> = row.try_get("orders_email")?;
+        Ok(OrdersGoView {
+            method: method_of(chosen.as_deref(), offer.default),
+            chosen: chosen.is_some(),
+            offered: offer.methods(),
+            webhook_url: row.try_get("orders_webhook_url")?,
+            webhook_secret: None,
+            email: Some(own.unwrap_or(row.try_get("email")?)),
+        })
     }
 
     /// Changes where `customer`'s orders go (those placed from now on). A webhook needs an
@@ -262,21 +271,6 @@ impl Store {
         view.webhook_secret = secret;
         Ok(view)
     }
-}
-
-/// Where orders go, from a customer's row with its `orders_go`, `orders_webhook_url`,
-/// `orders_email` and `email`, on a service offering `offer` (never with the secret).
-fn view_of_customer(row: &DbRow, offer: &OrdersOffer) -> Result<OrdersGoView, sqlx::Error> {
-    let chosen: Option<String> = row.try_get("orders_go")?;
-    let own: Option<String> = row.try_get("orders_email")?;
-    Ok(OrdersGoView {
-        method: method_of(chosen.as_deref(), offer.default),
-        chosen: chosen.is_some(),
-        offered: offer.methods(),
-        webhook_url: row.try_get("orders_webhook_url")?,
-        webhook_secret: None,
-        email: Some(own.unwrap_or(row.try_get("email")?)),
-    })
 }
 
 /// Whether `text` is an email address orders can be mailed to.
